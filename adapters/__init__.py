@@ -1,0 +1,1 @@
+"""Agency adapters: the SDK (``adapters.sdk``) and one package per agency."""

@@ -1,0 +1,25 @@
+"""Samsat (Kantor Bersama Samsat: joint vehicle registration and tax office) adapter.
+
+Entry points (see pyproject.toml): ``mpp_hub.adapters: samsat`` and ``mpp_hub.simulators: samsat``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.sdk import Adapter, BackendSettings
+
+
+def adapter_factory(settings: BackendSettings) -> Adapter:
+    from adapters.samsat.adapter import SamsatAdapter
+
+    return SamsatAdapter(settings)
+
+
+def simulator_factory(ledger_path: str | None = None) -> Any:
+    """The ASGI app of the Samsat backend simulator (for `mpp-hub simulator samsat`).
+
+    ``ledger_path`` makes its ledger of applied keys survive a restart."""
+    from adapters.samsat.simulator import SimulatorSettings, create_app
+
+    return create_app(SimulatorSettings(ledger_path=ledger_path or ":memory:"))

@@ -1,0 +1,1 @@
+"""mpp-hub core: API, outbox relay, router, tracker, CLI."""

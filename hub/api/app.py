@@ -1,0 +1,46 @@
+"""FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from sqlalchemy import text
+
+from hub.api import requests
+from hub.api.errors import install_error_handlers
+from hub.api.state import ApiState
+from hub.catalogue import Catalogue
+from hub.config import Settings
+from hub.db.engine import create_engine, create_sessionmaker
+
+
+def create_app(settings: Settings, catalogue: Catalogue | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        engine = create_engine(settings.database_url)
+        app.state.hub = ApiState(settings=settings, sessions=create_sessionmaker(engine), catalogue=catalogue or Catalogue.load())
+        try:
+            yield
+        finally:
+            await engine.dispose()
+
+    app = FastAPI(
+        title="mpp-hub",
+        version="0.1.0",
+        summary="One counter, many agencies: submit and follow Mal Pelayanan Publik requests.",
+        lifespan=lifespan,
+    )
+    install_error_handlers(app)
+    app.include_router(requests.router)
+
+    @app.get("/healthz", tags=["ops"])
+    async def healthz() -> dict[str, str]:
+        """Liveness, plus a round-trip to the database."""
+        state: ApiState = app.state.hub
+        async with state.sessions() as session:
+            await session.execute(text("SELECT 1"))
+        return {"status": "ok"}
+
+    return app

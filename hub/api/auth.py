@@ -1,0 +1,29 @@
+"""Portal clients authenticate with a bearer key; the client id scopes idempotency
+keys and which cases a client may read."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from hub.api.errors import ApiError
+from hub.api.state import ApiState, api_state
+
+_bearer = HTTPBearer(auto_error=False, description="Portal client key, e.g. `Authorization: Bearer dev-portal-key`.")
+
+
+def portal_client(
+    state: Annotated[ApiState, Depends(api_state)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None:
+        raise ApiError(401, "unauthenticated", "A bearer key is required", headers={"WWW-Authenticate": "Bearer"})
+    client = state.settings.api_clients.get(credentials.credentials)
+    if client is None:
+        raise ApiError(401, "unauthenticated", "Unknown bearer key", headers={"WWW-Authenticate": "Bearer"})
+    return client
+
+
+PortalClient = Annotated[str, Depends(portal_client)]

@@ -1,0 +1,93 @@
+"""Every error the API returns is an RFC 9457 problem document naming the field.
+
+Validation errors never echo the submitted value back (it may be a NIK), and no
+handler lets an exception become a bare 500 with a stack trace.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+
+
+class FieldError(BaseModel):
+    field: str = "body"
+    loc: list[str | int]
+    type: str
+    message: str
+
+
+class Problem(BaseModel):
+    """RFC 9457 problem details, with ``code`` and ``errors`` for machines."""
+
+    type: str
+    title: str
+    status: int
+    code: str
+    detail: str | None = None
+    errors: list[FieldError] = []
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, code: str, title: str, *, detail: str | None = None, errors: Sequence[FieldError] = (), headers: dict[str, str] | None = None) -> None:
+        super().__init__(title)
+        self.problem = Problem(type=f"https://mpp-hub.dev/problems/{code}", title=title, status=status, code=code, detail=detail, errors=list(errors))
+        self.headers = headers
+
+
+def field_errors(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> list[FieldError]:
+    """Pydantic errors -> FieldErrors with a dotted ``field`` relative to the body."""
+    result = []
+    for error in errors:
+        loc = [*prefix, *error["loc"]]
+        path = [p for p in loc if p not in ("body",)]
+        result.append(
+            FieldError(field=".".join(str(p) for p in path) or "body", loc=list(loc), type=error["type"], message=error["msg"])
+        )
+    return result
+
+
+def validation_error(errors: list[FieldError]) -> ApiError:
+    fields = ", ".join(e.field for e in errors)
+    return ApiError(422, "validation_error", "The request is invalid", detail=f"Invalid fields: {fields}", errors=errors)
+
+
+def _respond(error: ApiError) -> JSONResponse:
+    return JSONResponse(error.problem.model_dump(mode="json"), status_code=error.problem.status, media_type=PROBLEM_JSON, headers=error.headers)
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    @app.exception_handler(ApiError)
+    async def _api_error(_: Request, exc: ApiError) -> JSONResponse:
+        return _respond(exc)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        raw = list(exc.errors())
+        if any(e["type"] == "json_invalid" for e in raw):
+            return _respond(
+                ApiError(400, "malformed_json", "The body is not valid JSON", detail=raw[0].get("ctx", {}).get("error"),
+                         errors=[FieldError(field="body", loc=["body"], type="json_invalid", message="body is not valid JSON")])
+            )
+        return _respond(validation_error(field_errors([{k: v for k, v in e.items() if k != "input"} for e in raw])))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(exc.status_code, "http_error")
+        return _respond(ApiError(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error")
+        return _respond(ApiError(500, "internal_error", "Internal error", detail="The error was logged with its traceback."))

@@ -1,0 +1,23 @@
+"""What the API's handlers share, as one typed object instead of string lookups."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.catalogue import Catalogue
+from hub.config import Settings
+
+
+@dataclass(frozen=True)
+class ApiState:
+    settings: Settings
+    sessions: async_sessionmaker[AsyncSession]
+    catalogue: Catalogue
+
+
+def api_state(request: Request) -> ApiState:
+    state: ApiState = request.app.state.hub
+    return state

@@ -1,0 +1,69 @@
+"""The service catalogue: which services exist, who provides each, what they need.
+
+Loaded from ``services.toml`` (or a file named by the caller), so re-pointing a
+service to another provider is a data change, not a code change.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from schemas.services import PAYLOADS, ServicePayloads
+
+DEFAULT_PATH = Path(__file__).with_name("services.toml")
+
+
+class Service(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    name: str = Field(description="Official Indonesian name.")
+    name_en: str
+    provider: str = Field(description="Agency whose adapter carries it out; the command topic suffix.")
+    operation: str
+    required_data: list[str]
+    required_documents: list[str]
+    fee: str
+    sla_working_days: int = Field(ge=0)
+    agency_statuses: list[str]
+
+    @property
+    def payloads(self) -> ServicePayloads:
+        return PAYLOADS[self.code]
+
+
+class CatalogueError(ValueError):
+    pass
+
+
+class Catalogue:
+    def __init__(self, services: dict[str, Service]) -> None:
+        self._services = services
+
+    @classmethod
+    def load(cls, path: Path = DEFAULT_PATH) -> Catalogue:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        services: dict[str, Service] = {}
+        for code, entry in raw.get("services", {}).items():
+            try:
+                services[code] = Service.model_validate({"code": code, **entry})
+            except ValidationError as exc:
+                raise CatalogueError(f"{path}: service {code!r} is invalid:\n{exc}") from exc
+            if code not in PAYLOADS:
+                raise CatalogueError(f"{path}: service {code!r} has no payload models in schemas.services")
+        return cls(services)
+
+    def get(self, code: str) -> Service | None:
+        return self._services.get(code)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._services.values())
+
+    def codes(self) -> list[str]:
+        return sorted(self._services)
+
+    def providers(self) -> set[str]:
+        return {s.provider for s in self._services.values()}

@@ -1,0 +1,144 @@
+"""`mpp-hub`: one command for every process of the hub, and for its operators."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable, Coroutine
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from hub import processes
+from hub.config import VAR_DIR, Settings, get_settings
+from hub.db.migrate import upgrade
+from hub.db.engine import is_sqlite
+
+app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
+db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
+kafka_app = typer.Typer(help="The local single-node Kafka broker (KRaft) for development.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(kafka_app, name="kafka")
+
+
+def _setup_logging(settings: Settings, name: str) -> None:
+    logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+
+
+def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+    """Run ``main`` until SIGINT/SIGTERM, which ask it to stop cleanly."""
+    settings = get_settings()
+    _setup_logging(settings, name)
+
+    async def runner() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await main(settings, stop)
+
+    asyncio.run(runner())
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations up to the newest."""
+    settings = get_settings()
+    upgrade(settings.database_url)
+    typer.echo("database is up to date")
+
+
+@app.command()
+def api() -> None:
+    """Serve the portal API (MPP_API_HOST / MPP_API_PORT)."""
+    _run("api", processes.run_api)
+
+
+@app.command()
+def relay() -> None:
+    """Publish the transactional outbox to Kafka."""
+    _run("relay", processes.run_relay)
+
+
+@app.command()
+def router() -> None:
+    """Route requests to agencies and apply their reports to cases."""
+    _run("router", processes.run_router_process)
+
+
+@app.command()
+def adapter(name: Annotated[str, typer.Argument(help="Agency, as named by its entry point (e.g. samsat).")]) -> None:
+    """Run one agency's adapter worker."""
+    _run(f"adapter:{name}", lambda s, stop: processes.run_adapter(s, name, stop))
+
+
+@app.command()
+def simulator(
+    name: Annotated[str, typer.Argument(help="Agency whose backend to simulate (e.g. samsat).")],
+    port: Annotated[int | None, typer.Option(help="Defaults to MPP_SIMULATOR_PORTS[name].")] = None,
+    ledger: Annotated[Path | None, typer.Option(help="SQLite file for the ledger of applied keys (survives restarts).")] = None,
+) -> None:
+    """Run an agency backend simulator."""
+
+    def main(settings: Settings, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
+        chosen = port or settings.simulator_ports.get(name)
+        if chosen is None:
+            raise typer.BadParameter(f"no port configured for {name}; pass --port")
+        return processes.run_simulator(name, "127.0.0.1", chosen, stop, ledger_path=str(ledger) if ledger else None)
+
+    _run(f"simulator:{name}", main)
+
+
+@app.command()
+def dev() -> None:
+    """Everything in one process (API, relay, router, adapters, simulators) on the configured DB."""
+    settings = get_settings()
+    if is_sqlite(settings.database_url):
+        VAR_DIR.mkdir(exist_ok=True)
+    upgrade(settings.database_url)
+    typer.echo(
+        f"mpp-hub dev: API http://{settings.api_host}:{settings.api_port}/docs  "
+        f"(bearer key: {next(iter(settings.api_clients), '-')}), Kafka {settings.kafka_bootstrap}, DB {settings.database_url}"
+    )
+    _run("dev", processes.run_all)
+
+
+def _local_kafka(home: Path, port: int, controller_port: int) -> Any:
+    from hub.local_kafka import LocalKafka, LocalKafkaConfig
+
+    return LocalKafka(LocalKafkaConfig(home=home, port=port, controller_port=controller_port))
+
+
+HomeOption = Annotated[Path, typer.Option(help="Broker data and logs; kept between restarts.")]
+PortOption = Annotated[int, typer.Option(help="Client (PLAINTEXT) port on 127.0.0.1.")]
+ControllerPortOption = Annotated[int, typer.Option(help="KRaft controller port on 127.0.0.1.")]
+
+
+@kafka_app.command("start")
+def kafka_start(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
+    """Start the local broker (fetches its jars from Maven Central the first time)."""
+    broker = _local_kafka(home, port, controller_port)
+    broker.start()
+    typer.echo(f"kafka running at {broker.bootstrap} (data in {home})")
+
+
+@kafka_app.command("stop")
+def kafka_stop(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
+    """Stop the local broker cleanly (SIGTERM, then SIGKILL after a timeout)."""
+    _local_kafka(home, port, controller_port).stop()
+    typer.echo("kafka stopped")
+
+
+@kafka_app.command("status")
+def kafka_status(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
+    """Say whether the local broker runs; exit 1 when it does not."""
+    status = _local_kafka(home, port, controller_port).status()
+    typer.echo(f"kafka {'running (pid ' + str(status.pid) + ')' if status.running else 'not running'} at {status.bootstrap}")
+    raise typer.Exit(0 if status.running else 1)
+
+
+if __name__ == "__main__":
+    app()

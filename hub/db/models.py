@@ -1,0 +1,120 @@
+"""Tables of the hub. Every state change and every outgoing message of one decision
+is written in one transaction, which is what makes the bus crash-safe."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint, Uuid
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC on every backend (SQLite would hand back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dict[str, Any]: JSON, datetime: UtcDateTime}
+
+
+class Case(Base):
+    """One citizen request, single- or multi-agency."""
+
+    __tablename__ = "cases"
+    __table_args__ = (UniqueConstraint("client_id", "idempotency_key", name="uq_cases_client_idempotency"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    client_id: Mapped[str] = mapped_column(String(100))
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64), doc="sha256 of the canonical body, to spot key reuse.")
+    service: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    applicant: Mapped[dict[str, Any]]
+    data: Mapped[dict[str, Any]]
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    steps: Mapped[list[Step]] = relationship(back_populates="case", order_by="Step.created_at")
+
+
+class Step(Base):
+    """One agency's part of a case."""
+
+    __tablename__ = "steps"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    service: Mapped[str] = mapped_column(String(100))
+    agency: Mapped[str] = mapped_column(String(50))
+    operation: Mapped[str] = mapped_column(String(100))
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    inputs: Mapped[dict[str, Any]]
+    outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    agency_status: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    case: Mapped[Case] = relationship(back_populates="steps")
+
+
+class HistoryRecord(Base):
+    """Append-only audit trail of every transition (and every refused one)."""
+
+    __tablename__ = "history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    step_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True)
+    from_status: Mapped[str | None] = mapped_column(String(32))
+    to_status: Mapped[str] = mapped_column(String(32))
+    note: Mapped[str | None] = mapped_column(Text)
+    message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, doc="Bus message that caused it.")
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OutboxMessage(Base):
+    """A Kafka message decided in a DB transaction, waiting for the relay to publish it."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_unsent", "sent_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
+    topic: Mapped[str] = mapped_column(String(200))
+    key: Mapped[bytes] = mapped_column(LargeBinary)
+    value: Mapped[bytes] = mapped_column(LargeBinary)
+    headers: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(nullable=True)
+
+
+class ProcessedMessage(Base):
+    """Inbox for dedup: a consumer applies a message id at most once."""
+
+    __tablename__ = "processed_messages"
+
+    consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
+    message_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
+    processed_at: Mapped[datetime] = mapped_column(default=utcnow)

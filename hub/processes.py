@@ -1,0 +1,126 @@
+"""Each hub process as an async function that runs until ``stop`` is set.
+
+The CLI runs one of them per OS process in production, and all of them in one event
+loop for `mpp-hub dev` and the benchmark. Agencies' adapters and simulators are
+found by entry point.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+
+from adapters.sdk.bus import create_producer, ensure_topics
+from adapters.sdk.discovery import SIMULATORS_GROUP, load_adapter_factory, load_plugin
+from adapters.sdk.settings import BackendSettings
+from adapters.sdk.worker import run_adapter_worker
+from hub.api.app import create_app
+from hub.catalogue import Catalogue
+from hub.config import Settings
+from hub.db.engine import create_engine, create_sessionmaker
+from hub.outbox import OutboxRelay
+from hub.router import run_router
+from schemas import topics
+
+log = logging.getLogger(__name__)
+
+
+class _QuietServer(uvicorn.Server):
+    """A uvicorn server that leaves signal handling to our own stop event, so several
+    servers can share one event loop."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+async def serve_asgi(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
+    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    task = asyncio.create_task(server.serve())
+    stopper = asyncio.create_task(stop.wait())
+    await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)
+    server.should_exit = True
+    stopper.cancel()
+    await task
+
+
+async def prepare_topics(settings: Settings, catalogue: Catalogue) -> None:
+    names = [topics.REQUESTS, topics.EVENTS, topics.DEADLETTER, *(topics.commands(p) for p in sorted(catalogue.providers()))]
+    await ensure_topics(settings.kafka_bootstrap, names, settings.topic_partitions)
+
+
+async def run_api(settings: Settings, stop: asyncio.Event) -> None:
+    log.info("API on http://%s:%d (docs at /docs)", settings.api_host, settings.api_port)
+    await serve_asgi(create_app(settings), settings.api_host, settings.api_port, stop)
+
+
+async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+    engine = create_engine(settings.database_url)
+    producer = create_producer(settings.kafka_bootstrap)
+    await producer.start()
+    try:
+        relay = OutboxRelay(create_sessionmaker(engine), producer, batch_size=settings.relay_batch_size, poll_seconds=settings.relay_poll_seconds)
+        await relay.run(stop)
+    finally:
+        await producer.stop()
+        await engine.dispose()
+
+
+async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
+    engine = create_engine(settings.database_url)
+    catalogue = Catalogue.load()
+    await prepare_topics(settings, catalogue)
+    try:
+        await run_router(create_sessionmaker(engine), catalogue, settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size)
+    finally:
+        await engine.dispose()
+
+
+def backend_settings(settings: Settings, agency: str) -> BackendSettings:
+    if agency not in settings.agencies:
+        raise KeyError(f"no backend configured for {agency!r}: set MPP_AGENCIES__{agency.upper()}__BASE_URL")
+    return settings.agencies[agency]
+
+
+async def run_adapter(settings: Settings, agency: str, stop: asyncio.Event) -> None:
+    adapter = load_adapter_factory(agency)(backend_settings(settings, agency))
+    await ensure_topics(settings.kafka_bootstrap, [topics.commands(agency), topics.EVENTS, topics.DEADLETTER], settings.topic_partitions)
+    await run_adapter_worker(adapter, settings.kafka_bootstrap, stop)
+
+
+async def run_simulator(agency: str, host: str, port: int, stop: asyncio.Event, *, ledger_path: str | None = None) -> None:
+    app = load_plugin(SIMULATORS_GROUP, agency)(ledger_path)
+    log.info("%s simulator on http://%s:%d", agency, host, port)
+    await serve_asgi(app, host, port, stop)
+
+
+async def run_all(settings: Settings, stop: asyncio.Event, *, with_simulators: bool = True) -> None:
+    """Everything in one event loop: the quick local run and the benchmark."""
+    catalogue = Catalogue.load()
+    await prepare_topics(settings, catalogue)
+    agencies = sorted(catalogue.providers() & set(settings.agencies))
+    tasks = [
+        asyncio.create_task(run_api(settings, stop), name="api"),
+        asyncio.create_task(run_relay(settings, stop), name="relay"),
+        asyncio.create_task(run_router_process(settings, stop), name="router"),
+        *(asyncio.create_task(run_adapter(settings, a, stop), name=f"adapter:{a}") for a in agencies),
+    ]
+    if with_simulators:
+        tasks += [
+            asyncio.create_task(run_simulator(a, "127.0.0.1", settings.simulator_ports[a], stop), name=f"simulator:{a}")
+            for a in agencies
+            if a in settings.simulator_ports
+        ]
+    # One component dying must not leave a half-running hub: stop the rest and re-raise.
+    await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    stop.set()
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    for task, result in zip(tasks, results, strict=True):
+        if isinstance(result, BaseException) and not isinstance(result, asyncio.CancelledError):
+            log.error("%s stopped with %r", task.get_name(), result)
+            raise result

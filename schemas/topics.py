@@ -1,0 +1,13 @@
+"""Kafka topic names: part of the contract, since agencies' adapters consume them."""
+
+from __future__ import annotations
+
+REQUESTS = "mpp.requests"
+EVENTS = "mpp.events"
+DEADLETTER = "mpp.deadletter"
+COMMANDS_PREFIX = "mpp.commands."
+
+
+def commands(agency: str) -> str:
+    """The topic an agency's adapter consumes its step commands from."""
+    return f"{COMMANDS_PREFIX}{agency}"

@@ -1,0 +1,473 @@
+"""Specification of the Samsat backend simulator (native API, idempotency ledger, knobs).
+
+The Samsat adapter is tested against this simulator, so these tests pin down the
+behaviour the adapter may rely on: fees, error codes, apply-at-most-once per
+Idempotency-Key, and the fault knobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import asynccontextmanager
+from datetime import date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.samsat.native import HasilPengesahan, PermohonanPengesahan
+from adapters.samsat.simulator import WIB, SimulatorSettings, create_app
+
+PATH = "/api/v1/pkb/pengesahan"
+MOBIL = {"nopol": "BA 1234 LZ", "nik_pemilik": "1375015203900007", "jenis_kendaraan": "MOBIL"}
+MOTOR = {"nopol": "BA 4321 LQ", "nik_pemilik": "1375015203900007", "jenis_kendaraan": "MOTOR"}
+HARI_INI = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)  # a Wednesday at MPP Bukittinggi
+
+
+def jam_tetap(at: datetime = HARI_INI) -> Callable[[], datetime]:
+    """A frozen clock, so dates in replies are predictable."""
+    return lambda: at
+
+
+@asynccontextmanager
+async def samsat(
+    settings: SimulatorSettings | None = None, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
+    """A client wired straight into a fresh simulator app (no network)."""
+    app = create_app(settings, clock=clock or jam_tetap())
+    transport = httpx.ASGITransport(app=app)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url="http://samsat.test") as client:
+            yield client
+    finally:
+        app.state.simulator.ledger.close()
+
+
+async def ajukan(client: httpx.AsyncClient, body: dict[str, Any], key: str | None = "step-1") -> httpx.Response:
+    headers = {} if key is None else {"Idempotency-Key": key}
+    return await client.post(PATH, json=body, headers=headers)
+
+
+async def ledger(client: httpx.AsyncClient) -> dict[str, Any]:
+    r = await client.get("/_sim/ledger")
+    assert r.status_code == 200
+    return r.json()
+
+
+async def set_knobs(client: httpx.AsyncClient, **knobs: Any) -> dict[str, Any]:
+    r = await client.put("/_sim/knobs", json=knobs)
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+# ------------------------------------------------------------------------- fees
+
+
+async def test_car_pays_pkb_plus_swdkllj_143000_plus_endorsement_50000() -> None:
+    async with samsat() as client:
+        r = await ajukan(client, MOBIL)
+
+    assert r.status_code == 200
+    body = r.json()
+    HasilPengesahan.model_validate(body)  # the reply is exactly the native model
+    assert body["status"] == "BERHASIL"
+    assert body["nopol"] == "BA 1234 LZ"
+    assert re.fullmatch(r"8\d{14}", body["kode_bayar"])
+    rincian = body["rincian"]
+    assert rincian["swdkllj"] == 143_000
+    assert rincian["biaya_pengesahan"] == 50_000
+    assert 1_000_000 <= rincian["pkb"] <= 5_000_000 and rincian["pkb"] % 1000 == 0
+    assert body["total_bayar"] == rincian["pkb"] + 143_000 + 50_000
+    assert body["tanggal_pengesahan"] == "2026-01-14"
+    assert body["berlaku_sampai"] == "2027-01-14"
+    assert body["no_transaksi"]
+    assert "Idempotent-Replayed" not in r.headers
+
+
+async def test_motorcycle_pays_pkb_plus_swdkllj_35000_plus_endorsement_25000() -> None:
+    async with samsat() as client:
+        r = await ajukan(client, MOTOR)
+
+    assert r.status_code == 200
+    rincian = r.json()["rincian"]
+    assert rincian["swdkllj"] == 35_000
+    assert rincian["biaya_pengesahan"] == 25_000
+    assert 150_000 <= rincian["pkb"] <= 600_000 and rincian["pkb"] % 1000 == 0
+    assert r.json()["total_bayar"] == rincian["pkb"] + 35_000 + 25_000
+
+
+async def test_pkb_is_a_deterministic_function_of_the_plate() -> None:
+    async with samsat() as a, samsat() as b:
+        pkb_a = (await ajukan(a, MOBIL, key="k-a")).json()["rincian"]["pkb"]
+        pkb_b = (await ajukan(b, MOBIL, key="k-b")).json()["rincian"]["pkb"]
+        pkb_other = (await ajukan(b, {**MOBIL, "nopol": "BA 1235 LZ"}, key="k-c")).json()["rincian"]["pkb"]
+    assert pkb_a == pkb_b
+    assert pkb_other != pkb_a  # different plates, (here) different tax
+
+
+async def test_stnk_endorsed_on_29_february_is_valid_until_28_february() -> None:
+    async with samsat(clock=jam_tetap(datetime(2028, 2, 29, 10, 0, tzinfo=WIB))) as client:
+        body = (await ajukan(client, MOBIL)).json()
+    assert body["tanggal_pengesahan"] == "2028-02-29"
+    assert body["berlaku_sampai"] == "2029-02-28"
+
+
+# ------------------------------------------------------------------ idempotency
+
+
+async def test_same_key_twice_applies_once_and_replays_the_identical_reply() -> None:
+    async with samsat() as client:
+        first = await ajukan(client, MOBIL, key="step-42")
+        second = await ajukan(client, MOBIL, key="step-42")
+        book = await ledger(client)
+
+    assert first.status_code == second.status_code == 200
+    assert second.content == first.content
+    assert second.headers["Idempotent-Replayed"] == "true"
+    assert book["applied"] == 1 and book["replayed"] == 1
+    [entry] = book["entries"]
+    assert entry["key"] == "step-42"
+    assert entry["operation"] == "PKB_PENGESAHAN"
+    assert entry["nopol"] == "BA 1234 LZ"
+    assert entry["replays"] == 1
+    assert entry["applied_at"].startswith("2026-01-14T09:30")
+
+
+async def test_same_body_is_judged_after_parsing_so_key_order_and_spacing_do_not_matter() -> None:
+    async with samsat() as client:
+        first = await ajukan(client, MOBIL)
+        reordered = json.dumps(dict(reversed(list(MOBIL.items()))), indent=2)
+        second = await client.post(
+            PATH, content=reordered, headers={"Idempotency-Key": "step-1", "Content-Type": "application/json"}
+        )
+        book = await ledger(client)
+    assert second.status_code == 200 and second.content == first.content
+    assert book["applied"] == 1 and book["replayed"] == 1
+
+
+async def test_same_key_with_a_different_body_is_refused() -> None:
+    async with samsat() as client:
+        await ajukan(client, MOBIL, key="step-7")
+        r = await ajukan(client, {**MOBIL, "nopol": "BA 1 LZ"}, key="step-7")
+        book = await ledger(client)
+
+    assert r.status_code == 409
+    assert r.json() == {
+        "status": "GAGAL",
+        "kode_error": "KUNCI_SUDAH_DIPAKAI",
+        "pesan": r.json()["pesan"],
+    }
+    assert book["applied"] == 1 and book["replayed"] == 0
+    assert book["entries"][0]["nopol"] == "BA 1234 LZ"
+
+
+@pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": ""}, {"Idempotency-Key": "   "}])
+async def test_missing_idempotency_key_is_refused_and_nothing_is_applied(headers: dict[str, str]) -> None:
+    async with samsat() as client:
+        r = await client.post(PATH, json=MOBIL, headers=headers)
+        book = await ledger(client)
+    assert r.status_code == 400
+    assert r.json()["status"] == "GAGAL"
+    assert r.json()["kode_error"] == "IDEMPOTENCY_KEY_WAJIB"
+    assert book["applied"] == 0
+
+
+async def test_overlong_idempotency_key_is_refused() -> None:
+    async with samsat() as client:
+        r = await ajukan(client, MOBIL, key="x" * 201)
+    assert r.status_code == 400
+    assert r.json()["kode_error"] == "IDEMPOTENCY_KEY_TIDAK_VALID"
+
+
+async def test_concurrent_requests_with_the_same_key_apply_once() -> None:
+    # latency makes all ten requests overlap inside the app before any of them applies
+    async with samsat(SimulatorSettings(latency_ms=20)) as client:
+        replies = await asyncio.gather(*(ajukan(client, MOBIL, key="step-race") for _ in range(10)))
+        book = await ledger(client)
+
+    assert [r.status_code for r in replies] == [200] * 10
+    assert len({r.content for r in replies}) == 1
+    assert sum(r.headers.get("Idempotent-Replayed") == "true" for r in replies) == 9
+    assert book["applied"] == 1 and book["replayed"] == 9
+
+
+def test_two_simulators_on_one_ledger_file_in_parallel_threads_apply_once(tmp_path: Path) -> None:
+    # Two apps = two SQLite connections on one file; every request runs on its own
+    # event loop in its own thread, so the apply-once check meets real parallelism.
+    path = str(tmp_path / "samsat.db")
+    apps = [create_app(SimulatorSettings(ledger_path=path), clock=jam_tetap()) for _ in range(2)]
+
+    async def kirim_async(i: int) -> httpx.Response:
+        transport = httpx.ASGITransport(app=apps[i % 2])
+        async with httpx.AsyncClient(transport=transport, base_url="http://samsat.test") as client:
+            return await ajukan(client, MOBIL, key="step-shared")
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        replies = list(pool.map(lambda i: asyncio.run(kirim_async(i)), range(16)))
+
+    assert [r.status_code for r in replies] == [200] * 16
+    assert len({r.content for r in replies}) == 1
+    entries = apps[0].state.simulator.ledger.entries()
+    assert len(entries) == 1 and entries[0].replays == 15
+    for app in apps:
+        app.state.simulator.ledger.close()
+
+
+async def test_file_backed_ledger_survives_a_simulator_restart(tmp_path: Path) -> None:
+    settings = SimulatorSettings(ledger_path=str(tmp_path / "ledger.sqlite"))
+    async with samsat(settings) as before:
+        first = await ajukan(before, MOBIL, key="step-persist")
+    async with samsat(settings) as after:  # a new app on the same file = a restart
+        again = await ajukan(after, MOBIL, key="step-persist")
+        conflict = await ajukan(after, MOTOR, key="step-persist")
+        book = await ledger(after)
+
+    assert again.status_code == 200 and again.content == first.content
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert conflict.status_code == 409
+    assert book["applied"] == 1 and book["replayed"] == 1
+
+
+async def test_in_memory_ledgers_are_private_to_each_app() -> None:
+    async with samsat() as a, samsat() as b:
+        await ajukan(a, MOBIL)
+        assert (await ledger(b))["applied"] == 0
+
+
+# ---------------------------------------------------------------- business errors
+
+
+@pytest.mark.parametrize("nopol", ["BA 9001 LZ", "BA 9999 LZ", "B 9500"])
+async def test_plates_with_serial_above_9000_are_unregistered(nopol: str) -> None:
+    async with samsat() as client:
+        r = await ajukan(client, {**MOBIL, "nopol": nopol})
+        book = await ledger(client)
+    assert r.status_code == 404
+    assert r.json()["kode_error"] == "NOPOL_TIDAK_TERDAFTAR"
+    assert book["applied"] == 0
+
+
+async def test_plate_with_serial_9000_is_still_registered() -> None:
+    async with samsat() as client:
+        r = await ajukan(client, {**MOBIL, "nopol": "BA 9000 LZ"})
+    assert r.status_code == 200
+
+
+async def test_nik_ending_in_99_is_not_the_registered_owner() -> None:
+    async with samsat() as client:
+        r = await ajukan(client, {**MOBIL, "nik_pemilik": "1375015203900099"})
+        book = await ledger(client)
+    assert r.status_code == 409
+    assert r.json()["kode_error"] == "NIK_TIDAK_SESUAI"
+    assert book["applied"] == 0
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {**MOBIL, "nopol": "ba 1234 lz"},  # Samsat does not normalise case
+        {**MOBIL, "nopol": "BA1234LZ"},  # nor spacing
+        {**MOBIL, "nopol": "BA 0123 LZ"},  # no leading zero in the serial
+        {**MOBIL, "nik_pemilik": "137501520390000"},  # 15 digits
+        {**MOBIL, "jenis_kendaraan": "TRUK"},
+        {**MOBIL, "warna": "HITAM"},  # unknown field
+        {"nopol": "BA 1234 LZ"},  # missing fields
+    ],
+)
+async def test_malformed_native_input_gets_422_data_tidak_valid(body: dict[str, Any]) -> None:
+    async with samsat() as client:
+        r = await ajukan(client, body)
+        book = await ledger(client)
+    assert r.status_code == 422
+    assert r.json()["status"] == "GAGAL"
+    assert r.json()["kode_error"] == "DATA_TIDAK_VALID"
+    assert r.json()["kesalahan"]
+    assert book["applied"] == 0
+
+
+async def test_a_body_that_is_not_json_gets_422_data_tidak_valid() -> None:
+    async with samsat() as client:
+        r = await client.post(PATH, content=b"nopol=BA 1234 LZ", headers={"Idempotency-Key": "k"})
+    assert r.status_code == 422
+    assert r.json()["kode_error"] == "DATA_TIDAK_VALID"
+
+
+async def test_unknown_paths_answer_in_samsat_error_shape() -> None:
+    async with samsat() as client:
+        r = await client.get("/api/v1/tidak-ada")
+    assert r.status_code == 404
+    assert r.json()["status"] == "GAGAL"
+    assert r.json()["kode_error"] == "TIDAK_DITEMUKAN"
+
+
+# -------------------------------------------------------------------------- knobs
+
+
+async def test_error_rate_1_answers_503_with_retry_after_and_applies_nothing() -> None:
+    async with samsat(SimulatorSettings(error_rate=1.0)) as client:
+        r = await ajukan(client, MOBIL, key="step-busy")
+        assert (await ledger(client))["applied"] == 0
+
+        await set_knobs(client, error_rate=0.0)
+        retry = await ajukan(client, MOBIL, key="step-busy")
+        book = await ledger(client)
+
+    assert r.status_code == 503
+    assert r.headers["Retry-After"] == "1"
+    assert r.json()["kode_error"] == "SISTEM_SIBUK"
+    assert retry.status_code == 200 and "Idempotent-Replayed" not in retry.headers
+    assert book["applied"] == 1 and book["replayed"] == 0
+
+
+async def test_down_answers_every_native_request_503_but_the_control_plane_stays_up() -> None:
+    async with samsat(SimulatorSettings(down=True)) as client:
+        r = await ajukan(client, MOBIL)
+        no_key = await client.post(PATH, json=MOBIL)
+        health = await client.get("/_sim/health")
+        book = await ledger(client)
+    assert r.status_code == no_key.status_code == 503
+    assert r.json()["kode_error"] == "SISTEM_TIDAK_TERSEDIA"
+    assert health.status_code == 200 and health.json() == {"ok": True}
+    assert book["applied"] == 0
+
+
+async def test_drop_reply_after_apply_records_the_work_and_a_retry_gets_the_stored_result() -> None:
+    async with samsat(SimulatorSettings(drop_reply_after_apply=1.0)) as client:
+        lost = await ajukan(client, MOBIL, key="step-timeout")
+        after_loss = await ledger(client)
+
+        await set_knobs(client, drop_reply_after_apply=0.0)
+        retry = await ajukan(client, MOBIL, key="step-timeout")
+        book = await ledger(client)
+
+    assert lost.status_code == 504
+    assert lost.json()["kode_error"] == "WAKTU_HABIS"
+    assert after_loss["applied"] == 1  # executed, then the reply was lost
+    assert retry.status_code == 200
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert HasilPengesahan.model_validate(retry.json()).rincian.swdkllj == 143_000
+    assert book["applied"] == 1 and book["replayed"] == 1
+
+
+async def test_drop_reply_never_hits_replays() -> None:
+    """Only applications lose their reply; a replay is not an application."""
+    async with samsat() as client:
+        first = await ajukan(client, MOBIL)
+        await set_knobs(client, drop_reply_after_apply=1.0)
+        replay = await ajukan(client, MOBIL)
+    assert replay.status_code == 200 and replay.content == first.content
+
+
+async def test_daily_quota_refuses_new_applications_until_the_next_day() -> None:
+    now = [HARI_INI]
+    async with samsat(SimulatorSettings(daily_quota=2), clock=lambda: now[0]) as client:
+        ok = [await ajukan(client, MOBIL, key=f"step-{i}") for i in range(2)]
+        full = await ajukan(client, MOTOR, key="step-3")
+        replay_when_full = await ajukan(client, MOBIL, key="step-0")
+        now[0] = HARI_INI + timedelta(days=1)
+        next_day = await ajukan(client, MOTOR, key="step-3")
+        book = await ledger(client)
+
+    assert [r.status_code for r in ok] == [200, 200]
+    assert full.status_code == 429
+    assert full.json()["kode_error"] == "KUOTA_HABIS"
+    assert int(full.headers["Retry-After"]) == 14 * 3600 + 30 * 60  # until WIB midnight
+    assert replay_when_full.status_code == 200  # replays are not applications
+    assert next_day.status_code == 200
+    assert next_day.json()["tanggal_pengesahan"] == (date(2026, 1, 15)).isoformat()
+    assert book["applied"] == 3
+
+
+async def test_latency_ms_delays_native_replies() -> None:
+    async with samsat(SimulatorSettings(latency_ms=150)) as client:
+        started = time.perf_counter()
+        r = await ajukan(client, MOBIL)
+        elapsed = time.perf_counter() - started
+    assert r.status_code == 200
+    assert elapsed >= 0.15
+
+
+async def test_the_same_seed_gives_the_same_sequence_of_faults() -> None:
+    async def pola(seed: int) -> list[int]:
+        async with samsat(SimulatorSettings(error_rate=0.5, seed=seed)) as client:
+            return [(await ajukan(client, MOBIL, key=f"k{i}")).status_code for i in range(20)]
+
+    first, second = await pola(7), await pola(7)
+    assert first == second
+    assert set(first) == {200, 503}
+
+
+async def test_knobs_are_readable_and_partially_updatable_at_runtime() -> None:
+    async with samsat(SimulatorSettings(latency_ms=5, seed=3)) as client:
+        before = (await client.get("/_sim/knobs")).json()
+        after = await set_knobs(client, error_rate=0.25, daily_quota=20)
+        typo = await client.put("/_sim/knobs", json={"eror_rate": 1})
+        out_of_range = await client.put("/_sim/knobs", json={"error_rate": 2})
+        move_ledger = await client.put("/_sim/knobs", json={"ledger_path": "/tmp/elsewhere.db"})
+        final = (await client.get("/_sim/knobs")).json()
+
+    assert before == {
+        "latency_ms": 5,
+        "error_rate": 0.0,
+        "down": False,
+        "drop_reply_after_apply": 0.0,
+        "daily_quota": None,
+        "seed": 3,
+        "ledger_path": ":memory:",
+    }
+    assert after == {**before, "error_rate": 0.25, "daily_quota": 20}
+    assert typo.status_code == out_of_range.status_code == move_ledger.status_code == 422
+    assert typo.json()["kode_error"] == "DATA_TIDAK_VALID"
+    assert final == after
+
+
+def test_native_request_model_matches_the_documented_example() -> None:
+    req = PermohonanPengesahan.model_validate(MOBIL)
+    assert req.model_dump(mode="json") == MOBIL
+
+
+# ------------------------------------------------------- as a separate service
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_runs_as_a_separate_http_service(tmp_path: Path) -> None:
+    port = _free_port()
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "adapters.samsat.simulator", "--port", str(port), "--ledger", str(tmp_path / "l.db")],
+        cwd=root,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        base = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                if httpx.get(f"{base}/_sim/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, proc.stderr.read() if proc.stderr else "simulator exited"
+            assert time.monotonic() < deadline, "simulator did not start"
+            time.sleep(0.1)
+        r = httpx.post(f"{base}{PATH}", json=MOTOR, headers={"Idempotency-Key": "step-http"}, timeout=5)
+        assert r.status_code == 200
+        assert r.json()["rincian"]["swdkllj"] == 35_000
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
