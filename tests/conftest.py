@@ -1,0 +1,80 @@
+"""Shared fixtures: a throwaway Kafka broker and fresh PostgreSQL databases.
+
+Integration tests run against the real things. ``make test`` makes PostgreSQL
+available (deploy/postgres/ensure-postgres.sh) and exports its URL as
+``MPP_TEST_DATABASE_URL``; the broker is started here, in a temporary directory.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+
+import asyncpg
+import pytest
+from sqlalchemy.engine import make_url
+
+from hub.db.migrate import upgrade
+from hub.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
+
+DEFAULT_PG_URL = "postgresql+asyncpg://mpphub:mpphub@127.0.0.1:5432/mpphub"
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A real single-node KRaft broker for the whole session."""
+    if bootstrap := os.environ.get("MPP_TEST_KAFKA_BOOTSTRAP"):
+        yield bootstrap
+        return
+    broker = start_broker(tmp_path_factory.mktemp("kafka"))
+    try:
+        yield broker.bootstrap
+    finally:
+        broker.stop()
+
+
+def start_broker(home: Path) -> LocalKafka:
+    port, controller_port = free_ports(2)
+    broker = LocalKafka(LocalKafkaConfig(home=home, port=port, controller_port=controller_port, heap_mb=512))
+    broker.start()
+    return broker
+
+
+def _admin_url() -> str:
+    return os.environ.get("MPP_TEST_DATABASE_URL", DEFAULT_PG_URL)
+
+
+async def _create_database(admin_url: str) -> str:
+    url = make_url(admin_url)
+    name = f"mpphub_test_{uuid.uuid4().hex[:10]}"
+    try:
+        connection = await asyncpg.connect(
+            host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
+        )
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.fail(f"PostgreSQL at {url.host}:{url.port} is not reachable ({exc}); run `make test` or deploy/postgres/ensure-postgres.sh")
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def new_database() -> Callable[[], Awaitable[str]]:
+    """Factory: a fresh, migrated PostgreSQL database; returns its SQLAlchemy URL."""
+
+    async def make() -> str:
+        database_url = await _create_database(_admin_url())
+        await asyncio.to_thread(upgrade, database_url)
+        return database_url
+
+    return make
+
+
+@pytest.fixture
+async def database_url(new_database: Callable[[], Awaitable[str]]) -> AsyncIterator[str]:
+    yield await new_database()

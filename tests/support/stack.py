@@ -1,0 +1,159 @@
+"""The hub as separate OS processes, the way it runs in production, so tests can
+kill -9 any one of them mid-flight and restart it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from hub.local_kafka import free_ports
+
+COMPONENTS = ("simulator", "api", "relay", "router", "adapter")
+TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED", "FAILED"}
+AUTH = {"Authorization": "Bearer test-portal-key"}
+
+
+def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Warga Uji") -> dict[str, Any]:
+    return {"service": "samsat.pkb_annual", "applicant": {"nik": nik, "name": name}, "data": {"plate": plate, "vehicle_type": vehicle_type}}
+
+
+@dataclass
+class HubStack:
+    database_url: str
+    kafka_bootstrap: str
+    workdir: Path
+    api_port: int = 0
+    simulator_port: int = 0
+    processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if not self.api_port or not self.simulator_port:
+            self.api_port, self.simulator_port = free_ports(2)
+        self.workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def api_url(self) -> str:
+        return f"http://127.0.0.1:{self.api_port}"
+
+    @property
+    def simulator_url(self) -> str:
+        return f"http://127.0.0.1:{self.simulator_port}"
+
+    def env(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
+        env.update(
+            MPP_DATABASE_URL=self.database_url,
+            MPP_KAFKA_BOOTSTRAP=self.kafka_bootstrap,
+            MPP_API_PORT=str(self.api_port),
+            MPP_API_CLIENTS=json.dumps({"test-portal-key": "portal", "other-portal-key": "other"}),
+            MPP_AGENCIES__SAMSAT__BASE_URL=self.simulator_url,
+            MPP_AGENCIES__SAMSAT__TIMEOUT_SECONDS="5",
+            MPP_SIMULATOR_PORTS=json.dumps({"samsat": self.simulator_port}),
+        )
+        return env
+
+    def _command(self, component: str) -> list[str]:
+        base = [sys.executable, "-m", "hub.cli"]
+        return {
+            "api": [*base, "api"],
+            "relay": [*base, "relay"],
+            "router": [*base, "router"],
+            "adapter": [*base, "adapter", "samsat"],
+            "simulator": [*base, "simulator", "samsat", "--ledger", str(self.workdir / "samsat-ledger.db")],
+        }[component]
+
+    def start(self, component: str) -> None:
+        assert component not in self.processes or self.processes[component].poll() is not None, f"{component} runs"
+        log = open(self.workdir / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
+        self.processes[component] = subprocess.Popen(self._command(component), env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+
+    def kill9(self, component: str) -> None:
+        process = self.processes[component]
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+
+    def stop(self, component: str) -> None:
+        process = self.processes.get(component)
+        if process is None or process.poll() is not None:
+            return
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+    def stop_all(self) -> None:
+        for component in reversed(COMPONENTS):
+            self.stop(component)
+
+    def logs(self, lines: int = 30) -> str:
+        out = []
+        for component in COMPONENTS:
+            path = self.workdir / f"{component}.log"
+            if path.exists():
+                tail = path.read_text(errors="replace").splitlines()[-lines:]
+                out.append(f"--- {component} ---\n" + "\n".join(tail))
+        return "\n".join(out)
+
+    async def start_all(self) -> None:
+        for component in COMPONENTS:
+            self.start(component)
+        await self.wait_http(self.simulator_url + "/_sim/health")
+        await self.wait_http(self.api_url + "/healthz")
+
+    async def wait_http(self, url: str, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        async with httpx.AsyncClient() as client:
+            while time.monotonic() < deadline:
+                try:
+                    if (await client.get(url)).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise AssertionError(f"{url} not ready after {timeout}s\n{self.logs()}")
+
+    def client(self) -> httpx.AsyncClient:
+        return httpx.AsyncClient(base_url=self.api_url, headers=AUTH, timeout=10)
+
+    async def wait_terminal(self, ids: list[uuid.UUID | str], timeout: float = 120.0) -> dict[str, dict[str, Any]]:
+        """Poll until every case is in a terminal state; return their views."""
+        pending = {str(i) for i in ids}
+        done: dict[str, dict[str, Any]] = {}
+        deadline = time.monotonic() + timeout
+        async with self.client() as client:
+            while pending and time.monotonic() < deadline:
+                for case_id in list(pending):
+                    try:
+                        response = await client.get(f"/v1/requests/{case_id}")
+                    except httpx.TransportError:
+                        break  # API restarting
+                    if response.status_code == 200 and response.json()["status"] in TERMINAL:
+                        done[case_id] = response.json()
+                        pending.discard(case_id)
+                if pending:
+                    await asyncio.sleep(0.2)
+        assert not pending, f"{len(pending)} cases never finished, e.g. {sorted(pending)[:3]}\n{self.logs()}"
+        return done
+
+    async def ledger(self) -> dict[str, Any]:
+        async with httpx.AsyncClient() as client:
+            response = await client.get(self.simulator_url + "/_sim/ledger")
+            response.raise_for_status()
+            return dict(response.json())
+
+    async def set_knobs(self, **knobs: Any) -> None:
+        async with httpx.AsyncClient() as client:
+            (await client.put(self.simulator_url + "/_sim/knobs", json=knobs)).raise_for_status()
