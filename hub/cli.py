@@ -25,7 +25,8 @@ app.add_typer(kafka_app, name="kafka")
 
 def _setup_logging(settings: Settings, name: str) -> None:
     logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    for noisy in ("aiokafka", "httpx"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
 def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]) -> None:

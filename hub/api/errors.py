@@ -46,12 +46,20 @@ class ApiError(Exception):
         self.headers = headers
 
 
+_LOCATIONS = frozenset({"body", "header", "path", "query", "cookie"})
+
+
 def field_errors(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> list[FieldError]:
-    """Pydantic errors -> FieldErrors with a dotted ``field`` relative to the body."""
+    """Pydantic errors -> FieldErrors with a dotted ``field`` relative to where it was sent.
+
+    ``loc`` keeps the location (``["header", "Idempotency-Key"]``); ``field`` drops it, so a
+    body field reads ``data.plate``, a header ``Idempotency-Key`` and a path parameter
+    ``request_id``. Only the leading location is dropped: a body field named ``body`` stays.
+    """
     result = []
     for error in errors:
         loc = [*prefix, *error["loc"]]
-        path = [p for p in loc if p not in ("body",)]
+        path = loc[1:] if loc and loc[0] in _LOCATIONS else loc
         result.append(
             FieldError(field=".".join(str(p) for p in path) or "body", loc=list(loc), type=error["type"], message=error["msg"])
         )

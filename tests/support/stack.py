@@ -157,3 +157,25 @@ class HubStack:
     async def set_knobs(self, **knobs: Any) -> None:
         async with httpx.AsyncClient() as client:
             (await client.put(self.simulator_url + "/_sim/knobs", json=knobs)).raise_for_status()
+
+
+async def submit_many(stack: HubStack, bodies: list[dict[str, Any]], *, concurrency: int = 10) -> list[str]:
+    """POST every body (each with its own Idempotency-Key, retried on connection
+    errors as a real portal would); returns the accepted case ids."""
+    semaphore = asyncio.Semaphore(concurrency)
+
+    async def one(client: httpx.AsyncClient, body: dict[str, Any]) -> str:
+        key = str(uuid.uuid4())
+        async with semaphore:
+            for _ in range(50):
+                try:
+                    response = await client.post("/v1/requests", json=body, headers={"Idempotency-Key": key})
+                except httpx.TransportError:
+                    await asyncio.sleep(0.2)
+                    continue
+                assert response.status_code == 202, response.text
+                return str(response.json()["id"])
+        raise AssertionError("API never accepted the request")
+
+    async with stack.client() as client:
+        return list(await asyncio.gather(*(one(client, body) for body in bodies)))
