@@ -1,0 +1,51 @@
+# The two set-up commands of the README: `make run` and `make test`.
+# Both install what is missing (Python deps, Kafka jars, Java/Maven, PostgreSQL).
+
+PYTHON ?= python3
+VENV   := .venv
+PY     := $(VENV)/bin/python
+HUB    := $(VENV)/bin/mpp-hub
+STAMP  := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: install tools jars run test test-unit test-faults bench kafka-stop clean
+
+install: $(STAMP) jars
+
+$(STAMP): pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[test]'
+	@touch $(STAMP)
+
+# Java 17+ runs the broker and Maven fetches its jars; both come from Debian when missing.
+tools:
+	@command -v java >/dev/null && command -v mvn >/dev/null || \
+	  (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q openjdk-17-jre-headless maven)
+
+jars: tools
+	@bash deploy/kafka/fetch-jars.sh
+
+## make run: Kafka (kept in var/kafka), then the whole hub with the agency simulators on SQLite.
+run: install
+	$(HUB) kafka start
+	$(HUB) dev
+
+## make test: the whole suite on a real Kafka broker (throwaway) and PostgreSQL.
+test: install
+	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
+
+test-unit: install
+	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+
+test-faults: install
+	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m faults $(PYTEST_ARGS)
+
+bench: install
+	$(HUB) bench
+
+kafka-stop:
+	-$(HUB) kafka stop
+
+clean: kafka-stop
+	rm -rf var .pytest_cache
