@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from adapters.sdk.contract import SimulatorOptions
 from hub import processes
 from hub.config import VAR_DIR, Settings, get_settings
 from hub.db.migrate import upgrade
@@ -81,14 +82,17 @@ def simulator(
     name: Annotated[str, typer.Argument(help="Agency whose backend to simulate (e.g. samsat).")],
     port: Annotated[int | None, typer.Option(help="Defaults to MPP_SIMULATOR_PORTS[name].")] = None,
     ledger: Annotated[Path | None, typer.Option(help="SQLite file for the ledger of applied keys (survives restarts).")] = None,
+    secret: Annotated[list[str] | None, typer.Option(help="Shared secret as NAME=VALUE (repeatable); simulators have dev defaults.")] = None,
 ) -> None:
     """Run an agency backend simulator."""
+    secrets = dict(item.split("=", 1) for item in secret or [] if "=" in item)
+    options = SimulatorOptions(ledger_path=str(ledger) if ledger else ":memory:", secrets=secrets)
 
     def main(settings: Settings, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
         chosen = port or settings.simulator_ports.get(name)
         if chosen is None:
             raise typer.BadParameter(f"no port configured for {name}; pass --port")
-        return processes.run_simulator(name, "127.0.0.1", chosen, stop, ledger_path=str(ledger) if ledger else None)
+        return processes.run_simulator(name, "127.0.0.1", chosen, stop, options)
 
     _run(f"simulator:{name}", main)
 
@@ -139,6 +143,21 @@ def kafka_status(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, 
     status = _local_kafka(home, port, controller_port).status()
     typer.echo(f"kafka {'running (pid ' + str(status.pid) + ')' if status.running else 'not running'} at {status.bootstrap}")
     raise typer.Exit(0 if status.running else 1)
+
+
+@app.command()
+def bench(
+    requests: Annotated[int, typer.Option(min=1, help="Requests to push through the whole path (after a short warm-up).")] = 300,
+    concurrency: Annotated[int, typer.Option(min=1, help="Submissions in flight at once (and sends in flight in the baseline).")] = 20,
+    database_url: Annotated[str | None, typer.Option(help="An empty database to use; default: a fresh SQLite file in a temporary directory.")] = None,
+    bootstrap: Annotated[str | None, typer.Option(help="Kafka to use; default: MPP_KAFKA_BOOTSTRAP, or a throwaway local broker when nothing answers there.")] = None,
+    json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
+) -> None:
+    """Measure throughput and p50/p95/p99 latency of the whole path, next to raw Kafka over the same hops."""
+    from hub import bench as bench_module
+
+    code = bench_module.main(requests=requests, concurrency=concurrency, database_url=database_url, bootstrap=bootstrap, json_path=json_path)
+    raise typer.Exit(code)
 
 
 if __name__ == "__main__":

@@ -11,19 +11,12 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.sdk.settings import BackendSettings
+
 VAR_DIR = Path("var")
-
-
-class AgencySettings(BaseModel):
-    """How an adapter reaches its agency's backend."""
-
-    base_url: HttpUrl
-    timeout_seconds: float = Field(default=10.0, gt=0)
-    retry_attempts: int = Field(default=4, ge=1, le=10, description="In-process tries for transient errors.")
-    retry_max_wait_seconds: float = Field(default=2.0, gt=0)
 
 
 class Settings(BaseSettings):
@@ -42,12 +35,28 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.02, gt=0)
     consumer_batch_size: int = Field(default=200, ge=1)
 
-    agencies: dict[str, AgencySettings] = Field(
-        default_factory=lambda: {"samsat": AgencySettings(base_url=HttpUrl("http://127.0.0.1:8101"))}
-    )
-    simulator_ports: dict[str, int] = Field(default_factory=lambda: {"samsat": 8101})
+    # Each agency backend; the defaults point at the local simulators (`mpp-hub dev`).
+    agencies: dict[str, BackendSettings] = Field(default_factory=lambda: _dev_agencies())
+    simulator_ports: dict[str, int] = Field(default_factory=lambda: dict(DEV_SIMULATOR_PORTS))
 
     log_level: str = "INFO"
+
+
+DEV_SIMULATOR_PORTS = {"samsat": 8101, "polri": 8102, "imigrasi": 8103, "djp": 8104, "kemenag": 8105}
+
+# Development secrets of the local simulators; production sets its own through MPP_AGENCIES__*.
+_DEV_EXTRAS: dict[str, dict[str, str]] = {
+    "polri": {"callback_base_url": "http://127.0.0.1:8000", "callback_secret": "dev-polri-callback-secret"},
+    "djp": {"oauth_client_id": "mpp-hub", "oauth_client_secret": "dev-djp-client-secret"},
+    "kemenag": {"timeout_seconds": "20"},
+}
+
+
+def _dev_agencies() -> dict[str, BackendSettings]:
+    return {
+        agency: BackendSettings.model_validate({"base_url": f"http://127.0.0.1:{port}", **_DEV_EXTRAS.get(agency, {})})
+        for agency, port in DEV_SIMULATOR_PORTS.items()
+    }
 
 
 @lru_cache(maxsize=1)

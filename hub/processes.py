@@ -16,6 +16,7 @@ from typing import Any
 import uvicorn
 
 from adapters.sdk.bus import create_producer, ensure_topics
+from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import SIMULATORS_GROUP, load_adapter_factory, load_plugin
 from adapters.sdk.settings import BackendSettings
 from adapters.sdk.worker import run_adapter_worker
@@ -24,6 +25,7 @@ from hub.catalogue import Catalogue
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.outbox import OutboxRelay
+from hub.poller import Poller
 from hub.router import run_router
 from schemas import topics
 
@@ -72,11 +74,16 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
+    """The router and the poller: both turn case state into outgoing commands."""
     engine = create_engine(settings.database_url)
     catalogue = Catalogue.load()
     await prepare_topics(settings, catalogue)
+    sessions = create_sessionmaker(engine)
     try:
-        await run_router(create_sessionmaker(engine), catalogue, settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size)
+        await asyncio.gather(
+            run_router(sessions, catalogue, settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size),
+            Poller(sessions).run(stop),
+        )
     finally:
         await engine.dispose()
 
@@ -93,8 +100,8 @@ async def run_adapter(settings: Settings, agency: str, stop: asyncio.Event) -> N
     await run_adapter_worker(adapter, settings.kafka_bootstrap, stop)
 
 
-async def run_simulator(agency: str, host: str, port: int, stop: asyncio.Event, *, ledger_path: str | None = None) -> None:
-    app = load_plugin(SIMULATORS_GROUP, agency)(ledger_path)
+async def run_simulator(agency: str, host: str, port: int, stop: asyncio.Event, options: SimulatorOptions | None = None) -> None:
+    app = load_plugin(SIMULATORS_GROUP, agency)(options or SimulatorOptions())
     log.info("%s simulator on http://%s:%d", agency, host, port)
     await serve_asgi(app, host, port, stop)
 

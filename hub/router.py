@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import ConsumerRecord
 from pydantic import ValidationError
@@ -108,6 +109,13 @@ class Router:
         case = await load_case(session, step.case_id, for_update=True)
         assert case is not None  # foreign key
         current, new = Status(step.status), report.status
+        if not current.is_terminal:
+            _schedule_poll(step, report)
+        if report.agency_ref:
+            step.agency_ref = report.agency_ref
+        if new is current and not new.is_terminal:
+            step.agency_status = report.agency_status  # still in progress (a poll answer): no transition
+            return
         if not can_transition(current, new):
             record_refusal(session, step, new, note=f"illegal transition {current} -> {new} from {envelope.source}", message_id=envelope.message_id)
             log.warning("refused %s -> %s for step %s", current, new, step.id)
@@ -142,6 +150,14 @@ class Router:
             case.outputs = step.outputs
             case.error = step.error
             transition(session, case, new, message_id=message_id)
+
+
+def _schedule_poll(step: Step, report: StepStatusReport) -> None:
+    """Polling backends say when to ask again; any final status ends the polling."""
+    if report.poll_after_seconds is not None and not report.status.is_terminal:
+        step.next_poll_at = datetime.now(UTC) + timedelta(seconds=report.poll_after_seconds)
+    else:
+        step.next_poll_at = None
 
 
 class _Trace:

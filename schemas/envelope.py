@@ -24,6 +24,8 @@ class MessageType(StrEnum):
     REQUEST_SUBMITTED = "request.submitted"  # portal -> router: a new case
     STEP_COMMAND = "step.command"  # router -> adapter: do this step
     STEP_STATUS = "step.status"  # adapter -> router: the step moved (canonical status)
+    STEP_POLL = "step.poll"  # router -> adapter: ask the agency how a step is doing (polling backends)
+    AGENCY_CALLBACK = "agency.callback"  # api -> adapter: an authenticated native callback to translate
 
 
 class Headers:

@@ -55,3 +55,26 @@ class StepStatusReport(BaseModel):
     outputs: dict[str, Any] = Field(default_factory=dict)
     error: StepError | None = None
     agency_status: str | None = Field(default=None, description="The agency's native status, kept for audit.")
+    agency_ref: str | None = Field(default=None, max_length=200, description="The agency's own reference for the step.")
+    poll_after_seconds: float | None = Field(
+        default=None, gt=0, le=86_400, description="Polling backends: ask the hub to poll this step again after this delay."
+    )
+
+
+class StepPoll(BaseModel):
+    """Router -> adapter: ask a polling backend about a step it accepted earlier."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: StepCommand
+    agency_ref: str = Field(min_length=1, max_length=200)
+    attempt: int = Field(ge=1)
+
+
+class AgencyCallback(BaseModel):
+    """API -> adapter: a native callback whose signature the hub already verified."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    content_type: str = Field(max_length=200)
+    body: str = Field(description="The native body as received (text).")

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
+from adapters.sdk.contract import SimulatorOptions
 
 
 def adapter_factory(settings: BackendSettings) -> Adapter:
@@ -16,10 +17,8 @@ def adapter_factory(settings: BackendSettings) -> Adapter:
     return SamsatAdapter(settings)
 
 
-def simulator_factory(ledger_path: str | None = None) -> Any:
-    """The ASGI app of the Samsat backend simulator (for `mpp-hub simulator samsat`).
-
-    ``ledger_path`` makes its ledger of applied keys survive a restart."""
+def simulator_factory(options: SimulatorOptions) -> Any:
+    """The ASGI app of the Samsat backend simulator (for `mpp-hub simulator samsat`)."""
     from adapters.samsat.simulator import SimulatorSettings, create_app
 
-    return create_app(SimulatorSettings(ledger_path=ledger_path or ":memory:"))
+    return create_app(SimulatorSettings(ledger_path=options.ledger_path))

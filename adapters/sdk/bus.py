@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from adapters.sdk.errors import PoisonMessage
+from adapters.sdk.errors import PoisonMessage, RetryLater
 from schemas import topics
 from schemas.envelope import Envelope, Headers
 
@@ -132,6 +132,8 @@ class ConsumeLoop:
 
     - Undecodable or schema-invalid records, and handlers raising ``PoisonMessage``,
       go to the dead-letter topic at once.
+    - ``RetryLater`` rewinds the partition and pauses the whole consumer for its delay
+      (the agency is down: other partitions would fail the same way).
     - Any other handler error is logged with its traceback, the partition is rewound
       to the failed record, and the loop backs off and retries: nothing is skipped and
       nothing is swallowed.
@@ -153,11 +155,20 @@ class ConsumeLoop:
         self.name = name
         self._batch_size = batch_size
         self._max_backoff = max_backoff_seconds
-        self._failures = 0
+        self._failures: dict[TopicPartition, int] = {}  # consecutive handler errors, per partition
+        self._paused_until = 0.0
         self.stats = LoopStats()
 
     async def run(self, stop: asyncio.Event) -> None:
+        loop = asyncio.get_running_loop()
         while not stop.is_set():
+            if loop.time() < self._paused_until:
+                # Keep polling while paused: heartbeats and rebalances go on, no records come.
+                self._consumer.pause(*self._consumer.assignment())
+                await self._consumer.getmany(timeout_ms=min(100, int((self._paused_until - loop.time()) * 1000) + 1))
+                continue
+            if self._consumer.paused():
+                self._consumer.resume(*self._consumer.paused())
             batches = await self._consumer.getmany(timeout_ms=100, max_records=self._batch_size)
             # Partitions are independent (a case lives on one), so they proceed in
             # parallel; within a partition records stay strictly in order.
@@ -173,15 +184,20 @@ class ConsumeLoop:
                     break
                 try:
                     await self._process(record)
+                except RetryLater as exc:
+                    log.warning("%s: pausing %.1fs, will retry %s[%d]@%d: %s", self.name, exc.delay, tp.topic, tp.partition, record.offset, exc)
+                    self._consumer.seek(tp, record.offset)
+                    self._paused_until = max(self._paused_until, asyncio.get_running_loop().time() + exc.delay)
+                    break
                 except Exception:
                     self.stats.handler_errors += 1
-                    self._failures += 1
-                    delay = min(self._max_backoff, 0.1 * 2 ** min(self._failures, 10))
+                    self._failures[tp] = failures = self._failures.get(tp, 0) + 1
+                    delay = min(self._max_backoff, 0.1 * 2 ** min(failures, 10))
                     log.exception("%s: handler failed on %s[%d]@%d; retrying in %.1fs", self.name, tp.topic, tp.partition, record.offset, delay)
                     self._consumer.seek(tp, record.offset)
                     await asyncio.sleep(delay)
                     break
-                self._failures = 0
+                self._failures.pop(tp, None)
                 done = record.offset
         finally:
             if done is not None:

@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from hub.api import requests
+from hub.api import callbacks, requests
+from hub.api import catalogue as catalogue_api
 from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
 from hub.catalogue import Catalogue
@@ -34,6 +35,8 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None) -> FastAP
     )
     install_error_handlers(app)
     app.include_router(requests.router)
+    app.include_router(catalogue_api.router)
+    app.include_router(callbacks.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

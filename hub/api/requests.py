@@ -31,7 +31,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 404, 422)
+    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 404, 422, 503)
 }
 
 IdempotencyKey = Annotated[
@@ -61,6 +61,9 @@ async def submit_request(
             [FieldError(field="service", loc=["body", "service"], type="unknown_service",
                         message=f"unknown service {body.service!r}; known: {', '.join(state.catalogue.codes())}")]
         )
+    if service.provider not in state.settings.agencies:
+        raise ApiError(503, "provider_not_connected", f"{service.code} is provided by {service.provider!r}, which is not connected to this hub",
+                       headers={"Retry-After": "3600"})
     try:
         data = service.payloads.input.model_validate(body.data).model_dump(mode="json")
     except ValidationError as exc:

@@ -1,7 +1,8 @@
 """The service catalogue: which services exist, who provides each, what they need.
 
-Loaded from ``services.toml`` (or a file named by the caller), so re-pointing a
-service to another provider is a data change, not a code change.
+Loaded from the TOML files in ``services/`` (one per agency or domain), or from a
+directory named by the caller, so re-pointing a service to another provider is a
+data change, not a code change.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from schemas.services import PAYLOADS, ServicePayloads
 
-DEFAULT_PATH = Path(__file__).with_name("services.toml")
+DEFAULT_PATH = Path(__file__).with_name("services")
 
 
 class Service(BaseModel):
@@ -45,15 +46,25 @@ class Catalogue:
 
     @classmethod
     def load(cls, path: Path = DEFAULT_PATH) -> Catalogue:
-        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+        """Load one TOML file, or every ``*.toml`` in a directory (a code defined twice is an error)."""
+        files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
         services: dict[str, Service] = {}
-        for code, entry in raw.get("services", {}).items():
+        for file in files:
             try:
-                services[code] = Service.model_validate({"code": code, **entry})
-            except ValidationError as exc:
-                raise CatalogueError(f"{path}: service {code!r} is invalid:\n{exc}") from exc
-            if code not in PAYLOADS:
-                raise CatalogueError(f"{path}: service {code!r} has no payload models in schemas.services")
+                raw = tomllib.loads(file.read_text(encoding="utf-8"))
+            except tomllib.TOMLDecodeError as exc:
+                raise CatalogueError(f"{file}: not valid TOML: {exc}") from exc
+            for code, entry in raw.get("services", {}).items():
+                if code in services:
+                    raise CatalogueError(f"{file}: service {code!r} is defined twice")
+                if "code" in entry:
+                    raise CatalogueError(f"{file}: service {code!r} must not set 'code'; the table name is its code")
+                try:
+                    services[code] = Service.model_validate({**entry, "code": code})
+                except ValidationError as exc:
+                    raise CatalogueError(f"{file}: service {code!r} is invalid:\n{exc}") from exc
+                if code not in PAYLOADS:
+                    raise CatalogueError(f"{file}: service {code!r} has no payload models in schemas.services")
         return cls(services)
 
     def get(self, code: str) -> Service | None:

@@ -73,6 +73,9 @@ class Step(Base):
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     agency_status: Mapped[str | None] = mapped_column(String(100))
+    agency_ref: Mapped[str | None] = mapped_column(String(200), doc="The agency's own reference (polling backends).")
+    next_poll_at: Mapped[datetime | None] = mapped_column(index=True, doc="When the poller asks the agency next.")
+    poll_attempts: Mapped[int] = mapped_column(Integer, default=0)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

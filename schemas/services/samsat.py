@@ -8,6 +8,7 @@ from enum import StrEnum
 from pydantic import BaseModel, ConfigDict, Field
 
 from schemas.identifiers import BillingCode, PlateNumber
+from schemas.services.base import ServicePayloads
 
 
 class VehicleType(StrEnum):
@@ -40,3 +41,8 @@ class PkbAnnualOutput(BaseModel):
     breakdown: PkbBreakdown
     stnk_valid_until: date = Field(description="New validity of the STNK endorsement.")
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
+PAYLOADS: dict[str, ServicePayloads] = {
+    "samsat.pkb_annual": ServicePayloads(input=PkbAnnualInput, output=PkbAnnualOutput),
+}

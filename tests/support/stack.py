@@ -19,9 +19,9 @@ import httpx
 
 from hub.local_kafka import free_ports
 
-COMPONENTS = ("simulator", "api", "relay", "router", "adapter")
 TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED", "FAILED"}
 AUTH = {"Authorization": "Bearer test-portal-key"}
+CORE = ("api", "relay", "router")
 
 
 def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Warga Uji") -> dict[str, Any]:
@@ -30,25 +30,42 @@ def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Wa
 
 @dataclass
 class HubStack:
+    """API, relay and router, plus a simulator and an adapter worker per agency.
+
+    Components are named "api", "relay", "router", "simulator:<agency>" and
+    "adapter:<agency>"; "simulator" and "adapter" alone mean Samsat's.
+    ``extra_env`` reaches every process (agency settings, simulator secrets)."""
+
     database_url: str
     kafka_bootstrap: str
     workdir: Path
+    agencies: tuple[str, ...] = ("samsat",)
+    extra_env: dict[str, str] = field(default_factory=dict)
     api_port: int = 0
-    simulator_port: int = 0
+    simulator_ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not self.api_port or not self.simulator_port:
-            self.api_port, self.simulator_port = free_ports(2)
+        ports = free_ports(1 + len(self.agencies))
+        self.api_port = self.api_port or ports[0]
+        for agency, port in zip(self.agencies, ports[1:], strict=True):
+            self.simulator_ports.setdefault(agency, port)
         self.workdir.mkdir(parents=True, exist_ok=True)
+
+    @property
+    def components(self) -> list[str]:
+        return [*(f"simulator:{a}" for a in self.agencies), *CORE, *(f"adapter:{a}" for a in self.agencies)]
 
     @property
     def api_url(self) -> str:
         return f"http://127.0.0.1:{self.api_port}"
 
+    def simulator_url_of(self, agency: str) -> str:
+        return f"http://127.0.0.1:{self.simulator_ports[agency]}"
+
     @property
     def simulator_url(self) -> str:
-        return f"http://127.0.0.1:{self.simulator_port}"
+        return self.simulator_url_of("samsat")
 
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
@@ -57,34 +74,41 @@ class HubStack:
             MPP_KAFKA_BOOTSTRAP=self.kafka_bootstrap,
             MPP_API_PORT=str(self.api_port),
             MPP_API_CLIENTS=json.dumps({"test-portal-key": "portal", "other-portal-key": "other"}),
-            MPP_AGENCIES__SAMSAT__BASE_URL=self.simulator_url,
-            MPP_AGENCIES__SAMSAT__TIMEOUT_SECONDS="5",
-            MPP_SIMULATOR_PORTS=json.dumps({"samsat": self.simulator_port}),
+            MPP_SIMULATOR_PORTS=json.dumps(self.simulator_ports),
         )
+        for agency in self.agencies:
+            env[f"MPP_AGENCIES__{agency.upper()}__BASE_URL"] = self.simulator_url_of(agency)
+            env[f"MPP_AGENCIES__{agency.upper()}__TIMEOUT_SECONDS"] = "5"
+            env[f"MPP_AGENCIES__{agency.upper()}__CALLBACK_BASE_URL"] = self.api_url
+        env.update(self.extra_env)
         return env
 
     def _command(self, component: str) -> list[str]:
         base = [sys.executable, "-m", "hub.cli"]
-        return {
-            "api": [*base, "api"],
-            "relay": [*base, "relay"],
-            "router": [*base, "router"],
-            "adapter": [*base, "adapter", "samsat"],
-            "simulator": [*base, "simulator", "samsat", "--ledger", str(self.workdir / "samsat-ledger.db")],
-        }[component]
+        kind, _, agency = component.partition(":")
+        agency = agency or "samsat"
+        if kind == "adapter":
+            return [*base, "adapter", agency]
+        if kind == "simulator":
+            return [*base, "simulator", agency, "--ledger", str(self.workdir / f"{agency}-ledger.db")]
+        return [*base, kind]
+
+    def _key(self, component: str) -> str:
+        return f"{component}:samsat" if component in ("adapter", "simulator") else component
 
     def start(self, component: str) -> None:
+        component = self._key(component)
         assert component not in self.processes or self.processes[component].poll() is not None, f"{component} runs"
         log = open(self.workdir / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
         self.processes[component] = subprocess.Popen(self._command(component), env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
 
     def kill9(self, component: str) -> None:
-        process = self.processes[component]
+        process = self.processes[self._key(component)]
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=10)
 
     def stop(self, component: str) -> None:
-        process = self.processes.get(component)
+        process = self.processes.get(self._key(component))
         if process is None or process.poll() is not None:
             return
         process.send_signal(signal.SIGTERM)
@@ -95,12 +119,12 @@ class HubStack:
             process.wait()
 
     def stop_all(self) -> None:
-        for component in reversed(COMPONENTS):
+        for component in reversed(self.components):
             self.stop(component)
 
     def logs(self, lines: int = 30) -> str:
         out = []
-        for component in COMPONENTS:
+        for component in self.components:
             path = self.workdir / f"{component}.log"
             if path.exists():
                 tail = path.read_text(errors="replace").splitlines()[-lines:]
@@ -108,9 +132,10 @@ class HubStack:
         return "\n".join(out)
 
     async def start_all(self) -> None:
-        for component in COMPONENTS:
+        for component in self.components:
             self.start(component)
-        await self.wait_http(self.simulator_url + "/_sim/health")
+        for agency in self.agencies:
+            await self.wait_http(self.simulator_url_of(agency) + "/_sim/health")
         await self.wait_http(self.api_url + "/healthz")
 
     async def wait_http(self, url: str, timeout: float = 30.0) -> None:
@@ -148,15 +173,15 @@ class HubStack:
         assert not pending, f"{len(pending)} cases never finished, e.g. {sorted(pending)[:3]}\n{self.logs()}"
         return done
 
-    async def ledger(self) -> dict[str, Any]:
+    async def ledger(self, agency: str = "samsat") -> dict[str, Any]:
         async with httpx.AsyncClient() as client:
-            response = await client.get(self.simulator_url + "/_sim/ledger")
+            response = await client.get(self.simulator_url_of(agency) + "/_sim/ledger")
             response.raise_for_status()
             return dict(response.json())
 
-    async def set_knobs(self, **knobs: Any) -> None:
+    async def set_knobs(self, agency: str = "samsat", **knobs: Any) -> None:
         async with httpx.AsyncClient() as client:
-            (await client.put(self.simulator_url + "/_sim/knobs", json=knobs)).raise_for_status()
+            (await client.put(self.simulator_url_of(agency) + "/_sim/knobs", json=knobs)).raise_for_status()
 
 
 async def submit_many(stack: HubStack, bodies: list[dict[str, Any]], *, concurrency: int = 10) -> list[str]:

@@ -1,0 +1,77 @@
+"""Agency callbacks: asynchronous agencies (e.g. Polri) report a verdict later.
+
+The hub only authenticates and records the callback; translating the native body is
+the agency adapter's job, so the verified body travels to it on its command topic,
+in order with that case's other messages.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from pydantic import BaseModel
+
+from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
+from hub.api.errors import ApiError, Problem
+from hub.api.state import ApiState, api_state
+from hub.cases import claim_message
+from hub.db.models import Step
+from hub.outbox import enqueue
+from schemas import topics
+from schemas.envelope import Envelope, MessageType, new_traceparent
+from schemas.messages import AgencyCallback
+
+router = APIRouter(prefix="/v1/callbacks", tags=["agency callbacks"])
+
+MAX_BODY_BYTES = 1_000_000
+_NAMESPACE = uuid.UUID("0b8c7a52-93a4-4b8e-a3c1-7f1e5d2b9c40")
+
+
+class CallbackAccepted(BaseModel):
+    step_id: uuid.UUID
+    accepted: bool = True
+
+
+@router.post(
+    "/{agency}/{step_id}",
+    status_code=202,
+    response_model=CallbackAccepted,
+    responses={s: {"model": Problem} for s in (401, 404, 409, 413)},
+)
+async def agency_callback(
+    agency: str, step_id: uuid.UUID, request: Request, state: Annotated[ApiState, Depends(api_state)]
+) -> CallbackAccepted:
+    """Accept a signed callback (`X-Callback-Signature: t=<unix>,v1=<hmac-sha256>`).
+
+    Forged, stale and replayed callbacks are refused with 401/409 and never reach the case."""
+    backend = state.settings.agencies.get(agency)
+    if backend is None or backend.callback_secret is None:
+        raise ApiError(404, "unknown_callback_agency", f"No callbacks are configured for {agency!r}")
+    body = await request.body()
+    if len(body) > MAX_BODY_BYTES:
+        raise ApiError(413, "callback_too_large", f"Callback bodies are limited to {MAX_BODY_BYTES} bytes")
+    try:
+        signature = verify(backend.callback_secret.get_secret_value(), step_id, body, request.headers.get(SIGNATURE_HEADER))
+    except CallbackRejected as exc:
+        raise ApiError(401, exc.code, str(exc), headers={"WWW-Authenticate": "HMAC-SHA256"}) from None
+    message_id = uuid.uuid5(_NAMESPACE, f"{agency}:{signature}")
+    async with state.sessions.begin() as session:
+        step = await session.get(Step, step_id)
+        if step is None or step.agency != agency:
+            raise ApiError(404, "step_not_found", f"No step {step_id} at {agency}")
+        if not await claim_message(session, f"callback:{agency}", message_id):
+            raise ApiError(409, "callback_replayed", "This callback was already received")
+        callback = AgencyCallback(content_type=request.headers.get("content-type", ""), body=body.decode("utf-8", errors="replace"))
+        enqueue(
+            session,
+            topics.commands(agency),
+            Envelope(
+                message_id=message_id, request_id=step.case_id, step_id=step.id, type=MessageType.AGENCY_CALLBACK,
+                source=f"api:callback:{agency}", payload=callback.model_dump(mode="json"),
+            ),
+            correlation_id=str(step.case_id),
+            traceparent=request.headers.get("traceparent") or new_traceparent(),
+        )
+    return CallbackAccepted(step_id=step_id)

@@ -1,0 +1,7 @@
+"""Canonical payloads of the haji services (filled in with the agency's adapter)."""
+
+from __future__ import annotations
+
+from schemas.services.base import ServicePayloads
+
+PAYLOADS: dict[str, ServicePayloads] = {}

@@ -1,0 +1,466 @@
+"""Specification of the at-least-once consume loop (adapters/sdk/bus.py ``ConsumeLoop``).
+
+A fake consumer serves prepared per-partition logs from a position that ``seek``
+moves, exactly as Kafka would redeliver; a fake producer stands behind the real
+``DeadLetters``. The loop stops itself when the consumer has nothing left to serve.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import types
+import uuid
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import pytest
+from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError
+from pydantic import ValidationError
+
+from adapters.sdk import bus
+from adapters.sdk.bus import ConsumeLoop, DeadLetters
+from adapters.sdk.errors import PoisonMessage, RetryLater
+from schemas import topics
+from schemas.envelope import Envelope, Headers, MessageType
+from schemas.messages import StepCommand
+
+TOPIC = "mpp.commands.fake"
+P0 = TopicPartition(TOPIC, 0)
+P1 = TopicPartition(TOPIC, 1)
+NIK = "1375015203900007"
+
+Handler = Callable[[Envelope, ConsumerRecord[bytes, bytes]], Awaitable[None]]
+
+
+# --- fakes ------------------------------------------------------------------------------
+
+
+def envelope_bytes(**payload: Any) -> bytes:
+    return Envelope(
+        request_id=uuid.uuid4(), step_id=uuid.uuid4(), type=MessageType.STEP_COMMAND, source="router", payload=payload
+    ).to_bytes()
+
+
+def record(tp: TopicPartition, offset: int, value: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> ConsumerRecord[bytes, bytes]:
+    value = envelope_bytes(n=offset) if value is None else value
+    return ConsumerRecord(
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"case-key",
+        value=value,
+        checksum=None,
+        serialized_key_size=8,
+        serialized_value_size=len(value) if value is not None else -1,
+        headers=headers or [(Headers.CORRELATION_ID, b"corr-1")],
+    )
+
+
+class FakeConsumer:
+    """Serves each partition's log from its position; ``seek`` rewinds like Kafka.
+
+    Sets ``stop`` (and returns nothing) once every log is drained or after
+    ``max_polls`` non-empty polls, so a loop that keeps failing still ends.
+    """
+
+    def __init__(
+        self,
+        stop: asyncio.Event,
+        logs: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+        *,
+        max_polls: int = 100,
+        commit_error: Exception | None = None,
+    ) -> None:
+        self.stop = stop
+        self.logs = logs
+        self.positions = {tp: records[0].offset if records else 0 for tp, records in logs.items()}
+        self.max_polls = max_polls
+        self.polls = 0
+        self.commits: list[tuple[TopicPartition, int]] = []
+        self.seeks: list[tuple[TopicPartition, int]] = []
+        self.commit_error = commit_error
+        self._paused: set[TopicPartition] = set()
+        self.pauses: list[tuple[float, frozenset[TopicPartition]]] = []  # (loop time, partitions)
+        self.fetch_times: dict[tuple[int, int], list[float]] = {}  # (partition, offset) -> loop times served
+
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None) -> dict:
+        batch = {}
+        now = asyncio.get_running_loop().time()
+        if self.polls < self.max_polls:
+            for tp, records in self.logs.items():
+                if tp in self._paused:
+                    continue
+                chunk = [r for r in records if r.offset >= self.positions[tp]][: max_records or None]
+                if chunk:
+                    batch[tp] = chunk
+                    self.positions[tp] = chunk[-1].offset + 1
+                    for r in chunk:
+                        self.fetch_times.setdefault((r.partition, r.offset), []).append(now)
+        if batch:
+            self.polls += 1
+        elif self._paused:
+            await asyncio.sleep(timeout_ms / 1000)  # a paused consumer just waits out the poll
+        else:
+            self.stop.set()
+        return batch
+
+    def assignment(self) -> set[TopicPartition]:
+        return set(self.logs)
+
+    def pause(self, *partitions: TopicPartition) -> None:
+        self._paused.update(partitions)
+        self.pauses.append((asyncio.get_running_loop().time(), frozenset(partitions)))
+
+    def resume(self, *partitions: TopicPartition) -> None:
+        self._paused.difference_update(partitions)
+
+    def paused(self) -> set[TopicPartition]:
+        return set(self._paused)
+
+    def seek(self, tp: TopicPartition, offset: int) -> None:
+        self.seeks.append((tp, offset))
+        self.positions[tp] = offset
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        if self.commit_error is not None:
+            raise self.commit_error
+        self.commits.extend(offsets.items())
+
+    def committed(self, tp: TopicPartition) -> int | None:
+        offsets = [offset for p, offset in self.commits if p == tp]
+        return offsets[-1] if offsets else None
+
+
+class FakeProducer:
+    def __init__(self) -> None:
+        self.sent: list[dict[str, Any]] = []
+
+    async def send(self, topic: str, value: bytes | None, key: bytes | None, headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
+        self.sent.append({"topic": topic, "value": value, "key": key, "headers": dict(headers), "raw_headers": headers})
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        future.set_result(None)
+        return future
+
+
+class Recorder:
+    """A handler that records what it saw (and the commits at that moment) and can be told to fail."""
+
+    def __init__(self, consumer_ref: list[FakeConsumer], fail: Callable[[ConsumerRecord[bytes, bytes], int], Exception | None] | None = None) -> None:
+        self._consumer_ref = consumer_ref
+        self._fail = fail
+        self.calls: list[tuple[int, int]] = []  # (partition, offset)
+        self.commits_seen: list[tuple[int, int, int | None]] = []  # (partition, offset, committed at that moment)
+
+    async def __call__(self, envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
+        tp = TopicPartition(rec.topic, rec.partition)
+        self.commits_seen.append((rec.partition, rec.offset, self._consumer_ref[0].committed(tp)))
+        attempt = sum(1 for c in self.calls if c == (rec.partition, rec.offset))
+        self.calls.append((rec.partition, rec.offset))
+        await asyncio.sleep(0)  # a real handler awaits its DB commit / publish here
+        if self._fail and (error := self._fail(rec, attempt)) is not None:
+            raise error
+
+
+async def run_loop(
+    logs: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    fail: Callable[[ConsumerRecord[bytes, bytes], int], Exception | None] | None = None,
+    *,
+    handler: Handler | None = None,
+    batch_size: int = 200,
+    max_polls: int = 100,
+    commit_error: Exception | None = None,
+) -> tuple[FakeConsumer, FakeProducer, Recorder, ConsumeLoop]:
+    stop = asyncio.Event()
+    consumer = FakeConsumer(stop, logs, max_polls=max_polls, commit_error=commit_error)
+    producer = FakeProducer()
+    recorder = Recorder([consumer], fail)
+    loop = ConsumeLoop(
+        consumer,  # type: ignore[arg-type]
+        handler or recorder,
+        DeadLetters(producer, "adapter:fake"),  # type: ignore[arg-type]
+        name="test-loop",
+        batch_size=batch_size,
+        max_backoff_seconds=0.001,
+    )
+    await asyncio.wait_for(loop.run(stop), timeout=5)
+    return consumer, producer, recorder, loop
+
+
+# --- commits ----------------------------------------------------------------------------
+
+
+async def test_commits_last_processed_offset_plus_one_per_partition() -> None:
+    consumer, producer, recorder, loop = await run_loop(
+        {P0: [record(P0, o) for o in (10, 11, 12)], P1: [record(P1, o) for o in (5, 6)]}
+    )
+    assert [c for c in recorder.calls if c[0] == 0] == [(0, 10), (0, 11), (0, 12)]
+    assert [c for c in recorder.calls if c[0] == 1] == [(1, 5), (1, 6)]
+    assert consumer.committed(P0) == 13
+    assert consumer.committed(P1) == 7
+    assert producer.sent == []
+    assert loop.stats.processed == 5
+
+
+async def test_commit_happens_only_after_the_handler_returned() -> None:
+    consumer, _, recorder, _ = await run_loop({P0: [record(P0, o) for o in range(4)]}, batch_size=2)
+    for _, offset, committed in recorder.commits_seen:
+        # While offset N is being handled, nothing at or past N may be committed.
+        assert committed is None or committed <= offset
+    assert [offset for _, offset in consumer.commits] == [2, 4]  # once per batch, after it
+
+
+async def test_records_within_a_partition_are_handled_in_order() -> None:
+    _, _, recorder, _ = await run_loop({P0: [record(P0, o) for o in range(20)]}, batch_size=7)
+    assert recorder.calls == [(0, o) for o in range(20)]
+
+
+async def test_stopping_mid_batch_commits_only_what_was_processed() -> None:
+    stop_holder: list[asyncio.Event] = []
+
+    async def handler(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
+        if rec.offset == 1:
+            stop_holder[0].set()
+
+    stop = asyncio.Event()
+    stop_holder.append(stop)
+    consumer = FakeConsumer(stop, {P0: [record(P0, o) for o in range(4)]})
+    loop = ConsumeLoop(consumer, handler, DeadLetters(FakeProducer(), "x"), name="t", max_backoff_seconds=0.001)  # type: ignore[arg-type]
+    await asyncio.wait_for(loop.run(stop), timeout=5)
+    assert consumer.committed(P0) == 2  # offsets 2 and 3 will be redelivered
+
+
+# --- dead letters ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("value", [b"not json at all", b"\xff\xfe\x00garbage", b"[1, 2, 3]", b'{"request_id": "x"}'])
+async def test_undecodable_record_goes_to_dead_letters_and_processing_continues(value: bytes) -> None:
+    bad = record(P0, 1, value=value, headers=[(Headers.CORRELATION_ID, b"corr-bad")])
+    consumer, producer, recorder, loop = await run_loop({P0: [record(P0, 0), bad, record(P0, 2)]})
+
+    assert recorder.calls == [(0, 0), (0, 2)]  # the handler never sees the bad one
+    assert consumer.committed(P0) == 3  # and it does not block the partition
+    [dead] = producer.sent
+    assert dead["topic"] == topics.DEADLETTER
+    assert dead["value"] == value  # original bytes, untouched
+    assert dead["key"] == b"case-key"
+    headers = dead["headers"]
+    assert headers["dlq.original.topic"] == TOPIC.encode()
+    assert headers["dlq.original.partition"] == b"0"
+    assert headers["dlq.original.offset"] == b"1"
+    assert headers["dlq.error.class"] == b"PoisonMessage"
+    assert headers["dlq.consumer"] == b"adapter:fake"
+    assert headers[Headers.CORRELATION_ID] == b"corr-bad"  # original headers kept
+    assert loop.stats.dead_lettered == 1
+    assert loop.stats.processed == 2
+
+
+async def test_record_without_value_goes_to_dead_letters() -> None:
+    tombstone = record(P0, 0)
+    tombstone = dataclasses.replace(tombstone, value=None)
+    consumer, producer, recorder, _ = await run_loop({P0: [tombstone, record(P0, 1)]})
+    assert recorder.calls == [(0, 1)]
+    assert consumer.committed(P0) == 2
+    [dead] = producer.sent
+    assert dead["headers"]["dlq.original.offset"] == b"0"
+
+
+async def test_handler_raising_poison_goes_to_dead_letters_and_processing_continues() -> None:
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return PoisonMessage("expects step.command") if rec.offset == 6 else None
+
+    consumer, producer, recorder, loop = await run_loop({P1: [record(P1, o) for o in (5, 6, 7)]}, fail)
+    assert recorder.calls == [(1, 5), (1, 6), (1, 7)]  # called once: poison is not retried
+    assert consumer.committed(P1) == 8
+    assert consumer.seeks == []
+    [dead] = producer.sent
+    headers = dead["headers"]
+    assert headers["dlq.original.topic"] == TOPIC.encode()
+    assert headers["dlq.original.partition"] == b"1"
+    assert headers["dlq.original.offset"] == b"6"
+    assert headers["dlq.error.class"] == b"PoisonMessage"
+    assert headers["dlq.error.message"] == b"expects step.command"
+    assert loop.stats.dead_lettered == 1
+
+
+# --- other handler errors: retried, never skipped -------------------------------------------
+
+
+async def test_handler_error_seeks_back_and_commits_nothing_past_it() -> None:
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return RuntimeError("database is down") if rec.offset == 1 else None
+
+    consumer, producer, recorder, loop = await run_loop({P0: [record(P0, o) for o in range(3)]}, fail, max_polls=3)
+
+    assert consumer.seeks == [(P0, 1)] * 3
+    assert all(offset <= 1 for tp, offset in consumer.commits if tp == P0)
+    assert consumer.committed(P0) == 1  # offset 0 done; 1 is not
+    assert (0, 2) not in recorder.calls  # nothing after the failed record is handled
+    assert producer.sent == []  # not a dead letter: it will be retried
+    assert loop.stats.handler_errors == 3
+
+
+async def test_handler_error_is_retried_later_and_then_committed() -> None:
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return ConnectionError("broker hiccup") if rec.offset == 1 and attempt < 2 else None
+
+    consumer, producer, recorder, loop = await run_loop({P0: [record(P0, o) for o in range(3)]}, fail)
+    assert recorder.calls == [(0, 0), (0, 1), (0, 1), (0, 1), (0, 2)]
+    assert consumer.committed(P0) == 3
+    assert producer.sent == []
+    assert loop.stats.handler_errors == 2
+    assert loop.stats.processed == 3
+
+
+async def test_a_failing_partition_does_not_hold_back_another() -> None:
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return RuntimeError("stuck") if rec.partition == 0 else None
+
+    consumer, _, recorder, _ = await run_loop(
+        {P0: [record(P0, 0)], P1: [record(P1, o) for o in range(3)]}, fail, max_polls=2
+    )
+    assert consumer.committed(P0) is None
+    assert consumer.committed(P1) == 3
+    assert [c for c in recorder.calls if c[0] == 1] == [(1, 0), (1, 1), (1, 2)]
+
+
+@pytest.fixture
+def backoff_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
+    """The delays the loop asks to sleep, recorded instead of slept (bus.py's view of asyncio only)."""
+    delays: list[float] = []
+
+    async def fake_sleep(delay: float) -> None:
+        delays.append(delay)
+        await asyncio.sleep(0)
+
+    monkeypatch.setattr(
+        bus,
+        "asyncio",
+        types.SimpleNamespace(sleep=fake_sleep, gather=asyncio.gather, get_running_loop=asyncio.get_running_loop),
+    )
+    return delays
+
+
+async def run_with_backoff(logs, fail, *, max_polls: int, max_backoff: float, batch_size: int = 200) -> FakeConsumer:
+    stop = asyncio.Event()
+    consumer = FakeConsumer(stop, logs, max_polls=max_polls)
+    loop = ConsumeLoop(
+        consumer,  # type: ignore[arg-type]
+        Recorder([consumer], fail),
+        DeadLetters(FakeProducer(), "x"),  # type: ignore[arg-type]
+        name="t",
+        batch_size=batch_size,
+        max_backoff_seconds=max_backoff,
+    )
+    await asyncio.wait_for(loop.run(stop), timeout=5)
+    return consumer
+
+
+async def test_repeated_handler_failures_back_off_exponentially_up_to_the_cap(backoff_delays: list[float]) -> None:
+    await run_with_backoff({P0: [record(P0, 0)]}, lambda rec, attempt: RuntimeError("down"), max_polls=5, max_backoff=0.5)
+    assert backoff_delays == pytest.approx([0.2, 0.4, 0.5, 0.5, 0.5])
+
+
+async def test_a_stuck_partition_backs_off_even_while_others_make_progress(backoff_delays: list[float]) -> None:
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return RuntimeError("stuck") if rec.partition == 0 else None
+
+    await run_with_backoff(
+        {P0: [record(P0, 0)], P1: [record(P1, o) for o in range(10)]}, fail, max_polls=4, max_backoff=5.0, batch_size=1
+    )
+    assert backoff_delays == pytest.approx([0.2, 0.4, 0.8, 1.6])
+
+
+# --- RetryLater: the agency is down, wait without failing anything -------------------------
+
+
+async def test_retry_later_rewinds_pauses_everything_and_retries_after_the_delay() -> None:
+    delay = 0.05
+
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return RetryLater(delay, "circuit open") if rec.partition == 0 and rec.offset == 1 and attempt == 0 else None
+
+    consumer, producer, recorder, loop = await run_loop(
+        {P0: [record(P0, o) for o in range(3)], P1: [record(P1, 0)]}, fail
+    )
+
+    assert (P0, 1) in consumer.seeks
+    assert consumer.pauses, "the consumer was never paused"
+    assert consumer.pauses[0][1] == {P0, P1}  # the whole consumer, not just the partition
+    assert recorder.calls.count((0, 1)) == 2
+    [first, again] = consumer.fetch_times[(0, 1)]
+    assert again - first >= delay * 0.9  # not retried before the agency's delay
+    assert [offset for tp, offset in consumer.commits if tp == P0] == [1, 3]  # never past the waiting record
+    assert producer.sent == []  # waiting is not a failure: no dead letter
+    assert loop.stats.handler_errors == 0
+    assert loop.stats.processed == 4
+
+
+async def test_a_commit_lost_to_a_rebalance_is_not_fatal() -> None:
+    consumer, _, recorder, _ = await run_loop(
+        {P0: [record(P0, o) for o in range(2)]}, commit_error=CommitFailedError("rebalanced")
+    )
+    assert recorder.calls == [(0, 0), (0, 1)]
+
+
+# --- no personal data in dead-letter reasons ---------------------------------------------
+
+
+async def validate_as_step_command(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
+    """What a real adapter worker does with a command's payload."""
+    try:
+        StepCommand.model_validate(envelope.payload)
+    except ValidationError as exc:
+        raise PoisonMessage("invalid step.command payload") from exc
+
+
+def all_header_text(sent: dict[str, Any]) -> str:
+    return "\n".join(f"{k}={v.decode(errors='replace')}" for k, v in sent["raw_headers"])
+
+
+async def test_schema_invalid_payload_reason_names_fields_but_never_the_values() -> None:
+    bad_nik = "9975015203900007"  # 16 digits, but no such province: invalid, still personal
+    value = envelope_bytes(
+        service="samsat.pkb_annual",
+        operation="pkb_annual",
+        applicant={"nik": bad_nik, "name": ""},
+        data={"plate": "BA 1234 LZ"},
+        nik_ibu=NIK,  # an unknown field carrying a valid NIK
+    )
+    consumer, producer, _, _ = await run_loop({P0: [record(P0, 0, value=value)]}, handler=validate_as_step_command)
+
+    assert consumer.committed(P0) == 1
+    [dead] = producer.sent
+    reason = dead["headers"]["dlq.error.message"].decode()
+    assert "applicant.nik" in reason
+    assert "applicant.name" in reason
+    assert "nik_ibu" in reason
+    text = all_header_text(dead)
+    for secret in (bad_nik, NIK, "BA 1234 LZ"):
+        assert secret not in text, f"{secret!r} leaked into dead-letter headers"
+    assert bad_nik.encode() in dead["value"]  # the body itself is kept for replay
+
+
+async def test_schema_invalid_envelope_reason_names_fields_but_never_the_values() -> None:
+    data = json.loads(envelope_bytes(x=1))
+    data["request_id"] = NIK  # a NIK typed into the wrong field
+    data["source"] = NIK * 10  # too long
+    consumer, producer, recorder, _ = await run_loop({P0: [record(P0, 0, value=json.dumps(data).encode())]})
+
+    assert recorder.calls == []
+    [dead] = producer.sent
+    reason = dead["headers"]["dlq.error.message"].decode()
+    assert "request_id" in reason
+    assert "source" in reason
+    assert NIK not in all_header_text(dead)
+
+
+async def test_undecodable_json_reason_does_not_echo_the_input() -> None:
+    value = b'{"nik": "' + NIK.encode() + b'", oops'
+    _, producer, _, _ = await run_loop({P0: [record(P0, 0, value=value)]})
+    [dead] = producer.sent
+    assert NIK not in all_header_text(dead)
