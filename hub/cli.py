@@ -13,15 +13,45 @@ import typer
 
 from adapters.sdk.contract import SimulatorOptions
 from hub import processes
-from hub.config import VAR_DIR, Settings, get_settings
+from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.migrate import upgrade
 from hub.db.engine import is_sqlite
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 kafka_app = typer.Typer(help="The local single-node Kafka broker (KRaft) for development.", no_args_is_help=True)
+catalogue_app = typer.Typer(help="The service catalogue.", no_args_is_help=True)
+schemas_app = typer.Typer(help="The canonical contract as JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
+app.add_typer(catalogue_app, name="catalogue")
+app.add_typer(schemas_app, name="schemas")
+
+
+@catalogue_app.command("list")
+def catalogue_list() -> None:
+    """Every service: code, provider, SLA, fee, and whether its provider is connected."""
+    settings = get_settings()
+    for service in sorted(load_catalogue(settings), key=lambda s: s.code):
+        connected = "connected" if service.provider in settings.agencies else "NOT CONNECTED"
+        typer.echo(f"{service.code:34} {service.provider:10} {connected:13} SLA {service.sla_working_days:>2} wd  {service.name_en}")
+        typer.echo(f"{'':34} fee: {service.fee}")
+
+
+@schemas_app.command("export")
+def schemas_export(
+    check: Annotated[bool, typer.Option(help="Only check that the published files are up to date; exit 1 if not.")] = False,
+) -> None:
+    """Write schemas/published/ (JSON Schema per model, asyncapi.json) from the pydantic models."""
+    from schemas import export
+
+    if check:
+        stale = export.stale_files()
+        for path in stale:
+            typer.echo(f"stale: {path}")
+        raise typer.Exit(1 if stale else 0)
+    written = export.write()
+    typer.echo(f"wrote {len(written)} files to {export.PUBLISHED}")
 
 
 def _setup_logging(settings: Settings, name: str) -> None:
@@ -72,9 +102,30 @@ def router() -> None:
 
 
 @app.command()
-def adapter(name: Annotated[str, typer.Argument(help="Agency, as named by its entry point (e.g. samsat).")]) -> None:
-    """Run one agency's adapter worker."""
+def adapter(
+    name: Annotated[str, typer.Argument(help="Agency, as named by its entry point (e.g. samsat), or `verify`.")],
+    agency: Annotated[str | None, typer.Argument(help="With `verify`: the agency whose adapter to verify.")] = None,
+) -> None:
+    """`mpp-hub adapter <agency>` runs its worker; `mpp-hub adapter verify <agency>` runs the contract kit against its simulator."""
+    if name == "verify":
+        if agency is None:
+            raise typer.BadParameter("usage: mpp-hub adapter verify <agency>")
+        raise typer.Exit(_verify_adapter(agency))
+    if agency is not None:
+        raise typer.BadParameter(f"unexpected argument {agency!r}")
     _run(f"adapter:{name}", lambda s, stop: processes.run_adapter(s, name, stop))
+
+
+def _verify_adapter(agency: str) -> int:
+    from adapters.sdk.contract_kit import verify_installed
+
+    logging.basicConfig(level=logging.WARNING)
+    report = asyncio.run(verify_installed(agency))
+    for result in report.results:
+        typer.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.name}\n      {result.detail}")
+    passed = sum(r.passed for r in report.results)
+    typer.echo(f"{agency}: {passed} passed, {len(report.results) - passed} failed")
+    return 0 if report.passed else 1
 
 
 @app.command()

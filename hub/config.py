@@ -15,6 +15,7 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.sdk.settings import BackendSettings
+from hub.catalogue import Catalogue
 
 VAR_DIR = Path("var")
 
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     database_url: str = Field(default=f"sqlite+aiosqlite:///{VAR_DIR}/mpp-hub.db")
     kafka_bootstrap: str = "127.0.0.1:9092"
     topic_partitions: int = Field(default=3, ge=1)
+    # The service catalogue: a TOML file or a directory of them; None = the built-in one.
+    # Re-pointing a service to another provider is an edit here, not a code change.
+    catalogue_path: Path | None = None
 
     api_host: str = "127.0.0.1"
     api_port: int = 8000
@@ -57,6 +61,10 @@ def _dev_agencies() -> dict[str, BackendSettings]:
         agency: BackendSettings.model_validate({"base_url": f"http://127.0.0.1:{port}", **_DEV_EXTRAS.get(agency, {})})
         for agency, port in DEV_SIMULATOR_PORTS.items()
     }
+
+
+def load_catalogue(settings: Settings) -> Catalogue:
+    return Catalogue.load(settings.catalogue_path) if settings.catalogue_path else Catalogue.load()
 
 
 @lru_cache(maxsize=1)

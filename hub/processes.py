@@ -22,7 +22,7 @@ from adapters.sdk.settings import BackendSettings
 from adapters.sdk.worker import run_adapter_worker
 from hub.api.app import create_app
 from hub.catalogue import Catalogue
-from hub.config import Settings
+from hub.config import Settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.outbox import OutboxRelay
 from hub.poller import Poller
@@ -76,7 +76,7 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
 async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
     """The router and the poller: both turn case state into outgoing commands."""
     engine = create_engine(settings.database_url)
-    catalogue = Catalogue.load()
+    catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
     sessions = create_sessionmaker(engine)
     try:
@@ -108,7 +108,7 @@ async def run_simulator(agency: str, host: str, port: int, stop: asyncio.Event, 
 
 async def run_all(settings: Settings, stop: asyncio.Event, *, with_simulators: bool = True) -> None:
     """Everything in one event loop: the quick local run and the benchmark."""
-    catalogue = Catalogue.load()
+    catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
     agencies = sorted(catalogue.providers() & set(settings.agencies))
     tasks = [

@@ -64,15 +64,30 @@ async def _create_database(admin_url: str) -> str:
 
 
 @pytest.fixture(scope="session")
-def new_database() -> Callable[[], Awaitable[str]]:
-    """Factory: a fresh, migrated PostgreSQL database; returns its SQLAlchemy URL."""
+def new_database() -> Iterator[Callable[[], Awaitable[str]]]:
+    """Factory: a fresh, migrated PostgreSQL database; returns its SQLAlchemy URL.
+    Every database made is dropped when the session ends."""
+    made: list[str] = []
 
     async def make() -> str:
         database_url = await _create_database(_admin_url())
+        made.append(make_url(database_url).database or "")
         await asyncio.to_thread(upgrade, database_url)
         return database_url
 
-    return make
+    yield make
+    if made:
+        asyncio.run(_drop_databases(_admin_url(), made))
+
+
+async def _drop_databases(admin_url: str, names: list[str]) -> None:
+    url = make_url(admin_url)
+    connection = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database)
+    try:
+        for name in names:
+            await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await connection.close()
 
 
 @pytest.fixture

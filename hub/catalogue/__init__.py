@@ -8,6 +8,7 @@ data change, not a code change.
 from __future__ import annotations
 
 import tomllib
+from importlib.metadata import entry_points
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
@@ -15,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from schemas.services import PAYLOADS, ServicePayloads
 
 DEFAULT_PATH = Path(__file__).with_name("services")
+#: Entry-point group: a callable returning the path of a package's catalogue TOML file.
+PLUGIN_GROUP = "mpp_hub.catalogue"
 
 
 class Service(BaseModel):
@@ -45,9 +48,12 @@ class Catalogue:
         self._services = services
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PATH) -> Catalogue:
-        """Load one TOML file, or every ``*.toml`` in a directory (a code defined twice is an error)."""
+    def load(cls, path: Path = DEFAULT_PATH, *, plugins: bool = True) -> Catalogue:
+        """Load one TOML file, or every ``*.toml`` in a directory (a code defined twice is an error),
+        plus the catalogue files that installed agency packages declare under ``mpp_hub.catalogue``."""
         files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
+        if plugins:
+            files += [Path(ep.load()()) for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name)]
         services: dict[str, Service] = {}
         for file in files:
             try:
