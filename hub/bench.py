@@ -7,8 +7,9 @@ Two measurements in one run, on the same broker:
   Samsat simulator) on free ports. After a short warm-up, ``N`` ``POST /v1/requests``
   are sent by ``C`` concurrent submitters (at most ``C`` POSTs in flight). A case's
   latency runs from the moment its POST is sent to the first poll of the ``cases``
-  table that sees it COMPLETED; the poll runs on a fixed 20 ms cadence, so hub
-  latencies are upper bounds, late by 0..20 ms (10 ms on average).
+  table that sees it COMPLETED; the poll runs on a fixed 20 ms cadence (and asks only
+  for recently stamped terminal cases, so it stays cheap however many are in flight),
+  so hub latencies are upper bounds, late by 0..20 ms (10 ms on average).
 * **Raw Kafka baseline.** The same number of Kafka hops as one hub case (the hub does
   3: ``mpp.requests`` -> router, ``mpp.commands.samsat`` -> adapter, ``mpp.events`` ->
   router) with nothing else: a source writes ``N`` messages to bench topic 1 with ``C``
@@ -22,9 +23,12 @@ Two measurements in one run, on the same broker:
   stopped, on the then-warm broker, with its own warm-up; its topics are deleted after.
 
 Throughput is ``completed / (first send -> last completion)``. Nothing here asserts a
-timing: the numbers are reported, together with per-stage medians taken from the
-timestamps the hub writes anyway (history rows, outbox ``sent_at``), and the CPU time
-the Python process and (when the bench started it) the broker used.
+timing: the numbers are reported, with a per-stage split of each hub case taken from
+timestamps the system writes anyway (history rows, outbox ``sent_at``, the router's
+inbox ``processed_at``, the simulated Samsat's ledger), and the CPU the Python process
+and (when the bench started it) the broker used during each measured window. The
+whole hub shares one event loop here, so these are the numbers of the `mpp-hub dev`
+shape, not of one OS process per component.
 
 Without ``--bootstrap``, the configured broker is used when it answers; otherwise a
 throwaway :class:`~hub.local_kafka.LocalKafka` is started in a temporary directory on
@@ -39,9 +43,11 @@ import asyncio
 import contextlib
 import json
 import logging
+import math
 import os
 import platform
 import random
+import signal
 import socket
 import tempfile
 import time
@@ -62,12 +68,14 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sdk.bus import create_consumer, create_producer, ensure_topics
+from adapters.sdk.worker import report_message_id
 from hub.config import Settings, get_settings
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
-from hub.db.models import Case, HistoryRecord, OutboxMessage
+from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step
 from hub.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
 from hub.processes import run_all
+from hub.router import CONSUMER as ROUTER_CONSUMER
 from hub.router import GROUP_ID as ROUTER_GROUP
 from schemas import topics
 from schemas.identifiers import make_nik, make_plate
@@ -148,7 +156,7 @@ class CaseCounts:
 
 @dataclass
 class Stage:
-    """One segment of a hub case, from DB timestamps (one process, one clock)."""
+    """One segment of a hub case, between two recorded timestamps (one machine's clock)."""
 
     name: str
     p50_ms: float
@@ -193,7 +201,18 @@ class BenchResult:
         data = asdict(self)
         data["ratios"] = {"throughput_baseline_over_hub": self.throughput_ratio, **{f"{k}_hub_over_baseline": v for k, v in self.latency_ratios.items()}}
         data["all_completed"] = self.cases.all_completed
-        return data
+        return _json_safe(data)
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN (a segment with no data, a ratio over zero) is not JSON: null instead."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(v) for v in value]
+    return value
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -236,9 +255,9 @@ async def run_bench(
         tmp = Path(workdir) if workdir else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mpp-bench-", ignore_cleanup_errors=True)))
         stack.enter_context(_quiet_logs())
         database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+        await asyncio.to_thread(upgrade, database_url)
+        await _require_empty(database_url)
         async with _broker(bootstrap, tmp / "kafka") as (kafka_bootstrap, broker):
-            await asyncio.to_thread(upgrade, database_url)
-            await _require_empty(database_url)
             await _wait_groups_idle(kafka_bootstrap, [ROUTER_GROUP, f"mpp-adapter-{AGENCY}"], check_members=broker is None)
             settings = _hub_settings(database_url, kafka_bootstrap)
 
@@ -284,11 +303,23 @@ def main(
     Exit status 0 when every case completed, 1 otherwise (never because of speed)."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s bench %(levelname)s %(name)s: %(message)s")
     print(f"mpp-hub bench: {requests} requests, concurrency {concurrency} ...", flush=True)
+
+    async def interruptible() -> BenchResult:
+        # SIGINT/SIGTERM cancel the run, so its cleanup stops the hub and any broker it started.
+        task, loop = asyncio.current_task(), asyncio.get_running_loop()
+        assert task is not None
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, task.cancel)
+        return await run_bench(requests=requests, concurrency=concurrency, database_url=database_url, bootstrap=bootstrap)
+
     try:
-        result = asyncio.run(run_bench(requests=requests, concurrency=concurrency, database_url=database_url, bootstrap=bootstrap))
+        result = asyncio.run(interruptible())
     except BenchError as exc:
         print(f"bench failed: {exc}")
         return 2
+    except (asyncio.CancelledError, KeyboardInterrupt):
+        print("bench interrupted; what it started has been stopped")
+        return 130
     print(format_result(result))
     if json_path is not None:
         json_path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")
@@ -314,8 +345,13 @@ async def _broker(bootstrap: str | None, home: Path) -> AsyncIterator[tuple[str,
     port, controller_port = free_ports(2)
     broker = LocalKafka(LocalKafkaConfig(home=home, port=port, controller_port=controller_port))
     print(f"no broker at {configured}: starting a throwaway one on 127.0.0.1:{port} ...", flush=True)
+    starting = asyncio.create_task(asyncio.to_thread(broker.start))
     try:
-        await asyncio.to_thread(broker.start)
+        await asyncio.shield(starting)
+    except asyncio.CancelledError:
+        await asyncio.wait({starting})  # the JVM comes up in a thread: let it, then stop it
+        await asyncio.to_thread(broker.stop)
+        raise
     except Exception as exc:
         raise BenchError(f"could not start a local Kafka broker: {exc}") from exc
     try:
@@ -471,7 +507,7 @@ async def _hub_phase(settings: Settings, probe: _CpuProbe, *, requests: int, con
                 if not warm.counts.all_completed:
                     raise BenchError(f"warm-up cases did not all complete: {warm.counts}")
             run = await _submit_and_track(client, engine, hub_task, bodies, concurrency, probe, timeout=timeout)
-        stages = await _stage_breakdown(engine, run.samples)
+        stages = await _stage_breakdown(engine, run.samples, await _simulator_ledger(settings.simulator_ports[AGENCY]))
         return _HubOutcome(run.stats, run.counts, stages, run.mean_poll_period_s, run.found_by_sweep, run.cpu)
     except BaseException as exc:
         failure = exc
@@ -567,12 +603,16 @@ async def _submit_and_track(
             if pending:
                 t, wall = time.perf_counter(), time.time()
                 polls.append(t)
-                found = dict(await _terminal_since(engine, datetime.fromtimestamp(wall - WATERMARK_SLACK_S, UTC)))
+                swept = []
                 if t - last_sweep >= SWEEP_EVERY_S:
+                    # Before the watermark query: whatever the sweep sees committed, the
+                    # watermark query must see too, unless its commit lagged its stamp.
                     last_sweep = t
-                    swept = [(i, st) for i, st in await _terminal_among(engine, list(pending)) if i not in found]
-                    found.update(swept)
-                    by_sweep += len(swept)
+                    swept = await _terminal_among(engine, list(pending))
+                found = dict(await _terminal_since(engine, datetime.fromtimestamp(wall - WATERMARK_SLACK_S, UTC)))
+                missed = [(i, st) for i, st in swept if i not in found]
+                found.update(missed)
+                by_sweep += len(missed)
                 for case_id, status in found.items():
                     if case_id in pending:
                         sample = samples[case_id]
@@ -637,16 +677,20 @@ async def _terminal_among(engine: AsyncEngine, ids: list[uuid.UUID]) -> list[tup
     return found
 
 
-async def _stage_breakdown(engine: AsyncEngine, samples: dict[uuid.UUID, _Sample]) -> list[Stage]:
+async def _stage_breakdown(engine: AsyncEngine, samples: dict[uuid.UUID, _Sample], ledger: list[dict[str, Any]]) -> list[Stage]:
     """Split each completed case's latency at the timestamps the hub records anyway.
 
-    History ``at`` and outbox ``created_at`` are stamped at flush, just before the
-    commit; outbox ``sent_at`` after the broker acked the batch. All come from this
-    process's clock, as do the bench's own send/seen times.
+    History ``at`` is stamped at flush, just before the commit; outbox ``sent_at``
+    after the broker acked the batch; the router's inbox row (``processed_messages``)
+    when it starts handling a message; the simulated Samsat's ledger (ms resolution)
+    when it applied the step. All come from this machine's clock, as do the bench's
+    own send/seen times. Marks that are missing leave their segments empty (n/a).
     """
     ids = [i for i, s in samples.items() if s.status == Status.COMPLETED]
     marks: dict[uuid.UUID, dict[str, float]] = {i: {} for i in ids}
-    command_topic = topics.commands(AGENCY)
+    by_message: dict[uuid.UUID, tuple[uuid.UUID, str]] = {}  # router inbox id -> (case, mark)
+    labels = {topics.REQUESTS: ("request_sent", "router_took_request"), topics.commands(AGENCY): ("command_sent", "router_took_event")}
+    applied = {str(e.get("key")): e.get("applied_at") for e in ledger}
     async with engine.connect() as conn:
         for i in range(0, len(ids), _CHUNK):
             chunk = ids[i : i + _CHUNK]
@@ -658,33 +702,67 @@ async def _stage_breakdown(engine: AsyncEngine, samples: dict[uuid.UUID, _Sample
             for case_id, status, at in history:
                 marks[case_id].setdefault(status, at.timestamp())
             outbox = await conn.execute(
-                select(OutboxMessage.key, OutboxMessage.topic, OutboxMessage.sent_at).where(
+                select(OutboxMessage.key, OutboxMessage.topic, OutboxMessage.message_id, OutboxMessage.sent_at).where(
                     OutboxMessage.key.in_([str(c).encode() for c in chunk])
                 )
             )
-            for key, topic, sent_at in outbox:
-                if sent_at is not None:
-                    label = {topics.REQUESTS: "request_sent", command_topic: "command_sent"}.get(topic)
-                    if label:
-                        marks[uuid.UUID(key.decode())].setdefault(label, sent_at.timestamp())
+            for key, topic, message_id, sent_at in outbox:
+                if topic in labels and sent_at is not None:
+                    case_id = uuid.UUID(key.decode())
+                    sent_mark, router_mark = labels[topic]
+                    marks[case_id].setdefault(sent_mark, sent_at.timestamp())
+                    # The router's inbox holds the request's id, and for the agency's
+                    # report the id the adapter derives from the command's.
+                    inbox_id = message_id if topic == topics.REQUESTS else report_message_id(message_id)
+                    by_message[inbox_id] = (case_id, router_mark)
+            steps = await conn.execute(select(Step.id, Step.case_id).where(Step.case_id.in_(chunk)))
+            for step_id, case_id in steps:
+                with contextlib.suppress(TypeError, ValueError):
+                    marks[case_id].setdefault("samsat_applied", datetime.fromisoformat(applied[str(step_id)]).timestamp())
+        inbox_ids = list(by_message)
+        for i in range(0, len(inbox_ids), _CHUNK):
+            taken = await conn.execute(
+                select(ProcessedMessage.message_id, ProcessedMessage.processed_at).where(
+                    ProcessedMessage.consumer == ROUTER_CONSUMER, ProcessedMessage.message_id.in_(inbox_ids[i : i + _CHUNK])
+                )
+            )
+            for message_id, processed_at in taken:
+                case_id, mark = by_message[message_id]
+                marks[case_id].setdefault(mark, processed_at.timestamp())
     for case_id in ids:
         marks[case_id]["post"] = samples[case_id].sent_wall
         marks[case_id]["seen"] = samples[case_id].seen_wall or float("nan")
 
+    submitted, routed, completed = Status.SUBMITTED.value, Status.ROUTED.value, Status.COMPLETED.value
     segments = [
-        ("POST sent -> case stored (API)", "post", Status.SUBMITTED.value),
-        ("stored -> on mpp.requests, acked (outbox relay)", Status.SUBMITTED.value, "request_sent"),
-        ("-> routed (Kafka hop 1 + router)", "request_sent", Status.ROUTED.value),
-        ("routed -> on mpp.commands.samsat, acked (relay)", Status.ROUTED.value, "command_sent"),
-        ("-> completed (hop 2 + adapter/Samsat + hop 3 + router)", "command_sent", Status.COMPLETED.value),
-        ("completed -> seen by the bench (commit + poll)", Status.COMPLETED.value, "seen"),
-        ("total, POST sent -> completed stamped", "post", Status.COMPLETED.value),
+        ("POST sent -> case + outbox row committed (API)", "post", submitted),
+        ("-> request on mpp.requests, acked (outbox relay)", submitted, "request_sent"),
+        ("-> router takes it (Kafka hop 1 + router's backlog)", "request_sent", "router_took_request"),
+        ("-> step routed (router transaction)", "router_took_request", routed),
+        ("-> command on mpp.commands.samsat, acked (relay)", routed, "command_sent"),
+        ("-> Samsat applied it (hop 2 + adapter backlog + HTTP)", "command_sent", "samsat_applied"),
+        ("-> router takes the report (reply, hop 3, backlog)", "samsat_applied", "router_took_event"),
+        ("-> case COMPLETED (router transaction)", "router_took_event", completed),
+        ("-> seen by the bench's poll", completed, "seen"),
+        ("total: POST sent -> COMPLETED stamped", "post", completed),
     ]
     stages = []
     for name, start, end in segments:
         values = sorted((m[end] - m[start]) * 1000 for m in marks.values() if start in m and end in m)
         stages.append(Stage(name, percentile(values, 50), percentile(values, 95)))
     return stages
+
+
+async def _simulator_ledger(port: int) -> list[dict[str, Any]]:
+    """The simulated Samsat's ledger (when it applied each step), for the breakdown only."""
+    try:
+        async with httpx.AsyncClient(timeout=30.0) as client:
+            response = await client.get(f"http://127.0.0.1:{port}/_sim/ledger")
+            response.raise_for_status()
+            return list(response.json()["entries"])
+    except (httpx.HTTPError, KeyError, ValueError) as exc:
+        log.warning("no Samsat ledger for the breakdown: %r", exc)
+        return []
 
 
 # --------------------------------------------------------------------------- raw Kafka baseline
@@ -853,6 +931,10 @@ class _CpuProbe:
             return None
 
 
+def _num(x: float) -> str:
+    return "n/a" if math.isnan(x) else f"{x:.1f}"
+
+
 def _cpu_line(label: str, cpu: dict[str, float | None], prefix: str) -> str:
     wall = cpu.get(f"{prefix}window_wall_s") or float("nan")
     python = cpu.get(f"{prefix}python_cpu_s") or 0.0
@@ -899,8 +981,8 @@ def format_result(r: BenchResult) -> str:
         "                baseline: send -> receipt at the sink (perf_counter, no polling)",
         f"                throughput = completed / (first send -> last completion): hub {r.hub.elapsed_s:.2f} s, baseline {r.baseline.elapsed_s:.2f} s",
         "",
-        "  where a hub case's time goes (completed cases, from DB timestamps)     p50 ms    p95 ms",
-        *(f"    {s.name:<66}{s.p50_ms:>8.1f}{s.p95_ms:>10.1f}" for s in r.stages),
+        "  where a hub case's time goes (completed cases, recorded timestamps)    p50 ms    p95 ms",
+        *(f"    {s.name:<66}{_num(s.p50_ms):>8}{_num(s.p95_ms):>10}" for s in r.stages),
         "",
         "  CPU over each measured window (first send -> last completion), in seconds and cores busy:",
         *(_cpu_line(label, cpu, prefix) for label, prefix in (("hub path", "hub_"), ("raw Kafka", "baseline_"))),
