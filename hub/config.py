@@ -53,6 +53,7 @@ _DEV_EXTRAS: dict[str, dict[str, str]] = {
     "polri": {"callback_base_url": "http://127.0.0.1:8000", "callback_secret": "dev-polri-callback-secret"},
     "djp": {"oauth_client_id": "mpp-hub", "oauth_client_secret": "dev-djp-client-secret"},
     "kemenag": {"timeout_seconds": "20"},
+    "imigrasi": {"poll_interval_seconds": "5"},  # real counters poll every 30 s; quicker for a local demo
 }
 
 

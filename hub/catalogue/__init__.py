@@ -48,11 +48,14 @@ class Catalogue:
         self._services = services
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PATH, *, plugins: bool = True) -> Catalogue:
-        """Load one TOML file, or every ``*.toml`` in a directory (a code defined twice is an error),
-        plus the catalogue files that installed agency packages declare under ``mpp_hub.catalogue``."""
+    def load(cls, path: Path = DEFAULT_PATH, *, plugins: bool | None = None) -> Catalogue:
+        """Load one TOML file, or every ``*.toml`` in a directory (a code defined twice is an error).
+
+        The built-in catalogue also takes the files that installed agency packages declare
+        under ``mpp_hub.catalogue``; an operator's own catalogue is complete as it is
+        (``plugins`` defaults to whether ``path`` is the built-in one)."""
         files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
-        if plugins:
+        if plugins if plugins is not None else path == DEFAULT_PATH:
             files += [Path(ep.load()()) for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name)]
         services: dict[str, Service] = {}
         for file in files:

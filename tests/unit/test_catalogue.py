@@ -141,11 +141,11 @@ def test_service_with_a_negative_sla_is_refused(tmp_path: Path) -> None:
 def test_service_without_payload_models_is_refused_naming_it(tmp_path: Path) -> None:
     path = write_catalogue(
         tmp_path / "services.toml",
-        {PKB: PKB_ENTRY, "polri.skck_new": {**PKB_ENTRY, "provider": "polri", "operation": "skck_new"}},
+        {PKB: PKB_ENTRY, "polri.fortune_telling": {**PKB_ENTRY, "provider": "polri", "operation": "fortune_telling"}},
     )
     with pytest.raises(CatalogueError) as exc:
         Catalogue.load(path)
-    assert "polri.skck_new" in str(exc.value)
+    assert "polri.fortune_telling" in str(exc.value)
     assert "payload" in str(exc.value)
 
 

@@ -1,0 +1,785 @@
+"""A stand-in for DJP's backend (Coretax as seen from KPP Pratama Bukittinggi's MPP counter).
+
+Why it exists: the DJP adapter must be developed and fault-tested against something
+that behaves like the real, foreign system -- an OAuth2 token that expires or is
+revoked under its feet, Indonesian field names, its own error shape, idempotent
+writes, and its bad days. It imports nothing from ``hub`` or ``schemas`` and uses
+the SDK's simulation toolkit (knobs, apply-once ledger, control endpoints).
+
+Native API
+==========
+
+``POST /oauth/token`` (RFC 6749 section 4.4, client credentials)
+    Form body ``grant_type=client_credentials``; the client authenticates with HTTP
+    Basic (``base64(urlencode(id):urlencode(secret))``, RFC 6749 section 2.3.1) *or*
+    with ``client_id``/``client_secret`` form fields, never both. Answer
+    ``{"access_token", "token_type": "Bearer", "expires_in", "scope"}`` with
+    ``Cache-Control: no-store``. Errors per RFC 6749 section 5.2: 400
+    ``invalid_request`` / ``unsupported_grant_type``, 401 ``invalid_client``.
+    One client: id ``mpp-hub``, secret ``dev-djp-client-secret`` unless configured
+    (``mpp-hub simulator djp --secret client_id=... --secret client_secret=...``).
+
+Every ``/api/v1`` call needs ``Authorization: Bearer <token>``; a missing, unknown,
+expired or revoked token gets 401 with ``WWW-Authenticate: Bearer realm="DJP",
+error="invalid_token"`` (RFC 6750 section 3) and body ``{"status": "GAGAL", "kode":
+"TOKEN_TIDAK_VALID" | "TOKEN_WAJIB", "pesan"}``.
+
+``POST /api/v1/wajib-pajak/aktivasi`` (header ``X-Idempotency-Key``)
+    Activate a NIK as NPWP. Body :class:`~adapters.djp.native.PermohonanAktivasi`;
+    200 :class:`~adapters.djp.native.HasilAktivasi` with ``status: "AKTIF"``.
+    Activating a NIK that is already active (under another key) is not an error:
+    200 with ``aktivasi_baru: false`` and the original date and receipt.
+
+``GET /api/v1/kswp/{npwp}?keperluan=...``
+    A read, safe to repeat, needs no idempotency key and is never recorded.
+    200 :class:`~adapters.djp.native.HasilKswp` with ``status`` ``VALID`` or
+    ``TIDAK_VALID`` and the criteria checked.
+
+``POST /api/v1/skf`` (header ``X-Idempotency-Key``)
+    Request a tax clearance letter. Body :class:`~adapters.djp.native.PermohonanSkf`;
+    201 :class:`~adapters.djp.native.HasilSkf` with ``status: "TERBIT"``, or 422
+    ``SKF_KRITERIA_TIDAK_TERPENUHI`` whose ``rincian`` lists the unmet criteria.
+
+Every API error: :class:`~adapters.djp.native.GalatDjp` ``{"status": "DITOLAK" |
+"GAGAL", "kode", "pesan", "rincian"?}``; DITOLAK means refused on the merits.
+
+Simulated business rules (deterministic, so tests can aim at them)
+==================================================================
+
+The taxpayer's *serial* is the NIK's last 4 digits (individuals) or the 6-digit
+``BBBBBB`` of ``0 AA BBBBBB C DDD EEE`` (others). Its last two digits decide:
+
+======  ===================================================================
+``00``  not in the registers: Dukcapil does not know the NIK (activation ->
+        422 ``NIK_TIDAK_VALID``); KSWP/SKF -> 404 ``NPWP_TIDAK_TERDAFTAR``
+``91``  an annual return (SPT Tahunan) of the last 2 tax years is missing
+``92``  VAT-registered (PKP) and a VAT return of the last 3 periods is missing
+``93``  outstanding tax debt (no deferral or instalment permit)
+``94``  under criminal tax investigation (penyidikan)
+``95``  ``91`` and ``93`` together
+``96``  NPWP non-efektif (dormant registration)
+other   compliant
+======  ===================================================================
+
+* The Dukcapil match (activation) also refuses NIKs that cannot exist: province
+  code outside 11-96, regency or district ``00``, impossible birth day (1-31, +40
+  for women) or month, serial ``0000``. The name is not matched (the simulator
+  has no population register).
+* KSWP: VALID iff ``NPWP_AKTIF`` (not ``96``) and ``SPT_TAHUNAN_2_TAHUN`` (not
+  ``91``/``95``) hold -- the two published grounds for TIDAK VALID.
+* SKF: issued iff ``SPT_TAHUNAN_2_TAHUN``, ``SPT_MASA_PPN_3_MASA``,
+  ``TIDAK_ADA_UTANG_PAJAK`` and ``TIDAK_DALAM_PENYIDIKAN`` hold (PER-8/PJ/2025);
+  valid until the same day next month (clamped to the month's end).
+* Tax years checked: the last two whose annual return is already due (individuals
+  by 31 March, entities by 30 April of the next year, UU KUP art. 3(3)). VAT
+  periods checked: the last three already due (end of the following month).
+* KPP: entities keep the DDD of their NPWP; individuals by the regency of the NIK
+  (1375 Bukittinggi and 1306 Agam -> 202, 1376 Payakumbuh and 1307 Lima Puluh Kota
+  -> 204, 1371 Padang -> 201, else 202, the counter's own office) [I].
+* Dates are WIB (UTC+7).
+
+Idempotency: each ``X-Idempotency-Key`` is applied at most once (``Ledger``); a
+repeat with the same body gets the stored answer with ``X-Idempotent-Replayed:
+true``; another body -> 409 ``KUNCI_SUDAH_DIPAKAI``. Refusals are not recorded.
+
+Knobs (``PUT /_sim/knobs``): the common ones (``down`` -> 503
+``SISTEM_TIDAK_TERSEDIA``; ``latency_ms``; ``error_rate`` -> 503 ``SISTEM_SIBUK``
+with ``Retry-After: 1`` before anything is applied; ``drop_reply_after_apply`` ->
+apply, record, then 504 ``WAKTU_HABIS``; ``garble_rate`` -> apply, record, then a
+200 HTML page from a web application firewall; ``daily_quota`` -> 429
+``KUOTA_HABIS``; ``seed``) apply to the token endpoint (down/latency/error_rate)
+and to the API; for KSWP, a read, drop and garble act on every answer. DJP's own:
+
+* ``token_ttl_seconds`` (default 300): lifetime of tokens issued from now on.
+* ``revoke_tokens``: a trigger; setting it true invalidates every token issued so
+  far (as a key rotation or a security incident would) and it resets to false.
+* ``status_override``: replaces ``status`` in every success answer, imitating a
+  Coretax release that introduced a status the adapter does not know.
+
+Control: ``/_sim/health``, ``/_sim/ledger``, ``/_sim/knobs`` (SDK) and
+``GET /_sim/tokens`` -> ``{"issued", "active", "refused", "revoked"}`` (counts only,
+never a token).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import hmac
+import json
+import re
+import secrets
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, timezone
+from typing import Any, Final
+from urllib.parse import parse_qs, unquote_plus
+
+from fastapi import FastAPI, Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from adapters.djp.native import (
+    HEADER_IDEMPOTENCY_KEY,
+    HEADER_IDEMPOTENT_REPLAYED,
+    KODE_KPP_BUKITTINGGI,
+    NAMA_KPP,
+    PATH_AKTIVASI,
+    PATH_KSWP,
+    PATH_SKF,
+    PATH_TOKEN,
+    POLA_NPWP,
+    GalatDjp,
+    HasilAktivasi,
+    HasilKswp,
+    HasilSkf,
+    KodeGalat,
+    KodeKriteria,
+    KriteriaHasil,
+    PermohonanAktivasi,
+    PermohonanSkf,
+    StatusAktivasi,
+    StatusGalat,
+    StatusKswp,
+    StatusSkf,
+)
+from adapters.sdk.simulation import Fault, Knobs, Ledger, LedgerEntry, LedgerResult, Outcome, SimulatorRuntime, control_router
+
+#: Coretax counters in Sumatera Barat work on Western Indonesia Time (UTC+7, no DST).
+WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
+
+OPERASI_AKTIVASI: Final[str] = "AKTIVASI_NPWP"
+OPERASI_SKF: Final[str] = "PENERBITAN_SKF"
+
+DEFAULT_CLIENT_ID: Final[str] = "mpp-hub"
+DEFAULT_CLIENT_SECRET: Final[str] = "dev-djp-client-secret"
+#: Names accepted in ``SimulatorOptions.secrets`` (a typo must not silently fall back to a default).
+NAMA_RAHASIA: Final[frozenset[str]] = frozenset({"client_id", "client_secret"})
+
+MAX_PANJANG_KEY: Final[int] = 200
+MAX_PANJANG_KEPERLUAN: Final[int] = 200
+REALM: Final[str] = "DJP"
+
+#: Individuals' KPP by the regency of the NIK [I]; anything else goes to the counter's office.
+KPP_PER_KABKOTA: Final[dict[str, str]] = {"1375": "202", "1306": "202", "1376": "204", "1307": "204", "1371": "201"}
+
+KRITERIA_KSWP: Final[tuple[KodeKriteria, ...]] = (KodeKriteria.NPWP_AKTIF, KodeKriteria.SPT_TAHUNAN_2_TAHUN)
+KRITERIA_SKF: Final[tuple[KodeKriteria, ...]] = (
+    KodeKriteria.SPT_TAHUNAN_2_TAHUN,
+    KodeKriteria.SPT_MASA_PPN_3_MASA,
+    KodeKriteria.TIDAK_ADA_UTANG_PAJAK,
+    KodeKriteria.TIDAK_DALAM_PENYIDIKAN,
+)
+
+_KETERANGAN: Final[dict[KodeKriteria, tuple[str, str]]] = {
+    # criterion: (met, not met)
+    KodeKriteria.NPWP_AKTIF: ("NPWP terdaftar dan aktif.", "NPWP berstatus non-efektif."),
+    KodeKriteria.SPT_TAHUNAN_2_TAHUN: (
+        "SPT Tahunan 2 tahun pajak terakhir telah disampaikan.",
+        "SPT Tahunan 2 tahun pajak terakhir belum lengkap disampaikan.",
+    ),
+    KodeKriteria.SPT_MASA_PPN_3_MASA: (
+        "SPT Masa PPN 3 masa pajak terakhir telah disampaikan.",
+        "SPT Masa PPN 3 masa pajak terakhir belum lengkap disampaikan.",
+    ),
+    KodeKriteria.TIDAK_ADA_UTANG_PAJAK: ("Tidak mempunyai utang pajak.", "Masih mempunyai utang pajak."),
+    KodeKriteria.TIDAK_DALAM_PENYIDIKAN: (
+        "Tidak sedang dalam penanganan tindak pidana perpajakan.",
+        "Sedang dalam penanganan tindak pidana perpajakan.",
+    ),
+}
+
+#: What a web application firewall in front of the API answers when it blocks a
+#: request: HTTP 200, HTML, nothing of DJP's protocol.
+HALAMAN_WAF: Final[str] = (
+    "<html><head><title>Request Rejected</title></head><body>The requested URL was rejected. "
+    "Please consult with your administrator.<br><br>Your support ID is: {support_id}<br><br>"
+    "<a href='javascript:history.back();'>[Go Back]</a></body></html>"
+)
+
+
+class DjpKnobs(Knobs):
+    """The SDK's common fault knobs plus DJP's own (token lifetime, revocation, status drift)."""
+
+    token_ttl_seconds: int = Field(default=300, ge=1, le=86_400, description="Lifetime of tokens issued from now on.")
+    revoke_tokens: bool = Field(default=False, description="Trigger: invalidate every token issued so far; resets to false.")
+    status_override: str | None = Field(
+        default=None, min_length=1, max_length=50, description="Replace 'status' in every success answer (unknown-status drills)."
+    )
+
+
+class KonfigurasiSimulator(BaseModel):
+    """How one simulator instance starts: ledger file, its one OAuth client, initial knobs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    ledger_path: str = Field(default=":memory:", min_length=1)
+    client_id: str = Field(default=DEFAULT_CLIENT_ID, min_length=1)
+    client_secret: str = Field(default=DEFAULT_CLIENT_SECRET, min_length=1)
+    knobs: DjpKnobs = Field(default_factory=DjpKnobs)
+
+    @classmethod
+    def dari_rahasia(cls, ledger_path: str, rahasia: dict[str, str]) -> KonfigurasiSimulator:
+        """Build from ``SimulatorOptions.secrets``; unknown names are refused, not ignored."""
+        unknown = sorted(set(rahasia) - NAMA_RAHASIA)
+        if unknown:
+            raise ValueError(f"unknown DJP simulator secret(s) {unknown}; known: {sorted(NAMA_RAHASIA)}")
+        return cls(ledger_path=ledger_path, **rahasia)
+
+
+# ------------------------------------------------------------------ business rules
+
+
+@dataclass(frozen=True, slots=True)
+class ProfilWajibPajak:
+    """What DJP's registers say about one taxpayer (derived from the NPWP, see module doc)."""
+
+    terdaftar: bool
+    aktif: bool
+    spt_tahunan_lengkap: bool
+    spt_masa_ppn_lengkap: bool
+    tanpa_utang_pajak: bool
+    tanpa_penyidikan: bool
+
+    def terpenuhi(self, kriteria: KodeKriteria) -> bool:
+        return {
+            KodeKriteria.NPWP_AKTIF: self.aktif,
+            KodeKriteria.SPT_TAHUNAN_2_TAHUN: self.spt_tahunan_lengkap,
+            KodeKriteria.SPT_MASA_PPN_3_MASA: self.spt_masa_ppn_lengkap,
+            KodeKriteria.TIDAK_ADA_UTANG_PAJAK: self.tanpa_utang_pajak,
+            KodeKriteria.TIDAK_DALAM_PENYIDIKAN: self.tanpa_penyidikan,
+        }[kriteria]
+
+
+def orang_pribadi(npwp: str) -> bool:
+    """Resident individuals' NPWP is their NIK, which never starts with 0 (no province 0x)."""
+    return not npwp.startswith("0")
+
+
+def serial_wajib_pajak(npwp: str) -> str:
+    """NIK serial (last 4 digits) or the legacy BBBBBB serial of ``0 AA BBBBBB C DDD EEE``."""
+    return npwp[12:16] if orang_pribadi(npwp) else npwp[3:9]
+
+
+def profil_wajib_pajak(npwp: str) -> ProfilWajibPajak:
+    akhiran = serial_wajib_pajak(npwp)[-2:]
+    return ProfilWajibPajak(
+        terdaftar=akhiran != "00",
+        aktif=akhiran != "96",
+        spt_tahunan_lengkap=akhiran not in ("91", "95"),
+        spt_masa_ppn_lengkap=akhiran != "92",
+        tanpa_utang_pajak=akhiran not in ("93", "95"),
+        tanpa_penyidikan=akhiran != "94",
+    )
+
+
+def nik_padan(nik: str) -> bool:
+    """Simulated Dukcapil match: the NIK could exist and is in the population register."""
+    if not re.fullmatch(r"[0-9]{16}", nik):
+        return False
+    province, regency, district = int(nik[0:2]), nik[2:4], nik[4:6]
+    day, month, serial = int(nik[6:8]), int(nik[8:10]), nik[12:16]
+    if day > 40:
+        day -= 40
+    return (
+        11 <= province <= 96
+        and regency != "00"
+        and district != "00"
+        and 1 <= day <= 31
+        and 1 <= month <= 12
+        and serial != "0000"
+        and profil_wajib_pajak(nik).terdaftar
+    )
+
+
+def kode_kpp(npwp: str) -> str:
+    """Entities keep the KPP (DDD) of their NPWP; individuals go by their NIK's regency."""
+    if not orang_pribadi(npwp):
+        return npwp[10:13]
+    return KPP_PER_KABKOTA.get(npwp[:4], KODE_KPP_BUKITTINGGI)
+
+
+def nama_kpp(kode: str) -> str:
+    return NAMA_KPP.get(kode, f"KPP {kode}")
+
+
+def tahun_pajak_diperiksa(npwp: str, today: date) -> list[int]:
+    """The last two tax years whose annual return is already due (UU KUP art. 3(3):
+    3 months after the year for individuals, 4 months for entities)."""
+    batas = date(today.year, 3, 31) if orang_pribadi(npwp) else date(today.year, 4, 30)
+    last = today.year - 1 if today > batas else today.year - 2
+    return [last - 1, last]
+
+
+def masa_ppn_diperiksa(today: date) -> list[str]:
+    """The last three VAT periods already due (return due by the end of the next month)."""
+    periods = []
+    year, month = today.year, today.month
+    for back in (4, 3, 2):
+        m = month - back
+        y = year
+        while m < 1:
+            m += 12
+            y -= 1
+        periods.append(f"{y:04d}-{m:02d}")
+    return periods
+
+
+def tambah_satu_bulan(day: date) -> date:
+    """Same day next month, clamped to the month's last day (31 Jan -> 28/29 Feb)."""
+    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
+    for d in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, d)
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def subjek(npwp: str) -> str:
+    """Ledger subject: a stable pseudonym, because a NIK is personal data."""
+    return "wp:" + hashlib.sha256(npwp.encode()).hexdigest()[:16]
+
+
+def sidik_jari(permohonan: BaseModel) -> str:
+    """Fingerprint after parsing, so key order and whitespace do not make a "different body"."""
+    kanonik = json.dumps(permohonan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(kanonik.encode()).hexdigest()
+
+
+def _detik_sampai_tengah_malam(now: datetime) -> int:
+    besok = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=WIB)
+    return max(1, int((besok - now).total_seconds()))
+
+
+# ---------------------------------------------------------------------- responses
+
+
+def galat(
+    status_code: int,
+    kode: KodeGalat,
+    pesan: str,
+    *,
+    ditolak: bool = False,
+    rincian: list[str] | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    """DJP's error shape for every non-2xx API answer, so the adapter has one parser."""
+    isi = GalatDjp(status=StatusGalat.DITOLAK if ditolak else StatusGalat.GAGAL, kode=kode, pesan=pesan, rincian=rincian)
+    return JSONResponse(isi.model_dump(mode="json", exclude_none=True), status_code=status_code, headers=headers)
+
+
+def galat_oauth(status_code: int, error: str, description: str, *, basic: bool = False) -> JSONResponse:
+    """RFC 6749 section 5.2 error; a failed HTTP Basic authentication also names the scheme."""
+    headers = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+    if status_code == 401 and basic:
+        headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
+    return JSONResponse({"error": error, "error_description": description}, status_code=status_code, headers=headers)
+
+
+def _galat_gangguan(fault: Fault) -> JSONResponse:
+    if fault is Fault.DOWN:
+        return galat(503, KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan DJP sedang tidak tersedia.")
+    return galat(503, KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
+
+
+def _uraikan(exc: ValidationError) -> list[str]:
+    return [f"{'.'.join(str(p) for p in e.get('loc', ())) or 'body'}: {e.get('msg', 'tidak valid')}" for e in exc.errors()]
+
+
+# -------------------------------------------------------------------------- tokens
+
+
+class TokenStore:
+    """Issued tokens and their expiry; counts are exposed, tokens never are."""
+
+    def __init__(self, clock: Callable[[], datetime]) -> None:
+        self._clock = clock
+        self._tokens: dict[str, datetime] = {}
+        self.issued = 0
+        self.refused = 0
+        self.revoked = 0
+
+    def issue(self, ttl_seconds: int) -> str:
+        now = self._clock()
+        self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}  # forget expired ones
+        token = secrets.token_urlsafe(32)
+        self._tokens[token] = now + timedelta(seconds=ttl_seconds)
+        self.issued += 1
+        return token
+
+    def check(self, token: str) -> str | None:
+        """None when the token is good, else why not (for error_description)."""
+        expires = self._tokens.get(token)
+        if expires is None:
+            return "The access token is not valid"
+        if expires <= self._clock():
+            return "The access token expired"
+        return None
+
+    def revoke_all(self) -> None:
+        self.revoked += len(self._tokens)
+        self._tokens.clear()
+
+    def summary(self) -> dict[str, int]:
+        now = self._clock()
+        return {
+            "issued": self.issued,
+            "active": sum(1 for exp in self._tokens.values() if exp > now),
+            "refused": self.refused,
+            "revoked": self.revoked,
+        }
+
+
+def _kredensial_basic(header: str) -> tuple[str, str] | None:
+    """``Basic base64(urlencode(id):urlencode(secret))`` -> (id, secret), or None if malformed."""
+    scheme, _, value = header.partition(" ")
+    if scheme.lower() != "basic" or not value.strip():
+        return None
+    try:
+        decoded = base64.b64decode(value.strip(), validate=True).decode("utf-8")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    client_id, sep, secret = decoded.partition(":")
+    if not sep:
+        return None
+    return unquote_plus(client_id), unquote_plus(secret)
+
+
+def _sama(a: str, b: str) -> bool:
+    return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
+
+
+# ---------------------------------------------------------------------------- app
+
+
+class KeadaanSimulator:
+    """Per-app state: runtime (knobs, rng, ledger), tokens, clock, configured client."""
+
+    def __init__(self, config: KonfigurasiSimulator, clock: Callable[[], datetime]) -> None:
+        self.config = config
+        self.runtime = SimulatorRuntime(config.knobs.model_copy(), Ledger(config.ledger_path))
+        self._clock = clock
+        self.tokens = TokenStore(self.now)
+
+    @property
+    def knobs(self) -> DjpKnobs:
+        knobs = self.runtime.knobs
+        assert isinstance(knobs, DjpKnobs)
+        return knobs
+
+    def now(self) -> datetime:
+        return self._clock().astimezone(WIB)
+
+    def cabut_jika_diminta(self) -> None:
+        """Carry out a ``revoke_tokens`` trigger once, then reset it."""
+        if self.knobs.revoke_tokens:
+            self.tokens.revoke_all()
+            self.runtime.knobs = self.knobs.model_copy(update={"revoke_tokens": False})
+
+
+def _jam_sistem() -> datetime:
+    return datetime.now(WIB)
+
+
+def create_app(config: KonfigurasiSimulator | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+    """Build a simulator app with its own ledger, knobs, random and tokens.
+
+    ``clock`` (an aware-datetime factory) lets tests expire tokens and cross days
+    without sleeping. The ledger is opened here, not at startup, so the app also
+    works under ``httpx.ASGITransport`` (which skips lifespan events).
+    """
+    keadaan = KeadaanSimulator(config or KonfigurasiSimulator(), clock or _jam_sistem)
+    runtime = keadaan.runtime
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            runtime.ledger.close()
+
+    app = FastAPI(
+        title="DJP backend simulator",
+        description="Native DJP API (OAuth2; NPWP activation, KSWP, SKF) for mpp-hub adapter tests.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.simulator = keadaan
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kode = {404: KodeGalat.TIDAK_DITEMUKAN, 405: KodeGalat.METODE_TIDAK_DIIZINKAN}.get(exc.status_code, KodeGalat.GALAT_INTERNAL)
+        return galat(exc.status_code, kode, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.middleware("http")
+    async def _pemicu_pencabutan(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        response = await call_next(request)
+        if request.url.path == "/_sim/knobs" and request.method == "PUT":
+            keadaan.cabut_jika_diminta()
+        return response
+
+    # -- OAuth2 ----------------------------------------------------------------
+
+    @app.post(PATH_TOKEN)
+    async def token(request: Request) -> Response:
+        """Client credentials grant: one token per call, lifetime ``token_ttl_seconds``."""
+        raw = await request.body()  # received in full before any (simulated) work
+        keadaan.cabut_jika_diminta()
+        fault = await runtime.gate()
+        if fault is not None:
+            return _galat_gangguan(fault)
+        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if content_type != "application/x-www-form-urlencoded":
+            return galat_oauth(400, "invalid_request", "Body must be application/x-www-form-urlencoded")
+        form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+        if any(len(values) > 1 for values in form.values()):
+            return galat_oauth(400, "invalid_request", "A parameter was sent more than once")
+        params = {name: values[0] for name, values in form.items()}
+
+        authorization = request.headers.get("authorization")
+        basic = _kredensial_basic(authorization) if authorization else None
+        if authorization and basic is None:
+            return galat_oauth(401, "invalid_client", "Unsupported or malformed client authentication", basic=True)
+        if basic is not None and ("client_id" in params or "client_secret" in params):
+            return galat_oauth(400, "invalid_request", "Use one client authentication method, not two")
+        client_id, secret = basic if basic is not None else (params.get("client_id"), params.get("client_secret"))
+        if client_id is None or secret is None:
+            return galat_oauth(401, "invalid_client", "Client authentication is required", basic=True)
+        if not (_sama(client_id, keadaan.config.client_id) and _sama(secret, keadaan.config.client_secret)):
+            return galat_oauth(401, "invalid_client", "Client authentication failed", basic=basic is not None)
+
+        grant_type = params.get("grant_type")
+        if grant_type is None:
+            return galat_oauth(400, "invalid_request", "grant_type is required")
+        if grant_type != "client_credentials":
+            return galat_oauth(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+
+        ttl = keadaan.knobs.token_ttl_seconds
+        access_token = keadaan.tokens.issue(ttl)
+        return JSONResponse(
+            {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl, "scope": "layanan-mpp"},
+            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+        )
+
+    async def pintu_masuk(request: Request) -> Response | None:
+        """What every API call passes first: revocation trigger, faults, then the token.
+
+        The body is received in full first (as a real server does), so a client that
+        gives up during the simulated latency does not break the handler."""
+        await request.body()  # cached by Starlette for the handler
+        keadaan.cabut_jika_diminta()
+        fault = await runtime.gate()
+        if fault is not None:
+            return _galat_gangguan(fault)
+        authorization = request.headers.get("authorization", "")
+        scheme, _, value = authorization.partition(" ")
+        if not authorization:
+            return galat(
+                401, KodeGalat.TOKEN_WAJIB, "Token akses wajib disertakan.", headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'}
+            )
+        problem = keadaan.tokens.check(value.strip()) if scheme.lower() == "bearer" and value.strip() else "Bearer token expected"
+        if problem is not None:
+            keadaan.tokens.refused += 1
+            return galat(
+                401,
+                KodeGalat.TOKEN_TIDAK_VALID,
+                "Token akses tidak valid atau sudah kedaluwarsa.",
+                headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token", error_description="{problem}"'},
+            )
+        return None
+
+    def kunci_dari(request: Request) -> str | JSONResponse:
+        key = request.headers.get(HEADER_IDEMPOTENCY_KEY)
+        if key is None or not key.strip():
+            return galat(400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {HEADER_IDEMPOTENCY_KEY} wajib diisi.")
+        if len(key) > MAX_PANJANG_KEY or not key.isprintable():
+            return galat(
+                400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"{HEADER_IDEMPOTENCY_KEY} harus teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
+            )
+        return key
+
+    def isi_sukses(body: dict[str, Any]) -> dict[str, Any]:
+        override = keadaan.knobs.status_override
+        return {**body, "status": override} if override else body
+
+    def rusak() -> HTMLResponse:
+        return HTMLResponse(HALAMAN_WAF.format(support_id=runtime.rng.randrange(10**18, 10**19)), status_code=200)
+
+    def jawab_tulis(result: LedgerResult, status_code: int) -> Response:
+        """Turn the ledger's verdict into the HTTP answer (replay, conflict, quota, apply)."""
+        if result.outcome is Outcome.CONFLICT:
+            return galat(409, KodeGalat.KUNCI_SUDAH_DIPAKAI, f"{HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk permohonan lain.")
+        if result.outcome is Outcome.QUOTA_EXCEEDED:
+            return galat(
+                429,
+                KodeGalat.KUOTA_HABIS,
+                "Kuota layanan hari ini sudah habis.",
+                ditolak=True,
+                headers={"Retry-After": str(_detik_sampai_tengah_malam(keadaan.now()))},
+            )
+        entry: LedgerEntry | None = result.entry
+        assert entry is not None
+        if result.outcome is Outcome.REPLAYED:
+            return JSONResponse(isi_sukses(entry.response), status_code=status_code, headers={HEADER_IDEMPOTENT_REPLAYED: "true"})
+        if runtime.drop_reply():
+            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+        if runtime.garble_reply():
+            return rusak()
+        return JSONResponse(isi_sukses(entry.response), status_code=status_code)
+
+    # -- NPWP activation -----------------------------------------------------------
+
+    @app.post(PATH_AKTIVASI)
+    async def aktivasi(request: Request) -> Response:
+        """Activate a NIK as NPWP after the Dukcapil match; at most once per key."""
+        if (ditahan := await pintu_masuk(request)) is not None:
+            return ditahan
+        key = kunci_dari(request)
+        if isinstance(key, JSONResponse):
+            return key
+        try:
+            permohonan = PermohonanAktivasi.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return galat(400, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_uraikan(exc))
+        now = keadaan.now()
+        if runtime.ledger.get(key) is None and not nik_padan(permohonan.nik):
+            return galat(
+                422, KodeGalat.NIK_TIDAK_VALID, "NIK tidak padan dengan data kependudukan (Dukcapil).", ditolak=True
+            )
+        nik = permohonan.nik
+
+        def hasil(sequence: int) -> dict[str, Any]:
+            # Already active under another key? Same NPWP, original date and receipt.
+            for entry in runtime.ledger.entries():
+                if entry.operation == OPERASI_AKTIVASI and entry.subject == subjek(nik):
+                    return {**entry.response, "status": StatusAktivasi.AKTIF.value, "aktivasi_baru": False}
+            kpp = kode_kpp(nik)
+            return HasilAktivasi(
+                status=StatusAktivasi.AKTIF,
+                npwp=nik,
+                tanggal_aktivasi=now.date(),
+                kode_kpp=kpp,
+                nama_kpp=nama_kpp(kpp),
+                aktivasi_baru=True,
+                nomor_tanda_terima=f"BPS-{kpp}-{now:%Y%m%d}-{sequence:06d}",
+            ).model_dump(mode="json")
+
+        result = runtime.ledger.apply_once(
+            key,
+            operation=OPERASI_AKTIVASI,
+            subject=subjek(nik),
+            fingerprint=sidik_jari(permohonan),
+            produce=hasil,
+            today=now.date(),
+            quota=keadaan.knobs.daily_quota,
+            state={"kode_kpp": kode_kpp(nik)},
+        )
+        return jawab_tulis(result, 200)
+
+    # -- KSWP (a read) -------------------------------------------------------------
+
+    @app.get(PATH_KSWP)
+    async def kswp(npwp: str, request: Request) -> Response:
+        """Taxpayer status confirmation: VALID / TIDAK_VALID with the criteria checked."""
+        if (ditahan := await pintu_masuk(request)) is not None:
+            return ditahan
+        keperluan = request.query_params.get("keperluan", "").strip()
+        masalah = []
+        if not re.fullmatch(POLA_NPWP, npwp):
+            masalah.append("npwp: harus 16 digit")
+        if not keperluan or len(keperluan) > MAX_PANJANG_KEPERLUAN:
+            masalah.append(f"keperluan: wajib diisi, maksimal {MAX_PANJANG_KEPERLUAN} karakter")
+        if masalah:
+            return galat(400, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=masalah)
+        profil = profil_wajib_pajak(npwp)
+        if not profil.terdaftar:
+            return galat(404, KodeGalat.NPWP_TIDAK_TERDAFTAR, "NPWP tidak terdaftar.", ditolak=True)
+        now = keadaan.now()
+        kriteria = [
+            KriteriaHasil(kode=k.value, terpenuhi=profil.terpenuhi(k), keterangan=_KETERANGAN[k][0 if profil.terpenuhi(k) else 1])
+            for k in KRITERIA_KSWP
+        ]
+        body = HasilKswp(
+            status=StatusKswp.VALID if all(k.terpenuhi for k in kriteria) else StatusKswp.TIDAK_VALID,
+            npwp=npwp,
+            keperluan=keperluan,
+            kriteria=kriteria,
+            tahun_pajak_diperiksa=tahun_pajak_diperiksa(npwp, now.date()),
+            waktu_konfirmasi=now.replace(microsecond=0),
+        ).model_dump(mode="json")
+        # Nothing is applied by a read, so drop and garble act on every answer.
+        if runtime.drop_reply():
+            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+        if runtime.garble_reply():
+            return rusak()
+        return JSONResponse(isi_sukses(body))
+
+    # -- SKF -----------------------------------------------------------------------
+
+    @app.post(PATH_SKF)
+    async def skf(request: Request) -> Response:
+        """Tax clearance letter: issued at once when every criterion holds, else refused."""
+        if (ditahan := await pintu_masuk(request)) is not None:
+            return ditahan
+        key = kunci_dari(request)
+        if isinstance(key, JSONResponse):
+            return key
+        try:
+            permohonan = PermohonanSkf.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return galat(400, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_uraikan(exc))
+        npwp, now = permohonan.npwp, keadaan.now()
+        if runtime.ledger.get(key) is None:
+            profil = profil_wajib_pajak(npwp)
+            if not profil.terdaftar:
+                return galat(404, KodeGalat.NPWP_TIDAK_TERDAFTAR, "NPWP tidak terdaftar.", ditolak=True)
+            tidak_terpenuhi = [k.value for k in KRITERIA_SKF if not profil.terpenuhi(k)]
+            if tidak_terpenuhi:
+                return galat(
+                    422,
+                    KodeGalat.SKF_KRITERIA_TIDAK_TERPENUHI,
+                    "Permohonan SKF tidak dapat diproses: " + " ".join(_KETERANGAN[KodeKriteria(k)][1] for k in tidak_terpenuhi),
+                    ditolak=True,
+                    rincian=tidak_terpenuhi,
+                )
+        kpp = kode_kpp(npwp)
+
+        def hasil(sequence: int) -> dict[str, Any]:
+            today = now.date()
+            return HasilSkf(
+                status=StatusSkf.TERBIT,
+                nomor_skf=f"KET-{sequence:05d}/SKF/KPP.{kpp}/{today.year}",
+                npwp=npwp,
+                kode_kpp=kpp,
+                tanggal_terbit=today,
+                berlaku_sampai=tambah_satu_bulan(today),
+                tahun_pajak_diperiksa=tahun_pajak_diperiksa(npwp, today),
+                masa_ppn_diperiksa=masa_ppn_diperiksa(today),
+            ).model_dump(mode="json")
+
+        result = runtime.ledger.apply_once(
+            key,
+            operation=OPERASI_SKF,
+            subject=subjek(npwp),
+            fingerprint=sidik_jari(permohonan),
+            produce=hasil,
+            today=now.date(),
+            quota=keadaan.knobs.daily_quota,
+            state={"kode_kpp": kpp},
+        )
+        return jawab_tulis(result, 201)
+
+    # -- control ---------------------------------------------------------------------
+
+    app.include_router(control_router(runtime))
+
+    @app.get("/_sim/tokens")
+    async def tokens() -> dict[str, int]:
+        """How many tokens were issued, are active, were refused or revoked (never the tokens)."""
+        return keadaan.tokens.summary()
+
+    return app

@@ -1,0 +1,376 @@
+"""Imigrasi adapter: canonical <-> Imigrasi's SOAP 1.1 passport service, progress polled.
+
+``execute`` submits the application (``AjukanPermohonan``, the step id as
+``IdTransaksi``) and reports ACCEPTED with the agency's ``NomorPermohonan`` as
+``agency_ref`` and a ``poll_after_seconds``; the hub's poller then sends ``poll``
+commands, and each one asks ``CekStatusPermohonan`` and maps the answer.
+
+Status mapping (native -> canonical, outputs/error):
+
+=====================  ================  ==============================================
+``DITERIMA``           ACCEPTED          application_number, appointment_date
+``MENUNGGU_PEMBAYARAN`` AWAITING_PAYMENT  + billing_code, amount, pay_before
+``DIPROSES``           IN_PROCESS        + paid_on, ntpn, expected_ready_on
+``SIAP_DIAMBIL``       READY_FOR_PICKUP  + passport_number, issued_on, expires_on, pickup_before
+``SELESAI``            COMPLETED         the service's output model (validated here)
+``DITOLAK``            REJECTED          error from ``KodeAlasan`` (``CEKAL`` -> travel_ban, ...)
+``KEDALUWARSA``        EXPIRED           error billing_expired / not_collected
+anything else          FAILED            AgencyAnswerInvalid ``agency_status_unknown``
+=====================  ================  ==============================================
+
+Intermediate outputs are cumulative: each report carries everything known so far,
+because the router replaces a step's outputs with every transition.
+
+Error mapping. SOAP 1.1 returns every fault with HTTP 500, so the *faultcode* decides,
+not the HTTP status:
+
+* ``soap:Server`` fault, a gateway status (502/503/504, 408, 429), a 500 that is not
+  SOAP, a timeout or a connection error -> ``TransientBackendError`` (retry; the
+  fault's ``DetikCobaLagi`` becomes ``retry_after``).
+* ``soap:Client`` fault with a refusal on the merits (``KUOTA_HABIS``,
+  ``PASPOR_LAMA_TIDAK_TERDAFTAR``) -> ``AgencyRejection``.
+* any other ``soap:Client`` fault (schema violation, key reused, unknown application),
+  a body that is not SOAP, an answer that does not match the service's schema, an
+  unknown status -> ``AgencyAnswerInvalid`` with a reason that says which.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from datetime import date
+from typing import Any, ClassVar, Final
+from xml.etree import ElementTree as ET
+
+import httpx
+from pydantic import BaseModel, Field, ValidationError
+
+from adapters.imigrasi.native import (
+    CONTENT_TYPE,
+    OP_AJUKAN,
+    OP_CEK_STATUS,
+    PATH_LAYANAN,
+    CekStatus,
+    DataPemohon,
+    DokumenPendukung,
+    HasilPengajuan,
+    JenisPaspor,
+    JenisPermohonan,
+    KodeGalat,
+    PermohonanPaspor,
+    StatusPermohonan,
+    StatusPermohonanPaspor,
+    XmlTidakValid,
+    amplop,
+    baca_amplop,
+    baca_fault,
+    elemen,
+    is_fault,
+    isi_elemen,
+    q,
+    respons,
+    soap_action,
+)
+from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.base import BackendStyle
+from schemas.identifiers import mask_nik
+from schemas.lifecycle import Status
+from schemas.messages import StepCommand, StepError, StepStatusReport
+from schemas.services.imigrasi import (
+    PassportNewInput,
+    PassportNewOutput,
+    PassportRenewalInput,
+    PassportRenewalOutput,
+    PassportType,
+    SupportingDocument,
+)
+
+log = logging.getLogger(__name__)
+
+
+class ImigrasiSettings(BackendSettings):
+    """Imigrasi's own settings on top of the common ones."""
+
+    poll_interval_seconds: float = Field(
+        default=30.0,
+        gt=0,
+        le=86_400,
+        description="How long the hub waits before polling an application again (MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS).",
+    )
+
+
+#: Operation (catalogue) -> native application kind, canonical input and output models.
+_OPERATIONS: Final[dict[str, tuple[JenisPermohonan, type[PassportNewInput], type[PassportNewOutput]]]] = {
+    "passport_new": (JenisPermohonan.BARU, PassportNewInput, PassportNewOutput),
+    "passport_renewal": (JenisPermohonan.PENGGANTIAN, PassportRenewalInput, PassportRenewalOutput),
+}
+
+_PASSPORT_TYPE: Final[dict[PassportType, JenisPaspor]] = {
+    PassportType.NON_ELECTRONIC: JenisPaspor.NON_ELEKTRONIK,
+    PassportType.ELECTRONIC: JenisPaspor.ELEKTRONIK,
+}
+_PASSPORT_TYPE_BACK: Final[dict[JenisPaspor, PassportType]] = {v: k for k, v in _PASSPORT_TYPE.items()}
+
+_DOCUMENT: Final[dict[SupportingDocument, DokumenPendukung]] = {
+    SupportingDocument.BIRTH_CERTIFICATE: DokumenPendukung.AKTA_KELAHIRAN,
+    SupportingDocument.MARRIAGE_BOOK: DokumenPendukung.BUKU_NIKAH,
+    SupportingDocument.DIPLOMA: DokumenPendukung.IJAZAH,
+}
+
+#: Native status -> canonical status (the table in the module docstring).
+STATUS_MAP: Final[dict[StatusPermohonan, Status]] = {
+    StatusPermohonan.DITERIMA: Status.ACCEPTED,
+    StatusPermohonan.MENUNGGU_PEMBAYARAN: Status.AWAITING_PAYMENT,
+    StatusPermohonan.DIPROSES: Status.IN_PROCESS,
+    StatusPermohonan.SIAP_DIAMBIL: Status.READY_FOR_PICKUP,
+    StatusPermohonan.SELESAI: Status.COMPLETED,
+    StatusPermohonan.DITOLAK: Status.REJECTED,
+    StatusPermohonan.KEDALUWARSA: Status.EXPIRED,
+}
+
+#: Refusals on the merits that arrive as soap:Client faults, with the canonical code.
+_REJECTION_FAULTS: Final[dict[str, str]] = {
+    KodeGalat.KUOTA_HABIS: "agency_quota_exhausted",
+    KodeGalat.PASPOR_LAMA_TIDAK_TERDAFTAR: "old_passport_not_found",
+}
+
+#: ``KodeAlasan`` of DITOLAK / KEDALUWARSA -> canonical error code.
+_REASONS: Final[dict[str, str]] = {
+    "CEKAL": "travel_ban",
+    "DOKUMEN_TIDAK_SESUAI": "documents_inconsistent",
+    "BILLING_KEDALUWARSA": "billing_expired",
+    "TIDAK_DIAMBIL": "not_collected",
+}
+_DEFAULT_REASON: Final[dict[Status, str]] = {Status.REJECTED: "application_refused", Status.EXPIRED: "application_expired"}
+
+_TRANSIENT_HTTP: Final[frozenset[int]] = frozenset({408, 429, 502, 503, 504})
+_KNOWN_STATUSES: Final[frozenset[str]] = frozenset(s.value for s in StatusPermohonan)
+
+
+class ImigrasiAdapter(Adapter):
+    agency: ClassVar[str] = "imigrasi"
+    operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
+    style: ClassVar[BackendStyle] = BackendStyle.POLLING
+
+    settings: ImigrasiSettings
+
+    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        # Validate Imigrasi's extras (they arrive as untyped extra fields of BackendSettings).
+        own = settings if isinstance(settings, ImigrasiSettings) else ImigrasiSettings.model_validate(settings.model_dump())
+        super().__init__(own)
+        self._http = httpx.AsyncClient(base_url=str(own.base_url), timeout=own.timeout_seconds, transport=transport)
+
+    # ------------------------------------------------------------------ Adapter API
+
+    async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        """Submit the application; the step id is ``IdTransaksi``, applied once by Imigrasi."""
+        kind, input_model, _ = self._operation(command)
+        try:
+            data = input_model.model_validate(command.data)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match {command.service}: {exc.error_count()} errors") from exc
+        native = PermohonanPaspor(
+            IdTransaksi=str(step_id),
+            JenisPermohonan=kind,
+            Pemohon=DataPemohon(NIK=command.applicant.nik, NamaLengkap=command.applicant.name.strip()),
+            JenisPaspor=_PASSPORT_TYPE[data.passport_type],
+            MasaBerlaku=data.validity_years,
+            TanggalKedatanganDiinginkan=data.appointment_date,
+            DokumenPendukung=_DOCUMENT[data.supporting_document],
+            NomorPasporLama=data.old_passport_number if isinstance(data, PassportRenewalInput) else None,
+        )
+        log.info("imigrasi: submitting %s for %s (step %s)", kind.value, mask_nik(command.applicant.nik), step_id)
+        body = await self._call(OP_AJUKAN, native)
+        answer = _decode(body, HasilPengajuan, OP_AJUKAN)
+        if answer.Status not in _KNOWN_STATUSES:
+            raise _unknown_status(answer.Status)
+        if answer.Status != StatusPermohonan.DITERIMA:
+            # The protocol refuses with faults; a registration always answers DITERIMA.
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi answered a submission with status {answer.Status}, expected DITERIMA")
+        return StepStatusReport(
+            status=Status.ACCEPTED,
+            outputs={"application_number": answer.NomorPermohonan, "appointment_date": answer.JadwalKedatangan.isoformat()},
+            agency_status=answer.Status,
+            agency_ref=answer.NomorPermohonan,
+            poll_after_seconds=self.settings.poll_interval_seconds,
+        )
+
+    async def poll(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str) -> StepStatusReport:
+        """Ask where the application is and map the answer (see the module docstring)."""
+        _, _, output_model = self._operation(command)
+        body = await self._call(OP_CEK_STATUS, CekStatus(NomorPermohonan=agency_ref))
+        answer = _decode(body, StatusPermohonanPaspor, OP_CEK_STATUS)
+        if answer.NomorPermohonan != agency_ref:
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"Imigrasi answered about application {answer.NomorPermohonan}, asked about {agency_ref}"
+            )
+        report = _report(answer, output_model)
+        if not report.status.is_terminal:
+            report = report.model_copy(update={"poll_after_seconds": self.settings.poll_interval_seconds})
+        return report
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------------ transport
+
+    def _operation(self, command: StepCommand) -> tuple[JenisPermohonan, type[PassportNewInput], type[PassportNewOutput]]:
+        try:
+            return _OPERATIONS[command.operation]
+        except KeyError:
+            raise AgencyAnswerInvalid("unsupported_operation", f"imigrasi has no operation {command.operation!r}") from None
+
+    async def _call(self, operation: str, message: BaseModel) -> ET.Element:
+        """POST one SOAP request; return the answer's body element or raise the mapped error."""
+        envelope = amplop(elemen(operation, message))
+        headers = {"Content-Type": CONTENT_TYPE, "SOAPAction": soap_action(operation)}
+        try:
+            response = await self._http.post(PATH_LAYANAN, content=envelope, headers=headers)
+        except httpx.TimeoutException as exc:
+            raise TransientBackendError(f"Imigrasi {operation}: timeout after {self.settings.timeout_seconds}s") from exc
+        except httpx.TransportError as exc:
+            raise TransientBackendError(f"Imigrasi {operation}: connection failed: {type(exc).__name__}") from exc
+        status = response.status_code
+        if status in _TRANSIENT_HTTP:
+            raise TransientBackendError(f"Imigrasi {operation}: HTTP {status}", retry_after=_retry_after(response))
+        try:
+            body = baca_amplop(response.content)
+        except XmlTidakValid as exc:
+            if status >= 500:
+                # An application server's own error page instead of a SOAP fault.
+                raise TransientBackendError(f"Imigrasi {operation}: HTTP {status} without a SOAP fault") from exc
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: HTTP {status} body is not a SOAP message ({exc})") from exc
+        if is_fault(body):
+            raise _fault_error(operation, body)
+        if status != 200:
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: unexpected HTTP {status}")
+        if body.tag != q(respons(operation)):
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: answer element is {body.tag}, expected {respons(operation)}")
+        return body
+
+
+# ---------------------------------------------------------------------- translation
+
+
+def _decode(body: ET.Element, model: type[Any], operation: str) -> Any:
+    """The answer element as its native model; anything off-schema is an invalid answer."""
+    try:
+        fields = isi_elemen(body)
+    except XmlTidakValid as exc:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation} answer does not match its schema: {exc}") from exc
+    if model is StatusPermohonanPaspor and "Status" in fields and fields["Status"] not in _KNOWN_STATUSES:
+        # Checked before the schema: a new status is the likeliest change, and deserves its own reason.
+        raise _unknown_status(str(fields["Status"]))
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)[:5])
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"Imigrasi {operation} answer does not match its schema ({exc.error_count()} errors: {where})"
+        ) from exc
+
+
+def _unknown_status(value: str) -> AgencyAnswerInvalid:
+    return AgencyAnswerInvalid("agency_status_unknown", f"Imigrasi reported status {value[:60]!r}, which this adapter does not know", agency_code=value[:100] or None)
+
+
+def _fault_error(operation: str, body: ET.Element) -> Exception:
+    try:
+        fault = baca_fault(body)
+    except XmlTidakValid as exc:
+        return AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: unreadable SOAP fault ({exc})")
+    code = fault.detail.KodeGalat if fault.detail else None
+    message = (fault.detail.Pesan if fault.detail else "") or fault.faultstring or "(no reason given)"
+    if fault.kind == "Server":
+        retry_after = float(fault.detail.DetikCobaLagi) if fault.detail and fault.detail.DetikCobaLagi is not None else None
+        return TransientBackendError(f"Imigrasi {operation}: {code or fault.faultcode}: {message}", retry_after=retry_after)
+    if fault.kind == "Client":
+        if code in _REJECTION_FAULTS:
+            return AgencyRejection(_REJECTION_FAULTS[code], message, agency_code=code)
+        return AgencyAnswerInvalid("agency_refused_request", f"Imigrasi refused the {operation} request: {message}", agency_code=code or fault.faultcode)
+    return AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: SOAP fault with unknown faultcode {fault.faultcode!r}: {message}")
+
+
+def _report(answer: StatusPermohonanPaspor, output_model: type[PassportNewOutput]) -> StepStatusReport:
+    native = StatusPermohonan(answer.Status)
+    status = STATUS_MAP[native]
+    if status in (Status.REJECTED, Status.EXPIRED):
+        reason = answer.KodeAlasan or ""
+        error = StepError(
+            code=_REASONS.get(reason, _DEFAULT_REASON[status]),
+            message=answer.Alasan or answer.Keterangan,
+            agency_code=reason or native.value,
+        )
+        return StepStatusReport(status=status, error=error, agency_status=native.value, agency_ref=answer.NomorPermohonan)
+    outputs = _completed(answer, output_model) if status is Status.COMPLETED else _progress(answer, native)
+    return StepStatusReport(status=status, outputs=outputs, agency_status=native.value, agency_ref=answer.NomorPermohonan)
+
+
+def _require(value: Any, what: str, native: StatusPermohonan) -> Any:
+    if value is None:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi status {native.value} without {what}")
+    return value
+
+
+def _progress(answer: StatusPermohonanPaspor, native: StatusPermohonan) -> dict[str, Any]:
+    """Cumulative outputs of a non-final status; each stage requires what it implies."""
+    outputs: dict[str, Any] = {"application_number": answer.NomorPermohonan, "appointment_date": answer.JadwalKedatangan.isoformat()}
+    if native is StatusPermohonan.DITERIMA:
+        return outputs
+    billing = _require(answer.Tagihan, "Tagihan (billing)", native)
+    outputs.update(billing_code=billing.KodeBilling, amount=billing.JumlahTagihan, pay_before=billing.BatasPembayaran.isoformat())
+    if native is StatusPermohonan.MENUNGGU_PEMBAYARAN:
+        return outputs
+    outputs.update(
+        paid_on=_iso(_require(billing.TanggalBayar, "Tagihan.TanggalBayar", native)),
+        ntpn=_require(billing.NTPN, "Tagihan.NTPN", native),
+    )
+    if native is StatusPermohonan.DIPROSES:
+        if answer.PerkiraanSelesai is not None:
+            outputs["expected_ready_on"] = answer.PerkiraanSelesai.isoformat()
+        return outputs
+    passport = _require(answer.Paspor, "Paspor", native)
+    outputs.update(
+        passport_number=passport.NomorPaspor,
+        issued_on=passport.TanggalTerbit.isoformat(),
+        expires_on=passport.TanggalHabisBerlaku.isoformat(),
+        pickup_before=passport.BatasPengambilan.isoformat(),
+    )
+    return outputs
+
+
+def _completed(answer: StatusPermohonanPaspor, output_model: type[PassportNewOutput]) -> dict[str, Any]:
+    native = StatusPermohonan.SELESAI
+    billing = _require(answer.Tagihan, "Tagihan (billing)", native)
+    passport = _require(answer.Paspor, "Paspor", native)
+    values: dict[str, Any] = {
+        "application_number": answer.NomorPermohonan,
+        "passport_number": passport.NomorPaspor,
+        "passport_type": _PASSPORT_TYPE_BACK[passport.JenisPaspor],
+        "validity_years": passport.MasaBerlaku,
+        "issued_on": passport.TanggalTerbit,
+        "expires_on": passport.TanggalHabisBerlaku,
+        "picked_up_on": _require(passport.TanggalDiambil, "Paspor.TanggalDiambil", native),
+        "amount_paid": billing.JumlahTagihan,
+        "billing_code": billing.KodeBilling,
+        "ntpn": _require(billing.NTPN, "Tagihan.NTPN", native),
+    }
+    if output_model is PassportRenewalOutput:
+        values["replaced_passport_number"] = _require(answer.NomorPasporLama, "NomorPasporLama", native)
+    try:
+        return output_model.model_validate(values).model_dump(mode="json")
+    except ValidationError as exc:
+        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)[:5])
+        raise AgencyAnswerInvalid("agency_output_invalid", f"Imigrasi's completed application does not fit {output_model.__name__}: {where}") from exc
+
+
+def _iso(value: date) -> str:
+    return value.isoformat()
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None

@@ -1,0 +1,247 @@
+"""A citizen applies for a passport through the hub: every process separate, real
+Kafka, real PostgreSQL, the Imigrasi SOAP simulator as the agency. Imigrasi is a
+polling backend, so the case advances only as the router's poller asks the adapter,
+and the adapter asks Imigrasi, where the application is.
+
+One hub serves the whole module (starting one costs seconds); each test resets the
+simulator's knobs. The poll interval is short (``POLL_INTERVAL``), and most tests run
+one poll per stage to stay quick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from support.stack import HubStack
+
+pytestmark = pytest.mark.integration
+
+AGENCY = "imigrasi"
+POLL_INTERVAL = "0.3"
+NIK = "1375015203900007"
+NIK_CEKAL = "1375010101900099"  # ends in 99: on the simulated prevention list
+STAGES = ["ROUTED", "ACCEPTED", "AWAITING_PAYMENT", "IN_PROCESS", "READY_FOR_PICKUP", "COMPLETED"]
+
+
+def passport_request(
+    service: str = "imigrasi.passport_new", *, nik: str = NIK, name: str = "Siti Rahmah", **data: Any
+) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "passport_type": "electronic",
+        "validity_years": 10,
+        "appointment_date": (date.today() + timedelta(days=3)).isoformat(),
+        "supporting_document": "birth_certificate",
+    }
+    return {"service": service, "applicant": {"nik": nik, "name": name}, "data": {**base, **data}}
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[HubStack]:
+    hub = HubStack(
+        database_url=await new_database(),
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=Path(tmp_path_factory.mktemp("imigrasi-hub")),
+        agencies=(AGENCY,),
+        extra_env={"MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS": POLL_INTERVAL},
+    )
+    await hub.start_all()
+    try:
+        yield hub
+    finally:
+        hub.stop_all()
+
+
+@pytest.fixture(autouse=True)
+async def calm_agency(stack: HubStack) -> None:
+    """Every test starts with a well-behaved Imigrasi that advances one stage per poll."""
+    await stack.set_knobs(
+        AGENCY, polls_per_stage=1, unpaid=False, uncollected=False, forced_status=None,
+        garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
+    )  # fmt: skip
+
+
+async def submit(stack: HubStack, body: dict[str, Any]) -> str:
+    async with stack.client() as client:
+        response = await client.post("/v1/requests", json=body)
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+async def case_view(stack: HubStack, case_id: str) -> dict[str, Any]:
+    async with stack.client() as client:
+        response = await client.get(f"/v1/requests/{case_id}")
+    assert response.status_code == 200, response.text
+    return dict(response.json())
+
+
+async def wait_status(stack: HubStack, case_id: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
+    """Watch a case until it shows ``status`` (fails fast if it ends elsewhere)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        case = await case_view(stack, case_id)
+        if case["status"] == status:
+            return case
+        assert case["status"] not in {"COMPLETED", "REJECTED", "EXPIRED", "FAILED"}, case
+        assert time.monotonic() < deadline, f"case never reached {status}: {case['status']}\n{stack.logs()}"
+        await asyncio.sleep(0.05)
+
+
+def step_transitions(case: dict[str, Any]) -> list[str]:
+    return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
+
+
+def case_transitions(case: dict[str, Any]) -> list[str]:
+    return [h["to_status"] for h in case["history"] if h["step_id"] is None]
+
+
+async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:
+    entries = [e for e in (await stack.ledger(AGENCY))["entries"] if e["key"] == key]
+    assert len(entries) == 1, f"step {key} applied {len(entries)} times"
+    return dict(entries[0])
+
+
+# --- happy paths ------------------------------------------------------------------
+
+
+async def test_a_new_passport_goes_through_every_stage_once_and_completes(stack: HubStack) -> None:
+    await stack.set_knobs(AGENCY, polls_per_stage=2)  # each stage answered twice: the same status only reschedules
+    case_id = await submit(stack, passport_request())
+
+    awaiting = await wait_status(stack, case_id, "AWAITING_PAYMENT")
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    billing = awaiting["outputs"]
+    assert billing["billing_code"].startswith("8") and len(billing["billing_code"]) == 15
+    assert billing["amount"] == 950_000, "e-passport, 10 years (PP 45/2024)"
+    assert date.fromisoformat(billing["pay_before"]) == date.fromisoformat(billing["appointment_date"]) + timedelta(days=7)
+
+    assert case["status"] == "COMPLETED", case
+    assert case["applicant_nik_masked"] == "1375**********07"
+    outputs = case["outputs"]
+    assert outputs["passport_number"].startswith("E") and len(outputs["passport_number"]) == 8
+    assert (outputs["passport_type"], outputs["validity_years"], outputs["amount_paid"]) == ("electronic", 10, 950_000)
+    assert outputs["billing_code"] == billing["billing_code"]
+    issued, expires = date.fromisoformat(outputs["issued_on"]), date.fromisoformat(outputs["expires_on"])
+    assert expires == issued.replace(year=issued.year + 10)
+
+    assert step_transitions(case) == ["ROUTED", "ACCEPTED", "AWAITING_PAYMENT", "IN_PROCESS", "READY_FOR_PICKUP", "COMPLETED"]
+    assert case_transitions(case) == ["SUBMITTED", *STAGES]
+    [step] = case["steps"]
+    assert (step["agency"], step["status"]) == (AGENCY, "COMPLETED")
+    entry = await ledger_entry(stack, step["id"])  # the step id is Imigrasi's IdTransaksi
+    assert entry["state"]["tahap"] == "SELESAI"
+    assert entry["state"]["total_cek"] == 8, "4 stages x 2 polls: no poll lost, none doubled"
+
+
+async def test_a_passport_replacement_completes_naming_the_old_passport(stack: HubStack) -> None:
+    body = passport_request(
+        "imigrasi.passport_renewal", passport_type="non_electronic", validity_years=5,
+        supporting_document="marriage_book", old_passport_number="x 7654321",
+    )  # fmt: skip
+    case_id = await submit(stack, body)
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "COMPLETED", case
+    assert case["outputs"]["replaced_passport_number"] == "X7654321"
+    assert case["outputs"]["passport_number"].startswith("X")
+    assert case["outputs"]["amount_paid"] == 350_000, "non-electronic, 5 years (PP 45/2024)"
+    assert step_transitions(case) == STAGES
+
+
+# --- endings without a passport -------------------------------------------------------
+
+
+async def test_an_unpaid_billing_ends_the_case_expired_with_the_reason(stack: HubStack) -> None:
+    await stack.set_knobs(AGENCY, unpaid=True)
+    case_id = await submit(stack, passport_request())
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "EXPIRED", case
+    assert (case["error"]["code"], case["error"]["agency_code"]) == ("billing_expired", "BILLING_KEDALUWARSA")
+    assert step_transitions(case) == ["ROUTED", "ACCEPTED", "AWAITING_PAYMENT", "EXPIRED"]
+
+
+async def test_agency_refusals_end_the_case_rejected_with_the_reason(stack: HubStack) -> None:
+    on_list = await submit(stack, passport_request(nik=NIK_CEKAL))
+    unknown_old = await submit(stack, passport_request("imigrasi.passport_renewal", old_passport_number="X0123456"))
+
+    cases = await stack.wait_terminal([on_list, unknown_old], timeout=60)
+
+    refused_after_interview = cases[on_list]
+    assert refused_after_interview["status"] == "REJECTED"
+    assert (refused_after_interview["error"]["code"], refused_after_interview["error"]["agency_code"]) == ("travel_ban", "CEKAL")
+    assert step_transitions(refused_after_interview) == ["ROUTED", "ACCEPTED", "REJECTED"]
+    refused_at_submission = cases[unknown_old]
+    assert refused_at_submission["status"] == "REJECTED"
+    assert refused_at_submission["error"]["code"] == "old_passport_not_found"
+    assert "X0123456" in refused_at_submission["error"]["message"]
+    assert step_transitions(refused_at_submission) == ["ROUTED", "REJECTED"]
+
+
+# --- answers that make no sense ---------------------------------------------------------
+
+
+async def test_soap_fault_garbled_xml_and_unknown_status_end_failed_and_the_adapter_keeps_serving(stack: HubStack) -> None:
+    # A soap:Client fault: Imigrasi's schema cannot print digits in a passport name.
+    refused = await submit(stack, passport_request(name="Warga Uji 2"))
+    # Garbled XML while polling.
+    garbled = await submit(stack, passport_request())
+    await wait_status(stack, garbled, "ACCEPTED")
+    await stack.set_knobs(AGENCY, garble_rate=1.0)
+    cases = await stack.wait_terminal([refused, garbled], timeout=60)
+    await stack.set_knobs(AGENCY, garble_rate=0.0)
+    # A status word the adapter has never seen.
+    unknown = await submit(stack, passport_request())
+    await wait_status(stack, unknown, "ACCEPTED")
+    await stack.set_knobs(AGENCY, forced_status="DITANGGUHKAN")
+    cases |= await stack.wait_terminal([unknown], timeout=60)
+    await stack.set_knobs(AGENCY, forced_status=None)
+
+    fault = cases[refused]
+    assert fault["status"] == "FAILED"
+    assert (fault["error"]["code"], fault["error"]["agency_code"]) == ("agency_refused_request", "PERMINTAAN_TIDAK_VALID")
+    assert "NamaLengkap" in fault["error"]["message"]
+    bad_xml = cases[garbled]
+    assert bad_xml["status"] == "FAILED"
+    assert bad_xml["error"]["code"] == "agency_answer_invalid"
+    assert "not a SOAP message" in bad_xml["error"]["message"]
+    new_status = cases[unknown]
+    assert new_status["status"] == "FAILED"
+    assert (new_status["error"]["code"], new_status["error"]["agency_code"]) == ("agency_status_unknown", "DITANGGUHKAN")
+
+    assert stack.processes[f"adapter:{AGENCY}"].poll() is None, "the adapter survived every bad answer"
+    following = await submit(stack, passport_request())
+    assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
+
+
+# --- the poller survives a crash ------------------------------------------------------------
+
+
+async def test_killing_the_router_mid_polling_still_completes_the_case(stack: HubStack) -> None:
+    await stack.set_knobs(AGENCY, polls_per_stage=2)
+    case_id = await submit(stack, passport_request())
+    await wait_status(stack, case_id, "AWAITING_PAYMENT")
+
+    stack.kill9("router")  # the poller lives in the router process
+    await asyncio.sleep(1.0)
+    stack.start("router")
+
+    case = (await stack.wait_terminal([case_id], timeout=120))[case_id]
+    assert case["status"] == "COMPLETED", case
+    transitions = step_transitions(case)
+    assert transitions[-1] == "COMPLETED"
+    assert len(transitions) == len(set(transitions)), f"a transition was applied twice: {transitions}"
+    assert transitions == [s for s in STAGES if s in transitions], "the order of the stages held"
+    entry = await ledger_entry(stack, case["steps"][0]["id"])
+    assert entry["state"]["tahap"] == "SELESAI"
