@@ -1,7 +1,82 @@
-"""Canonical payloads of the halal services (filled in with the agency's adapter)."""
+"""Halal certification (provided by BPJPH, a separate agency since 29 Jul 2025).
+
+BPJPH (Badan Penyelenggara Jaminan Produk Halal) was part of Kemenag until it became
+a non-ministerial agency reporting to the President [S:BPJPH-SPLIT]. The payloads are
+named by domain, not by ministry; the provider is catalogue data
+(hub/catalogue/services/halal.toml).
+
+Facts (domain.md 5.2): the business is identified by its **NIB** (13-digit OSS
+business id) [I]; the **self-declare** route is **Rp0** and open to micro and small
+businesses only; the **regular** route costs **Rp300,000 - Rp5,000,000** per
+certificate [S:HALAL-TARIF][S:HALAL-SD].
+"""
 
 from __future__ import annotations
 
+from datetime import date
+from enum import StrEnum
+from typing import Annotated, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
 from schemas.services.base import ServicePayloads
 
-PAYLOADS: dict[str, ServicePayloads] = {}
+Nib = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, pattern=r"^[0-9]{13}$"),
+    Field(description="NIB (Nomor Induk Berusaha, OSS business id): 13 digits.", examples=["9120001234567"]),
+]
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+class BusinessScale(StrEnum):
+    MICRO = "micro"
+    SMALL = "small"
+    MEDIUM = "medium"
+    LARGE = "large"
+
+
+class CertificationRoute(StrEnum):
+    SELF_DECLARE = "self_declare"  # Rp0, micro and small businesses, simple low-risk products
+    REGULAR = "regular"  # audit by a halal inspection body, Rp300k - Rp5 million
+
+
+class Product(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: Text
+    ingredients: list[Text] = Field(min_length=1, max_length=100)
+
+
+class HalalCertificationInput(BaseModel):
+    """Sertifikasi halal for one or more products of one business."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nib: Nib
+    business_name: Text
+    business_scale: BusinessScale
+    route: CertificationRoute
+    products: list[Product] = Field(min_length=1, max_length=50, description="Products and a summary of their ingredients.")
+
+    @model_validator(mode="after")
+    def _self_declare_is_for_small_businesses(self) -> Self:
+        if self.route is CertificationRoute.SELF_DECLARE and self.business_scale not in (BusinessScale.MICRO, BusinessScale.SMALL):
+            raise ValueError("the self_declare route is only open to micro and small businesses")
+        return self
+
+
+class HalalCertificationOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    registration_number: str = Field(min_length=1, description="BPJPH registration (application) number.")
+    certificate_number: str | None = Field(default=None, description="Halal certificate number, once issued.")
+    issued_on: date | None = None
+    route: CertificationRoute
+    fee: int = Field(ge=0, le=5_000_000, description="Rupiah: 0 for self-declare, 300,000 - 5,000,000 regular.")
+
+
+PAYLOADS: dict[str, ServicePayloads] = {
+    "halal.certification": ServicePayloads(input=HalalCertificationInput, output=HalalCertificationOutput),
+}

@@ -1,7 +1,180 @@
-"""Canonical payloads of the kemenag services (filled in with the agency's adapter)."""
+"""Kemenag (Ministry of Religious Affairs) services carried out at a KUA.
+
+The KUA (Kantor Urusan Agama, the ministry's office in each district) registers
+Muslim marriages and keeps the marriage records. Facts below are from
+/work/shared/domain.md section 5.2 (tags as there):
+
+* Registration at least **10 working days** before the ceremony, otherwise a
+  dispensation from the sub-district head (camat) is needed [S:NIKAH-DESA].
+* Documents: **N1** referral letter from the village office; **N5** parental
+  consent for anyone under 21; a **court dispensation** (dispensasi kawin, from the
+  religious court) for anyone under 19 (the minimum age since UU 16/2019); a divorce
+  certificate or a death certificate / N6 when previously married [S:NIKAH-GRID].
+* Fee: **Rp0** at the KUA in office hours, **Rp600,000** outside the KUA or after
+  hours, paid to a bank (PNBP), never to staff [S:NIKAH-PDF].
+* Premarital counselling (Bimwin, bimbingan perkawinan) before the ceremony.
+
+Ages are derived from the birth date encoded in the NIK (the adapter decodes it with
+:func:`schemas.identifiers.parse_nik` for SIMKAH's birth-date fields). Whether a
+document is missing for an age is the KUA's decision, so the API accepts the request
+and the KUA refuses it with a reason the portal can show.
+
+Hajj registration and halal certification used to be Kemenag's too; they moved in
+2025 and live in :mod:`schemas.services.haji` and :mod:`schemas.services.halal`.
+"""
 
 from __future__ import annotations
 
+from datetime import date, time
+from enum import StrEnum
+from typing import Annotated, Final, Self
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+
+from schemas.identifiers import BillingCode, Nik
 from schemas.services.base import ServicePayloads
 
-PAYLOADS: dict[str, ServicePayloads] = {}
+#: Fee for a ceremony outside the KUA or after office hours, rupiah (PNBP) [S:NIKAH-PDF].
+FEE_OUTSIDE_KUA: Final[int] = 600_000
+
+#: Letter and register numbers are opaque strings issued by other offices.
+DocumentNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+#: A KUA is identified by the Kemendagri code of the district it serves, e.g. ``137501``
+#: for KUA Guguak Panjang, Bukittinggi [V:WILAYAH]. [I: SIMKAH's own office ids differ.]
+KuaCode = Annotated[
+    str,
+    StringConstraints(pattern=r"^[0-9]{6}$"),
+    Field(description="6-digit district code of the KUA, e.g. '137501' (Guguak Panjang, Bukittinggi).", examples=["137501"]),
+]
+
+#: Akta nikah (marriage certificate) number ``seq/KUA-code/month-in-roman/year`` [I: domain.md 5.1].
+def _upper(value: object) -> object:
+    """Roman months are often typed in lower case ("iii"); one record, one spelling."""
+    return value.strip().upper() if isinstance(value, str) else value
+
+
+MarriageCertificateNumber = Annotated[
+    str,
+    BeforeValidator(_upper),
+    StringConstraints(pattern=r"^[0-9]{1,5}/[0-9]{6}/(I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)/[0-9]{4}$"),
+    Field(description="Akta nikah number 'seq/KUA-code/month (roman)/year'.", examples=["0123/137501/III/2019"]),
+]
+
+
+class MaritalStatus(StrEnum):
+    NEVER_MARRIED = "never_married"
+    DIVORCED = "divorced"
+    WIDOWED = "widowed"
+
+
+class CeremonyPlace(StrEnum):
+    """Where and when the akad (marriage ceremony) takes place; it decides the fee."""
+
+    KUA_OFFICE_HOURS = "kua_office_hours"  # at the KUA, on a working day in office hours: Rp0
+    OUTSIDE_KUA_OR_AFTER_HOURS = "outside_kua_or_after_hours"  # anywhere else or after hours: Rp600,000
+
+
+class Spouse(BaseModel):
+    """One of the couple (calon pengantin). Personal data: never logged unmasked."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    nik: Nik
+    name: str = Field(min_length=1, max_length=200, description="Full name as on the KTP.")
+    marital_status: MaritalStatus = MaritalStatus.NEVER_MARRIED
+    previous_marriage_document: DocumentNumber | None = Field(
+        default=None, description="Divorce certificate (akta cerai) or death certificate / N6 number; required unless never married."
+    )
+    parental_consent_n5: DocumentNumber | None = Field(default=None, description="N5 parental consent letter number; the KUA requires it under 21.")
+
+    @model_validator(mode="after")
+    def _previous_marriage_documented(self) -> Self:
+        if self.marital_status is not MaritalStatus.NEVER_MARRIED and self.previous_marriage_document is None:
+            raise ValueError("previous_marriage_document is required when the person was married before")
+        return self
+
+
+class MarriageRegistrationInput(BaseModel):
+    """Pendaftaran nikah at a KUA. The applicant must be the groom or the bride."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groom: Spouse
+    bride: Spouse
+    ceremony_date: date
+    ceremony_time: time | None = Field(default=None, description="Local time (WIB) of the akad; the KUA picks 09:00 if omitted.")
+    ceremony_place: CeremonyPlace
+    ceremony_address: str | None = Field(default=None, max_length=500, description="Address when the akad is outside the KUA.")
+    kua_code: KuaCode
+    n1_number: DocumentNumber = Field(description="N1 referral letter (surat pengantar) number from the village office.")
+    court_dispensation_number: DocumentNumber | None = Field(
+        default=None, description="Religious-court marriage dispensation (dispensasi kawin); the KUA requires it under 19."
+    )
+    short_notice_dispensation_number: DocumentNumber | None = Field(
+        default=None, description="Sub-district head's (camat) dispensation when registering less than 10 working days ahead."
+    )
+
+    @model_validator(mode="after")
+    def _two_people(self) -> Self:
+        if self.groom.nik == self.bride.nik:
+            raise ValueError("groom and bride must be two different people (same NIK given twice)")
+        return self
+
+
+class MarriageRegistrationOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    registration_number: str = Field(min_length=1, description="KUA registration number (nomor pendaftaran).")
+    registered_on: date
+    ceremony_date: date
+    ceremony_time: time = Field(description="Scheduled local time (WIB) of the akad.")
+    ceremony_place: CeremonyPlace
+    kua_code: KuaCode
+    kua_name: str = Field(min_length=1)
+    fee: int = Field(ge=0, description="Rupiah: 0 at the KUA in office hours, 600,000 outside or after hours.")
+    billing_code: BillingCode | None = Field(default=None, description="PNBP billing code to pay the fee at a bank; only when fee > 0.")
+    premarital_counselling_required: bool = Field(description="Whether the couple must attend Bimwin (bimbingan perkawinan).")
+    premarital_counselling_date: date | None = None
+
+    @model_validator(mode="after")
+    def _billing_with_fee(self) -> Self:
+        if (self.fee > 0) != (self.billing_code is not None):
+            raise ValueError("a billing code comes with a fee, and only with one")
+        return self
+
+
+class DuplicateReason(StrEnum):
+    LOST = "lost"
+    DAMAGED = "damaged"
+
+
+class MarriageBookDuplicateInput(BaseModel):
+    """Duplikat buku nikah: a duplicate of a lost or damaged marriage book."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    marriage_certificate_number: MarriageCertificateNumber
+    reason: DuplicateReason
+    police_report_number: DocumentNumber | None = Field(default=None, description="Police loss report (surat keterangan kehilangan); required when lost.")
+
+    @model_validator(mode="after")
+    def _lost_needs_police_report(self) -> Self:
+        if self.reason is DuplicateReason.LOST and self.police_report_number is None:
+            raise ValueError("police_report_number is required when the marriage book was lost")
+        return self
+
+
+class MarriageBookDuplicateOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    duplicate_number: str = Field(min_length=1, description="Number of the duplicate marriage book.")
+    issued_on: date
+    marriage_certificate_number: MarriageCertificateNumber
+    kua_code: KuaCode
+
+
+PAYLOADS: dict[str, ServicePayloads] = {
+    "kemenag.marriage_registration": ServicePayloads(input=MarriageRegistrationInput, output=MarriageRegistrationOutput),
+    "kemenag.marriage_book_duplicate": ServicePayloads(input=MarriageBookDuplicateInput, output=MarriageBookDuplicateOutput),
+}

@@ -1,0 +1,33 @@
+"""Kemenag (Kementerian Agama, Ministry of Religious Affairs) adapter: the KUA's
+marriage services through SIMKAH, a slow, form-encoded, sometimes-down backend.
+
+Hajj registration and halal certification left Kemenag in 2025 (to the Ministry of
+Hajj and Umrah and to BPJPH); the catalogue points them at their new providers, so
+this adapter does not carry them.
+
+Entry points (see pyproject.toml): ``mpp_hub.adapters: kemenag``,
+``mpp_hub.simulators: kemenag`` and ``mpp_hub.contracts: kemenag``. Imports are lazy
+so that discovering the plug-in costs nothing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from adapters.sdk import Adapter, BackendSettings
+from adapters.sdk.contract import SimulatorOptions
+
+
+def adapter_factory(settings: BackendSettings) -> Adapter:
+    from adapters.kemenag.adapter import KemenagAdapter
+
+    return KemenagAdapter(settings)
+
+
+def simulator_factory(options: SimulatorOptions) -> Any:
+    """The ASGI app of the SIMKAH simulator (for `mpp-hub simulator kemenag`).
+
+    SIMKAH uses no shared secrets, so ``options.secrets`` is not needed."""
+    from adapters.kemenag.simulator import SimulatorSettings, create_app
+
+    return create_app(SimulatorSettings(ledger_path=options.ledger_path))

@@ -1,0 +1,362 @@
+"""Kemenag adapter: canonical <-> SIMKAH's form-encoded HTTP (the KUA's backend).
+
+SIMKAH answers in the same HTTP call (style SYNC), but slowly (seconds) and with
+maintenance windows, so the defaults are a 20-second timeout and "down is transient":
+the worker retries with backoff and, once the circuit opens, pauses consumption
+until SIMKAH is back. Nothing is failed because the KUA's server is in maintenance.
+
+Status mapping (native ``status`` / ``kode`` -> canonical):
+
+==========================================  =======================================
+``status=BERHASIL`` (HTTP 200)               COMPLETED, with the outputs
+``status=GAGAL`` + a business ``kode``       REJECTED (AgencyRejection, code below)
+``status=GAGAL`` + a protocol ``kode``       FAILED (AgencyAnswerInvalid): our bug
+``status=GAGAL`` + unknown ``kode``          FAILED ``agency_error_unknown``
+any other ``status`` value                   FAILED ``agency_status_unknown``
+HTML maintenance page, HTTP 5xx/408/429,     transient (TransientBackendError):
+``SISTEM_SIBUK``, timeout, connection error  retried, then paused by the breaker
+body that is not a form / misses fields      FAILED ``agency_answer_invalid``
+==========================================  =======================================
+
+A registration outside the KUA carries a fee and a billing code, yet the step is
+COMPLETED: SIMKAH's part (registering and issuing the billing code) is done, and the
+payment happens at a bank, outside this step.
+
+Personal data: NIKs appear only in the native form sent to SIMKAH; logs use
+:func:`~schemas.identifiers.mask_nik`.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import ClassVar, Final, TypeVar
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from adapters.kemenag.native import (
+    FORM,
+    PATH_DUPLIKAT,
+    PATH_PENDAFTARAN,
+    TEKS_PEMELIHARAAN,
+    AlasanDuplikat,
+    FormatTidakValid,
+    FormDuplikat,
+    FormPendaftaran,
+    JawabanDuplikat,
+    JawabanGagal,
+    JawabanPendaftaran,
+    KodeGagal,
+    StatusKawin,
+    TempatAkad,
+    decode_form,
+)
+from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.base import BackendStyle
+from schemas.identifiers import mask_nik, parse_nik
+from schemas.lifecycle import Status
+from schemas.messages import StepCommand, StepStatusReport
+from schemas.services.kemenag import (
+    CeremonyPlace,
+    DuplicateReason,
+    MaritalStatus,
+    MarriageBookDuplicateInput,
+    MarriageBookDuplicateOutput,
+    MarriageRegistrationInput,
+    MarriageRegistrationOutput,
+)
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+#: SIMKAH is slow; the hub's dev default is the same (hub/config.py).
+DEFAULT_TIMEOUT_SECONDS: Final[float] = 20.0
+
+OP_REGISTRATION: Final[str] = "marriage_registration"
+OP_DUPLICATE: Final[str] = "marriage_book_duplicate"
+
+_PLACE = {CeremonyPlace.KUA_OFFICE_HOURS: TempatAkad.KUA, CeremonyPlace.OUTSIDE_KUA_OR_AFTER_HOURS: TempatAkad.LUAR_KUA}
+_PLACE_BACK = {v: k for k, v in _PLACE.items()}
+_MARITAL = {
+    MaritalStatus.NEVER_MARRIED: StatusKawin.BELUM_KAWIN,
+    MaritalStatus.DIVORCED: StatusKawin.CERAI_HIDUP,
+    MaritalStatus.WIDOWED: StatusKawin.CERAI_MATI,
+}
+_REASON = {DuplicateReason.LOST: AlasanDuplikat.HILANG, DuplicateReason.DAMAGED: AlasanDuplikat.RUSAK}
+
+# SIMKAH's refusals on the merits: canonical code and what it means for the citizen.
+_REJECTIONS: Final[dict[KodeGagal, tuple[str, str]]] = {
+    KodeGagal.KUA_TIDAK_DIKENAL: ("unknown_kua", "The KUA code is not known to SIMKAH"),
+    KodeGagal.PEMOHON_BUKAN_CATIN: ("applicant_not_party", "The applicant must be the groom or the bride"),
+    KodeGagal.TANGGAL_AKAD_LEWAT: ("ceremony_date_past", "The ceremony date has already passed"),
+    KodeGagal.PEMBERITAHUAN_KURANG_10_HARI: (
+        "notice_too_short",
+        "Registration is less than 10 working days before the ceremony and no sub-district (camat) dispensation was given",
+    ),
+    KodeGagal.DI_LUAR_JAM_KERJA: (
+        "outside_office_hours",
+        "A ceremony at the KUA must be on a working day in office hours; book it as outside the KUA / after hours",
+    ),
+    KodeGagal.USIA_DI_BAWAH_MINIMUM: (
+        "under_age_without_dispensation",
+        "One of the couple is under 19 on the ceremony day and no religious-court dispensation was given",
+    ),
+    KodeGagal.IZIN_ORANG_TUA_WAJIB: ("parental_consent_required", "One of the couple is under 21 and has no N5 parental consent"),
+    KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB: (
+        "previous_marriage_document_required",
+        "A previous marriage must be documented (divorce certificate, or death certificate / N6)",
+    ),
+    KodeGagal.AKTA_TIDAK_DITEMUKAN: ("marriage_record_not_found", "No marriage certificate with this number at the KUA"),
+    KodeGagal.SURAT_KEHILANGAN_WAJIB: ("police_report_required", "A lost marriage book needs a police loss report"),
+    KodeGagal.KUOTA_HARIAN_PENUH: ("agency_quota_exhausted", "The KUA's daily quota is reached; try another day"),
+}
+# Refusals that say our request was malformed: a mapping bug here, not the citizen's fault.
+_PROTOCOL_ERRORS: Final[frozenset[KodeGagal]] = frozenset(
+    {
+        KodeGagal.ID_TRANSAKSI_WAJIB,
+        KodeGagal.FORMAT_TIDAK_VALID,
+        KodeGagal.DATA_TIDAK_LENGKAP,
+        KodeGagal.DATA_TIDAK_VALID,
+        KodeGagal.ID_TRANSAKSI_GANDA,
+    }
+)
+_TRANSIENT_STATUS: Final[frozenset[int]] = frozenset({408, 425, 429})
+
+
+class KemenagSettings(BackendSettings):
+    """Backend settings for SIMKAH. Unknown extras are refused so a typo in
+    ``MPP_AGENCIES__KEMENAG__...`` fails at start-up instead of being ignored."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, description="Per HTTP call; SIMKAH takes seconds.")
+
+    @classmethod
+    def from_backend(cls, settings: BackendSettings) -> KemenagSettings:
+        """Re-validate generic settings; fields left unset take Kemenag's defaults."""
+        if isinstance(settings, cls):
+            return settings
+        return cls.model_validate(settings.model_dump(exclude_unset=True))
+
+
+class KemenagAdapter(Adapter):
+    agency: ClassVar[str] = "kemenag"
+    operations: ClassVar[frozenset[str]] = frozenset({OP_REGISTRATION, OP_DUPLICATE})
+    style: ClassVar[BackendStyle] = BackendStyle.SYNC
+
+    settings: KemenagSettings
+
+    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        super().__init__(KemenagSettings.from_backend(settings))
+        self._http = httpx.AsyncClient(
+            base_url=str(self.settings.base_url),
+            timeout=self.settings.timeout_seconds,
+            transport=transport,
+            headers={"Accept": FORM},
+        )
+
+    async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        if command.operation == OP_REGISTRATION:
+            return await self._register(command, step_id)
+        if command.operation == OP_DUPLICATE:
+            return await self._duplicate(command, step_id)
+        raise NotImplementedError(f"kemenag has no operation {command.operation!r}")
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+    # ------------------------------------------------------------ operations
+
+    async def _register(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        data = _input(MarriageRegistrationInput, command)
+        groom, bride = data.groom, data.bride
+        form = _native(
+            FormPendaftaran,
+            id_transaksi=str(step_id),
+            nik_pemohon=command.applicant.nik,
+            nik_suami=groom.nik,
+            nama_suami=groom.name,
+            # SIMKAH asks for birth dates; they are encoded in the NIK.
+            tgl_lahir_suami=parse_nik(groom.nik).birth_date,
+            status_kawin_suami=_MARITAL[groom.marital_status],
+            no_dok_kawin_lalu_suami=groom.previous_marriage_document,
+            no_n5_suami=groom.parental_consent_n5,
+            nik_istri=bride.nik,
+            nama_istri=bride.name,
+            tgl_lahir_istri=parse_nik(bride.nik).birth_date,
+            status_kawin_istri=_MARITAL[bride.marital_status],
+            no_dok_kawin_lalu_istri=bride.previous_marriage_document,
+            no_n5_istri=bride.parental_consent_n5,
+            tgl_akad=data.ceremony_date,
+            jam_akad=data.ceremony_time.replace(second=0, microsecond=0) if data.ceremony_time else None,
+            tempat_akad=_PLACE[data.ceremony_place],
+            alamat_akad=data.ceremony_address,
+            kode_kua=data.kua_code,
+            no_n1=data.n1_number,
+            no_dispensasi=data.court_dispensation_number,
+            no_dispensasi_camat=data.short_notice_dispensation_number,
+        )
+        log.info("marriage registration step %s at KUA %s for %s", step_id, data.kua_code, mask_nik(command.applicant.nik))
+        response = await self._post(PATH_PENDAFTARAN, form.to_form())
+        native = _answer(response, JawabanPendaftaran)
+        if native.kode_kua != form.kode_kua or native.tgl_akad != form.tgl_akad:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH registered another KUA or ceremony date than requested")
+        output = _output(
+            MarriageRegistrationOutput,
+            registration_number=native.no_pendaftaran,
+            registered_on=native.tgl_daftar,
+            ceremony_date=native.tgl_akad,
+            ceremony_time=native.jam_akad,
+            ceremony_place=_PLACE_BACK[native.tempat_akad],
+            kua_code=native.kode_kua,
+            kua_name=native.nama_kua,
+            fee=native.biaya,
+            billing_code=native.kode_billing,
+            premarital_counselling_required=native.wajib_bimwin == "YA",
+            premarital_counselling_date=native.tgl_bimwin,
+        )
+        return _completed(output, native.status, native.no_pendaftaran)
+
+    async def _duplicate(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        data = _input(MarriageBookDuplicateInput, command)
+        form = _native(
+            FormDuplikat,
+            id_transaksi=str(step_id),
+            nik_pemohon=command.applicant.nik,
+            nama_pemohon=command.applicant.name,
+            no_akta_nikah=data.marriage_certificate_number,
+            alasan=_REASON[data.reason],
+            no_surat_kehilangan=data.police_report_number,
+        )
+        log.info("marriage book duplicate step %s for %s", step_id, mask_nik(command.applicant.nik))
+        response = await self._post(PATH_DUPLIKAT, form.to_form())
+        native = _answer(response, JawabanDuplikat)
+        if native.no_akta_nikah != form.no_akta_nikah:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH answered for another marriage certificate than requested")
+        output = _output(
+            MarriageBookDuplicateOutput,
+            duplicate_number=native.no_duplikat,
+            issued_on=native.tgl_terbit,
+            marriage_certificate_number=native.no_akta_nikah,
+            kua_code=native.kode_kua,
+        )
+        return _completed(output, native.status, native.no_duplikat)
+
+    async def _post(self, path: str, body: str) -> httpx.Response:
+        try:
+            return await self._http.post(path, content=body.encode("utf-8"), headers={"Content-Type": FORM})
+        except httpx.TimeoutException as exc:
+            raise TransientBackendError(f"SIMKAH did not answer within {self.settings.timeout_seconds}s") from exc
+        except httpx.TransportError as exc:
+            raise TransientBackendError(f"SIMKAH unreachable: {type(exc).__name__}") from exc
+
+
+# ------------------------------------------------------------------ translation
+
+
+def _input(model: type[M], command: StepCommand) -> M:
+    try:
+        return model.model_validate(command.data)
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match the service: {_fields(exc)}") from exc
+
+
+def _native(model: type[M], **fields: object) -> M:
+    """Build the native form; canonical data SIMKAH cannot take is a step failure, not a crash."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be expressed in SIMKAH's form: {_fields(exc)}") from exc
+
+
+def _output(model: type[M], **fields: object) -> M:
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH's answer does not make a valid result: {_fields(exc)}") from exc
+
+
+def _completed(output: BaseModel, agency_status: str, agency_ref: str) -> StepStatusReport:
+    return StepStatusReport(
+        status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=agency_status, agency_ref=agency_ref[:200]
+    )
+
+
+def _answer(response: httpx.Response, model: type[M]) -> M:
+    """The success answer as ``model``; every other answer raises the matching SDK error."""
+    status = response.status_code
+    content_type = response.headers.get("content-type", "")
+    if _is_maintenance_page(response):
+        raise TransientBackendError(f"SIMKAH is in maintenance (HTTP {status})", retry_after=_retry_after(response))
+    if status >= 500 or status in _TRANSIENT_STATUS:
+        raise TransientBackendError(f"SIMKAH HTTP {status}{_kode_suffix(response)}", retry_after=_retry_after(response))
+    try:
+        fields = decode_form(response.content)
+    except FormatTidakValid as exc:
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"SIMKAH HTTP {status} answer is not form-encoded ({exc}; content-type {content_type[:60]!r})"
+        ) from exc
+    native_status = fields.get("status")
+    if native_status == "BERHASIL" and status == 200:
+        try:
+            return model.model_validate(fields)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH success answer does not match its schema: {_fields(exc)}") from exc
+    if native_status == "GAGAL":
+        try:
+            refusal = JawabanGagal.model_validate(fields)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH refusal does not match its schema: {_fields(exc)}") from exc
+        raise _refusal(refusal, status, retry_after=_retry_after(response))
+    shown = (native_status or "")[:40]
+    raise AgencyAnswerInvalid(
+        "agency_status_unknown", f"SIMKAH HTTP {status} answered status={shown!r}, which is not a SIMKAH status", agency_code=shown or None
+    )
+
+
+def _refusal(refusal: JawabanGagal, http_status: int, *, retry_after: float | None) -> Exception:
+    pesan = refusal.pesan[:1000]
+    try:
+        kode = KodeGagal(refusal.kode)
+    except ValueError:
+        return AgencyAnswerInvalid("agency_error_unknown", f"SIMKAH refused with an unknown code: {pesan}", agency_code=refusal.kode)
+    if kode is KodeGagal.SISTEM_SIBUK:
+        return TransientBackendError(f"SIMKAH busy (HTTP {http_status})", retry_after=retry_after)
+    if kode in _REJECTIONS:
+        code, meaning = _REJECTIONS[kode]
+        return AgencyRejection(code, f"{meaning}. KUA: {pesan}", agency_code=kode.value)
+    assert kode in _PROTOCOL_ERRORS
+    return AgencyAnswerInvalid("agency_refused_request", f"SIMKAH refused the adapter's request: {pesan}", agency_code=kode.value)
+
+
+def _is_maintenance_page(response: httpx.Response) -> bool:
+    """The proxy's HTML page saying SIMKAH is in maintenance (whatever the HTTP status)."""
+    looks_html = "html" in response.headers.get("content-type", "").lower() or response.content.lstrip().startswith(b"<")
+    return looks_html and TEKS_PEMELIHARAAN.lower() in response.text.lower()
+
+
+def _kode_suffix(response: httpx.Response) -> str:
+    """`` SISTEM_SIBUK`` when an error answer is a readable refusal, for the operator's log."""
+    try:
+        return f" {decode_form(response.content).get('kode', '')[:40]}".rstrip()
+    except FormatTidakValid:
+        return ""
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return max(0.0, float(value)) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _fields(exc: ValidationError) -> str:
+    """Which fields were wrong, never their values (they may be personal data)."""
+    names = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors(include_input=False)})
+    return ", ".join(names[:8]) + (f" (+{len(names) - 8} more)" if len(names) > 8 else "")
+
+
+__all__: list[str] = ["DEFAULT_TIMEOUT_SECONDS", "KemenagAdapter", "KemenagSettings", "OP_DUPLICATE", "OP_REGISTRATION"]
