@@ -12,10 +12,12 @@ PYTEST_ARGS ?=
 
 install: $(STAMP) jars
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml examples/dukcapil-adapter/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
+	# The sixth agency, shipped as its own package: it plugs in by entry points alone.
+	$(PY) -m pip install -q -e examples/dukcapil-adapter
 	@touch $(STAMP)
 
 # Java 17+ runs the broker and Maven fetches its jars; both come from Debian when missing.

@@ -15,7 +15,7 @@ from schemas import topics
 from schemas.envelope import SCHEMA_VERSION, Envelope, Headers, MessageType
 from schemas.messages import AgencyCallback, RequestSubmitted, StepCommand, StepPoll, StepStatusReport
 from schemas.requests import CaseView, RequestAccepted, RequestCreate
-from schemas.services import PAYLOADS
+from schemas.services import BUILT_IN
 
 PUBLISHED = Path(__file__).with_name("published")
 
@@ -32,7 +32,8 @@ API_MODELS: dict[str, type[BaseModel]] = {"RequestCreate": RequestCreate, "Reque
 
 def _service_models() -> dict[str, type[BaseModel]]:
     models: dict[str, type[BaseModel]] = {}
-    for code, payloads in sorted(PAYLOADS.items()):
+    # Built-in services only: what is published must not depend on which plug-ins are installed.
+    for code, payloads in sorted(BUILT_IN.items()):
         models[f"{code}.input"] = payloads.input
         models[f"{code}.output"] = payloads.output
     return models

@@ -192,8 +192,10 @@ class ContractKit:
         for sample in self.contract.samples:
             try:
                 reports = await self._drive(adapter, sample, uuid.uuid4())
-            except AgencyRejection as exc:
+            except AgencyRejection as exc:  # the worker turns these into reports the same way
                 reports = [StepStatusReport(status=Status.REJECTED, error=StepError(code=exc.code, message=exc.message))]
+            except AgencyAnswerInvalid as exc:
+                reports = [StepStatusReport(status=Status.FAILED, error=StepError(code=exc.code, message=exc.message))]
             for report in reports:  # each report survives the bus as JSON
                 assert StepStatusReport.model_validate_json(report.model_dump_json()) == report
             final = reports[-1]
@@ -240,7 +242,9 @@ class ContractKit:
         quick = self.make_adapter(adapter.settings.model_copy(update={"timeout_seconds": 0.3}))
         try:
             await self._knobs(latency_ms=1500)
-            return await self._expect(TransientBackendError, quick.execute(sample.command, uuid.uuid4()))
+            outcome = await self._expect(TransientBackendError, quick.execute(sample.command, uuid.uuid4()))
+            await asyncio.sleep(1.5)  # let the abandoned request finish at the agency before the next check counts
+            return outcome
         finally:
             await quick.aclose()
 

@@ -17,10 +17,24 @@ from schemas.services.base import ServicePayloads
 PLUGIN_GROUP = "mpp_hub.service_payloads"
 
 
-def _plugin_payloads() -> dict[str, ServicePayloads]:
+class PluginPayloadsError(RuntimeError):
+    """A plug-in's payload registry could not be used; names the entry point."""
+
+
+def _plugin_payloads(built_in: dict[str, ServicePayloads]) -> dict[str, ServicePayloads]:
     found: dict[str, ServicePayloads] = {}
-    for entry_point in entry_points(group=PLUGIN_GROUP):
-        found.update(entry_point.load()())
+    for entry_point in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name):
+        where = f"entry point {entry_point.name!r} ({entry_point.value}) in {PLUGIN_GROUP}"
+        try:
+            contributed = entry_point.load()()
+        except Exception as exc:
+            raise PluginPayloadsError(f"{where} failed to load: {exc!r}") from exc
+        for code, payloads in dict(contributed).items():
+            if not isinstance(payloads, ServicePayloads):
+                raise PluginPayloadsError(f"{where}: {code!r} is not a ServicePayloads")
+            if code in built_in or code in found:
+                raise PluginPayloadsError(f"{where}: service {code!r} is already defined")
+            found[code] = payloads
     return found
 
 
@@ -33,6 +47,6 @@ BUILT_IN: dict[str, ServicePayloads] = {
     **haji.PAYLOADS,
     **halal.PAYLOADS,
 }
-PAYLOADS: dict[str, ServicePayloads] = {**_plugin_payloads(), **BUILT_IN}
+PAYLOADS: dict[str, ServicePayloads] = {**BUILT_IN, **_plugin_payloads(BUILT_IN)}
 
 __all__ = ["PAYLOADS", "ServicePayloads"]

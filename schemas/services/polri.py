@@ -1,7 +1,146 @@
-"""Canonical payloads of the polri services (filled in with the agency's adapter)."""
+"""Polri (Kepolisian Negara Republik Indonesia) services offered at an MPP counter.
+
+Facts (see /work/shared/domain.md section 5.2, Polri; sources cited per field):
+
+* SKCK (Surat Keterangan Catatan Kepolisian, police clearance certificate), new and
+  renewal: Rp30,000, valid 6 months [S:SKCK-TRIB][S:SKCK-BK]. A renewal needs the old
+  SKCK, at most one year past its expiry [S:SKCK-BK].
+* SIM (Surat Izin Mengemudi, driving licence) renewal: Rp80,000 for A/B1/B2, Rp75,000
+  for C/C1/C2, Rp30,000 for D/D1 [S:SIM-FEES]; the new SIM is valid 5 years from issue,
+  and an expired SIM cannot be renewed (Perpol 5/2021 pasal 4).
+
+Identifiers here are opaque to the hub (domain.md 5.1): an SKCK number is a
+unit-issued register number, a SIM number is 12-14 digits.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
 from schemas.services.base import ServicePayloads
 
-PAYLOADS: dict[str, ServicePayloads] = {}
+_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def _normalize_sim_number(value: str) -> str:
+    """SIM numbers are printed in groups (``1234-5678-901234``); keep the digits."""
+    digits = _SEPARATORS.sub("", value)
+    if not (digits.isascii() and digits.isdigit() and 12 <= len(digits) <= 14):
+        raise ValueError("SIM number must be 12-14 digits (spaces, dots and dashes are ignored)")
+    return digits
+
+
+def _normalize_skck_number(value: str) -> str:
+    """SKCK numbers are typed in any case and with stray spaces around the slashes."""
+    compact = "/".join(part.strip() for part in value.strip().upper().split("/"))
+    if "/" not in compact or not compact.startswith("SKCK"):
+        raise ValueError("SKCK number must look like 'SKCK/YANMAS/01234/III/2026/INTELKAM'")
+    return compact
+
+
+SimNumber = Annotated[
+    str,
+    AfterValidator(_normalize_sim_number),
+    Field(description="SIM (driving licence) number: 12-14 digits, opaque.", examples=["12345678901234"]),
+]
+SkckNumber = Annotated[
+    str,
+    Field(
+        min_length=6,
+        max_length=100,
+        description="SKCK register number as printed, e.g. 'SKCK/YANMAS/01234/III/2026/INTELKAM'.",
+    ),
+    AfterValidator(_normalize_skck_number),
+]
+
+
+class LicenceClass(StrEnum):
+    """SIM classes for private motor vehicles (Perpol 5/2021 pasal 3)."""
+
+    A = "A"  # cars up to 3,500 kg
+    B1 = "B1"  # vehicles over 3,500 kg
+    B2 = "B2"  # heavy equipment, articulated vehicles
+    C = "C"  # motorcycles up to 250 cc
+    C1 = "C1"  # motorcycles 250-500 cc
+    C2 = "C2"  # motorcycles over 500 cc
+    D = "D"  # special vehicles for people with disabilities (motorcycle)
+    D1 = "D1"  # special vehicles for people with disabilities (car)
+
+
+class SkckNewInput(BaseModel):
+    """SKCK baru: a police clearance certificate for the first time."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    purpose: str = Field(
+        min_length=3, max_length=200, description="Keperluan: what the SKCK is for, e.g. 'melamar pekerjaan' (job application)."
+    )
+    address: str = Field(
+        min_length=5, max_length=300, description="Domicile address as on the KTP; it decides the issuing Polres/Polsek."
+    )
+
+
+class SkckRenewalInput(SkckNewInput):
+    """SKCK perpanjangan: renewal against the applicant's previous SKCK."""
+
+    old_skck_number: SkckNumber
+    old_skck_valid_until: date = Field(description="Expiry printed on the old SKCK; renewal allowed up to 1 year after it.")
+
+
+class SkckOutput(BaseModel):
+    """An issued SKCK."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    skck_number: str = Field(min_length=1, max_length=100, description="Register number printed on the SKCK.")
+    issued_on: date
+    valid_until: date = Field(description="6 months after issue.")
+    fee: int = Field(ge=0, description="PNBP paid, rupiah (Rp30,000).")
+    registration_number: str = Field(min_length=1, max_length=100, description="Polri's application number (nomor registrasi).")
+
+    @model_validator(mode="after")
+    def _valid_after_issue(self) -> SkckOutput:
+        if self.valid_until <= self.issued_on:
+            raise ValueError("valid_until must be after issued_on")
+        return self
+
+
+class SimRenewalInput(BaseModel):
+    """SIM perpanjangan: renew a driving licence before it expires."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    licence_class: LicenceClass
+    old_sim_number: SimNumber
+    old_valid_until: date = Field(description="Expiry printed on the old SIM; an expired SIM cannot be renewed.")
+
+
+class SimRenewalOutput(BaseModel):
+    """A renewed SIM."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    sim_number: SimNumber
+    licence_class: LicenceClass
+    issued_on: date
+    valid_until: date = Field(description="5 years after issue (Perpol 5/2021 pasal 4).")
+    fee: int = Field(ge=0, description="PNBP paid, rupiah.")
+    registration_number: str = Field(min_length=1, max_length=100, description="Polri's application number (nomor registrasi).")
+
+    @model_validator(mode="after")
+    def _valid_after_issue(self) -> SimRenewalOutput:
+        if self.valid_until <= self.issued_on:
+            raise ValueError("valid_until must be after issued_on")
+        return self
+
+
+PAYLOADS: dict[str, ServicePayloads] = {
+    "polri.skck_new": ServicePayloads(input=SkckNewInput, output=SkckOutput),
+    "polri.skck_renewal": ServicePayloads(input=SkckRenewalInput, output=SkckOutput),
+    "polri.sim_renewal": ServicePayloads(input=SimRenewalInput, output=SimRenewalOutput),
+}

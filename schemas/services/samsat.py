@@ -1,19 +1,63 @@
-"""Samsat (joint vehicle registration and tax office) services."""
+"""Samsat (joint vehicle registration and tax office) services.
+
+Facts: /work/shared/domain.md 5.2 "Samsat" (fees per PP 60/2016, SWDKLLJ rates) and
+5.4 F1 (ownership transfer: STNK first, BPKB later at Polda).
+"""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from enum import StrEnum
+from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from schemas.identifiers import BillingCode, PlateNumber
+from schemas.identifiers import BillingCode, Nik, PlateNumber
 from schemas.services.base import ServicePayloads
 
 
 class VehicleType(StrEnum):
     CAR = "car"
     MOTORCYCLE = "motorcycle"
+
+
+_SEPARATORS = re.compile(r"[\s.\-]+")
+
+
+def _normalizer(pattern: str, what: str) -> AfterValidator:
+    """Remove the spaces, dots and dashes people type, upper-case, then check the shape."""
+    shape = re.compile(pattern)
+
+    def normalize(value: str) -> str:
+        compact = _SEPARATORS.sub("", value).upper()
+        if not shape.fullmatch(compact):
+            raise ValueError(what)
+        return compact
+
+    return AfterValidator(normalize)
+
+
+BpkbNumber = Annotated[
+    str,
+    _normalizer(r"[A-Z][0-9]{8}", "BPKB number must be one letter and 8 digits, e.g. P12345678"),
+    Field(description="BPKB (vehicle ownership book) number: one letter + 8 digits (domain.md 5.1, inferred).", examples=["P12345678"]),
+]
+"""BPKB number, normalised to ``P12345678``."""
+
+ChassisNumber = Annotated[
+    str,
+    _normalizer(r"[A-HJ-NPR-Z0-9]{17}", "chassis number must be the 17-character VIN (letters and digits, no I, O or Q)"),
+    Field(description="Chassis number (nomor rangka): the 17-character VIN.", examples=["MH1JFZ130KK123456"]),
+]
+"""Chassis number (VIN), normalised to upper case without separators."""
+
+EngineNumber = Annotated[
+    str,
+    _normalizer(r"[A-Z0-9]{6,20}", "engine number must be 6-20 letters and digits"),
+    Field(description="Engine number (nomor mesin), 6-20 letters and digits.", examples=["JFZ1E1234567"]),
+]
+"""Engine number, normalised to upper case without separators."""
 
 
 class PkbAnnualInput(BaseModel):
@@ -43,6 +87,92 @@ class PkbAnnualOutput(BaseModel):
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
+class PhysicalCheck(BaseModel):
+    """The physical check (cek fisik) done at the counter: the officer rubs the chassis
+    and engine numbers off the vehicle; Samsat compares them with the register."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    chassis_number: ChassisNumber = Field(description="As rubbed off the vehicle at the physical check.")
+    engine_number: EngineNumber = Field(description="As rubbed off the vehicle at the physical check.")
+
+
+class Stnk5YearInput(BaseModel):
+    """Perpanjangan STNK 5-tahunan + ganti TNKB: 5-year STNK renewal with new plates.
+
+    The applicant is the registered owner; the original BPKB must be shown."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plate: PlateNumber
+    vehicle_type: VehicleType
+    bpkb_number: BpkbNumber
+    physical_check: PhysicalCheck
+
+
+class Stnk5YearBreakdown(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    pkb: int = Field(ge=0, description="This year's PKB, rupiah.")
+    swdkllj: int = Field(ge=0, description="This year's Jasa Raharja contribution, rupiah.")
+    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 60/2016.")
+    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000, PP 60/2016.")
+
+
+class Stnk5YearOutput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    billing_code: BillingCode
+    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+    breakdown: Stnk5YearBreakdown
+    stnk_valid_until: date = Field(description="Validity of the new STNK (5 years).")
+    plate_valid_until: str = Field(
+        pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="Month and year printed on the new plates, as YYYY-MM."
+    )
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
+class OwnershipTransferInput(BaseModel):
+    """Balik nama (BBN-KB): transfer of a used vehicle to its new owner, who is the applicant."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plate: PlateNumber
+    vehicle_type: VehicleType
+    previous_owner_nik: Nik = Field(description="The seller: must be the registered owner.")
+    bpkb_number: BpkbNumber
+    sale_receipt_number: str = Field(min_length=1, max_length=50, description="Number of the sale receipt (kwitansi).")
+    sale_receipt_stamped: bool = Field(description="The receipt carries the Rp10,000 stamp duty (meterai); Samsat refuses it otherwise.")
+    physical_check: PhysicalCheck
+
+
+class OwnershipTransferBreakdown(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    bbnkb: int = Field(ge=0, description="Transfer fee (BBNKB, provincial tax), rupiah.")
+    pkb: int = Field(ge=0)
+    swdkllj: int = Field(ge=0)
+    bpkb_fee: int = Field(ge=0, description="New BPKB: Rp225,000 (2/3-wheel) / Rp375,000 (4-wheel), PP 60/2016.")
+    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 / Rp200,000.")
+    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000.")
+
+
+class OwnershipTransferOutput(BaseModel):
+    """The step completes when the STNK is issued; the BPKB follows from Polda later."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    billing_code: BillingCode
+    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+    breakdown: OwnershipTransferBreakdown
+    stnk_number: str = Field(min_length=1, description="Serial of the STNK issued in the new owner's name.")
+    bpkb_note: str = Field(min_length=1, description="Where the new BPKB is and how to collect it.")
+    bpkb_ready_estimate: date = Field(description="When the new BPKB is expected to be ready at Polda.")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "samsat.pkb_annual": ServicePayloads(input=PkbAnnualInput, output=PkbAnnualOutput),
+    "samsat.stnk_5year": ServicePayloads(input=Stnk5YearInput, output=Stnk5YearOutput),
+    "samsat.ownership_transfer": ServicePayloads(input=OwnershipTransferInput, output=OwnershipTransferOutput),
 }

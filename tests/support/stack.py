@@ -90,7 +90,11 @@ class HubStack:
         if kind == "adapter":
             return [*base, "adapter", agency]
         if kind == "simulator":
-            return [*base, "simulator", agency, "--ledger", str(self.workdir / f"{agency}-ledger.db")]
+            command = [*base, "simulator", agency, "--ledger", str(self.workdir / f"{agency}-ledger.db")]
+            secret = self.env().get(f"MPP_AGENCIES__{agency.upper()}__CALLBACK_SECRET")
+            if secret:  # the agency signs its callbacks with the secret the hub verifies
+                command += ["--secret", f"callback_secret={secret}"]
+            return command
         return [*base, kind]
 
     def _key(self, component: str) -> str:

@@ -1,0 +1,307 @@
+"""Polri adapter: canonical <-> Polri's asynchronous REST/JSON with signed callbacks.
+
+``execute`` files the application and returns ACCEPTED with Polri's
+``nomor_registrasi`` as ``agency_ref``; the verdict arrives later at the hub's callback
+endpoint, which verifies the signature and hands the body to ``translate_callback``.
+
+Status mapping (native ``status`` -> canonical), here and nowhere else:
+
+===============  ==============  ===============================================
+Polri            canonical       notes
+===============  ==============  ===============================================
+``DITERIMA``     ACCEPTED        the 202 receipt (or a callback repeating it)
+``DIPROSES``     IN_PROCESS      e.g. a record hit held for coordination
+``TERBIT``       COMPLETED       outputs from the ``skck`` / ``sim`` document
+``DITOLAK``      REJECTED        ``penolakan.kode_alasan`` -> error code below
+anything else    FAILED          ``AgencyAnswerInvalid("agency_status_unknown")``
+===============  ==============  ===============================================
+
+Refusal reasons: ``CATATAN_KRIMINAL`` -> ``police_record_hit``,
+``SKCK_LAMA_TIDAK_DITEMUKAN`` -> ``previous_skck_not_found``,
+``SKCK_LAMA_KADALUARSA`` -> ``previous_skck_expired``, ``SIM_TIDAK_DITEMUKAN`` ->
+``licence_not_found``, ``SIM_KADALUARSA`` -> ``licence_expired``; a reason Polri adds
+later is still a refusal on the merits: ``agency_rejected`` with its own code kept in
+``agency_code``.
+
+Synchronous errors: transport failures, 408/425/500/502/503/504 are transient (retried
+by the worker, ``Retry-After`` respected); 429 ``KUOTA_HARIAN_HABIS`` is a refusal
+(``agency_quota_exhausted``: retrying today will not help); anything else, and any
+answer that does not parse, is an invalid answer (FAILED with the reason).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from typing import Any, ClassVar
+
+import httpx
+from pydantic import BaseModel, Field, HttpUrl, SecretStr, ValidationError
+
+from adapters.polri.native import (
+    HEADER_REQUEST_ID,
+    PATH_SIM_PERPANJANGAN,
+    PATH_SKCK,
+    GalatPolri,
+    GolonganSim,
+    JenisPermohonanSkck,
+    KodeAlasan,
+    KodeGalat,
+    Layanan,
+    PemberitahuanStatus,
+    PermohonanPerpanjanganSim,
+    PermohonanSkck,
+    StatusPermohonan,
+    TandaTerima,
+)
+from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.base import BackendStyle
+from adapters.sdk.callbacks import callback_url
+from schemas.identifiers import mask_nik
+from schemas.lifecycle import Status
+from schemas.messages import AgencyCallback, StepCommand, StepError, StepStatusReport
+from schemas.services.polri import (
+    LicenceClass,
+    SimRenewalInput,
+    SimRenewalOutput,
+    SkckNewInput,
+    SkckOutput,
+    SkckRenewalInput,
+)
+
+log = logging.getLogger(__name__)
+
+AGENCY = "polri"
+
+_GOLONGAN: dict[LicenceClass, GolonganSim] = {
+    LicenceClass.A: GolonganSim.A,
+    LicenceClass.B1: GolonganSim.B_I,
+    LicenceClass.B2: GolonganSim.B_II,
+    LicenceClass.C: GolonganSim.C,
+    LicenceClass.C1: GolonganSim.C_I,
+    LicenceClass.C2: GolonganSim.C_II,
+    LicenceClass.D: GolonganSim.D,
+    LicenceClass.D1: GolonganSim.D_I,
+}
+_LICENCE_CLASS: dict[GolonganSim, LicenceClass] = {native: canonical for canonical, native in _GOLONGAN.items()}
+
+_STATUS: dict[StatusPermohonan, Status] = {
+    StatusPermohonan.DITERIMA: Status.ACCEPTED,
+    StatusPermohonan.DIPROSES: Status.IN_PROCESS,
+    StatusPermohonan.TERBIT: Status.COMPLETED,
+    StatusPermohonan.DITOLAK: Status.REJECTED,
+}
+_REASONS: dict[str, str] = {
+    KodeAlasan.CATATAN_KRIMINAL: "police_record_hit",
+    KodeAlasan.SKCK_LAMA_TIDAK_DITEMUKAN: "previous_skck_not_found",
+    KodeAlasan.SKCK_LAMA_KADALUARSA: "previous_skck_expired",
+    KodeAlasan.SIM_TIDAK_DITEMUKAN: "licence_not_found",
+    KodeAlasan.SIM_KADALUARSA: "licence_expired",
+}
+_OPERATIONS: dict[str, Layanan] = {
+    "skck_new": Layanan.SKCK_BARU,
+    "skck_renewal": Layanan.SKCK_PERPANJANGAN,
+    "sim_renewal": Layanan.SIM_PERPANJANGAN,
+}
+_KNOWN_STATUSES = frozenset(s.value for s in StatusPermohonan)
+_TRANSIENT_STATUS = frozenset({408, 425, 500, 502, 503, 504})
+
+
+class PolriSettings(BackendSettings):
+    """Polri calls back, so where to (the hub's public URL) and the shared secret the
+    callbacks are signed with are required, not optional as for other agencies."""
+
+    callback_base_url: HttpUrl
+    callback_secret: SecretStr = Field(min_length=1)
+
+
+class PolriConfigurationError(ValueError):
+    """The adapter cannot start: a required Polri setting is missing or invalid."""
+
+
+def polri_settings(settings: BackendSettings) -> PolriSettings:
+    """Validate the generic settings as Polri's, with an error that says what to set."""
+    try:
+        return PolriSettings.model_validate(settings.model_dump())
+    except ValidationError as exc:
+        fields = sorted({str(e["loc"][0]) for e in exc.errors(include_input=False) if e["loc"]})
+        env = ", ".join(f"MPP_AGENCIES__POLRI__{f.upper()}" for f in fields)
+        raise PolriConfigurationError(f"the polri adapter needs {', '.join(fields)} (set {env})") from exc
+
+
+class PolriAdapter(Adapter):
+    agency: ClassVar[str] = AGENCY
+    operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
+    style: ClassVar[BackendStyle] = BackendStyle.CALLBACK
+
+    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
+        self.polri = polri_settings(settings)
+        super().__init__(self.polri)
+        self._http = httpx.AsyncClient(base_url=str(self.polri.base_url), timeout=self.polri.timeout_seconds, transport=transport)
+
+    # -- canonical -> native
+
+    async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        layanan = _OPERATIONS.get(command.operation)
+        if layanan is None:
+            raise AgencyAnswerInvalid("unsupported_operation", f"polri has no operation {command.operation!r}")
+        path, body = self._native_request(command, layanan, step_id)
+        response = await self._post(path, body, step_id)
+        if response.status_code != 202:
+            raise _error_for(response)
+        receipt = _receipt(response, layanan)
+        log.info("polri accepted %s for %s as %s (step %s)", layanan, mask_nik(command.applicant.nik), receipt.nomor_registrasi, step_id)
+        return StepStatusReport(status=Status.ACCEPTED, agency_status=receipt.status, agency_ref=receipt.nomor_registrasi)
+
+    def _native_request(self, command: StepCommand, layanan: Layanan, step_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+        url = callback_url(str(self.polri.callback_base_url), AGENCY, step_id)
+        applicant = {"nik": command.applicant.nik, "nama_lengkap": command.applicant.name}
+        native: BaseModel
+        if layanan is Layanan.SIM_PERPANJANGAN:
+            sim = _input(SimRenewalInput, command)
+            native = PermohonanPerpanjanganSim(
+                **applicant,
+                golongan_sim=_GOLONGAN[sim.licence_class],
+                nomor_sim_lama=sim.old_sim_number,
+                masa_berlaku_sim_lama=sim.old_valid_until,
+                callback_url=url,
+            )
+            return PATH_SIM_PERPANJANGAN, native.model_dump(mode="json")
+        if layanan is Layanan.SKCK_PERPANJANGAN:
+            renewal = _input(SkckRenewalInput, command)
+            native = PermohonanSkck(
+                **applicant,
+                jenis_permohonan=JenisPermohonanSkck.PERPANJANGAN,
+                alamat_domisili=renewal.address,
+                keperluan=renewal.purpose,
+                nomor_skck_lama=renewal.old_skck_number,
+                masa_berlaku_skck_lama=renewal.old_skck_valid_until,
+                callback_url=url,
+            )
+        else:
+            new = _input(SkckNewInput, command)
+            native = PermohonanSkck(
+                **applicant, jenis_permohonan=JenisPermohonanSkck.BARU, alamat_domisili=new.address, keperluan=new.purpose, callback_url=url
+            )
+        return PATH_SKCK, native.model_dump(mode="json", exclude_none=True)
+
+    async def _post(self, path: str, body: dict[str, Any], step_id: uuid.UUID) -> httpx.Response:
+        try:
+            return await self._http.post(path, json=body, headers={HEADER_REQUEST_ID: str(step_id)})
+        except httpx.TimeoutException as exc:
+            raise TransientBackendError(f"timeout after {self.polri.timeout_seconds}s") from exc
+        except httpx.TransportError as exc:
+            raise TransientBackendError(f"connection failed: {type(exc).__name__}") from exc
+
+    # -- native callback -> canonical
+
+    def translate_callback(self, callback: AgencyCallback, step_id: uuid.UUID) -> StepStatusReport:
+        try:
+            raw = json.loads(callback.body)
+        except ValueError:
+            raise AgencyAnswerInvalid("agency_callback_invalid", "Polri callback body is not JSON") from None
+        if not isinstance(raw, dict):
+            raise AgencyAnswerInvalid("agency_callback_invalid", "Polri callback body is not a JSON object")
+        status = raw.get("status")
+        if not isinstance(status, str) or status not in _KNOWN_STATUSES:
+            shown = str(status)[:50]
+            raise AgencyAnswerInvalid("agency_status_unknown", f"Polri callback has unknown status {shown!r}", agency_code=shown)
+        try:
+            notice = PemberitahuanStatus.model_validate(raw)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("agency_callback_invalid", f"Polri callback does not match its schema: {_fields(exc)}") from None
+        if notice.id_permintaan != str(step_id):
+            raise AgencyAnswerInvalid("agency_callback_mismatch", f"Polri callback is about request {notice.id_permintaan[:64]!r}, not this step")
+        outputs: dict[str, Any] = {}
+        error: StepError | None = None
+        if notice.status is StatusPermohonan.TERBIT:
+            outputs = _outputs(notice)
+        elif notice.status is StatusPermohonan.DITOLAK:
+            assert notice.penolakan is not None  # the native model guarantees it
+            code = _REASONS.get(notice.penolakan.kode_alasan, "agency_rejected")
+            error = StepError(code=code, message=notice.penolakan.alasan, agency_code=notice.penolakan.kode_alasan)
+        return StepStatusReport(
+            status=_STATUS[notice.status], outputs=outputs, error=error, agency_status=notice.status.value, agency_ref=notice.nomor_registrasi
+        )
+
+    async def aclose(self) -> None:
+        await self._http.aclose()
+
+
+def _input(model: type[Any], command: StepCommand) -> Any:
+    try:
+        return model.model_validate(command.data)
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match {command.service}: {_fields(exc)}") from exc
+
+
+def _receipt(response: httpx.Response, layanan: Layanan) -> TandaTerima:
+    try:
+        raw = response.json()
+    except ValueError:
+        raise AgencyAnswerInvalid("agency_answer_invalid", "Polri HTTP 202 with a body that is not JSON") from None
+    if isinstance(raw, dict) and raw.get("status") not in (None, StatusPermohonan.DITERIMA.value):
+        shown = str(raw.get("status"))[:50]
+        raise AgencyAnswerInvalid("agency_status_unknown", f"Polri receipt has unexpected status {shown!r}", agency_code=shown)
+    try:
+        receipt = TandaTerima.model_validate(raw)
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri receipt does not match its schema: {_fields(exc)}") from None
+    if receipt.layanan is not layanan:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri receipt is for {receipt.layanan}, not {layanan}")
+    return receipt
+
+
+def _outputs(notice: PemberitahuanStatus) -> dict[str, Any]:
+    """The issued document as canonical outputs, checked against the output model."""
+    try:
+        if notice.sim is not None:
+            output: BaseModel = SimRenewalOutput(
+                sim_number=notice.sim.nomor_sim,
+                licence_class=_LICENCE_CLASS[notice.sim.golongan_sim],
+                issued_on=notice.sim.tanggal_terbit,
+                valid_until=notice.sim.berlaku_sampai,
+                fee=notice.sim.biaya_pnbp,
+                registration_number=notice.nomor_registrasi,
+            )
+        else:
+            assert notice.skck is not None  # the native model guarantees one document on TERBIT
+            output = SkckOutput(
+                skck_number=notice.skck.nomor_skck,
+                issued_on=notice.skck.tanggal_terbit,
+                valid_until=notice.skck.berlaku_sampai,
+                fee=notice.skck.biaya_pnbp,
+                registration_number=notice.nomor_registrasi,
+            )
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri document does not fit {notice.layanan} outputs: {_fields(exc)}") from None
+    return output.model_dump(mode="json")
+
+
+def _error_for(response: httpx.Response) -> Exception:
+    if response.status_code in _TRANSIENT_STATUS:
+        return TransientBackendError(f"Polri HTTP {response.status_code}", retry_after=_retry_after(response))
+    try:
+        error = GalatPolri.model_validate_json(response.content)
+    except ValidationError:
+        return AgencyAnswerInvalid("agency_answer_invalid", f"Polri HTTP {response.status_code} with an unreadable body")
+    if error.kode is KodeGalat.KUOTA_HARIAN_HABIS:
+        return AgencyRejection("agency_quota_exhausted", error.pesan, agency_code=error.kode.value)
+    if error.kode is KodeGalat.REQUEST_ID_BENTROK:
+        return AgencyAnswerInvalid("agency_idempotency_conflict", error.pesan, agency_code=error.kode.value)
+    return AgencyAnswerInvalid("agency_refused_request", f"Polri HTTP {response.status_code}: {error.pesan}", agency_code=error.kode.value)
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+def _fields(exc: ValidationError) -> str:
+    """Which fields failed, never their values (a NIK may be among them)."""
+    locs = {".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors(include_input=False)}
+    return f"{exc.error_count()} errors at " + ", ".join(sorted(locs)[:5])

@@ -1,0 +1,85 @@
+"""Polri's declaration for the contract kit: realistic samples per operation, the
+refusals, and how to point the adapter at the simulator.
+
+Dates in the samples are relative to the day the contract is built, because Polri's
+rules are about expiry (an SKCK renewal up to 1 year past expiry, a SIM renewal only
+before expiry). NIKs are synthetic; a serial ending in 13 is the simulator's record hit.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, SECRET_NAME
+from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.settings import BackendSettings
+from schemas.lifecycle import Status
+from schemas.messages import Applicant, StepCommand
+
+#: Shared by the adapter settings and the simulator options, so callbacks verify.
+CONTRACT_SECRET = DEV_CALLBACK_SECRET
+
+CLEAN_NIK = "1375015203900007"  # woman born 12-03-1990, Guguk Panjang, Bukittinggi
+RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
+
+
+def _command(service: str, operation: str, data: dict[str, object], nik: str = CLEAN_NIK) -> StepCommand:
+    return StepCommand(service=service, operation=operation, applicant=Applicant(nik=nik, name="Siti Rahmah"), data=data)
+
+
+def samples(today: date | None = None) -> list[ContractSample]:
+    """One success per operation, and the refusals the adapter must map."""
+    today = today or date.today()
+    skck = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi"}
+    renewal = {**skck, "old_skck_number": "SKCK/YANMAS/01234/III/2025/INTELKAM", "old_skck_valid_until": (today - timedelta(days=30)).isoformat()}
+    sim = {"licence_class": "C", "old_sim_number": "137501234567", "old_valid_until": (today + timedelta(days=20)).isoformat()}
+    return [
+        ContractSample(name="skck_new_issued", command=_command("polri.skck_new", "skck_new", skck), expect=Status.COMPLETED),
+        ContractSample(name="skck_renewal_issued", command=_command("polri.skck_renewal", "skck_renewal", renewal), expect=Status.COMPLETED),
+        ContractSample(name="sim_renewal_issued", command=_command("polri.sim_renewal", "sim_renewal", sim), expect=Status.COMPLETED),
+        ContractSample(
+            name="skck_record_hit",
+            command=_command("polri.skck_new", "skck_new", skck, nik=RECORD_HIT_NIK),
+            expect=Status.REJECTED,
+            expect_error_code="police_record_hit",
+        ),
+        ContractSample(
+            name="skck_renewal_too_late",
+            command=_command(
+                "polri.skck_renewal", "skck_renewal", {**renewal, "old_skck_valid_until": (today - timedelta(days=400)).isoformat()}
+            ),
+            expect=Status.REJECTED,
+            expect_error_code="previous_skck_expired",
+        ),
+        ContractSample(
+            name="sim_renewal_expired_licence",
+            command=_command("polri.sim_renewal", "sim_renewal", {**sim, "old_valid_until": (today - timedelta(days=1)).isoformat()}),
+            expect=Status.REJECTED,
+            expect_error_code="licence_expired",
+        ),
+    ]
+
+
+def backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
+    """The adapter against a simulator at ``base_url``; callbacks to ``callback_base_url``.
+
+    Short timeouts and retry waits keep contract runs fast. The verdict delay is the
+    simulator's ``verdict_delay_ms`` knob (default 1.5 s; a kit may lower it with
+    ``PUT /_sim/knobs``)."""
+    return BackendSettings(
+        base_url=base_url,
+        callback_base_url=callback_base_url,
+        callback_secret=CONTRACT_SECRET,
+        timeout_seconds=5.0,
+        retry_attempts=3,
+        retry_max_wait_seconds=0.5,
+    )
+
+
+def contract() -> AgencyContract:
+    return AgencyContract(
+        agency="polri",
+        samples=samples(),
+        backend_settings=backend_settings,
+        simulator_options=SimulatorOptions(secrets={SECRET_NAME: CONTRACT_SECRET}),
+    )

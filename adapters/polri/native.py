@@ -1,0 +1,286 @@
+"""Polri's own ("native") messages: asynchronous REST/JSON with signed callbacks.
+
+Polri (here the Polres Bukittinggi counter at the MPP) does not decide on the spot:
+an SKCK needs a fingerprint (INAFIS) and criminal-record check, a SIM renewal needs
+the health/psychology results and a print run. So its backend *accepts* an
+application (HTTP 202 with a ``nomor_registrasi``) and later POSTs the verdict to the
+``callback_url`` the caller gave, signed with a shared HMAC secret.
+
+This module is the wire format only, as the foreign system defines it: Indonesian
+field names, its own status words and error shape. It imports nothing from ``hub`` or
+``schemas`` -- both the simulator (``adapters.polri.simulator``) and the adapter
+(``adapters.polri.adapter``) build on it.
+
+Protocol
+========
+
+``POST /api/v1/skck/permohonan`` (SKCK baru / perpanjangan) and
+``POST /api/v1/sim/perpanjangan`` (SIM renewal):
+
+* header ``X-Request-Id``: the caller's idempotency key (the hub sends its step id);
+  the same id with the same body is answered with the stored receipt, with another
+  body it is refused (409 ``REQUEST_ID_BENTROK``);
+* body: :class:`PermohonanSkck` / :class:`PermohonanPerpanjanganSim`, including
+  ``callback_url``;
+* answer 202 :class:`TandaTerima` ``{"nomor_registrasi", "status": "DITERIMA", ...}``;
+  every error: :class:`GalatPolri` ``{"status": "GAGAL", "kode", "pesan"}``.
+
+Later Polri POSTs :class:`PemberitahuanStatus` to ``callback_url`` with
+``X-Callback-Signature: t=<unix>,v1=<hmac-sha256 of "<t>.<X-Request-Id>.<body>">``:
+``DIPROSES`` (still being worked on, e.g. a record hit under coordination), then one
+verdict, ``TERBIT`` (issued, with the document) or ``DITOLAK`` (refused, with a reason).
+
+Facts (/work/shared/domain.md 5.2 Polri):
+
+* SKCK Rp30,000, valid 6 months [S:SKCK-TRIB][S:SKCK-BK]; renewal with the old SKCK at
+  most 1 year past expiry [S:SKCK-BK]; SKCK numbers are unit-issued register numbers
+  like ``SKCK/YANMAS/01234/III/2026/INTELKAM`` [I].
+* SIM renewal (PP 60/2016, kept by PP 76/2020): A, B I, B II Rp80,000; C, C I, C II
+  Rp75,000; D, D I Rp30,000 [S:SIM-FEES]
+  (https://repelita.id/2025/01/sim-kedaluwarsa-harus-dibuat-baru.html lists the I/II
+  sub-classes). A SIM is valid 5 years from issue and can only be renewed *before* it
+  expires; an expired SIM, even by one day, needs a new SIM with exams
+  (Perpol 5/2021 pasal 4 ayat 1 and 3; https://www.cna.id/indonesia/sim-anda-mati-harus-bikin-baru-atau-bisa-diperpanjang-38216).
+  SIM numbers are 12-14 digits, opaque [I].
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+PATH_SKCK: Final[str] = "/api/v1/skck/permohonan"
+PATH_SIM_PERPANJANGAN: Final[str] = "/api/v1/sim/perpanjangan"
+
+#: The caller's idempotency key; also names the application in the callback.
+HEADER_REQUEST_ID: Final[str] = "X-Request-Id"
+#: Set to ``true`` on a receipt replayed for a repeated ``X-Request-Id``.
+HEADER_REPLAYED: Final[str] = "X-Idempotent-Replay"
+
+POLA_NIK: Final[str] = r"^[0-9]{16}$"
+POLA_NOMOR_SIM: Final[str] = r"^[0-9]{12,14}$"
+#: Polri only checks the shape on receipt; whether the old SKCK exists is found out
+#: during processing and answered in the verdict.
+POLA_NOMOR_SKCK: Final[str] = r"^SKCK/[A-Z0-9./ -]{3,94}$"
+POLA_URL: Final[str] = r"^https?://[^\s]+$"
+POLA_KODE: Final[str] = r"^[A-Z][A-Z0-9_]{1,49}$"
+
+BIAYA_SKCK: Final[int] = 30_000
+MASA_BERLAKU_SKCK_BULAN: Final[int] = 6
+MASA_BERLAKU_SIM_TAHUN: Final[int] = 5
+
+
+class Layanan(StrEnum):
+    """Which of Polri's services an application is for."""
+
+    SKCK_BARU = "SKCK_BARU"
+    SKCK_PERPANJANGAN = "SKCK_PERPANJANGAN"
+    SIM_PERPANJANGAN = "SIM_PERPANJANGAN"
+
+
+class JenisPermohonanSkck(StrEnum):
+    BARU = "BARU"
+    PERPANJANGAN = "PERPANJANGAN"
+
+
+class GolonganSim(StrEnum):
+    """SIM classes as Polri writes them (Roman sub-classes, Perpol 5/2021 pasal 3)."""
+
+    A = "A"
+    B_I = "BI"
+    B_II = "BII"
+    C = "C"
+    C_I = "CI"
+    C_II = "CII"
+    D = "D"
+    D_I = "DI"
+
+
+#: SIM renewal PNBP per class, rupiah [S:SIM-FEES].
+BIAYA_PERPANJANGAN_SIM: Final[dict[GolonganSim, int]] = {
+    GolonganSim.A: 80_000,
+    GolonganSim.B_I: 80_000,
+    GolonganSim.B_II: 80_000,
+    GolonganSim.C: 75_000,
+    GolonganSim.C_I: 75_000,
+    GolonganSim.C_II: 75_000,
+    GolonganSim.D: 30_000,
+    GolonganSim.D_I: 30_000,
+}
+
+
+class StatusPermohonan(StrEnum):
+    """Polri's status words for an application (a closed set)."""
+
+    DITERIMA = "DITERIMA"  # received, queued (the 202 receipt)
+    DIPROSES = "DIPROSES"  # being processed (fingerprint / record check / printing)
+    TERBIT = "TERBIT"  # issued: the document is ready
+    DITOLAK = "DITOLAK"  # refused, with a reason
+
+
+class KodeAlasan(StrEnum):
+    """Reasons Polri gives in a ``DITOLAK`` verdict (``penolakan.kode_alasan``)."""
+
+    CATATAN_KRIMINAL = "CATATAN_KRIMINAL"  # criminal-record hit at the INAFIS/record check
+    SKCK_LAMA_TIDAK_DITEMUKAN = "SKCK_LAMA_TIDAK_DITEMUKAN"  # old SKCK not in the register
+    SKCK_LAMA_KADALUARSA = "SKCK_LAMA_KADALUARSA"  # old SKCK more than 1 year past expiry
+    SIM_TIDAK_DITEMUKAN = "SIM_TIDAK_DITEMUKAN"  # old SIM not in the register
+    SIM_KADALUARSA = "SIM_KADALUARSA"  # old SIM already expired: apply for a new SIM
+
+
+class KodeGalat(StrEnum):
+    """Synchronous error codes (``kode``), each with its HTTP status."""
+
+    REQUEST_ID_WAJIB = "REQUEST_ID_WAJIB"  # 400: X-Request-Id missing or blank
+    REQUEST_ID_TIDAK_VALID = "REQUEST_ID_TIDAK_VALID"  # 400: too long / unprintable
+    DATA_TIDAK_VALID = "DATA_TIDAK_VALID"  # 422: body does not match the protocol
+    REQUEST_ID_BENTROK = "REQUEST_ID_BENTROK"  # 409: X-Request-Id reused with another body
+    KUOTA_HARIAN_HABIS = "KUOTA_HARIAN_HABIS"  # 429: the counter's daily quota is used up
+    LAYANAN_SIBUK = "LAYANAN_SIBUK"  # 503 + Retry-After: overloaded, nothing applied
+    LAYANAN_TIDAK_TERSEDIA = "LAYANAN_TIDAK_TERSEDIA"  # 503: down / maintenance
+    GATEWAY_TIMEOUT = "GATEWAY_TIMEOUT"  # 504: the answer was lost (maybe after applying)
+    TIDAK_DITEMUKAN = "TIDAK_DITEMUKAN"  # 404: unknown path
+    METODE_TIDAK_DIIZINKAN = "METODE_TIDAK_DIIZINKAN"  # 405
+    GALAT_INTERNAL = "GALAT_INTERNAL"  # anything else
+
+
+class _Native(BaseModel):
+    # Polri's backend is strict: an unknown field is refused, not ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PermohonanSkck(_Native):
+    """Body of ``POST /api/v1/skck/permohonan``."""
+
+    jenis_permohonan: JenisPermohonanSkck
+    nik: str = Field(pattern=POLA_NIK)
+    nama_lengkap: str = Field(min_length=1, max_length=200)
+    alamat_domisili: str = Field(min_length=5, max_length=300, description="As on the KTP.")
+    keperluan: str = Field(min_length=3, max_length=200, description="What the SKCK is for.")
+    nomor_skck_lama: str | None = Field(default=None, pattern=POLA_NOMOR_SKCK)
+    masa_berlaku_skck_lama: date | None = None
+    callback_url: str = Field(pattern=POLA_URL, max_length=2000)
+
+    @model_validator(mode="after")
+    def _data_skck_lama(self) -> PermohonanSkck:
+        lama = (self.nomor_skck_lama, self.masa_berlaku_skck_lama)
+        if self.jenis_permohonan is JenisPermohonanSkck.PERPANJANGAN and None in lama:
+            raise ValueError("PERPANJANGAN wajib menyertakan nomor_skck_lama dan masa_berlaku_skck_lama")
+        if self.jenis_permohonan is JenisPermohonanSkck.BARU and lama != (None, None):
+            raise ValueError("permohonan BARU tidak boleh menyertakan data SKCK lama")
+        return self
+
+    @property
+    def layanan(self) -> Layanan:
+        return Layanan.SKCK_BARU if self.jenis_permohonan is JenisPermohonanSkck.BARU else Layanan.SKCK_PERPANJANGAN
+
+
+class PermohonanPerpanjanganSim(_Native):
+    """Body of ``POST /api/v1/sim/perpanjangan``."""
+
+    nik: str = Field(pattern=POLA_NIK)
+    nama_lengkap: str = Field(min_length=1, max_length=200)
+    golongan_sim: GolonganSim
+    nomor_sim_lama: str = Field(pattern=POLA_NOMOR_SIM)
+    masa_berlaku_sim_lama: date
+    callback_url: str = Field(pattern=POLA_URL, max_length=2000)
+
+    @property
+    def layanan(self) -> Layanan:
+        return Layanan.SIM_PERPANJANGAN
+
+
+class TandaTerima(_Native):
+    """The 202 receipt: the application is registered; the verdict comes by callback."""
+
+    status: Literal["DITERIMA"] = "DITERIMA"
+    nomor_registrasi: str = Field(min_length=1, max_length=100)
+    layanan: Layanan
+    diterima_pada: datetime
+
+
+class DokumenSkck(_Native):
+    nomor_skck: str = Field(min_length=1, max_length=100)
+    tanggal_terbit: date
+    berlaku_sampai: date
+    biaya_pnbp: int = Field(ge=0)
+
+
+class DokumenSim(_Native):
+    nomor_sim: str = Field(pattern=POLA_NOMOR_SIM)
+    golongan_sim: GolonganSim
+    tanggal_terbit: date
+    berlaku_sampai: date
+    biaya_pnbp: int = Field(ge=0)
+
+
+class Penolakan(_Native):
+    # Open on purpose: Polri may add reasons; KodeAlasan lists the ones known today.
+    kode_alasan: str = Field(pattern=POLA_KODE)
+    alasan: str = Field(min_length=1, max_length=2000)
+
+
+class PemberitahuanStatus(_Native):
+    """The callback body Polri POSTs to ``callback_url``."""
+
+    nomor_registrasi: str = Field(min_length=1, max_length=100)
+    id_permintaan: str = Field(min_length=1, max_length=200, description="The X-Request-Id of the application.")
+    layanan: Layanan
+    status: StatusPermohonan
+    waktu: datetime
+    tahap: str | None = Field(default=None, max_length=200, description="DIPROSES: which stage.")
+    skck: DokumenSkck | None = None
+    sim: DokumenSim | None = None
+    penolakan: Penolakan | None = None
+
+    @model_validator(mode="after")
+    def _isi_sesuai_status(self) -> PemberitahuanStatus:
+        is_sim = self.layanan is Layanan.SIM_PERPANJANGAN
+        if self.status is StatusPermohonan.TERBIT:
+            if (self.sim if is_sim else self.skck) is None:
+                raise ValueError(f"TERBIT {self.layanan} wajib menyertakan dokumen {'sim' if is_sim else 'skck'}")
+            if (self.skck if is_sim else self.sim) is not None:
+                raise ValueError("dokumen tidak sesuai layanan")
+        elif self.skck is not None or self.sim is not None:
+            raise ValueError("dokumen hanya disertakan pada status TERBIT")
+        if (self.status is StatusPermohonan.DITOLAK) != (self.penolakan is not None):
+            raise ValueError("penolakan wajib ada pada status DITOLAK, dan hanya pada status itu")
+        return self
+
+
+class GalatPolri(_Native):
+    """Every synchronous error reply, whatever the HTTP status."""
+
+    status: Literal["GAGAL"] = "GAGAL"
+    kode: KodeGalat
+    pesan: str
+    rincian: list[str] | None = Field(default=None, description="Field-level problems (422 only).")
+
+
+__all__ = [
+    "BIAYA_PERPANJANGAN_SIM",
+    "BIAYA_SKCK",
+    "DokumenSim",
+    "DokumenSkck",
+    "GalatPolri",
+    "GolonganSim",
+    "HEADER_REPLAYED",
+    "HEADER_REQUEST_ID",
+    "JenisPermohonanSkck",
+    "KodeAlasan",
+    "KodeGalat",
+    "Layanan",
+    "MASA_BERLAKU_SIM_TAHUN",
+    "MASA_BERLAKU_SKCK_BULAN",
+    "PATH_SIM_PERPANJANGAN",
+    "PATH_SKCK",
+    "PemberitahuanStatus",
+    "Penolakan",
+    "PermohonanPerpanjanganSim",
+    "PermohonanSkck",
+    "StatusPermohonan",
+    "TandaTerima",
+]

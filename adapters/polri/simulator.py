@@ -1,0 +1,565 @@
+"""A stand-in for Polri's backend: accepts applications, calls back later with a verdict.
+
+Why it exists: the Polri adapter and the hub's callback endpoint must be developed and
+fault-tested against something that behaves like the real, asynchronous, foreign
+system -- its Indonesian protocol (``adapters.polri.native``), its idempotency
+contract, signed callbacks that arrive seconds later, callback delivery that retries
+while the hub is unreachable, duplicated deliveries, and its bad days.
+
+It imports nothing from ``hub`` or ``schemas``; it uses the SDK's simulation toolkit
+(knobs, apply-once ledger, control endpoints) and ``adapters.sdk.callbacks.sign``.
+
+Simulated business rules (deterministic, decided when the application is applied;
+dates are local WIB days):
+
+* **Record hit** (SKCK, new and renewal): a NIK whose serial (last 4 digits) ends in
+  ``13`` has a criminal record: first a ``DIPROSES`` callback (``tahap``
+  ``KOORDINASI_CATATAN``: the coordination hold of domain.md 5.3), then ``DITOLAK``
+  ``CATATAN_KRIMINAL``.
+* **SKCK renewal**: the old number must look like a Polri register number
+  ``SKCK/<UNIT>/<5-digit serial>/<Roman month>/<year>/<SECTION>`` with a serial below
+  90000, else ``DITOLAK SKCK_LAMA_TIDAK_DITEMUKAN``; if today is more than 1 year after
+  ``masa_berlaku_skck_lama``, ``DITOLAK SKCK_LAMA_KADALUARSA`` (apply for a new SKCK)
+  [S:SKCK-BK].
+* **SIM renewal**: an old SIM number ending in ``0000`` is not in the register
+  (``DITOLAK SIM_TIDAK_DITEMUKAN``); an old SIM past ``masa_berlaku_sim_lama`` (renewal
+  on the expiry day itself is still allowed) is refused ``DITOLAK SIM_KADALUARSA``:
+  Perpol 5/2021 pasal 4 ayat 3, an expired SIM needs a new SIM with exams. The
+  force-majeure exception (pasal 4 ayat 4, by Korlantas decision) is not simulated.
+* **Issued** (``TERBIT``): SKCK ``SKCK/YANMAS/<seq:05>/<Roman month>/<year>/INTELKAM``,
+  Rp30,000, valid 6 months; SIM: a new 14-digit number, the class fee, valid 5 years
+  from issue (Perpol 5/2021 pasal 4 ayat 1). The 29th-31st clamp to the month's end.
+
+Idempotency: each ``X-Request-Id`` is applied once (``Ledger.apply_once``); a repeat
+with the same body gets the stored 202 receipt (header ``X-Idempotent-Replay: true``)
+and no second verdict; another body is ``409 REQUEST_ID_BENTROK``. Refusals are
+asynchronous verdicts, so the applied application is what the ledger records; only
+the daily quota (429) and faults before applying are synchronous.
+
+Callback delivery (per application, one background task; progress kept in the ledger
+entry's ``state``, so ``GET /_sim/ledger`` shows every attempt):
+
+* ``verdict_delay_ms`` after acceptance (split evenly when a ``DIPROSES`` precedes the
+  verdict; due times are wall-clock, so a restart does not postpone them) the body is
+  POSTed to ``callback_url``, signed with the shared ``callback_secret``;
+* transport errors and 5xx are retried with exponential backoff
+  (``callback_backoff_ms`` doubling, capped at 30 s) up to ``callback_max_attempts``;
+  2xx (delivered) and 4xx (the hub refused; retrying will not change that) stop;
+* retries resend the *same* signed request, so a hub that already recorded a callback
+  whose answer was lost refuses the retry as a replay (409) instead of applying twice
+  (re-signed only if older than 4 minutes, inside the hub's 5-minute skew window);
+* ``duplicate_callback`` sends each delivered callback a second time, byte for byte;
+* deliveries still pending are resumed on startup (a file ledger survives restarts)
+  and when the caller repeats the application.
+
+Knobs (:class:`PolriKnobs`, ``PUT /_sim/knobs``), applied to native requests in this
+order: ``down`` (503 ``LAYANAN_TIDAK_TERSEDIA``), ``latency_ms``, ``error_rate`` (503
+``LAYANAN_SIBUK`` + ``Retry-After: 1``, nothing applied), then the ``X-Request-Id``
+check (400) and body validation (422), ledger replay/conflict (409), ``daily_quota``
+(429 ``KUOTA_HARIAN_HABIS``), apply, then ``drop_reply_after_apply`` (504
+``GATEWAY_TIMEOUT`` after applying: the verdict still comes) or ``garble_rate`` (202
+with an HTML body that is not the protocol). ``verdict_delay_ms``,
+``duplicate_callback``, ``verdict_fault`` (corrupt the verdict callback:
+``garbled`` = not JSON, ``schema_invalid`` = TERBIT without its document,
+``unknown_status`` = a status word not in the protocol) and the delivery retry knobs
+are snapshotted per application when it is applied.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+import re
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from datetime import UTC, date, datetime, timedelta, timezone
+from enum import StrEnum
+from typing import Any, Final
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from pydantic import BaseModel, Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from adapters.polri.native import (
+    BIAYA_PERPANJANGAN_SIM,
+    BIAYA_SKCK,
+    HEADER_REPLAYED,
+    HEADER_REQUEST_ID,
+    MASA_BERLAKU_SIM_TAHUN,
+    MASA_BERLAKU_SKCK_BULAN,
+    PATH_SIM_PERPANJANGAN,
+    PATH_SKCK,
+    GalatPolri,
+    KodeAlasan,
+    KodeGalat,
+    Layanan,
+    PermohonanPerpanjanganSim,
+    PermohonanSkck,
+    StatusPermohonan,
+    TandaTerima,
+)
+from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+
+log = logging.getLogger(__name__)
+
+#: Polres Bukittinggi works on Western Indonesia Time (UTC+7, no DST).
+WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
+
+#: Development secret shared with the hub (hub/config.py _DEV_EXTRAS["polri"]).
+DEV_CALLBACK_SECRET: Final[str] = "dev-polri-callback-secret"
+SECRET_NAME: Final[str] = "callback_secret"
+
+MAX_PANJANG_REQUEST_ID: Final[int] = 200
+BACKOFF_MAKS_DETIK: Final[float] = 30.0
+#: Re-sign a retried callback once its signature is this old (the hub allows 300 s).
+TANDA_TANGAN_BARU_SETELAH: Final[float] = 240.0
+BATAS_SERIAL_SKCK: Final[int] = 90_000
+
+ROMAWI: Final[tuple[str, ...]] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+_POLA_REGISTER_SKCK: Final = re.compile(
+    r"^SKCK/[A-Z]+/(?P<serial>[0-9]{5})/(?P<bulan>" + "|".join(sorted(ROMAWI, key=len, reverse=True)) + r")/(?P<tahun>[0-9]{4})/[A-Z]+$"
+)
+
+
+class VerdiktRusak(StrEnum):
+    """How the ``verdict_fault`` knob corrupts a verdict callback."""
+
+    GARBLED = "garbled"
+    SCHEMA_INVALID = "schema_invalid"
+    UNKNOWN_STATUS = "unknown_status"
+
+
+class PolriKnobs(Knobs):
+    """The common knobs plus Polri's asynchronous ones."""
+
+    verdict_delay_ms: int = Field(default=1500, ge=0, le=600_000, description="From acceptance to the verdict callback.")
+    duplicate_callback: bool = Field(default=False, description="Send every delivered callback twice, identically.")
+    verdict_fault: VerdiktRusak | None = Field(default=None, description="Corrupt the verdict callback (fault tests).")
+    callback_max_attempts: int = Field(default=6, ge=1, le=20, description="Delivery tries per callback.")
+    callback_backoff_ms: int = Field(default=500, ge=0, le=60_000, description="First retry delay; doubles per try.")
+
+
+# ------------------------------------------------------------------ business rules
+
+
+def tambah_bulan(day: date, months: int) -> date:
+    """Same day ``months`` later, clamped to the end of a shorter month."""
+    index = day.month - 1 + months
+    year, month = day.year + index // 12, index % 12 + 1
+    for candidate in (day.day, 30, 29, 28):
+        try:
+            return date(year, month, min(day.day, candidate))
+        except ValueError:
+            continue
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def catatan_kriminal(nik: str) -> bool:
+    """Simulated record check: a NIK serial ending in "13" is a hit."""
+    return nik.endswith("13")
+
+
+def skck_lama_terdaftar(nomor: str) -> bool:
+    """Simulated register of issued SKCKs: Polri's number shape, serial below 90000."""
+    match = _POLA_REGISTER_SKCK.match(nomor)
+    return match is not None and int(match["serial"]) < BATAS_SERIAL_SKCK
+
+
+def sim_lama_terdaftar(nomor: str) -> bool:
+    """Simulated SIM register: numbers ending in 0000 were never issued."""
+    return not nomor.endswith("0000")
+
+
+def nomor_skck(urutan: int, today: date) -> str:
+    return f"SKCK/YANMAS/{urutan % 100_000:05d}/{ROMAWI[today.month - 1]}/{today.year}/INTELKAM"
+
+
+def nomor_sim(urutan: int, today: date) -> str:
+    """14 digits: issue year and month, Polres Bukittinggi's area code 1375, a serial [I]."""
+    return f"{today:%y%m}1375{urutan % 1_000_000:06d}"
+
+
+def nomor_registrasi(layanan: Layanan, urutan: int, today: date) -> str:
+    jenis = "SIM" if layanan is Layanan.SIM_PERPANJANGAN else "SKCK"
+    return f"POLRES-BKT/{jenis}/{today:%Y%m%d}/{urutan:06d}"
+
+
+def _ditolak(kode: KodeAlasan, alasan: str) -> dict[str, Any]:
+    return {"status": StatusPermohonan.DITOLAK.value, "penolakan": {"kode_alasan": kode.value, "alasan": alasan}}
+
+
+def putusan_skck(permohonan: PermohonanSkck, urutan: int, today: date) -> list[dict[str, Any]]:
+    """The callbacks (without envelope fields) an SKCK application will produce."""
+    if permohonan.nomor_skck_lama is not None and permohonan.masa_berlaku_skck_lama is not None:
+        if not skck_lama_terdaftar(permohonan.nomor_skck_lama):
+            return [_ditolak(KodeAlasan.SKCK_LAMA_TIDAK_DITEMUKAN, "Nomor SKCK lama tidak ditemukan dalam register.")]
+        if today > tambah_bulan(permohonan.masa_berlaku_skck_lama, 12):
+            return [
+                _ditolak(
+                    KodeAlasan.SKCK_LAMA_KADALUARSA,
+                    "SKCK lama telah lewat lebih dari 1 tahun dari masa berlakunya; ajukan SKCK baru.",
+                )
+            ]
+    if catatan_kriminal(permohonan.nik):
+        return [
+            {"status": StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_CATATAN"},
+            _ditolak(KodeAlasan.CATATAN_KRIMINAL, "Pemohon memiliki catatan kriminal pada hasil pemeriksaan sidik jari."),
+        ]
+    dokumen = {
+        "nomor_skck": nomor_skck(urutan, today),
+        "tanggal_terbit": today.isoformat(),
+        "berlaku_sampai": tambah_bulan(today, MASA_BERLAKU_SKCK_BULAN).isoformat(),
+        "biaya_pnbp": BIAYA_SKCK,
+    }
+    return [{"status": StatusPermohonan.TERBIT.value, "skck": dokumen}]
+
+
+def putusan_sim(permohonan: PermohonanPerpanjanganSim, urutan: int, today: date) -> list[dict[str, Any]]:
+    """The callbacks a SIM renewal will produce."""
+    if not sim_lama_terdaftar(permohonan.nomor_sim_lama):
+        return [_ditolak(KodeAlasan.SIM_TIDAK_DITEMUKAN, "Nomor SIM lama tidak ditemukan dalam register.")]
+    if today > permohonan.masa_berlaku_sim_lama:
+        return [
+            _ditolak(
+                KodeAlasan.SIM_KADALUARSA,
+                "SIM telah habis masa berlakunya dan tidak dapat diperpanjang; ajukan penerbitan SIM baru (Perpol 5/2021 pasal 4).",
+            )
+        ]
+    dokumen = {
+        "nomor_sim": nomor_sim(urutan, today),
+        "golongan_sim": permohonan.golongan_sim.value,
+        "tanggal_terbit": today.isoformat(),
+        "berlaku_sampai": tambah_bulan(today, 12 * MASA_BERLAKU_SIM_TAHUN).isoformat(),
+        "biaya_pnbp": BIAYA_PERPANJANGAN_SIM[permohonan.golongan_sim],
+    }
+    return [{"status": StatusPermohonan.TERBIT.value, "sim": dokumen}]
+
+
+def sidik_jari(permohonan: BaseModel) -> str:
+    """Fingerprint of the parsed body: key order and whitespace do not make it "another body"."""
+    kanonik = json.dumps(permohonan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(kanonik.encode()).hexdigest()
+
+
+def rusak(isi: dict[str, Any], fault: VerdiktRusak | None) -> bytes:
+    """The bytes of a callback body, corrupted as the ``verdict_fault`` knob says."""
+    if fault is VerdiktRusak.GARBLED:
+        return b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+    if fault is VerdiktRusak.SCHEMA_INVALID:
+        isi = {k: v for k, v in isi.items() if k not in ("skck", "sim", "penolakan")} | {"status": StatusPermohonan.TERBIT.value}
+    elif fault is VerdiktRusak.UNKNOWN_STATUS:
+        isi = {k: v for k, v in isi.items() if k not in ("skck", "sim", "penolakan")} | {"status": "DITANGGUHKAN"}
+    return json.dumps(isi, separators=(",", ":")).encode()
+
+
+# ---------------------------------------------------------------------- responses
+
+
+def galat(status_code: int, kode: KodeGalat, pesan: str, *, rincian: list[str] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
+    isi = GalatPolri(kode=kode, pesan=pesan, rincian=rincian)
+    return JSONResponse(isi.model_dump(mode="json", exclude_none=True), status_code=status_code, headers=headers)
+
+
+def _rincian(exc: ValidationError | RequestValidationError) -> list[str]:
+    return [
+        f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg', 'tidak valid')}"
+        for err in exc.errors()
+    ]
+
+
+def _detik_sampai_tengah_malam(now: datetime) -> int:
+    besok = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=WIB)
+    return max(1, int((besok - now).total_seconds()))
+
+
+# ------------------------------------------------------------------ the simulator
+
+
+class PolriSimulator:
+    """Knobs, ledger, clock and the callback deliveries of one simulator instance."""
+
+    def __init__(
+        self,
+        runtime: SimulatorRuntime,
+        *,
+        secret: str,
+        clock: Callable[[], datetime],
+        callback_transport: httpx.AsyncBaseTransport | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.secret = secret
+        self.clock = clock
+        self._transport = callback_transport
+        self._http: httpx.AsyncClient | None = None
+        self._tasks: dict[str, asyncio.Task[None]] = {}
+
+    @property
+    def knobs(self) -> PolriKnobs:
+        knobs = self.runtime.knobs
+        assert isinstance(knobs, PolriKnobs)
+        return knobs
+
+    @property
+    def ledger(self) -> Ledger:
+        return self.runtime.ledger
+
+    def now(self) -> datetime:
+        return self.clock().astimezone(WIB)
+
+    # -- receiving an application
+
+    async def terima(self, request: Request, model: type[PermohonanSkck] | type[PermohonanPerpanjanganSim]) -> Response:
+        knobs = self.knobs  # one consistent view for this request
+        fault = await self.runtime.gate()
+        if fault is Fault.DOWN:
+            return galat(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan Polri sedang tidak tersedia.")
+        if fault is Fault.BUSY:
+            return galat(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
+
+        key = request.headers.get(HEADER_REQUEST_ID)
+        if key is None or not key.strip():
+            return galat(400, KodeGalat.REQUEST_ID_WAJIB, f"Header {HEADER_REQUEST_ID} wajib diisi.")
+        if len(key) > MAX_PANJANG_REQUEST_ID or not key.isprintable():
+            return galat(400, KodeGalat.REQUEST_ID_TIDAK_VALID, f"{HEADER_REQUEST_ID} maksimal {MAX_PANJANG_REQUEST_ID} karakter tercetak.")
+        try:
+            permohonan = model.model_validate_json(await request.body())
+        except ValidationError as exc:
+            return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_rincian(exc))
+
+        now = self.now()
+        layanan = permohonan.layanan
+        nomor: dict[str, str] = {}
+
+        def produce(urutan: int) -> dict[str, Any]:
+            nomor["registrasi"] = nomor_registrasi(layanan, urutan, now.date())
+            nomor["urutan"] = str(urutan)
+            tanda = TandaTerima(nomor_registrasi=nomor["registrasi"], layanan=layanan, diterima_pada=now)
+            return tanda.model_dump(mode="json")
+
+        result = self.ledger.apply_once(
+            key,
+            operation=layanan.value,
+            subject=layanan.value,  # never the NIK: the ledger is visible on /_sim/ledger
+            fingerprint=sidik_jari(permohonan),
+            produce=produce,
+            today=now.date(),
+            quota=knobs.daily_quota,
+            now=now.astimezone(UTC),
+        )
+        if result.outcome is Outcome.CONFLICT:
+            return galat(409, KodeGalat.REQUEST_ID_BENTROK, f"{HEADER_REQUEST_ID} sudah dipakai untuk permohonan lain.")
+        if result.outcome is Outcome.QUOTA_EXCEEDED:
+            return galat(
+                429, KodeGalat.KUOTA_HARIAN_HABIS, "Kuota layanan hari ini sudah habis.",
+                headers={"Retry-After": str(_detik_sampai_tengah_malam(now))},
+            )
+        assert result.entry is not None
+        if result.outcome is Outcome.REPLAYED:
+            if result.entry.state.get("status_pengiriman") == "MENUNGGU":
+                self.jadwalkan(key)  # e.g. the simulator restarted before delivering
+            return JSONResponse(result.entry.response, status_code=202, headers={HEADER_REPLAYED: "true"})
+
+        urutan = int(nomor["urutan"])
+        if isinstance(permohonan, PermohonanSkck):
+            rencana = putusan_skck(permohonan, urutan, now.date())
+        else:
+            rencana = putusan_sim(permohonan, urutan, now.date())
+        envelope = {"nomor_registrasi": nomor["registrasi"], "id_permintaan": key, "layanan": layanan.value}
+        self.ledger.update_state(
+            key,
+            {
+                "layanan": layanan.value,
+                "nomor_registrasi": nomor["registrasi"],
+                "callback_url": permohonan.callback_url,
+                "pemberitahuan": [envelope | isi for isi in rencana],
+                "gangguan": {
+                    "verdict_delay_ms": knobs.verdict_delay_ms,
+                    "duplicate_callback": knobs.duplicate_callback,
+                    "verdict_fault": knobs.verdict_fault.value if knobs.verdict_fault else None,
+                    "callback_max_attempts": knobs.callback_max_attempts,
+                    "callback_backoff_ms": knobs.callback_backoff_ms,
+                },
+                "diterima_epoch": time.time(),  # wall clock: due times survive a restart
+                "terkirim": 0,
+                "status_pengiriman": "MENUNGGU",
+                "percobaan": [],
+            },
+        )
+        self.jadwalkan(key)
+
+        if self.runtime.drop_reply():
+            # Applied and the verdict will come, but the caller never hears the receipt.
+            return galat(504, KodeGalat.GATEWAY_TIMEOUT, "Batas waktu gateway habis.")
+        if self.runtime.garble_reply():
+            return Response(b"<html><body><h1>Permohonan diterima</h1></body></html>", status_code=202, media_type="text/html")
+        return JSONResponse(result.entry.response, status_code=202)
+
+    # -- calling back
+
+    def jadwalkan(self, key: str) -> None:
+        """Start delivering ``key``'s callbacks unless that is already under way."""
+        task = self._tasks.get(key)
+        if task is not None and not task.done():
+            return
+        self._tasks[key] = asyncio.get_running_loop().create_task(self._kirim_semua(key), name=f"polri-callback:{key}")
+
+    def lanjutkan_tertunda(self) -> int:
+        """Resume deliveries a restart interrupted; returns how many."""
+        tertunda = [e.key for e in self.ledger.entries() if e.state.get("status_pengiriman") == "MENUNGGU"]
+        for key in tertunda:
+            self.jadwalkan(key)
+        return len(tertunda)
+
+    async def _kirim_semua(self, key: str) -> None:
+        entry = self.ledger.get(key)
+        if entry is None:
+            return
+        state = dict(entry.state)
+        pesan: list[dict[str, Any]] = state["pemberitahuan"]
+        gangguan: dict[str, Any] = state["gangguan"]
+        jeda = gangguan["verdict_delay_ms"] / 1000 / len(pesan)
+        diterima = float(state["diterima_epoch"])
+        fault = VerdiktRusak(gangguan["verdict_fault"]) if gangguan["verdict_fault"] else None
+        gagal = False
+        try:
+            while state["terkirim"] < len(pesan):
+                nomor = state["terkirim"]
+                await asyncio.sleep(max(0.0, diterima + jeda * (nomor + 1) - time.time()))
+                isi = pesan[nomor] | {"waktu": self.now().isoformat()}
+                body = rusak(isi, fault if nomor == len(pesan) - 1 else None)
+                if not await self._kirim(key, state, nomor, body, gangguan):
+                    gagal = True
+                state["terkirim"] = nomor + 1
+                self.ledger.update_state(key, state)
+            state["status_pengiriman"] = "GAGAL" if gagal else "SELESAI"
+            self.ledger.update_state(key, state)
+        except Exception:  # a simulator bug must be visible in its log, not a silent dead task
+            log.exception("callback delivery for %s crashed; it stays MENUNGGU and resumes on restart", key)
+
+    async def _kirim(self, key: str, state: dict[str, Any], nomor: int, body: bytes, gangguan: dict[str, Any]) -> bool:
+        """Deliver one callback with bounded retries; True once the hub answered (2xx/4xx)."""
+        http = self._client()
+        signed_at = time.monotonic()
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, key, body), HEADER_REQUEST_ID: key}
+        for ke in range(1, gangguan["callback_max_attempts"] + 1):
+            if time.monotonic() - signed_at > TANDA_TANGAN_BARU_SETELAH:
+                headers[SIGNATURE_HEADER], signed_at = sign(self.secret, key, body), time.monotonic()
+            kode = await self._post(http, state, nomor, ke, body, headers, duplikat=False)
+            self.ledger.update_state(key, state)
+            if kode is not None and kode < 500:
+                if 200 <= kode < 300 and gangguan["duplicate_callback"]:
+                    await self._post(http, state, nomor, ke, body, headers, duplikat=True)
+                    self.ledger.update_state(key, state)
+                return True
+            if ke < gangguan["callback_max_attempts"]:
+                await asyncio.sleep(min(gangguan["callback_backoff_ms"] / 1000 * 2 ** (ke - 1), BACKOFF_MAKS_DETIK))
+        return False
+
+    async def _post(
+        self, http: httpx.AsyncClient, state: dict[str, Any], nomor: int, ke: int, body: bytes, headers: dict[str, str], *, duplikat: bool
+    ) -> int | None:
+        kode: int | None = None
+        galat_kirim: str | None = None
+        try:
+            kode = (await http.post(state["callback_url"], content=body, headers=headers)).status_code
+        except httpx.HTTPError as exc:
+            galat_kirim = type(exc).__name__
+        state["percobaan"].append(
+            {"pesan": nomor, "ke": ke, "duplikat": duplikat, "http_status": kode, "galat": galat_kirim, "waktu": datetime.now(UTC).isoformat(timespec="milliseconds")}
+        )
+        return kode
+
+    def _client(self) -> httpx.AsyncClient:
+        if self._http is None:
+            self._http = httpx.AsyncClient(transport=self._transport, timeout=5.0)
+        return self._http
+
+    async def menunggu_pengiriman(self) -> None:
+        """Wait for every delivery under way (tests)."""
+        while pending := [t for t in self._tasks.values() if not t.done()]:
+            await asyncio.gather(*pending, return_exceptions=True)
+
+    async def aclose(self) -> None:
+        """Stop deliveries (they stay MENUNGGU in a file ledger and resume on restart)."""
+        for task in self._tasks.values():
+            task.cancel()
+        await asyncio.gather(*self._tasks.values(), return_exceptions=True)
+        self._tasks.clear()
+        if self._http is not None:
+            await self._http.aclose()
+            self._http = None
+        self.ledger.close()
+
+
+def _jam_sistem() -> datetime:
+    return datetime.now(WIB)
+
+
+def create_app(
+    knobs: PolriKnobs | None = None,
+    *,
+    ledger_path: str = ":memory:",
+    callback_secret: str = DEV_CALLBACK_SECRET,
+    clock: Callable[[], datetime] | None = None,
+    callback_transport: httpx.AsyncBaseTransport | None = None,
+) -> FastAPI:
+    """Build a simulator app with its own ledger, knobs, random and deliveries.
+
+    ``clock`` (aware datetimes) lets tests pin the day for expiry rules;
+    ``callback_transport`` lets tests receive callbacks without a network. Under
+    transports that skip lifespan (``httpx.ASGITransport``) call
+    ``app.state.polri.aclose()`` when done.
+    """
+    simulator = PolriSimulator(
+        SimulatorRuntime(knobs or PolriKnobs(), Ledger(ledger_path)),
+        secret=callback_secret,
+        clock=clock or _jam_sistem,
+        callback_transport=callback_transport,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        resumed = simulator.lanjutkan_tertunda()
+        if resumed:
+            log.info("resuming %d pending Polri callbacks", resumed)
+        try:
+            yield
+        finally:
+            await simulator.aclose()
+
+    app = FastAPI(
+        title="Polri backend simulator",
+        description="Native Polri API (SKCK, SIM renewal) with signed verdict callbacks, for mpp-hub adapter tests.",
+        version="1.0.0",
+        lifespan=lifespan,
+    )
+    app.state.polri = simulator
+    app.include_router(control_router(simulator.runtime))
+
+    @app.exception_handler(RequestValidationError)
+    async def _validasi(_: Request, exc: RequestValidationError) -> JSONResponse:
+        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_rincian(exc))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        kode = {404: KodeGalat.TIDAK_DITEMUKAN, 405: KodeGalat.METODE_TIDAK_DIIZINKAN}.get(exc.status_code, KodeGalat.GALAT_INTERNAL)
+        return galat(exc.status_code, kode, str(exc.detail), headers=getattr(exc, "headers", None))
+
+    @app.post(PATH_SKCK, status_code=202)
+    async def permohonan_skck(request: Request) -> Response:
+        """SKCK baru / perpanjangan: accepted now, verdict by callback."""
+        return await simulator.terima(request, PermohonanSkck)
+
+    @app.post(PATH_SIM_PERPANJANGAN, status_code=202)
+    async def perpanjangan_sim(request: Request) -> Response:
+        """SIM renewal: accepted now, verdict by callback."""
+        return await simulator.terima(request, PermohonanPerpanjanganSim)
+
+    return app

@@ -1,0 +1,401 @@
+"""A stand-in for Dukcapil's NIK verification web service.
+
+Why it exists: the Dukcapil adapter must be built and fault-tested against something
+that behaves like the real, foreign system -- its API key, its request ids, its
+Indonesian field names, its day-first dates and offset-less WIB timestamps, and its bad
+days (slowness, overload, outages, replies lost after the access was logged, garbage
+from a gateway, an access quota). It imports nothing from ``hub`` or ``schemas``; the
+fault knobs, the apply-once ledger and the control endpoints come from the SDK's
+simulation toolkit (``adapters.sdk.simulation``), so every common knob works the way
+the contract kit expects.
+
+Native API
+==========
+
+``POST /api/v1/kependudukan/verifikasi-nik``
+    Headers ``X-Api-Key`` (required; 401 ``API_KEY_TIDAK_VALID`` otherwise) and
+    ``X-Request-Id`` (required, 1-100 of ``A-Z a-z 0-9 . _ : -``; 400
+    ``REQUEST_ID_WAJIB``). Body :class:`~mpp_dukcapil.native.PermintaanVerifikasi`;
+    200 reply :class:`~mpp_dukcapil.native.JawabanVerifikasi`; every error reply
+    :class:`~mpp_dukcapil.native.GalatDukcapil` (``{"respon": "GAGAL", "kode", "pesan"}``).
+    ``X-Request-Id`` is echoed on every reply.
+
+Simulated register (deterministic, so tests can aim at it; serial = last 4 NIK digits):
+
+* A few seeded residents (:data:`PENDUDUK_CONTOH`) with full records, e.g.
+  ``1375015203900007`` SITI RAHMAWATI, born 12-03-1990 (the example NIK of domain.md
+  5.1), and ``1375020107850003`` RIZAL EFENDI, who moved to Kab. Agam: his domicile
+  (13.06.05) differs from his NIK's prefix (13.75.02), which only records the place of
+  first registration.
+* Any other NIK is a synthetic resident whose record is derived from the NIK:
+  - serial **>= 9000**: not registered -> 404 ``NIK_TIDAK_TERDAFTAR`` (so is a NIK whose
+    birth date or region codes cannot exist);
+  - serial **8900-8949**: record **DIBLOKIR** (blocked, e.g. a duplicate NIK being
+    cleansed); serial **8950-8999**: **MENINGGAL** (death registered). Both answer 200
+    with only ``status_data`` disclosed -- Dukcapil tells a verifier *that* a record
+    cannot be used, nothing else;
+  - serial **8000-8499**: the registered name is :data:`NAMA_TERCATAT_BERBEDA`, so any
+    name given is ``TIDAK_SESUAI``;
+  - otherwise the register holds the name the caller gives (the simulator cannot know
+    every invented test name) and the birth date encoded in the NIK (day + 40 for
+    women; 20YY unless that is in the future, else 19YY).
+* Names are compared after normalisation (upper case, letters and spaces only, runs of
+  spaces collapsed); ``skor_nama`` is a 0-100 similarity and the name is ``SESUAI`` from
+  the knob ``skor_minimal_nama`` (default 90) up. ``tgl_lahir`` is ``TIDAK_DIPERIKSA``
+  when not sent.
+* Domicile (``no_prop``/``no_kab``/``no_kec``, plain integers as in Dukcapil's data) and
+  the KK number (region of the NIK + an issue date DDMMYY + serial, domain.md 5.1) are
+  disclosed for ``AKTIF`` records only.
+
+Idempotency: each ``X-Request-Id`` is applied once (every verification is an entry in
+the access log and counts against the quota). A repeat with the same body gets the
+stored reply, with ``X-Idempotent-Replay: true`` and the original ``waktu_verifikasi``;
+another body with the same id: 409 ``REQUEST_ID_SUDAH_DIPAKAI``. Refusals (401, 400,
+422, 404, 429) and faults before applying (503) are not logged, so a retry after the
+cause is gone can still apply.
+
+Knobs (:class:`DukcapilKnobs`, the toolkit's plus ``skor_minimal_nama``), in order:
+``down`` (503 ``LAYANAN_TIDAK_TERSEDIA``, ``Retry-After: 5``), ``latency_ms``,
+``error_rate`` (503 ``LAYANAN_SIBUK``, ``Retry-After: 1``), then API key, request id,
+body, register, ledger (``daily_quota`` per WIB day -> 429 ``KUOTA_AKSES_HABIS``), and
+after a fresh application ``drop_reply_after_apply`` (504 ``WAKTU_HABIS``: logged, reply
+lost) or ``garble_rate`` (HTTP 200 with an HTML gateway page instead of JSON).
+Control plane: ``/_sim/health``, ``/_sim/ledger``, ``/_sim/knobs`` (toolkit).
+"""
+
+from __future__ import annotations
+
+import difflib
+import hashlib
+import hmac
+import json
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from pydantic import Field, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.requests import ClientDisconnect
+
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from mpp_dukcapil.native import (
+    FORMAT_TANGGAL,
+    HEADER_API_KEY,
+    HEADER_REPLAY,
+    HEADER_REQUEST_ID,
+    PATH_VERIFIKASI,
+    WIB,
+    DataVerifikasi,
+    GalatDukcapil,
+    HasilPadanan,
+    JawabanVerifikasi,
+    KodeGalat,
+    PermintaanVerifikasi,
+    StatusData,
+    tulis_waktu,
+)
+
+#: API key the simulator accepts when none is configured (development only).
+DEV_API_KEY: Final[str] = "dev-dukcapil-api-key"
+
+#: Operation name in the ledger.
+OPERASI_VERIFIKASI: Final[str] = "VERIFIKASI_NIK"
+
+#: Accepted request ids; the hub's step ids (UUIDs) fit easily.
+POLA_REQUEST_ID: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z0-9._:-]{1,100}$")
+
+#: Serial ranges of the synthetic register (see the module docstring).
+SERIAL_TIDAK_TERDAFTAR: Final[int] = 9000
+SERIAL_DIBLOKIR: Final[range] = range(8900, 8950)
+SERIAL_MENINGGAL: Final[range] = range(8950, 9000)
+SERIAL_NAMA_BERBEDA: Final[range] = range(8000, 8500)
+NAMA_TERCATAT_BERBEDA: Final[str] = "NAMA TERCATAT BERBEDA"
+
+#: What a broken gateway in front of the service answers (HTTP 200!) when garbling.
+HALAMAN_GATEWAY: Final[str] = (
+    "<!DOCTYPE html><html><head><title>Gangguan Layanan</title></head>"
+    "<body><h1>Mohon maaf, layanan sedang mengalami gangguan.</h1></body></html>"
+)
+
+
+class DukcapilKnobs(Knobs):
+    """The toolkit's fault knobs plus Dukcapil's own."""
+
+    skor_minimal_nama: int = Field(default=90, ge=0, le=100, description="Name similarity (0-100) from which a name is SESUAI.")
+
+
+@dataclass(frozen=True, slots=True)
+class CatatanPenduduk:
+    """One record of the simulated register. ``nama=None``: a synthetic record that
+    holds whatever name it is asked about."""
+
+    nik: str
+    nama: str | None
+    tgl_lahir: date
+    no_kk: str
+    no_prop: int
+    no_kab: int
+    no_kec: int
+    status: StatusData
+
+
+#: Seeded residents of Bukittinggi (codes per domain.md 5.1; names are fictitious).
+PENDUDUK_CONTOH: Final[dict[str, CatatanPenduduk]] = {
+    r.nik: r
+    for r in (
+        CatatanPenduduk("1375015203900007", "SITI RAHMAWATI", date(1990, 3, 12), "1375011503150021", 13, 75, 1, StatusData.AKTIF),
+        # First registered in Mandiangin Koto Selayan, now lives in Kab. Agam (13.06.05 [I]).
+        CatatanPenduduk("1375020107850003", "RIZAL EFENDI", date(1985, 7, 1), "1306052001200007", 13, 6, 5, StatusData.AKTIF),
+        CatatanPenduduk("1375034506720012", "ROSMANIAR", date(1972, 6, 5), "1375030911980004", 13, 75, 3, StatusData.MENINGGAL),
+        CatatanPenduduk("1375031008950044", "ANDI SAPUTRA", date(1995, 8, 10), "1375032204190011", 13, 75, 3, StatusData.DIBLOKIR),
+    )
+}
+
+
+# ------------------------------------------------------------------ the register
+
+
+def tanggal_lahir_dari_nik(nik: str, today: date) -> date | None:
+    """The birth date a NIK encodes (DD + 40 for women), or None if it cannot exist."""
+    day, month, yy = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    if day > 40:
+        day -= 40
+    for year in (2000 + yy, 1900 + yy):
+        try:
+            candidate = date(year, month, day)
+        except ValueError:
+            continue
+        if candidate <= today:
+            return candidate
+    return None
+
+
+def no_kk_untuk(nik: str) -> str:
+    """A stable KK number for a synthetic resident: region + issue date DDMMYY + serial."""
+    h = int.from_bytes(hashlib.sha256(f"kk|{nik}".encode()).digest()[:8], "big")
+    issued = date(2010, 1, 1).toordinal() + h % 5000  # some day in 2010-2023
+    return f"{nik[:6]}{date.fromordinal(issued):%d%m%y}{(h >> 20) % 9999 + 1:04d}"
+
+
+def cari_penduduk(nik: str, today: date) -> CatatanPenduduk | None:
+    """The record of a NIK, or None when it is not registered."""
+    if nik in PENDUDUK_CONTOH:
+        return PENDUDUK_CONTOH[nik]
+    serial = int(nik[12:])
+    prop, kab, kec = int(nik[0:2]), int(nik[2:4]), int(nik[4:6])
+    lahir = tanggal_lahir_dari_nik(nik, today)
+    if serial >= SERIAL_TIDAK_TERDAFTAR or serial == 0 or prop < 11 or kab == 0 or kec == 0 or lahir is None:
+        return None
+    if serial in SERIAL_DIBLOKIR:
+        status = StatusData.DIBLOKIR
+    elif serial in SERIAL_MENINGGAL:
+        status = StatusData.MENINGGAL
+    else:
+        status = StatusData.AKTIF
+    nama = NAMA_TERCATAT_BERBEDA if serial in SERIAL_NAMA_BERBEDA else None
+    return CatatanPenduduk(nik, nama, lahir, no_kk_untuk(nik), prop, kab, kec, status)
+
+
+def normalisasi_nama(nama: str) -> str:
+    """``"Siti  Rahmawati, S.Pd."`` -> ``"SITI RAHMAWATI SPD"``: case, punctuation and spacing do not count."""
+    letters = re.sub(r"[^A-Z ]", "", nama.upper())
+    return " ".join(letters.split())
+
+
+def skor_nama(diberikan: str, tercatat: str | None) -> int:
+    """Similarity 0-100 of a given name to the registered one (100 for a synthetic record)."""
+    if tercatat is None:
+        return 100
+    return int(difflib.SequenceMatcher(None, normalisasi_nama(diberikan), normalisasi_nama(tercatat)).ratio() * 100)
+
+
+def samarkan(nik: str) -> str:
+    """The ledger's subject: never a whole NIK (region kept, rest hidden)."""
+    return nik[:4] + "*" * 10 + nik[-2:]
+
+
+def sidik_jari(permintaan: PermintaanVerifikasi) -> str:
+    """Fingerprint of a parsed request, so key order and spacing do not make it "another body"."""
+    return hashlib.sha256(json.dumps(permintaan.model_dump(), sort_keys=True).encode()).hexdigest()
+
+
+def buat_jawaban(
+    permintaan: PermintaanVerifikasi, penduduk: CatatanPenduduk, *, sequence: int, now: datetime, skor_minimal: int
+) -> JawabanVerifikasi:
+    """The verification answer for a registered NIK."""
+    if penduduk.status is not StatusData.AKTIF:
+        data = DataVerifikasi(nik=penduduk.nik, status_data=penduduk.status.value)
+    else:
+        skor = skor_nama(permintaan.nama_lengkap, penduduk.nama)
+        if permintaan.tgl_lahir is None:
+            hasil_tgl = HasilPadanan.TIDAK_DIPERIKSA
+        elif permintaan.tgl_lahir == penduduk.tgl_lahir.strftime(FORMAT_TANGGAL):
+            hasil_tgl = HasilPadanan.SESUAI
+        else:
+            hasil_tgl = HasilPadanan.TIDAK_SESUAI
+        data = DataVerifikasi(
+            nik=penduduk.nik,
+            status_data=penduduk.status.value,
+            hasil_nama=HasilPadanan.SESUAI if skor >= skor_minimal else HasilPadanan.TIDAK_SESUAI,
+            skor_nama=skor,
+            hasil_tgl_lahir=hasil_tgl,
+            no_kk=penduduk.no_kk,
+            no_prop=penduduk.no_prop,
+            no_kab=penduduk.no_kab,
+            no_kec=penduduk.no_kec,
+        )
+    local = now.astimezone(WIB)
+    return JawabanVerifikasi(id_transaksi=f"DKC-{local:%Y%m%d}-{sequence:07d}", waktu_verifikasi=tulis_waktu(now), data=data)
+
+
+# ---------------------------------------------------------------------- responses
+
+
+def galat(
+    status_code: int, kode: KodeGalat, pesan: str, *, rincian: list[str] | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """An error reply in Dukcapil's one error shape."""
+    body = GalatDukcapil(kode=kode, pesan=pesan, rincian=rincian).model_dump(mode="json", exclude_none=True)
+    return JSONResponse(body, status_code=status_code, headers=headers)
+
+
+def _uraikan(exc: ValidationError) -> list[str]:
+    """Validation errors as ``field: message`` lines, without echoing input (it holds NIKs)."""
+    return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_input=False)]
+
+
+def _baca_permintaan(raw: bytes) -> PermintaanVerifikasi | JSONResponse:
+    try:
+        body = json.loads(raw or b"null")
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Body bukan JSON yang valid.")
+    if not isinstance(body, dict):
+        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Body harus berupa objek JSON.")
+    try:
+        permintaan = PermintaanVerifikasi.model_validate(body)
+    except ValidationError as exc:
+        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=_uraikan(exc))
+    if permintaan.tgl_lahir is not None:
+        try:
+            datetime.strptime(permintaan.tgl_lahir, FORMAT_TANGGAL)
+        except ValueError:
+            return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=["tgl_lahir: bukan tanggal yang ada"])
+    return permintaan
+
+
+def create_app(
+    *,
+    api_key: str = DEV_API_KEY,
+    ledger_path: str = ":memory:",
+    knobs: DukcapilKnobs | None = None,
+    clock: Callable[[], datetime] | None = None,
+) -> FastAPI:
+    """The simulator app. ``clock`` (aware datetimes) is injectable so tests can freeze time."""
+    runtime = SimulatorRuntime(knobs or DukcapilKnobs(), Ledger(ledger_path))
+    now: Callable[[], datetime] = clock or (lambda: datetime.now(WIB))
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        runtime.ledger.close()
+
+    app = FastAPI(title="Dukcapil NIK verification (simulator)", lifespan=lifespan)
+    app.state.runtime = runtime
+    app.include_router(control_router(runtime))
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        """Unknown paths and methods get Dukcapil's error shape, not FastAPI's."""
+        if exc.status_code == 404:
+            return galat(404, KodeGalat.TIDAK_DITEMUKAN, "Alamat layanan tidak ditemukan.")
+        return galat(exc.status_code, KodeGalat.GALAT_INTERNAL, str(exc.detail))
+
+    @app.post(PATH_VERIFIKASI)
+    async def verifikasi(request: Request) -> Response:
+        request_id = request.headers.get(HEADER_REQUEST_ID, "")
+        echo = {HEADER_REQUEST_ID: request_id} if POLA_REQUEST_ID.fullmatch(request_id) else {}
+        reply = await _verifikasi(request, request_id)
+        reply.headers.update(echo)
+        return reply
+
+    async def _verifikasi(request: Request, request_id: str) -> Response:
+        # The whole request is received before the service is slow or busy, as with a real
+        # backend: a caller that times out during ``latency_ms`` does not stop it from
+        # applying (execute-then-timeout), which is what the ledger must make harmless.
+        try:
+            raw = await request.body()
+        except ClientDisconnect:
+            return Response(status_code=400)  # nobody is listening any more
+        fault = await runtime.gate()
+        if fault is Fault.DOWN:
+            return galat(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", headers={"Retry-After": "5"})
+        if fault is Fault.BUSY:
+            return galat(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
+        if not hmac.compare_digest(request.headers.get(HEADER_API_KEY, "").encode(), api_key.encode()):
+            return galat(401, KodeGalat.API_KEY_TIDAK_VALID, "API key tidak dikenal.")
+        if not POLA_REQUEST_ID.fullmatch(request_id):
+            return galat(400, KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
+        permintaan = _baca_permintaan(raw)
+        if isinstance(permintaan, JSONResponse):
+            return permintaan
+        fingerprint = sidik_jari(permintaan)
+        earlier = runtime.ledger.get(request_id)
+        if earlier is not None and earlier.fingerprint != fingerprint:
+            return galat(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
+        moment = now()
+        today = moment.astimezone(WIB).date()
+        penduduk = cari_penduduk(permintaan.nik, today)
+        if penduduk is None:
+            return galat(404, KodeGalat.NIK_TIDAK_TERDAFTAR, "NIK tidak terdaftar dalam database kependudukan.")
+        skor_minimal = runtime.knobs.skor_minimal_nama if isinstance(runtime.knobs, DukcapilKnobs) else 90
+
+        def produce(sequence: int) -> dict[str, Any]:
+            jawaban = buat_jawaban(permintaan, penduduk, sequence=sequence, now=moment, skor_minimal=skor_minimal)
+            return jawaban.model_dump(mode="json")
+
+        result = runtime.ledger.apply_once(
+            request_id,
+            operation=OPERASI_VERIFIKASI,
+            subject=samarkan(permintaan.nik),
+            fingerprint=fingerprint,
+            produce=produce,
+            today=today,
+            quota=runtime.knobs.daily_quota,
+            state={"status_data": penduduk.status.value},
+        )
+        if result.outcome is Outcome.CONFLICT:  # a concurrent request won the race with another body
+            return galat(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
+        if result.outcome is Outcome.QUOTA_EXCEEDED:
+            return galat(429, KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")
+        assert result.entry is not None
+        if result.outcome is Outcome.REPLAYED:
+            return JSONResponse(result.entry.response, headers={HEADER_REPLAY: "true"})
+        if runtime.drop_reply():  # logged, but the caller never hears
+            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+        if runtime.garble_reply():
+            return Response(HALAMAN_GATEWAY, status_code=200, media_type="text/html")
+        return JSONResponse(result.entry.response)
+
+    return app
+
+
+__all__ = [
+    "CatatanPenduduk",
+    "DEV_API_KEY",
+    "DukcapilKnobs",
+    "NAMA_TERCATAT_BERBEDA",
+    "PENDUDUK_CONTOH",
+    "SERIAL_DIBLOKIR",
+    "SERIAL_MENINGGAL",
+    "SERIAL_NAMA_BERBEDA",
+    "SERIAL_TIDAK_TERDAFTAR",
+    "cari_penduduk",
+    "create_app",
+    "normalisasi_nama",
+    "skor_nama",
+]

@@ -1,0 +1,346 @@
+"""Polri over the real bus: applications accepted at once, verdicts called back later.
+
+Every hub process runs separately (API, relay, router, Polri adapter) on a real Kafka
+broker and PostgreSQL, with the Polri simulator as the agency. The simulator's signed
+callbacks reach the hub's real callback endpoint, travel to the adapter on the bus and
+come back as the step's final status. One stack serves the whole module (starting it
+is the slow part); each test sets the simulator knobs it needs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, tambah_bulan
+from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
+from support.stack import HubStack
+
+pytestmark = pytest.mark.integration
+
+NIK = "1375015203900007"
+RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
+SKCK_DATA = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi"}
+DEFAULT_KNOBS: dict[str, Any] = {
+    "verdict_delay_ms": 200,
+    "duplicate_callback": False,
+    "verdict_fault": None,
+    "garble_rate": 0.0,
+    "callback_backoff_ms": 200,
+    "callback_max_attempts": 6,
+}
+
+
+def request(service: str, data: dict[str, Any], nik: str = NIK) -> dict[str, Any]:
+    return {"service": service, "applicant": {"nik": nik, "name": "Siti Rahmah"}, "data": data}
+
+
+def skck_new(nik: str = NIK) -> dict[str, Any]:
+    return request("polri.skck_new", SKCK_DATA, nik)
+
+
+def sim_renewal(old_valid_until: date, licence_class: str = "C") -> dict[str, Any]:
+    data = {"licence_class": licence_class, "old_sim_number": "1375-0123-4567", "old_valid_until": old_valid_until.isoformat()}
+    return request("polri.sim_renewal", data)
+
+
+@pytest.fixture(scope="module")
+async def stack(
+    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[HubStack]:
+    hub = HubStack(
+        database_url=await new_database(),
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=tmp_path_factory.mktemp("polri-stack"),
+        agencies=("polri",),
+        # HubStack starts the simulator without --secret, so it signs with its dev
+        # default; the hub must verify with the same secret.
+        extra_env={
+            "MPP_AGENCIES__POLRI__CALLBACK_SECRET": DEV_CALLBACK_SECRET,
+            "MPP_AGENCIES__POLRI__RETRY_MAX_WAIT_SECONDS": "0.5",
+        },
+    )
+    await hub.start_all()
+    try:
+        yield hub
+    finally:
+        hub.stop_all()
+
+
+@pytest.fixture(autouse=True)
+async def default_knobs(stack: HubStack) -> None:
+    await stack.set_knobs("polri", **DEFAULT_KNOBS)
+
+
+async def submit(stack: HubStack, body: dict[str, Any]) -> str:
+    async with stack.client() as client:
+        accepted = await client.post("/v1/requests", json=body)
+    assert accepted.status_code == 202, accepted.text
+    return str(accepted.json()["id"])
+
+
+async def finish(stack: HubStack, body: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
+    case_id = await submit(stack, body)
+    return (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
+
+
+async def case_view(stack: HubStack, case_id: str) -> dict[str, Any]:
+    async with stack.client() as client:
+        response = await client.get(f"/v1/requests/{case_id}")
+    assert response.status_code == 200
+    return dict(response.json())
+
+
+async def wait_status(stack: HubStack, case_id: str, status: str, timeout: float = 20) -> dict[str, Any]:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        case = await case_view(stack, case_id)
+        if case["status"] == status:
+            return case
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"case {case_id} never reached {status}: {case['status']}\n{stack.logs()}")
+
+
+async def ledger_entry(stack: HubStack, step_id: str) -> dict[str, Any]:
+    [entry] = [e for e in (await stack.ledger("polri"))["entries"] if e["key"] == step_id]
+    return dict(entry)
+
+
+async def wait_delivered(stack: HubStack, step_id: str, timeout: float = 20) -> dict[str, Any]:
+    """Until the simulator has finished calling back about ``step_id``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        entry = await ledger_entry(stack, step_id)
+        if entry["state"]["status_pengiriman"] != "MENUNGGU":
+            return entry
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"Polri never finished calling back about {step_id}")
+
+
+def transitions(case: dict[str, Any]) -> list[tuple[bool, str | None, str]]:
+    return [(h["step_id"] is not None, h["from_status"], h["to_status"]) for h in case["history"]]
+
+
+ACCEPTED_THEN = [
+    (False, None, "SUBMITTED"),
+    (True, "SUBMITTED", "ROUTED"),
+    (False, "SUBMITTED", "ROUTED"),
+    (True, "ROUTED", "ACCEPTED"),
+    (False, "ROUTED", "ACCEPTED"),
+]
+
+
+def assert_adapter_alive(stack: HubStack) -> None:
+    assert stack.processes["adapter:polri"].poll() is None, f"the Polri adapter died\n{stack.logs()}"
+
+
+# --- happy paths ----------------------------------------------------------------------
+
+
+async def test_new_skck_is_accepted_then_issued_by_callback(stack: HubStack) -> None:
+    case = await finish(stack, skck_new())
+
+    assert case["status"] == "COMPLETED", case
+    assert case["applicant_nik_masked"] == "1375**********07"
+    outputs = case["outputs"]
+    assert re.fullmatch(r"SKCK/YANMAS/\d{5}/[IVX]+/\d{4}/INTELKAM", outputs["skck_number"])
+    assert outputs["fee"] == 30_000
+    issued = date.fromisoformat(outputs["issued_on"])
+    assert date.fromisoformat(outputs["valid_until"]) == tambah_bulan(issued, 6)
+    assert outputs["registration_number"].startswith("POLRES-BKT/SKCK/")
+
+    [step] = case["steps"]
+    assert (step["agency"], step["service"], step["status"]) == ("polri", "polri.skck_new", "COMPLETED")
+    assert transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
+    callback_note = case["history"][-2]["note"]
+    assert callback_note == "adapter:polri"
+
+    entry = await ledger_entry(stack, step["id"])  # the step id is Polri's X-Request-Id
+    assert entry["operation"] == "SKCK_BARU"
+    assert entry["state"]["callback_url"] == f"{stack.api_url}/v1/callbacks/polri/{step['id']}"
+    assert [(a["http_status"], a["duplikat"]) for a in entry["state"]["percobaan"]] == [(202, False)]
+
+
+async def test_skck_renewal_is_issued(stack: HubStack) -> None:
+    data = {**SKCK_DATA, "old_skck_number": "SKCK/YANMAS/01234/III/2025/INTELKAM", "old_skck_valid_until": (date.today() - timedelta(days=40)).isoformat()}
+    case = await finish(stack, request("polri.skck_renewal", data))
+
+    assert case["status"] == "COMPLETED", case
+    assert case["outputs"]["fee"] == 30_000
+    assert case["outputs"]["skck_number"].startswith("SKCK/YANMAS/")
+    assert (await ledger_entry(stack, case["steps"][0]["id"]))["operation"] == "SKCK_PERPANJANGAN"
+
+
+async def test_sim_renewal_is_issued_for_five_years_at_the_class_fee(stack: HubStack) -> None:
+    case = await finish(stack, sim_renewal(date.today() + timedelta(days=20), licence_class="C"))
+
+    assert case["status"] == "COMPLETED", case
+    outputs = case["outputs"]
+    assert (outputs["licence_class"], outputs["fee"]) == ("C", 75_000)
+    assert re.fullmatch(r"\d{14}", outputs["sim_number"])
+    assert date.fromisoformat(outputs["valid_until"]) == tambah_bulan(date.fromisoformat(outputs["issued_on"]), 60)
+
+
+# --- refusals ----------------------------------------------------------------------------
+
+
+async def test_a_record_hit_goes_in_process_then_ends_rejected_with_the_reason(stack: HubStack) -> None:
+    case = await finish(stack, skck_new(RECORD_HIT_NIK))
+
+    assert case["status"] == "REJECTED", case
+    assert case["error"]["code"] == "police_record_hit"
+    assert case["error"]["agency_code"] == "CATATAN_KRIMINAL"
+    assert case["outputs"] == {}
+    assert transitions(case) == [
+        *ACCEPTED_THEN,
+        (True, "ACCEPTED", "IN_PROCESS"),
+        (False, "ACCEPTED", "IN_PROCESS"),
+        (True, "IN_PROCESS", "REJECTED"),
+        (False, "IN_PROCESS", "REJECTED"),
+    ]
+
+
+async def test_an_expired_sim_is_rejected_as_needing_a_new_licence(stack: HubStack) -> None:
+    case = await finish(stack, sim_renewal(date.today() - timedelta(days=3)))
+
+    assert case["status"] == "REJECTED", case
+    assert case["error"]["code"] == "licence_expired"
+    assert "SIM baru" in case["error"]["message"]
+
+
+# --- answers that make no sense ---------------------------------------------------------------
+
+
+async def test_a_garbled_receipt_fails_the_case_and_the_late_verdict_cannot_revive_it(stack: HubStack) -> None:
+    await stack.set_knobs("polri", garble_rate=1.0)
+    case = await finish(stack, skck_new())
+
+    assert case["status"] == "FAILED", case
+    assert case["error"]["code"] == "agency_answer_invalid"
+    assert "not JSON" in case["error"]["message"]
+    assert "agency_answer_invalid" in case["history"][-2]["note"], "the reason is in the history too"
+
+    # Polri applied the application anyway and calls back; the hub records the late
+    # COMPLETED as refused and the case stays FAILED.
+    step_id = case["steps"][0]["id"]
+    entry = await wait_delivered(stack, step_id)
+    assert entry["state"]["percobaan"][-1]["http_status"] == 202
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        after = await case_view(stack, case["id"])
+        if any(h["to_status"] == "COMPLETED" for h in after["history"]):
+            break
+        await asyncio.sleep(0.1)
+    assert after["status"] == "FAILED"
+    refused = [h for h in after["history"] if h["to_status"] == "COMPLETED"]
+    assert len(refused) == 1 and refused[0]["note"].startswith("refused: illegal transition FAILED -> COMPLETED")
+
+    assert_adapter_alive(stack)
+    await stack.set_knobs("polri", garble_rate=0.0)
+    assert (await finish(stack, skck_new()))["status"] == "COMPLETED", "the adapter serves the next request"
+
+
+@pytest.mark.parametrize(
+    ("fault", "code"),
+    [("garbled", "agency_callback_invalid"), ("schema_invalid", "agency_callback_invalid"), ("unknown_status", "agency_status_unknown")],
+)
+async def test_a_verdict_that_makes_no_sense_fails_the_case_with_the_reason(stack: HubStack, fault: str, code: str) -> None:
+    await stack.set_knobs("polri", verdict_fault=fault)
+    case = await finish(stack, skck_new())
+
+    assert case["status"] == "FAILED", case
+    assert case["error"]["code"] == code
+    if fault == "unknown_status":
+        assert "DITANGGUHKAN" in case["error"]["message"]
+        assert case["error"]["agency_code"] == "DITANGGUHKAN"
+    assert transitions(case)[-2:] == [(True, "ACCEPTED", "FAILED"), (False, "ACCEPTED", "FAILED")]
+
+    assert_adapter_alive(stack)
+    await stack.set_knobs("polri", verdict_fault=None)
+    assert (await finish(stack, skck_new()))["status"] == "COMPLETED", "the adapter serves the next request"
+
+
+# --- the callback endpoint over the real stack --------------------------------------------------
+
+
+async def test_a_forged_callback_is_refused_and_the_case_is_unaffected(stack: HubStack) -> None:
+    await stack.set_knobs("polri", verdict_delay_ms=3000)
+    case_id = await submit(stack, skck_new())
+    case = await wait_status(stack, case_id, "ACCEPTED")
+    step_id = case["steps"][0]["id"]
+    forged = json.dumps(
+        {
+            "nomor_registrasi": "POLRES-BKT/SKCK/20260101/999999",
+            "id_permintaan": step_id,
+            "layanan": "SKCK_BARU",
+            "status": "TERBIT",
+            "waktu": "2026-01-14T09:30:00+07:00",
+            "skck": {"nomor_skck": "SKCK/PALSU/00000/I/2026/X", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2030-01-14", "biaya_pnbp": 0},
+        }
+    ).encode()
+
+    url = f"/v1/callbacks/polri/{step_id}"
+    async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as client:
+        wrong_secret = await client.post(url, content=forged, headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign("guessed-secret", step_id, forged)})
+        unsigned = await client.post(url, content=forged, headers={"Content-Type": "application/json"})
+        other_step = await client.post(
+            url, content=forged, headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(DEV_CALLBACK_SECRET, uuid.uuid4(), forged)}
+        )
+
+    assert (wrong_secret.status_code, wrong_secret.json()["code"]) == (401, "callback_signature_invalid")
+    assert (unsigned.status_code, unsigned.json()["code"]) == (401, "callback_signature_missing")
+    assert (other_step.status_code, other_step.json()["code"]) == (401, "callback_signature_invalid"), "a signature binds its step"
+    assert (await case_view(stack, case_id))["status"] == "ACCEPTED", "nothing reached the case"
+
+    done = (await stack.wait_terminal([case_id], timeout=30))[case_id]
+    assert done["status"] == "COMPLETED"
+    assert done["outputs"]["skck_number"].startswith("SKCK/YANMAS/"), "the genuine verdict, not the forged one"
+    assert done["outputs"]["fee"] == 30_000
+
+
+async def test_a_replayed_callback_is_refused_and_the_case_completes_exactly_once(stack: HubStack) -> None:
+    await stack.set_knobs("polri", duplicate_callback=True)
+    case = await finish(stack, skck_new())
+    step_id = case["steps"][0]["id"]
+
+    entry = await wait_delivered(stack, step_id)
+    assert [(a["duplikat"], a["http_status"]) for a in entry["state"]["percobaan"]] == [(False, 202), (True, 409)]
+    await asyncio.sleep(1.0)  # give a (wrongly) forwarded duplicate time to show up
+    after = await case_view(stack, case["id"])
+    assert after["status"] == "COMPLETED"
+    assert [h for h in after["history"] if h["to_status"] == "COMPLETED" and h["step_id"]] == [case["history"][-2]]
+    assert not any((h["note"] or "").startswith("refused") for h in after["history"])
+
+
+async def test_callbacks_are_redelivered_while_the_hub_api_is_down(stack: HubStack) -> None:
+    await stack.set_knobs("polri", verdict_delay_ms=1500, callback_backoff_ms=300, callback_max_attempts=10)
+    case_id = await submit(stack, skck_new())
+    case = await wait_status(stack, case_id, "ACCEPTED")
+    step_id = case["steps"][0]["id"]
+
+    stack.stop("api")
+    try:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            attempts = (await ledger_entry(stack, step_id))["state"]["percobaan"]
+            if len(attempts) >= 2:
+                break
+            await asyncio.sleep(0.1)
+    finally:
+        stack.start("api")
+    await stack.wait_http(stack.api_url + "/healthz")
+
+    done = (await stack.wait_terminal([case_id], timeout=40))[case_id]
+    assert done["status"] == "COMPLETED"
+    attempts = (await wait_delivered(stack, step_id))["state"]["percobaan"]
+    assert attempts[0]["http_status"] is None and attempts[0]["galat"] == "ConnectError"
+    assert attempts[-1]["http_status"] == 202

@@ -1,0 +1,517 @@
+"""Specification of the Polri adapter (adapters/polri/adapter.py).
+
+Polri is a CALLBACK backend: ``execute`` files the application and reports ACCEPTED
+with Polri's registration number; the verdict comes later through the hub's callback
+endpoint and ``translate_callback``. The backend is an ``httpx.MockTransport`` (each
+test states what Polri answers) or, for the round trips, the simulator itself. Whatever
+Polri says, the adapter returns a report or raises one of the SDK's outcome errors.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator, Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from adapters.polri import adapter_factory
+from adapters.polri.adapter import PolriAdapter, PolriConfigurationError
+from adapters.polri.contract import contract
+from adapters.polri.native import PemberitahuanStatus, PermohonanPerpanjanganSim, PermohonanSkck
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, WIB, PolriKnobs, create_app
+from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.base import BackendStyle
+from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
+from adapters.sdk.worker import AdapterWorker
+from schemas.lifecycle import Status
+from schemas.messages import AgencyCallback, Applicant, StepCommand
+from schemas.services.polri import SimRenewalOutput, SkckOutput
+
+NIK = "1375015203900007"
+STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
+HUB = "http://hub.test:8000"
+CALLBACK_URL = f"{HUB}/v1/callbacks/polri/{STEP_ID}"
+REG = "POLRES-BKT/SKCK/20260114/000001"
+
+Handler = Callable[[httpx.Request], httpx.Response]
+
+SKCK_DATA = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"}
+RENEWAL_DATA = {**SKCK_DATA, "old_skck_number": "skck/yanmas/01234/III/2025/intelkam", "old_skck_valid_until": "2025-09-01"}
+SIM_DATA = {"licence_class": "B1", "old_sim_number": "1375-0123-4567", "old_valid_until": "2026-02-01"}
+
+
+def command(operation: str = "skck_new", data: dict[str, Any] | None = None, nik: str = NIK) -> StepCommand:
+    defaults = {"skck_new": SKCK_DATA, "skck_renewal": RENEWAL_DATA, "sim_renewal": SIM_DATA}
+    return StepCommand(
+        service=f"polri.{operation}",
+        operation=operation,
+        applicant=Applicant(nik=nik, name="Siti Rahmah"),
+        data=defaults[operation] if data is None else data,
+    )
+
+
+def receipt(layanan: str = "SKCK_BARU", **changes: Any) -> dict[str, Any]:
+    return {"status": "DITERIMA", "nomor_registrasi": REG, "layanan": layanan, "diterima_pada": "2026-01-14T09:30:00+07:00", **changes}
+
+
+def settings(**changes: Any) -> BackendSettings:
+    values: dict[str, Any] = {
+        "base_url": "http://polri.test",
+        "timeout_seconds": 0.5,
+        "callback_base_url": HUB,
+        "callback_secret": "rahasia",
+        **changes,
+    }
+    return BackendSettings.model_validate({k: v for k, v in values.items() if v is not None})
+
+
+class Backend:
+    """Records what the adapter sent and answers with ``handler``."""
+
+    def __init__(self, handler: Handler) -> None:
+        self.handler = handler
+        self.requests: list[httpx.Request] = []
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        return self.handler(request)
+
+
+def answer(status: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
+    def handler(_: httpx.Request) -> httpx.Response:
+        if raw is not None:
+            return httpx.Response(status, content=raw, headers=headers)
+        return httpx.Response(status, json=body, headers=headers)
+
+    return handler
+
+
+def fail_with(exc: Exception) -> Handler:
+    def handler(_: httpx.Request) -> httpx.Response:
+        raise exc
+
+    return handler
+
+
+@pytest.fixture
+async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[PolriAdapter, Backend]]]:
+    adapters: list[PolriAdapter] = []
+
+    def make(handler: Handler) -> tuple[PolriAdapter, Backend]:
+        backend = Backend(handler)
+        adapter = PolriAdapter(settings(), transport=httpx.MockTransport(backend))
+        adapters.append(adapter)
+        return adapter, backend
+
+    yield make
+    for adapter in adapters:
+        await adapter.aclose()
+
+
+@pytest.fixture
+async def adapter() -> AsyncIterator[PolriAdapter]:
+    """For translate_callback, which never calls Polri."""
+    instance = PolriAdapter(settings(), transport=httpx.MockTransport(answer(500)))
+    yield instance
+    await instance.aclose()
+
+
+def callback(body: dict[str, Any] | str) -> AgencyCallback:
+    return AgencyCallback(content_type="application/json", body=body if isinstance(body, str) else json.dumps(body))
+
+
+def notice(status: str = "TERBIT", layanan: str = "SKCK_BARU", **changes: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "nomor_registrasi": REG,
+        "id_permintaan": str(STEP_ID),
+        "layanan": layanan,
+        "status": status,
+        "waktu": "2026-01-14T09:30:02+07:00",
+    }
+    if status == "TERBIT" and layanan == "SIM_PERPANJANGAN":
+        body["sim"] = {"nomor_sim": "26011375000001", "golongan_sim": "BI", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2031-01-14", "biaya_pnbp": 80_000}
+    elif status == "TERBIT":
+        body["skck"] = {"nomor_skck": "SKCK/YANMAS/00001/I/2026/INTELKAM", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2026-07-14", "biaya_pnbp": 30_000}
+    elif status == "DITOLAK":
+        body["penolakan"] = {"kode_alasan": "CATATAN_KRIMINAL", "alasan": "Pemohon memiliki catatan kriminal."}
+    elif status == "DIPROSES":
+        body["tahap"] = "KOORDINASI_CATATAN"
+    return body | changes
+
+
+# --- what the adapter is --------------------------------------------------------
+
+
+def test_polri_is_a_callback_backend_with_three_operations() -> None:
+    assert PolriAdapter.agency == "polri"
+    assert PolriAdapter.style is BackendStyle.CALLBACK
+    assert PolriAdapter.operations == {"skck_new", "skck_renewal", "sim_renewal"}
+
+
+@pytest.mark.parametrize(
+    ("missing", "named"),
+    [
+        ({"callback_secret": None}, ["MPP_AGENCIES__POLRI__CALLBACK_SECRET"]),
+        ({"callback_base_url": None}, ["MPP_AGENCIES__POLRI__CALLBACK_BASE_URL"]),
+        ({"callback_base_url": None, "callback_secret": None}, ["CALLBACK_BASE_URL", "CALLBACK_SECRET"]),
+        ({"callback_secret": ""}, ["MPP_AGENCIES__POLRI__CALLBACK_SECRET"]),
+    ],
+)
+def test_the_adapter_refuses_to_start_without_callback_settings(missing: dict[str, Any], named: list[str]) -> None:
+    with pytest.raises(PolriConfigurationError) as raised:
+        adapter_factory(settings(**missing))
+    for name in named:
+        assert name in str(raised.value)
+    assert "rahasia" not in str(raised.value), "the secret is never echoed"
+
+
+# --- canonical -> native --------------------------------------------------------
+
+
+async def test_a_new_skck_becomes_a_native_baru_application_with_the_callback_url(make_adapter) -> None:
+    adapter, backend = make_adapter(answer(202, receipt()))
+    await adapter.execute(command("skck_new"), STEP_ID)
+
+    [request] = backend.requests
+    assert request.method == "POST"
+    assert request.url == httpx.URL("http://polri.test/api/v1/skck/permohonan")
+    body = json.loads(request.content)
+    assert body == {
+        "jenis_permohonan": "BARU",
+        "nik": NIK,
+        "nama_lengkap": "Siti Rahmah",
+        "alamat_domisili": "Jl. Sudirman No. 5, Bukittinggi",
+        "keperluan": "Melamar pekerjaan",
+        "callback_url": CALLBACK_URL,
+    }
+    PermohonanSkck.model_validate(body)  # Polri's strict schema accepts it
+
+
+async def test_an_skck_renewal_carries_the_old_skck(make_adapter) -> None:
+    adapter, backend = make_adapter(answer(202, receipt("SKCK_PERPANJANGAN")))
+    await adapter.execute(command("skck_renewal"), STEP_ID)
+    body = json.loads(backend.requests[0].content)
+    assert body["jenis_permohonan"] == "PERPANJANGAN"
+    assert body["nomor_skck_lama"] == "SKCK/YANMAS/01234/III/2025/INTELKAM"  # normalised upper case
+    assert body["masa_berlaku_skck_lama"] == "2025-09-01"
+    PermohonanSkck.model_validate(body)
+
+
+async def test_a_sim_renewal_uses_polri_class_names_and_bare_digits(make_adapter) -> None:
+    adapter, backend = make_adapter(answer(202, receipt("SIM_PERPANJANGAN")))
+    await adapter.execute(command("sim_renewal"), STEP_ID)
+    [request] = backend.requests
+    assert request.url.path == "/api/v1/sim/perpanjangan"
+    body = json.loads(request.content)
+    assert body == {
+        "nik": NIK,
+        "nama_lengkap": "Siti Rahmah",
+        "golongan_sim": "BI",
+        "nomor_sim_lama": "137501234567",
+        "masa_berlaku_sim_lama": "2026-02-01",
+        "callback_url": CALLBACK_URL,
+    }
+    PermohonanPerpanjanganSim.model_validate(body)
+
+
+async def test_the_step_id_is_the_request_id_and_names_the_callback(make_adapter) -> None:
+    adapter, backend = make_adapter(answer(202, receipt()))
+    other = uuid.uuid4()
+    await adapter.execute(command(), STEP_ID)
+    await adapter.execute(command(), other)
+    first, second = backend.requests
+    assert first.headers["X-Request-Id"] == str(STEP_ID)
+    assert second.headers["X-Request-Id"] == str(other)
+    assert json.loads(second.content)["callback_url"].endswith(f"/v1/callbacks/polri/{other}")
+
+
+async def test_input_that_does_not_match_the_service_fails_without_calling_polri(make_adapter) -> None:
+    adapter, backend = make_adapter(answer(202, receipt()))
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        await adapter.execute(command("sim_renewal", {"licence_class": "Z", "old_sim_number": "1", "old_valid_until": "x"}), STEP_ID)
+    assert raised.value.code == "invalid_step_input"
+    assert backend.requests == []
+
+
+# --- the receipt ------------------------------------------------------------------
+
+
+async def test_a_receipt_is_accepted_with_the_registration_number_as_agency_ref(make_adapter) -> None:
+    adapter, _ = make_adapter(answer(202, receipt()))
+    report = await adapter.execute(command(), STEP_ID)
+    assert report.status is Status.ACCEPTED
+    assert report.agency_ref == REG
+    assert report.agency_status == "DITERIMA"
+    assert report.outputs == {} and report.error is None
+    assert report.poll_after_seconds is None, "Polri calls back; nobody polls"
+
+
+@pytest.mark.parametrize(
+    ("handler", "code"),
+    [
+        (answer(202, raw=b"<html><body>Permohonan diterima</body></html>", headers={"content-type": "text/html"}), "agency_answer_invalid"),
+        (answer(202, {"status": "DITERIMA", "layanan": "SKCK_BARU"}), "agency_answer_invalid"),
+        (answer(202, receipt(nomor_registrasi="")), "agency_answer_invalid"),
+        (answer(202, [receipt()]), "agency_answer_invalid"),
+        (answer(202, receipt(status="SELESAI")), "agency_status_unknown"),
+        (answer(202, receipt("SIM_PERPANJANGAN")), "agency_answer_invalid"),
+        (answer(200, receipt()), "agency_answer_invalid"),
+    ],
+    ids=["not-json", "missing-number", "empty-number", "not-an-object", "unknown-status", "other-service", "200-not-202"],
+)
+async def test_a_receipt_that_makes_no_sense_is_an_invalid_answer(make_adapter, handler: Handler, code: str) -> None:
+    adapter, _ = make_adapter(handler)
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        await adapter.execute(command(), STEP_ID)
+    assert raised.value.code == code
+
+
+# --- synchronous errors -----------------------------------------------------------
+
+
+def galat(kode: str, pesan: str = "ditolak") -> dict[str, Any]:
+    return {"status": "GAGAL", "kode": kode, "pesan": pesan}
+
+
+@pytest.mark.parametrize(
+    ("handler", "retry_after"),
+    [
+        (answer(503, galat("LAYANAN_SIBUK"), headers={"Retry-After": "1"}), 1.0),
+        (answer(503, galat("LAYANAN_TIDAK_TERSEDIA")), None),
+        (answer(504, galat("GATEWAY_TIMEOUT")), None),
+        (answer(502, raw=b"<html>Bad Gateway</html>"), None),
+        (answer(500, raw=b""), None),
+        (fail_with(httpx.ConnectError("refused")), None),
+        (fail_with(httpx.ReadTimeout("slow")), None),
+    ],
+    ids=["busy", "down", "gateway-timeout", "bad-gateway-html", "500", "connect-error", "timeout"],
+)
+async def test_outages_are_transient(make_adapter, handler: Handler, retry_after: float | None) -> None:
+    adapter, _ = make_adapter(handler)
+    with pytest.raises(TransientBackendError) as raised:
+        await adapter.execute(command(), STEP_ID)
+    assert raised.value.retry_after == retry_after
+
+
+async def test_the_daily_quota_is_a_refusal(make_adapter) -> None:
+    adapter, _ = make_adapter(answer(429, galat("KUOTA_HARIAN_HABIS", "Kuota layanan hari ini sudah habis."), headers={"Retry-After": "3600"}))
+    with pytest.raises(AgencyRejection) as raised:
+        await adapter.execute(command(), STEP_ID)
+    assert (raised.value.code, raised.value.agency_code) == ("agency_quota_exhausted", "KUOTA_HARIAN_HABIS")
+
+
+@pytest.mark.parametrize(
+    ("handler", "code", "agency_code"),
+    [
+        (answer(409, galat("REQUEST_ID_BENTROK")), "agency_idempotency_conflict", "REQUEST_ID_BENTROK"),
+        (answer(422, {**galat("DATA_TIDAK_VALID"), "rincian": ["nik: pattern"]}), "agency_refused_request", "DATA_TIDAK_VALID"),
+        (answer(400, galat("REQUEST_ID_WAJIB")), "agency_refused_request", "REQUEST_ID_WAJIB"),
+        (answer(404, raw=b"Not Found"), "agency_answer_invalid", None),
+        (answer(400, {"status": "GAGAL", "kode": "KODE_BARU", "pesan": "?"}), "agency_answer_invalid", None),
+    ],
+    ids=["key-conflict", "invalid-data", "missing-key", "unreadable", "unknown-error-code"],
+)
+async def test_other_errors_are_invalid_answers(make_adapter, handler: Handler, code: str, agency_code: str | None) -> None:
+    adapter, _ = make_adapter(handler)
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        await adapter.execute(command(), STEP_ID)
+    assert (raised.value.code, raised.value.agency_code) == (code, agency_code)
+
+
+# --- native callback -> canonical ---------------------------------------------------
+
+
+def test_an_issued_skck_completes_with_canonical_outputs(adapter: PolriAdapter) -> None:
+    report = adapter.translate_callback(callback(notice("TERBIT")), STEP_ID)
+    assert report.status is Status.COMPLETED
+    assert report.agency_status == "TERBIT"
+    assert report.agency_ref == REG
+    assert report.outputs == {
+        "skck_number": "SKCK/YANMAS/00001/I/2026/INTELKAM",
+        "issued_on": "2026-01-14",
+        "valid_until": "2026-07-14",
+        "fee": 30_000,
+        "registration_number": REG,
+    }
+    SkckOutput.model_validate(report.outputs)
+
+
+def test_an_issued_sim_completes_with_the_canonical_class(adapter: PolriAdapter) -> None:
+    report = adapter.translate_callback(callback(notice("TERBIT", "SIM_PERPANJANGAN")), STEP_ID)
+    assert report.status is Status.COMPLETED
+    output = SimRenewalOutput.model_validate(report.outputs)
+    assert output.licence_class == "B1"
+    assert (output.sim_number, output.fee, str(output.valid_until)) == ("26011375000001", 80_000, "2031-01-14")
+
+
+def test_diproses_is_in_process(adapter: PolriAdapter) -> None:
+    report = adapter.translate_callback(callback(notice("DIPROSES")), STEP_ID)
+    assert (report.status, report.agency_status, report.outputs, report.error) == (Status.IN_PROCESS, "DIPROSES", {}, None)
+
+
+def test_diterima_in_a_callback_is_accepted(adapter: PolriAdapter) -> None:
+    report = adapter.translate_callback(callback(notice("DITERIMA")), STEP_ID)
+    assert report.status is Status.ACCEPTED
+
+
+@pytest.mark.parametrize(
+    ("kode", "code"),
+    [
+        ("CATATAN_KRIMINAL", "police_record_hit"),
+        ("SKCK_LAMA_TIDAK_DITEMUKAN", "previous_skck_not_found"),
+        ("SKCK_LAMA_KADALUARSA", "previous_skck_expired"),
+        ("SIM_TIDAK_DITEMUKAN", "licence_not_found"),
+        ("SIM_KADALUARSA", "licence_expired"),
+        ("ALASAN_BARU_2027", "agency_rejected"),
+    ],
+)
+def test_a_refusal_is_rejected_with_the_reason(adapter: PolriAdapter, kode: str, code: str) -> None:
+    body = notice("DITOLAK", penolakan={"kode_alasan": kode, "alasan": "Alasan dari Polri."})
+    report = adapter.translate_callback(callback(body), STEP_ID)
+    assert report.status is Status.REJECTED
+    assert report.error is not None
+    assert (report.error.code, report.error.agency_code, report.error.message) == (code, kode, "Alasan dari Polri.")
+    assert report.outputs == {}
+
+
+@pytest.mark.parametrize(
+    ("body", "code"),
+    [
+        ("<html>502 Bad Gateway</html>", "agency_callback_invalid"),
+        ("", "agency_callback_invalid"),
+        ("[1, 2]", "agency_callback_invalid"),
+        (notice("DITANGGUHKAN"), "agency_status_unknown"),
+        ({k: v for k, v in notice().items() if k != "status"}, "agency_status_unknown"),
+        (notice(status=["TERBIT"]), "agency_status_unknown"),
+        ({k: v for k, v in notice().items() if k != "skck"}, "agency_callback_invalid"),
+        (notice("DITOLAK", penolakan=None), "agency_callback_invalid"),
+        (notice("TERBIT", "SIM_PERPANJANGAN", sim={"nomor_sim": "12"}), "agency_callback_invalid"),
+        (notice(layanan="PASPOR"), "agency_callback_invalid"),
+        (notice(id_permintaan=str(uuid.uuid4())), "agency_callback_mismatch"),
+        (notice(skck={"nomor_skck": "S/1", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2025-07-14", "biaya_pnbp": 30_000}), "agency_answer_invalid"),
+    ],
+    ids=[
+        "html", "empty", "array", "unknown-status", "no-status", "status-not-a-string", "issued-without-document",
+        "refused-without-reason", "bad-sim-document", "unknown-service", "other-step", "expires-before-issue",
+    ],
+)
+def test_a_callback_that_makes_no_sense_is_an_invalid_answer(adapter: PolriAdapter, body: Any, code: str) -> None:
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        adapter.translate_callback(callback(body), STEP_ID)
+    assert raised.value.code == code
+
+
+def test_an_unknown_status_is_named_in_the_error(adapter: PolriAdapter) -> None:
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        adapter.translate_callback(callback(notice("DITANGGUHKAN")), STEP_ID)
+    assert "DITANGGUHKAN" in raised.value.message
+    assert raised.value.agency_code == "DITANGGUHKAN"
+
+
+def test_error_messages_never_carry_a_nik(adapter: PolriAdapter) -> None:
+    body = notice() | {"nik": NIK}  # an unexpected field holding personal data
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        adapter.translate_callback(callback(body), STEP_ID)
+    assert NIK not in raised.value.message
+
+
+async def test_the_worker_turns_an_unreadable_callback_into_failed(adapter: PolriAdapter) -> None:
+    worker = AdapterWorker(adapter, producer=None)  # type: ignore[arg-type]  # _translate_callback never publishes
+    report = worker._translate_callback(callback("not json"), STEP_ID)
+    assert report.status is Status.FAILED
+    assert report.error is not None and report.error.code == "agency_callback_invalid"
+
+
+# --- round trip through the simulator -------------------------------------------------
+
+
+async def test_round_trip_through_the_simulator_from_application_to_signed_verdict() -> None:
+    """The adapter's request is accepted by the real simulator, whose signed callback
+    verifies with the shared secret and translates to a completed, canonical SIM."""
+    received: list[httpx.Request] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        received.append(request)
+        return httpx.Response(202, json={"accepted": True})
+
+    app = create_app(
+        PolriKnobs(verdict_delay_ms=0),
+        callback_secret="rahasia",
+        clock=lambda: datetime(2026, 1, 14, 9, 0, tzinfo=WIB),
+        callback_transport=httpx.MockTransport(hub),
+    )
+    polri = PolriAdapter(settings(), transport=httpx.ASGITransport(app=app))
+    try:
+        accepted = await polri.execute(command("sim_renewal"), STEP_ID)
+        replayed = await polri.execute(command("sim_renewal"), STEP_ID)  # a redelivered command
+        await app.state.polri.menunggu_pengiriman()
+    finally:
+        await polri.aclose()
+        await app.state.polri.aclose()
+
+    assert accepted.status is Status.ACCEPTED
+    assert replayed.agency_ref == accepted.agency_ref, "Polri replays the stored receipt"
+    [request] = received
+    assert str(request.url) == CALLBACK_URL
+    verify("rahasia", STEP_ID, request.content, request.headers[SIGNATURE_HEADER])
+    PemberitahuanStatus.model_validate_json(request.content)
+    report = polri.translate_callback(AgencyCallback(content_type="application/json", body=request.content.decode()), STEP_ID)
+    assert report.status is Status.COMPLETED
+    assert report.agency_ref == accepted.agency_ref
+    output = SimRenewalOutput.model_validate(report.outputs)
+    assert (output.licence_class, output.fee, str(output.valid_until)) == ("B1", 80_000, "2031-01-14")
+
+
+async def test_round_trip_of_a_record_hit_goes_in_process_then_rejected() -> None:
+    received: list[bytes] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        received.append(request.content)
+        return httpx.Response(202)
+
+    app = create_app(PolriKnobs(verdict_delay_ms=0), callback_secret=DEV_CALLBACK_SECRET, callback_transport=httpx.MockTransport(hub))
+    polri = PolriAdapter(settings(), transport=httpx.ASGITransport(app=app))
+    try:
+        await polri.execute(command("skck_new", nik="1375010101900013"), STEP_ID)
+        await app.state.polri.menunggu_pengiriman()
+    finally:
+        await polri.aclose()
+        await app.state.polri.aclose()
+
+    reports = [polri.translate_callback(AgencyCallback(content_type="application/json", body=b.decode()), STEP_ID) for b in received]
+    assert [r.status for r in reports] == [Status.IN_PROCESS, Status.REJECTED]
+    assert reports[1].error is not None and reports[1].error.code == "police_record_hit"
+
+
+async def test_every_contract_sample_reaches_its_expected_status_against_the_simulator() -> None:
+    """What the contract kit will check, run here so a broken sample fails early."""
+    declared = contract()
+    secret = declared.simulator_options.secrets["callback_secret"]
+    for sample in declared.samples:
+        received: list[httpx.Request] = []
+
+        def hub(request: httpx.Request, received: list[httpx.Request] = received) -> httpx.Response:
+            received.append(request)
+            return httpx.Response(202)
+
+        app = create_app(PolriKnobs(verdict_delay_ms=0), callback_secret=secret, callback_transport=httpx.MockTransport(hub))
+        polri = PolriAdapter(declared.backend_settings("http://polri.test", HUB), transport=httpx.ASGITransport(app=app))
+        step_id = uuid.uuid4()
+        try:
+            report = await polri.execute(sample.command, step_id)
+            await app.state.polri.menunggu_pengiriman()
+        finally:
+            await polri.aclose()
+            await app.state.polri.aclose()
+        for request in received:
+            assert str(request.url) == f"{HUB}/v1/callbacks/polri/{step_id}"
+            verify(secret, step_id, request.content, request.headers[SIGNATURE_HEADER])
+            report = polri.translate_callback(AgencyCallback(content_type="application/json", body=request.content.decode()), step_id)
+        assert report.status is sample.expect, sample.name
+        assert (report.error.code if report.error else None) == sample.expect_error_code, sample.name
+    assert {s.command.operation for s in declared.samples if s.expect is Status.COMPLETED} == PolriAdapter.operations
+    assert any(s.expect is Status.REJECTED for s in declared.samples)
