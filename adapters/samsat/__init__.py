@@ -1,6 +1,7 @@
 """Samsat (Kantor Bersama Samsat: joint vehicle registration and tax office) adapter.
 
-Entry points (see pyproject.toml): ``mpp_hub.adapters: samsat`` and ``mpp_hub.simulators: samsat``.
+Entry points (see pyproject.toml): ``mpp_hub.adapters: samsat``, ``mpp_hub.simulators:
+samsat`` and ``mpp_hub.contracts: samsat`` (``adapters.samsat.contract:contract``).
 """
 
 from __future__ import annotations
@@ -18,7 +19,9 @@ def adapter_factory(settings: BackendSettings) -> Adapter:
 
 
 def simulator_factory(options: SimulatorOptions) -> Any:
-    """The ASGI app of the Samsat backend simulator (for `mpp-hub simulator samsat`)."""
-    from adapters.samsat.simulator import SimulatorSettings, create_app
+    """The ASGI app of the Samsat backend simulator (for `mpp-hub simulator samsat`).
 
-    return create_app(SimulatorSettings(ledger_path=options.ledger_path))
+    Samsat's native API has no shared secrets, so ``options.secrets`` is unused."""
+    from adapters.samsat.simulator import create_app
+
+    return create_app(ledger_path=options.ledger_path)

@@ -2,29 +2,68 @@
 
 Samsat answers in the same HTTP call, so one step command is one native call. Its
 Indonesian error codes map onto canonical outcomes here and nowhere else.
+
+Status mapping (Samsat has two native statuses, ``status`` in every body):
+
+* HTTP 200 ``BERHASIL`` -> COMPLETED with the operation's canonical outputs. For an
+  ownership transfer this means the STNK is issued in the new owner's name; the new
+  BPKB is still being printed at Polda, which the outputs say (``bpkb_note``,
+  ``bpkb_ready_estimate``) -- the step does not wait weeks for it.
+* ``GAGAL`` with a refusal on the merits (``_REJECTIONS``) -> REJECTED with the
+  canonical code and Samsat's message.
+* ``GAGAL`` 503 ``SISTEM_SIBUK`` / ``SISTEM_TIDAK_TERSEDIA``, 504 ``WAKTU_HABIS``, any
+  408/425/5xx, timeouts and connection errors -> ``TransientBackendError`` (the worker
+  retries with the same idempotency key; Samsat replays what it already applied).
+* Any other ``GAGAL`` code (a reused key, malformed input, an unknown path) ->
+  FAILED ``agency_refused_request`` with Samsat's code: a hub bug, not the citizen's.
+* Anything else -- an unreadable or schema-invalid body, an unknown ``status`` or
+  ``kode_error``, totals that do not add up, another plate than asked -- -> FAILED
+  ``agency_answer_invalid``; never a crash.
 """
 
 from __future__ import annotations
 
 import uuid
-from typing import ClassVar
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar
 
 import httpx
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from adapters.samsat.native import (
     HEADER_IDEMPOTENCY_KEY,
+    PATH_BALIK_NAMA,
     PATH_PENGESAHAN,
+    PATH_PERPANJANGAN_LIMA_TAHUNAN,
+    CekFisik,
     GalatSamsat,
+    HasilBalikNama,
     HasilPengesahan,
+    HasilPerpanjanganLimaTahunan,
     JenisKendaraan,
     KodeError,
+    Kwitansi,
+    PermohonanBalikNama,
     PermohonanPengesahan,
+    PermohonanPerpanjanganLimaTahunan,
 )
 from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
-from schemas.services.samsat import PkbAnnualInput, PkbAnnualOutput, PkbBreakdown, VehicleType
+from schemas.services.samsat import (
+    OwnershipTransferBreakdown,
+    OwnershipTransferInput,
+    OwnershipTransferOutput,
+    PhysicalCheck,
+    PkbAnnualInput,
+    PkbAnnualOutput,
+    PkbBreakdown,
+    Stnk5YearBreakdown,
+    Stnk5YearInput,
+    Stnk5YearOutput,
+    VehicleType,
+)
 
 _VEHICLE = {VehicleType.CAR: JenisKendaraan.MOBIL, VehicleType.MOTORCYCLE: JenisKendaraan.MOTOR}
 
@@ -32,14 +71,110 @@ _VEHICLE = {VehicleType.CAR: JenisKendaraan.MOBIL, VehicleType.MOTORCYCLE: Jenis
 _REJECTIONS: dict[KodeError, str] = {
     KodeError.NOPOL_TIDAK_TERDAFTAR: "plate_not_registered",
     KodeError.NIK_TIDAK_SESUAI: "owner_mismatch",
+    KodeError.BPKB_TIDAK_SESUAI: "bpkb_mismatch",
+    KodeError.CEK_FISIK_TIDAK_SESUAI: "physical_check_mismatch",
+    KodeError.PEMILIK_BARU_SAMA: "new_owner_is_registered_owner",
+    KodeError.KWITANSI_TANPA_METERAI: "sale_receipt_unstamped",
     KodeError.KUOTA_HABIS: "agency_quota_exhausted",
 }
 _TRANSIENT_STATUS = {408, 425, 500, 502, 503, 504}
 
 
+@dataclass(frozen=True)
+class _Operation:
+    """How one canonical operation travels: input model, native path and request,
+    native success model and its canonical output."""
+
+    input: type[BaseModel]
+    path: str
+    to_native: Callable[[Any, StepCommand], BaseModel]
+    reply: type[BaseModel]
+    to_output: Callable[[Any], BaseModel]
+
+
+def _cek_fisik(check: PhysicalCheck) -> CekFisik:
+    return CekFisik(nomor_rangka=check.chassis_number, nomor_mesin=check.engine_number)
+
+
+def _pkb_native(data: PkbAnnualInput, command: StepCommand) -> PermohonanPengesahan:
+    return PermohonanPengesahan(nopol=data.plate, nik_pemilik=command.applicant.nik, jenis_kendaraan=_VEHICLE[data.vehicle_type])
+
+
+def _pkb_output(native: HasilPengesahan) -> PkbAnnualOutput:
+    r = native.rincian
+    _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_pengesahan)
+    return PkbAnnualOutput(
+        billing_code=native.kode_bayar,
+        amount=native.total_bayar,
+        breakdown=PkbBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, endorsement_fee=r.biaya_pengesahan),
+        stnk_valid_until=native.berlaku_sampai,
+        agency_reference=native.no_transaksi,
+    )
+
+
+def _stnk5_native(data: Stnk5YearInput, command: StepCommand) -> PermohonanPerpanjanganLimaTahunan:
+    return PermohonanPerpanjanganLimaTahunan(
+        nopol=data.plate,
+        nik_pemilik=command.applicant.nik,
+        jenis_kendaraan=_VEHICLE[data.vehicle_type],
+        no_bpkb=data.bpkb_number,
+        cek_fisik=_cek_fisik(data.physical_check),
+    )
+
+
+def _stnk5_output(native: HasilPerpanjanganLimaTahunan) -> Stnk5YearOutput:
+    r = native.rincian
+    _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_stnk, r.biaya_tnkb)
+    month, yy = native.masa_berlaku_tnkb.split(".")  # "MM.YY" as printed on the plate
+    return Stnk5YearOutput(
+        billing_code=native.kode_bayar,
+        amount=native.total_bayar,
+        breakdown=Stnk5YearBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb),
+        stnk_valid_until=native.stnk_berlaku_sampai,
+        plate_valid_until=f"20{yy}-{month}",
+        agency_reference=native.no_transaksi,
+    )
+
+
+def _transfer_native(data: OwnershipTransferInput, command: StepCommand) -> PermohonanBalikNama:
+    # The applicant is the buyer: the new owner in whose name the STNK is issued.
+    return PermohonanBalikNama(
+        nopol=data.plate,
+        jenis_kendaraan=_VEHICLE[data.vehicle_type],
+        nik_pemilik_lama=data.previous_owner_nik,
+        nik_pemilik_baru=command.applicant.nik,
+        no_bpkb=data.bpkb_number,
+        kwitansi=Kwitansi(nomor=data.sale_receipt_number, bermeterai=data.sale_receipt_stamped),
+        cek_fisik=_cek_fisik(data.physical_check),
+    )
+
+
+def _transfer_output(native: HasilBalikNama) -> OwnershipTransferOutput:
+    r = native.rincian
+    _check_total(native.total_bayar, r.bbnkb, r.pkb, r.swdkllj, r.biaya_bpkb, r.biaya_stnk, r.biaya_tnkb)
+    return OwnershipTransferOutput(
+        billing_code=native.kode_bayar,
+        amount=native.total_bayar,
+        breakdown=OwnershipTransferBreakdown(
+            bbnkb=r.bbnkb, pkb=r.pkb, swdkllj=r.swdkllj, bpkb_fee=r.biaya_bpkb, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb
+        ),
+        stnk_number=native.no_stnk,
+        bpkb_note=f"{native.bpkb.status.value}: {native.bpkb.keterangan}",
+        bpkb_ready_estimate=native.bpkb.perkiraan_selesai,
+        agency_reference=native.no_transaksi,
+    )
+
+
+_OPERATIONS: dict[str, _Operation] = {
+    "pkb_annual": _Operation(PkbAnnualInput, PATH_PENGESAHAN, _pkb_native, HasilPengesahan, _pkb_output),
+    "stnk_5year": _Operation(Stnk5YearInput, PATH_PERPANJANGAN_LIMA_TAHUNAN, _stnk5_native, HasilPerpanjanganLimaTahunan, _stnk5_output),
+    "ownership_transfer": _Operation(OwnershipTransferInput, PATH_BALIK_NAMA, _transfer_native, HasilBalikNama, _transfer_output),
+}
+
+
 class SamsatAdapter(Adapter):
     agency: ClassVar[str] = "samsat"
-    operations: ClassVar[frozenset[str]] = frozenset({"pkb_annual"})
+    operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
 
     def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(settings)
@@ -48,17 +183,32 @@ class SamsatAdapter(Adapter):
         )
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        operation = _OPERATIONS.get(command.operation)
+        if operation is None:
+            raise NotImplementedError(f"samsat has no operation {command.operation!r}")
         try:
-            data = PkbAnnualInput.model_validate(command.data)
+            data: Any = operation.input.model_validate(command.data)
         except ValidationError as exc:
             raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match the service: {exc.error_count()} errors") from exc
-        native = PermohonanPengesahan(
-            nopol=data.plate, nik_pemilik=command.applicant.nik, jenis_kendaraan=_VEHICLE[data.vehicle_type]
-        )
-        response = await self._post(PATH_PENGESAHAN, native.model_dump(mode="json"), step_id)
-        if response.status_code == 200:
-            return _completed(response)
-        raise _error_for(response)
+        try:
+            native = operation.to_native(data, command)
+        except ValidationError as exc:
+            # The canonical input passed but Samsat's stricter format would refuse it.
+            raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be sent to Samsat: {exc.error_count()} errors") from exc
+        response = await self._post(operation.path, native.model_dump(mode="json"), step_id)
+        if response.status_code != 200:
+            raise _error_for(response)
+        try:
+            reply: Any = operation.reply.model_validate_json(response.content)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("agency_answer_invalid", _why_invalid(response, exc)) from exc
+        if reply.nopol != data.plate:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "Samsat answered about another plate than the one asked")
+        try:
+            output = operation.to_output(reply)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Samsat success answer does not fit the service's outputs: {exc.error_count()} errors") from exc
+        return StepStatusReport(status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=reply.status)
 
     async def _post(self, path: str, body: dict[str, object], step_id: uuid.UUID) -> httpx.Response:
         try:
@@ -72,21 +222,20 @@ class SamsatAdapter(Adapter):
         await self._http.aclose()
 
 
-def _completed(response: httpx.Response) -> StepStatusReport:
-    try:
-        native = HasilPengesahan.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Samsat success answer does not match its schema: {exc.error_count()} errors") from exc
-    output = PkbAnnualOutput(
-        billing_code=native.kode_bayar,
-        amount=native.total_bayar,
-        breakdown=PkbBreakdown(
-            pkb=native.rincian.pkb, swdkllj=native.rincian.swdkllj, endorsement_fee=native.rincian.biaya_pengesahan
-        ),
-        stnk_valid_until=native.berlaku_sampai,
-        agency_reference=native.no_transaksi,
-    )
-    return StepStatusReport(status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=native.status)
+def _why_invalid(response: httpx.Response, exc: ValidationError) -> str:
+    """An operator-readable reason; field locations only, never the values (they may be personal data)."""
+    errors = exc.errors(include_input=False)
+    if any(e["type"] == "json_invalid" for e in errors):
+        kind = response.headers.get("content-type", "no content type")
+        return f"Samsat answered HTTP 200 with a body that is not JSON ({kind})"
+    where = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in errors[:3])
+    return f"Samsat success answer does not match its schema: {exc.error_count()} errors (at {where})"
+
+
+def _check_total(total: int, *parts: int) -> None:
+    """A success whose total is not the sum of its breakdown would bill the citizen wrongly."""
+    if total != sum(parts):
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Samsat total {total} is not the sum of its breakdown ({sum(parts)})")
 
 
 def _error_for(response: httpx.Response) -> Exception:

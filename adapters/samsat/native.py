@@ -20,6 +20,13 @@ Fee facts (see /work/shared/domain.md section 5.2):
   4-wheel vehicle, Rp25,000 for a 2/3-wheel vehicle.
 * PKB (the provincial vehicle tax) is a percentage of the vehicle's value; the
   simulator derives a deterministic stand-in amount from the plate.
+* 5-year STNK renewal ("perpanjangan STNK 5-tahunan", PP 60/2016): new STNK
+  Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel) and new plates (TNKB) Rp60,000 /
+  Rp100,000, plus that year's PKB and SWDKLLJ [V:PP60-DETIK][S:PP60-TEMPO].
+* Ownership transfer ("balik nama", BBN-KB): BPKB Rp225,000 / Rp375,000, STNK
+  Rp100,000 / Rp200,000, TNKB Rp60,000 / Rp100,000, plus BBNKB and PKB (regional)
+  [S:BBN-KOMPAS][S:BBN-BALI][S:BBN-DETIK]; the new BPKB is printed by Polda's
+  Regident and takes days to weeks, so the reply carries an estimate, not the book.
 """
 
 from __future__ import annotations
@@ -41,8 +48,29 @@ POLA_NIK: Final[str] = r"^[0-9]{16}$"
 #: Billing code: 15 digits starting with 8, as SIMPONI-style codes are.
 POLA_KODE_BAYAR: Final[str] = r"^8[0-9]{14}$"
 
+#: BPKB (ownership book) number: one letter + 8 digits, e.g. ``P12345678`` [I].
+POLA_BPKB: Final[str] = r"^[A-Z][0-9]{8}$"
+
+#: Chassis number (nomor rangka) = the 17-character VIN (ISO 3779: no I, O or Q).
+POLA_NOMOR_RANGKA: Final[str] = r"^[A-HJ-NPR-Z0-9]{17}$"
+
+#: Engine number (nomor mesin): manufacturer-specific, 6-20 letters/digits [I].
+POLA_NOMOR_MESIN: Final[str] = r"^[A-Z0-9]{6,20}$"
+
+#: Validity printed on the second line of a plate (TNKB): ``MM.YY``.
+POLA_MASA_BERLAKU_TNKB: Final[str] = r"^(0[1-9]|1[0-2])\.[0-9]{2}$"
+
+#: STNK serial number as Samsat prints it: 8 digits [I].
+POLA_NO_STNK: Final[str] = r"^[0-9]{8}$"
+
 #: The native path of the annual PKB payment + STNK endorsement operation.
 PATH_PENGESAHAN: Final[str] = "/api/v1/pkb/pengesahan"
+
+#: The native path of the 5-year STNK renewal + new plates (TNKB).
+PATH_PERPANJANGAN_LIMA_TAHUNAN: Final[str] = "/api/v1/stnk/perpanjangan-lima-tahunan"
+
+#: The native path of the ownership transfer of a used vehicle (BBN-KB).
+PATH_BALIK_NAMA: Final[str] = "/api/v1/bbnkb/balik-nama"
 
 #: Header that carries the caller's idempotency key (the hub passes its step id).
 HEADER_IDEMPOTENCY_KEY: Final[str] = "Idempotency-Key"
@@ -69,6 +97,10 @@ class KodeError(StrEnum):
     DATA_TIDAK_VALID = "DATA_TIDAK_VALID"  # 422: malformed native input
     NOPOL_TIDAK_TERDAFTAR = "NOPOL_TIDAK_TERDAFTAR"  # 404: plate not registered
     NIK_TIDAK_SESUAI = "NIK_TIDAK_SESUAI"  # 409: NIK is not the registered owner
+    BPKB_TIDAK_SESUAI = "BPKB_TIDAK_SESUAI"  # 409: BPKB number is not the plate's in the register
+    CEK_FISIK_TIDAK_SESUAI = "CEK_FISIK_TIDAK_SESUAI"  # 409: chassis/engine number differ from the register
+    PEMILIK_BARU_SAMA = "PEMILIK_BARU_SAMA"  # 409: transfer to the registered owner themself
+    KWITANSI_TANPA_METERAI = "KWITANSI_TANPA_METERAI"  # 422: sale receipt without the Rp10,000 stamp duty
     KUNCI_SUDAH_DIPAKAI = "KUNCI_SUDAH_DIPAKAI"  # 409: key reused with another body
     KUOTA_HABIS = "KUOTA_HABIS"  # 429: daily quota of applications reached
     SISTEM_SIBUK = "SISTEM_SIBUK"  # 503: transient overload, retry (Retry-After)
@@ -89,6 +121,24 @@ SWDKLLJ: Final[dict[JenisKendaraan, int]] = {
 BIAYA_PENGESAHAN: Final[dict[JenisKendaraan, int]] = {
     JenisKendaraan.MOBIL: 50_000,
     JenisKendaraan.MOTOR: 25_000,
+}
+
+#: New STNK (registration certificate) fee per vehicle class, rupiah (PP 60/2016).
+BIAYA_STNK: Final[dict[JenisKendaraan, int]] = {
+    JenisKendaraan.MOBIL: 200_000,
+    JenisKendaraan.MOTOR: 100_000,
+}
+
+#: New plates (TNKB) fee per vehicle class, rupiah (PP 60/2016).
+BIAYA_TNKB: Final[dict[JenisKendaraan, int]] = {
+    JenisKendaraan.MOBIL: 100_000,
+    JenisKendaraan.MOTOR: 60_000,
+}
+
+#: New BPKB (ownership book) fee per vehicle class, rupiah (PP 60/2016).
+BIAYA_BPKB: Final[dict[JenisKendaraan, int]] = {
+    JenisKendaraan.MOBIL: 375_000,
+    JenisKendaraan.MOTOR: 225_000,
 }
 
 
@@ -131,6 +181,121 @@ class HasilPengesahan(BaseModel):
     no_transaksi: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
+class CekFisik(BaseModel):
+    """Result of the physical check (cek fisik) done at the counter: the officer rubs
+    the chassis and engine numbers off the vehicle and types them in."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nomor_rangka: str = Field(pattern=POLA_NOMOR_RANGKA, description="Chassis number (VIN), 17 characters.")
+    nomor_mesin: str = Field(pattern=POLA_NOMOR_MESIN, description="Engine number.")
+
+
+class PermohonanPerpanjanganLimaTahunan(BaseModel):
+    """Request body of ``POST /api/v1/stnk/perpanjangan-lima-tahunan`` (strict, like all of Samsat)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nopol: str = Field(pattern=POLA_NOPOL, description="Plate, e.g. 'BA 1234 LZ'.")
+    nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
+    jenis_kendaraan: JenisKendaraan
+    no_bpkb: str = Field(pattern=POLA_BPKB, description="Number of the original BPKB shown at the counter.")
+    cek_fisik: CekFisik
+
+
+class RincianPerpanjangan(BaseModel):
+    """Breakdown of the 5-year renewal, whole rupiah."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    pkb: int = Field(ge=0, description="This year's PKB.")
+    swdkllj: int = Field(ge=0, description="This year's Jasa Raharja contribution.")
+    biaya_stnk: int = Field(ge=0, description="New STNK (PP 60/2016).")
+    biaya_tnkb: int = Field(ge=0, description="New plates (PP 60/2016).")
+
+
+class HasilPerpanjanganLimaTahunan(BaseModel):
+    """Success (HTTP 200) reply: new STNK for five years, new plates ordered."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    nopol: str = Field(pattern=POLA_NOPOL)
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
+    rincian: RincianPerpanjangan
+    total_bayar: int = Field(ge=0, description="Sum of the breakdown.")
+    stnk_berlaku_sampai: date = Field(description="New STNK valid until (5 years).")
+    masa_berlaku_tnkb: str = Field(pattern=POLA_MASA_BERLAKU_TNKB, description="Validity on the new plate, 'MM.YY'.")
+    tanggal_penetapan: date = Field(description="Assessment date (YYYY-MM-DD).")
+    no_transaksi: str = Field(min_length=1)
+
+
+class Kwitansi(BaseModel):
+    """The sale receipt (kwitansi jual beli) of a used vehicle."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nomor: str = Field(min_length=1, max_length=50, description="Receipt number.")
+    bermeterai: bool = Field(description="Carries the Rp10,000 stamp duty (meterai); Samsat refuses it otherwise.")
+
+
+class PermohonanBalikNama(BaseModel):
+    """Request body of ``POST /api/v1/bbnkb/balik-nama``: transfer to the new owner."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    nopol: str = Field(pattern=POLA_NOPOL)
+    jenis_kendaraan: JenisKendaraan
+    nik_pemilik_lama: str = Field(pattern=POLA_NIK, description="Seller: must be the registered owner.")
+    nik_pemilik_baru: str = Field(pattern=POLA_NIK, description="Buyer: the new owner, who applies.")
+    no_bpkb: str = Field(pattern=POLA_BPKB)
+    kwitansi: Kwitansi
+    cek_fisik: CekFisik
+
+
+class RincianBalikNama(BaseModel):
+    """Breakdown of an ownership transfer, whole rupiah."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    bbnkb: int = Field(ge=0, description="Transfer fee (BBNKB, provincial tax).")
+    pkb: int = Field(ge=0)
+    swdkllj: int = Field(ge=0)
+    biaya_bpkb: int = Field(ge=0, description="New BPKB (PP 60/2016).")
+    biaya_stnk: int = Field(ge=0)
+    biaya_tnkb: int = Field(ge=0)
+
+
+class StatusBpkb(StrEnum):
+    """Where the new BPKB is; Polda's Regident prints it after the STNK."""
+
+    DIPROSES_POLDA = "DIPROSES_POLDA"
+
+
+class ProsesBpkb(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: StatusBpkb
+    perkiraan_selesai: date = Field(description="Estimated date the BPKB can be collected.")
+    keterangan: str = Field(min_length=1)
+
+
+class HasilBalikNama(BaseModel):
+    """Success (HTTP 200) reply: STNK issued in the new owner's name, BPKB in process."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    nopol: str = Field(pattern=POLA_NOPOL)
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
+    rincian: RincianBalikNama
+    total_bayar: int = Field(ge=0)
+    no_stnk: str = Field(pattern=POLA_NO_STNK, description="Serial of the new STNK.")
+    bpkb: ProsesBpkb
+    tanggal_penetapan: date
+    no_transaksi: str = Field(min_length=1)
+
+
 class GalatSamsat(BaseModel):
     """Every error reply from Samsat has this shape, whatever the HTTP status."""
 
@@ -146,18 +311,38 @@ class GalatSamsat(BaseModel):
 
 
 __all__ = [
+    "BIAYA_BPKB",
     "BIAYA_PENGESAHAN",
+    "BIAYA_STNK",
+    "BIAYA_TNKB",
+    "CekFisik",
     "GalatSamsat",
     "HEADER_IDEMPOTENCY_KEY",
     "HEADER_IDEMPOTENT_REPLAYED",
+    "HasilBalikNama",
     "HasilPengesahan",
+    "HasilPerpanjanganLimaTahunan",
     "JenisKendaraan",
     "KodeError",
+    "Kwitansi",
+    "PATH_BALIK_NAMA",
     "PATH_PENGESAHAN",
+    "PATH_PERPANJANGAN_LIMA_TAHUNAN",
+    "POLA_BPKB",
     "POLA_KODE_BAYAR",
+    "POLA_MASA_BERLAKU_TNKB",
     "POLA_NIK",
+    "POLA_NOMOR_MESIN",
+    "POLA_NOMOR_RANGKA",
     "POLA_NOPOL",
+    "POLA_NO_STNK",
+    "PermohonanBalikNama",
     "PermohonanPengesahan",
+    "PermohonanPerpanjanganLimaTahunan",
+    "ProsesBpkb",
+    "RincianBalikNama",
     "RincianBiaya",
+    "RincianPerpanjangan",
     "SWDKLLJ",
+    "StatusBpkb",
 ]

@@ -3,113 +3,162 @@
 Why it exists: the Samsat adapter must be developed and fault-tested against something
 that behaves like the real, foreign system -- its own Indonesian field names, its own
 error shape, its own idempotency contract, and its bad days (slowness, overload,
-outages, replies lost after the work was done, daily quotas). Talking to the real
-Samsat from tests is neither possible nor desirable.
+outages, replies lost or mangled after the work was done, daily quotas). Talking to
+the real Samsat from tests is neither possible nor desirable.
 
 It deliberately imports nothing from ``hub`` or ``schemas`` (it imitates a system we do
-not control) and uses only the stdlib, FastAPI, pydantic and sqlite3.
+not control). The misbehaviour and the apply-once ledger come from the shared toolkit
+(:mod:`adapters.sdk.simulation`); what is Samsat's own lives here: the native API, the
+business rules and the simulated vehicle register.
 
 Native API
 ==========
 
-``POST /api/v1/pkb/pengesahan``
-    Annual PKB (vehicle tax) payment + STNK annual endorsement. Header
-    ``Idempotency-Key`` is required (the hub passes its step id). Body:
-    :class:`~adapters.samsat.native.PermohonanPengesahan`; 200 reply:
-    :class:`~adapters.samsat.native.HasilPengesahan`; every error reply:
-    :class:`~adapters.samsat.native.GalatSamsat` (``{"status": "GAGAL", "kode_error",
-    "pesan"}``).
+Every operation is ``POST`` with header ``Idempotency-Key`` (required; the hub passes
+its step id) and a strict JSON body (unknown fields refused). 200 replies are the
+operation's ``Hasil...`` model; every error reply is
+:class:`~adapters.samsat.native.GalatSamsat` (``{"status": "GAGAL", "kode_error",
+"pesan"}``).
 
-Simulated business rules (deterministic, so tests can aim at them):
+``POST /api/v1/pkb/pengesahan`` -- annual PKB payment + STNK endorsement
+    :class:`~adapters.samsat.native.PermohonanPengesahan` ->
+    :class:`~adapters.samsat.native.HasilPengesahan`.
+``POST /api/v1/stnk/perpanjangan-lima-tahunan`` -- 5-year STNK renewal + new plates
+    :class:`~adapters.samsat.native.PermohonanPerpanjanganLimaTahunan` ->
+    :class:`~adapters.samsat.native.HasilPerpanjanganLimaTahunan`.
+``POST /api/v1/bbnkb/balik-nama`` -- ownership transfer of a used vehicle (BBN-KB)
+    :class:`~adapters.samsat.native.PermohonanBalikNama` ->
+    :class:`~adapters.samsat.native.HasilBalikNama`.
+
+Simulated register and business rules (deterministic, so tests can aim at them):
 
 * **Unregistered plates**: a plate whose serial (the number in the middle) is above
-  9000 -- i.e. 9001..9999 -- is not in the register: 404 ``NOPOL_TIDAK_TERDAFTAR``.
-* **Owner mismatch**: a ``nik_pemilik`` ending in ``"99"`` is not the registered owner
-  of the vehicle: 409 ``NIK_TIDAK_SESUAI``.
-* **Fees**: SWDKLLJ Rp143,000 (MOBIL) / Rp35,000 (MOTOR); endorsement fee Rp50,000
-  (MOBIL) / Rp25,000 (MOTOR) per PP 60/2016; PKB is a stand-in derived from a hash
-  of the plate: Rp1,000,000..5,000,000 for cars, Rp150,000..600,000 for motorcycles,
-  in whole thousands (the real PKB is a provincial % of the vehicle's value).
-* ``berlaku_sampai`` = endorsement date + 1 year (29 Feb -> 28 Feb); dates are local
-  (WIB, UTC+7) because Samsat counters work on local days.
-* Malformed input (bad JSON, wrong pattern, unknown field): 422 ``DATA_TIDAK_VALID``
-  with a ``kesalahan`` list.
+  9000 -- 9001..9999 -- is not in the register: 404 ``NOPOL_TIDAK_TERDAFTAR`` (all
+  operations).
+* **Owner mismatch**: a NIK ending in ``"99"`` is not the vehicle's registered owner:
+  409 ``NIK_TIDAK_SESUAI`` (``nik_pemilik`` of the annual and the 5-year operations,
+  ``nik_pemilik_lama`` -- the seller -- of a transfer).
+* **Register record**: each registered plate has one BPKB number, chassis number and
+  engine number, derived from the plate by :func:`data_register` (also served at
+  ``GET /_sim/register/{nopol}`` for people trying the hub by hand).
 
-Idempotency (the contract the hub's at-most-once story relies on):
+  - A ``no_bpkb`` that is not the plate's: 409 ``BPKB_TIDAK_SESUAI`` (a copied or
+    another vehicle's BPKB; the original must be shown).
+  - A physical check (``cek_fisik``) whose chassis or engine number differs from the
+    register: 409 ``CEK_FISIK_TIDAK_SESUAI`` (a rubbing that does not match the papers).
+* **Transfer rules**: a sale receipt without the Rp10,000 stamp duty (``kwitansi.
+  bermeterai`` false): 422 ``KWITANSI_TANPA_METERAI``; a transfer to the registered
+  owner themself (``nik_pemilik_baru`` = ``nik_pemilik_lama``): 409
+  ``PEMILIK_BARU_SAMA``.
+* Checks run in this order: register (404), documents (BPKB, receipt), owners,
+  physical check. Malformed input (bad JSON, wrong pattern, unknown field): 422
+  ``DATA_TIDAK_VALID`` with a ``kesalahan`` list.
 
-* Each ``Idempotency-Key`` is applied at most once. The first request with a key
-  applies the operation and stores the full reply in the ledger.
+Fees (whole rupiah; domain.md 5.2 Samsat, PP 60/2016):
+
+* SWDKLLJ Rp143,000 (MOBIL) / Rp35,000 (MOTOR); annual endorsement Rp50,000 /
+  Rp25,000; new STNK Rp200,000 / Rp100,000; new plates (TNKB) Rp100,000 / Rp60,000;
+  new BPKB Rp375,000 / Rp225,000.
+* PKB is a stand-in derived from a hash of the plate: Rp1,000,000..5,000,000 for cars,
+  Rp150,000..600,000 for motorcycles, in whole thousands (the real PKB is a provincial
+  % of the vehicle's value, not verified for Sumbar).
+* BBNKB is a stand-in too: half the PKB, rounded down to a thousand (as if PKB were
+  ~2% and BBNKB ~1% of the vehicle's value) [I]. Under UU 1/2022 (HKPD) BBNKB is a
+  provincial tax and may apply only to the first transfer; check the Perda Sumbar.
+* The 5-year renewal charges that year's PKB + SWDKLLJ + new STNK + new plates; a
+  transfer charges BBNKB + PKB + SWDKLLJ + new BPKB + new STNK + new plates
+  (Jasa Raharja's SWDKLLJ is part of the transfer flow, domain.md 5.4 F1).
+
+Dates are local (WIB, UTC+7) because Samsat counters work on local days: the annual
+endorsement is valid one year, a new STNK five years (29 Feb -> 28 Feb), the new
+plate shows that month/year as ``MM.YY``; a transfer's BPKB is estimated
+``bpkb_working_days`` working days (Mon-Fri) after the transfer (knob, default 14:
+"days to weeks" at Polda [S/I]).
+
+Idempotency (the contract the hub's at-most-once story relies on), via
+:meth:`Ledger.apply_once <adapters.sdk.simulation.Ledger.apply_once>`:
+
+* Each ``Idempotency-Key`` is applied at most once; the reply is stored.
 * A repeat with the same key and the same body (compared after parsing, so key order
   and whitespace do not matter) gets the stored reply byte for byte, with header
-  ``Idempotent-Replayed: true``; the entry's replay counter goes up; nothing is
-  applied again.
-* The same key with a different body: 409 ``KUNCI_SUDAH_DIPAKAI``.
-* Only successful applications are recorded. Refusals (404/409/429) and failures
+  ``Idempotent-Replayed: true``; the entry's replay counter goes up.
+* The same key with a different body (or on another operation): 409
+  ``KUNCI_SUDAH_DIPAKAI``.
+* Only successful applications are recorded. Refusals (404/409/422/429) and failures
   before applying (503) are not, so a retry after the cause is gone can still apply.
-* The ledger is SQLite. The check-and-insert runs under a process-wide lock inside a
-  ``BEGIN IMMEDIATE`` transaction with a UNIQUE key, so concurrent requests -- even
-  from two simulator processes on the same file -- apply once.
 
-Control plane (``/_sim/...``; never affected by ``down``, latency or errors):
+Knobs (:class:`SamsatKnobs` = the toolkit's :class:`~adapters.sdk.simulation.Knobs` +
+``bpkb_working_days``), applied to native requests in this order: ``down`` (503
+``SISTEM_TIDAK_TERSEDIA``), ``latency_ms``, ``error_rate`` (503 ``SISTEM_SIBUK`` +
+``Retry-After: 1``, nothing applied), idempotency-key check (400), body validation
+(422), ledger replay/conflict (409), ``daily_quota`` per WIB day (429 ``KUOTA_HABIS``
++ ``Retry-After`` until midnight), business rules (404/409/422), apply + record, then
+``drop_reply_after_apply`` (504 ``WAKTU_HABIS`` after the operation was applied:
+execute-then-timeout) or ``garble_rate`` (200 with an HTML page instead of JSON, after
+applying). Replays never lose or garble their reply. ``seed`` seeds the random.
 
-* ``GET /_sim/health`` -> ``{"ok": true}``
-* ``GET /_sim/ledger`` -> ``{"entries": [{"key", "operation", "nopol", "applied_at",
-  "replays"}], "applied": n, "replayed": n}``
-* ``GET /_sim/knobs`` -> current :class:`SimulatorSettings`;
-  ``PUT /_sim/knobs`` -> partial update (any subset of the fields), returns the result.
-
-Knobs (:class:`SimulatorSettings`), applied to native requests in this order:
-``down`` (503 ``SISTEM_TIDAK_TERSEDIA``), ``latency_ms`` (delay), idempotency-key
-check (400), ``error_rate`` (503 ``SISTEM_SIBUK`` + ``Retry-After: 1``, before
-anything is applied), body validation (422), ledger replay/conflict, business rules
-(404/409), ``daily_quota`` (429 ``KUOTA_HABIS``), apply + record, then
-``drop_reply_after_apply`` (504 ``WAKTU_HABIS`` *after* the operation was applied and
-recorded: execute-then-timeout; a retry with the same key gets the stored reply).
-``seed`` seeds the simulator's own ``random.Random``.
+Control plane (toolkit's ``/_sim/health``, ``/_sim/ledger`` -- entries carry
+``subject`` = the plate -- and ``/_sim/knobs``; plus ``/_sim/register/{nopol}``):
+never affected by the knobs.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import hashlib
 import json
-import random
-import sqlite3
-import threading
-from collections.abc import AsyncIterator, Callable, Iterator
-from contextlib import asynccontextmanager, contextmanager
+import re
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Final
+from typing import Any, Final, Generic, TypeVar
 
 import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from adapters.samsat.native import (
+    BIAYA_BPKB,
     BIAYA_PENGESAHAN,
+    BIAYA_STNK,
+    BIAYA_TNKB,
     HEADER_IDEMPOTENCY_KEY,
     HEADER_IDEMPOTENT_REPLAYED,
+    PATH_BALIK_NAMA,
     PATH_PENGESAHAN,
+    PATH_PERPANJANGAN_LIMA_TAHUNAN,
+    POLA_NOPOL,
     SWDKLLJ,
+    CekFisik,
     GalatSamsat,
+    HasilBalikNama,
     HasilPengesahan,
+    HasilPerpanjanganLimaTahunan,
     JenisKendaraan,
     KodeError,
+    PermohonanBalikNama,
     PermohonanPengesahan,
+    PermohonanPerpanjanganLimaTahunan,
+    ProsesBpkb,
+    RincianBalikNama,
     RincianBiaya,
+    RincianPerpanjangan,
+    StatusBpkb,
 )
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
 
 #: Samsat counters in Sumatera Barat work on Western Indonesia Time (UTC+7, no DST).
 #: A fixed offset avoids depending on the system tz database.
 WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
 
-#: Name of the operation as recorded in the ledger.
+#: Names of the operations as recorded in the ledger.
 OPERASI_PENGESAHAN: Final[str] = "PKB_PENGESAHAN"
+OPERASI_PERPANJANGAN: Final[str] = "STNK_LIMA_TAHUNAN"
+OPERASI_BALIK_NAMA: Final[str] = "BBNKB_BALIK_NAMA"
 
 #: Longest idempotency key accepted; the hub's step ids are far shorter.
 MAX_PANJANG_KEY: Final[int] = 200
@@ -123,195 +172,44 @@ RENTANG_PKB: Final[dict[JenisKendaraan, tuple[int, int]]] = {
     JenisKendaraan.MOTOR: (150_000, 600_000),
 }
 
-
-class SimulatorSettings(BaseModel):
-    """Realism knobs for fault tests, changeable at runtime via ``PUT /_sim/knobs``.
-
-    Unknown fields are refused so a typo in a fault test fails loudly instead of
-    silently testing the happy path.
-    """
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    latency_ms: int = Field(default=0, ge=0, le=600_000, description="Delay added to each native request.")
-    error_rate: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="Fraction answered 503 SISTEM_SIBUK before applying anything."
-    )
-    down: bool = Field(default=False, description="Every native request gets 503 SISTEM_TIDAK_TERSEDIA.")
-    drop_reply_after_apply: float = Field(
-        default=0.0, ge=0.0, le=1.0, description="Fraction applied and recorded, then answered 504 instead."
-    )
-    daily_quota: int | None = Field(default=None, ge=0, description="Max applications per local (WIB) day.")
-    seed: int = Field(default=0, description="Seed of the simulator's own random.Random.")
-    ledger_path: str = Field(
-        default=":memory:", min_length=1, description="SQLite file for the ledger; fixed for the app's lifetime."
-    )
-
-
-# --------------------------------------------------------------------------- ledger
-
-
-@dataclass(frozen=True, slots=True)
-class CatatanLedger:
-    """One applied operation, with the exact reply that was (or should have been) sent."""
-
-    key: str
-    operation: str
-    nopol: str
-    fingerprint: str
-    status_code: int
-    body: bytes
-    applied_at: str
-    replays: int
-
-
-_SKEMA: Final[str] = """
-CREATE TABLE IF NOT EXISTS ledger (
-    id          INTEGER PRIMARY KEY,
-    idem_key    TEXT    NOT NULL UNIQUE,
-    operation   TEXT    NOT NULL,
-    nopol       TEXT    NOT NULL,
-    fingerprint TEXT    NOT NULL,
-    status_code INTEGER NOT NULL,
-    body        TEXT    NOT NULL,
-    applied_at  TEXT    NOT NULL,
-    applied_on  TEXT    NOT NULL,
-    replays     INTEGER NOT NULL DEFAULT 0
+#: What a garbled reply looks like: a gateway's HTML page with a 200, not Samsat's JSON.
+BALASAN_RUSAK: Final[bytes] = (
+    b"<!DOCTYPE html><html><head><title>e-Samsat</title></head>"
+    b"<body><h1>Sesi Anda telah berakhir</h1><p>Silakan masuk kembali.</p></body></html>"
 )
-"""
+
+_HURUF_BPKB: Final[str] = "ABCDEFGHJKLMNPQRSTUVWXYZ"
+_HURUF_VIN: Final[str] = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # ISO 3779: no I, O, Q
+_HURUF_MESIN: Final[str] = "ABCDEFGHJKLMNPRSTUVWXYZ"
+_POLA_NOPOL: Final[re.Pattern[str]] = re.compile(POLA_NOPOL)
 
 
-class Ledger:
-    """Apply-once ledger of idempotency keys in SQLite.
+class SamsatKnobs(Knobs):
+    """The toolkit's common fault knobs plus Samsat's own."""
 
-    One connection per ledger, guarded by a lock, because ``:memory:`` databases are
-    per-connection and Python's sqlite3 connections are not safe to share unguarded.
-    Writes go through :meth:`transaction`, which holds the lock *and* an SQLite
-    ``BEGIN IMMEDIATE`` write lock, so "look up the key, then insert" is atomic both
-    within this process and against another process using the same file.
-    """
-
-    def __init__(self, path: str) -> None:
-        self.path = path
-        self._lock = threading.RLock()
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves (autocommit otherwise).
-        self._conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False, timeout=30.0)
-        with self._lock:
-            if path != ":memory:":
-                self._conn.execute("PRAGMA journal_mode=WAL")
-                self._conn.execute("PRAGMA synchronous=FULL")
-            self._conn.execute(_SKEMA)
-
-    def close(self) -> None:
-        """Release the connection (a file ledger keeps everything on disk)."""
-        with self._lock:
-            self._conn.close()
-
-    @contextmanager
-    def transaction(self) -> Iterator[_Transaksi]:
-        """Run a block atomically: commit on normal exit (including ``return``), else roll back."""
-        with self._lock:
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                yield _Transaksi(self._conn)
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            else:
-                self._conn.execute("COMMIT")
-
-    def entries(self) -> list[CatatanLedger]:
-        """All applied operations, oldest first."""
-        with self._lock:
-            rows = self._conn.execute(
-                "SELECT idem_key, operation, nopol, fingerprint, status_code, body, applied_at, replays "
-                "FROM ledger ORDER BY id"
-            ).fetchall()
-        return [_catatan(row) for row in rows]
-
-
-class _Transaksi:
-    """The statements the endpoint needs, valid only inside :meth:`Ledger.transaction`."""
-
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
-
-    def find(self, key: str) -> CatatanLedger | None:
-        row = self._conn.execute(
-            "SELECT idem_key, operation, nopol, fingerprint, status_code, body, applied_at, replays "
-            "FROM ledger WHERE idem_key = ?",
-            (key,),
-        ).fetchone()
-        return None if row is None else _catatan(row)
-
-    def count_replay(self, key: str) -> None:
-        self._conn.execute("UPDATE ledger SET replays = replays + 1 WHERE idem_key = ?", (key,))
-
-    def applied_on(self, day: date) -> int:
-        (n,) = self._conn.execute("SELECT COUNT(*) FROM ledger WHERE applied_on = ?", (day.isoformat(),)).fetchone()
-        return int(n)
-
-    def next_sequence(self) -> int:
-        (n,) = self._conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()
-        return int(n)
-
-    def insert(
-        self,
-        *,
-        sequence: int,
-        key: str,
-        operation: str,
-        nopol: str,
-        fingerprint: str,
-        status_code: int,
-        body: bytes,
-        applied_at: datetime,
-    ) -> None:
-        # The UNIQUE constraint on idem_key is the last line of defence: if the lock
-        # discipline were ever broken this raises instead of applying twice.
-        self._conn.execute(
-            "INSERT INTO ledger (id, idem_key, operation, nopol, fingerprint, status_code, body, "
-            "applied_at, applied_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                sequence,
-                key,
-                operation,
-                nopol,
-                fingerprint,
-                status_code,
-                body.decode("utf-8"),
-                applied_at.isoformat(timespec="milliseconds"),
-                applied_at.date().isoformat(),
-            ),
-        )
-
-
-def _catatan(row: tuple[Any, ...]) -> CatatanLedger:
-    key, operation, nopol, fingerprint, status_code, body, applied_at, replays = row
-    return CatatanLedger(
-        key=key,
-        operation=operation,
-        nopol=nopol,
-        fingerprint=fingerprint,
-        status_code=int(status_code),
-        body=str(body).encode("utf-8"),
-        applied_at=applied_at,
-        replays=int(replays),
+    bpkb_working_days: int = Field(
+        default=14, ge=1, le=120, description="Working days until a transferred vehicle's new BPKB is ready at Polda."
     )
 
 
 # ------------------------------------------------------------------ business rules
 
 
-def hitung_pkb(nopol: str, jenis: JenisKendaraan) -> int:
-    """Deterministic stand-in PKB for a plate: same plate, same tax, on every run.
+def _hash(*parts: str) -> int:
+    """A stable hash (not Python's salted ``hash``), so every process derives the same values."""
+    return int.from_bytes(hashlib.sha256("|".join(parts).encode("utf-8")).digest()[:16], "big")
 
-    A stable hash (not Python's salted ``hash``) keeps it reproducible across
-    processes, which the adapter's tests rely on.
-    """
+
+def hitung_pkb(nopol: str, jenis: JenisKendaraan) -> int:
+    """Deterministic stand-in PKB for a plate: same plate, same tax, on every run."""
     lo, hi = RENTANG_PKB[jenis]
     h = int.from_bytes(hashlib.sha256(nopol.encode("utf-8")).digest()[:8], "big")
     return lo + (h % ((hi - lo) // 1000 + 1)) * 1000
+
+
+def hitung_bbnkb(nopol: str, jenis: JenisKendaraan) -> int:
+    """Stand-in BBNKB: half the PKB in whole thousands (see the module docstring)."""
+    return hitung_pkb(nopol, jenis) // 2 // 1000 * 1000
 
 
 def serial_nopol(nopol: str) -> int:
@@ -329,27 +227,118 @@ def nik_pemilik_sesuai(nik: str) -> bool:
     return not nik.endswith("99")
 
 
+@dataclass(frozen=True, slots=True)
+class DataRegister:
+    """What the simulated register (Polri Regident) holds about one vehicle's papers."""
+
+    nopol: str
+    no_bpkb: str
+    nomor_rangka: str
+    nomor_mesin: str
+
+
+def data_register(nopol: str) -> DataRegister | None:
+    """The register record of a plate, or ``None`` for an unregistered plate.
+
+    Derived from the plate, so tests, the contract samples and people trying the hub
+    can know the right BPKB, chassis and engine numbers without a database."""
+    if not nopol_terdaftar(nopol):
+        return None
+    h = _hash("register", nopol)
+    no_bpkb = _HURUF_BPKB[h % len(_HURUF_BPKB)] + f"{(h >> 8) % 10**8:08d}"
+    vin = "MH" + "".join(_HURUF_VIN[(h >> (40 + 5 * i)) % len(_HURUF_VIN)] for i in range(15))
+    mesin_h = _hash("mesin", nopol)
+    mesin = "".join(_HURUF_MESIN[(mesin_h >> (5 * i)) % len(_HURUF_MESIN)] for i in range(3)) + f"{(mesin_h >> 20) % 10**7:07d}"
+    return DataRegister(nopol=nopol, no_bpkb=no_bpkb, nomor_rangka=vin, nomor_mesin=mesin)
+
+
 def kode_bayar_untuk(key: str, nopol: str) -> str:
     """A 15-digit billing code starting with 8 (SIMPONI-style), stable per key and plate."""
     h = int.from_bytes(hashlib.sha256(f"{key}|{nopol}".encode()).digest()[:8], "big")
     return "8" + f"{h % 10**14:014d}"
 
 
+def no_stnk_untuk(key: str, nopol: str) -> str:
+    """Serial of a newly printed STNK (8 digits), stable per key and plate."""
+    return f"{_hash('stnk', key, nopol) % 10**8:08d}"
+
+
+def tambah_tahun(day: date, years: int) -> date:
+    """Same calendar day ``years`` later; 29 Feb becomes 28 Feb."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
+
+
 def tambah_satu_tahun(day: date) -> date:
     """Same calendar day next year; 29 Feb becomes 28 Feb."""
-    try:
-        return day.replace(year=day.year + 1)
-    except ValueError:
-        return day.replace(year=day.year + 1, day=28)
+    return tambah_tahun(day, 1)
+
+
+def tambah_hari_kerja(day: date, n: int) -> date:
+    """``n`` working days (Mon-Fri) after ``day``; public holidays are not simulated."""
+    current = day
+    while n > 0:
+        current += timedelta(days=1)
+        if current.weekday() < 5:
+            n -= 1
+    return current
+
+
+def no_transaksi(today: date, sequence: int) -> str:
+    return f"SMS-BA-{today:%Y%m%d}-{sequence:06d}"
+
+
+class Penolakan(Exception):
+    """A refusal on the merits, raised inside the ledger's ``produce`` so nothing is recorded."""
+
+    def __init__(self, status_code: int, kode: KodeError, pesan: str) -> None:
+        super().__init__(pesan)
+        self.status_code = status_code
+        self.kode = kode
+        self.pesan = pesan
+
+
+def _wajib_terdaftar(nopol: str) -> DataRegister:
+    record = data_register(nopol)
+    if record is None:
+        raise Penolakan(404, KodeError.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {nopol} tidak terdaftar.")
+    return record
+
+
+def _wajib_pemilik(nik: str, siapa: str = "NIK") -> None:
+    if not nik_pemilik_sesuai(nik):
+        raise Penolakan(409, KodeError.NIK_TIDAK_SESUAI, f"{siapa} tidak sesuai dengan pemilik kendaraan yang terdaftar.")
+
+
+def _wajib_bpkb(record: DataRegister, no_bpkb: str) -> None:
+    if no_bpkb != record.no_bpkb:
+        raise Penolakan(409, KodeError.BPKB_TIDAK_SESUAI, "Nomor BPKB tidak sesuai dengan data registrasi kendaraan.")
+
+
+def _wajib_cek_fisik(record: DataRegister, cek: CekFisik) -> None:
+    beda = [
+        nama
+        for nama, dilihat, terdaftar in (
+            ("nomor rangka", cek.nomor_rangka, record.nomor_rangka),
+            ("nomor mesin", cek.nomor_mesin, record.nomor_mesin),
+        )
+        if dilihat != terdaftar
+    ]
+    if beda:
+        raise Penolakan(
+            409, KodeError.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai registrasi: {', '.join(beda)}."
+        )
 
 
 def buat_hasil(permohonan: PermohonanPengesahan, *, key: str, sequence: int, today: date) -> HasilPengesahan:
-    """Compute the success reply: fees, totals, validity and Samsat's own numbers."""
+    """Annual endorsement: fees, totals, validity and Samsat's own numbers."""
+    _wajib_terdaftar(permohonan.nopol)
+    _wajib_pemilik(permohonan.nik_pemilik)
     jenis = permohonan.jenis_kendaraan
     rincian = RincianBiaya(
-        pkb=hitung_pkb(permohonan.nopol, jenis),
-        swdkllj=SWDKLLJ[jenis],
-        biaya_pengesahan=BIAYA_PENGESAHAN[jenis],
+        pkb=hitung_pkb(permohonan.nopol, jenis), swdkllj=SWDKLLJ[jenis], biaya_pengesahan=BIAYA_PENGESAHAN[jenis]
     )
     return HasilPengesahan(
         nopol=permohonan.nopol,
@@ -358,13 +347,76 @@ def buat_hasil(permohonan: PermohonanPengesahan, *, key: str, sequence: int, tod
         total_bayar=rincian.pkb + rincian.swdkllj + rincian.biaya_pengesahan,
         berlaku_sampai=tambah_satu_tahun(today),
         tanggal_pengesahan=today,
-        no_transaksi=f"SMS-BA-{today:%Y%m%d}-{sequence:06d}",
+        no_transaksi=no_transaksi(today, sequence),
     )
 
 
-def sidik_jari(permohonan: PermohonanPengesahan) -> str:
-    """Fingerprint of a request *after* parsing, so "same body" ignores key order and spacing."""
-    kanonik = json.dumps(permohonan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
+def buat_hasil_perpanjangan(
+    permohonan: PermohonanPerpanjanganLimaTahunan, *, key: str, sequence: int, today: date
+) -> HasilPerpanjanganLimaTahunan:
+    """5-year renewal: this year's PKB + SWDKLLJ, a new STNK for 5 years and new plates."""
+    record = _wajib_terdaftar(permohonan.nopol)
+    _wajib_bpkb(record, permohonan.no_bpkb)
+    _wajib_pemilik(permohonan.nik_pemilik)
+    _wajib_cek_fisik(record, permohonan.cek_fisik)
+    jenis = permohonan.jenis_kendaraan
+    rincian = RincianPerpanjangan(
+        pkb=hitung_pkb(permohonan.nopol, jenis), swdkllj=SWDKLLJ[jenis], biaya_stnk=BIAYA_STNK[jenis], biaya_tnkb=BIAYA_TNKB[jenis]
+    )
+    berlaku = tambah_tahun(today, 5)
+    return HasilPerpanjanganLimaTahunan(
+        nopol=permohonan.nopol,
+        kode_bayar=kode_bayar_untuk(key, permohonan.nopol),
+        rincian=rincian,
+        total_bayar=rincian.pkb + rincian.swdkllj + rincian.biaya_stnk + rincian.biaya_tnkb,
+        stnk_berlaku_sampai=berlaku,
+        masa_berlaku_tnkb=f"{berlaku:%m.%y}",
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    )
+
+
+def buat_hasil_balik_nama(
+    permohonan: PermohonanBalikNama, *, key: str, sequence: int, today: date, bpkb_working_days: int
+) -> HasilBalikNama:
+    """Ownership transfer: STNK in the new owner's name now, BPKB later at Polda."""
+    record = _wajib_terdaftar(permohonan.nopol)
+    _wajib_bpkb(record, permohonan.no_bpkb)
+    if not permohonan.kwitansi.bermeterai:
+        raise Penolakan(422, KodeError.KWITANSI_TANPA_METERAI, "Kwitansi jual beli wajib bermeterai Rp10.000.")
+    _wajib_pemilik(permohonan.nik_pemilik_lama, "NIK pemilik lama")
+    if permohonan.nik_pemilik_baru == permohonan.nik_pemilik_lama:
+        raise Penolakan(409, KodeError.PEMILIK_BARU_SAMA, "Pemilik baru sama dengan pemilik terdaftar.")
+    _wajib_cek_fisik(record, permohonan.cek_fisik)
+    jenis = permohonan.jenis_kendaraan
+    rincian = RincianBalikNama(
+        bbnkb=hitung_bbnkb(permohonan.nopol, jenis),
+        pkb=hitung_pkb(permohonan.nopol, jenis),
+        swdkllj=SWDKLLJ[jenis],
+        biaya_bpkb=BIAYA_BPKB[jenis],
+        biaya_stnk=BIAYA_STNK[jenis],
+        biaya_tnkb=BIAYA_TNKB[jenis],
+    )
+    return HasilBalikNama(
+        nopol=permohonan.nopol,
+        kode_bayar=kode_bayar_untuk(key, permohonan.nopol),
+        rincian=rincian,
+        total_bayar=sum(rincian.model_dump().values()),
+        no_stnk=no_stnk_untuk(key, permohonan.nopol),
+        bpkb=ProsesBpkb(
+            status=StatusBpkb.DIPROSES_POLDA,
+            perkiraan_selesai=tambah_hari_kerja(today, bpkb_working_days),
+            keterangan="BPKB atas nama pemilik baru sedang diproses di Polda; ambil dengan bukti pembayaran dan KTP.",
+        ),
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    )
+
+
+def sidik_jari(operasi: str, permohonan: BaseModel) -> str:
+    """Fingerprint of a request *after* parsing, so "same body" ignores key order and
+    spacing; the operation is part of it, so one key cannot serve two operations."""
+    kanonik = json.dumps([operasi, permohonan.model_dump(mode="json")], sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(kanonik.encode("utf-8")).hexdigest()
 
 
@@ -379,7 +431,7 @@ def galat(
     kesalahan: list[str] | None = None,
     headers: dict[str, str] | None = None,
 ) -> JSONResponse:
-    """Samsat's error shape, used for every non-2xx reply so the adapter has one parser."""
+    """Samsat's error shape, used for every non-2xx native reply so the adapter has one parser."""
     isi = GalatSamsat(kode_error=kode, pesan=pesan, kesalahan=kesalahan)
     return JSONResponse(isi.model_dump(mode="json", exclude_none=True), status_code=status_code, headers=headers)
 
@@ -400,84 +452,104 @@ def _detik_sampai_tengah_malam(now: datetime) -> int:
     return max(1, int((besok - lokal).total_seconds()))
 
 
-# -------------------------------------------------------------------------- state
+# ---------------------------------------------------------------------------- app
+
+P = TypeVar("P", bound=BaseModel)
 
 
-class _Keadaan:
-    """Mutable per-app state: the knobs, the seeded random and the ledger."""
+@dataclass(frozen=True)
+class Operasi(Generic[P]):
+    """One native operation: its ledger name, request model, how its reply is computed
+    (``hasilkan(permohonan, key, sequence, now, knobs)``, raising :class:`Penolakan` to
+    refuse) and a one-line summary for the API docs."""
 
-    def __init__(self, settings: SimulatorSettings, clock: Callable[[], datetime]) -> None:
-        self.settings = settings
-        self.rng = random.Random(settings.seed)
-        self.ledger = Ledger(settings.ledger_path)
-        self.clock = clock
+    nama: str
+    model: type[P]
+    hasilkan: Callable[[P, str, int, datetime, SamsatKnobs], BaseModel]
+    ringkas: str
 
-    def now(self) -> datetime:
-        """Current local (WIB) time; the clock is injectable so quota tests can change day."""
-        return self.clock().astimezone(WIB)
 
-    def roll(self, rate: float) -> bool:
-        """True with probability ``rate``; never consumes randomness when rate is 0."""
-        return rate > 0 and self.rng.random() < rate
+OPERASI: Final[dict[str, Operasi[Any]]] = {
+    PATH_PENGESAHAN: Operasi(
+        OPERASI_PENGESAHAN,
+        PermohonanPengesahan,
+        lambda p, key, seq, now, knobs: buat_hasil(p, key=key, sequence=seq, today=now.date()),
+        "Annual PKB payment + STNK endorsement",
+    ),
+    PATH_PERPANJANGAN_LIMA_TAHUNAN: Operasi(
+        OPERASI_PERPANJANGAN,
+        PermohonanPerpanjanganLimaTahunan,
+        lambda p, key, seq, now, knobs: buat_hasil_perpanjangan(p, key=key, sequence=seq, today=now.date()),
+        "5-year STNK renewal + new plates (TNKB)",
+    ),
+    PATH_BALIK_NAMA: Operasi(
+        OPERASI_BALIK_NAMA,
+        PermohonanBalikNama,
+        lambda p, key, seq, now, knobs: buat_hasil_balik_nama(
+            p, key=key, sequence=seq, today=now.date(), bpkb_working_days=knobs.bpkb_working_days
+        ),
+        "Ownership transfer of a used vehicle (BBN-KB)",
+    ),
+}
 
 
 def _jam_sistem() -> datetime:
     return datetime.now(WIB)
 
 
-# ---------------------------------------------------------------------------- app
-
-
 def create_app(
-    settings: SimulatorSettings | None = None,
+    knobs: SamsatKnobs | None = None,
     *,
+    ledger_path: str = ":memory:",
     clock: Callable[[], datetime] | None = None,
 ) -> FastAPI:
     """Build a simulator app with its own ledger, knobs and random.
 
-    ``clock`` (an aware-datetime factory) exists for tests that need to cross a day
-    boundary; by default the system clock in WIB is used. The ledger is opened here,
-    not at startup, so the app also works under transports that skip lifespan events
-    (e.g. ``httpx.ASGITransport``); it is closed on shutdown when lifespan runs.
+    ``clock`` (an aware-datetime factory) exists for tests that need fixed dates or to
+    cross a day boundary; by default the system clock in WIB is used. The ledger is
+    opened here, not at startup, so the app also works under transports that skip
+    lifespan events (e.g. ``httpx.ASGITransport``); it is closed on shutdown when
+    lifespan runs. ``app.state.simulator`` is the toolkit runtime (knobs, ledger).
     """
-    keadaan = _Keadaan(settings or SimulatorSettings(), clock or _jam_sistem)
+    runtime = SimulatorRuntime(knobs or SamsatKnobs(), Ledger(ledger_path))
+    jam = clock or _jam_sistem
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         try:
             yield
         finally:
-            keadaan.ledger.close()
+            runtime.ledger.close()
 
     app = FastAPI(
         title="Samsat backend simulator",
-        description="Native Samsat API (PKB payment + STNK endorsement) for mpp-hub adapter tests.",
-        version="1.0.0",
+        description="Native Samsat API (annual PKB + STNK, 5-year STNK + plates, BBN-KB) for mpp-hub adapter tests.",
+        version="2.0.0",
         lifespan=lifespan,
     )
-    app.state.simulator = keadaan
+    app.state.simulator = runtime
+    app.include_router(control_router(runtime))
 
     @app.exception_handler(RequestValidationError)
     async def _validasi(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return galat(
-            422, KodeError.DATA_TIDAK_VALID, "Data permohonan tidak valid.", kesalahan=_uraikan_galat_validasi(exc)
-        )
+        return galat(422, KodeError.DATA_TIDAK_VALID, "Data permohonan tidak valid.", kesalahan=_uraikan_galat_validasi(exc))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kode = {404: KodeError.TIDAK_DITEMUKAN, 405: KodeError.METODE_TIDAK_DIIZINKAN}.get(
-            exc.status_code, KodeError.GALAT_INTERNAL
-        )
+        kode = {404: KodeError.TIDAK_DITEMUKAN, 405: KodeError.METODE_TIDAK_DIIZINKAN}.get(exc.status_code, KodeError.GALAT_INTERNAL)
         return galat(exc.status_code, kode, str(exc.detail), headers=getattr(exc, "headers", None))
 
-    @app.post(PATH_PENGESAHAN)
-    async def pengesahan(request: Request) -> Response:
-        """Annual PKB payment + STNK endorsement, applied at most once per Idempotency-Key."""
-        knob = keadaan.settings  # one consistent view of the knobs for this request
-        if knob.down:
+    async def layani(request: Request, operasi: Operasi[Any]) -> Response:
+        """Gate, validate, apply at most once per Idempotency-Key, then misbehave if asked."""
+        # Read the body first, as a real server does before it gets slow: a caller that
+        # gives up during the latency is then just a reply nobody reads, not an error here.
+        isi = await request.body()
+        fault = await runtime.gate()
+        if fault is Fault.DOWN:
             return galat(503, KodeError.SISTEM_TIDAK_TERSEDIA, "Sistem Samsat sedang tidak tersedia.")
-        if knob.latency_ms:
-            await asyncio.sleep(knob.latency_ms / 1000)
+        if fault is Fault.BUSY:
+            return galat(503, KodeError.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
+        knob: SamsatKnobs = runtime.knobs  # type: ignore[assignment]  # one consistent view for this request
 
         key = request.headers.get(HEADER_IDEMPOTENCY_KEY)
         if key is None or not key.strip():
@@ -488,134 +560,79 @@ def create_app(
                 KodeError.IDEMPOTENCY_KEY_TIDAK_VALID,
                 f"Idempotency-Key harus berupa teks tercetak, maksimal {MAX_PANJANG_KEY} karakter.",
             )
+        try:
+            permohonan = operasi.model.model_validate_json(isi)
+        except ValidationError as exc:
+            return galat(422, KodeError.DATA_TIDAK_VALID, "Data permohonan tidak valid.", kesalahan=_uraikan_galat_validasi(exc))
 
-        if keadaan.roll(knob.error_rate):
-            return galat(
-                503, KodeError.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"}
-            )
+        now = jam().astimezone(WIB)
+
+        def produce(sequence: int) -> dict[str, Any]:
+            # Runs inside the ledger's transaction: a Penolakan rolls back, nothing is recorded.
+            return operasi.hasilkan(permohonan, key, sequence, now, knob).model_dump(mode="json")
 
         try:
-            permohonan = PermohonanPengesahan.model_validate_json(await request.body())
-        except ValidationError as exc:
+            result = runtime.ledger.apply_once(
+                key,
+                operation=operasi.nama,
+                subject=permohonan.nopol,  # the plate; never a NIK
+                fingerprint=sidik_jari(operasi.nama, permohonan),
+                produce=produce,
+                today=now.date(),
+                quota=knob.daily_quota,
+                now=now,
+            )
+        except Penolakan as tolak:
+            return galat(tolak.status_code, tolak.kode, tolak.pesan)
+
+        if result.outcome is Outcome.CONFLICT:
+            return galat(409, KodeError.KUNCI_SUDAH_DIPAKAI, "Idempotency-Key sudah dipakai untuk permohonan lain.")
+        if result.outcome is Outcome.QUOTA_EXCEEDED:
             return galat(
-                422, KodeError.DATA_TIDAK_VALID, "Data permohonan tidak valid.", kesalahan=_uraikan_galat_validasi(exc)
+                429,
+                KodeError.KUOTA_HABIS,
+                "Kuota permohonan hari ini sudah habis.",
+                headers={"Retry-After": str(_detik_sampai_tengah_malam(now))},
             )
-        sidik = sidik_jari(permohonan)
-        now = keadaan.now()
-
-        # Everything from the key lookup to the insert is one atomic unit (no awaits).
-        with keadaan.ledger.transaction() as tx:
-            lama = tx.find(key)
-            if lama is not None:
-                if lama.fingerprint != sidik:
-                    return galat(
-                        409,
-                        KodeError.KUNCI_SUDAH_DIPAKAI,
-                        "Idempotency-Key sudah dipakai untuk permohonan lain.",
-                    )
-                tx.count_replay(key)
-                return Response(
-                    content=lama.body,
-                    status_code=lama.status_code,
-                    media_type="application/json",
-                    headers={HEADER_IDEMPOTENT_REPLAYED: "true"},
-                )
-
-            if not nopol_terdaftar(permohonan.nopol):
-                return galat(
-                    404,
-                    KodeError.NOPOL_TIDAK_TERDAFTAR,
-                    f"Nomor polisi {permohonan.nopol} tidak terdaftar.",
-                )
-            if not nik_pemilik_sesuai(permohonan.nik_pemilik):
-                return galat(
-                    409,
-                    KodeError.NIK_TIDAK_SESUAI,
-                    "NIK tidak sesuai dengan pemilik kendaraan yang terdaftar.",
-                )
-            if knob.daily_quota is not None and tx.applied_on(now.date()) >= knob.daily_quota:
-                return galat(
-                    429,
-                    KodeError.KUOTA_HABIS,
-                    "Kuota pengesahan hari ini sudah habis.",
-                    headers={"Retry-After": str(_detik_sampai_tengah_malam(now))},
-                )
-
-            urutan = tx.next_sequence()
-            hasil = buat_hasil(permohonan, key=key, sequence=urutan, today=now.date())
-            isi = hasil.model_dump_json().encode("utf-8")
-            tx.insert(
-                sequence=urutan,
-                key=key,
-                operation=OPERASI_PENGESAHAN,
-                nopol=permohonan.nopol,
-                fingerprint=sidik,
-                status_code=200,
-                body=isi,
-                applied_at=now,
-            )
-
-        if keadaan.roll(knob.drop_reply_after_apply):
+        assert result.entry is not None
+        if result.outcome is Outcome.REPLAYED:
+            return JSONResponse(result.entry.response, headers={HEADER_IDEMPOTENT_REPLAYED: "true"})
+        if runtime.drop_reply():
             # Execute-then-timeout: the work is done and recorded, the caller never hears.
             return galat(504, KodeError.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-        return Response(content=isi, status_code=200, media_type="application/json")
+        if runtime.garble_reply():
+            # Applied, then a gateway answers with its own page: not Samsat's protocol.
+            return Response(BALASAN_RUSAK, status_code=200, media_type="text/html")
+        return JSONResponse(result.entry.response)
 
-    @app.get("/_sim/health")
-    async def health() -> dict[str, bool]:
-        """Liveness of the simulator process itself (ignores the ``down`` knob)."""
-        return {"ok": True}
+    def daftarkan(path: str, operasi: Operasi[Any]) -> None:
+        async def endpoint(request: Request) -> Response:
+            return await layani(request, operasi)
 
-    @app.get("/_sim/ledger")
-    async def ledger() -> dict[str, Any]:
-        """What was applied and how often it was replayed: the ground truth for tests."""
-        entries = keadaan.ledger.entries()
-        return {
-            "entries": [
-                {"key": e.key, "operation": e.operation, "nopol": e.nopol, "applied_at": e.applied_at, "replays": e.replays}
-                for e in entries
-            ],
-            "applied": len(entries),
-            "replayed": sum(e.replays for e in entries),
-        }
+        endpoint.__name__ = operasi.nama.lower()
+        app.add_api_route(path, endpoint, methods=["POST"], summary=operasi.ringkas)
 
-    @app.get("/_sim/knobs")
-    async def get_knobs() -> dict[str, Any]:
-        """Current knobs."""
-        return keadaan.settings.model_dump(mode="json")
+    for path, operasi in OPERASI.items():
+        daftarkan(path, operasi)
 
-    @app.put("/_sim/knobs")
-    async def put_knobs(request: Request) -> Response:
-        """Partial update of the knobs; refuses unknown fields and a different ledger_path."""
-        try:
-            patch = json.loads(await request.body() or b"{}")
-        except json.JSONDecodeError as exc:
-            return galat(422, KodeError.DATA_TIDAK_VALID, "Body bukan JSON.", kesalahan=[str(exc)])
-        if not isinstance(patch, dict):
-            return galat(422, KodeError.DATA_TIDAK_VALID, "Body harus objek JSON.")
-        try:
-            baru = SimulatorSettings.model_validate({**keadaan.settings.model_dump(), **patch})
-        except ValidationError as exc:
-            return galat(
-                422, KodeError.DATA_TIDAK_VALID, "Knob tidak valid.", kesalahan=_uraikan_galat_validasi(exc)
-            )
-        if baru.ledger_path != keadaan.settings.ledger_path:
-            return galat(
-                422,
-                KodeError.DATA_TIDAK_VALID,
-                "ledger_path tidak dapat diubah saat simulator berjalan.",
-                kesalahan=["ledger_path: fixed for the app's lifetime"],
-            )
-        if "seed" in patch:
-            keadaan.rng.seed(baru.seed)  # a re-seed restarts the random sequence, for reproducible tests
-        keadaan.settings = baru
-        return JSONResponse(baru.model_dump(mode="json"))
+    @app.get("/_sim/register/{nopol}")
+    async def register(nopol: str) -> JSONResponse:
+        """The simulated register record of a plate (control plane, for people and tests)."""
+        if not _POLA_NOPOL.fullmatch(nopol):
+            return galat(422, KodeError.DATA_TIDAK_VALID, f"Nomor polisi harus seperti 'BA 1234 LZ' ({POLA_NOPOL}).")
+        record = data_register(nopol)
+        if record is None:
+            return galat(404, KodeError.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {nopol} tidak terdaftar.")
+        return JSONResponse(
+            {"nopol": record.nopol, "no_bpkb": record.no_bpkb, "nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin}
+        )
 
     return app
 
 
-def run_simulator(host: str, port: int, settings: SimulatorSettings) -> None:
+def run_simulator(host: str, port: int, knobs: SamsatKnobs, ledger_path: str = ":memory:") -> None:
     """Serve the simulator until interrupted (blocking); used by dev scripts and fault tests."""
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="warning")
+    uvicorn.run(create_app(knobs, ledger_path=ledger_path), host=host, port=port, log_level="warning")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -626,8 +643,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ledger", default=":memory:", help="SQLite file for the ledger (default in-memory).")
     parser.add_argument("--knobs", default="{}", help='Initial knobs as JSON, e.g. \'{"error_rate": 0.1}\'.')
     args = parser.parse_args(argv)
-    settings = SimulatorSettings.model_validate({**json.loads(args.knobs), "ledger_path": args.ledger})
-    run_simulator(args.host, args.port, settings)
+    run_simulator(args.host, args.port, SamsatKnobs.model_validate(json.loads(args.knobs)), args.ledger)
 
 
 if __name__ == "__main__":

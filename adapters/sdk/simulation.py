@@ -118,11 +118,16 @@ class Ledger:
         today: date,
         quota: int | None = None,
         state: dict[str, Any] | None = None,
+        now: datetime | None = None,
     ) -> LedgerResult:
         """Apply ``produce(sequence)`` once per key and store its response.
 
         The same key with the same fingerprint replays the stored response; with
-        another fingerprint it is a conflict. ``subject`` must not be personal data."""
+        another fingerprint it is a conflict. ``subject`` must not be personal data.
+        ``produce`` may raise to refuse on the merits: nothing is recorded and the
+        exception propagates, so a later request with the same key can still apply.
+        ``now`` is the simulator's clock (default: the system clock), so ``applied_at``
+        agrees with ``today`` when a test injects a clock."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -138,11 +143,11 @@ class Ledger:
                 else:
                     (sequence,) = self._conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()
                     response = produce(int(sequence))
-                    now = datetime.now(UTC)
+                    applied_at = now or datetime.now(UTC)
                     self._conn.execute(
                         f"INSERT INTO ledger (id, {_COLUMNS.replace(', replays', '')}, applied_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                         (sequence, key, operation, subject, fingerprint, json.dumps(response), json.dumps(state or {}),
-                         now.isoformat(timespec="milliseconds"), today.isoformat()),
+                         applied_at.isoformat(timespec="milliseconds"), today.isoformat()),
                     )
                     result = LedgerResult(Outcome.APPLIED, self._find(key))
             except BaseException:
@@ -230,19 +235,23 @@ def control_router(runtime: SimulatorRuntime) -> APIRouter:
 
     @router.get("/knobs")
     async def get_knobs() -> dict[str, Any]:
-        return runtime.knobs.model_dump()
+        return runtime.knobs.model_dump(mode="json")
 
     @router.put("/knobs")
     async def put_knobs(request: Request) -> JSONResponse:
         try:
             changes = await request.json()
-            merged = knobs_model.model_validate({**runtime.knobs.model_dump(), **dict(changes)})
+            if not isinstance(changes, dict):
+                raise TypeError("knobs must be a JSON object")
+            merged = knobs_model.model_validate({**runtime.knobs.model_dump(), **changes})
         except (ValueError, TypeError, ValidationError) as exc:
-            detail = exc.errors(include_input=False) if isinstance(exc, ValidationError) else str(exc)
+            # exc.json(): the errors' ctx may hold exception objects (custom validators) that plain JSON cannot carry.
+            detail = json.loads(exc.json(include_input=False)) if isinstance(exc, ValidationError) else str(exc)
             return JSONResponse({"error": "invalid knobs", "detail": detail}, status_code=422)
-        if merged.seed != runtime.knobs.seed:
+        if "seed" in changes:
+            # Any PUT of a seed restarts the sequence, even the same seed: that is what makes a fault pattern reproducible.
             runtime.rng = random.Random(merged.seed)
         runtime.knobs = merged
-        return JSONResponse(merged.model_dump())
+        return JSONResponse(merged.model_dump(mode="json"))
 
     return router

@@ -58,7 +58,7 @@ async def test_annual_vehicle_tax_request_completes_with_samsat_outputs_and_full
     ledger = await stack.ledger()
     assert ledger["applied"] == 1
     assert ledger["entries"][0]["key"] == step["id"], "the step id is Samsat's idempotency key"
-    assert ledger["entries"][0]["nopol"] == "BA 1234 LZ"
+    assert ledger["entries"][0]["subject"] == "BA 1234 LZ"
 
 
 async def test_agency_refusal_ends_the_case_rejected_with_the_reason(stack: HubStack) -> None:

@@ -2,7 +2,9 @@
 
 The Samsat adapter is tested against this simulator, so these tests pin down the
 behaviour the adapter may rely on: fees, error codes, apply-at-most-once per
-Idempotency-Key, and the fault knobs.
+Idempotency-Key, and the fault knobs (from the shared toolkit, adapters/sdk/simulation.py).
+Three native operations: annual PKB + STNK endorsement, 5-year STNK + new plates,
+and ownership transfer (BBN-KB).
 """
 
 from __future__ import annotations
@@ -24,8 +26,15 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.samsat.native import HasilPengesahan, PermohonanPengesahan
-from adapters.samsat.simulator import WIB, SimulatorSettings, create_app
+from adapters.samsat.native import (
+    HasilBalikNama,
+    HasilPengesahan,
+    HasilPerpanjanganLimaTahunan,
+    PermohonanBalikNama,
+    PermohonanPengesahan,
+    PermohonanPerpanjanganLimaTahunan,
+)
+from adapters.samsat.simulator import WIB, SamsatKnobs, create_app, data_register
 
 PATH = "/api/v1/pkb/pengesahan"
 MOBIL = {"nopol": "BA 1234 LZ", "nik_pemilik": "1375015203900007", "jenis_kendaraan": "MOBIL"}
@@ -40,10 +49,10 @@ def jam_tetap(at: datetime = HARI_INI) -> Callable[[], datetime]:
 
 @asynccontextmanager
 async def samsat(
-    settings: SimulatorSettings | None = None, clock: Callable[[], datetime] | None = None
+    knobs: SamsatKnobs | None = None, clock: Callable[[], datetime] | None = None, ledger_path: str = ":memory:"
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client wired straight into a fresh simulator app (no network)."""
-    app = create_app(settings, clock=clock or jam_tetap())
+    app = create_app(knobs, ledger_path=ledger_path, clock=clock or jam_tetap())
     transport = httpx.ASGITransport(app=app)
     try:
         async with httpx.AsyncClient(transport=transport, base_url="http://samsat.test") as client:
@@ -137,7 +146,7 @@ async def test_same_key_twice_applies_once_and_replays_the_identical_reply() -> 
     [entry] = book["entries"]
     assert entry["key"] == "step-42"
     assert entry["operation"] == "PKB_PENGESAHAN"
-    assert entry["nopol"] == "BA 1234 LZ"
+    assert entry["subject"] == "BA 1234 LZ"  # the plate is the subject; never a NIK
     assert entry["replays"] == 1
     assert entry["applied_at"].startswith("2026-01-14T09:30")
 
@@ -167,7 +176,7 @@ async def test_same_key_with_a_different_body_is_refused() -> None:
         "pesan": r.json()["pesan"],
     }
     assert book["applied"] == 1 and book["replayed"] == 0
-    assert book["entries"][0]["nopol"] == "BA 1234 LZ"
+    assert book["entries"][0]["subject"] == "BA 1234 LZ"
 
 
 @pytest.mark.parametrize("headers", [{}, {"Idempotency-Key": ""}, {"Idempotency-Key": "   "}])
@@ -190,7 +199,7 @@ async def test_overlong_idempotency_key_is_refused() -> None:
 
 async def test_concurrent_requests_with_the_same_key_apply_once() -> None:
     # latency makes all ten requests overlap inside the app before any of them applies
-    async with samsat(SimulatorSettings(latency_ms=20)) as client:
+    async with samsat(SamsatKnobs(latency_ms=20)) as client:
         replies = await asyncio.gather(*(ajukan(client, MOBIL, key="step-race") for _ in range(10)))
         book = await ledger(client)
 
@@ -204,7 +213,7 @@ def test_two_simulators_on_one_ledger_file_in_parallel_threads_apply_once(tmp_pa
     # Two apps = two SQLite connections on one file; every request runs on its own
     # event loop in its own thread, so the apply-once check meets real parallelism.
     path = str(tmp_path / "samsat.db")
-    apps = [create_app(SimulatorSettings(ledger_path=path), clock=jam_tetap()) for _ in range(2)]
+    apps = [create_app(ledger_path=path, clock=jam_tetap()) for _ in range(2)]
 
     async def kirim_async(i: int) -> httpx.Response:
         transport = httpx.ASGITransport(app=apps[i % 2])
@@ -223,10 +232,10 @@ def test_two_simulators_on_one_ledger_file_in_parallel_threads_apply_once(tmp_pa
 
 
 async def test_file_backed_ledger_survives_a_simulator_restart(tmp_path: Path) -> None:
-    settings = SimulatorSettings(ledger_path=str(tmp_path / "ledger.sqlite"))
-    async with samsat(settings) as before:
+    path = str(tmp_path / "ledger.sqlite")
+    async with samsat(ledger_path=path) as before:
         first = await ajukan(before, MOBIL, key="step-persist")
-    async with samsat(settings) as after:  # a new app on the same file = a restart
+    async with samsat(ledger_path=path) as after:  # a new app on the same file = a restart
         again = await ajukan(after, MOBIL, key="step-persist")
         conflict = await ajukan(after, MOTOR, key="step-persist")
         book = await ledger(after)
@@ -313,7 +322,7 @@ async def test_unknown_paths_answer_in_samsat_error_shape() -> None:
 
 
 async def test_error_rate_1_answers_503_with_retry_after_and_applies_nothing() -> None:
-    async with samsat(SimulatorSettings(error_rate=1.0)) as client:
+    async with samsat(SamsatKnobs(error_rate=1.0)) as client:
         r = await ajukan(client, MOBIL, key="step-busy")
         assert (await ledger(client))["applied"] == 0
 
@@ -329,7 +338,7 @@ async def test_error_rate_1_answers_503_with_retry_after_and_applies_nothing() -
 
 
 async def test_down_answers_every_native_request_503_but_the_control_plane_stays_up() -> None:
-    async with samsat(SimulatorSettings(down=True)) as client:
+    async with samsat(SamsatKnobs(down=True)) as client:
         r = await ajukan(client, MOBIL)
         no_key = await client.post(PATH, json=MOBIL)
         health = await client.get("/_sim/health")
@@ -341,7 +350,7 @@ async def test_down_answers_every_native_request_503_but_the_control_plane_stays
 
 
 async def test_drop_reply_after_apply_records_the_work_and_a_retry_gets_the_stored_result() -> None:
-    async with samsat(SimulatorSettings(drop_reply_after_apply=1.0)) as client:
+    async with samsat(SamsatKnobs(drop_reply_after_apply=1.0)) as client:
         lost = await ajukan(client, MOBIL, key="step-timeout")
         after_loss = await ledger(client)
 
@@ -369,7 +378,7 @@ async def test_drop_reply_never_hits_replays() -> None:
 
 async def test_daily_quota_refuses_new_applications_until_the_next_day() -> None:
     now = [HARI_INI]
-    async with samsat(SimulatorSettings(daily_quota=2), clock=lambda: now[0]) as client:
+    async with samsat(SamsatKnobs(daily_quota=2), clock=lambda: now[0]) as client:
         ok = [await ajukan(client, MOBIL, key=f"step-{i}") for i in range(2)]
         full = await ajukan(client, MOTOR, key="step-3")
         replay_when_full = await ajukan(client, MOBIL, key="step-0")
@@ -388,7 +397,7 @@ async def test_daily_quota_refuses_new_applications_until_the_next_day() -> None
 
 
 async def test_latency_ms_delays_native_replies() -> None:
-    async with samsat(SimulatorSettings(latency_ms=150)) as client:
+    async with samsat(SamsatKnobs(latency_ms=150)) as client:
         started = time.perf_counter()
         r = await ajukan(client, MOBIL)
         elapsed = time.perf_counter() - started
@@ -398,7 +407,7 @@ async def test_latency_ms_delays_native_replies() -> None:
 
 async def test_the_same_seed_gives_the_same_sequence_of_faults() -> None:
     async def pola(seed: int) -> list[int]:
-        async with samsat(SimulatorSettings(error_rate=0.5, seed=seed)) as client:
+        async with samsat(SamsatKnobs(error_rate=0.5, seed=seed)) as client:
             return [(await ajukan(client, MOBIL, key=f"k{i}")).status_code for i in range(20)]
 
     first, second = await pola(7), await pola(7)
@@ -407,11 +416,12 @@ async def test_the_same_seed_gives_the_same_sequence_of_faults() -> None:
 
 
 async def test_knobs_are_readable_and_partially_updatable_at_runtime() -> None:
-    async with samsat(SimulatorSettings(latency_ms=5, seed=3)) as client:
+    async with samsat(SamsatKnobs(latency_ms=5, seed=3)) as client:
         before = (await client.get("/_sim/knobs")).json()
-        after = await set_knobs(client, error_rate=0.25, daily_quota=20)
+        after = await set_knobs(client, error_rate=0.25, daily_quota=20, bpkb_working_days=5)
         typo = await client.put("/_sim/knobs", json={"eror_rate": 1})
         out_of_range = await client.put("/_sim/knobs", json={"error_rate": 2})
+        bad_days = await client.put("/_sim/knobs", json={"bpkb_working_days": 0})
         move_ledger = await client.put("/_sim/knobs", json={"ledger_path": "/tmp/elsewhere.db"})
         final = (await client.get("/_sim/knobs")).json()
 
@@ -420,13 +430,15 @@ async def test_knobs_are_readable_and_partially_updatable_at_runtime() -> None:
         "error_rate": 0.0,
         "down": False,
         "drop_reply_after_apply": 0.0,
+        "garble_rate": 0.0,
         "daily_quota": None,
         "seed": 3,
-        "ledger_path": ":memory:",
+        "bpkb_working_days": 14,
     }
-    assert after == {**before, "error_rate": 0.25, "daily_quota": 20}
-    assert typo.status_code == out_of_range.status_code == move_ledger.status_code == 422
-    assert typo.json()["kode_error"] == "DATA_TIDAK_VALID"
+    assert after == {**before, "error_rate": 0.25, "daily_quota": 20, "bpkb_working_days": 5}
+    # The ledger is fixed for the app's lifetime (SimulatorOptions), so it is no knob at all.
+    assert typo.status_code == out_of_range.status_code == bad_days.status_code == move_ledger.status_code == 422
+    assert typo.json()["error"] == "invalid knobs"
     assert final == after
 
 
@@ -471,3 +483,282 @@ def test_runs_as_a_separate_http_service(tmp_path: Path) -> None:
     finally:
         proc.terminate()
         proc.wait(timeout=10)
+
+
+# ------------------------------------------------------ garble and the Samsat knob
+
+
+async def test_garble_rate_1_applies_then_answers_200_with_a_page_that_is_not_samsat_json() -> None:
+    async with samsat(SamsatKnobs(garble_rate=1.0)) as client:
+        garbled = await ajukan(client, MOBIL, key="step-garbled")
+        after = await ledger(client)
+        replay = await ajukan(client, MOBIL, key="step-garbled")  # garble never hits replays
+
+    assert garbled.status_code == 200
+    assert garbled.headers["content-type"].startswith("text/html")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(garbled.content)
+    assert after["applied"] == 1  # the work was done before the reply was mangled
+    assert replay.status_code == 200 and replay.headers["Idempotent-Replayed"] == "true"
+    HasilPengesahan.model_validate(replay.json())
+
+
+async def test_garble_rate_is_drawn_from_the_seeded_random() -> None:
+    async def pola(seed: int) -> list[bool]:
+        async with samsat(SamsatKnobs(garble_rate=0.5, seed=seed)) as client:
+            replies = [await ajukan(client, MOBIL, key=f"k{i}") for i in range(20)]
+        return [r.headers["content-type"].startswith("text/html") for r in replies]
+
+    first, second = await pola(11), await pola(11)
+    assert first == second and set(first) == {True, False}
+
+
+async def test_bpkb_working_days_knob_sets_the_bpkb_estimate_of_a_transfer() -> None:
+    async with samsat(SamsatKnobs(bpkb_working_days=3)) as client:  # Wednesday 14 Jan 2026
+        body = (await client.post(PATH_BBN, json=balik_nama(), headers={"Idempotency-Key": "k"})).json()
+    assert body["bpkb"]["perkiraan_selesai"] == "2026-01-19"  # Thu, Fri, (weekend), Mon
+
+
+# ------------------------------------------------------------- 5-year STNK renewal
+
+PATH_LIMA_TAHUN = "/api/v1/stnk/perpanjangan-lima-tahunan"
+PATH_BBN = "/api/v1/bbnkb/balik-nama"
+PENJUAL = "1375015203900007"
+PEMBELI = "1375020101850011"
+
+
+def cek_fisik(nopol: str) -> dict[str, str]:
+    record = data_register(nopol)
+    assert record is not None
+    return {"nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin}
+
+
+def lima_tahun(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
+    record = data_register(nopol)
+    body = {
+        "nopol": nopol,
+        "nik_pemilik": PENJUAL,
+        "jenis_kendaraan": jenis,
+        "no_bpkb": record.no_bpkb if record else "P12345678",
+        "cek_fisik": cek_fisik(nopol) if record else {"nomor_rangka": "MH1JFZ130KK123456", "nomor_mesin": "JFZ1E123456"},
+    }
+    return {**body, **ubah}
+
+
+def balik_nama(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
+    record = data_register(nopol)
+    body = {
+        "nopol": nopol,
+        "jenis_kendaraan": jenis,
+        "nik_pemilik_lama": PENJUAL,
+        "nik_pemilik_baru": PEMBELI,
+        "no_bpkb": record.no_bpkb if record else "P12345678",
+        "kwitansi": {"nomor": "KW/2026/0142", "bermeterai": True},
+        "cek_fisik": cek_fisik(nopol) if record else {"nomor_rangka": "MH1JFZ130KK123456", "nomor_mesin": "JFZ1E123456"},
+    }
+    return {**body, **ubah}
+
+
+async def kirim(client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str = "step-1") -> httpx.Response:
+    return await client.post(path, json=body, headers={"Idempotency-Key": key})
+
+
+async def test_five_year_renewal_of_a_car_charges_pkb_swdkllj_stnk_200000_and_plates_100000() -> None:
+    async with samsat() as client:
+        annual_pkb = (await ajukan(client, MOBIL, key="annual")).json()["rincian"]["pkb"]
+        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun())
+        book = await ledger(client)
+
+    assert r.status_code == 200, r.text
+    body = r.json()
+    HasilPerpanjanganLimaTahunan.model_validate(body)
+    assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
+    assert re.fullmatch(r"8\d{14}", body["kode_bayar"])
+    assert body["rincian"] == {"pkb": annual_pkb, "swdkllj": 143_000, "biaya_stnk": 200_000, "biaya_tnkb": 100_000}
+    assert body["total_bayar"] == sum(body["rincian"].values())
+    assert body["stnk_berlaku_sampai"] == "2031-01-14"  # five years
+    assert body["masa_berlaku_tnkb"] == "01.31"  # printed on the new plates
+    assert body["tanggal_penetapan"] == "2026-01-14"
+    assert book["entries"][-1]["operation"] == "STNK_LIMA_TAHUNAN"
+    assert book["entries"][-1]["subject"] == "BA 1234 LZ"
+
+
+async def test_five_year_renewal_of_a_motorcycle_charges_stnk_100000_and_plates_60000() -> None:
+    async with samsat() as client:
+        body = (await kirim(client, PATH_LIMA_TAHUN, lima_tahun("BA 4321 LQ", "MOTOR"))).json()
+    assert body["rincian"]["swdkllj"] == 35_000
+    assert (body["rincian"]["biaya_stnk"], body["rincian"]["biaya_tnkb"]) == (100_000, 60_000)
+    assert 150_000 <= body["rincian"]["pkb"] <= 600_000
+
+
+async def test_five_year_renewal_on_29_february_is_valid_until_28_february() -> None:
+    async with samsat(clock=jam_tetap(datetime(2028, 2, 29, 10, 0, tzinfo=WIB))) as client:
+        body = (await kirim(client, PATH_LIMA_TAHUN, lima_tahun())).json()
+    assert (body["stnk_berlaku_sampai"], body["masa_berlaku_tnkb"]) == ("2033-02-28", "02.33")
+
+
+@pytest.mark.parametrize(
+    ("ubah", "status", "kode"),
+    [
+        ({"nopol": "BA 9001 LZ"}, 404, "NOPOL_TIDAK_TERDAFTAR"),
+        ({"nik_pemilik": "1375015203900099"}, 409, "NIK_TIDAK_SESUAI"),
+        ({"no_bpkb": "P12345678"}, 409, "BPKB_TIDAK_SESUAI"),  # not this plate's BPKB
+        ({"cek_fisik": {**cek_fisik("BA 1234 LZ"), "nomor_rangka": "MH1JFZ130KK123456"}}, 409, "CEK_FISIK_TIDAK_SESUAI"),
+        ({"cek_fisik": {**cek_fisik("BA 1234 LZ"), "nomor_mesin": "JFZ1E123456"}}, 409, "CEK_FISIK_TIDAK_SESUAI"),
+    ],
+    ids=["unregistered", "not-owner", "wrong-bpkb", "wrong-chassis", "wrong-engine"],
+)
+async def test_five_year_renewal_refusals_apply_nothing(ubah: dict[str, Any], status: int, kode: str) -> None:
+    async with samsat() as client:
+        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(**ubah))
+        book = await ledger(client)
+    assert r.status_code == status
+    assert r.json()["status"] == "GAGAL" and r.json()["kode_error"] == kode
+    assert book["applied"] == 0
+
+
+async def test_a_refusal_is_not_recorded_so_the_same_key_applies_once_the_papers_are_right() -> None:
+    async with samsat() as client:
+        refused = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(no_bpkb="P12345678"), key="step-b")
+        fixed = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(), key="step-b")
+        book = await ledger(client)
+    assert refused.json()["kode_error"] == "BPKB_TIDAK_SESUAI"
+    assert fixed.status_code == 200 and "Idempotent-Replayed" not in fixed.headers
+    assert book["applied"] == 1
+
+
+@pytest.mark.parametrize(
+    "ubah",
+    [
+        {"no_bpkb": "12345678"},  # letter + 8 digits
+        {"no_bpkb": "p12345678"},  # upper case only
+        {"cek_fisik": {"nomor_rangka": "MH1JFZ130KK12345O", "nomor_mesin": "JFZ1E123456"}},  # no O in a VIN
+        {"cek_fisik": {"nomor_rangka": "MH1JFZ130KK123456"}},  # engine number missing
+        {"cek_fisik": None},
+        {"keterangan": "x"},  # unknown field
+    ],
+)
+async def test_malformed_five_year_renewal_gets_422_data_tidak_valid(ubah: dict[str, Any]) -> None:
+    async with samsat() as client:
+        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(**ubah))
+    assert r.status_code == 422
+    assert r.json()["kode_error"] == "DATA_TIDAK_VALID" and r.json()["kesalahan"]
+
+
+async def test_a_key_used_for_one_operation_cannot_be_reused_for_another() -> None:
+    async with samsat() as client:
+        await ajukan(client, MOBIL, key="step-x")
+        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(), key="step-x")
+    assert r.status_code == 409 and r.json()["kode_error"] == "KUNCI_SUDAH_DIPAKAI"
+
+
+async def test_daily_quota_counts_every_operation_and_is_checked_before_business_rules() -> None:
+    async with samsat(SamsatKnobs(daily_quota=1)) as client:
+        await ajukan(client, MOBIL, key="a")
+        full = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(), key="b")
+        unregistered_when_full = await kirim(client, PATH_BBN, balik_nama(nopol="BA 9500 LZ"), key="c")
+    assert full.status_code == unregistered_when_full.status_code == 429
+    assert unregistered_when_full.json()["kode_error"] == "KUOTA_HABIS"
+
+
+# ---------------------------------------------------------- ownership transfer (BBN-KB)
+
+
+async def test_transfer_of_a_car_issues_the_stnk_and_estimates_the_bpkb() -> None:
+    async with samsat() as client:
+        annual_pkb = (await ajukan(client, MOBIL, key="annual")).json()["rincian"]["pkb"]
+        r = await kirim(client, PATH_BBN, balik_nama())
+        book = await ledger(client)
+
+    assert r.status_code == 200, r.text
+    body = r.json()
+    HasilBalikNama.model_validate(body)
+    assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
+    assert body["rincian"] == {
+        "bbnkb": annual_pkb // 2 // 1000 * 1000,  # stand-in: half the PKB
+        "pkb": annual_pkb,
+        "swdkllj": 143_000,
+        "biaya_bpkb": 375_000,
+        "biaya_stnk": 200_000,
+        "biaya_tnkb": 100_000,
+    }
+    assert body["total_bayar"] == sum(body["rincian"].values())
+    assert re.fullmatch(r"\d{8}", body["no_stnk"])
+    assert body["bpkb"]["status"] == "DIPROSES_POLDA"
+    assert body["bpkb"]["perkiraan_selesai"] == "2026-02-03"  # 14 working days after Wed 14 Jan
+    assert "Polda" in body["bpkb"]["keterangan"]
+    entry = book["entries"][-1]
+    assert (entry["operation"], entry["subject"]) == ("BBNKB_BALIK_NAMA", "BA 1234 LZ")
+    assert PENJUAL not in json.dumps(book) and PEMBELI not in json.dumps(book), "no NIK in the ledger view"
+
+
+async def test_transfer_of_a_motorcycle_charges_bpkb_225000_stnk_100000_plates_60000() -> None:
+    async with samsat() as client:
+        rincian = (await kirim(client, PATH_BBN, balik_nama("BA 4321 LQ", "MOTOR"))).json()["rincian"]
+    assert (rincian["biaya_bpkb"], rincian["biaya_stnk"], rincian["biaya_tnkb"], rincian["swdkllj"]) == (
+        225_000,
+        100_000,
+        60_000,
+        35_000,
+    )
+
+
+@pytest.mark.parametrize(
+    ("ubah", "status", "kode"),
+    [
+        ({"nopol": "BA 9999 LZ"}, 404, "NOPOL_TIDAK_TERDAFTAR"),
+        ({"no_bpkb": "P12345678"}, 409, "BPKB_TIDAK_SESUAI"),
+        ({"kwitansi": {"nomor": "KW/2026/0142", "bermeterai": False}}, 422, "KWITANSI_TANPA_METERAI"),
+        ({"nik_pemilik_lama": "1375015203900099"}, 409, "NIK_TIDAK_SESUAI"),  # seller is not the registered owner
+        ({"nik_pemilik_baru": PENJUAL}, 409, "PEMILIK_BARU_SAMA"),
+        ({"cek_fisik": {**cek_fisik("BA 1234 LZ"), "nomor_mesin": "JFZ1E123456"}}, 409, "CEK_FISIK_TIDAK_SESUAI"),
+    ],
+    ids=["unregistered", "wrong-bpkb", "unstamped-receipt", "seller-not-owner", "same-owner", "wrong-engine"],
+)
+async def test_transfer_refusals_apply_nothing(ubah: dict[str, Any], status: int, kode: str) -> None:
+    async with samsat() as client:
+        r = await kirim(client, PATH_BBN, balik_nama(**ubah))
+        book = await ledger(client)
+    assert r.status_code == status
+    assert r.json()["status"] == "GAGAL" and r.json()["kode_error"] == kode
+    assert book["applied"] == 0
+
+
+async def test_transfer_replays_the_stored_reply_for_the_same_key() -> None:
+    async with samsat() as client:
+        first = await kirim(client, PATH_BBN, balik_nama(), key="step-bbn")
+        second = await kirim(client, PATH_BBN, balik_nama(), key="step-bbn")
+        other_buyer = await kirim(client, PATH_BBN, balik_nama(nik_pemilik_baru="1375020101850012"), key="step-bbn")
+    assert second.content == first.content and second.headers["Idempotent-Replayed"] == "true"
+    assert other_buyer.status_code == 409 and other_buyer.json()["kode_error"] == "KUNCI_SUDAH_DIPAKAI"
+
+
+def test_native_request_models_match_the_documented_examples() -> None:
+    assert PermohonanPerpanjanganLimaTahunan.model_validate(lima_tahun()).model_dump(mode="json") == lima_tahun()
+    assert PermohonanBalikNama.model_validate(balik_nama()).model_dump(mode="json") == balik_nama()
+
+
+# ------------------------------------------------------------------ the register
+
+
+def test_register_records_are_derived_from_the_plate_in_native_formats() -> None:
+    record = data_register("BA 1234 LZ")
+    assert record is not None and record == data_register("BA 1234 LZ")
+    assert re.fullmatch(r"[A-Z][0-9]{8}", record.no_bpkb)
+    assert re.fullmatch(r"[A-HJ-NPR-Z0-9]{17}", record.nomor_rangka)
+    assert re.fullmatch(r"[A-Z0-9]{6,20}", record.nomor_mesin)
+    assert data_register("BA 1235 LZ") != record
+    assert data_register("BA 9001 LZ") is None
+
+
+async def test_the_register_can_be_looked_up_on_the_control_plane() -> None:
+    async with samsat(SamsatKnobs(down=True)) as client:  # control plane ignores the knobs
+        found = await client.get("/_sim/register/BA 1234 LZ")
+        missing = await client.get("/_sim/register/BA 9100 LA")
+        malformed = await client.get("/_sim/register/ba1234lz")
+    record = data_register("BA 1234 LZ")
+    assert record is not None
+    assert found.status_code == 200
+    assert found.json() == {"nopol": "BA 1234 LZ", "no_bpkb": record.no_bpkb, "nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin}
+    assert missing.status_code == 404 and missing.json()["kode_error"] == "NOPOL_TIDAK_TERDAFTAR"
+    assert malformed.status_code == 422
