@@ -37,6 +37,11 @@ def transition(
     )
 
 
+def record_note(session: AsyncSession, step: Step, note: str) -> None:
+    """An audit entry about a step that does not change its status."""
+    session.add(HistoryRecord(case_id=step.case_id, step_id=step.id, from_status=step.status, to_status=step.status, note=note))
+
+
 def record_refusal(session: AsyncSession, step: Step, attempted: Status, *, note: str, message_id: uuid.UUID) -> None:
     """Keep an audit entry of a transition that was refused, without applying it."""
     session.add(

@@ -34,8 +34,13 @@ def catalogue_list() -> None:
     settings = get_settings()
     for service in sorted(load_catalogue(settings), key=lambda s: s.code):
         connected = "connected" if service.provider in settings.agencies else "NOT CONNECTED"
-        typer.echo(f"{service.code:34} {service.provider:10} {connected:13} SLA {service.sla_working_days:>2} wd  {service.name_en}")
+        typer.echo(f"{service.code:34} {service.provider:10} {connected:13} SLA {service.sla_working_days:>3g} wd  {service.name_en}")
         typer.echo(f"{'':34} fee: {service.fee}")
+    for composite in load_catalogue(settings).composites():
+        typer.echo(f"{composite.code:34} {'composite':10} {'':13} SLA {composite.sla_working_days:>3g} wd  {composite.name_en}")
+        for step in composite.steps:
+            after = f" after {', '.join(step.after)}" if step.after else ""
+            typer.echo(f"{'':34}   {step.name}: {step.service}{after}")
 
 
 @schemas_app.command("export")

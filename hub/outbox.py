@@ -80,7 +80,7 @@ class OutboxRelay:
         return len(rows)
 
     async def run(self, stop: asyncio.Event) -> None:
-        failures = 0
+        failures = idle_rounds = 0
         while not stop.is_set():
             try:
                 sent = await self.publish_pending()
@@ -92,8 +92,11 @@ class OutboxRelay:
                 log.exception("outbox relay: publish failed, retrying in %.1fs", delay)
                 sent = 0
                 await asyncio.sleep(delay)
+            # Idle polls back off (up to 10x) so an idle relay does not hammer the DB;
+            # any work found brings the interval straight back down.
+            idle_rounds = 0 if sent else min(idle_rounds + 1, 10)
             if sent < self._batch_size:
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=self._poll_seconds)
+                    await asyncio.wait_for(stop.wait(), timeout=self._poll_seconds * max(1, idle_rounds))
                 except TimeoutError:
                     pass

@@ -26,6 +26,7 @@ from hub.config import Settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.outbox import OutboxRelay
 from hub.poller import Poller
+from hub.workflow import make_workflow
 from hub.router import run_router
 from schemas import topics
 
@@ -81,7 +82,7 @@ async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
     sessions = create_sessionmaker(engine)
     try:
         await asyncio.gather(
-            run_router(sessions, catalogue, settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size),
+            run_router(sessions, make_workflow(settings, catalogue), settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size),
             Poller(sessions).run(stop),
         )
     finally:

@@ -25,7 +25,9 @@ class MessageType(StrEnum):
     STEP_COMMAND = "step.command"  # router -> adapter: do this step
     STEP_STATUS = "step.status"  # adapter -> router: the step moved (canonical status)
     STEP_POLL = "step.poll"  # router -> adapter: ask the agency how a step is doing (polling backends)
+    STEP_CANCEL = "step.cancel"  # hub -> adapter: the citizen cancelled; stop the step where the agency allows it
     AGENCY_CALLBACK = "agency.callback"  # api -> adapter: an authenticated native callback to translate
+    SLA_BREACHED = "case.sla_breached"  # hub -> anyone listening: a step missed its SLA deadline
 
 
 class Headers:

@@ -47,6 +47,9 @@ _ACTIVE = {
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.SUBMITTED: frozenset({Status.ROUTED, Status.CANCELLED, Status.FAILED, Status.REJECTED}),
     **{s: frozenset((_ACTIVE | TERMINAL) - {s, Status.ROUTED}) for s in _ACTIVE},
+    # A case whose step was returned for correction goes back to ROUTED when the
+    # portal resubmits (the step itself is superseded by a new one).
+    Status.NEEDS_REVISION: frozenset((_ACTIVE | TERMINAL) - {Status.NEEDS_REVISION}),
     **{s: frozenset() for s in TERMINAL},
 }
 

@@ -71,6 +71,16 @@ class StepPoll(BaseModel):
     attempt: int = Field(ge=1)
 
 
+class StepCancel(BaseModel):
+    """Hub -> adapter: ask the agency to cancel a running step (only sent to adapters that support it)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    command: StepCommand
+    agency_ref: str | None = Field(default=None, max_length=200)
+    reason: str = Field(max_length=500)
+
+
 class AgencyCallback(BaseModel):
     """API -> adapter: a native callback whose signature the hub already verified."""
 

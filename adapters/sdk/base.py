@@ -39,6 +39,8 @@ class Adapter(ABC):
     #: Operation names (from the catalogue) this adapter can carry out.
     operations: ClassVar[frozenset[str]]
     style: ClassVar[BackendStyle] = BackendStyle.SYNC
+    #: Whether ``cancel`` can stop a running step at the agency.
+    supports_cancel: ClassVar[bool] = False
 
     def __init__(self, settings: BackendSettings) -> None:
         self.settings = settings
@@ -54,6 +56,11 @@ class Adapter(ABC):
     async def poll(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str) -> StepStatusReport:
         """Polling backends: where is the step now? Same error contract as ``execute``."""
         raise NotImplementedError(f"{self.agency} is not a polling backend")
+
+    async def cancel(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str | None) -> StepStatusReport:
+        """Ask the agency to stop the step: CANCELLED if it did, otherwise the step's current
+        status (e.g. already issued). Only called when ``supports_cancel`` is true."""
+        raise NotImplementedError(f"{self.agency} cannot cancel")
 
     def translate_callback(self, callback: AgencyCallback, step_id: uuid.UUID) -> StepStatusReport:
         """Callback backends: the native callback body as a canonical report.

@@ -27,7 +27,7 @@ from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMess
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
 from schemas.lifecycle import Status
-from schemas.messages import AgencyCallback, StepCommand, StepError, StepPoll, StepStatusReport
+from schemas.messages import AgencyCallback, StepCancel, StepCommand, StepError, StepPoll, StepStatusReport
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +59,9 @@ class AdapterWorker:
         elif envelope.type is MessageType.STEP_POLL:
             poll = _parse(StepPoll, envelope)
             report = await self._guarded(poll.command, lambda: self.adapter.poll(poll.command, step_id, poll.agency_ref))
+        elif envelope.type is MessageType.STEP_CANCEL:
+            cancel = _parse(StepCancel, envelope)
+            report = await self._guarded(cancel.command, lambda: self.adapter.cancel(cancel.command, step_id, cancel.agency_ref))
         elif envelope.type is MessageType.AGENCY_CALLBACK:
             report = self._translate_callback(_parse(AgencyCallback, envelope), step_id)
         else:

@@ -14,6 +14,7 @@ from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
+from hub.workflow import make_workflow
 from hub.db.engine import create_engine, create_sessionmaker
 
 
@@ -21,7 +22,8 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None) -> FastAP
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
-        app.state.hub = ApiState(settings=settings, sessions=create_sessionmaker(engine), catalogue=catalogue or load_catalogue(settings))
+        loaded = catalogue or load_catalogue(settings)
+        app.state.hub = ApiState(settings=settings, sessions=create_sessionmaker(engine), catalogue=loaded, workflow=make_workflow(settings, loaded))
         try:
             yield
         finally:

@@ -17,14 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.api.auth import PortalClient
 from hub.api.errors import ApiError, FieldError, Problem, field_errors, validation_error
 from hub.api.state import ApiState, api_state
+from hub.cases import load_case, transition
+from hub.catalogue import Catalogue
 from hub.db.models import Case, HistoryRecord, Step
 from hub.outbox import enqueue
+from hub.workflow import Trace, check_composite_request, current_steps
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import RequestSubmitted, StepError
-from schemas.requests import CaseView, HistoryEntry, RequestAccepted, RequestCreate, StepView
+from schemas.requests import CancelCreate, CaseView, HistoryEntry, RequestAccepted, RequestCreate, RevisionCreate, StepView
 
 log = logging.getLogger(__name__)
 
@@ -55,21 +58,9 @@ async def submit_request(
     idempotency_key: IdempotencyKey = None,
 ) -> RequestAccepted:
     """Accept a citizen's request. A 202 means the case is stored and will be routed."""
-    service = state.catalogue.get(body.service)
-    if service is None:
-        raise validation_error(
-            [FieldError(field="service", loc=["body", "service"], type="unknown_service",
-                        message=f"unknown service {body.service!r}; known: {', '.join(state.catalogue.codes())}")]
-        )
-    if service.provider not in state.settings.agencies:
-        raise ApiError(503, "provider_not_connected", f"{service.code} is provided by {service.provider!r}, which is not connected to this hub",
-                       headers={"Retry-After": "3600"})
-    try:
-        data = service.payloads.input.model_validate(body.data).model_dump(mode="json")
-    except ValidationError as exc:
-        raise validation_error(field_errors(exc.errors(include_input=False), prefix=["body", "data"])) from None
+    service_code, kind, data = _checked(state, body)
     applicant = body.applicant.model_dump(mode="json")
-    request_hash = _hash({"service": body.service, "applicant": applicant, "data": data})
+    request_hash = _hash({"service": service_code, "applicant": applicant, "data": data})
 
     if idempotency_key is not None:
         existing = await _replay(state, client, idempotency_key, request_hash)
@@ -81,11 +72,11 @@ async def submit_request(
         async with state.sessions.begin() as session:
             case = Case(
                 id=case_id, client_id=client, idempotency_key=idempotency_key, request_hash=request_hash,
-                service=body.service, status=Status.SUBMITTED.value, applicant=applicant, data=data, outputs={},
+                service=service_code, kind=kind, status=Status.SUBMITTED.value, applicant=applicant, data=data, outputs={},
             )
             session.add(case)
             session.add(HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}"))
-            submitted = RequestSubmitted(service=body.service, applicant=body.applicant, data=data)
+            submitted = RequestSubmitted(service=service_code, applicant=body.applicant, data=data)
             enqueue(
                 session, topics.REQUESTS,
                 Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="api", payload=submitted.model_dump(mode="json")),
@@ -98,7 +89,7 @@ async def submit_request(
             raise
         response.headers["Idempotent-Replayed"] = "true"
         return existing
-    log.info("accepted request %s for %s from %s", case_id, body.service, client)
+    log.info("accepted request %s for %s from %s", case_id, service_code, client)
     return _accepted(case_id, Status.SUBMITTED)
 
 
@@ -106,10 +97,119 @@ async def submit_request(
 async def get_request(request_id: uuid.UUID, client: PortalClient, state: Annotated[ApiState, Depends(api_state)]) -> CaseView:
     """Status, outputs and the full history of one case."""
     async with state.sessions() as session:
-        case = await session.get(Case, request_id)
-        if case is None or case.client_id != client:
-            raise ApiError(404, "request_not_found", f"No request {request_id} for this client")
-        return await _case_view(session, case)
+        return await _case_view(session, await _owned_case(session, request_id, client))
+
+
+@router.post("/{request_id}/cancel", response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}})
+async def cancel_request(
+    request_id: uuid.UUID, client: PortalClient, state: Annotated[ApiState, Depends(api_state)], body: CancelCreate | None = None
+) -> CaseView:
+    """Cancel a case: steps not started are skipped, running ones are asked to cancel
+    where the agency supports it (others run on and their result is kept)."""
+    reason = (body or CancelCreate()).reason
+    async with state.sessions.begin() as session:
+        case = await _owned_case(session, request_id, client, for_update=True)
+        if Status(case.status).is_terminal:
+            raise ApiError(409, "request_already_final", f"Request {request_id} is already {case.status}")
+        state.workflow.cancel(session, case, await current_steps(session, case), reason=reason, trace=_trace(case.id))
+    async with state.sessions() as session:
+        return await _case_view(session, await _owned_case(session, request_id, client))
+
+
+@router.post("/{request_id}/steps/{step_id}/revision", status_code=202, response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}})
+async def revise_step(
+    request_id: uuid.UUID, step_id: uuid.UUID, body: RevisionCreate, client: PortalClient, state: Annotated[ApiState, Depends(api_state)]
+) -> CaseView:
+    """Resubmit a step the agency returned for correction (NEEDS_REVISION) with corrected
+    inputs. It goes to the agency as a new step (a new idempotency key); the returned
+    one is kept in the history, superseded."""
+    async with state.sessions.begin() as session:
+        case = await _owned_case(session, request_id, client, for_update=True)
+        step = await session.get(Step, step_id)
+        if step is None or step.case_id != case.id:
+            raise ApiError(404, "step_not_found", f"No step {step_id} in request {request_id}")
+        if step.status != Status.NEEDS_REVISION or step.superseded_by is not None:
+            raise ApiError(409, "step_not_awaiting_revision", f"Step {step_id} is {step.status}, not NEEDS_REVISION")
+        service = state.catalogue.get(step.service)
+        assert service is not None
+        try:
+            inputs = service.payloads.input.model_validate(body.data).model_dump(mode="json")
+        except ValidationError as exc:
+            raise validation_error(field_errors(exc.errors(include_input=False), prefix=["body", "data"])) from None
+        revised = Step(id=uuid.uuid4(), case_id=case.id, name=step.name, depends_on=step.depends_on, input_mapping=None,
+                       service=step.service, agency=step.agency, operation=step.operation, status=Status.SUBMITTED.value, inputs=inputs)
+        session.add(revised)
+        step.superseded_by = revised.id
+        transition(session, step, Status.CANCELLED, note=f"superseded by revised step {revised.id}")
+        await session.flush()
+        state.workflow.start(session, case, revised, {}, message_id=None, trace=_trace(case.id))
+        state.workflow.settle(session, case, await current_steps(session, case), message_id=None)
+    async with state.sessions() as session:
+        return await _case_view(session, await _owned_case(session, request_id, client))
+
+
+def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, Any]]:
+    """Validate what was asked for: (service code, kind, normalised data), or a 4xx naming the field."""
+    catalogue = state.catalogue
+    if body.items is not None:
+        if body.service is not None or body.data:
+            raise validation_error([FieldError(field="items", loc=["body", "items"], type="items_exclusive",
+                                               message="give either service and data, or items")])
+        errors: list[FieldError] = []
+        items = []
+        for index, item in enumerate(body.items):
+            service = catalogue.get(item.service)
+            if service is None:
+                errors.append(_unknown_service(catalogue, item.service, ["body", "items", index, "service"]))
+                continue
+            _require_connected(state, service.code, service.provider)
+            try:
+                items.append({"service": service.code, "data": service.payloads.input.model_validate(item.data).model_dump(mode="json")})
+            except ValidationError as exc:
+                errors += field_errors(exc.errors(include_input=False), prefix=["body", "items", index, "data"])
+        if errors:
+            raise validation_error(errors)
+        return "bundle", "bundle", {"items": items}
+    if body.service is None:
+        raise validation_error([FieldError(field="service", loc=["body", "service"], type="missing", message="service (or items) is required")])
+    composite = catalogue.composite(body.service)
+    if composite is not None:
+        for step in composite.steps:
+            provider = catalogue.get(step.service).provider  # type: ignore[union-attr]
+            _require_connected(state, composite.code, provider)
+        data, problems = check_composite_request(composite, catalogue, body.data, body.applicant.model_dump(mode="json"))
+        if problems:
+            raise validation_error([FieldError(field=".".join(str(p) for p in problem.loc), loc=["body", *problem.loc], type=problem.type, message=problem.message) for problem in problems])
+        return composite.code, "composite", data
+    service = catalogue.get(body.service)
+    if service is None:
+        raise validation_error([_unknown_service(catalogue, body.service, ["body", "service"])])
+    _require_connected(state, service.code, service.provider)
+    try:
+        return service.code, "single", service.payloads.input.model_validate(body.data).model_dump(mode="json")
+    except ValidationError as exc:
+        raise validation_error(field_errors(exc.errors(include_input=False), prefix=["body", "data"])) from None
+
+
+def _unknown_service(catalogue: Catalogue, code: str, loc: list[str | int]) -> FieldError:
+    known = ", ".join([*catalogue.codes(), *(c.code for c in catalogue.composites())])
+    return FieldError(field=".".join(str(p) for p in loc[1:]), loc=loc, type="unknown_service", message=f"unknown service {code!r}; known: {known}")
+
+
+def _require_connected(state: ApiState, code: str, provider: str) -> None:
+    if provider not in state.settings.agencies:
+        raise ApiError(503, "provider_not_connected", f"{code} needs {provider!r}, which is not connected to this hub", headers={"Retry-After": "3600"})
+
+
+async def _owned_case(session: AsyncSession, request_id: uuid.UUID, client: str, *, for_update: bool = False) -> Case:
+    case = await load_case(session, request_id, for_update=for_update)
+    if case is None or case.client_id != client:
+        raise ApiError(404, "request_not_found", f"No request {request_id} for this client")
+    return case
+
+
+def _trace(case_id: uuid.UUID) -> Trace:
+    return Trace(correlation_id=str(case_id), traceparent=new_traceparent())
 
 
 async def _replay(state: ApiState, client: str, key: str, request_hash: str) -> RequestAccepted | None:
@@ -141,15 +241,18 @@ async def _case_view(session: AsyncSession, case: Case) -> CaseView:
     return CaseView(
         id=case.id,
         service=case.service,
+        kind=case.kind,
         status=Status(case.status),
         applicant_nik_masked=mask_nik(case.applicant["nik"]),
+        sla_breached_at=case.sla_breached_at,
         created_at=case.created_at,
         updated_at=case.updated_at,
         outputs=case.outputs,
         error=StepError.model_validate(case.error) if case.error else None,
         steps=[
-            StepView(id=s.id, service=s.service, agency=s.agency, status=Status(s.status), outputs=s.outputs,
-                     error=StepError.model_validate(s.error) if s.error else None, updated_at=s.updated_at)
+            StepView(id=s.id, name=s.name, service=s.service, agency=s.agency, status=Status(s.status), depends_on=s.depends_on,
+                     outputs=s.outputs, error=StepError.model_validate(s.error) if s.error else None, sla_due_at=s.sla_due_at,
+                     sla_breached_at=s.sla_breached_at, superseded_by=s.superseded_by, updated_at=s.updated_at)
             for s in steps
         ],
         history=[

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.catalogue import Catalogue
 from hub.config import Settings
+from hub.workflow import Workflow
 
 
 @dataclass(frozen=True)
@@ -16,6 +17,7 @@ class ApiState:
     settings: Settings
     sessions: async_sessionmaker[AsyncSession]
     catalogue: Catalogue
+    workflow: Workflow
 
 
 def api_state(request: Request) -> ApiState:

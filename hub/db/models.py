@@ -47,11 +47,13 @@ class Case(Base):
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     request_hash: Mapped[str] = mapped_column(String(64), doc="sha256 of the canonical body, to spot key reuse.")
     service: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20), default="single", doc="single | composite | bundle")
     status: Mapped[str] = mapped_column(String(32), index=True)
     applicant: Mapped[dict[str, Any]]
     data: Mapped[dict[str, Any]]
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    sla_breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -65,6 +67,10 @@ class Step(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=uuid.uuid4)
     case_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("cases.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100), default="main", doc="Step name within its case (composites).")
+    depends_on: Mapped[list[str]] = mapped_column(JSON, default=list, doc="Names of steps whose outputs it needs.")
+    input_mapping: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True, doc="Where each input comes from.")
+    superseded_by: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, doc="Resubmitted revision of this step.")
     service: Mapped[str] = mapped_column(String(100))
     agency: Mapped[str] = mapped_column(String(50))
     operation: Mapped[str] = mapped_column(String(100))
@@ -76,6 +82,8 @@ class Step(Base):
     agency_ref: Mapped[str | None] = mapped_column(String(200), doc="The agency's own reference (polling backends).")
     next_poll_at: Mapped[datetime | None] = mapped_column(index=True, doc="When the poller asks the agency next.")
     poll_attempts: Mapped[int] = mapped_column(Integer, default=0)
+    sla_due_at: Mapped[datetime | None] = mapped_column(index=True, doc="Deadline from the catalogue's SLA in working days.")
+    sla_breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

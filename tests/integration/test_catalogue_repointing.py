@@ -17,6 +17,7 @@ from hub.catalogue import DEFAULT_PATH, Catalogue
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
 from hub.router import Router
+from hub.workflow import Workflow
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
@@ -48,7 +49,7 @@ async def route_one(database_url: str, catalogue: Catalogue, service: str) -> tu
                              applicant={"nik": "1375015203900007", "name": "Siti"}, data={}, outputs={}))
             session.add(HistoryRecord(case_id=case_id, to_status=Status.SUBMITTED.value))
         envelope = Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="test")
-        await Router(sessions, catalogue).handle(envelope, SimpleNamespace(headers=[]))  # type: ignore[arg-type]
+        await Router(sessions, Workflow(catalogue)).handle(envelope, SimpleNamespace(headers=[]))  # type: ignore[arg-type]
         async with sessions() as session:
             step = (await session.scalars(select(Step).where(Step.case_id == case_id))).one()
             command = (await session.scalars(select(OutboxMessage).where(OutboxMessage.key == str(case_id).encode()))).one()

@@ -4,6 +4,7 @@ kill -9 any one of them mid-flight and restart it."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import json
 import os
 import signal
@@ -26,6 +27,13 @@ CORE = ("api", "relay", "router")
 
 def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Warga Uji") -> dict[str, Any]:
     return {"service": "samsat.pkb_annual", "applicant": {"nik": nik, "name": name}, "data": {"plate": plate, "vehicle_type": vehicle_type}}
+
+
+def _die_with_parent() -> None:
+    """Linux: the child gets SIGTERM when the test process dies, even by SIGKILL, so an
+    interrupted test run leaves no hub processes behind."""
+    libc = ctypes.CDLL("libc.so.6", use_errno=True)
+    libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @dataclass
@@ -104,7 +112,9 @@ class HubStack:
         component = self._key(component)
         assert component not in self.processes or self.processes[component].poll() is not None, f"{component} runs"
         log = open(self.workdir / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
-        self.processes[component] = subprocess.Popen(self._command(component), env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir)
+        self.processes[component] = subprocess.Popen(
+            self._command(component), env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, preexec_fn=_die_with_parent
+        )
 
     def kill9(self, component: str) -> None:
         process = self.processes[self._key(component)]

@@ -80,15 +80,22 @@ def test_active_states_can_end_in_any_terminal_state(current: Status, new: Statu
 @pytest.mark.parametrize("current", ACTIVE_STATES)
 @pytest.mark.parametrize("back", [Status.SUBMITTED, Status.ROUTED])
 def test_active_states_never_go_back_to_submitted_or_routed(current: Status, back: Status) -> None:
+    if (current, back) == (Status.NEEDS_REVISION, Status.ROUTED):
+        pytest.skip("the one way back: a case resubmitted after a revision request is routed again")
     assert not can_transition(current, back)
+
+
+def test_a_case_returned_for_revision_is_routed_again_when_resubmitted() -> None:
+    assert can_transition(Status.NEEDS_REVISION, Status.ROUTED)
+    assert not can_transition(Status.NEEDS_REVISION, Status.SUBMITTED)
 
 
 def test_nothing_ever_goes_back_to_submitted() -> None:
     assert all(Status.SUBMITTED not in targets for targets in ALLOWED_TRANSITIONS.values())
 
 
-def test_routed_is_entered_only_from_submitted() -> None:
-    assert {s for s in Status if can_transition(s, Status.ROUTED)} == {Status.SUBMITTED}
+def test_routed_is_entered_only_from_submitted_or_a_resubmitted_revision() -> None:
+    assert {s for s in Status if can_transition(s, Status.ROUTED)} == {Status.SUBMITTED, Status.NEEDS_REVISION}
 
 
 @pytest.mark.parametrize("late", [*AGENCY_ACTIVE_STATES, Status.ROUTED, Status.SUBMITTED])

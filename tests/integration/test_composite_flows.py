@@ -1,0 +1,145 @@
+"""Cross-agency cases over the real bus: composites (small DAGs with data passed
+between steps), bundles of independent services, cancellation and revision."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import date, timedelta
+from typing import Any
+
+import pytest
+
+from support.stack import HubStack
+
+pytestmark = pytest.mark.integration
+
+NIK = "1375015203900007"
+POLRI_SECRET = "dev-polri-callback-secret"
+
+
+@pytest.fixture(scope="module")
+async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HubStack]:
+    hub = HubStack(
+        database_url=await new_database(),
+        kafka_bootstrap=kafka_bootstrap,
+        workdir=tmp_path_factory.mktemp("composite-stack"),
+        agencies=("samsat", "polri", "imigrasi"),
+        extra_env={
+            "MPP_AGENCIES__POLRI__CALLBACK_SECRET": POLRI_SECRET,
+            "MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS": "0.3",
+        },
+    )
+    await hub.start_all()
+    try:
+        yield hub
+    finally:
+        hub.stop_all()
+
+
+@pytest.fixture(autouse=True)
+async def quick_agencies(stack: HubStack) -> None:
+    await stack.set_knobs("polri", verdict_delay_ms=200, duplicate_callback=False, verdict_fault=None, garble_rate=0.0)
+    await stack.set_knobs("imigrasi", polls_per_stage=1, unpaid=False, uncollected=False, forced_status=None, garble_rate=0.0)
+
+
+def job_seeker_data(**changes: Any) -> dict[str, Any]:
+    data = {
+        "skck_purpose": "Melamar pekerjaan",
+        "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi",
+        "passport_type": "electronic",
+        "passport_validity_years": 10,
+        "appointment_date": (date.today() + timedelta(days=3)).isoformat(),
+        "supporting_document": "birth_certificate",
+        "licence_class": "C",
+        "old_sim_number": "123456789012",
+        "old_sim_valid_until": (date.today() + timedelta(days=20)).isoformat(),
+    }
+    return {**data, **changes}
+
+
+async def submit(stack: HubStack, body: dict[str, Any]) -> str:
+    async with stack.client() as client:
+        response = await client.post("/v1/requests", json=body)
+    assert response.status_code == 202, response.text
+    return str(response.json()["id"])
+
+
+def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:
+    names = {s["id"]: s["name"] for s in case["steps"]}
+    return [(names[h["step_id"]], h["to_status"]) for h in case["history"] if h["step_id"]]
+
+
+async def test_job_seeker_pack_runs_skck_passport_and_sim_in_parallel_and_completes(stack: HubStack) -> None:
+    case_id = await submit(stack, {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
+
+    case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
+
+    assert case["status"] == "COMPLETED", case["error"]
+    assert case["kind"] == "composite"
+    assert {s["name"]: (s["agency"], s["status"]) for s in case["steps"]} == {
+        "skck": ("polri", "COMPLETED"), "passport": ("imigrasi", "COMPLETED"), "sim": ("polri", "COMPLETED"),
+    }
+    history = step_history(case)
+    first_completion = next(i for i, (_, status) in enumerate(history) if status == "COMPLETED")
+    assert {name for name, status in history[:first_completion] if status == "ROUTED"} == {"skck", "passport", "sim"}, "independent steps start together"
+    assert set(case["outputs"]) == {"skck", "passport", "sim"}
+    assert case["outputs"]["skck"]["skck_number"].startswith("SKCK")
+
+
+async def test_a_composite_request_with_bad_data_is_refused_naming_the_request_fields(stack: HubStack) -> None:
+    data = job_seeker_data(passport_type="golden", unexpected="x")
+    del data["address"]
+    async with stack.client() as client:
+        response = await client.post("/v1/requests", json={"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti"}, "data": data})
+
+    assert response.status_code == 422
+    fields = {e["field"]: e["type"] for e in response.json()["errors"]}
+    assert fields == {"data.address": "missing", "data.passport_type": "enum", "data.unexpected": "extra_forbidden"}
+
+
+async def test_several_independent_services_in_one_request_complete_together(stack: HubStack) -> None:
+    body = {
+        "applicant": {"nik": NIK, "name": "Siti Rahmah"},
+        "items": [
+            {"service": "samsat.pkb_annual", "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"}},
+            {"service": "polri.skck_new", "data": {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"}},
+        ],
+    }
+    case_id = await submit(stack, body)
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert (case["kind"], case["status"]) == ("bundle", "COMPLETED")
+    assert {(s["name"], s["service"], s["status"]) for s in case["steps"]} == {
+        ("item1", "samsat.pkb_annual", "COMPLETED"), ("item2", "polri.skck_new", "COMPLETED"),
+    }
+    assert case["outputs"]["item1"]["billing_code"].startswith("8")
+
+
+async def test_a_bundle_item_with_bad_data_is_named_by_its_position(stack: HubStack) -> None:
+    body = {
+        "applicant": {"nik": NIK, "name": "Siti"},
+        "items": [{"service": "samsat.pkb_annual", "data": {"plate": "XX 1", "vehicle_type": "car"}}, {"service": "nope.unknown"}],
+    }
+    async with stack.client() as client:
+        response = await client.post("/v1/requests", json=body)
+    assert response.status_code == 422
+    assert {e["field"]: e["type"] for e in response.json()["errors"]} == {"items.0.data.plate": "plate_invalid", "items.1.service": "unknown_service"}
+
+
+async def test_cancelling_a_case_after_it_finished_is_refused(stack: HubStack) -> None:
+    case_id = await submit(stack, {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 77 LB", "vehicle_type": "car"}})
+    await stack.wait_terminal([case_id], timeout=60)
+    async with stack.client() as client:
+        response = await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "changed my mind"})
+    assert response.status_code == 409
+    assert response.json()["code"] == "request_already_final"
+
+
+async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not await predicate():
+        assert time.monotonic() < deadline, "condition not reached"
+        await asyncio.sleep(0.1)
