@@ -8,6 +8,7 @@ without code changes. Example: ``MPP_DATABASE_URL=postgresql+asyncpg://...``,
 
 from __future__ import annotations
 
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 
@@ -45,8 +46,16 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
+    # SLA timers: deadlines count working days in the MPP's local time zone (hub/sla.py).
+    sla_timezone: str = "Asia/Jakarta"
+    sla_weekend_days: list[int] = Field(default_factory=lambda: [5, 6])  # Monday = 0
+    holidays_path: Path | None = None  # None = hub/calendar/holidays.toml
+    sla_include_cuti_bersama: bool = True  # collective leave days are non-working at MPP counters
+    extra_holidays: list[date] = Field(default_factory=list)  # regional holidays, e.g. MPP_EXTRA_HOLIDAYS='["2026-12-03"]'
+    sla_scan_seconds: float = Field(default=1.0, gt=0)
 
-DEV_SIMULATOR_PORTS = {"samsat": 8101, "polri": 8102, "imigrasi": 8103, "djp": 8104, "kemenag": 8105}
+
+DEV_SIMULATOR_PORTS = {"samsat": 8101, "polri": 8102, "imigrasi": 8103, "djp": 8104, "kemenag": 8105, "bpjph": 8106}
 
 # Development secrets of the local simulators; production sets its own through MPP_AGENCIES__*.
 _DEV_EXTRAS: dict[str, dict[str, str]] = {

@@ -26,6 +26,7 @@ from hub.config import Settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.outbox import OutboxRelay
 from hub.poller import Poller
+from hub.sla import SlaScanner, calendar_from_settings
 from hub.workflow import make_workflow
 from hub.router import run_router
 from schemas import topics
@@ -53,7 +54,7 @@ async def serve_asgi(app: Any, host: str, port: int, stop: asyncio.Event) -> Non
 
 
 async def prepare_topics(settings: Settings, catalogue: Catalogue) -> None:
-    names = [topics.REQUESTS, topics.EVENTS, topics.DEADLETTER, *(topics.commands(p) for p in sorted(catalogue.providers()))]
+    names = [topics.REQUESTS, topics.EVENTS, topics.DEADLETTER, topics.CASE_EVENTS, *(topics.commands(p) for p in sorted(catalogue.providers()))]
     await ensure_topics(settings.kafka_bootstrap, names, settings.topic_partitions)
 
 
@@ -75,7 +76,7 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
-    """The router and the poller: both turn case state into outgoing commands."""
+    """The router, the poller and the SLA scanner: each turns case state into outgoing messages."""
     engine = create_engine(settings.database_url)
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
@@ -84,6 +85,7 @@ async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
         await asyncio.gather(
             run_router(sessions, make_workflow(settings, catalogue), settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size),
             Poller(sessions).run(stop),
+            SlaScanner(sessions, calendar_from_settings(settings)).run(stop, interval_seconds=settings.sla_scan_seconds),
         )
     finally:
         await engine.dispose()

@@ -21,6 +21,7 @@ from hub.cases import record_note, transition
 from hub.catalogue import Catalogue, Composite, Source
 from hub.db.models import Case, Step
 from hub.outbox import enqueue
+from hub.sla import calendar_from_settings, deadline_for
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status, can_transition
@@ -237,7 +238,8 @@ class Workflow:
 
 def make_workflow(settings: Any, catalogue: Catalogue) -> Workflow:
     """The workflow of one hub process, with SLA deadlines from the configured calendar."""
-    return Workflow(catalogue)
+    calendar = calendar_from_settings(settings)
+    return Workflow(catalogue, deadline=lambda start, days: deadline_for(calendar, start, days))
 
 
 def aggregate(statuses: list[Status]) -> Status:
