@@ -40,6 +40,14 @@ class Settings(BaseSettings):
     relay_poll_seconds: float = Field(default=0.02, gt=0)
     consumer_batch_size: int = Field(default=200, ge=1)
 
+    # Portal webhooks. Private/loopback/link-local targets only for development (SSRF guard).
+    webhook_allow_private_targets: bool = False
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=12, ge=1)
+    webhook_backoff_base_seconds: float = Field(default=1.0, gt=0)
+    webhook_backoff_cap_seconds: float = Field(default=3600.0, gt=0)
+    webhook_poll_seconds: float = Field(default=0.5, gt=0)
+
     # Each agency backend; the defaults point at the local simulators (`mpp-hub dev`).
     agencies: dict[str, BackendSettings] = Field(default_factory=lambda: _dev_agencies())
     simulator_ports: dict[str, int] = Field(default_factory=lambda: dict(DEV_SIMULATOR_PORTS))

@@ -24,6 +24,7 @@ from hub.api.app import create_app
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
+from hub.notifications.dispatcher import WebhookDispatcher
 from hub.outbox import OutboxRelay
 from hub.poller import Poller
 from hub.sla import SlaScanner, calendar_from_settings
@@ -64,12 +65,14 @@ async def run_api(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+    """The outbox relay and the webhook dispatcher: both deliver what the DB decided."""
     engine = create_engine(settings.database_url)
     producer = create_producer(settings.kafka_bootstrap)
     await producer.start()
     try:
-        relay = OutboxRelay(create_sessionmaker(engine), producer, batch_size=settings.relay_batch_size, poll_seconds=settings.relay_poll_seconds)
-        await relay.run(stop)
+        sessions = create_sessionmaker(engine)
+        relay = OutboxRelay(sessions, producer, batch_size=settings.relay_batch_size, poll_seconds=settings.relay_poll_seconds)
+        await asyncio.gather(relay.run(stop), WebhookDispatcher(sessions, settings).run(stop))
     finally:
         await producer.stop()
         await engine.dispose()

@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from hub.api import callbacks, requests
+from hub.api import callbacks, events, requests, webhooks
 from hub.api import catalogue as catalogue_api
 from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
@@ -39,6 +39,8 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None) -> FastAP
     app.include_router(requests.router)
     app.include_router(catalogue_api.router)
     app.include_router(callbacks.router)
+    app.include_router(webhooks.router)
+    app.include_router(events.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

@@ -9,6 +9,7 @@ from sqlalchemy.engine import Connection
 
 from hub.db.engine import create_engine
 from hub.db.models import Base
+import hub.notifications.models  # noqa: F401,E402  (puts the webhook tables on Base.metadata)
 
 target_metadata = Base.metadata
 
