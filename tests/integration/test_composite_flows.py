@@ -4,12 +4,17 @@ between steps), bundles of independent services, cancellation and revision."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
+from fastapi import FastAPI, Request, Response
+
+from adapters.sdk.contract_kit import serve
+from hub.notifications.signing import verify_webhook
 
 from support.stack import HubStack
 
@@ -29,6 +34,8 @@ async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]]
         extra_env={
             "MPP_AGENCIES__POLRI__CALLBACK_SECRET": POLRI_SECRET,
             "MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS": "0.3",
+            "MPP_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # the test's receiver is on loopback
+            "MPP_WEBHOOK_BACKOFF_BASE_SECONDS": "0.3",
         },
     )
     await hub.start_all()
@@ -143,3 +150,39 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 30
     while not await predicate():
         assert time.monotonic() < deadline, "condition not reached"
         await asyncio.sleep(0.1)
+
+
+async def test_the_portal_receives_every_change_of_its_case_as_a_signed_webhook_even_after_its_receiver_failed(stack: HubStack) -> None:
+    received: list[tuple[dict[str, str], bytes]] = []
+    failures_left = [2]
+    receiver = FastAPI()
+
+    @receiver.post("/hooks")
+    async def hook(request: Request) -> Response:
+        if failures_left[0] > 0:
+            failures_left[0] -= 1
+            return Response(status_code=503)
+        received.append((dict(request.headers), await request.body()))
+        return Response(status_code=204)
+
+    async with serve(receiver) as receiver_url, stack.client() as client:
+        created = await client.post("/v1/webhooks", json={"url": f"{receiver_url}/hooks"})
+        assert created.status_code == 201, created.text
+        secret, hook_id = created.json()["secret"], created.json()["id"]
+        case_id = await submit(stack, {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 88 LC", "vehicle_type": "car"}})
+        await stack.wait_terminal([case_id], timeout=60)
+
+        async def case_completed_delivered() -> bool:
+            return any(json.loads(body)["case"]["id"] == case_id and json.loads(body)["case"]["status"] == "COMPLETED" for _, body in received)
+
+        await wait_for(case_completed_delivered, timeout=60)
+        log = (await client.get(f"/v1/webhooks/{hook_id}/deliveries")).json()
+
+    events = [json.loads(body) for _, body in received if json.loads(body)["case"]["id"] == case_id]
+    for headers, body in received:
+        verify_webhook(secret, body, headers["x-mpp-signature"])  # raises if forged or stale
+    assert [e["event_id"] for e in events] == sorted(e["event_id"] for e in events), "in order"
+    assert [e["to_status"] for e in events if e["step"] is None] == ["SUBMITTED", "ROUTED", "COMPLETED"]
+    assert NIK not in json.dumps(events)
+    deliveries = log["items"] if isinstance(log, dict) else log
+    assert any(d["attempts"] >= 3 and d["status"] == "delivered" for d in deliveries), "the first event was retried after two failures"
