@@ -16,6 +16,7 @@ from hub import processes
 from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.migrate import upgrade
 from hub.db.engine import is_sqlite
+from hub.deadletters.cli import dlq_app
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -26,6 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(schemas_app, name="schemas")
+app.add_typer(dlq_app, name="dlq")  # defined in hub/deadletters/cli.py
 
 
 @catalogue_app.command("list")

@@ -35,6 +35,10 @@ class Settings(BaseSettings):
     api_port: int = 8000
     # Bearer token -> portal client id. Idempotency keys and case visibility are scoped per client.
     api_clients: dict[str, str] = Field(default_factory=lambda: {"dev-portal-key": "portal"})
+    # Operator bearer key -> operator name: dead letters, adapter status. Never a portal key.
+    operator_keys: dict[str, str] = Field(default_factory=lambda: {"dev-operator-key": "operator"})
+    # Dead-letter loop guard: a record already replayed this many times that dead-letters again is quarantined.
+    dlq_max_replays: int = Field(default=3, ge=1)
 
     relay_batch_size: int = Field(default=500, ge=1)
     relay_poll_seconds: float = Field(default=0.02, gt=0)

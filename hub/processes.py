@@ -20,10 +20,12 @@ from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import SIMULATORS_GROUP, load_adapter_factory, load_plugin
 from adapters.sdk.settings import BackendSettings
 from adapters.sdk.worker import run_adapter_worker
+from hub.adapter_status import run_status_tracker
 from hub.api.app import create_app
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
+from hub.deadletters import run_archiver
 from hub.notifications.dispatcher import WebhookDispatcher
 from hub.outbox import OutboxRelay
 from hub.poller import Poller
@@ -79,7 +81,7 @@ async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
 
 
 async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
-    """The router, the poller and the SLA scanner: each turns case state into outgoing messages."""
+    """The router, the poller, the SLA scanner, the adapter-status tracker and the dead-letter archive."""
     engine = create_engine(settings.database_url)
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
@@ -89,6 +91,8 @@ async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
             run_router(sessions, make_workflow(settings, catalogue), settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size),
             Poller(sessions).run(stop),
             SlaScanner(sessions, calendar_from_settings(settings)).run(stop, interval_seconds=settings.sla_scan_seconds),
+            run_status_tracker(settings, stop),
+            run_archiver(settings, stop),
         )
     finally:
         await engine.dispose()

@@ -5,6 +5,7 @@ from __future__ import annotations
 REQUESTS = "mpp.requests"
 EVENTS = "mpp.events"
 DEADLETTER = "mpp.deadletter"
+ADAPTER_STATUS = "mpp.adapter-status"  # compacted: latest circuit-breaker state per adapter instance
 CASE_EVENTS = "mpp.case-events"  # notable case events for other systems (e.g. SLA breaches)
 COMMANDS_PREFIX = "mpp.commands."
 

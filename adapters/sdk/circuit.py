@@ -1,16 +1,31 @@
-"""A circuit breaker per agency backend.
+"""A circuit breaker per agency backend, and the status it reports.
 
 When an agency is down, hammering it burns every message's retry budget and turns
 an outage into a pile of failed cases. Open, the breaker makes the worker pause
-consumption instead; after ``reset_seconds`` one probe goes through, and its
-outcome closes the circuit or opens it again.
+consumption (its command topic and its retry topics alike) instead; after
+``reset_seconds`` one probe goes through, and its outcome closes the circuit or
+opens it again.
+
+The breaker is in-process state, so operators see it only if the worker publishes
+it: :meth:`CircuitBreaker.snapshot` is what goes to the compacted topic
+``mpp.adapter-status`` (:data:`ADAPTER_STATUS_TOPIC`), on every change and as a
+heartbeat. The snapshot carries the error *class* of the last failure only, never
+its message (an agency's message may echo a NIK or a plate).
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from enum import StrEnum
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from schemas import topics
+
+#: Compacted topic of adapter breaker states, key ``<agency>:<instance id>``.
+ADAPTER_STATUS_TOPIC = topics.ADAPTER_STATUS
 
 
 class BreakerState(StrEnum):
@@ -19,14 +34,62 @@ class BreakerState(StrEnum):
     HALF_OPEN = "half_open"
 
 
+class AdapterStatus(BaseModel):
+    """One adapter worker instance's breaker, as published on ``mpp.adapter-status``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    agency: str = Field(min_length=1, max_length=50)
+    instance_id: str = Field(min_length=1, max_length=200)
+    state: BreakerState
+    consecutive_failures: int = Field(ge=0)
+    opened_at: datetime | None = None
+    last_error: str | None = Field(default=None, max_length=200, description="Class name of the last transient error; never its message.")
+    updated_at: datetime
+
+    @property
+    def key(self) -> bytes:
+        return status_key(self.agency, self.instance_id)
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> AdapterStatus:
+        return cls.model_validate_json(raw)
+
+
+def status_key(agency: str, instance_id: str) -> bytes:
+    return f"{agency}:{instance_id}".encode()
+
+
 class CircuitBreaker:
-    def __init__(self, failure_threshold: int, reset_seconds: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        failure_threshold: int,
+        reset_seconds: float,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
         self.failure_threshold = failure_threshold
         self.reset_seconds = reset_seconds
         self._clock = clock
+        self._wall_clock = wall_clock
         self._failures = 0
         self._opened_at: float | None = None
+        self._opened_at_wall: datetime | None = None
         self._probing = False
+        self._last_error: str | None = None
+        self._listeners: list[Callable[[], None]] = []
+
+    def on_change(self, listener: Callable[[], None]) -> None:
+        """Call ``listener`` (synchronously, cheaply) whenever state or failure count changes."""
+        self._listeners.append(listener)
+
+    def _changed(self) -> None:
+        for listener in self._listeners:
+            listener()
 
     @property
     def state(self) -> BreakerState:
@@ -36,6 +99,10 @@ class CircuitBreaker:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
+    @property
+    def consecutive_failures(self) -> int:
+        return self._failures
+
     def allow(self) -> bool:
         """May a call go out now? In half-open state only one probe at a time."""
         state = self.state
@@ -43,6 +110,7 @@ class CircuitBreaker:
             return True
         if state is BreakerState.HALF_OPEN and not self._probing:
             self._probing = True
+            self._changed()
             return True
         return False
 
@@ -52,12 +120,31 @@ class CircuitBreaker:
         return max(0.0, self.reset_seconds - (self._clock() - self._opened_at))
 
     def record_success(self) -> None:
+        changed = self._failures != 0 or self._opened_at is not None
         self._failures = 0
         self._opened_at = None
+        self._opened_at_wall = None
         self._probing = False
+        if changed:
+            self._changed()
 
-    def record_failure(self) -> None:
+    def record_failure(self, error: BaseException | None = None) -> None:
         self._failures += 1
+        if error is not None:
+            self._last_error = type(error).__name__
         if self._probing or self._failures >= self.failure_threshold:
             self._opened_at = self._clock()  # (re)open: a failed probe restarts the wait
+            self._opened_at_wall = self._wall_clock()
             self._probing = False
+        self._changed()
+
+    def snapshot(self, agency: str, instance_id: str) -> AdapterStatus:
+        return AdapterStatus(
+            agency=agency,
+            instance_id=instance_id,
+            state=self.state,
+            consecutive_failures=self._failures,
+            opened_at=self._opened_at_wall,
+            last_error=self._last_error,
+            updated_at=self._wall_clock(),
+        )

@@ -1,28 +1,44 @@
 """The worker loop around an adapter: consume commands, polls and callbacks for one
-agency, call the agency with bounded retries behind a circuit breaker, publish the
-canonical outcome.
+agency, call the agency through the failure ladder behind a circuit breaker, publish
+the canonical outcome.
+
+Failure ladder (details, bounds and the ordering argument in
+``adapters/sdk/retry_topics.py``): short in-process tenacity retries; then the
+non-blocking retry topics ``mpp.retry.<agency>.<n>`` with growing delays; then
+``mpp.deadletter``. Poison goes to dead letters at once. While the circuit is open
+the command topic and the retry topics are paused, and nothing climbs the ladder.
 
 Idempotency without a database of its own: the step id is the agency's idempotency
-key, so a redelivered command replays the agency's stored answer, and the report's
-message id is derived from the incoming message's, so the router drops the second
-copy.
+key, so a redelivered or retried command replays the agency's stored answer, and the
+report's message id is derived from the incoming message's, so the router drops the
+second copy.
+
+Breaker state is published to the compacted topic ``mpp.adapter-status`` (key
+``<agency>:<instance id>``) on every change and every ``STATUS_HEARTBEAT_SECONDS``;
+a clean stop publishes a tombstone, so only crashed instances linger (as stale).
 """
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
+import os
+import socket
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
 from aiokafka import AIOKafkaProducer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.sdk.base import Adapter
-from adapters.sdk.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, envelope_headers, header
-from adapters.sdk.circuit import BreakerState, CircuitBreaker
+from adapters.sdk.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, ensure_topics, envelope_headers, header
+from adapters.sdk import retry_topics as rt
+from adapters.sdk.circuit import ADAPTER_STATUS_TOPIC, BreakerState, CircuitBreaker, status_key
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMessage, RetryLater, TransientBackendError
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
@@ -34,6 +50,16 @@ log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
 
 _REPORT_NAMESPACE = uuid.UUID("6f1c3c2e-5d0a-4f57-9a43-2b1f9a0d7e11")
+STATUS_HEARTBEAT_SECONDS = 10.0
+
+
+class ShortRetriesExhausted(Exception):
+    """The in-process retries of one pass failed with the circuit still closed: the
+    command climbs one rung of the ladder (next retry topic, or dead letters)."""
+
+    def __init__(self, error: TransientBackendError) -> None:
+        super().__init__(str(error))
+        self.error = error
 
 
 def report_message_id(incoming_id: uuid.UUID) -> uuid.UUID:
@@ -42,14 +68,69 @@ def report_message_id(incoming_id: uuid.UUID) -> uuid.UUID:
 
 
 class AdapterWorker:
-    def __init__(self, adapter: Adapter, producer: AIOKafkaProducer, *, breaker: CircuitBreaker | None = None) -> None:
+    def __init__(
+        self,
+        adapter: Adapter,
+        producer: AIOKafkaProducer,
+        *,
+        breaker: CircuitBreaker | None = None,
+        now_ms: Callable[[], int] = rt.wall_ms,
+    ) -> None:
         self.adapter = adapter
         self._producer = producer
         self.source = f"adapter:{adapter.agency}"
         settings = adapter.settings
         self.breaker = breaker or CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds)
+        self.retry_delays = rt.retry_delays(settings)
+        self._now_ms = now_ms
+        self._dead_letters = DeadLetters(producer, self.source)
 
     async def handle(self, envelope: Envelope, record: ConsumerRecord[bytes, bytes]) -> None:
+        """A record from the command topic (ladder level 0)."""
+        await self.handle_at_level(envelope, record, 0)
+
+    def level_handler(self, level: int) -> Callable[[Envelope, ConsumerRecord[bytes, bytes]], Awaitable[None]]:
+        async def handle(envelope: Envelope, record: ConsumerRecord[bytes, bytes]) -> None:
+            await self.handle_at_level(envelope, record, level)
+
+        return handle
+
+    async def handle_at_level(self, envelope: Envelope, record: ConsumerRecord[bytes, bytes], level: int) -> None:
+        """Handle ``record``, read from the command topic (0) or retry topic ``level``.
+        The level comes from where the record was read, never from its headers."""
+        try:
+            await self._handle(envelope, record)
+        except ShortRetriesExhausted as exc:
+            await self._escalate(record, level, exc.error)
+
+    async def _escalate(self, record: ConsumerRecord[bytes, bytes], level: int, error: TransientBackendError) -> None:
+        step = rt.escalation(level, self.retry_delays)
+        if step.next_level is None:
+            log.error("%s: %s[%d]@%d failed after %d passes; dead-lettering", self.source, record.topic, record.partition, record.offset, level + 1)
+            await self.dead_letter(record, error, attempts=level + 1)
+            return
+        not_before = self._now_ms() + int(step.delay_seconds * 1000)
+        headers = rt.retry_headers(record, attempt=step.next_level, not_before_ms=not_before, error=error)
+        if header(record, Headers.CORRELATION_ID) is None and record.key is not None:
+            headers.append((Headers.CORRELATION_ID, record.key))  # the request id
+        topic = rt.retry_topic(self.adapter.agency, step.next_level)
+        await (await self._producer.send(topic, value=record.value, key=record.key, headers=headers))
+        log.warning(
+            "%s: %s[%d]@%d unavailable (%s); retry %d in %.1fs via %s",
+            self.source, record.topic, record.partition, record.offset, type(error).__name__, step.next_level, step.delay_seconds, topic,
+        )
+
+    async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int = 1) -> None:
+        """Dead-letter ``record`` under its original coordinates (the command topic's),
+        without the retry headers; the original headers (correlation id) stay."""
+        topic, partition, offset = rt.original_coordinates(record)
+        headers = rt.without_retry_headers(record.headers)
+        if not any(k == Headers.CORRELATION_ID for k, _ in headers) and record.key is not None:
+            headers.append((Headers.CORRELATION_ID, record.key))
+        original = dataclasses.replace(record, topic=topic, partition=partition, offset=offset, headers=headers)
+        await self._dead_letters.publish(original, error, attempts=attempts)
+
+    async def _handle(self, envelope: Envelope, record: ConsumerRecord[bytes, bytes]) -> None:
         if envelope.step_id is None:
             raise PoisonMessage(f"{self.source}: {envelope.type} without a step id")
         step_id = envelope.step_id
@@ -78,7 +159,7 @@ class AdapterWorker:
             retry=retry_if_exception_type(TransientBackendError),
             # Every failed try counts towards the breaker, and an opened breaker ends the
             # tries at once: a failed half-open probe is one call, not retry_attempts.
-            after=lambda _: self.breaker.record_failure(),
+            after=lambda state: self.breaker.record_failure(state.outcome.exception() if state.outcome else None),
             stop=stop_after_attempt(settings.retry_attempts) | (lambda _: self.breaker.state is not BreakerState.CLOSED),
             wait=_wait_respecting_retry_after(settings.retry_max_wait_seconds),
             reraise=True,
@@ -88,8 +169,12 @@ class AdapterWorker:
                 with attempt:
                     report = await call()
         except TransientBackendError as exc:
-            delay = self.breaker.seconds_until_probe() if self.breaker.state is BreakerState.OPEN else settings.retry_max_wait_seconds
-            raise RetryLater(max(delay, 0.1), f"{self.adapter.agency} unavailable after {settings.retry_attempts} tries: {exc}") from exc
+            if self.breaker.state is not BreakerState.CLOSED:
+                # The outage is the breaker's business now: the record stays where it is
+                # and consumption pauses; this command's ladder budget is not spent.
+                delay = max(self.breaker.seconds_until_probe(), 0.1)
+                raise RetryLater(delay, f"circuit to {self.adapter.agency} opened: {exc}") from exc
+            raise ShortRetriesExhausted(exc) from exc
         except AgencyRejection as exc:
             self.breaker.record_success()
             return StepStatusReport(
@@ -152,22 +237,122 @@ def _wait_respecting_retry_after(cap: float) -> Callable[[RetryCallState], float
     return wait
 
 
-async def run_adapter_worker(adapter: Adapter, bootstrap: str, stop: asyncio.Event, *, batch_size: int = 50) -> None:
-    """Run one adapter until ``stop`` is set. Partitions are shared across workers of
-    the same agency through the consumer group ``mpp-adapter-<agency>``."""
-    producer = create_producer(bootstrap)
-    consumer = create_consumer(bootstrap, f"mpp-adapter-{adapter.agency}", [topics.commands(adapter.agency)])
-    await producer.start()
-    try:
-        await consumer.start()
+class StatusPublisher:
+    """Publishes the breaker's snapshot on every change and every ``heartbeat_seconds``
+    (and when an open circuit turns half-open by time alone). Failing to publish is
+    logged, never fatal: status is for operators, not for the flow."""
+
+    def __init__(
+        self, producer: AIOKafkaProducer, breaker: CircuitBreaker, agency: str, instance_id: str, *, heartbeat_seconds: float = STATUS_HEARTBEAT_SECONDS
+    ) -> None:
+        self._producer = producer
+        self._breaker = breaker
+        self.agency = agency
+        self.instance_id = instance_id
+        self._heartbeat = heartbeat_seconds
+        self._changed = asyncio.Event()
+        breaker.on_change(self._changed.set)
+
+    async def publish(self) -> None:
+        snapshot = self._breaker.snapshot(self.agency, self.instance_id)
         try:
-            worker = AdapterWorker(adapter, producer)
-            loop = ConsumeLoop(
-                consumer, worker.handle, DeadLetters(producer, worker.source), name=worker.source, batch_size=batch_size
-            )
-            await loop.run(stop)
+            await (await self._producer.send(ADAPTER_STATUS_TOPIC, value=snapshot.to_bytes(), key=snapshot.key))
+        except KafkaError:
+            log.exception("adapter:%s: could not publish breaker status", self.agency)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            while not stop.is_set():
+                self._changed.clear()
+                await self.publish()
+                timeout = self._heartbeat
+                if self._breaker.state is BreakerState.OPEN:
+                    timeout = min(timeout, self._breaker.seconds_until_probe() + 0.05)
+                changed = asyncio.ensure_future(self._changed.wait())
+                await asyncio.wait({changed, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+                changed.cancel()
         finally:
-            await consumer.stop()
+            stopping.cancel()
+            try:  # a clean stop: forget this instance (compaction drops the key)
+                await (await self._producer.send(ADAPTER_STATUS_TOPIC, value=None, key=status_key(self.agency, self.instance_id)))
+            except KafkaError:
+                log.warning("adapter:%s: could not publish the status tombstone", self.agency)
+
+
+def default_instance_id() -> str:
+    return os.environ.get("MPP_INSTANCE_ID") or f"{socket.gethostname()}-{os.getpid()}"
+
+
+async def ensure_status_topic(bootstrap: str) -> None:
+    """``mpp.adapter-status`` is compacted: only each instance's latest state matters."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        if ADAPTER_STATUS_TOPIC in set(await admin.list_topics()):
+            return
+        topic = NewTopic(ADAPTER_STATUS_TOPIC, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"})
+        try:
+            await admin.create_topics([topic])
+        except TopicAlreadyExistsError:
+            pass
     finally:
+        await admin.close()
+
+
+async def run_adapter_worker(
+    adapter: Adapter, bootstrap: str, stop: asyncio.Event, *, batch_size: int = 50, instance_id: str | None = None
+) -> None:
+    """Run one adapter until ``stop`` is set: its command topic (consumer group
+    ``mpp-adapter-<agency>``, shared across workers of the agency), one consumer per
+    retry level (group ``mpp-adapter-<agency>-retry-<n>``) and the status heartbeat."""
+    agency = adapter.agency
+    rt.check_short_retry_bound(adapter.settings)
+    producer = create_producer(bootstrap)
+    await producer.start()
+    consumers = []
+    try:
+        worker = AdapterWorker(adapter, producer)
+        command_topic = topics.commands(agency)
+        partitions = len(await producer.partitions_for(command_topic) or {0})
+        levels = rt.retry_topics(agency, len(worker.retry_delays))
+        await ensure_topics(bootstrap, levels, partitions)
+        await ensure_status_topic(bootstrap)
+
+        consumer = create_consumer(bootstrap, f"mpp-adapter-{agency}", [command_topic])
+        consumers.append(consumer)
+        level_consumers = [create_consumer(bootstrap, f"mpp-adapter-{agency}-retry-{n}", [topic]) for n, topic in enumerate(levels, 1)]
+        consumers += level_consumers
+        for c in consumers:
+            await c.start()
+
+        def breaker_wait() -> float:
+            return worker.breaker.seconds_until_probe() if worker.breaker.state is BreakerState.OPEN else 0.0
+
+        main = ConsumeLoop(consumer, worker.handle, DeadLetters(producer, worker.source), name=worker.source, batch_size=batch_size)
+        retry_loops = [
+            rt.RetryLevelLoop(
+                c, worker.level_handler(n), worker.dead_letter, name=f"{worker.source}:retry-{n}", breaker_wait=breaker_wait
+            )
+            for n, c in enumerate(level_consumers, 1)
+        ]
+        status = StatusPublisher(producer, worker.breaker, agency, instance_id or default_instance_id())
+        log.info(
+            "adapter:%s: short retries bounded by %.0fs per command; retry levels %s",
+            agency, rt.short_retry_bound_seconds(adapter.settings), list(worker.retry_delays),
+        )
+        tasks = [asyncio.ensure_future(t) for t in (main.run(stop), *(loop.run(stop) for loop in retry_loops), status.run(stop))]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()  # type: ignore[misc]
+    finally:
+        for c in consumers:
+            await c.stop()
         await producer.stop()
         await adapter.aclose()

@@ -8,7 +8,9 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from hub.api import adapters as adapters_api
 from hub.api import callbacks, events, requests, webhooks
+from hub.api import operator as operator_api
 from hub.api import catalogue as catalogue_api
 from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
@@ -41,6 +43,8 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None) -> FastAP
     app.include_router(callbacks.router)
     app.include_router(webhooks.router)
     app.include_router(events.router)
+    app.include_router(adapters_api.router)
+    app.include_router(operator_api.router)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

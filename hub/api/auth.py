@@ -27,3 +27,24 @@ def portal_client(
 
 
 PortalClient = Annotated[str, Depends(portal_client)]
+
+
+_operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorKey", description="Operator key, e.g. `Authorization: Bearer dev-operator-key`.")
+
+
+def operator(
+    state: Annotated[ApiState, Depends(api_state)],
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)],
+) -> str:
+    """MPP operators have their own keys (``Settings.operator_keys``); a portal key is refused."""
+    if credentials is None:
+        raise ApiError(401, "unauthenticated", "An operator bearer key is required", headers={"WWW-Authenticate": "Bearer"})
+    name = state.settings.operator_keys.get(credentials.credentials)
+    if name is not None:
+        return name
+    if credentials.credentials in state.settings.api_clients:
+        raise ApiError(403, "forbidden", "Operators only", detail="Portal keys cannot use the operator API.")
+    raise ApiError(401, "unauthenticated", "Unknown operator key", headers={"WWW-Authenticate": "Bearer"})
+
+
+Operator = Annotated[str, Depends(operator)]

@@ -2,8 +2,10 @@
 
 One step command in, exactly one canonical step.status out on ``mpp.events``; the
 agency's answer (success, refusal, nonsense) decides the status. An agency that does
-not answer at all fails nothing: after bounded retries, or at once while its circuit
-is open, the worker raises ``RetryLater`` and the command stays on the bus.
+not answer at all fails nothing: after bounded short retries the command climbs to the
+next retry topic (``mpp.retry.<agency>.<n>``), after the last level to dead letters;
+while its circuit is open the worker raises ``RetryLater`` and the command stays on
+the bus where it is.
 """
 
 from __future__ import annotations
@@ -96,6 +98,8 @@ class Record:
     topic: str = "mpp.commands.fake"
     partition: int = 0
     offset: int = 0
+    key: bytes | None = str(REQUEST_ID).encode()
+    value: bytes | None = b"<the command's bytes>"
 
 
 def command_envelope(
@@ -206,25 +210,33 @@ async def test_transient_errors_are_retried_then_succeed() -> None:
     assert {step_id for _, step_id in adapter.calls} == {STEP_ID}  # same key on every try
 
 
-async def test_exhausted_transient_errors_publish_nothing_and_ask_to_retry_later() -> None:
-    """The agency being down is not the citizen's failure: the command stays on the bus
-    (RetryLater: the consume loop rewinds and pauses) instead of a FAILED report."""
+async def test_exhausted_transient_errors_send_the_command_to_the_first_retry_topic() -> None:
+    """The agency being down is not the citizen's failure: no FAILED report; the command,
+    bytes untouched, goes to ``mpp.retry.fake.1`` and the handler returns, so the
+    command topic's offset is committed and the partition goes on."""
     adapter = FakeAdapter(FAST, TransientBackendError("HTTP 503"))
     producer = FakeProducer()
-    with pytest.raises(RetryLater) as exc:
-        await AdapterWorker(adapter, producer).handle(command_envelope(), Record())  # type: ignore[arg-type]
+    record = Record(headers=[(Headers.CORRELATION_ID, b"corr-5")], offset=17)
+    worker = AdapterWorker(adapter, producer, now_ms=lambda: 1_000_000)  # type: ignore[arg-type]
+    await worker.handle(command_envelope(), record)  # type: ignore[arg-type]
     assert len(adapter.calls) == FAST.retry_attempts
-    assert producer.sent == []
-    assert exc.value.delay > 0
-    assert "HTTP 503" in str(exc.value)
+    [sent] = producer.sent
+    assert sent.topic == "mpp.retry.fake.1"
+    assert sent.value == record.value
+    assert sent.key == record.key
+    assert sent.header("mpp-retry-attempt") == "1"
+    assert sent.header("mpp-retry-not-before") == str(1_000_000 + 5_000)  # default first level: 5 s
+    assert sent.header("mpp-retry-original-topic") == "mpp.commands.fake"
+    assert sent.header("mpp-retry-original-offset") == "17"
+    assert sent.header(Headers.CORRELATION_ID) == "corr-5"
 
 
 async def test_one_attempt_means_no_retry() -> None:
     settings = FAST.model_copy(update={"retry_attempts": 1})
     adapter = FakeAdapter(settings, TransientBackendError("down"))
-    with pytest.raises(RetryLater):
-        await run(adapter, command_envelope())
+    producer = await run(adapter, command_envelope())
     assert len(adapter.calls) == 1
+    assert [s.topic for s in producer.sent] == ["mpp.retry.fake.1"]
 
 
 class Clock:
