@@ -75,6 +75,7 @@ _DEV_EXTRAS: dict[str, dict[str, str]] = {
     "djp": {"oauth_client_id": "mpp-hub", "oauth_client_secret": "dev-djp-client-secret"},
     "kemenag": {"timeout_seconds": "20"},
     "imigrasi": {"poll_interval_seconds": "5"},  # real counters poll every 30 s; quicker for a local demo
+    "bpjph": {"api_key": "dev-bpjph-api-key", "poll_interval_seconds": "5"},
 }
 
 

@@ -96,7 +96,8 @@ class Router:
             error = self._check_outputs(step, report)
             if error is not None:
                 new = Status.FAILED
-        step.outputs = report.outputs if error is None else {}
+        # A failed step keeps no outputs; a returned one keeps what the agency says to correct.
+        step.outputs = report.outputs if error is None or new is Status.NEEDS_REVISION else {}
         step.error = error.model_dump() if error else None
         step.agency_status = report.agency_status
         transition(session, step, new, note=_note(envelope, error), message_id=envelope.message_id)

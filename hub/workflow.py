@@ -211,6 +211,8 @@ class Workflow:
             case.outputs = {s.name: s.outputs for s in steps if s.outputs}
             failed = next((s for s in steps if s.status in (Status.REJECTED, Status.FAILED) and s.error), None)
             case.error = {**failed.error, "message": f"{failed.name}: {failed.error.get('message', '')}"} if failed and failed.error else None
+        if case.status == Status.SUBMITTED and new is not Status.ROUTED and not can_transition(Status.SUBMITTED, new):
+            transition(session, case, Status.ROUTED, message_id=message_id)  # a case is routed before it moves on
         if new.value != case.status and can_transition(Status(case.status), new):
             transition(session, case, new, message_id=message_id)
 

@@ -4,6 +4,12 @@
 ``IdTransaksi``) and reports ACCEPTED with the agency's ``NomorPermohonan`` as
 ``agency_ref`` and a ``poll_after_seconds``; the hub's poller then sends ``poll``
 commands, and each one asks ``CekStatusPermohonan`` and maps the answer.
+``cancel`` (``supports_cancel``) asks ``BatalkanPermohonan`` with the step id: before
+payment the application becomes ``DIBATALKAN`` (CANCELLED); after payment Imigrasi
+does not cancel and answers the current status, which is reported as it is (e.g.
+IN_PROCESS), not as an error. An application Imigrasi never registered under the step
+id is reported CANCELLED: nothing to stop, and Imigrasi closes the id so a late
+submission cannot apply.
 
 Status mapping (native -> canonical, outputs/error):
 
@@ -15,8 +21,18 @@ Status mapping (native -> canonical, outputs/error):
 ``SELESAI``            COMPLETED         the service's output model (validated here)
 ``DITOLAK``            REJECTED          error from ``KodeAlasan`` (``CEKAL`` -> travel_ban, ...)
 ``KEDALUWARSA``        EXPIRED           error billing_expired / not_collected
+``BERKAS_DIKEMBALIKAN`` NEEDS_REVISION   error documents_inconsistent + outputs.corrections
+``DIBATALKAN``         CANCELLED         application_number, appointment_date
 anything else          FAILED            AgencyAnswerInvalid ``agency_status_unknown``
 =====================  ================  ==============================================
+
+NEEDS_REVISION (documents returned at the interview) names what to correct twice: the
+error (code from ``KodeAlasan``; message ``correct supporting_document (<document>):
+<Imigrasi's Alasan>``) and ``outputs.corrections``, a list of ``{"field", "value",
+"reason"}`` in canonical input terms (``field`` = ``supporting_document``, ``value`` =
+the document returned). It
+carries no ``poll_after_seconds``: the application waits for the applicant, and the
+hub resubmits a corrected step as a new step (new step id, new ``IdTransaksi``).
 
 Intermediate outputs are cumulative: each report carries everything known so far,
 because the router replaces a step's outputs with every transition.
@@ -48,8 +64,10 @@ from pydantic import BaseModel, Field, ValidationError
 from adapters.imigrasi.native import (
     CONTENT_TYPE,
     OP_AJUKAN,
+    OP_BATALKAN,
     OP_CEK_STATUS,
     PATH_LAYANAN,
+    BatalkanPermohonan,
     CekStatus,
     DataPemohon,
     DokumenPendukung,
@@ -116,6 +134,7 @@ _DOCUMENT: Final[dict[SupportingDocument, DokumenPendukung]] = {
     SupportingDocument.MARRIAGE_BOOK: DokumenPendukung.BUKU_NIKAH,
     SupportingDocument.DIPLOMA: DokumenPendukung.IJAZAH,
 }
+_DOCUMENT_BACK: Final[dict[str, str]] = {native.value: canonical.value for canonical, native in _DOCUMENT.items()}
 
 #: Native status -> canonical status (the table in the module docstring).
 STATUS_MAP: Final[dict[StatusPermohonan, Status]] = {
@@ -126,6 +145,8 @@ STATUS_MAP: Final[dict[StatusPermohonan, Status]] = {
     StatusPermohonan.SELESAI: Status.COMPLETED,
     StatusPermohonan.DITOLAK: Status.REJECTED,
     StatusPermohonan.KEDALUWARSA: Status.EXPIRED,
+    StatusPermohonan.BERKAS_DIKEMBALIKAN: Status.NEEDS_REVISION,
+    StatusPermohonan.DIBATALKAN: Status.CANCELLED,
 }
 
 #: Refusals on the merits that arrive as soap:Client faults, with the canonical code.
@@ -141,7 +162,11 @@ _REASONS: Final[dict[str, str]] = {
     "BILLING_KEDALUWARSA": "billing_expired",
     "TIDAK_DIAMBIL": "not_collected",
 }
-_DEFAULT_REASON: Final[dict[Status, str]] = {Status.REJECTED: "application_refused", Status.EXPIRED: "application_expired"}
+_DEFAULT_REASON: Final[dict[Status, str]] = {
+    Status.REJECTED: "application_refused",
+    Status.EXPIRED: "application_expired",
+    Status.NEEDS_REVISION: "documents_returned",
+}
 
 _TRANSIENT_HTTP: Final[frozenset[int]] = frozenset({408, 429, 502, 503, 504})
 _KNOWN_STATUSES: Final[frozenset[str]] = frozenset(s.value for s in StatusPermohonan)
@@ -151,6 +176,7 @@ class ImigrasiAdapter(Adapter):
     agency: ClassVar[str] = "imigrasi"
     operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
     style: ClassVar[BackendStyle] = BackendStyle.POLLING
+    supports_cancel: ClassVar[bool] = True
 
     settings: ImigrasiSettings
 
@@ -204,10 +230,33 @@ class ImigrasiAdapter(Adapter):
             raise AgencyAnswerInvalid(
                 "agency_answer_invalid", f"Imigrasi answered about application {answer.NomorPermohonan}, asked about {agency_ref}"
             )
-        report = _report(answer, output_model)
-        if not report.status.is_terminal:
-            report = report.model_copy(update={"poll_after_seconds": self.settings.poll_interval_seconds})
-        return report
+        return self._with_next_poll(_report(answer, output_model))
+
+    async def cancel(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str | None) -> StepStatusReport:
+        """Withdraw the application (``BatalkanPermohonan``); see the module docstring."""
+        _, _, output_model = self._operation(command)
+        request = BatalkanPermohonan(IdTransaksi=str(step_id), NomorPermohonan=agency_ref, AlasanPembatalan="Dibatalkan oleh pemohon melalui MPP.")
+        try:
+            body = await self._call(OP_BATALKAN, request)
+        except AgencyAnswerInvalid as exc:
+            if exc.agency_code != KodeGalat.PERMOHONAN_TIDAK_DITEMUKAN:
+                raise
+            log.info("imigrasi: nothing registered under step %s; cancelled before it applied", step_id)
+            return StepStatusReport(status=Status.CANCELLED, agency_status=exc.agency_code, agency_ref=agency_ref)
+        answer = _decode(body, StatusPermohonanPaspor, OP_BATALKAN)
+        if agency_ref is not None and answer.NomorPermohonan != agency_ref:
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"Imigrasi cancelled application {answer.NomorPermohonan}, asked about {agency_ref}"
+            )
+        log.info("imigrasi: cancel of %s answered %s (step %s)", answer.NomorPermohonan, answer.Status, step_id)
+        return self._with_next_poll(_report(answer, output_model))
+
+    def _with_next_poll(self, report: StepStatusReport) -> StepStatusReport:
+        """Keep polling while the application moves by itself; a final status or one
+        waiting for the applicant (NEEDS_REVISION) ends the polling."""
+        if report.status.is_terminal or report.status is Status.NEEDS_REVISION:
+            return report
+        return report.model_copy(update={"poll_after_seconds": self.settings.poll_interval_seconds})
 
     async def aclose(self) -> None:
         await self._http.aclose()
@@ -294,6 +343,20 @@ def _fault_error(operation: str, body: ET.Element) -> Exception:
 def _report(answer: StatusPermohonanPaspor, output_model: type[PassportNewOutput]) -> StepStatusReport:
     native = StatusPermohonan(answer.Status)
     status = STATUS_MAP[native]
+    base = {"application_number": answer.NomorPermohonan, "appointment_date": answer.JadwalKedatangan.isoformat()}
+    if status is Status.NEEDS_REVISION:
+        returned = _require(answer.DokumenDikembalikan, "DokumenDikembalikan", native)
+        reason = answer.KodeAlasan or ""
+        explanation = answer.Alasan or answer.Keterangan
+        correction = {"field": "supporting_document", "value": _DOCUMENT_BACK.get(returned, returned), "reason": explanation}
+        # The message names the canonical field too: it is what the case shows even where outputs are not kept.
+        message = f"correct supporting_document ({correction['value']}): {explanation}"
+        error = StepError(code=_REASONS.get(reason, _DEFAULT_REASON[status]), message=message, agency_code=reason or native.value)
+        return StepStatusReport(
+            status=status, outputs={**base, "corrections": [correction]}, error=error, agency_status=native.value, agency_ref=answer.NomorPermohonan
+        )
+    if status is Status.CANCELLED:
+        return StepStatusReport(status=status, outputs=base, agency_status=native.value, agency_ref=answer.NomorPermohonan)
     if status in (Status.REJECTED, Status.EXPIRED):
         reason = answer.KodeAlasan or ""
         error = StepError(

@@ -2,8 +2,10 @@
 
 The samples aim at the simulator's deterministic rules (adapters/imigrasi/simulator.py):
 NIKs ending in 99 are on the prevention list (refused after the interview, by
-polling), old passport numbers whose digits start with 0 are not in the register
-(refused at submission, by a SOAP fault).
+polling), NIKs ending in 98 have a birth certificate that does not match their
+population data (documents returned at the interview: NEEDS_REVISION), old passport
+numbers whose digits start with 0 are not in the register (refused at submission, by
+a SOAP fault).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from schemas.messages import Applicant, StepCommand
 
 NIK = "1375015203900007"  # woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi
 NIK_CEKAL = "1375010101900099"  # ends in 99: on the simulated prevention list
+NIK_AKTA_TIDAK_SESUAI = "1375015203900098"  # ends in 98: birth certificate does not match the NIK's data
 
 #: Poll quickly against the simulator; the real service is polled every 30 s by default.
 CONTRACT_POLL_INTERVAL_SECONDS = 0.05
@@ -56,6 +59,12 @@ def contract() -> AgencyContract:
                 command=_command("passport_new", nik=NIK_CEKAL),
                 expect=Status.REJECTED,
                 expect_error_code="travel_ban",
+            ),
+            ContractSample(
+                name="a birth certificate that does not match the NIK is returned for revision",
+                command=_command("passport_new", nik=NIK_AKTA_TIDAK_SESUAI),
+                expect=Status.NEEDS_REVISION,
+                expect_error_code="documents_inconsistent",
             ),
             ContractSample(
                 name="old passport not in the register is refused at submission",

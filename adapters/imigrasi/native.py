@@ -48,13 +48,29 @@ Operations:
 ``CekStatusPermohonan`` (where is the application now?)
     request :class:`CekStatus`, answer ``CekStatusPermohonanResponse``
     (:class:`StatusPermohonanPaspor`).
+``BatalkanPermohonan`` (the applicant withdraws the application)
+    request :class:`BatalkanPermohonan` (the caller's ``IdTransaksi``, optionally the
+    ``NomorPermohonan``), answer ``BatalkanPermohonanResponse``: the application's
+    status after the attempt, same content as ``CekStatusPermohonanResponse``
+    (:class:`StatusPermohonanPaspor`). Allowed before payment (``DITERIMA``,
+    ``MENUNGGU_PEMBAYARAN``, ``BERKAS_DIKEMBALIKAN``): the status becomes
+    ``DIBATALKAN`` and an unpaid billing is void. After payment PNBP is not refunded,
+    so the service does not cancel: it answers the current status unchanged (not a
+    fault). An ``IdTransaksi`` the service never registered is a ``soap:Client`` fault
+    ``PERMOHONAN_TIDAK_DITEMUKAN``, and the id is then closed: a late
+    ``AjukanPermohonan`` with it is refused (``ID_TRANSAKSI_SUDAH_DIPAKAI``).
 
 Statuses (``Status``), in order: ``DITERIMA`` (received; interview at the counter on
 ``JadwalKedatangan``) -> ``MENUNGGU_PEMBAYARAN`` (SIMPONI billing issued, pay within 7
 days) -> ``DIPROSES`` (paid; printed within 4 working days) -> ``SIAP_DIAMBIL``
 (printed; collect within 30 days) -> ``SELESAI`` (collected). Ends early with
-``DITOLAK`` (refused, ``KodeAlasan`` says why) or ``KEDALUWARSA`` (billing not paid in
-time, or passport not collected in time).
+``DITOLAK`` (refused, ``KodeAlasan`` says why), ``KEDALUWARSA`` (billing not paid in
+time, or passport not collected in time) or ``DIBATALKAN`` (withdrawn before payment).
+``BERKAS_DIKEMBALIKAN``: at the interview the officer returned the documents (e.g. the
+supporting document's data do not match the NIK's population data); ``KodeAlasan``,
+``Alasan`` and ``DokumenDikembalikan`` say what to bring instead. The application waits
+there: the applicant applies again with the right documents (a new ``IdTransaksi``),
+or withdraws it.
 
 Facts (see /work/shared/domain.md sections 5.1, 5.2 and 5.5):
 
@@ -98,7 +114,8 @@ CONTENT_TYPE: Final[str] = "text/xml; charset=utf-8"
 
 OP_AJUKAN: Final[str] = "AjukanPermohonan"
 OP_CEK_STATUS: Final[str] = "CekStatusPermohonan"
-OPERASI: Final[frozenset[str]] = frozenset({OP_AJUKAN, OP_CEK_STATUS})
+OP_BATALKAN: Final[str] = "BatalkanPermohonan"
+OPERASI: Final[frozenset[str]] = frozenset({OP_AJUKAN, OP_CEK_STATUS, OP_BATALKAN})
 
 #: SOAP 1.1 fault codes (QNames in the envelope namespace).
 FAULT_CLIENT: Final[str] = "soap:Client"  # the request is wrong or refused: do not resend as is
@@ -170,18 +187,25 @@ class StatusPermohonan(StrEnum):
     SELESAI = "SELESAI"
     DITOLAK = "DITOLAK"
     KEDALUWARSA = "KEDALUWARSA"
+    BERKAS_DIKEMBALIKAN = "BERKAS_DIKEMBALIKAN"
+    DIBATALKAN = "DIBATALKAN"
 
     @property
     def akhir(self) -> bool:
         """Final: nothing will change any more."""
-        return self in (StatusPermohonan.SELESAI, StatusPermohonan.DITOLAK, StatusPermohonan.KEDALUWARSA)
+        return self in (StatusPermohonan.SELESAI, StatusPermohonan.DITOLAK, StatusPermohonan.KEDALUWARSA, StatusPermohonan.DIBATALKAN)
+
+    @property
+    def dapat_dibatalkan(self) -> bool:
+        """Can still be withdrawn: nothing has been paid yet."""
+        return self in (StatusPermohonan.DITERIMA, StatusPermohonan.MENUNGGU_PEMBAYARAN, StatusPermohonan.BERKAS_DIKEMBALIKAN)
 
 
 class KodeAlasan(StrEnum):
     """Why an application ended without a passport (with DITOLAK / KEDALUWARSA)."""
 
     CEKAL = "CEKAL"  # applicant on the immigration prevention list (daftar cegah)
-    DOKUMEN_TIDAK_SESUAI = "DOKUMEN_TIDAK_SESUAI"  # documents contradict each other
+    DOKUMEN_TIDAK_SESUAI = "DOKUMEN_TIDAK_SESUAI"  # documents contradict each other / the NIK's population data
     BILLING_KEDALUWARSA = "BILLING_KEDALUWARSA"  # not paid within 7 days
     TIDAK_DIAMBIL = "TIDAK_DIAMBIL"  # not collected within 30 days
 
@@ -270,6 +294,14 @@ class CekStatus(_Pesan):
     NomorPermohonan: str = Field(min_length=1, max_length=40)
 
 
+class BatalkanPermohonan(_Pesan):
+    """Body of ``BatalkanPermohonan``: withdraw the application registered under ``IdTransaksi``."""
+
+    IdTransaksi: str = Field(pattern=POLA_ID_TRANSAKSI, description="The key the application was submitted with.")
+    NomorPermohonan: str | None = Field(default=None, min_length=1, max_length=40, description="If given, must be that application's.")
+    AlasanPembatalan: str | None = Field(default=None, min_length=1, max_length=500)
+
+
 class DataTagihan(_Pesan):
     """The SIMPONI billing of the passport fee (PNBP)."""
 
@@ -306,6 +338,7 @@ class StatusPermohonanPaspor(_Pesan):
     Paspor: DataPaspor | None = None
     KodeAlasan: str | None = None
     Alasan: str | None = None
+    DokumenDikembalikan: str | None = Field(default=None, description="BERKAS_DIKEMBALIKAN: the DokumenPendukung that was returned.")
 
 
 class GalatLayanan(_Pesan):
@@ -441,6 +474,7 @@ def baca_fault(isi: ET.Element) -> Fault:
 
 
 __all__ = [
+    "BatalkanPermohonan",
     "CONTENT_TYPE",
     "CekStatus",
     "DataPaspor",
@@ -464,6 +498,7 @@ __all__ = [
     "NS_SOAP",
     "OPERASI",
     "OP_AJUKAN",
+    "OP_BATALKAN",
     "OP_CEK_STATUS",
     "PATH_LAYANAN",
     "POLA_ID_TRANSAKSI",

@@ -27,6 +27,14 @@ Native API (see :mod:`adapters.imigrasi.native` for the wire format)
 
     so a stage is reported by ``polls_per_stage`` consecutive polls (the one that
     entered it included).
+``BatalkanPermohonan``
+    Withdraws the application registered under ``IdTransaksi`` if nothing has been
+    paid (``DITERIMA``, ``MENUNGGU_PEMBAYARAN``, ``BERKAS_DIKEMBALIKAN`` ->
+    ``DIBATALKAN``); otherwise answers the current status unchanged (PNBP is not
+    refunded). Not a poll: it does not advance the application. Repeating it answers
+    the same. An unknown ``IdTransaksi`` is a ``PERMOHONAN_TIDAK_DITEMUKAN`` fault and
+    the key is closed (recorded in the ledger as ``BATAL_SEBELUM_DIAJUKAN``), so a
+    submission arriving late with it is refused instead of applied.
 
 Simulated business rules (deterministic, so tests can aim at them):
 
@@ -42,6 +50,14 @@ Simulated business rules (deterministic, so tests can aim at them):
 * **Prevention list (cekal)**: an applicant whose NIK ends in ``99`` is on the list;
   the application is received but refused after the interview: ``DITOLAK`` with
   ``KodeAlasan`` ``CEKAL``.
+* **Documents returned** (``BERKAS_DIKEMBALIKAN``, ``KodeAlasan``
+  ``DOKUMEN_TIDAK_SESUAI``): for an applicant whose NIK ends in ``98`` the birth
+  certificate's data (name, date of birth) do not match the NIK's population data, so
+  an application with ``DokumenPendukung`` ``AKTA_KELAHIRAN`` has its documents
+  returned at the interview; one with the marriage book or diploma goes through. The
+  ``return_documents`` knob returns every application submitted while it is set. The
+  application then waits (polls do not move it); the answer names the document in
+  ``DokumenDikembalikan``. Checked after the prevention list.
 * **Name**: ``NamaLengkap`` must match the service's XSD restriction ``POLA_NAMA``
   (letters, spaces, ``.,'-``; no digits): otherwise ``soap:Client`` fault
   ``PERMINTAAN_TIDAK_VALID``.
@@ -67,6 +83,8 @@ whose body is not a SOAP message); ``daily_quota``; ``seed`` -- plus Imigrasi's 
 * ``uncollected``: applications submitted while set are never collected:
   ``KEDALUWARSA`` with ``TIDAK_DIAMBIL`` after ``polls_per_stage`` polls of
   ``SIAP_DIAMBIL`` (the real 30-day auto-cancel [S:PASPOR-30D]).
+* ``return_documents``: applications submitted while set have their documents
+  returned at the interview (``BERKAS_DIKEMBALIKAN``).
 * ``forced_status``: when set, ``CekStatusPermohonan`` reports this status word
   instead of the real one -- an agency release that introduced a status the adapter
   has never seen.
@@ -96,13 +114,16 @@ from adapters.imigrasi.native import (
     HARI_KERJA_PROSES,
     NS_PASPOR,
     OP_AJUKAN,
+    OP_BATALKAN,
     OP_CEK_STATUS,
     OPERASI,
     PATH_LAYANAN,
     POLA_NAMA,
+    BatalkanPermohonan,
     CekStatus,
     DataPaspor,
     DataTagihan,
+    DokumenPendukung,
     GalatLayanan,
     HasilPengajuan,
     JenisPaspor,
@@ -132,6 +153,8 @@ LOKASI: Final[str] = "Mal Pelayanan Publik Kota Bukittinggi"
 KODE_KANTOR: Final[str] = "AGM"
 #: Weekday of the passport counter at MPP Bukittinggi (Monday = 0): Wednesday [S:BKT-2026].
 HARI_LAYANAN: Final[int] = 2
+#: Ledger operation of a key closed by a cancellation that came before any submission.
+OP_TUTUP: Final[str] = "BATAL_SEBELUM_DIAJUKAN"
 
 #: Stages in order, and what each becomes after ``polls_per_stage`` polls.
 _ALUR: Final[dict[StatusPermohonan, StatusPermohonan]] = {
@@ -149,7 +172,10 @@ _KETERANGAN: Final[dict[StatusPermohonan, str]] = {
     StatusPermohonan.SELESAI: "Paspor telah diambil oleh pemohon.",
     StatusPermohonan.DITOLAK: "Permohonan ditolak.",
     StatusPermohonan.KEDALUWARSA: "Permohonan kedaluwarsa.",
+    StatusPermohonan.BERKAS_DIKEMBALIKAN: "Berkas dikembalikan saat wawancara; ajukan permohonan baru dengan dokumen yang sesuai.",
+    StatusPermohonan.DIBATALKAN: "Permohonan dibatalkan atas permintaan pemohon.",
 }
+_KETERANGAN_TIDAK_DIBATALKAN: Final[str] = " Permohonan yang sudah dibayar tidak dapat dibatalkan (PNBP tidak dapat dikembalikan)."
 
 _ALASAN: Final[dict[KodeAlasan, str]] = {
     KodeAlasan.CEKAL: "Pemohon tercantum dalam daftar pencegahan keimigrasian.",
@@ -170,6 +196,7 @@ class ImigrasiKnobs(Knobs):
     polls_per_stage: int = Field(default=2, ge=1, le=1000, description="Polls each stage of an application lasts.")
     unpaid: bool = Field(default=False, description="Applications submitted now are never paid: billing expires.")
     uncollected: bool = Field(default=False, description="Applications submitted now are never collected.")
+    return_documents: bool = Field(default=False, description="Applications submitted now have their documents returned at the interview.")
     forced_status: str | None = Field(
         default=None, min_length=1, max_length=40, description="CekStatusPermohonan reports this status word instead."
     )
@@ -213,6 +240,19 @@ def tercekal(nik: str) -> bool:
     return nik.endswith("99")
 
 
+def berkas_tidak_sesuai(nik: str, dokumen: DokumenPendukung) -> bool:
+    """Simulated document check at the interview: for NIKs ending in 98 the birth
+    certificate does not match the population data (another document does)."""
+    return nik.endswith("98") and dokumen is DokumenPendukung.AKTA_KELAHIRAN
+
+
+def alasan_berkas(dokumen: str) -> str:
+    return (
+        f"Data pada dokumen pendukung {dokumen} (nama/tanggal lahir) tidak sesuai dengan data kependudukan NIK pemohon; "
+        "bawa dokumen pendukung lain yang sesuai (buku nikah atau ijazah) atau perbaiki data kependudukan."
+    )
+
+
 def _angka(key: str, label: str, panjang: int) -> str:
     """A stable string of digits derived from the idempotency key (same key, same numbers)."""
     h = int.from_bytes(hashlib.sha256(f"{label}|{key}".encode()).digest()[:12], "big")
@@ -243,13 +283,15 @@ def sidik_jari(permohonan: PermohonanPaspor) -> str:
 def majukan(keadaan: dict[str, Any], polls_per_stage: int) -> dict[str, Any]:
     """One poll of an application: count it, and move to the next stage when due."""
     tahap = StatusPermohonan(keadaan["tahap"])
-    if tahap.akhir:
+    if tahap.akhir or tahap is StatusPermohonan.BERKAS_DIKEMBALIKAN:  # the latter waits for the applicant
         return keadaan
     baru = {**keadaan, "cek": int(keadaan.get("cek", 0)) + 1, "total_cek": int(keadaan.get("total_cek", 0)) + 1}
     if baru["cek"] < polls_per_stage:
         return baru
     if tahap is StatusPermohonan.DITERIMA and baru["cekal"]:
         berikut, alasan = StatusPermohonan.DITOLAK, KodeAlasan.CEKAL
+    elif tahap is StatusPermohonan.DITERIMA and baru.get("dikembalikan"):
+        berikut, alasan = StatusPermohonan.BERKAS_DIKEMBALIKAN, KodeAlasan.DOKUMEN_TIDAK_SESUAI
     elif tahap is StatusPermohonan.MENUNGGU_PEMBAYARAN and baru["tidak_bayar"]:
         berikut, alasan = StatusPermohonan.KEDALUWARSA, KodeAlasan.BILLING_KEDALUWARSA
     elif tahap is StatusPermohonan.SIAP_DIAMBIL and baru["tidak_ambil"]:
@@ -301,10 +343,15 @@ def status_untuk(key: str, hasil: HasilPengajuan, keadaan: dict[str, Any]) -> St
             TanggalDiambil=terbit if tahap is StatusPermohonan.SELESAI else None,
         )
     alasan = KodeAlasan(keadaan["alasan"]) if keadaan.get("alasan") else None
+    teks_alasan = _ALASAN[alasan] if alasan else None
+    dikembalikan = None
+    if tahap is StatusPermohonan.BERKAS_DIKEMBALIKAN:
+        dikembalikan = str(keadaan.get("dokumen", ""))
+        teks_alasan = alasan_berkas(dikembalikan)
     return StatusPermohonanPaspor(
         NomorPermohonan=hasil.NomorPermohonan,
         Status=tahap.value,
-        Keterangan=_KETERANGAN[tahap] + (f" {_ALASAN[alasan]}" if alasan else ""),
+        Keterangan=_KETERANGAN[tahap] + (f" {teks_alasan}" if teks_alasan else ""),
         JenisPermohonan=JenisPermohonan(keadaan["jenis_permohonan"]),
         JadwalKedatangan=jadwal,
         NomorPasporLama=keadaan.get("nomor_paspor_lama"),
@@ -312,7 +359,8 @@ def status_untuk(key: str, hasil: HasilPengajuan, keadaan: dict[str, Any]) -> St
         PerkiraanSelesai=terbit if langkah == 2 else None,
         Paspor=paspor,
         KodeAlasan=alasan.value if alasan else None,
-        Alasan=_ALASAN[alasan] if alasan else None,
+        Alasan=teks_alasan,
+        DokumenDikembalikan=dikembalikan,
     )
 
 
@@ -391,6 +439,8 @@ class _Layanan:
         hari_ini = self.hari_ini()
         # Nothing below awaits, so the lookup, the rules and the insert are one atomic unit.
         lama = ledger.get(key)
+        if lama is not None and lama.operation == OP_TUTUP:
+            return galat(FAULT_CLIENT, KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {key} sudah dibatalkan dan tidak dapat dipakai lagi.")
         if lama is None:
             if not POLA_NAMA.fullmatch(permohonan.Pemohon.NamaLengkap):
                 return _tidak_valid(
@@ -416,6 +466,8 @@ class _Layanan:
             "tarif": TARIF[(permohonan.JenisPaspor, permohonan.MasaBerlaku)],
             "nomor_paspor_lama": permohonan.NomorPasporLama,
             "cekal": tercekal(permohonan.Pemohon.NIK),
+            "dokumen": permohonan.DokumenPendukung.value,
+            "dikembalikan": knobs.return_documents or berkas_tidak_sesuai(permohonan.Pemohon.NIK, permohonan.DokumenPendukung),
             "tidak_bayar": knobs.unpaid,
             "tidak_ambil": knobs.uncollected,
             "alasan": None,
@@ -475,6 +527,33 @@ class _Layanan:
             status = status.model_copy(update={"Status": self.knobs.forced_status})
         return self.kirim(amplop(elemen(respons(OP_CEK_STATUS), status)))
 
+    def batalkan(self, pesan: BatalkanPermohonan) -> Response:
+        """Withdraw an application if nothing was paid; otherwise answer its status as it is."""
+        ledger, key = self.runtime.ledger, pesan.IdTransaksi
+        entry = ledger.get(key)
+        if entry is None or entry.operation != OP_AJUKAN:
+            if entry is None:
+                # Close the key: an AjukanPermohonan still on its way must not apply after this.
+                ledger.apply_once(
+                    key, operation=OP_TUTUP, subject=OP_TUTUP, fingerprint=OP_TUTUP,
+                    produce=lambda _: {"Status": StatusPermohonan.DIBATALKAN.value}, today=self.hari_ini(),
+                )  # fmt: skip
+            return galat(FAULT_CLIENT, KodeGalat.PERMOHONAN_TIDAK_DITEMUKAN, f"Tidak ada permohonan dengan IdTransaksi {key}.")
+        hasil = HasilPengajuan.model_validate(entry.response)
+        if pesan.NomorPermohonan is not None and pesan.NomorPermohonan != hasil.NomorPermohonan:
+            return _tidak_valid(f"NomorPermohonan {pesan.NomorPermohonan} bukan milik IdTransaksi {key}.")
+        keadaan = dict(entry.state)
+        tahap = StatusPermohonan(keadaan["tahap"])
+        if tahap.dapat_dibatalkan:
+            # tahap_sebelum keeps the last stage of the normal path reached (for the billing shown).
+            sebelum = tahap.value if tahap in _URUTAN else keadaan.get("tahap_sebelum")
+            keadaan.update(tahap=StatusPermohonan.DIBATALKAN.value, tahap_sebelum=sebelum, cek=0, alasan=None)
+            ledger.update_state(key, keadaan)
+        status = status_untuk(key, hasil, keadaan)
+        if not tahap.dapat_dibatalkan and not tahap.akhir:
+            status = status.model_copy(update={"Keterangan": status.Keterangan + _KETERANGAN_TIDAK_DIBATALKAN})
+        return self.kirim(amplop(elemen(respons(OP_BATALKAN), status)))
+
 
 def _jam_sistem() -> datetime:
     return datetime.now(UTC)
@@ -502,7 +581,7 @@ def create_app(
 
     app = FastAPI(
         title="Imigrasi passport service simulator",
-        description="Native SOAP 1.1 passport service (AjukanPermohonan, CekStatusPermohonan) for mpp-hub adapter tests.",
+        description="Native SOAP 1.1 passport service (AjukanPermohonan, CekStatusPermohonan, BatalkanPermohonan) for mpp-hub adapter tests.",
         version="1.0.0",
         lifespan=lifespan,
     )
@@ -531,6 +610,8 @@ def create_app(
             data = isi_elemen(isi)
             if operasi == OP_AJUKAN:
                 return layanan.ajukan(PermohonanPaspor.model_validate(data))
+            if operasi == OP_BATALKAN:
+                return layanan.batalkan(BatalkanPermohonan.model_validate(data))
             return layanan.cek_status(CekStatus.model_validate(data))
         except XmlTidakValid as exc:
             return _tidak_valid(f"Pesan tidak sesuai skema: {exc}")

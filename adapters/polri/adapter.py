@@ -11,7 +11,7 @@ Polri            canonical       notes
 ===============  ==============  ===============================================
 ``DITERIMA``     ACCEPTED        the 202 receipt (or a callback repeating it)
 ``DIPROSES``     IN_PROCESS      e.g. a record hit held for coordination
-``TERBIT``       COMPLETED       outputs from the ``skck`` / ``sim`` document
+``TERBIT``       COMPLETED       outputs from the ``skck`` / ``sim`` / ``cek_fisik`` document
 ``DITOLAK``      REJECTED        ``penolakan.kode_alasan`` -> error code below
 anything else    FAILED          ``AgencyAnswerInvalid("agency_status_unknown")``
 ===============  ==============  ===============================================
@@ -19,7 +19,10 @@ anything else    FAILED          ``AgencyAnswerInvalid("agency_status_unknown")`
 Refusal reasons: ``CATATAN_KRIMINAL`` -> ``police_record_hit``,
 ``SKCK_LAMA_TIDAK_DITEMUKAN`` -> ``previous_skck_not_found``,
 ``SKCK_LAMA_KADALUARSA`` -> ``previous_skck_expired``, ``SIM_TIDAK_DITEMUKAN`` ->
-``licence_not_found``, ``SIM_KADALUARSA`` -> ``licence_expired``; a reason Polri adds
+``licence_not_found``, ``SIM_KADALUARSA`` -> ``licence_expired``; for the vehicle check
+``KENDARAAN_DIBLOKIR`` -> ``vehicle_blocked``, ``CEK_FISIK_TIDAK_SESUAI`` ->
+``physical_check_mismatch``, ``NOPOL_TIDAK_TERDAFTAR`` -> ``vehicle_not_registered``.
+A reason Polri adds
 later is still a refusal on the merits: ``agency_rejected`` with its own code kept in
 ``agency_code``.
 
@@ -41,15 +44,18 @@ from pydantic import BaseModel, Field, HttpUrl, SecretStr, ValidationError
 
 from adapters.polri.native import (
     HEADER_REQUEST_ID,
+    PATH_CEK_FISIK,
     PATH_SIM_PERPANJANGAN,
     PATH_SKCK,
     GalatPolri,
     GolonganSim,
+    JenisKendaraan,
     JenisPermohonanSkck,
     KodeAlasan,
     KodeGalat,
     Layanan,
     PemberitahuanStatus,
+    PermohonanCekFisik,
     PermohonanPerpanjanganSim,
     PermohonanSkck,
     StatusPermohonan,
@@ -68,7 +74,10 @@ from schemas.services.polri import (
     SkckNewInput,
     SkckOutput,
     SkckRenewalInput,
+    VehicleCheckInput,
+    VehicleCheckOutput,
 )
+from schemas.services.samsat import PhysicalCheck, VehicleType
 
 log = logging.getLogger(__name__)
 
@@ -98,12 +107,17 @@ _REASONS: dict[str, str] = {
     KodeAlasan.SKCK_LAMA_KADALUARSA: "previous_skck_expired",
     KodeAlasan.SIM_TIDAK_DITEMUKAN: "licence_not_found",
     KodeAlasan.SIM_KADALUARSA: "licence_expired",
+    KodeAlasan.NOPOL_TIDAK_TERDAFTAR: "vehicle_not_registered",
+    KodeAlasan.KENDARAAN_DIBLOKIR: "vehicle_blocked",
+    KodeAlasan.CEK_FISIK_TIDAK_SESUAI: "physical_check_mismatch",
 }
 _OPERATIONS: dict[str, Layanan] = {
     "skck_new": Layanan.SKCK_BARU,
     "skck_renewal": Layanan.SKCK_PERPANJANGAN,
     "sim_renewal": Layanan.SIM_PERPANJANGAN,
+    "vehicle_check": Layanan.CEK_FISIK_KENDARAAN,
 }
+_JENIS_KENDARAAN: dict[VehicleType, JenisKendaraan] = {VehicleType.CAR: JenisKendaraan.MOBIL, VehicleType.MOTORCYCLE: JenisKendaraan.MOTOR}
 _KNOWN_STATUSES = frozenset(s.value for s in StatusPermohonan)
 _TRANSIENT_STATUS = frozenset({408, 425, 500, 502, 503, 504})
 
@@ -168,6 +182,17 @@ class PolriAdapter(Adapter):
                 callback_url=url,
             )
             return PATH_SIM_PERPANJANGAN, native.model_dump(mode="json")
+        if layanan is Layanan.CEK_FISIK_KENDARAAN:
+            vehicle = _input(VehicleCheckInput, command)
+            native = PermohonanCekFisik(
+                **applicant,
+                nopol=vehicle.plate,
+                jenis_kendaraan=_JENIS_KENDARAAN[vehicle.vehicle_type],
+                nomor_rangka=vehicle.chassis_number,
+                nomor_mesin=vehicle.engine_number,
+                callback_url=url,
+            )
+            return PATH_CEK_FISIK, native.model_dump(mode="json")
         if layanan is Layanan.SKCK_PERPANJANGAN:
             renewal = _input(SkckRenewalInput, command)
             native = PermohonanSkck(
@@ -256,8 +281,18 @@ def _receipt(response: httpx.Response, layanan: Layanan) -> TandaTerima:
 def _outputs(notice: PemberitahuanStatus) -> dict[str, Any]:
     """The issued document as canonical outputs, checked against the output model."""
     try:
-        if notice.sim is not None:
-            output: BaseModel = SimRenewalOutput(
+        if notice.cek_fisik is not None:
+            check = notice.cek_fisik
+            output: BaseModel = VehicleCheckOutput(
+                plate=check.nopol,
+                physical_check=PhysicalCheck(chassis_number=check.nomor_rangka, engine_number=check.nomor_mesin),
+                clearance_number=check.nomor_surat_keterangan,
+                checked_on=check.tanggal_periksa,
+                stolen_or_blocked=False,  # Polri issues the clearance only for a clean vehicle (status_ranmor BERSIH)
+                registration_number=notice.nomor_registrasi,
+            )
+        elif notice.sim is not None:
+            output = SimRenewalOutput(
                 sim_number=notice.sim.nomor_sim,
                 licence_class=_LICENCE_CLASS[notice.sim.golongan_sim],
                 issued_on=notice.sim.tanggal_terbit,

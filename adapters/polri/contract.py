@@ -4,13 +4,16 @@ refusals, and how to point the adapter at the simulator.
 Dates in the samples are relative to the day the contract is built, because Polri's
 rules are about expiry (an SKCK renewal up to 1 year past expiry, a SIM renewal only
 before expiry). NIKs are synthetic; a serial ending in 13 is the simulator's record hit.
+Vehicle checks aim at the simulated register (:func:`register_kendaraan`, the same rule
+as Samsat's): plates up to serial 9000 are registered, a serial ending in 13 is
+reported stolen/blocked.
 """
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 
-from adapters.polri.simulator import DEV_CALLBACK_SECRET, SECRET_NAME
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, SECRET_NAME, register_kendaraan
 from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
 from adapters.sdk.settings import BackendSettings
 from schemas.lifecycle import Status
@@ -21,6 +24,17 @@ CONTRACT_SECRET = DEV_CALLBACK_SECRET
 
 CLEAN_NIK = "1375015203900007"  # woman born 12-03-1990, Guguk Panjang, Bukittinggi
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
+BUYER_NIK = "1375020101850011"  # the new owner presents the vehicle for the check
+CLEAN_PLATE = "BA 2024 LA"
+BLOCKED_PLATE = "BA 1313 LA"  # serial ends in 13: reported stolen/blocked
+
+
+def vehicle_check_data(plate: str = CLEAN_PLATE, vehicle_type: str = "car", **changes: str) -> dict[str, str]:
+    """A vehicle check whose rubbed numbers are the register's (override to make them differ)."""
+    register = register_kendaraan(plate)
+    if register is None:
+        raise ValueError(f"{plate} is not in the simulated vehicle register")
+    return {"plate": plate, "vehicle_type": vehicle_type, "chassis_number": register[0], "engine_number": register[1], **changes}
 
 
 def _command(service: str, operation: str, data: dict[str, object], nik: str = CLEAN_NIK) -> StepCommand:
@@ -37,6 +51,11 @@ def samples(today: date | None = None) -> list[ContractSample]:
         ContractSample(name="skck_new_issued", command=_command("polri.skck_new", "skck_new", skck), expect=Status.COMPLETED),
         ContractSample(name="skck_renewal_issued", command=_command("polri.skck_renewal", "skck_renewal", renewal), expect=Status.COMPLETED),
         ContractSample(name="sim_renewal_issued", command=_command("polri.sim_renewal", "sim_renewal", sim), expect=Status.COMPLETED),
+        ContractSample(
+            name="vehicle_check_cleared",
+            command=_command("polri.vehicle_check", "vehicle_check", vehicle_check_data(), nik=BUYER_NIK),
+            expect=Status.COMPLETED,
+        ),
         ContractSample(
             name="skck_record_hit",
             command=_command("polri.skck_new", "skck_new", skck, nik=RECORD_HIT_NIK),
@@ -56,6 +75,18 @@ def samples(today: date | None = None) -> list[ContractSample]:
             command=_command("polri.sim_renewal", "sim_renewal", {**sim, "old_valid_until": (today - timedelta(days=1)).isoformat()}),
             expect=Status.REJECTED,
             expect_error_code="licence_expired",
+        ),
+        ContractSample(
+            name="vehicle_reported_stolen",
+            command=_command("polri.vehicle_check", "vehicle_check", vehicle_check_data(BLOCKED_PLATE), nik=BUYER_NIK),
+            expect=Status.REJECTED,
+            expect_error_code="vehicle_blocked",
+        ),
+        ContractSample(
+            name="vehicle_engine_number_differs",
+            command=_command("polri.vehicle_check", "vehicle_check", vehicle_check_data(engine_number="XYZ1234567"), nik=BUYER_NIK),
+            expect=Status.REJECTED,
+            expect_error_code="physical_check_mismatch",
         ),
     ]
 

@@ -14,21 +14,24 @@ field names, its own status words and error shape. It imports nothing from ``hub
 Protocol
 ========
 
-``POST /api/v1/skck/permohonan`` (SKCK baru / perpanjangan) and
-``POST /api/v1/sim/perpanjangan`` (SIM renewal):
+``POST /api/v1/skck/permohonan`` (SKCK baru / perpanjangan),
+``POST /api/v1/sim/perpanjangan`` (SIM renewal) and
+``POST /api/v1/kendaraan/cek-fisik`` (vehicle physical check + stolen/blocked check
+before an ownership transfer, done by the Polri unit at the Samsat office):
 
 * header ``X-Request-Id``: the caller's idempotency key (the hub sends its step id);
   the same id with the same body is answered with the stored receipt, with another
   body it is refused (409 ``REQUEST_ID_BENTROK``);
-* body: :class:`PermohonanSkck` / :class:`PermohonanPerpanjanganSim`, including
-  ``callback_url``;
+* body: :class:`PermohonanSkck` / :class:`PermohonanPerpanjanganSim` /
+  :class:`PermohonanCekFisik`, including ``callback_url``;
 * answer 202 :class:`TandaTerima` ``{"nomor_registrasi", "status": "DITERIMA", ...}``;
   every error: :class:`GalatPolri` ``{"status": "GAGAL", "kode", "pesan"}``.
 
 Later Polri POSTs :class:`PemberitahuanStatus` to ``callback_url`` with
 ``X-Callback-Signature: t=<unix>,v1=<hmac-sha256 of "<t>.<X-Request-Id>.<body>">``:
 ``DIPROSES`` (still being worked on, e.g. a record hit under coordination), then one
-verdict, ``TERBIT`` (issued, with the document) or ``DITOLAK`` (refused, with a reason).
+verdict, ``TERBIT`` (issued, with the document: ``skck``, ``sim`` or ``cek_fisik``) or
+``DITOLAK`` (refused, with a reason).
 
 Facts (/work/shared/domain.md 5.2 Polri):
 
@@ -42,6 +45,12 @@ Facts (/work/shared/domain.md 5.2 Polri):
   expires; an expired SIM, even by one day, needs a new SIM with exams
   (Perpol 5/2021 pasal 4 ayat 1 and 3; https://www.cna.id/indonesia/sim-anda-mati-harus-bikin-baru-atau-bisa-diperpanjang-38216).
   SIM numbers are 12-14 digits, opaque [I].
+* Vehicle check (cek fisik): part of every ownership transfer, "Physical check -> tax
+  assessment -> payment -> STNK -> BPKB" (domain.md 5.3, 5.4 F1 [S:BBN-KOMPAS]
+  [S:BBN-DETIK]); the chassis number is the 17-character VIN (ISO 3779, no I/O/Q), the
+  engine number 6-20 letters/digits [I]. No PNBP is charged for the check itself (it is
+  not in PP 60/2016's tariff list) [I]. The clearance letter number is an opaque
+  unit-issued register number like the SKCK's [I].
 """
 
 from __future__ import annotations
@@ -54,6 +63,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 PATH_SKCK: Final[str] = "/api/v1/skck/permohonan"
 PATH_SIM_PERPANJANGAN: Final[str] = "/api/v1/sim/perpanjangan"
+PATH_CEK_FISIK: Final[str] = "/api/v1/kendaraan/cek-fisik"
 
 #: The caller's idempotency key; also names the application in the callback.
 HEADER_REQUEST_ID: Final[str] = "X-Request-Id"
@@ -66,6 +76,12 @@ POLA_NOMOR_SIM: Final[str] = r"^[0-9]{12,14}$"
 #: during processing and answered in the verdict.
 POLA_NOMOR_SKCK: Final[str] = r"^SKCK/[A-Z0-9./ -]{3,94}$"
 POLA_URL: Final[str] = r"^https?://[^\s]+$"
+#: Plate as the register writes it: ``BA 1234 LZ`` (region, serial without leading zero, series).
+POLA_NOPOL: Final[str] = r"^[A-Z]{1,2} [1-9][0-9]{0,3}( [A-Z]{1,3})?$"
+#: Chassis number (nomor rangka) = the 17-character VIN (ISO 3779: no I, O or Q).
+POLA_NOMOR_RANGKA: Final[str] = r"^[A-HJ-NPR-Z0-9]{17}$"
+#: Engine number (nomor mesin): manufacturer-specific, 6-20 letters/digits [I].
+POLA_NOMOR_MESIN: Final[str] = r"^[A-Z0-9]{6,20}$"
 POLA_KODE: Final[str] = r"^[A-Z][A-Z0-9_]{1,49}$"
 
 BIAYA_SKCK: Final[int] = 30_000
@@ -79,6 +95,21 @@ class Layanan(StrEnum):
     SKCK_BARU = "SKCK_BARU"
     SKCK_PERPANJANGAN = "SKCK_PERPANJANGAN"
     SIM_PERPANJANGAN = "SIM_PERPANJANGAN"
+    CEK_FISIK_KENDARAAN = "CEK_FISIK_KENDARAAN"
+
+
+#: Which document a ``TERBIT`` callback carries for each service.
+DOKUMEN_LAYANAN: Final[dict[Layanan, str]] = {
+    Layanan.SKCK_BARU: "skck",
+    Layanan.SKCK_PERPANJANGAN: "skck",
+    Layanan.SIM_PERPANJANGAN: "sim",
+    Layanan.CEK_FISIK_KENDARAAN: "cek_fisik",
+}
+
+
+class JenisKendaraan(StrEnum):
+    MOBIL = "MOBIL"
+    MOTOR = "MOTOR"
 
 
 class JenisPermohonanSkck(StrEnum):
@@ -129,6 +160,9 @@ class KodeAlasan(StrEnum):
     SKCK_LAMA_KADALUARSA = "SKCK_LAMA_KADALUARSA"  # old SKCK more than 1 year past expiry
     SIM_TIDAK_DITEMUKAN = "SIM_TIDAK_DITEMUKAN"  # old SIM not in the register
     SIM_KADALUARSA = "SIM_KADALUARSA"  # old SIM already expired: apply for a new SIM
+    NOPOL_TIDAK_TERDAFTAR = "NOPOL_TIDAK_TERDAFTAR"  # vehicle check: plate not in the register
+    KENDARAAN_DIBLOKIR = "KENDARAAN_DIBLOKIR"  # vehicle check: reported stolen or blocked
+    CEK_FISIK_TIDAK_SESUAI = "CEK_FISIK_TIDAK_SESUAI"  # vehicle check: chassis/engine differ from the register
 
 
 class KodeGalat(StrEnum):
@@ -193,6 +227,22 @@ class PermohonanPerpanjanganSim(_Native):
         return Layanan.SIM_PERPANJANGAN
 
 
+class PermohonanCekFisik(_Native):
+    """Body of ``POST /api/v1/kendaraan/cek-fisik``: the vehicle as presented at the check bay."""
+
+    nik: str = Field(pattern=POLA_NIK, description="Who presents the vehicle (the applicant).")
+    nama_lengkap: str = Field(min_length=1, max_length=200)
+    nopol: str = Field(pattern=POLA_NOPOL)
+    jenis_kendaraan: JenisKendaraan
+    nomor_rangka: str = Field(pattern=POLA_NOMOR_RANGKA, description="As rubbed off the vehicle.")
+    nomor_mesin: str = Field(pattern=POLA_NOMOR_MESIN, description="As rubbed off the vehicle.")
+    callback_url: str = Field(pattern=POLA_URL, max_length=2000)
+
+    @property
+    def layanan(self) -> Layanan:
+        return Layanan.CEK_FISIK_KENDARAAN
+
+
 class TandaTerima(_Native):
     """The 202 receipt: the application is registered; the verdict comes by callback."""
 
@@ -217,6 +267,17 @@ class DokumenSim(_Native):
     biaya_pnbp: int = Field(ge=0)
 
 
+class DokumenCekFisik(_Native):
+    """The clearance letter of a passed vehicle check (only issued for a clean vehicle)."""
+
+    nomor_surat_keterangan: str = Field(min_length=1, max_length=100)
+    nopol: str = Field(pattern=POLA_NOPOL)
+    nomor_rangka: str = Field(pattern=POLA_NOMOR_RANGKA)
+    nomor_mesin: str = Field(pattern=POLA_NOMOR_MESIN)
+    tanggal_periksa: date
+    status_ranmor: Literal["BERSIH"] = Field(description="Not reported stolen, not blocked.")
+
+
 class Penolakan(_Native):
     # Open on purpose: Polri may add reasons; KodeAlasan lists the ones known today.
     kode_alasan: str = Field(pattern=POLA_KODE)
@@ -234,17 +295,19 @@ class PemberitahuanStatus(_Native):
     tahap: str | None = Field(default=None, max_length=200, description="DIPROSES: which stage.")
     skck: DokumenSkck | None = None
     sim: DokumenSim | None = None
+    cek_fisik: DokumenCekFisik | None = None
     penolakan: Penolakan | None = None
 
     @model_validator(mode="after")
     def _isi_sesuai_status(self) -> PemberitahuanStatus:
-        is_sim = self.layanan is Layanan.SIM_PERPANJANGAN
+        ada = {nama for nama in set(DOKUMEN_LAYANAN.values()) if getattr(self, nama) is not None}
         if self.status is StatusPermohonan.TERBIT:
-            if (self.sim if is_sim else self.skck) is None:
-                raise ValueError(f"TERBIT {self.layanan} wajib menyertakan dokumen {'sim' if is_sim else 'skck'}")
-            if (self.skck if is_sim else self.sim) is not None:
+            wajib = DOKUMEN_LAYANAN[self.layanan]
+            if wajib not in ada:
+                raise ValueError(f"TERBIT {self.layanan} wajib menyertakan dokumen {wajib}")
+            if ada != {wajib}:
                 raise ValueError("dokumen tidak sesuai layanan")
-        elif self.skck is not None or self.sim is not None:
+        elif ada:
             raise ValueError("dokumen hanya disertakan pada status TERBIT")
         if (self.status is StatusPermohonan.DITOLAK) != (self.penolakan is not None):
             raise ValueError("penolakan wajib ada pada status DITOLAK, dan hanya pada status itu")
@@ -263,22 +326,27 @@ class GalatPolri(_Native):
 __all__ = [
     "BIAYA_PERPANJANGAN_SIM",
     "BIAYA_SKCK",
+    "DOKUMEN_LAYANAN",
+    "DokumenCekFisik",
     "DokumenSim",
     "DokumenSkck",
     "GalatPolri",
     "GolonganSim",
     "HEADER_REPLAYED",
     "HEADER_REQUEST_ID",
+    "JenisKendaraan",
     "JenisPermohonanSkck",
     "KodeAlasan",
     "KodeGalat",
     "Layanan",
     "MASA_BERLAKU_SIM_TAHUN",
     "MASA_BERLAKU_SKCK_BULAN",
+    "PATH_CEK_FISIK",
     "PATH_SIM_PERPANJANGAN",
     "PATH_SKCK",
     "PemberitahuanStatus",
     "Penolakan",
+    "PermohonanCekFisik",
     "PermohonanPerpanjanganSim",
     "PermohonanSkck",
     "StatusPermohonan",

@@ -26,6 +26,24 @@ dates are local WIB days):
   on the expiry day itself is still allowed) is refused ``DITOLAK SIM_KADALUARSA``:
   Perpol 5/2021 pasal 4 ayat 3, an expired SIM needs a new SIM with exams. The
   force-majeure exception (pasal 4 ayat 4, by Korlantas decision) is not simulated.
+* **Vehicle check** (``CEK_FISIK_KENDARAAN``), checked in this order:
+
+  - the plate must be in the vehicle register, which is *the same register Samsat
+    keeps* (Polri Regident runs it; Samsat reads it): serials 1..9000 are registered,
+    9001..9999 are not (``DITOLAK NOPOL_TIDAK_TERDAFTAR``);
+  - a plate whose serial ends in ``13`` (``BA 1313 LA``, ``BA 2013 LZ``) is reported
+    stolen/blocked: first ``DIPROSES`` (``tahap`` ``KOORDINASI_RANMOR``: the hit is
+    checked with Reskrim), then ``DITOLAK KENDARAAN_DIBLOKIR``;
+  - the rubbed chassis and engine numbers must equal the register's, derived from the
+    plate by :func:`register_kendaraan` -- the *same deterministic rule* as Samsat's
+    ``data_register`` in ``adapters/samsat/simulator.py`` (duplicated on purpose: two
+    foreign systems do not import each other; ``tests/unit/test_polri_simulator.py``
+    checks that both still agree). Otherwise ``DITOLAK CEK_FISIK_TIDAK_SESUAI`` naming
+    which number differs.
+
+  A passed check is ``TERBIT`` with ``cek_fisik``: the checked numbers, a clearance
+  letter ``SKET/RANMOR/<seq:05>/<Roman month>/<year>/RESKRIM`` [I], the check date
+  and ``status_ranmor`` ``BERSIH``.
 * **Issued** (``TERBIT``): SKCK ``SKCK/YANMAS/<seq:05>/<Roman month>/<year>/INTELKAM``,
   Rp30,000, valid 6 months; SIM: a new 14-digit number, the class fee, valid 5 years
   from issue (Perpol 5/2021 pasal 4 ayat 1). The 29th-31st clamp to the month's end.
@@ -89,16 +107,19 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from adapters.polri.native import (
     BIAYA_PERPANJANGAN_SIM,
     BIAYA_SKCK,
+    DOKUMEN_LAYANAN,
     HEADER_REPLAYED,
     HEADER_REQUEST_ID,
     MASA_BERLAKU_SIM_TAHUN,
     MASA_BERLAKU_SKCK_BULAN,
+    PATH_CEK_FISIK,
     PATH_SIM_PERPANJANGAN,
     PATH_SKCK,
     GalatPolri,
     KodeAlasan,
     KodeGalat,
     Layanan,
+    PermohonanCekFisik,
     PermohonanPerpanjanganSim,
     PermohonanSkck,
     StatusPermohonan,
@@ -121,6 +142,10 @@ BACKOFF_MAKS_DETIK: Final[float] = 30.0
 #: Re-sign a retried callback once its signature is this old (the hub allows 300 s).
 TANDA_TANGAN_BARU_SETELAH: Final[float] = 240.0
 BATAS_SERIAL_SKCK: Final[int] = 90_000
+#: Plates with a serial above this are not in the vehicle register (same rule as Samsat's).
+BATAS_SERIAL_TERDAFTAR: Final[int] = 9000
+_HURUF_VIN: Final[str] = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # ISO 3779: no I, O, Q
+_HURUF_MESIN: Final[str] = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
 ROMAWI: Final[tuple[str, ...]] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 _POLA_REGISTER_SKCK: Final = re.compile(
@@ -177,6 +202,38 @@ def sim_lama_terdaftar(nomor: str) -> bool:
     return not nomor.endswith("0000")
 
 
+def serial_nopol(nopol: str) -> int:
+    """The number in the middle of a plate (``BA 1234 LZ`` -> 1234)."""
+    return int(nopol.split(" ")[1])
+
+
+def _hash(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("|".join(parts).encode("utf-8")).digest()[:16], "big")
+
+
+def register_kendaraan(nopol: str) -> tuple[str, str] | None:
+    """(nomor rangka, nomor mesin) the vehicle register holds for a plate, or ``None``
+    for an unregistered plate.
+
+    The register is shared with Samsat, so this is the same deterministic rule as
+    ``data_register`` in adapters/samsat/simulator.py -- keep the two in step (a unit
+    test compares them): serials up to 9000 are registered; the VIN is "MH" + 15
+    characters and the engine number 3 letters + 7 digits, both taken from SHA-256
+    of the plate."""
+    if serial_nopol(nopol) > BATAS_SERIAL_TERDAFTAR:
+        return None
+    h = _hash("register", nopol)
+    rangka = "MH" + "".join(_HURUF_VIN[(h >> (40 + 5 * i)) % len(_HURUF_VIN)] for i in range(15))
+    mesin_h = _hash("mesin", nopol)
+    mesin = "".join(_HURUF_MESIN[(mesin_h >> (5 * i)) % len(_HURUF_MESIN)] for i in range(3)) + f"{(mesin_h >> 20) % 10**7:07d}"
+    return rangka, mesin
+
+
+def kendaraan_diblokir(nopol: str) -> bool:
+    """Simulated stolen/blocked list: a plate serial ending in "13"."""
+    return f"{serial_nopol(nopol)}".endswith("13")
+
+
 def nomor_skck(urutan: int, today: date) -> str:
     return f"SKCK/YANMAS/{urutan % 100_000:05d}/{ROMAWI[today.month - 1]}/{today.year}/INTELKAM"
 
@@ -186,8 +243,13 @@ def nomor_sim(urutan: int, today: date) -> str:
     return f"{today:%y%m}1375{urutan % 1_000_000:06d}"
 
 
+def nomor_surat_keterangan(urutan: int, today: date) -> str:
+    """Clearance letter of a vehicle check, numbered like Polri's other registers [I]."""
+    return f"SKET/RANMOR/{urutan % 100_000:05d}/{ROMAWI[today.month - 1]}/{today.year}/RESKRIM"
+
+
 def nomor_registrasi(layanan: Layanan, urutan: int, today: date) -> str:
-    jenis = "SIM" if layanan is Layanan.SIM_PERPANJANGAN else "SKCK"
+    jenis = {Layanan.SIM_PERPANJANGAN: "SIM", Layanan.CEK_FISIK_KENDARAAN: "RANMOR"}.get(layanan, "SKCK")
     return f"POLRES-BKT/{jenis}/{today:%Y%m%d}/{urutan:06d}"
 
 
@@ -242,6 +304,34 @@ def putusan_sim(permohonan: PermohonanPerpanjanganSim, urutan: int, today: date)
     return [{"status": StatusPermohonan.TERBIT.value, "sim": dokumen}]
 
 
+def putusan_cek_fisik(permohonan: PermohonanCekFisik, urutan: int, today: date) -> list[dict[str, Any]]:
+    """The callbacks a vehicle check will produce (rules in the module docstring)."""
+    register = register_kendaraan(permohonan.nopol)
+    if register is None:
+        return [_ditolak(KodeAlasan.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {permohonan.nopol} tidak terdaftar dalam register kendaraan.")]
+    if kendaraan_diblokir(permohonan.nopol):
+        return [
+            {"status": StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_RANMOR"},
+            _ditolak(KodeAlasan.KENDARAAN_DIBLOKIR, "Kendaraan tercatat sebagai kendaraan hilang/diblokir; proses balik nama tidak dapat dilanjutkan."),
+        ]
+    beda = [
+        nama
+        for nama, dilihat, terdaftar in (("nomor rangka", permohonan.nomor_rangka, register[0]), ("nomor mesin", permohonan.nomor_mesin, register[1]))
+        if dilihat != terdaftar
+    ]
+    if beda:
+        return [_ditolak(KodeAlasan.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai register kendaraan: {', '.join(beda)}.")]
+    dokumen = {
+        "nomor_surat_keterangan": nomor_surat_keterangan(urutan, today),
+        "nopol": permohonan.nopol,
+        "nomor_rangka": permohonan.nomor_rangka,
+        "nomor_mesin": permohonan.nomor_mesin,
+        "tanggal_periksa": today.isoformat(),
+        "status_ranmor": "BERSIH",
+    }
+    return [{"status": StatusPermohonan.TERBIT.value, "cek_fisik": dokumen}]
+
+
 def sidik_jari(permohonan: BaseModel) -> str:
     """Fingerprint of the parsed body: key order and whitespace do not make it "another body"."""
     kanonik = json.dumps(permohonan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
@@ -252,10 +342,11 @@ def rusak(isi: dict[str, Any], fault: VerdiktRusak | None) -> bytes:
     """The bytes of a callback body, corrupted as the ``verdict_fault`` knob says."""
     if fault is VerdiktRusak.GARBLED:
         return b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
+    dibuang = {*DOKUMEN_LAYANAN.values(), "penolakan"}
     if fault is VerdiktRusak.SCHEMA_INVALID:
-        isi = {k: v for k, v in isi.items() if k not in ("skck", "sim", "penolakan")} | {"status": StatusPermohonan.TERBIT.value}
+        isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": StatusPermohonan.TERBIT.value}
     elif fault is VerdiktRusak.UNKNOWN_STATUS:
-        isi = {k: v for k, v in isi.items() if k not in ("skck", "sim", "penolakan")} | {"status": "DITANGGUHKAN"}
+        isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": "DITANGGUHKAN"}
     return json.dumps(isi, separators=(",", ":")).encode()
 
 
@@ -315,7 +406,9 @@ class PolriSimulator:
 
     # -- receiving an application
 
-    async def terima(self, request: Request, model: type[PermohonanSkck] | type[PermohonanPerpanjanganSim]) -> Response:
+    async def terima(
+        self, request: Request, model: type[PermohonanSkck] | type[PermohonanPerpanjanganSim] | type[PermohonanCekFisik]
+    ) -> Response:
         knobs = self.knobs  # one consistent view for this request
         fault = await self.runtime.gate()
         if fault is Fault.DOWN:
@@ -369,6 +462,8 @@ class PolriSimulator:
         urutan = int(nomor["urutan"])
         if isinstance(permohonan, PermohonanSkck):
             rencana = putusan_skck(permohonan, urutan, now.date())
+        elif isinstance(permohonan, PermohonanCekFisik):
+            rencana = putusan_cek_fisik(permohonan, urutan, now.date())
         else:
             rencana = putusan_sim(permohonan, urutan, now.date())
         envelope = {"nomor_registrasi": nomor["registrasi"], "id_permintaan": key, "layanan": layanan.value}
@@ -536,7 +631,7 @@ def create_app(
 
     app = FastAPI(
         title="Polri backend simulator",
-        description="Native Polri API (SKCK, SIM renewal) with signed verdict callbacks, for mpp-hub adapter tests.",
+        description="Native Polri API (SKCK, SIM renewal, vehicle check) with signed verdict callbacks, for mpp-hub adapter tests.",
         version="1.0.0",
         lifespan=lifespan,
     )
@@ -561,5 +656,10 @@ def create_app(
     async def perpanjangan_sim(request: Request) -> Response:
         """SIM renewal: accepted now, verdict by callback."""
         return await simulator.terima(request, PermohonanPerpanjanganSim)
+
+    @app.post(PATH_CEK_FISIK, status_code=202)
+    async def cek_fisik(request: Request) -> Response:
+        """Vehicle physical check + stolen/blocked check: accepted now, verdict by callback."""
+        return await simulator.terima(request, PermohonanCekFisik)
 
     return app

@@ -9,6 +9,12 @@ Facts (domain.md 5.2): the business is identified by its **NIB** (13-digit OSS
 business id) [I]; the **self-declare** route is **Rp0** and open to micro and small
 businesses only; the **regular** route costs **Rp300,000 - Rp5,000,000** per
 certificate [S:HALAL-TARIF][S:HALAL-SD].
+
+In the small-food-business flow (domain.md 5.4 F3) the request first confirms the
+taxpayer's status at DJP (KSWP, :mod:`schemas.services.djp`); the KSWP step's outputs
+``npwp``, ``status`` and ``confirmed_at`` feed this service's optional ``npwp``,
+``taxpayer_status`` and ``kswp_confirmed_at``, and BPJPH refuses a business whose
+status is not VALID. A stand-alone request may leave them out.
 """
 
 from __future__ import annotations
@@ -17,9 +23,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
+from schemas.identifiers import BillingCode, Npwp
 from schemas.services.base import ServicePayloads
+from schemas.services.djp import TaxpayerStatus
 
 Nib = Annotated[
     str,
@@ -59,11 +67,22 @@ class HalalCertificationInput(BaseModel):
     business_scale: BusinessScale
     route: CertificationRoute
     products: list[Product] = Field(min_length=1, max_length=50, description="Products and a summary of their ingredients.")
+    npwp: Npwp | None = Field(default=None, description="The business's NPWP, e.g. from the DJP KSWP step's outputs.npwp.")
+    taxpayer_status: TaxpayerStatus | None = Field(
+        default=None, description="DJP's KSWP answer (outputs.status of the KSWP step); BPJPH refuses anything but VALID."
+    )
+    kswp_confirmed_at: AwareDatetime | None = Field(default=None, description="When DJP confirmed it (outputs.confirmed_at of the KSWP step).")
 
     @model_validator(mode="after")
     def _self_declare_is_for_small_businesses(self) -> Self:
         if self.route is CertificationRoute.SELF_DECLARE and self.business_scale not in (BusinessScale.MICRO, BusinessScale.SMALL):
             raise ValueError("the self_declare route is only open to micro and small businesses")
+        return self
+
+    @model_validator(mode="after")
+    def _kswp_answer_comes_with_its_time(self) -> Self:
+        if (self.taxpayer_status is None) != (self.kswp_confirmed_at is None):
+            raise ValueError("taxpayer_status and kswp_confirmed_at come together (both from the KSWP confirmation)")
         return self
 
 
@@ -75,6 +94,15 @@ class HalalCertificationOutput(BaseModel):
     issued_on: date | None = None
     route: CertificationRoute
     fee: int = Field(ge=0, le=5_000_000, description="Rupiah: 0 for self-declare, 300,000 - 5,000,000 regular.")
+    billing_code: BillingCode | None = Field(default=None, description="Regular route: the billing code the fee was paid with.")
+
+    @model_validator(mode="after")
+    def _fee_fits_the_route(self) -> Self:
+        if self.route is CertificationRoute.SELF_DECLARE and (self.fee != 0 or self.billing_code is not None):
+            raise ValueError("the self_declare route is free: fee 0 and no billing code")
+        if self.route is CertificationRoute.REGULAR and self.fee < 300_000:
+            raise ValueError("the regular route costs at least Rp300,000")
+        return self
 
 
 PAYLOADS: dict[str, ServicePayloads] = {

@@ -8,6 +8,12 @@ Facts (see /work/shared/domain.md section 5.2, Polri; sources cited per field):
 * SIM (Surat Izin Mengemudi, driving licence) renewal: Rp80,000 for A/B1/B2, Rp75,000
   for C/C1/C2, Rp30,000 for D/D1 [S:SIM-FEES]; the new SIM is valid 5 years from issue,
   and an expired SIM cannot be renewed (Perpol 5/2021 pasal 4).
+* Vehicle check (cek fisik kendaraan + police records check) by the Polri unit at the
+  Samsat office before an ownership transfer (domain.md 5.3 "BBN-KB: Physical check ->
+  ...", 5.4 F1): the officer rubs the chassis and engine numbers off the vehicle and
+  checks that it is not reported stolen or blocked. Its ``physical_check`` output is
+  the very object ``samsat.ownership_transfer`` takes as input, so a composite case can
+  pass it straight on.
 
 Identifiers here are opaque to the hub (domain.md 5.1): an SKCK number is a
 unit-issued register number, a SIM number is 12-14 digits.
@@ -18,11 +24,13 @@ from __future__ import annotations
 import re
 from datetime import date
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from schemas.identifiers import PlateNumber
 from schemas.services.base import ServicePayloads
+from schemas.services.samsat import ChassisNumber, EngineNumber, PhysicalCheck, VehicleType
 
 _SEPARATORS = re.compile(r"[\s.\-]+")
 
@@ -139,8 +147,39 @@ class SimRenewalOutput(BaseModel):
         return self
 
 
+class VehicleCheckInput(BaseModel):
+    """Cek fisik kendaraan: the vehicle presented at the Samsat check bay before a transfer.
+
+    The chassis and engine numbers are what the officer rubbed off the vehicle; Polri
+    compares them with the registration record of the plate."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plate: PlateNumber = Field(description="Vehicle registration number (TNKB), e.g. 'BA 2024 LA'.")
+    vehicle_type: VehicleType
+    chassis_number: ChassisNumber
+    engine_number: EngineNumber
+
+
+class VehicleCheckOutput(BaseModel):
+    """A passed vehicle check. A failed one (stolen/blocked, numbers not matching the
+    register) is a refusal, never an output, hence ``stolen_or_blocked`` is always false."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    plate: PlateNumber
+    physical_check: PhysicalCheck = Field(
+        description="The checked chassis and engine numbers, shaped as samsat.ownership_transfer's physical_check input."
+    )
+    clearance_number: str = Field(min_length=1, max_length=100, description="Number of Polri's vehicle-check clearance letter.")
+    checked_on: date
+    stolen_or_blocked: Literal[False] = Field(description="Not reported stolen and not blocked (always false on success).")
+    registration_number: str = Field(min_length=1, max_length=100, description="Polri's application number (nomor registrasi).")
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "polri.skck_new": ServicePayloads(input=SkckNewInput, output=SkckOutput),
     "polri.skck_renewal": ServicePayloads(input=SkckRenewalInput, output=SkckOutput),
     "polri.sim_renewal": ServicePayloads(input=SimRenewalInput, output=SimRenewalOutput),
+    "polri.vehicle_check": ServicePayloads(input=VehicleCheckInput, output=VehicleCheckOutput),
 }

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI, Request, Response
 
+from adapters.samsat.simulator import data_register
 from adapters.sdk.contract_kit import serve
 from hub.notifications.signing import verify_webhook
 
@@ -30,8 +31,12 @@ async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]]
         database_url=await new_database(),
         kafka_bootstrap=kafka_bootstrap,
         workdir=tmp_path_factory.mktemp("composite-stack"),
-        agencies=("samsat", "polri", "imigrasi"),
+        agencies=("samsat", "polri", "imigrasi", "djp", "bpjph"),
         extra_env={
+            "MPP_AGENCIES__DJP__OAUTH_CLIENT_ID": "mpp-hub",
+            "MPP_AGENCIES__DJP__OAUTH_CLIENT_SECRET": "dev-djp-client-secret",
+            "MPP_AGENCIES__BPJPH__API_KEY": "dev-bpjph-api-key",
+            "MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS": "0.3",
             "MPP_AGENCIES__POLRI__CALLBACK_SECRET": POLRI_SECRET,
             "MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS": "0.3",
             "MPP_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # the test's receiver is on loopback
@@ -48,7 +53,8 @@ async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]]
 @pytest.fixture(autouse=True)
 async def quick_agencies(stack: HubStack) -> None:
     await stack.set_knobs("polri", verdict_delay_ms=200, duplicate_callback=False, verdict_fault=None, garble_rate=0.0)
-    await stack.set_knobs("imigrasi", polls_per_stage=1, unpaid=False, uncollected=False, forced_status=None, garble_rate=0.0)
+    await stack.set_knobs("imigrasi", polls_per_stage=1, unpaid=False, uncollected=False, forced_status=None, garble_rate=0.0, return_documents=False)
+    await stack.set_knobs("bpjph", polls_per_stage=1, unpaid=False, forced_status=None, garble_rate=0.0)
 
 
 def job_seeker_data(**changes: Any) -> dict[str, Any]:
@@ -186,3 +192,145 @@ async def test_the_portal_receives_every_change_of_its_case_as_a_signed_webhook_
     assert NIK not in json.dumps(events)
     deliveries = log["items"] if isinstance(log, dict) else log
     assert any(d["attempts"] >= 3 and d["status"] == "delivered" for d in deliveries), "the first event was retried after two failures"
+
+
+SELLER_NIK = "1375015203900007"  # the registered owner in the simulated registers
+BUYER_NIK = "1375020101850011"
+
+
+def transfer_body(plate: str, **changes: Any) -> dict[str, Any]:
+    register = data_register(plate)
+    assert register is not None
+    data = {
+        "plate": plate, "vehicle_type": "car", "chassis_number": register.nomor_rangka, "engine_number": register.nomor_mesin,
+        "previous_owner_nik": SELLER_NIK, "bpkb_number": register.no_bpkb, "sale_receipt_number": "KW/2026/0142", "sale_receipt_stamped": True,
+    }
+    return {"service": "mpp.vehicle_ownership_transfer", "applicant": {"nik": BUYER_NIK, "name": "Rudi Hartono"}, "data": {**data, **changes}}
+
+
+async def test_ownership_transfer_runs_the_police_check_then_samsat_with_its_result(stack: HubStack) -> None:
+    samsat_before = (await stack.ledger("samsat"))["applied"]
+    case_id = await submit(stack, transfer_body("BA 2024 LA"))
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "COMPLETED", case["error"]
+    steps = {s["name"]: s for s in case["steps"]}
+    assert steps["transfer"]["depends_on"] == ["police_check"]
+    history = step_history(case)
+    assert history.index(("police_check", "COMPLETED")) < history.index(("transfer", "ROUTED")), "the transfer waits for the check"
+    assert case["outputs"]["transfer"]["billing_code"].startswith("8")
+    assert case["outputs"]["police_check"]["physical_check"]["chassis_number"] == data_register("BA 2024 LA").nomor_rangka  # type: ignore[union-attr]
+    assert (await stack.ledger("samsat"))["applied"] == samsat_before + 1
+
+
+async def test_a_refused_police_check_ends_the_case_rejected_and_the_transfer_never_starts(stack: HubStack) -> None:
+    samsat_before = (await stack.ledger("samsat"))["applied"]
+    case_id = await submit(stack, transfer_body("BA 1313 LA"))  # serial ending in 13: reported stolen/blocked
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "REJECTED"
+    assert case["error"]["code"] == "vehicle_blocked" and case["error"]["message"].startswith("police_check:")
+    steps = {s["name"]: s["status"] for s in case["steps"]}
+    assert steps == {"police_check": "REJECTED", "transfer": "CANCELLED"}
+    assert ("transfer", "ROUTED") not in step_history(case)
+    assert (await stack.ledger("samsat"))["applied"] == samsat_before
+
+
+async def test_cancelling_midway_skips_the_waiting_transfer_and_keeps_the_running_check(stack: HubStack) -> None:
+    await stack.set_knobs("polri", verdict_delay_ms=4000)
+    samsat_before = (await stack.ledger("samsat"))["applied"]
+    case_id = await submit(stack, transfer_body("BA 2025 LB"))
+
+    async def check_accepted() -> bool:
+        async with stack.client() as client:
+            view = (await client.get(f"/v1/requests/{case_id}")).json()
+        return any(s["name"] == "police_check" and s["status"] == "ACCEPTED" for s in view["steps"])
+
+    await wait_for(check_accepted)
+    async with stack.client() as client:
+        cancelled = await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "buyer withdrew"})
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "CANCELLED"
+
+    async def check_finished() -> bool:
+        async with stack.client() as client:
+            view = (await client.get(f"/v1/requests/{case_id}")).json()
+        return any(s["name"] == "police_check" and s["status"] == "COMPLETED" for s in view["steps"])
+
+    await wait_for(check_finished, timeout=30)  # Polri cannot cancel: its verdict still arrives and is kept
+    async with stack.client() as client:
+        case = (await client.get(f"/v1/requests/{case_id}")).json()
+    assert case["status"] == "CANCELLED"
+    assert {s["name"]: s["status"] for s in case["steps"]} == {"police_check": "COMPLETED", "transfer": "CANCELLED"}
+    assert any("cannot cancel" in (h["note"] or "") for h in case["history"])
+    assert (await stack.ledger("samsat"))["applied"] == samsat_before, "the skipped transfer never reached Samsat"
+
+
+def food_business_body(nik: str = NIK) -> dict[str, Any]:
+    return {
+        "service": "mpp.food_business_start",
+        "applicant": {"nik": nik, "name": "Siti Rahmah"},
+        "data": {
+            "nib": "9120001234567", "business_name": "Rendang Uni Siti", "business_scale": "micro", "route": "self_declare",
+            "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bumbu"]}],
+        },
+    }
+
+
+async def test_food_business_confirms_tax_status_then_certifies_halal_with_it(stack: HubStack) -> None:
+    case_id = await submit(stack, food_business_body())
+
+    case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
+
+    assert case["status"] == "COMPLETED", case["error"]
+    steps = {s["name"]: s for s in case["steps"]}
+    assert (steps["kswp"]["agency"], steps["halal"]["agency"]) == ("djp", "bpjph")
+    assert case["outputs"]["kswp"]["status"] == "VALID"
+    assert case["outputs"]["halal"]["certificate_number"]
+    history = step_history(case)
+    assert history.index(("kswp", "COMPLETED")) < history.index(("halal", "ROUTED"))
+
+
+async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(stack: HubStack) -> None:
+    await stack.set_knobs("imigrasi", return_documents=True)
+    body = {"service": "imigrasi.passport_new", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {
+        "passport_type": "electronic", "validity_years": 10, "appointment_date": (date.today() + timedelta(days=3)).isoformat(),
+        "supporting_document": "birth_certificate"}}
+    case_id = await submit(stack, body)
+
+    async def returned() -> bool:
+        async with stack.client() as client:
+            return (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "NEEDS_REVISION"
+
+    await wait_for(returned, timeout=30)
+    await stack.set_knobs("imigrasi", return_documents=False)
+    async with stack.client() as client:
+        case = (await client.get(f"/v1/requests/{case_id}")).json()
+        [returned_step] = case["steps"]
+        assert returned_step["error"]["code"] == "documents_inconsistent"
+        resubmitted = await client.post(f"/v1/requests/{case_id}/steps/{returned_step['id']}/revision",
+                                        json={"data": {**body["data"], "supporting_document": "marriage_book"}})
+    assert resubmitted.status_code == 202, resubmitted.text
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "COMPLETED"
+    old, new = sorted(case["steps"], key=lambda s: s["superseded_by"] is None)
+    assert (old["status"], old["superseded_by"]) == ("CANCELLED", new["id"])
+    assert new["status"] == "COMPLETED"
+    case_moves = [(h["from_status"], h["to_status"]) for h in case["history"] if h["step_id"] is None]
+    assert ("NEEDS_REVISION", "ROUTED") in case_moves
+    ledger = await stack.ledger("imigrasi")
+    keys = {e["key"] for e in ledger["entries"]}
+    assert {old["id"], new["id"]} <= keys, "the revision went to the agency under a new idempotency key"
+
+
+async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubStack) -> None:
+    case_id = await submit(stack, {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    async with stack.client() as client:
+        response = await client.post(f"/v1/requests/{case_id}/steps/{case['steps'][0]['id']}/revision", json={"data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
+    assert response.status_code == 409
+    assert response.json()["code"] == "step_not_awaiting_revision"

@@ -17,7 +17,7 @@ from schemas.messages import StepCommand, StepStatusReport
 
 pytestmark = pytest.mark.integration
 
-BUILT_IN = ["samsat", "polri", "imigrasi", "djp", "kemenag"]
+BUILT_IN = ["samsat", "polri", "imigrasi", "djp", "kemenag", "bpjph"]
 
 
 @pytest.mark.parametrize("agency", BUILT_IN)

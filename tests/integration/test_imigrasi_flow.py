@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import date, timedelta
 from pathlib import Path
@@ -19,6 +20,10 @@ from typing import Any
 
 import pytest
 
+from adapters.sdk.bus import create_producer, envelope_headers
+from schemas import topics
+from schemas.envelope import Envelope, MessageType, new_traceparent
+from schemas.messages import Applicant, StepCancel, StepCommand
 from support.stack import HubStack
 
 pytestmark = pytest.mark.integration
@@ -27,6 +32,7 @@ AGENCY = "imigrasi"
 POLL_INTERVAL = "0.3"
 NIK = "1375015203900007"
 NIK_CEKAL = "1375010101900099"  # ends in 99: on the simulated prevention list
+NIK_AKTA_TIDAK_SESUAI = "1375015203900098"  # ends in 98: the birth certificate does not match the NIK's data
 STAGES = ["ROUTED", "ACCEPTED", "AWAITING_PAYMENT", "IN_PROCESS", "READY_FOR_PICKUP", "COMPLETED"]
 
 
@@ -64,7 +70,7 @@ async def stack(
 async def calm_agency(stack: HubStack) -> None:
     """Every test starts with a well-behaved Imigrasi that advances one stage per poll."""
     await stack.set_knobs(
-        AGENCY, polls_per_stage=1, unpaid=False, uncollected=False, forced_status=None,
+        AGENCY, polls_per_stage=1, unpaid=False, uncollected=False, return_documents=False, forced_status=None,
         garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
     )  # fmt: skip
 
@@ -187,6 +193,100 @@ async def test_agency_refusals_end_the_case_rejected_with_the_reason(stack: HubS
     assert refused_at_submission["error"]["code"] == "old_passport_not_found"
     assert "X0123456" in refused_at_submission["error"]["message"]
     assert step_transitions(refused_at_submission) == ["ROUTED", "REJECTED"]
+
+
+# --- documents returned: NEEDS_REVISION --------------------------------------------------
+
+
+async def test_returned_documents_put_the_case_in_needs_revision_naming_what_to_correct(stack: HubStack) -> None:
+    body = passport_request(nik=NIK_AKTA_TIDAK_SESUAI)
+    case_id = await submit(stack, body)
+
+    case = await wait_status(stack, case_id, "NEEDS_REVISION")
+
+    assert (case["error"]["code"], case["error"]["agency_code"]) == ("documents_inconsistent", "DOKUMEN_TIDAK_SESUAI")
+    assert case["error"]["message"].startswith("correct supporting_document (birth_certificate): ")
+    assert "AKTA_KELAHIRAN" in case["error"]["message"]
+    assert step_transitions(case) == ["ROUTED", "ACCEPTED", "NEEDS_REVISION"]
+    [returned] = case["steps"]
+    assert (await ledger_entry(stack, returned["id"]))["state"]["tahap"] == "BERKAS_DIKEMBALIKAN"
+
+    # The application waits for the applicant: the hub stops polling it.
+    polls = (await ledger_entry(stack, returned["id"]))["state"]["total_cek"]
+    await asyncio.sleep(1.5)  # five poll intervals
+    assert (await ledger_entry(stack, returned["id"]))["state"]["total_cek"] == polls
+    assert (await case_view(stack, case_id))["status"] == "NEEDS_REVISION"
+
+    # The citizen brings the marriage book instead: the hub resubmits the step as a new
+    # step (new step id = new IdTransaksi), a new application that goes through.
+    async with stack.client() as client:
+        revised = await client.post(
+            f"/v1/requests/{case_id}/steps/{returned['id']}/revision", json={"data": {**body["data"], "supporting_document": "marriage_book"}}
+        )
+    assert revised.status_code == 202, revised.text
+    done = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    assert done["status"] == "COMPLETED", done
+    new_step = next(s for s in done["steps"] if s["id"] != returned["id"])
+    assert (await ledger_entry(stack, new_step["id"]))["state"]["tahap"] == "SELESAI"
+    assert (await ledger_entry(stack, returned["id"]))["state"]["tahap"] == "BERKAS_DIKEMBALIKAN"
+
+
+# --- cancel over the bus ---------------------------------------------------------------------
+
+
+async def send_cancel(stack: HubStack, case: dict[str, Any], body: dict[str, Any]) -> None:
+    """What the hub sends when a citizen cancels: a step.cancel on Imigrasi's command topic."""
+    [step] = case["steps"]
+    command = StepCommand(
+        service=body["service"], operation=body["service"].split(".", 1)[1], applicant=Applicant(**body["applicant"]), data=body["data"]
+    )
+    envelope = Envelope(
+        request_id=uuid.UUID(case["id"]),
+        step_id=uuid.UUID(step["id"]),
+        type=MessageType.STEP_CANCEL,
+        source="test:cancel",
+        payload=StepCancel(command=command, agency_ref=case["outputs"]["application_number"], reason="Pemohon membatalkan").model_dump(mode="json"),
+    )
+    producer = create_producer(stack.kafka_bootstrap)
+    await producer.start()
+    try:
+        headers = envelope_headers(envelope, correlation_id=case["id"], traceparent=new_traceparent())
+        await producer.send_and_wait(topics.commands(AGENCY), value=envelope.to_bytes(), key=envelope.key, headers=headers)
+    finally:
+        await producer.stop()
+
+
+async def test_a_cancel_before_payment_cancels_the_application_and_the_case(stack: HubStack) -> None:
+    await stack.set_knobs(AGENCY, polls_per_stage=1000)  # stays DITERIMA: waiting for the interview
+    body = passport_request()
+    case_id = await submit(stack, body)
+    case = await wait_status(stack, case_id, "ACCEPTED")
+
+    await send_cancel(stack, case, body)
+
+    done = (await stack.wait_terminal([case_id], timeout=30))[case_id]
+    assert done["status"] == "CANCELLED", done
+    assert step_transitions(done) == ["ROUTED", "ACCEPTED", "CANCELLED"]
+    assert (await ledger_entry(stack, case["steps"][0]["id"]))["state"]["tahap"] == "DIBATALKAN"
+
+
+async def test_a_cancel_after_payment_is_refused_by_imigrasi_and_the_case_goes_on(stack: HubStack) -> None:
+    body = passport_request()
+    case_id = await submit(stack, body)
+    await wait_status(stack, case_id, "IN_PROCESS")
+    await stack.set_knobs(AGENCY, polls_per_stage=1000)  # hold it at DIPROSES (paid) while we cancel
+    case = await case_view(stack, case_id)
+    assert case["status"] == "IN_PROCESS"
+
+    await send_cancel(stack, case, body)
+    await asyncio.sleep(1.0)
+    assert (await case_view(stack, case_id))["status"] == "IN_PROCESS", "paid: not cancelled"
+    await stack.set_knobs(AGENCY, polls_per_stage=1)
+
+    done = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    assert done["status"] == "COMPLETED", done
+    assert "CANCELLED" not in step_transitions(done)
+    assert stack.processes[f"adapter:{AGENCY}"].poll() is None
 
 
 # --- answers that make no sense ---------------------------------------------------------

@@ -21,7 +21,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.polri.simulator import DEV_CALLBACK_SECRET, tambah_bulan
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, register_kendaraan, tambah_bulan
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 from support.stack import HubStack
 
@@ -51,6 +51,14 @@ def skck_new(nik: str = NIK) -> dict[str, Any]:
 def sim_renewal(old_valid_until: date, licence_class: str = "C") -> dict[str, Any]:
     data = {"licence_class": licence_class, "old_sim_number": "1375-0123-4567", "old_valid_until": old_valid_until.isoformat()}
     return request("polri.sim_renewal", data)
+
+
+def vehicle_check(plate: str = "BA 2024 LA", **changes: str) -> dict[str, Any]:
+    """The vehicle as presented, with the register's numbers unless changed."""
+    register = register_kendaraan(plate)
+    assert register is not None
+    data = {"plate": plate, "vehicle_type": "car", "chassis_number": register[0], "engine_number": register[1], **changes}
+    return request("polri.vehicle_check", data, "1375020101850011")
 
 
 @pytest.fixture(scope="module")
@@ -190,7 +198,37 @@ async def test_sim_renewal_is_issued_for_five_years_at_the_class_fee(stack: HubS
     assert date.fromisoformat(outputs["valid_until"]) == tambah_bulan(date.fromisoformat(outputs["issued_on"]), 60)
 
 
+async def test_a_vehicle_check_clears_the_vehicle_with_samsats_physical_check(stack: HubStack) -> None:
+    register = register_kendaraan("BA 2024 LA")
+    case = await finish(stack, vehicle_check())
+
+    assert case["status"] == "COMPLETED", case
+    outputs = case["outputs"]
+    assert register is not None
+    assert outputs["physical_check"] == {"chassis_number": register[0], "engine_number": register[1]}
+    assert outputs["stolen_or_blocked"] is False
+    assert outputs["plate"] == "BA 2024 LA"
+    assert re.fullmatch(r"SKET/RANMOR/\d{5}/[IVX]+/\d{4}/RESKRIM", outputs["clearance_number"])
+    assert outputs["registration_number"].startswith("POLRES-BKT/RANMOR/")
+    [step] = case["steps"]
+    assert (step["agency"], step["service"], step["status"]) == ("polri", "polri.vehicle_check", "COMPLETED")
+    assert transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
+    assert (await ledger_entry(stack, step["id"]))["operation"] == "CEK_FISIK_KENDARAAN"
+
+
 # --- refusals ----------------------------------------------------------------------------
+
+
+async def test_a_stolen_vehicle_and_a_mismatched_engine_number_are_rejected_with_their_reasons(stack: HubStack) -> None:
+    ids = [await submit(stack, vehicle_check("BA 1313 LA")), await submit(stack, vehicle_check(engine_number="XYZ1234567"))]
+    cases = await stack.wait_terminal(ids, timeout=30)
+    stolen, mismatch = (cases[i] for i in ids)
+
+    assert (stolen["status"], stolen["error"]["code"], stolen["error"]["agency_code"]) == ("REJECTED", "vehicle_blocked", "KENDARAAN_DIBLOKIR")
+    assert (True, "ACCEPTED", "IN_PROCESS") in transitions(stolen), "the stolen-list hit is held for coordination first"
+    assert (mismatch["status"], mismatch["error"]["code"]) == ("REJECTED", "physical_check_mismatch")
+    assert "nomor mesin" in mismatch["error"]["message"]
+    assert stolen["outputs"] == mismatch["outputs"] == {}
 
 
 async def test_a_record_hit_goes_in_process_then_ends_rejected_with_the_reason(stack: HubStack) -> None:

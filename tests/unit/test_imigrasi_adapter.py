@@ -96,6 +96,11 @@ SECTIONS: dict[str, str] = {
     "SELESAI": TAGIHAN.format(paid=PAID) + PASPOR.format(taken="<ns2:TanggalDiambil>2026-01-27</ns2:TanggalDiambil>"),
     "DITOLAK": "<ns2:KodeAlasan>CEKAL</ns2:KodeAlasan><ns2:Alasan>Pemohon tercantum dalam daftar pencegahan.</ns2:Alasan>",
     "KEDALUWARSA": TAGIHAN.format(paid="") + "<ns2:KodeAlasan>BILLING_KEDALUWARSA</ns2:KodeAlasan><ns2:Alasan>Tidak dibayar.</ns2:Alasan>",
+    "BERKAS_DIKEMBALIKAN": (
+        "<ns2:KodeAlasan>DOKUMEN_TIDAK_SESUAI</ns2:KodeAlasan><ns2:Alasan>Data akta kelahiran tidak sesuai data kependudukan.</ns2:Alasan>"
+        "<ns2:DokumenDikembalikan>AKTA_KELAHIRAN</ns2:DokumenDikembalikan>"
+    ),
+    "DIBATALKAN": "",
 }
 
 
@@ -164,10 +169,11 @@ def answering(body: str, status: int = 200) -> Handler:
 # --- what the adapter declares and sends ------------------------------------------
 
 
-def test_it_is_a_polling_adapter_for_both_passport_operations() -> None:
+def test_it_is_a_polling_adapter_for_both_passport_operations_that_can_cancel() -> None:
     assert ImigrasiAdapter.agency == "imigrasi"
     assert ImigrasiAdapter.style is BackendStyle.POLLING
     assert ImigrasiAdapter.operations == {"passport_new", "passport_renewal"}
+    assert ImigrasiAdapter.supports_cancel is True
 
 
 async def test_submission_is_a_soap_call_with_the_step_id_as_id_transaksi(make_adapter: Any) -> None:
@@ -267,6 +273,8 @@ def test_every_native_status_has_a_canonical_one() -> None:
         StatusPermohonan.SELESAI: Status.COMPLETED,
         StatusPermohonan.DITOLAK: Status.REJECTED,
         StatusPermohonan.KEDALUWARSA: Status.EXPIRED,
+        StatusPermohonan.BERKAS_DIKEMBALIKAN: Status.NEEDS_REVISION,
+        StatusPermohonan.DIBATALKAN: Status.CANCELLED,
     }
 
 
@@ -563,6 +571,123 @@ def test_a_nonsense_poll_interval_is_refused_at_start(value: str) -> None:
         adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": value}))
 
 
+# --- documents returned (NEEDS_REVISION) -------------------------------------------------
+
+
+async def test_returned_documents_need_revision_naming_the_document_and_polling_stops(make_adapter: Any) -> None:
+    adapter, _ = make_adapter(answering(status_xml("BERKAS_DIKEMBALIKAN")))
+
+    report = await adapter.poll(command(), STEP_ID, NOMOR)
+
+    assert report.status is Status.NEEDS_REVISION
+    assert report.agency_status == "BERKAS_DIKEMBALIKAN"
+    assert report.poll_after_seconds is None, "nothing changes at Imigrasi until the applicant applies again"
+    assert report.error is not None
+    assert (report.error.code, report.error.agency_code) == ("documents_inconsistent", "DOKUMEN_TIDAK_SESUAI")
+    assert report.error.message == "correct supporting_document (birth_certificate): Data akta kelahiran tidak sesuai data kependudukan."
+    assert report.outputs == {
+        "application_number": NOMOR,
+        "appointment_date": "2026-01-21",
+        "corrections": [
+            {"field": "supporting_document", "value": "birth_certificate", "reason": "Data akta kelahiran tidak sesuai data kependudukan."}
+        ],
+    }
+
+
+async def test_returned_documents_without_a_reason_code_still_need_revision(make_adapter: Any) -> None:
+    sections = "<ns2:DokumenDikembalikan>IJAZAH</ns2:DokumenDikembalikan>"
+    adapter, _ = make_adapter(answering(status_xml("BERKAS_DIKEMBALIKAN", sections=sections)))
+
+    report = await adapter.poll(command(), STEP_ID, NOMOR)
+
+    assert report.error is not None
+    assert (report.error.code, report.error.agency_code) == ("documents_returned", "BERKAS_DIKEMBALIKAN")
+    assert report.error.message == "correct supporting_document (diploma): keterangan"
+    assert report.outputs["corrections"][0]["value"] == "diploma"
+
+
+async def test_returned_documents_without_naming_the_document_is_invalid(make_adapter: Any) -> None:
+    sections = "<ns2:KodeAlasan>DOKUMEN_TIDAK_SESUAI</ns2:KodeAlasan>"
+    adapter, _ = make_adapter(answering(status_xml("BERKAS_DIKEMBALIKAN", sections=sections)))
+    with pytest.raises(AgencyAnswerInvalid) as caught:
+        await adapter.poll(command(), STEP_ID, NOMOR)
+    assert caught.value.code == "agency_answer_invalid"
+    assert "DokumenDikembalikan" in caught.value.message
+
+
+async def test_an_application_withdrawn_elsewhere_is_cancelled(make_adapter: Any) -> None:
+    adapter, _ = make_adapter(answering(status_xml("DIBATALKAN")))
+    report = await adapter.poll(command(), STEP_ID, NOMOR)
+    assert (report.status, report.agency_status, report.poll_after_seconds, report.error) == (Status.CANCELLED, "DIBATALKAN", None, None)
+    assert report.outputs == {"application_number": NOMOR, "appointment_date": "2026-01-21"}
+
+
+# --- cancel ---------------------------------------------------------------------------------
+
+
+def cancel_xml(status: str) -> str:
+    return status_xml(status).replace("CekStatusPermohonanResponse", "BatalkanPermohonanResponse")
+
+
+async def test_cancel_asks_batalkan_permohonan_with_the_step_id_and_the_application_number(make_adapter: Any) -> None:
+    adapter, backend = make_adapter(answering(cancel_xml("DIBATALKAN")))
+
+    report = await adapter.cancel(command(), STEP_ID, NOMOR)
+
+    assert backend.requests[0].headers["SOAPAction"] == f'"{PAS}/BatalkanPermohonan"'
+    assert backend.sent().tag == f"{{{PAS}}}BatalkanPermohonan"
+    assert field(backend.sent(), "IdTransaksi") == str(STEP_ID)
+    assert field(backend.sent(), "NomorPermohonan") == NOMOR
+    assert (report.status, report.agency_status, report.agency_ref, report.poll_after_seconds) == (Status.CANCELLED, "DIBATALKAN", NOMOR, None)
+
+
+async def test_cancel_without_an_agency_ref_identifies_the_application_by_the_step_id(make_adapter: Any) -> None:
+    adapter, backend = make_adapter(answering(cancel_xml("DIBATALKAN")))
+    report = await adapter.cancel(command(), STEP_ID, None)
+    assert field(backend.sent(), "NomorPermohonan") is None
+    assert report.status is Status.CANCELLED
+
+
+@pytest.mark.parametrize(
+    ("native", "status"),
+    [("DIPROSES", Status.IN_PROCESS), ("SIAP_DIAMBIL", Status.READY_FOR_PICKUP), ("SELESAI", Status.COMPLETED)],
+)
+async def test_after_payment_cancel_reports_the_current_status_not_an_error(make_adapter: Any, native: str, status: Status) -> None:
+    adapter, _ = make_adapter(answering(cancel_xml(native)))
+
+    report = await adapter.cancel(command(), STEP_ID, NOMOR)
+
+    assert report.status is status
+    assert report.error is None
+    assert report.outputs["ntpn"] == "0A1B2C3D4E5F6789", "the current status with its cumulative outputs"
+    assert (report.poll_after_seconds is None) == status.is_terminal, "polling goes on while the application is open"
+
+
+async def test_cancel_of_an_application_imigrasi_never_registered_is_cancelled(make_adapter: Any) -> None:
+    adapter, _ = make_adapter(answering(fault("soap:Client", "PERMOHONAN_TIDAK_DITEMUKAN"), status=500))
+    report = await adapter.cancel(command(), STEP_ID, None)
+    assert (report.status, report.agency_status) == (Status.CANCELLED, "PERMOHONAN_TIDAK_DITEMUKAN")
+
+
+@pytest.mark.parametrize(
+    ("handler", "error", "code"),
+    [
+        (answering(fault("soap:Server", "SISTEM_SIBUK", detik="1"), status=500), TransientBackendError, None),
+        (answering(fault("soap:Client", "PERMINTAAN_TIDAK_VALID"), status=500), AgencyAnswerInvalid, "agency_refused_request"),
+        (answering(cancel_xml("DITUNDA")), AgencyAnswerInvalid, "agency_status_unknown"),
+        (answering(cancel_xml("DIBATALKAN").replace(NOMOR, "AGM-20260114-000999")), AgencyAnswerInvalid, "agency_answer_invalid"),
+        (lambda _r: httpx.Response(200, content=b"<html>maintenance</html>"), AgencyAnswerInvalid, "agency_answer_invalid"),
+    ],
+    ids=["busy", "client-fault", "unknown-status", "another-application", "not-soap"],
+)
+async def test_cancel_errors_follow_the_same_contract(make_adapter: Any, handler: Handler, error: type[Exception], code: str | None) -> None:
+    adapter, _ = make_adapter(handler)
+    with pytest.raises(error) as caught:
+        await adapter.cancel(command(), STEP_ID, NOMOR)
+    if code is not None:
+        assert caught.value.code == code  # type: ignore[attr-defined]
+
+
 # --- against the simulator ---------------------------------------------------------------
 
 
@@ -621,3 +746,57 @@ async def test_the_simulators_schema_refusal_reaches_the_hub_as_a_failure_with_t
 
     assert (caught.value.code, caught.value.agency_code) == ("agency_refused_request", "PERMINTAAN_TIDAK_VALID")
     assert "NamaLengkap" in caught.value.message
+
+
+async def test_a_returned_birth_certificate_is_fixed_by_a_new_step_with_another_document(
+    simulated: tuple[ImigrasiAdapter, httpx.AsyncClient],
+) -> None:
+    """NIK ending in 98: the birth certificate does not match; the hub resubmits a
+    corrected step (new step id) with the marriage book, and that one goes through."""
+    adapter, _ = simulated
+    returned_nik = command().model_copy(update={"applicant": Applicant(nik="1375015203900098", name="Siti Rahmah")})
+    first = uuid.uuid4()
+    accepted = await adapter.execute(returned_nik, first)
+    assert accepted.agency_ref
+    revision = await adapter.poll(returned_nik, first, accepted.agency_ref)
+    assert revision.status is Status.NEEDS_REVISION
+    assert revision.outputs["corrections"][0]["value"] == "birth_certificate"
+    assert (await adapter.poll(returned_nik, first, accepted.agency_ref)).status is Status.NEEDS_REVISION, "it waits"
+
+    corrected = returned_nik.model_copy(update={"data": {**returned_nik.data, "supporting_document": "marriage_book"}})
+    second = uuid.uuid4()
+    reports = [await adapter.execute(corrected, second)]
+    while not reports[-1].status.is_terminal:
+        reports.append(await adapter.poll(corrected, second, reports[0].agency_ref or ""))
+    assert reports[-1].status is Status.COMPLETED
+    assert reports[0].agency_ref != accepted.agency_ref, "a new application"
+
+
+async def test_cancel_against_the_simulator_before_and_after_payment(simulated: tuple[ImigrasiAdapter, httpx.AsyncClient]) -> None:
+    adapter, _ = simulated
+    early, late = uuid.uuid4(), uuid.uuid4()
+    early_ref = (await adapter.execute(command(), early)).agency_ref
+    late_ref = (await adapter.execute(command(), late)).agency_ref
+    assert early_ref and late_ref
+    assert (await adapter.poll(command(), early, early_ref)).status is Status.AWAITING_PAYMENT
+    await adapter.poll(command(), late, late_ref)
+    assert (await adapter.poll(command(), late, late_ref)).status is Status.IN_PROCESS  # paid
+
+    cancelled = await adapter.cancel(command(), early, early_ref)
+    refused = await adapter.cancel(command(), late, late_ref)
+    again = await adapter.cancel(command(), early, early_ref)
+
+    assert (cancelled.status, cancelled.agency_status) == (Status.CANCELLED, "DIBATALKAN")
+    assert again == cancelled, "cancelling twice answers the same"
+    assert (refused.status, refused.agency_status, refused.error) == (Status.IN_PROCESS, "DIPROSES", None)
+    assert (await adapter.poll(command(), early, early_ref)).status is Status.CANCELLED
+    assert (await adapter.poll(command(), late, late_ref)).status is Status.READY_FOR_PICKUP, "the paid one goes on"
+
+
+async def test_a_cancel_that_overtakes_its_submission_stops_the_late_submission(simulated: tuple[ImigrasiAdapter, httpx.AsyncClient]) -> None:
+    adapter, _ = simulated
+    cancelled = await adapter.cancel(command(), STEP_ID, None)
+    assert cancelled.status is Status.CANCELLED
+    with pytest.raises(AgencyAnswerInvalid) as caught:
+        await adapter.execute(command(), STEP_ID)  # the command arrives after the cancel
+    assert caught.value.agency_code == "ID_TRANSAKSI_SUDAH_DIPAKAI"

@@ -70,6 +70,11 @@ def cek_xml(nomor: str) -> str:
     return envelope("CekStatusPermohonan", f"<pas:NomorPermohonan>{nomor}</pas:NomorPermohonan>")
 
 
+def batal_xml(key: str = "step-1", nomor: str | None = None) -> str:
+    nomor_xml = f"<pas:NomorPermohonan>{nomor}</pas:NomorPermohonan>" if nomor else ""
+    return envelope("BatalkanPermohonan", f"<pas:IdTransaksi>{key}</pas:IdTransaksi>{nomor_xml}<pas:AlasanPembatalan>Batal</pas:AlasanPembatalan>")
+
+
 def action(operation: str) -> dict[str, str]:
     return {"Content-Type": "text/xml; charset=utf-8", "SOAPAction": f'"{PAS}/{operation}"'}
 
@@ -124,6 +129,9 @@ class Sim:
 
     async def cek(self, nomor: str) -> Answer:
         return Answer(await self.post("CekStatusPermohonan", cek_xml(nomor)))
+
+    async def batal(self, key: str = "step-1", nomor: str | None = None) -> Answer:
+        return Answer(await self.post("BatalkanPermohonan", batal_xml(key, nomor)))
 
     async def submit(self, **kwargs: Any) -> str:
         answer = await self.ajukan(**kwargs)
@@ -304,6 +312,45 @@ async def test_an_applicant_on_the_prevention_list_is_refused_after_the_intervie
     assert seen[1].text("Tagihan/KodeBilling") is None, "refused before any billing"
 
 
+NIK_AKTA_TIDAK_SESUAI = "1375015203900098"  # ends in 98: the birth certificate does not match
+
+
+async def test_a_birth_certificate_not_matching_the_nik_is_returned_at_the_interview_and_waits(sim: Sim) -> None:
+    nomor = await sim.submit(nik=NIK_AKTA_TIDAK_SESUAI)
+
+    seen = [await sim.cek(nomor) for _ in range(6)]
+
+    assert [a.status for a in seen] == ["DITERIMA", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN"]
+    returned = seen[1]
+    assert returned.text("KodeAlasan") == "DOKUMEN_TIDAK_SESUAI"
+    assert returned.text("DokumenDikembalikan") == "AKTA_KELAHIRAN"
+    assert "AKTA_KELAHIRAN" in (returned.text("Alasan") or "")
+    assert "Berkas dikembalikan" in (returned.text("Keterangan") or "")
+    assert returned.text("Tagihan/KodeBilling") is None, "returned before any billing"
+
+
+@pytest.mark.parametrize("dokumen", ["BUKU_NIKAH", "IJAZAH"])
+async def test_the_same_applicant_with_another_document_goes_through(sim: Sim, dokumen: str) -> None:
+    nomor = await sim.submit(key="corrected", nik=NIK_AKTA_TIDAK_SESUAI, dokumen=dokumen)
+    assert (await sim.poll_until(nomor, "SELESAI")).status == "SELESAI"
+
+
+async def test_the_return_documents_knob_returns_applications_submitted_while_it_is_on(sim: Sim) -> None:
+    await sim.knobs(return_documents=True)
+    returned = await sim.submit(key="returned", dokumen="IJAZAH")
+    await sim.knobs(return_documents=False)
+    normal = await sim.submit(key="normal")
+
+    assert (await sim.poll_until(returned, "BERKAS_DIKEMBALIKAN")).text("DokumenDikembalikan") == "IJAZAH"
+    assert (await sim.poll_until(normal, "SELESAI")).status == "SELESAI"
+
+
+async def test_the_prevention_list_is_checked_before_the_documents(sim: Sim) -> None:
+    nomor = await sim.submit(nik="1375010101900099")
+    await sim.knobs(return_documents=True)
+    assert (await sim.poll_until(nomor, "DITOLAK")).text("KodeAlasan") == "CEKAL"
+
+
 async def test_names_that_cannot_be_printed_in_a_passport_are_refused_by_the_schema(sim: Sim) -> None:
     answer = await sim.ajukan(nama="Warga Uji 2")
 
@@ -350,6 +397,101 @@ async def test_status_of_an_unknown_application_is_a_client_fault(sim: Sim) -> N
     answer = await sim.cek("AGM-20260114-999999")
     assert answer.response.status_code == 500
     assert answer.fault == ("soap:Client", "PERMOHONAN_TIDAK_DITEMUKAN")
+
+
+# --- BatalkanPermohonan ------------------------------------------------------
+
+
+async def test_an_application_not_yet_paid_is_cancelled_and_stays_cancelled(sim: Sim) -> None:
+    nomor = await sim.submit(key="k1")
+    await sim.cek(nomor)
+    waiting = await sim.cek(nomor)
+    assert waiting.status == "MENUNGGU_PEMBAYARAN"
+
+    cancelled = await sim.batal("k1", nomor)
+
+    assert cancelled.response.status_code == 200
+    assert cancelled.body.tag == f"{{{PAS}}}BatalkanPermohonanResponse"
+    assert (cancelled.status, cancelled.text("NomorPermohonan")) == ("DIBATALKAN", nomor)
+    assert "dibatalkan" in (cancelled.text("Keterangan") or "")
+    assert cancelled.text("Tagihan/KodeBilling") == waiting.text("Tagihan/KodeBilling") and cancelled.text("Tagihan/NTPN") is None
+    assert [(await sim.cek(nomor)).status for _ in range(4)] == ["DIBATALKAN"] * 4
+    assert (await sim.batal("k1")).status == "DIBATALKAN", "cancelling again answers the same"
+
+
+async def test_a_received_application_can_be_cancelled_by_its_id_transaksi_alone(sim: Sim) -> None:
+    nomor = await sim.submit(key="k2")
+    assert (await sim.batal("k2")).status == "DIBATALKAN"
+    assert (await sim.cek(nomor)).status == "DIBATALKAN"
+
+
+async def test_an_application_with_returned_documents_can_be_withdrawn(sim: Sim) -> None:
+    nomor = await sim.submit(key="k3", nik=NIK_AKTA_TIDAK_SESUAI)
+    await sim.poll_until(nomor, "BERKAS_DIKEMBALIKAN")
+    assert (await sim.batal("k3")).status == "DIBATALKAN"
+
+
+@pytest.mark.parametrize("stage", ["DIPROSES", "SIAP_DIAMBIL", "SELESAI"])
+async def test_after_payment_the_service_does_not_cancel_and_answers_the_current_status(sim: Sim, stage: str) -> None:
+    nomor = await sim.submit(key="paid")
+    before = await sim.poll_until(nomor, stage)
+
+    answer = await sim.batal("paid", nomor)
+
+    assert answer.response.status_code == 200 and answer.fault is None, "not a fault: the status as it is"
+    assert answer.status == stage
+    assert answer.text("Tagihan/NTPN") == before.text("Tagihan/NTPN")
+    if stage != "SELESAI":
+        assert "tidak dapat dibatalkan" in (answer.text("Keterangan") or "")
+
+
+async def test_cancelling_is_not_a_poll_and_does_not_advance_the_application(sim: Sim) -> None:
+    nomor = await sim.submit(key="paid")
+    await sim.poll_until(nomor, "DIPROSES")  # first of polls_per_stage=2 polls in DIPROSES
+    for _ in range(3):
+        assert (await sim.batal("paid")).status == "DIPROSES"
+    assert (await sim.cek(nomor)).status == "DIPROSES", "still the second poll of the stage"
+
+
+async def test_cancelling_an_unknown_id_transaksi_is_a_fault_and_closes_the_id(sim: Sim) -> None:
+    unknown = await sim.batal("late-step")
+    assert unknown.fault == ("soap:Client", "PERMOHONAN_TIDAK_DITEMUKAN")
+
+    late = await sim.ajukan(key="late-step")
+
+    assert late.fault == ("soap:Client", "ID_TRANSAKSI_SUDAH_DIPAKAI")
+    assert "dibatalkan" in late.message
+    ledger = await sim.ledger()
+    assert [(e["key"], e["operation"]) for e in ledger["entries"]] == [("late-step", "BATAL_SEBELUM_DIAJUKAN")]
+    assert (await sim.batal("late-step")).fault == ("soap:Client", "PERMOHONAN_TIDAK_DITEMUKAN")
+
+
+async def test_cancel_with_another_applications_number_is_an_invalid_request(sim: Sim) -> None:
+    await sim.submit(key="a")
+    other = await sim.submit(key="b")
+    answer = await sim.batal("a", other)
+    assert answer.fault == ("soap:Client", "PERMINTAAN_TIDAK_VALID")
+    assert (await sim.cek(other)).status == "DITERIMA", "nothing was cancelled"
+
+
+async def test_a_dropped_cancel_reply_was_applied_and_the_retry_answers_the_same(sim: Sim) -> None:
+    nomor = await sim.submit(key="k")
+    await sim.knobs(drop_reply_after_apply=1.0)
+    dropped = await sim.post("BatalkanPermohonan", batal_xml("k"))
+    await sim.knobs(drop_reply_after_apply=0.0)
+
+    assert dropped.status_code == 504
+    assert (await sim.batal("k")).status == "DIBATALKAN"
+    assert (await sim.cek(nomor)).status == "DIBATALKAN"
+
+
+async def test_cancel_while_down_is_a_server_fault_and_changes_nothing(sim: Sim) -> None:
+    nomor = await sim.submit(key="k")
+    await sim.knobs(down=True)
+    down = await sim.batal("k")
+    await sim.knobs(down=False)
+    assert down.fault == ("soap:Server", "SISTEM_TIDAK_TERSEDIA")
+    assert (await sim.cek(nomor)).status == "DITERIMA"
 
 
 # --- idempotency --------------------------------------------------------------
@@ -454,7 +596,7 @@ async def test_entity_expansion_is_refused_not_expanded(sim: Sim) -> None:
 
 
 async def test_an_operation_the_service_does_not_have_is_a_client_fault(sim: Sim) -> None:
-    answer = Answer(await sim.post("BatalkanPermohonan", envelope("BatalkanPermohonan", "<pas:NomorPermohonan>X</pas:NomorPermohonan>")))
+    answer = Answer(await sim.post("UbahJadwalKedatangan", envelope("UbahJadwalKedatangan", "<pas:NomorPermohonan>X</pas:NomorPermohonan>")))
     assert answer.fault == ("soap:Client", "OPERASI_TIDAK_DIKENAL")
 
 
@@ -542,6 +684,6 @@ async def test_daily_quota_counts_applicants_per_service_day(sim: Sim) -> None:
 
 async def test_imigrasi_knobs_are_listed_and_validated(sim: Sim) -> None:
     knobs = (await sim.client.get("/_sim/knobs")).json()
-    assert {"polls_per_stage": 2, "unpaid": False, "uncollected": False, "forced_status": None}.items() <= knobs.items()
+    assert {"polls_per_stage": 2, "unpaid": False, "uncollected": False, "return_documents": False, "forced_status": None}.items() <= knobs.items()
     assert (await sim.knobs(polls_per_stage=0)).status_code == 422
     assert (await sim.knobs(unpiad=True)).status_code == 422, "a typo fails loudly"

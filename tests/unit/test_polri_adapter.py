@@ -21,15 +21,17 @@ import pytest
 from adapters.polri import adapter_factory
 from adapters.polri.adapter import PolriAdapter, PolriConfigurationError
 from adapters.polri.contract import contract
-from adapters.polri.native import PemberitahuanStatus, PermohonanPerpanjanganSim, PermohonanSkck
-from adapters.polri.simulator import DEV_CALLBACK_SECRET, WIB, PolriKnobs, create_app
+from adapters.polri.native import PemberitahuanStatus, PermohonanCekFisik, PermohonanPerpanjanganSim, PermohonanSkck
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, WIB, PolriKnobs, create_app, register_kendaraan
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
 from adapters.sdk.worker import AdapterWorker
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, Applicant, StepCommand
-from schemas.services.polri import SimRenewalOutput, SkckOutput
+from schemas.services import PAYLOADS
+from schemas.services.polri import SimRenewalOutput, SkckOutput, VehicleCheckOutput
+from schemas.services.samsat import OwnershipTransferInput
 
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
@@ -42,10 +44,20 @@ Handler = Callable[[httpx.Request], httpx.Response]
 SKCK_DATA = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"}
 RENEWAL_DATA = {**SKCK_DATA, "old_skck_number": "skck/yanmas/01234/III/2025/intelkam", "old_skck_valid_until": "2025-09-01"}
 SIM_DATA = {"licence_class": "B1", "old_sim_number": "1375-0123-4567", "old_valid_until": "2026-02-01"}
+# As typed at the counter: lower case, spaces and dashes; the canonical input normalises them.
+VEHICLE_DATA = {"plate": "ba 2024 la", "vehicle_type": "car", "chassis_number": "mhwm7eentvk71lax6", "engine_number": "YKE-256-8643"}
+CEK_FISIK = {
+    "nomor_surat_keterangan": "SKET/RANMOR/00001/I/2026/RESKRIM",
+    "nopol": "BA 2024 LA",
+    "nomor_rangka": "MHWM7EENTVK71LAX6",
+    "nomor_mesin": "YKE2568643",
+    "tanggal_periksa": "2026-01-14",
+    "status_ranmor": "BERSIH",
+}
 
 
 def command(operation: str = "skck_new", data: dict[str, Any] | None = None, nik: str = NIK) -> StepCommand:
-    defaults = {"skck_new": SKCK_DATA, "skck_renewal": RENEWAL_DATA, "sim_renewal": SIM_DATA}
+    defaults = {"skck_new": SKCK_DATA, "skck_renewal": RENEWAL_DATA, "sim_renewal": SIM_DATA, "vehicle_check": VEHICLE_DATA}
     return StepCommand(
         service=f"polri.{operation}",
         operation=operation,
@@ -132,7 +144,9 @@ def notice(status: str = "TERBIT", layanan: str = "SKCK_BARU", **changes: Any) -
         "status": status,
         "waktu": "2026-01-14T09:30:02+07:00",
     }
-    if status == "TERBIT" and layanan == "SIM_PERPANJANGAN":
+    if status == "TERBIT" and layanan == "CEK_FISIK_KENDARAAN":
+        body["cek_fisik"] = dict(CEK_FISIK)
+    elif status == "TERBIT" and layanan == "SIM_PERPANJANGAN":
         body["sim"] = {"nomor_sim": "26011375000001", "golongan_sim": "BI", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2031-01-14", "biaya_pnbp": 80_000}
     elif status == "TERBIT":
         body["skck"] = {"nomor_skck": "SKCK/YANMAS/00001/I/2026/INTELKAM", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2026-07-14", "biaya_pnbp": 30_000}
@@ -146,10 +160,11 @@ def notice(status: str = "TERBIT", layanan: str = "SKCK_BARU", **changes: Any) -
 # --- what the adapter is --------------------------------------------------------
 
 
-def test_polri_is_a_callback_backend_with_three_operations() -> None:
+def test_polri_is_a_callback_backend_with_four_operations() -> None:
     assert PolriAdapter.agency == "polri"
     assert PolriAdapter.style is BackendStyle.CALLBACK
-    assert PolriAdapter.operations == {"skck_new", "skck_renewal", "sim_renewal"}
+    assert PolriAdapter.operations == {"skck_new", "skck_renewal", "sim_renewal", "vehicle_check"}
+    assert PolriAdapter.supports_cancel is False
 
 
 @pytest.mark.parametrize(
@@ -216,6 +231,39 @@ async def test_a_sim_renewal_uses_polri_class_names_and_bare_digits(make_adapter
         "callback_url": CALLBACK_URL,
     }
     PermohonanPerpanjanganSim.model_validate(body)
+
+
+async def test_a_vehicle_check_sends_the_rubbed_numbers_with_polri_vehicle_names(make_adapter) -> None:
+    adapter, backend = make_adapter(answer(202, receipt("CEK_FISIK_KENDARAAN")))
+    report = await adapter.execute(command("vehicle_check"), STEP_ID)
+
+    [request] = backend.requests
+    assert request.url.path == "/api/v1/kendaraan/cek-fisik"
+    sent = PermohonanCekFisik.model_validate_json(request.content)  # Polri's own schema
+    assert json.loads(request.content) == {
+        "nik": NIK,
+        "nama_lengkap": "Siti Rahmah",
+        "nopol": "BA 2024 LA",
+        "jenis_kendaraan": "MOBIL",
+        "nomor_rangka": "MHWM7EENTVK71LAX6",
+        "nomor_mesin": "YKE2568643",
+        "callback_url": CALLBACK_URL,
+    }
+    assert sent.layanan == "CEK_FISIK_KENDARAAN"
+    assert report.status is Status.ACCEPTED
+
+
+async def test_a_motorcycle_is_a_motor_for_polri(make_adapter) -> None:
+    adapter, backend = make_adapter(answer(202, receipt("CEK_FISIK_KENDARAAN")))
+    await adapter.execute(command("vehicle_check", {**VEHICLE_DATA, "vehicle_type": "motorcycle"}), STEP_ID)
+    assert json.loads(backend.requests[0].content)["jenis_kendaraan"] == "MOTOR"
+
+
+async def test_a_receipt_for_another_service_than_the_vehicle_check_is_invalid(make_adapter) -> None:
+    adapter, _ = make_adapter(answer(202, receipt("SKCK_BARU")))
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        await adapter.execute(command("vehicle_check"), STEP_ID)
+    assert raised.value.code == "agency_answer_invalid"
 
 
 async def test_the_step_id_is_the_request_id_and_names_the_callback(make_adapter) -> None:
@@ -348,6 +396,48 @@ def test_an_issued_sim_completes_with_the_canonical_class(adapter: PolriAdapter)
     assert (output.sim_number, output.fee, str(output.valid_until)) == ("26011375000001", 80_000, "2031-01-14")
 
 
+def test_a_passed_vehicle_check_completes_with_samsats_physical_check_shape(adapter: PolriAdapter) -> None:
+    report = adapter.translate_callback(callback(notice("TERBIT", "CEK_FISIK_KENDARAAN")), STEP_ID)
+    assert report.status is Status.COMPLETED
+    assert report.outputs == {
+        "plate": "BA 2024 LA",
+        "physical_check": {"chassis_number": "MHWM7EENTVK71LAX6", "engine_number": "YKE2568643"},
+        "clearance_number": "SKET/RANMOR/00001/I/2026/RESKRIM",
+        "checked_on": "2026-01-14",
+        "stolen_or_blocked": False,
+        "registration_number": REG,
+    }
+    VehicleCheckOutput.model_validate(report.outputs)
+    assert PAYLOADS["polri.vehicle_check"].output is VehicleCheckOutput
+    # The output goes straight into the ownership transfer step, unchanged.
+    transfer = {
+        "plate": "BA 2024 LA", "vehicle_type": "car", "previous_owner_nik": NIK, "bpkb_number": "P12345678",
+        "sale_receipt_number": "KW/2026/0142", "sale_receipt_stamped": True, "physical_check": report.outputs["physical_check"],
+    }  # fmt: skip
+    assert OwnershipTransferInput.model_validate(transfer).physical_check.engine_number == "YKE2568643"
+
+
+@pytest.mark.parametrize(
+    "cek_fisik",
+    [
+        {**CEK_FISIK, "status_ranmor": "DIBLOKIR"},
+        {k: v for k, v in CEK_FISIK.items() if k != "nomor_rangka"},
+        {**CEK_FISIK, "nomor_rangka": "MHWM7EENTVK71LAX"},  # 16 characters: not a VIN
+    ],
+    ids=["clearance-for-a-blocked-vehicle", "no-chassis-number", "short-vin"],
+)
+def test_a_vehicle_clearance_that_makes_no_sense_is_an_invalid_answer(adapter: PolriAdapter, cek_fisik: dict[str, Any]) -> None:
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        adapter.translate_callback(callback(notice("TERBIT", "CEK_FISIK_KENDARAAN", cek_fisik=cek_fisik)), STEP_ID)
+    assert raised.value.code == "agency_callback_invalid"
+
+
+def test_a_vehicle_clearance_on_an_skck_is_an_invalid_answer(adapter: PolriAdapter) -> None:
+    with pytest.raises(AgencyAnswerInvalid) as raised:
+        adapter.translate_callback(callback(notice("TERBIT", "SKCK_BARU", cek_fisik=dict(CEK_FISIK))), STEP_ID)
+    assert raised.value.code == "agency_callback_invalid"
+
+
 def test_diproses_is_in_process(adapter: PolriAdapter) -> None:
     report = adapter.translate_callback(callback(notice("DIPROSES")), STEP_ID)
     assert (report.status, report.agency_status, report.outputs, report.error) == (Status.IN_PROCESS, "DIPROSES", {}, None)
@@ -366,6 +456,9 @@ def test_diterima_in_a_callback_is_accepted(adapter: PolriAdapter) -> None:
         ("SKCK_LAMA_KADALUARSA", "previous_skck_expired"),
         ("SIM_TIDAK_DITEMUKAN", "licence_not_found"),
         ("SIM_KADALUARSA", "licence_expired"),
+        ("KENDARAAN_DIBLOKIR", "vehicle_blocked"),
+        ("CEK_FISIK_TIDAK_SESUAI", "physical_check_mismatch"),
+        ("NOPOL_TIDAK_TERDAFTAR", "vehicle_not_registered"),
         ("ALASAN_BARU_2027", "agency_rejected"),
     ],
 )
@@ -485,6 +578,43 @@ async def test_round_trip_of_a_record_hit_goes_in_process_then_rejected() -> Non
     reports = [polri.translate_callback(AgencyCallback(content_type="application/json", body=b.decode()), STEP_ID) for b in received]
     assert [r.status for r in reports] == [Status.IN_PROCESS, Status.REJECTED]
     assert reports[1].error is not None and reports[1].error.code == "police_record_hit"
+
+
+@pytest.mark.parametrize(
+    ("plate", "changes", "statuses", "code"),
+    [
+        ("BA 2024 LA", {}, [Status.COMPLETED], None),
+        ("BA 1313 LA", {}, [Status.IN_PROCESS, Status.REJECTED], "vehicle_blocked"),
+        ("BA 2024 LA", {"chassis_number": "MH1JFZ130KK123456"}, [Status.REJECTED], "physical_check_mismatch"),
+        ("BA 9001 LA", {"chassis_number": "MH1JFZ130KK123456", "engine_number": "JFZ1E1234567"}, [Status.REJECTED], "vehicle_not_registered"),
+    ],
+    ids=["clean", "reported-stolen", "chassis-differs", "not-registered"],
+)
+async def test_round_trip_of_vehicle_checks(plate: str, changes: dict[str, str], statuses: list[Status], code: str | None) -> None:
+    received: list[bytes] = []
+
+    def hub(request: httpx.Request) -> httpx.Response:
+        received.append(request.content)
+        return httpx.Response(202)
+
+    register = register_kendaraan(plate) or ("", "")
+    data = {"plate": plate, "vehicle_type": "car", "chassis_number": register[0], "engine_number": register[1], **changes}
+    app = create_app(PolriKnobs(verdict_delay_ms=0), callback_secret=DEV_CALLBACK_SECRET, callback_transport=httpx.MockTransport(hub))
+    polri = PolriAdapter(settings(), transport=httpx.ASGITransport(app=app))
+    try:
+        accepted = await polri.execute(command("vehicle_check", data), STEP_ID)
+        await app.state.polri.menunggu_pengiriman()
+    finally:
+        await polri.aclose()
+        await app.state.polri.aclose()
+
+    assert accepted.status is Status.ACCEPTED
+    assert accepted.agency_ref is not None and accepted.agency_ref.startswith("POLRES-BKT/RANMOR/")
+    reports = [polri.translate_callback(AgencyCallback(content_type="application/json", body=b.decode()), STEP_ID) for b in received]
+    assert [r.status for r in reports] == statuses
+    assert (reports[-1].error.code if reports[-1].error else None) == code
+    if code is None:
+        assert reports[-1].outputs["physical_check"] == {"chassis_number": register[0], "engine_number": register[1]}
 
 
 async def test_every_contract_sample_reaches_its_expected_status_against_the_simulator() -> None:

@@ -27,13 +27,24 @@ import pytest
 
 from adapters.polri import simulator_factory
 from adapters.polri.native import GalatPolri, PemberitahuanStatus, TandaTerima
-from adapters.polri.simulator import DEV_CALLBACK_SECRET, WIB, PolriKnobs, PolriSimulator, create_app, tambah_bulan
+from adapters.polri.simulator import (
+    DEV_CALLBACK_SECRET,
+    WIB,
+    PolriKnobs,
+    PolriSimulator,
+    create_app,
+    kendaraan_diblokir,
+    register_kendaraan,
+    tambah_bulan,
+)
+from adapters.samsat.simulator import data_register
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import SimulatorOptions
 from hub.config import Settings
 
 SKCK = "/api/v1/skck/permohonan"
 SIM = "/api/v1/sim/perpanjangan"
+CEK_FISIK = "/api/v1/kendaraan/cek-fisik"
 HARI_INI = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)  # a Wednesday at MPP Bukittinggi
 NIK = "1375015203900007"
 NIK_CATATAN = "1375010101900013"  # serial 0013: record hit
@@ -64,6 +75,21 @@ def sim(golongan: str = "C", nomor: str = "137501234567", berlaku: str = "2026-0
         "golongan_sim": golongan,
         "nomor_sim_lama": nomor,
         "masa_berlaku_sim_lama": berlaku,
+        "callback_url": HUB + "step-1",
+        **changes,
+    }
+
+
+def cek_fisik(nopol: str = "BA 2024 LA", **changes: Any) -> dict[str, Any]:
+    """A vehicle check whose rubbed numbers are the register's (unless changed)."""
+    rangka, mesin = register_kendaraan(nopol) or ("MH1JFZ130KK123456", "JFZ1E1234567")
+    return {
+        "nik": NIK,
+        "nama_lengkap": "Siti Rahmah",
+        "nopol": nopol,
+        "jenis_kendaraan": "MOBIL",
+        "nomor_rangka": rangka,
+        "nomor_mesin": mesin,
         "callback_url": HUB + "step-1",
         **changes,
     }
@@ -376,6 +402,122 @@ async def test_a_malformed_sim_renewal_is_refused_with_field_details(body: dict[
     error = galat(r)
     assert error.kode == "DATA_TIDAK_VALID"
     assert error.rincian
+
+
+# ------------------------------------------------------------------ vehicle check
+
+
+async def test_a_clean_vehicle_with_matching_numbers_gets_a_clearance() -> None:
+    async with polri() as p:
+        r = await p.ajukan(CEK_FISIK, cek_fisik())
+        await p.selesai()
+
+    assert r.status_code == 202
+    assert r.json()["layanan"] == "CEK_FISIK_KENDARAAN"
+    assert r.json()["nomor_registrasi"] == "POLRES-BKT/RANMOR/20260114/000001"
+    body = verdict(p)
+    assert body["status"] == "TERBIT"
+    assert body["cek_fisik"] == {
+        "nomor_surat_keterangan": "SKET/RANMOR/00001/I/2026/RESKRIM",
+        "nopol": "BA 2024 LA",
+        "nomor_rangka": "MHWM7EENTVK71LAX6",
+        "nomor_mesin": "YKE2568643",
+        "tanggal_periksa": "2026-01-14",
+        "status_ranmor": "BERSIH",
+    }
+    assert set(body) == {"nomor_registrasi", "id_permintaan", "layanan", "status", "waktu", "cek_fisik"}
+
+
+@pytest.mark.parametrize("nopol", ["BA 1313 LA", "BA 2013 LZ", "BA 13 T"])
+async def test_a_vehicle_reported_stolen_is_held_for_coordination_then_refused(nopol: str) -> None:
+    async with polri() as p:
+        await p.ajukan(CEK_FISIK, cek_fisik(nopol))
+        await p.selesai()
+
+    progress, refusal = p.hub.bodies()
+    assert (progress["status"], progress["tahap"]) == ("DIPROSES", "KOORDINASI_RANMOR")
+    assert refusal["status"] == "DITOLAK"
+    assert refusal["penolakan"]["kode_alasan"] == "KENDARAAN_DIBLOKIR"
+    assert "cek_fisik" not in refusal
+
+
+def test_only_serials_ending_in_13_are_on_the_stolen_list() -> None:
+    assert [kendaraan_diblokir(n) for n in ("BA 1313 LA", "BA 113", "BA 131 LA", "BA 1234 LZ", "BA 3 A")] == [True, True, False, False, False]
+
+
+@pytest.mark.parametrize(
+    ("changes", "named"),
+    [
+        ({"nomor_rangka": "MH1JFZ130KK123456"}, "nomor rangka"),
+        ({"nomor_mesin": "JFZ1E1234567"}, "nomor mesin"),
+        ({"nomor_rangka": "MH1JFZ130KK123456", "nomor_mesin": "JFZ1E1234567"}, "nomor rangka, nomor mesin"),
+    ],
+    ids=["chassis", "engine", "both"],
+)
+async def test_numbers_that_differ_from_the_register_are_refused_naming_which(changes: dict[str, str], named: str) -> None:
+    async with polri() as p:
+        await p.ajukan(CEK_FISIK, cek_fisik(**changes))
+        await p.selesai()
+    body = verdict(p)
+    assert body["penolakan"]["kode_alasan"] == "CEK_FISIK_TIDAK_SESUAI"
+    assert body["penolakan"]["alasan"].endswith(f": {named}.")
+
+
+async def test_a_plate_not_in_the_register_is_refused() -> None:
+    async with polri() as p:
+        await p.ajukan(CEK_FISIK, cek_fisik("BA 9001 LA"))
+        await p.selesai()
+    assert verdict(p)["penolakan"]["kode_alasan"] == "NOPOL_TIDAK_TERDAFTAR"
+
+
+@pytest.mark.parametrize("nopol", ["BA 1 A", "BA 2024 LA", "BA 1234 LZ", "BA 4321 LQ", "B 9000 ZZZ", "BA 9001 LA", "D 7777"])
+def test_the_vehicle_register_is_the_one_samsat_keeps(nopol: str) -> None:
+    """Polri and Samsat implement the same documented rule; this keeps them in step."""
+    samsat = data_register(nopol)
+    assert register_kendaraan(nopol) == (None if samsat is None else (samsat.nomor_rangka, samsat.nomor_mesin))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        cek_fisik() | {"nopol": "BA-2024-LA"},
+        cek_fisik(nomor_rangka="MH1JFZ130KK12345"),
+        cek_fisik(nomor_rangka="MH1JFZ130KK12345O"),
+        cek_fisik(nomor_mesin="jfz1e1234567"),
+        cek_fisik(jenis_kendaraan="TRUK"),
+        {k: v for k, v in cek_fisik().items() if k != "nomor_mesin"},
+    ],
+    ids=["plate-with-dashes", "vin-16", "vin-with-O", "lower-case-engine", "unknown-type", "no-engine-number"],
+)
+async def test_a_malformed_vehicle_check_is_refused_and_applies_nothing(body: dict[str, Any]) -> None:
+    async with polri() as p:
+        r = await p.ajukan(CEK_FISIK, body)
+        assert (await p.ledger())["applied"] == 0
+    assert r.status_code == 422
+    assert galat(r).kode == "DATA_TIDAK_VALID"
+
+
+async def test_a_repeated_vehicle_check_is_applied_once() -> None:
+    async with polri() as p:
+        first = await p.ajukan(CEK_FISIK, cek_fisik(), key="step-9")
+        again = await p.ajukan(CEK_FISIK, cek_fisik(), key="step-9")
+        other = await p.ajukan(CEK_FISIK, cek_fisik(jenis_kendaraan="MOTOR"), key="step-9")
+        await p.selesai()
+        ledger = await p.ledger()
+    assert again.json() == first.json()
+    assert other.status_code == 409
+    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
+    assert ledger["entries"][0]["subject"] == "CEK_FISIK_KENDARAAN"
+    assert len(p.hub.received) == 1
+
+
+async def test_verdict_fault_schema_invalid_drops_the_vehicle_clearance_too() -> None:
+    async with polri({"verdict_fault": "schema_invalid"}) as p:
+        await p.ajukan(CEK_FISIK, cek_fisik())
+        await p.selesai()
+    body = p.hub.bodies()[-1]
+    assert body["status"] == "TERBIT"
+    assert "cek_fisik" not in body
 
 
 def test_month_arithmetic_clamps_to_the_end_of_shorter_months() -> None:

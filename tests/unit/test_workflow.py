@@ -1,0 +1,61 @@
+"""How a case's status follows its steps, and how composite request data is checked."""
+
+from __future__ import annotations
+
+import pytest
+
+from hub.catalogue import Catalogue
+from hub.workflow import aggregate, check_composite_request
+from schemas.lifecycle import Status
+
+S = Status
+
+
+@pytest.mark.parametrize(
+    ("steps", "case"),
+    [
+        ([S.COMPLETED], S.COMPLETED),
+        ([S.ACCEPTED], S.ACCEPTED),
+        ([S.ROUTED, S.SUBMITTED], S.IN_PROCESS),
+        ([S.ROUTED, S.ROUTED, S.ROUTED], S.ROUTED),
+        ([S.IN_PROCESS, S.ACCEPTED], S.IN_PROCESS),
+        ([S.COMPLETED, S.SUBMITTED], S.IN_PROCESS),
+        ([S.IN_PROCESS, S.AWAITING_PAYMENT], S.AWAITING_PAYMENT),
+        ([S.AWAITING_PAYMENT, S.NEEDS_REVISION], S.NEEDS_REVISION),
+        ([S.COMPLETED, S.COMPLETED], S.COMPLETED),
+        ([S.REJECTED, S.CANCELLED], S.REJECTED),
+        ([S.COMPLETED, S.FAILED, S.REJECTED], S.REJECTED),
+        ([S.COMPLETED, S.FAILED], S.FAILED),
+        ([S.EXPIRED, S.COMPLETED], S.EXPIRED),
+        ([S.CANCELLED, S.COMPLETED], S.CANCELLED),
+        ([S.REJECTED, S.IN_PROCESS], S.IN_PROCESS),
+    ],
+)
+def test_case_status_follows_its_steps(steps: list[Status], case: Status) -> None:
+    assert aggregate(steps) is case
+
+
+def test_a_single_step_case_mirrors_its_step() -> None:
+    for status in Status:
+        if status is not Status.SUBMITTED:
+            assert aggregate([status]) is status
+
+
+def test_composite_data_errors_are_named_in_the_request_and_normalised_values_kept() -> None:
+    catalogue = Catalogue.load()
+    composite = catalogue.composite("mpp.vehicle_ownership_transfer")
+    assert composite is not None
+    applicant = {"nik": "1375020101850011", "name": "Rudi"}
+    good = {"plate": "ba2024la", "vehicle_type": "car", "chassis_number": "MHABCDEFGHJKLMNPR", "engine_number": "ABC1234567",
+            "previous_owner_nik": "1375015203900007", "bpkb_number": "P12345678", "sale_receipt_number": "KW/1", "sale_receipt_stamped": True}
+
+    data, problems = check_composite_request(composite, catalogue, good, applicant)
+    assert [(p.loc, p.type) for p in problems] == []
+    assert data["plate"] == "BA 2024 LA"
+
+    bad = {**good, "plate": "XX", "surprise": 1}
+    del bad["bpkb_number"]
+    _, problems = check_composite_request(composite, catalogue, bad, applicant)
+    assert {(".".join(map(str, p.loc)), p.type) for p in problems} == {
+        ("data.plate", "plate_invalid"), ("data.bpkb_number", "missing"), ("data.surprise", "extra_forbidden"),
+    }, "physical_check comes from the police step, so it is not reported missing"
