@@ -334,3 +334,31 @@ async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubS
         response = await client.post(f"/v1/requests/{case_id}/steps/{case['steps'][0]['id']}/revision", json={"data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
     assert response.status_code == 409
     assert response.json()["code"] == "step_not_awaiting_revision"
+
+
+async def test_cancelling_asks_an_agency_that_can_cancel_to_stop_its_running_step(stack: HubStack) -> None:
+    await stack.set_knobs("imigrasi", polls_per_stage=1000)  # the passport application stays open at Imigrasi
+    await stack.set_knobs("polri", verdict_delay_ms=3000)
+    case_id = await submit(stack, {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
+
+    async def passport_accepted() -> bool:
+        async with stack.client() as client:
+            view = (await client.get(f"/v1/requests/{case_id}")).json()
+        return any(s["name"] == "passport" and s["status"] == "ACCEPTED" for s in view["steps"])
+
+    await wait_for(passport_accepted)
+    async with stack.client() as client:
+        assert (await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "found a job abroad elsewhere"})).status_code == 200
+
+    async def passport_cancelled() -> bool:
+        async with stack.client() as client:
+            view = (await client.get(f"/v1/requests/{case_id}")).json()
+        return any(s["name"] == "passport" and s["status"] == "CANCELLED" for s in view["steps"])
+
+    await wait_for(passport_cancelled, timeout=30)
+    async with stack.client() as client:
+        case = (await client.get(f"/v1/requests/{case_id}")).json()
+    assert case["status"] == "CANCELLED"
+    passport = next(s for s in case["steps"] if s["name"] == "passport")
+    notes = [h["note"] or "" for h in case["history"] if h["step_id"] == passport["id"]]
+    assert any("cancellation requested from imigrasi" in n for n in notes)

@@ -152,7 +152,7 @@ class HubStack:
             await self.wait_http(self.simulator_url_of(agency) + "/_sim/health")
         await self.wait_http(self.api_url + "/healthz")
 
-    async def wait_http(self, url: str, timeout: float = 30.0) -> None:
+    async def wait_http(self, url: str, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
         async with httpx.AsyncClient() as client:
             while time.monotonic() < deadline:
