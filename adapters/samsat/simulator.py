@@ -112,7 +112,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
-from typing import Any, Final, Generic, TypeVar
+from typing import Any, Final, Generic, Literal, TypeVar
 
 import uvicorn
 from fastapi import FastAPI, Request
@@ -189,6 +189,9 @@ class SamsatKnobs(Knobs):
 
     bpkb_working_days: int = Field(
         default=14, ge=1, le=120, description="Working days until a transferred vehicle's new BPKB is ready at Polda."
+    )
+    error_status: Literal[500, 503] = Field(
+        default=503, description="How error_rate fails: 503 SISTEM_SIBUK with Retry-After, or a bare 500 GALAT_INTERNAL (a crashed backend)."
     )
 
 
@@ -547,9 +550,11 @@ def create_app(
         fault = await runtime.gate()
         if fault is Fault.DOWN:
             return galat(503, KodeError.SISTEM_TIDAK_TERSEDIA, "Sistem Samsat sedang tidak tersedia.")
-        if fault is Fault.BUSY:
-            return galat(503, KodeError.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
         knob: SamsatKnobs = runtime.knobs  # type: ignore[assignment]  # one consistent view for this request
+        if fault is Fault.BUSY:
+            if knob.error_status == 500:
+                return galat(500, KodeError.GALAT_INTERNAL, "Terjadi kesalahan internal.")
+            return galat(503, KodeError.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
 
         key = request.headers.get(HEADER_IDEMPOTENCY_KEY)
         if key is None or not key.strip():

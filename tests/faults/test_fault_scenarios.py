@@ -88,6 +88,26 @@ async def test_api_killed_mid_load_loses_nothing_and_makes_no_duplicate_case(hub
     finish(fault_report, result, hub)
 
 
+@pytest.mark.parametrize("victim", ["relay", "router", "adapter"])
+async def test_a_hub_process_killed_mid_load_loses_nothing_and_applies_nothing_twice(hub: HubStack, fault_report: FaultReport, victim: str) -> None:
+    started = time.monotonic()
+    await hub.set_knobs(latency_ms=50)
+    load = PortalLoad(hub, load_bodies(40, seed={"relay": 12, "router": 13, "adapter": 14}[victim]), concurrency=6, interval=0.05).start()
+    await wait_until(lambda: completed_at_least(hub, 5), "5 cases complete")
+
+    hub.kill9(victim)
+    await asyncio.sleep(1.0)
+    hub.start(victim)
+    cleared = utcnow()
+
+    result = await measure(f"{victim}-kill9", f"kill -9 the {victim} mid-load; restart it", hub, load, started=started, cleared_at=cleared)
+    finished_after = sum(1 for r in await read_cases(hub.database_url) if r.updated_at > cleared)
+    result.notes = f"{finished_after} cases finished after the restart"
+    if finished_after == 0:
+        result.violations.append("the kill held up no case (it did not hit in-flight work)")
+    finish(fault_report, result, hub)
+
+
 # ---------------------------------------------------------------- 2. broker restarts
 
 
@@ -121,6 +141,7 @@ async def test_broker_restarted_mid_load_loses_nothing(hub: HubStack, fault_brok
     ("name", "fault_on", "fault_off", "hold"),
     [
         ("agency-503", {"error_rate": 1.0}, {"error_rate": 0.0}, 4.0),
+        ("agency-500", {"error_rate": 1.0, "error_status": 500}, {"error_rate": 0.0, "error_status": 503}, 4.0),
         ("agency-hang", {"latency_ms": (ADAPTER_TIMEOUT_SECONDS + 1) * 1000}, {"latency_ms": 20}, 6.0),
     ],
 )
@@ -129,7 +150,7 @@ async def test_agency_trouble_ends_and_every_request_completes_once(
 ) -> None:
     started = time.monotonic()
     await hub.set_knobs(latency_ms=20)
-    load = PortalLoad(hub, load_bodies(30, seed=31 if name == "agency-503" else 32), concurrency=4, interval=0.1).start()
+    load = PortalLoad(hub, load_bodies(30, seed={"agency-503": 31, "agency-500": 33}.get(name, 32)), concurrency=4, interval=0.1).start()
     await wait_until(lambda: completed_at_least(hub, 3), "3 cases complete")
 
     await hub.set_knobs(**fault_on)
@@ -137,10 +158,10 @@ async def test_agency_trouble_ends_and_every_request_completes_once(
     await hub.set_knobs(**fault_off)
     cleared = utcnow()
 
-    description = (
-        "Samsat answers 503 + Retry-After to everything, then recovers" if name == "agency-503"
-        else f"Samsat hangs past the adapter's {ADAPTER_TIMEOUT_SECONDS}s timeout (and applies late), then recovers"
-    )
+    description = {
+        "agency-503": "Samsat answers 503 + Retry-After to everything, then recovers",
+        "agency-500": "Samsat answers a bare 500 to everything, then recovers",
+    }.get(name, f"Samsat hangs past the adapter's {ADAPTER_TIMEOUT_SECONDS}s timeout (and applies late), then recovers")
     result = await measure(name, f"{description} ({hold:.0f}s)", hub, load, started=started, cleared_at=cleared)
     finished_after = sum(1 for r in await read_cases(hub.database_url) if r.updated_at > cleared)
     result.notes = f"{finished_after} cases finished after recovery"

@@ -434,12 +434,23 @@ async def test_knobs_are_readable_and_partially_updatable_at_runtime() -> None:
         "daily_quota": None,
         "seed": 3,
         "bpkb_working_days": 14,
+        "error_status": 503,
     }
     assert after == {**before, "error_rate": 0.25, "daily_quota": 20, "bpkb_working_days": 5}
     # The ledger is fixed for the app's lifetime (SimulatorOptions), so it is no knob at all.
     assert typo.status_code == out_of_range.status_code == bad_days.status_code == move_ledger.status_code == 422
     assert typo.json()["error"] == "invalid knobs"
     assert final == after
+
+
+async def test_error_rate_can_fail_as_a_bare_500_like_a_crashed_backend() -> None:
+    async with samsat(SamsatKnobs(error_rate=1.0, error_status=500)) as client:
+        response = await ajukan(client, MOBIL, key="k-500")
+        applied = (await ledger(client))["applied"]
+    assert response.status_code == 500
+    assert response.json()["kode_error"] == "GALAT_INTERNAL"
+    assert "Retry-After" not in response.headers
+    assert applied == 0
 
 
 def test_native_request_model_matches_the_documented_example() -> None:
