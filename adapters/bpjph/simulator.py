@@ -83,8 +83,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -115,7 +114,7 @@ from adapters.bpjph.native import (
     TARIF_REGULER,
     TandaTerimaPengajuan,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: BPJPH's MPP counter in Bukittinggi works on Western Indonesia Time (UTC+7).
 WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
@@ -502,21 +501,7 @@ def create_app(
     runtime = SimulatorRuntime(knobs or BpjphKnobs(), Ledger(ledger_path))
     sihalal = _Sihalal(runtime, api_key=api_key, clock=clock or _jam_sistem)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.ledger.close()
-
-    app = FastAPI(
-        title="BPJPH SIHALAL simulator",
-        description="Native SIHALAL partner API (halal certification: submit, poll status) for mpp-hub adapter tests.",
-        version="1.0.0",
-        lifespan=lifespan,
-    )
-    app.state.simulator = sihalal
-    app.include_router(control_router(runtime))
+    app = simulator_app(runtime, title="BPJPH SIHALAL simulator", description="Native SIHALAL partner API (halal certification: submit, poll status) for mpp-hub adapter tests.", state=sihalal)
 
     @app.exception_handler(RequestValidationError)
     async def _validasi(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -110,8 +110,7 @@ import hmac
 import json
 import re
 import secrets
-from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Final
@@ -146,7 +145,7 @@ from adapters.djp.native import (
     StatusKswp,
     StatusSkf,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, LedgerEntry, LedgerResult, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.simulation import Fault, Knobs, Ledger, LedgerEntry, LedgerResult, Outcome, SimulatorRuntime, simulator_app
 
 #: Coretax counters in Sumatera Barat work on Western Indonesia Time (UTC+7, no DST).
 WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
@@ -495,20 +494,7 @@ def create_app(config: KonfigurasiSimulator | None = None, *, clock: Callable[[]
     keadaan = KeadaanSimulator(config or KonfigurasiSimulator(), clock or _jam_sistem)
     runtime = keadaan.runtime
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.ledger.close()
-
-    app = FastAPI(
-        title="DJP backend simulator",
-        description="Native DJP API (OAuth2; NPWP activation, KSWP, SKF) for mpp-hub adapter tests.",
-        version="1.0.0",
-        lifespan=lifespan,
-    )
-    app.state.simulator = keadaan
+    app = simulator_app(runtime, title="DJP backend simulator", description="Native DJP API (OAuth2; NPWP activation, KSWP, SKF) for mpp-hub adapter tests.", state=keadaan)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
@@ -775,7 +761,6 @@ def create_app(config: KonfigurasiSimulator | None = None, *, clock: Callable[[]
 
     # -- control ---------------------------------------------------------------------
 
-    app.include_router(control_router(runtime))
 
     @app.get("/_sim/tokens")
     async def tokens() -> dict[str, int]:

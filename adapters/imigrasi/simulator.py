@@ -95,8 +95,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from typing import Any, Final
 
@@ -143,7 +142,7 @@ from adapters.imigrasi.native import (
     respons,
     soap_action,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: Western Indonesia Time: counters work on local days.
 WIB: Final = timezone(timedelta(hours=7), "WIB")
@@ -572,21 +571,7 @@ def create_app(
     runtime = SimulatorRuntime(knobs or ImigrasiKnobs(), Ledger(ledger_path))
     layanan = _Layanan(runtime, clock or _jam_sistem)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.ledger.close()
-
-    app = FastAPI(
-        title="Imigrasi passport service simulator",
-        description="Native SOAP 1.1 passport service (AjukanPermohonan, CekStatusPermohonan, BatalkanPermohonan) for mpp-hub adapter tests.",
-        version="1.0.0",
-        lifespan=lifespan,
-    )
-    app.state.simulator = layanan
-    app.include_router(control_router(runtime))
+    app = simulator_app(runtime, title="Imigrasi passport service simulator", description="Native SOAP 1.1 passport service (AjukanPermohonan, CekStatusPermohonan, BatalkanPermohonan) for mpp-hub adapter tests.", state=layanan)
 
     @app.post(PATH_LAYANAN)
     async def pasporservice(request: Request) -> Response:

@@ -88,8 +88,7 @@ import asyncio
 import hashlib
 import json
 import math
-from collections.abc import AsyncIterator, Callable, Mapping
-from contextlib import asynccontextmanager
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Final, Self
@@ -117,7 +116,7 @@ from adapters.kemenag.native import (
     decode_form,
     encode_form,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: KUAs work on Western Indonesia Time (UTC+7, no DST); a fixed offset avoids tzdata.
 WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
@@ -421,16 +420,7 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: Callable[[],
     settings = settings or SimulatorSettings()
     runtime = KemenagRuntime(settings.knobs, Ledger(settings.ledger_path), clock or jam_sistem)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.ledger.close()
-
-    app = FastAPI(title="SIMKAH simulator (Kemenag KUA)", description="Form-encoded SIMKAH-like backend for mpp-hub tests.", lifespan=lifespan)
-    app.state.runtime = runtime
-    app.include_router(control_router(runtime))
+    app = simulator_app(runtime, title="SIMKAH simulator (Kemenag KUA)", description="Form-encoded SIMKAH-like backend for mpp-hub tests.")
 
     async def layani(request: Request, op: Operasi) -> Response:
         """The request pipeline shared by both scripts; knobs act in the documented order."""

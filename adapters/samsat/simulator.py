@@ -108,8 +108,7 @@ import argparse
 import hashlib
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta, timezone
 from typing import Any, Final, Generic, Literal, TypeVar
@@ -149,7 +148,7 @@ from adapters.samsat.native import (
     RincianPerpanjangan,
     StatusBpkb,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: Samsat counters in Sumatera Barat work on Western Indonesia Time (UTC+7, no DST).
 #: A fixed offset avoids depending on the system tz database.
@@ -517,21 +516,7 @@ def create_app(
     runtime = SimulatorRuntime(knobs or SamsatKnobs(), Ledger(ledger_path))
     jam = clock or _jam_sistem
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.ledger.close()
-
-    app = FastAPI(
-        title="Samsat backend simulator",
-        description="Native Samsat API (annual PKB + STNK, 5-year STNK + plates, BBN-KB) for mpp-hub adapter tests.",
-        version="2.0.0",
-        lifespan=lifespan,
-    )
-    app.state.simulator = runtime
-    app.include_router(control_router(runtime))
+    app = simulator_app(runtime, title="Samsat backend simulator", description="Native Samsat API (annual PKB + STNK, 5-year STNK + plates, BBN-KB) for mpp-hub adapter tests.", version="2.0.0")
 
     @app.exception_handler(RequestValidationError)
     async def _validasi(_: Request, exc: RequestValidationError) -> JSONResponse:

@@ -19,7 +19,10 @@ from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
-from fastapi import APIRouter, Request
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -255,3 +258,22 @@ def control_router(runtime: SimulatorRuntime) -> APIRouter:
         return JSONResponse(merged.model_dump(mode="json"))
 
     return router
+
+
+def simulator_app(runtime: SimulatorRuntime, *, title: str, description: str = "", version: str = "1.0.0", state: Any = None) -> FastAPI:
+    """The FastAPI app every simulator starts from: its ledger closes with the app, the
+    ``/_sim`` control endpoints are mounted, and ``app.state.simulator`` (the agency's
+    own state object, or the runtime) and ``app.state.runtime`` are set for tests."""
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            runtime.ledger.close()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.simulator = runtime if state is None else state
+    app.state.runtime = runtime
+    app.include_router(control_router(runtime))
+    return app

@@ -70,8 +70,7 @@ import hashlib
 import hmac
 import json
 import re
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -82,7 +81,7 @@ from pydantic import Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 from mpp_dukcapil.native import (
     FORMAT_TANGGAL,
     HEADER_API_KEY,
@@ -299,14 +298,7 @@ def create_app(
     runtime = SimulatorRuntime(knobs or DukcapilKnobs(), Ledger(ledger_path))
     now: Callable[[], datetime] = clock or (lambda: datetime.now(WIB))
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        yield
-        runtime.ledger.close()
-
-    app = FastAPI(title="Dukcapil NIK verification (simulator)", lifespan=lifespan)
-    app.state.runtime = runtime
-    app.include_router(control_router(runtime))
+    app = simulator_app(runtime, title="Dukcapil NIK verification (simulator)")
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
