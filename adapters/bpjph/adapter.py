@@ -71,6 +71,7 @@ from adapters.bpjph.native import (
     StatusWajibPajak,
     TandaTerimaPengajuan,
 )
+from adapters.sdk.http import retry_after_seconds
 from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from schemas.identifiers import mask_nik
@@ -293,7 +294,7 @@ def _unknown_status(value: str) -> AgencyAnswerInvalid:
 
 def _error_for(response: httpx.Response, what: str) -> Exception:
     if response.status_code in _TRANSIENT_HTTP:
-        return TransientBackendError(f"BPJPH {what}: HTTP {response.status_code}", retry_after=_retry_after(response))
+        return TransientBackendError(f"BPJPH {what}: HTTP {response.status_code}", retry_after=retry_after_seconds(response))
     try:
         error = BalasanGalat.model_validate_json(response.content).galat
     except ValidationError:
@@ -398,13 +399,6 @@ def _iso(value: date) -> str:
     return value.isoformat()
 
 
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
-
 
 def _fields(exc: ValidationError) -> str:
     """Which fields failed, never their values (a NIK may be among them)."""
@@ -413,4 +407,3 @@ def _fields(exc: ValidationError) -> str:
 
 
 __all__ = ["BpjphAdapter", "BpjphConfigurationError", "BpjphSettings", "STATUS_MAP", "bpjph_settings", "canonical_field"]
-

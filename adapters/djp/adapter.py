@@ -67,6 +67,7 @@ from adapters.djp.native import (
     StatusSkf,
     TokenAkses,
 )
+from adapters.sdk.http import retry_after_seconds
 from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from schemas.lifecycle import Status
@@ -357,7 +358,7 @@ class DjpAdapter(Adapter):
             raise TransientBackendError(f"DJP token endpoint connection failed: {type(exc).__name__}") from exc
         self.token_fetches += 1
         if response.status_code in _TRANSIENT_STATUS:
-            raise TransientBackendError(f"DJP token endpoint HTTP {response.status_code}", retry_after=_retry_after(response))
+            raise TransientBackendError(f"DJP token endpoint HTTP {response.status_code}", retry_after=retry_after_seconds(response))
         if response.status_code != 200:
             try:
                 error: str | None = GalatOAuth.model_validate_json(response.content).error[:50]
@@ -430,7 +431,7 @@ def _unknown_status(status: str, what: str) -> AgencyAnswerInvalid:
 def _error_for(response: httpx.Response) -> Exception:
     status = response.status_code
     if status in _TRANSIENT_STATUS:
-        return TransientBackendError(f"DJP HTTP {status}", retry_after=_retry_after(response))
+        return TransientBackendError(f"DJP HTTP {status}", retry_after=retry_after_seconds(response))
     try:
         error = GalatDjp.model_validate_json(response.content)
     except ValidationError:
@@ -450,12 +451,4 @@ def _error_code(response: httpx.Response) -> str | None:
     try:
         return GalatDjp.model_validate_json(response.content).kode.value
     except ValidationError:
-        return None
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
         return None

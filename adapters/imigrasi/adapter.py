@@ -89,6 +89,7 @@ from adapters.imigrasi.native import (
     respons,
     soap_action,
 )
+from adapters.sdk.http import retry_after_seconds
 from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from schemas.identifiers import mask_nik
@@ -281,7 +282,7 @@ class ImigrasiAdapter(Adapter):
             raise TransientBackendError(f"Imigrasi {operation}: connection failed: {type(exc).__name__}") from exc
         status = response.status_code
         if status in _TRANSIENT_HTTP:
-            raise TransientBackendError(f"Imigrasi {operation}: HTTP {status}", retry_after=_retry_after(response))
+            raise TransientBackendError(f"Imigrasi {operation}: HTTP {status}", retry_after=retry_after_seconds(response))
         try:
             body = baca_amplop(response.content)
         except XmlTidakValid as exc:
@@ -429,11 +430,3 @@ def _completed(answer: StatusPermohonanPaspor, output_model: type[PassportNewOut
 
 def _iso(value: date) -> str:
     return value.isoformat()
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None

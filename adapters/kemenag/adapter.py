@@ -52,6 +52,7 @@ from adapters.kemenag.native import (
     TempatAkad,
     decode_form,
 )
+from adapters.sdk.http import retry_after_seconds
 from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from schemas.identifiers import mask_nik, parse_nik
@@ -289,9 +290,9 @@ def _answer(response: httpx.Response, model: type[M]) -> M:
     status = response.status_code
     content_type = response.headers.get("content-type", "")
     if _is_maintenance_page(response):
-        raise TransientBackendError(f"SIMKAH is in maintenance (HTTP {status})", retry_after=_retry_after(response))
+        raise TransientBackendError(f"SIMKAH is in maintenance (HTTP {status})", retry_after=retry_after_seconds(response))
     if status >= 500 or status in _TRANSIENT_STATUS:
-        raise TransientBackendError(f"SIMKAH HTTP {status}{_kode_suffix(response)}", retry_after=_retry_after(response))
+        raise TransientBackendError(f"SIMKAH HTTP {status}{_kode_suffix(response)}", retry_after=retry_after_seconds(response))
     try:
         fields = decode_form(response.content)
     except FormatTidakValid as exc:
@@ -309,7 +310,7 @@ def _answer(response: httpx.Response, model: type[M]) -> M:
             refusal = JawabanGagal.model_validate(fields)
         except ValidationError as exc:
             raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH refusal does not match its schema: {_fields(exc)}") from exc
-        raise _refusal(refusal, status, retry_after=_retry_after(response))
+        raise _refusal(refusal, status, retry_after=retry_after_seconds(response))
     shown = (native_status or "")[:40]
     raise AgencyAnswerInvalid(
         "agency_status_unknown", f"SIMKAH HTTP {status} answered status={shown!r}, which is not a SIMKAH status", agency_code=shown or None
@@ -344,13 +345,6 @@ def _kode_suffix(response: httpx.Response) -> str:
     except FormatTidakValid:
         return ""
 
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return max(0.0, float(value)) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _fields(exc: ValidationError) -> str:

@@ -61,6 +61,7 @@ from adapters.polri.native import (
     StatusPermohonan,
     TandaTerima,
 )
+from adapters.sdk.http import retry_after_seconds
 from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from adapters.sdk.callbacks import callback_url
@@ -316,7 +317,7 @@ def _outputs(notice: PemberitahuanStatus) -> dict[str, Any]:
 
 def _error_for(response: httpx.Response) -> Exception:
     if response.status_code in _TRANSIENT_STATUS:
-        return TransientBackendError(f"Polri HTTP {response.status_code}", retry_after=_retry_after(response))
+        return TransientBackendError(f"Polri HTTP {response.status_code}", retry_after=retry_after_seconds(response))
     try:
         error = GalatPolri.model_validate_json(response.content)
     except ValidationError:
@@ -327,13 +328,6 @@ def _error_for(response: httpx.Response) -> Exception:
         return AgencyAnswerInvalid("agency_idempotency_conflict", error.pesan, agency_code=error.kode.value)
     return AgencyAnswerInvalid("agency_refused_request", f"Polri HTTP {response.status_code}: {error.pesan}", agency_code=error.kode.value)
 
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 def _fields(exc: ValidationError) -> str:

@@ -48,6 +48,7 @@ from adapters.samsat.native import (
     PermohonanPengesahan,
     PermohonanPerpanjanganLimaTahunan,
 )
+from adapters.sdk.http import retry_after_seconds
 from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
@@ -240,7 +241,7 @@ def _check_total(total: int, *parts: int) -> None:
 
 def _error_for(response: httpx.Response) -> Exception:
     if response.status_code in _TRANSIENT_STATUS:
-        return TransientBackendError(f"Samsat HTTP {response.status_code}", retry_after=_retry_after(response))
+        return TransientBackendError(f"Samsat HTTP {response.status_code}", retry_after=retry_after_seconds(response))
     try:
         error = GalatSamsat.model_validate_json(response.content)
     except ValidationError:
@@ -248,11 +249,3 @@ def _error_for(response: httpx.Response) -> Exception:
     if error.kode_error in _REJECTIONS:
         return AgencyRejection(_REJECTIONS[error.kode_error], error.pesan, agency_code=error.kode_error.value)
     return AgencyAnswerInvalid("agency_refused_request", error.pesan, agency_code=error.kode_error.value)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
