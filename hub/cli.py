@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from adapters.sdk.contract import SimulatorOptions
-from hub import processes
+from hub.runtime import processes
 from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.migrate import upgrade
 from hub.db.engine import is_sqlite
-from hub.deadletters.cli import dlq_app
+from hub.features.deadletters.cli import dlq_app
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
@@ -27,7 +27,7 @@ app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(schemas_app, name="schemas")
-app.add_typer(dlq_app, name="dlq")  # defined in hub/deadletters/cli.py
+app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
 
 
 @catalogue_app.command("list")
@@ -124,7 +124,7 @@ def adapter(
 
 
 def _verify_adapter(agency: str) -> int:
-    from adapters.sdk.contract_kit import verify_installed
+    from adapters.sdk.testing.contract_kit import verify_installed
 
     logging.basicConfig(level=logging.WARNING)
     report = asyncio.run(verify_installed(agency))
@@ -170,7 +170,7 @@ def dev() -> None:
 
 
 def _local_kafka(home: Path, port: int, controller_port: int) -> Any:
-    from hub.local_kafka import LocalKafka, LocalKafkaConfig
+    from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig
 
     return LocalKafka(LocalKafkaConfig(home=home, port=port, controller_port=controller_port))
 
@@ -212,7 +212,7 @@ def bench(
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
 ) -> None:
     """Measure throughput and p50/p95/p99 latency of the whole path, next to raw Kafka over the same hops."""
-    from hub import bench as bench_module
+    from benchmarks import bench as bench_module
 
     code = bench_module.main(requests=requests, concurrency=concurrency, database_url=database_url, bootstrap=bootstrap, json_path=json_path)
     raise typer.Exit(code)

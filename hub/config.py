@@ -58,10 +58,10 @@ class Settings(BaseSettings):
 
     log_level: str = "INFO"
 
-    # SLA timers: deadlines count working days in the MPP's local time zone (hub/sla.py).
+    # SLA timers: deadlines count working days in the MPP's local time zone (hub/domain/sla.py).
     sla_timezone: str = "Asia/Jakarta"
     sla_weekend_days: list[int] = Field(default_factory=lambda: [5, 6])  # Monday = 0
-    holidays_path: Path | None = None  # None = hub/calendar/holidays.toml
+    holidays_path: Path | None = None  # None = schemas/holidays.toml
     sla_include_cuti_bersama: bool = True  # collective leave days are non-working at MPP counters
     extra_holidays: list[date] = Field(default_factory=list)  # regional holidays, e.g. MPP_EXTRA_HOLIDAYS='["2026-12-03"]'
     sla_scan_seconds: float = Field(default=1.0, gt=0)

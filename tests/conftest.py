@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from hub.db.migrate import upgrade
-from hub.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
+from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
 
 DEFAULT_PG_URL = "postgresql+asyncpg://mpphub:mpphub@127.0.0.1:5432/mpphub"
 

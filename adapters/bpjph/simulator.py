@@ -114,7 +114,7 @@ from adapters.bpjph.native import (
     TARIF_REGULER,
     TandaTerimaPengajuan,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: BPJPH's MPP counter in Bukittinggi works on Western Indonesia Time (UTC+7).
 WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")

@@ -145,7 +145,7 @@ from adapters.djp.native import (
     StatusKswp,
     StatusSkf,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, LedgerEntry, LedgerResult, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, LedgerEntry, LedgerResult, Outcome, SimulatorRuntime, simulator_app
 
 #: Coretax counters in Sumatera Barat work on Western Indonesia Time (UTC+7, no DST).
 WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")

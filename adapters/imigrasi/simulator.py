@@ -142,7 +142,7 @@ from adapters.imigrasi.native import (
     respons,
     soap_action,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: Western Indonesia Time: counters work on local days.
 WIB: Final = timezone(timedelta(hours=7), "WIB")

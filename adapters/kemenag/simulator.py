@@ -116,7 +116,7 @@ from adapters.kemenag.native import (
     decode_form,
     encode_form,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: KUAs work on Western Indonesia Time (UTC+7, no DST); a fixed offset avoids tzdata.
 WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")

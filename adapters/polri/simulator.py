@@ -126,7 +126,7 @@ from adapters.polri.native import (
     TandaTerima,
 )
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
 
 log = logging.getLogger(__name__)
 

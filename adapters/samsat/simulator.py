@@ -8,7 +8,7 @@ the real Samsat from tests is neither possible nor desirable.
 
 It deliberately imports nothing from ``hub`` or ``schemas`` (it imitates a system we do
 not control). The misbehaviour and the apply-once ledger come from the shared toolkit
-(:mod:`adapters.sdk.simulation`); what is Samsat's own lives here: the native API, the
+(:mod:`adapters.sdk.testing.simulation`); what is Samsat's own lives here: the native API, the
 business rules and the simulated vehicle register.
 
 Native API
@@ -76,7 +76,7 @@ plate shows that month/year as ``MM.YY``; a transfer's BPKB is estimated
 "days to weeks" at Polda [S/I]).
 
 Idempotency (the contract the hub's at-most-once story relies on), via
-:meth:`Ledger.apply_once <adapters.sdk.simulation.Ledger.apply_once>`:
+:meth:`Ledger.apply_once <adapters.sdk.testing.simulation.Ledger.apply_once>`:
 
 * Each ``Idempotency-Key`` is applied at most once; the reply is stored.
 * A repeat with the same key and the same body (compared after parsing, so key order
@@ -87,7 +87,7 @@ Idempotency (the contract the hub's at-most-once story relies on), via
 * Only successful applications are recorded. Refusals (404/409/422/429) and failures
   before applying (503) are not, so a retry after the cause is gone can still apply.
 
-Knobs (:class:`SamsatKnobs` = the toolkit's :class:`~adapters.sdk.simulation.Knobs` +
+Knobs (:class:`SamsatKnobs` = the toolkit's :class:`~adapters.sdk.testing.simulation.Knobs` +
 ``bpkb_working_days``), applied to native requests in this order: ``down`` (503
 ``SISTEM_TIDAK_TERSEDIA``), ``latency_ms``, ``error_rate`` (503 ``SISTEM_SIBUK`` +
 ``Retry-After: 1``, nothing applied), idempotency-key check (400), body validation
@@ -148,7 +148,7 @@ from adapters.samsat.native import (
     RincianPerpanjangan,
     StatusBpkb,
 )
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 
 #: Samsat counters in Sumatera Barat work on Western Indonesia Time (UTC+7, no DST).
 #: A fixed offset avoids depending on the system tz database.

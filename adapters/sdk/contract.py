@@ -1,7 +1,7 @@
 """What an agency declares so the generic contract kit can verify its adapter.
 
 Like FastStream's per-broker test suites, the checks are written once
-(``adapters.sdk.contract_kit``) and every adapter inherits them; an agency only
+(``adapters.sdk.testing.contract_kit``) and every adapter inherits them; an agency only
 provides samples, how to configure its adapter against a simulator, and the
 simulator's options. It exposes an ``AgencyContract`` through the
 ``mpp_hub.contracts`` entry-point group.

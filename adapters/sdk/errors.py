@@ -3,6 +3,17 @@ a retry, a canonical status, or a dead letter."""
 
 from __future__ import annotations
 
+from messaging.errors import PoisonMessage, RetryLater
+
+__all__ = [
+    "AgencyAnswerInvalid",
+    "AgencyRejection",
+    "PoisonMessage",
+    "RetryLater",
+    "StepOutcomeError",
+    "TransientBackendError",
+]
+
 
 class TransientBackendError(Exception):
     """The agency could not answer now (5xx, timeout, overload); retrying may help."""
@@ -28,19 +39,3 @@ class AgencyRejection(StepOutcomeError):
 
 class AgencyAnswerInvalid(StepOutcomeError):
     """The agency answered something we cannot interpret: FAILED, never a crash."""
-
-
-class PoisonMessage(Exception):
-    """A bus message that can never be processed (undecodable, schema-invalid).
-
-    It goes straight to the dead-letter topic instead of a hot retry loop."""
-
-
-class RetryLater(Exception):
-    """Not now: leave the record where it is, pause consumption for ``delay`` seconds
-    and try it again (an agency outage with the circuit open). Nothing is failed and
-    no retry budget is burned while waiting."""
-
-    def __init__(self, delay: float, reason: str) -> None:
-        super().__init__(reason)
-        self.delay = delay

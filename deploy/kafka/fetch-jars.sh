@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Fetch the local Kafka broker's classpath from Maven Central into deploy/kafka/libs.
-# Same as hub.local_kafka.ensure_jars(): skipped when libs/.fetched matches the pom's
+# Same as deploy.kafka.local_kafka.ensure_jars(): skipped when libs/.fetched matches the pom's
 # sha256; a changed pom gives a clean re-fetch. Usage: deploy/kafka/fetch-jars.sh [--force]
 set -euo pipefail
 

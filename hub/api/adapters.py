@@ -1,5 +1,5 @@
 """Operator view of the adapter workers: each agency's instances with their circuit
-breaker state and whether their heartbeat is fresh (``hub/adapter_status.py``)."""
+breaker state and whether their heartbeat is fresh (``hub/features/adapter_status.py``)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from hub.adapter_status import STALE_AFTER, list_statuses
+from hub.features.adapter_status import STALE_AFTER, list_statuses
 from hub.api.errors import ApiError
 from hub.api.auth import Operator
 from hub.api.state import ApiState, api_state

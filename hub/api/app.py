@@ -16,7 +16,7 @@ from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
-from hub.workflow import make_workflow
+from hub.domain.workflow import make_workflow
 from hub.db.engine import create_engine, create_sessionmaker
 
 

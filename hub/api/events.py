@@ -41,7 +41,7 @@ from hub.api.auth import PortalClient
 from hub.api.errors import ApiError, Problem
 from hub.api.state import ApiState, api_state
 from hub.db.models import Case, HistoryRecord
-from hub.notifications.events import build_events, is_event
+from hub.features.notifications.events import build_events, is_event
 from schemas.lifecycle import TERMINAL
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])

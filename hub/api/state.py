@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.catalogue import Catalogue
 from hub.config import Settings
-from hub.workflow import Workflow
+from hub.domain.workflow import Workflow
 
 
 @dataclass(frozen=True)

@@ -18,9 +18,9 @@ from hub.api.auth import PortalClient
 from hub.api.errors import ApiError, FieldError, Problem, validation_error
 from hub.api.state import ApiState, api_state
 from hub.db.models import HistoryRecord, utcnow
-from hub.notifications.models import WebhookDelivery, WebhookSubscription
-from hub.notifications.signing import new_secret
-from hub.notifications.urls import MAX_URL_LENGTH, UrlRejected, check_webhook_url
+from hub.features.notifications.models import WebhookDelivery, WebhookSubscription
+from hub.features.notifications.signing import new_secret
+from hub.features.notifications.urls import MAX_URL_LENGTH, UrlRejected, check_webhook_url
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
+from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
 from support.faults import ScenarioResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]

@@ -26,7 +26,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from faults.conftest import FaultReport
-from hub.local_kafka import LocalKafka, free_port
+from deploy.kafka.local_kafka import LocalKafka, free_port
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from support.faults import LocalPostgres, PortalLoad, ScenarioResult, load_bodies, measure, read_cases, utcnow

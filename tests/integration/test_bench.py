@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.bench import BenchResult, PathStats, format_result, run_bench
+from benchmarks.bench import BenchResult, PathStats, format_result, run_bench
 
 pytestmark = pytest.mark.integration
 

@@ -14,8 +14,8 @@ import pytest
 from fastapi import FastAPI, Request, Response
 
 from adapters.samsat.simulator import data_register
-from adapters.sdk.contract_kit import serve
-from hub.notifications.signing import verify_webhook
+from adapters.sdk.testing.contract_kit import serve
+from hub.features.notifications.signing import verify_webhook
 
 from support.stack import HubStack
 

@@ -32,21 +32,21 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
-from adapters.sdk.bus import create_producer, envelope_headers
+from messaging.bus import create_producer, envelope_headers
 from conftest import start_broker
 from hub.api import operator as operator_api
 from hub.api.app import create_app
-from hub.cases import load_case
+from hub.domain.cases import load_case
 from hub.config import Settings, get_settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, OutboxMessage, Step
-from hub.deadletters import run_archiver
-from hub.deadletters.cli import dlq_app
-from hub.deadletters.models import DeadLetter, DeadLetterAudit
-from hub.outbox import OutboxRelay
-from hub.processes import prepare_topics
-from hub.router import run_router
-from hub.workflow import make_workflow
+from hub.features.deadletters import run_archiver
+from hub.features.deadletters.cli import dlq_app
+from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
+from hub.runtime.relay import OutboxRelay
+from hub.runtime.processes import prepare_topics
+from hub.runtime.router import run_router
+from hub.domain.workflow import make_workflow
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.lifecycle import Status

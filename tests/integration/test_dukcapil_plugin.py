@@ -20,7 +20,7 @@ try:
 except ModuleNotFoundError as exc:  # say how to fix it instead of a bare import error
     raise ModuleNotFoundError("the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)") from exc
 from adapters.sdk import BackendSettings
-from adapters.sdk.contract_kit import verify_installed
+from adapters.sdk.testing.contract_kit import verify_installed
 from adapters.sdk.discovery import load_adapter_factory
 from hub.catalogue import Catalogue
 from mpp_dukcapil.payloads import NikVerificationInput, NikVerificationOutput

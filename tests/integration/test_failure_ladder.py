@@ -22,7 +22,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from conftest import start_broker
-from hub.adapter_status import run_status_tracker
+from hub.features.adapter_status import run_status_tracker
 from hub.api import adapters as adapters_api
 from hub.api.app import create_app
 from hub.config import Settings

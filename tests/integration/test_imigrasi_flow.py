@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from adapters.sdk.bus import create_producer, envelope_headers
+from messaging.bus import create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCancel, StepCommand

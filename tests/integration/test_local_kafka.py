@@ -1,4 +1,4 @@
-"""The real local Kafka broker (hub/local_kafka.py): start, produce/consume, restart, kill.
+"""The real local Kafka broker (deploy/kafka/local_kafka.py): start, produce/consume, restart, kill.
 
 One broker is shared by the module; the restart/kill test runs its own broker because it
 stops and kills it. Both live under pytest's tmp dirs on free ports, so they never touch
@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from hub.local_kafka import (
+from deploy.kafka.local_kafka import (
     DEFAULT_LIBS_DIR,
     BrokerStatus,
     LocalKafka,

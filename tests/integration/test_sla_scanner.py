@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
-from hub.sla import SlaScanner, WorkingCalendar, breach_message_id
+from hub.runtime.sla_scanner import SlaScanner, breach_message_id
+from schemas.calendar import WorkingCalendar
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
 

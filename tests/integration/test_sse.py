@@ -25,11 +25,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.api import events as events_api
 from hub.api import webhooks
 from hub.api.app import create_app
-from hub.cases import record_refusal, transition
+from hub.domain.cases import record_refusal, transition
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, Step
-from hub.local_kafka import free_ports
+from deploy.kafka.local_kafka import free_ports
 from schemas.lifecycle import Status
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,7 @@ from typing import Any
 
 import httpx
 
-from hub.local_kafka import free_ports
+from deploy.kafka.local_kafka import free_ports
 
 TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED", "FAILED"}
 AUTH = {"Authorization": "Bearer test-portal-key"}

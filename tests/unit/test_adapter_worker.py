@@ -1,4 +1,4 @@
-"""Specification of the adapter worker (adapters/sdk/worker.py).
+"""Specification of the adapter worker (adapters/sdk/runtime/worker.py).
 
 One step command in, exactly one canonical step.status out on ``mpp.events``; the
 agency's answer (success, refusal, nonsense) decides the status. An agency that does
@@ -26,9 +26,9 @@ from adapters.sdk import (
     PoisonMessage,
     TransientBackendError,
 )
-from adapters.sdk.circuit import BreakerState, CircuitBreaker
+from adapters.sdk.runtime.circuit import BreakerState, CircuitBreaker
 from adapters.sdk.errors import RetryLater
-from adapters.sdk.worker import AdapterWorker, report_message_id
+from adapters.sdk.runtime.worker import AdapterWorker, report_message_id
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.lifecycle import Status

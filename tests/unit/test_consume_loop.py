@@ -1,4 +1,4 @@
-"""Specification of the at-least-once consume loop (adapters/sdk/bus.py ``ConsumeLoop``).
+"""Specification of the at-least-once consume loop (messaging/bus.py ``ConsumeLoop``).
 
 A fake consumer serves prepared per-partition logs from a position that ``seek``
 moves, exactly as Kafka would redeliver; a fake producer stands behind the real
@@ -20,8 +20,8 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 
-from adapters.sdk import bus
-from adapters.sdk.bus import ConsumeLoop, DeadLetters
+from messaging import bus
+from messaging.bus import ConsumeLoop, DeadLetters
 from adapters.sdk.errors import PoisonMessage, RetryLater
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType

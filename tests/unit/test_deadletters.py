@@ -10,9 +10,9 @@ import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy.dialects import postgresql
 
-from hub.deadletters.archive import to_dead_letter
-from hub.deadletters.masking import mask_nik_like, show_bytes, show_key
-from hub.deadletters.policy import (
+from hub.features.deadletters.archive import to_dead_letter
+from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
+from hub.features.deadletters.policy import (
     REPLAY_COUNT_HEADER,
     archive_status,
     max_replays,
@@ -22,7 +22,7 @@ from hub.deadletters.policy import (
     replay_headers,
     replay_refusal,
 )
-from hub.deadletters.service import DeadLetterFilter
+from hub.features.deadletters.service import DeadLetterFilter
 
 NIK = "3171015203900007"
 

@@ -26,7 +26,7 @@ from adapters.polri.simulator import DEV_CALLBACK_SECRET, WIB, PolriKnobs, creat
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
-from adapters.sdk.worker import AdapterWorker
+from adapters.sdk.runtime.worker import AdapterWorker
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, Applicant, StepCommand
 from schemas.services import PAYLOADS

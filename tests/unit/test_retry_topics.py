@@ -1,5 +1,5 @@
-"""Specification of the failure ladder's middle rung (adapters/sdk/retry_topics.py) and
-of the breaker state the worker reports (adapters/sdk/circuit.py).
+"""Specification of the failure ladder's middle rung (messaging/retry_levels.py) and
+of the breaker state the worker reports (adapters/sdk/runtime/circuit.py).
 
 Header math and level selection are pure; ``RetryLevelLoop`` runs over a fake consumer
 whose partitions can be paused, with a fake wall clock, so "waits until not-before"
@@ -15,10 +15,10 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from adapters.sdk import BackendSettings, TransientBackendError
-from adapters.sdk import retry_topics as rt
-from adapters.sdk.circuit import AdapterStatus, BreakerState, CircuitBreaker
+from messaging import retry_levels as rt
+from adapters.sdk.runtime.circuit import AdapterStatus, BreakerState, CircuitBreaker
 from adapters.sdk.errors import RetryLater
-from adapters.sdk.worker import AdapterWorker
+from adapters.sdk.runtime.worker import AdapterWorker
 from schemas import topics
 from schemas.envelope import Envelope, Headers
 from test_adapter_worker import FAST, FakeAdapter, FakeProducer, command_envelope

@@ -32,7 +32,7 @@ from adapters.samsat.native import (
 )
 from adapters.samsat.simulator import WIB, create_app
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
-from adapters.sdk.contract_kit import ContractKit
+from adapters.sdk.testing.contract_kit import ContractKit
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.samsat import OwnershipTransferOutput, PkbAnnualOutput, Stnk5YearOutput

@@ -2,7 +2,7 @@
 
 The Samsat adapter is tested against this simulator, so these tests pin down the
 behaviour the adapter may rely on: fees, error codes, apply-at-most-once per
-Idempotency-Key, and the fault knobs (from the shared toolkit, adapters/sdk/simulation.py).
+Idempotency-Key, and the fault knobs (from the shared toolkit, adapters/sdk/testing/simulation.py).
 Three native operations: annual PKB + STNK endorsement, 5-year STNK + new plates,
 and ownership transfer (BBN-KB).
 """

@@ -1,4 +1,4 @@
-"""Specification of the simulator toolkit (adapters/sdk/simulation.py).
+"""Specification of the simulator toolkit (adapters/sdk/testing/simulation.py).
 
 Every agency simulator builds on it, and the hub's "nothing is done twice" guarantee
 is checked against its ledger, so it must hold on its own: one application per key
@@ -23,7 +23,7 @@ import pytest
 from fastapi import FastAPI
 from pydantic import Field, field_validator
 
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
 
 DAY = date(2026, 1, 14)
 

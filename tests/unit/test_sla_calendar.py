@@ -13,15 +13,8 @@ import pytest
 
 from hub.catalogue import Catalogue
 from hub.config import Settings
-from hub.sla import (
-    DEFAULT_HOLIDAYS_PATH,
-    HolidayFileError,
-    WorkingCalendar,
-    calendar_from_settings,
-    deadline_for,
-    load_holidays,
-    read_holidays,
-)
+from hub.domain.sla import calendar_from_settings, deadline_for
+from schemas.calendar import DEFAULT_HOLIDAYS_PATH, HolidayFileError, WorkingCalendar, load_holidays, read_holidays
 
 WIB = ZoneInfo("Asia/Jakarta")
 

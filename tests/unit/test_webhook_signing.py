@@ -7,7 +7,7 @@ import hmac
 
 import pytest
 
-from hub.notifications.signing import WebhookSignatureError, new_secret, sign, verify_webhook
+from hub.features.notifications.signing import WebhookSignatureError, new_secret, sign, verify_webhook
 
 SECRET = "whsec_test-secret"
 BODY = b'{"event_id":42,"type":"case.status_changed","case":{"id":"c","service":"samsat.pkb_annual","status":"COMPLETED"}}'

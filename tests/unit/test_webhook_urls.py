@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from hub.notifications import urls
-from hub.notifications.urls import UrlRejected, address_refusal, check_webhook_url, pinned
+from hub.features.notifications import urls
+from hub.features.notifications.urls import UrlRejected, address_refusal, check_webhook_url, pinned
 
 
 async def _codes(url: str, **kwargs: Any) -> list[str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hub.catalogue import Catalogue
-from hub.workflow import aggregate, check_composite_request
+from hub.domain.workflow import aggregate, check_composite_request
 from schemas.lifecycle import Status
 
 S = Status

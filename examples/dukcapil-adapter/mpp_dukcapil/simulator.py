@@ -6,7 +6,7 @@ Indonesian field names, its day-first dates and offset-less WIB timestamps, and 
 days (slowness, overload, outages, replies lost after the access was logged, garbage
 from a gateway, an access quota). It imports nothing from ``hub`` or ``schemas``; the
 fault knobs, the apply-once ledger and the control endpoints come from the SDK's
-simulation toolkit (``adapters.sdk.simulation``), so every common knob works the way
+simulation toolkit (``adapters.sdk.testing.simulation``), so every common knob works the way
 the contract kit expects.
 
 Native API
@@ -81,7 +81,7 @@ from pydantic import Field, ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from adapters.sdk.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
 from mpp_dukcapil.native import (
     FORMAT_TANGGAL,
     HEADER_API_KEY,

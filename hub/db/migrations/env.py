@@ -9,9 +9,9 @@ from sqlalchemy.engine import Connection
 
 from hub.db.engine import create_engine
 from hub.db.models import Base
-import hub.adapter_status  # noqa: F401,E402  (tables declared next to their code, put on Base.metadata)
-import hub.deadletters.models  # noqa: F401,E402
-import hub.notifications.models  # noqa: F401,E402
+import hub.features.adapter_status  # noqa: F401,E402  (tables declared next to their code, put on Base.metadata)
+import hub.features.deadletters.models  # noqa: F401,E402
+import hub.features.notifications.models  # noqa: F401,E402
 
 target_metadata = Base.metadata
 

@@ -4,7 +4,7 @@ Each bus message is handled in one DB transaction that claims its message id, ap
 the state change with its history, and stages any follow-up commands in the outbox.
 The offset is committed only after that transaction, so a crash at any point
 redelivers, and the claim makes the redelivery a no-op. What may start next and what
-the case's status becomes is the workflow's rule (``hub/workflow.py``).
+the case's status becomes is the workflow's rule (``hub/domain/workflow.py``).
 """
 
 from __future__ import annotations
@@ -17,11 +17,11 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.sdk.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, header
-from adapters.sdk.errors import PoisonMessage
-from hub.cases import claim_message, load_case, record_refusal, transition
+from messaging.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, header
+from messaging.errors import PoisonMessage
+from hub.domain.cases import claim_message, load_case, record_refusal, transition
 from hub.db.models import Step
-from hub.workflow import Trace, Workflow, plan
+from hub.domain.workflow import Trace, Workflow, plan
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
 from schemas.lifecycle import Status, can_transition

@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from hub.deadletters.archive import run_archiver
-from hub.deadletters.models import DeadLetter, DeadLetterAudit
+from hub.features.deadletters.archive import run_archiver
+from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 
 __all__ = ["DeadLetter", "DeadLetterAudit", "run_archiver"]

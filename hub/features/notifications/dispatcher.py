@@ -45,10 +45,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
 from hub.db.models import Case, HistoryRecord, utcnow
-from hub.notifications.events import build_events
-from hub.notifications.models import WEBHOOK_CURSOR, DeliveryStatus, NotificationCursor, WebhookDelivery, WebhookSubscription
-from hub.notifications.signing import DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
-from hub.notifications.urls import Resolver, UrlRejected, check_webhook_url, pinned, resolve
+from hub.features.notifications.events import build_events
+from hub.features.notifications.models import WEBHOOK_CURSOR, DeliveryStatus, NotificationCursor, WebhookDelivery, WebhookSubscription
+from hub.features.notifications.signing import DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
+from hub.features.notifications.urls import Resolver, UrlRejected, check_webhook_url, pinned, resolve
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 
-from hub.deadletters.models import STATUS_NEW, STATUS_QUARANTINED, STATUS_RESOLVED
+from hub.features.deadletters.models import STATUS_NEW, STATUS_QUARANTINED, STATUS_RESOLVED
 
 REPLAY_COUNT_HEADER = "dlq.replay.count"
 DLQ_PREFIX = "dlq."

@@ -17,8 +17,8 @@ from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import OutboxMessage
-from hub.deadletters.models import STATUS_NEW, STATUS_REPLAYED, STATUS_RESOLVED, STATUSES, DeadLetter, DeadLetterAudit
-from hub.deadletters.policy import next_replay_count, replay_headers, replay_refusal
+from hub.features.deadletters.models import STATUS_NEW, STATUS_REPLAYED, STATUS_RESOLVED, STATUSES, DeadLetter, DeadLetterAudit
+from hub.features.deadletters.policy import next_replay_count, replay_headers, replay_refusal
 
 
 class DeadLetterNotFound(LookupError):
@@ -94,7 +94,7 @@ async def audit_trail(session: AsyncSession, dead_letter_id: int) -> list[DeadLe
 def enqueue_raw(session: AsyncSession, topic: str, *, key: bytes | None, value: bytes, headers: Sequence[tuple[str, str]]) -> OutboxMessage:
     """Stage raw bytes for ``topic`` in the caller's transaction.
 
-    ``hub.outbox.enqueue`` needs a valid ``Envelope`` and reuses its message id as the
+    ``hub.runtime.relay.enqueue`` needs a valid ``Envelope`` and reuses its message id as the
     outbox row's unique id; a replay has neither guarantee (the value may be poison,
     and the original may itself have left through this outbox), so it gets a row id
     of its own and carries the original bytes and headers as they were."""

@@ -2,7 +2,7 @@
 
 Adapter workers publish their breaker's snapshot to the compacted topic
 ``mpp.adapter-status`` (key ``<agency>:<instance id>``) on every change and every 10 s
-(``adapters/sdk/worker.py``); a cleanly stopped worker publishes a tombstone. The
+(``adapters/sdk/runtime/worker.py``); a cleanly stopped worker publishes a tombstone. The
 tracker (run in the router process) keeps the newest snapshot per instance in table
 ``adapter_status``; ``GET /v1/operator/adapters`` reads it. An instance whose last
 heartbeat is older than :data:`STALE_AFTER` is shown as stale (crashed, partitioned,
@@ -27,8 +27,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.sdk.circuit import ADAPTER_STATUS_TOPIC, AdapterStatus
-from adapters.sdk.worker import ensure_status_topic
+from adapters.sdk.runtime.circuit import ADAPTER_STATUS_TOPIC, AdapterStatus
+from adapters.sdk.runtime.worker import ensure_status_topic
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Base, utcnow

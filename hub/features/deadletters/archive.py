@@ -17,11 +17,11 @@ from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.sdk.bus import create_consumer, ensure_topics
+from messaging.bus import create_consumer, ensure_topics
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
-from hub.deadletters.models import DeadLetter, DeadLetterAudit
-from hub.deadletters.policy import archive_status, max_replays, original_headers, replay_count_of
+from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
+from hub.features.deadletters.policy import archive_status, max_replays, original_headers, replay_count_of
 from schemas import topics
 from schemas.envelope import Headers
 

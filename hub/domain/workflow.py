@@ -17,11 +17,11 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.cases import record_note, transition
+from hub.domain.cases import record_note, transition
 from hub.catalogue import Catalogue, Composite, Source
 from hub.db.models import Case, Step
-from hub.outbox import enqueue
-from hub.sla import calendar_from_settings, deadline_for
+from hub.domain.outbox import enqueue
+from hub.domain.sla import calendar_from_settings, deadline_for
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status, can_transition

@@ -1,6 +1,6 @@
 """Non-blocking retry topics: the middle rung of the adapter's failure ladder.
 
-The ladder, per command (``adapters/sdk/worker.py``):
+The ladder, per command (``adapters/sdk/runtime/worker.py``):
 
 1. **Short in-process retries** (tenacity) for transient errors, bounded so a handler
    never nears the consumer's ``max.poll.interval``: at most
@@ -57,7 +57,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 
-from adapters.sdk.errors import PoisonMessage, RetryLater
+from messaging.errors import PoisonMessage, RetryLater
 from adapters.sdk.settings import BackendSettings
 from schemas.envelope import Envelope
 

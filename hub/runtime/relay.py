@@ -17,25 +17,10 @@ from aiokafka import AIOKafkaProducer
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from adapters.sdk.bus import envelope_headers
 from hub.db.models import OutboxMessage
 from schemas.envelope import Envelope
 
 log = logging.getLogger(__name__)
-
-
-def enqueue(session: AsyncSession, topic: str, envelope: Envelope, *, correlation_id: str, traceparent: str) -> None:
-    """Stage ``envelope`` for ``topic`` in the caller's transaction."""
-    headers = envelope_headers(envelope, correlation_id=correlation_id, traceparent=traceparent)
-    session.add(
-        OutboxMessage(
-            message_id=envelope.message_id,
-            topic=topic,
-            key=envelope.key,
-            value=envelope.to_bytes(),
-            headers={k: v.decode() for k, v in headers},
-        )
-    )
 
 
 class OutboxRelay:

@@ -15,23 +15,24 @@ from typing import Any
 
 import uvicorn
 
-from adapters.sdk.bus import create_producer, ensure_topics
+from messaging.bus import create_producer, ensure_topics
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import SIMULATORS_GROUP, load_adapter_factory, load_plugin
 from adapters.sdk.settings import BackendSettings
-from adapters.sdk.worker import run_adapter_worker
-from hub.adapter_status import run_status_tracker
+from adapters.sdk.runtime.worker import run_adapter_worker
+from hub.features.adapter_status import run_status_tracker
 from hub.api.app import create_app
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
-from hub.deadletters import run_archiver
-from hub.notifications.dispatcher import WebhookDispatcher
-from hub.outbox import OutboxRelay
-from hub.poller import Poller
-from hub.sla import SlaScanner, calendar_from_settings
-from hub.workflow import make_workflow
-from hub.router import run_router
+from hub.features.deadletters import run_archiver
+from hub.features.notifications.dispatcher import WebhookDispatcher
+from hub.runtime.relay import OutboxRelay
+from hub.runtime.poller import Poller
+from hub.domain.sla import calendar_from_settings
+from hub.runtime.sla_scanner import SlaScanner
+from hub.domain.workflow import make_workflow
+from hub.runtime.router import run_router
 from schemas import topics
 
 log = logging.getLogger(__name__)

@@ -9,6 +9,6 @@ over server-sent events.
 - ``models``: the tables (migration 0004).
 """
 
-from hub.notifications.signing import WebhookSignatureError, sign, verify_webhook
+from hub.features.notifications.signing import WebhookSignatureError, sign, verify_webhook
 
 __all__ = ["WebhookSignatureError", "sign", "verify_webhook"]

@@ -15,9 +15,9 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.cases import load_case
+from hub.domain.cases import load_case
 from hub.db.models import Step
-from hub.outbox import enqueue
+from hub.domain.outbox import enqueue
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCommand, StepPoll

@@ -21,7 +21,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError, TopicAlreadyExistsError
 from pydantic import ValidationError
 
-from adapters.sdk.errors import PoisonMessage, RetryLater
+from messaging.errors import PoisonMessage, RetryLater
 from schemas import topics
 from schemas.envelope import Envelope, Headers
 

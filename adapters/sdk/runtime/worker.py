@@ -3,7 +3,7 @@ agency, call the agency through the failure ladder behind a circuit breaker, pub
 the canonical outcome.
 
 Failure ladder (details, bounds and the ordering argument in
-``adapters/sdk/retry_topics.py``): short in-process tenacity retries; then the
+``messaging/retry_levels.py``): short in-process tenacity retries; then the
 non-blocking retry topics ``mpp.retry.<agency>.<n>`` with growing delays; then
 ``mpp.deadletter``. Poison goes to dead letters at once. While the circuit is open
 the command topic and the retry topics are paused, and nothing climbs the ladder.
@@ -36,9 +36,9 @@ from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from adapters.sdk.base import Adapter
-from adapters.sdk.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, ensure_topics, envelope_headers, header
-from adapters.sdk import retry_topics as rt
-from adapters.sdk.circuit import ADAPTER_STATUS_TOPIC, BreakerState, CircuitBreaker, status_key
+from messaging.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, ensure_topics, envelope_headers, header
+from messaging import retry_levels as rt
+from adapters.sdk.runtime.circuit import ADAPTER_STATUS_TOPIC, BreakerState, CircuitBreaker, status_key
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMessage, RetryLater, TransientBackendError
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType, new_traceparent

@@ -3,7 +3,7 @@
 Two measurements in one run, on the same broker:
 
 * **Hub path.** Migrations on a fresh database, then the whole hub in this event loop
-  (:func:`hub.processes.run_all`: API, outbox relay, router, Samsat adapter and the
+  (:func:`hub.runtime.processes.run_all`: API, outbox relay, router, Samsat adapter and the
   Samsat simulator) on free ports. After a short warm-up, ``N`` ``POST /v1/requests``
   are sent by ``C`` concurrent submitters (at most ``C`` POSTs in flight). A case's
   latency runs from the moment its POST is sent to the first poll of the ``cases``
@@ -15,8 +15,8 @@ Two measurements in one run, on the same broker:
   router) with nothing else: a source writes ``N`` messages to bench topic 1 with ``C``
   sends in flight, stage 1 forwards 1 -> 2, stage 2 forwards 2 -> 3, and a sink reads
   topic 3 and takes the latency from the send timestamp carried in the message.
-  Producers and consumers are the hub's own (:func:`adapters.sdk.bus.create_producer`:
-  idempotent, ``acks=all``; :func:`~adapters.sdk.bus.create_consumer`: manual
+  Producers and consumers are the hub's own (:func:`messaging.bus.create_producer`:
+  idempotent, ``acks=all``; :func:`~messaging.bus.create_consumer`: manual
   commits, each partition's offset committed after its forwards are acked). Stages
   process partitions in parallel like the hub's ``ConsumeLoop`` but pipeline the sends
   of one batch, as a plain Kafka relay would. The baseline runs after the hub has
@@ -31,7 +31,7 @@ whole hub shares one event loop here, so these are the numbers of the `mpp-hub d
 shape, not of one OS process per component.
 
 Without ``--bootstrap``, the configured broker is used when it answers; otherwise a
-throwaway :class:`~hub.local_kafka.LocalKafka` is started in a temporary directory on
+throwaway :class:`~deploy.kafka.local_kafka.LocalKafka` is started in a temporary directory on
 free ports and stopped at the end. The hub path uses the hub's fixed topic and
 consumer-group names, so the bench waits for those groups to be idle and refuses to
 run next to another hub consuming on the same broker.
@@ -67,16 +67,16 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from adapters.sdk.bus import create_consumer, create_producer, ensure_topics
-from adapters.sdk.worker import report_message_id
+from messaging.bus import create_consumer, create_producer, ensure_topics
+from adapters.sdk.runtime.worker import report_message_id
 from hub.config import Settings, get_settings
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step
-from hub.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
-from hub.processes import run_all
-from hub.router import CONSUMER as ROUTER_CONSUMER
-from hub.router import GROUP_ID as ROUTER_GROUP
+from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
+from hub.runtime.processes import run_all
+from hub.runtime.router import CONSUMER as ROUTER_CONSUMER
+from hub.runtime.router import GROUP_ID as ROUTER_GROUP
 from schemas import topics
 from schemas.identifiers import make_nik, make_plate
 from schemas.lifecycle import TERMINAL, Status

@@ -16,9 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.config import get_settings
 from hub.db.engine import create_engine, create_sessionmaker
-from hub.deadletters import service
-from hub.deadletters.masking import mask_nik_like, show_bytes, show_key
-from hub.deadletters.models import STATUSES, DeadLetter, DeadLetterAudit
+from hub.features.deadletters import service
+from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
+from hub.features.deadletters.models import STATUSES, DeadLetter, DeadLetterAudit
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay, resolve.", no_args_is_help=True)
 
