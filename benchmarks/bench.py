@@ -69,7 +69,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from messaging.bus import create_consumer, create_producer, ensure_topics
 from adapters.sdk.runtime.worker import report_message_id
-from hub.config import Settings, get_settings
+from hub.config import ApiSettings, Settings
+from messaging.settings import KafkaSettings, get_settings
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step
@@ -286,10 +287,10 @@ async def run_bench(
             stages=hub.stages,
             cpu={**{f"hub_{k}": v for k, v in hub.cpu.items()}, **{f"baseline_{k}": v for k, v in baseline_cpu.items()}},
             hub_settings={
-                "topic_partitions": settings.topic_partitions,
-                "relay_poll_seconds": settings.relay_poll_seconds,
-                "relay_batch_size": settings.relay_batch_size,
-                "consumer_batch_size": settings.consumer_batch_size,
+                "topic_partitions": settings.kafka.partitions,
+                "relay_poll_seconds": settings.relay.poll_seconds,
+                "relay_batch_size": settings.relay.batch_size,
+                "consumer_batch_size": settings.kafka.consumer_batch_size,
             },
         )
     raise AssertionError("unreachable")
@@ -441,10 +442,8 @@ def _hub_settings(database_url: str, bootstrap: str) -> Settings:
     api_port, simulator_port = free_ports(2)
     return Settings(
         database_url=database_url,
-        kafka_bootstrap=bootstrap,
-        api_host="127.0.0.1",
-        api_port=api_port,
-        api_clients={API_KEY: "bench"},
+        kafka=KafkaSettings(bootstrap=bootstrap),
+        api=ApiSettings(host="127.0.0.1", port=api_port, clients={API_KEY: "bench"}),
         simulator_ports={AGENCY: simulator_port},
         agencies={AGENCY: {"base_url": f"http://127.0.0.1:{simulator_port}"}},
         log_level="WARNING",
@@ -496,7 +495,7 @@ async def _hub_phase(settings: Settings, probe: _CpuProbe, *, requests: int, con
     failure: BaseException | None = None
     try:
         async with httpx.AsyncClient(
-            base_url=f"http://127.0.0.1:{settings.api_port}",
+            base_url=f"http://127.0.0.1:{settings.api.port}",
             headers={"Authorization": f"Bearer {API_KEY}"},
             timeout=60.0,
             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),

@@ -92,7 +92,7 @@ def db_upgrade() -> None:
 
 @app.command()
 def api() -> None:
-    """Serve the portal API (MPP_API_HOST / MPP_API_PORT)."""
+    """Serve the portal API (MPP_API__HOST / MPP_API__PORT)."""
     _run("api", processes.run_api)
 
 
@@ -163,8 +163,8 @@ def dev() -> None:
         VAR_DIR.mkdir(exist_ok=True)
     upgrade(settings.database_url)
     typer.echo(
-        f"mpp-hub dev: API http://{settings.api_host}:{settings.api_port}/docs  "
-        f"(bearer key: {next(iter(settings.api_clients), '-')}), Kafka {settings.kafka_bootstrap}, DB {settings.database_url}"
+        f"mpp-hub dev: API http://{settings.api.host}:{settings.api.port}/docs  "
+        f"(bearer key: {next(iter(settings.api.clients), '-')}), Kafka {settings.kafka.bootstrap}, DB {settings.database_url}"
     )
     _run("dev", processes.run_all)
 
@@ -208,7 +208,7 @@ def bench(
     requests: Annotated[int, typer.Option(min=1, help="Requests to push through the whole path (after a short warm-up).")] = 300,
     concurrency: Annotated[int, typer.Option(min=1, help="Submissions in flight at once (and sends in flight in the baseline).")] = 20,
     database_url: Annotated[str | None, typer.Option(help="An empty database to use; default: a fresh SQLite file in a temporary directory.")] = None,
-    bootstrap: Annotated[str | None, typer.Option(help="Kafka to use; default: MPP_KAFKA_BOOTSTRAP, or a throwaway local broker when nothing answers there.")] = None,
+    bootstrap: Annotated[str | None, typer.Option(help="Kafka to use; default: MPP_KAFKA__BOOTSTRAP, or a throwaway local broker when nothing answers there.")] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
 ) -> None:
     """Measure throughput and p50/p95/p99 latency of the whole path, next to raw Kafka over the same hops."""

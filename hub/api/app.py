@@ -25,7 +25,7 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None) -> FastAP
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         engine = create_engine(settings.database_url)
         loaded = catalogue or load_catalogue(settings)
-        app.state.hub = ApiState(settings=settings, sessions=create_sessionmaker(engine), catalogue=loaded, workflow=make_workflow(settings, loaded))
+        app.state.hub = ApiState(settings=settings, sessions=create_sessionmaker(engine), catalogue=loaded, workflow=make_workflow(settings.sla, loaded))
         try:
             yield
         finally:

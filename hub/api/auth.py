@@ -20,7 +20,7 @@ def portal_client(
 ) -> str:
     if credentials is None:
         raise ApiError(401, "unauthenticated", "A bearer key is required", headers={"WWW-Authenticate": "Bearer"})
-    client = state.settings.api_clients.get(credentials.credentials)
+    client = state.settings.api.clients.get(credentials.credentials)
     if client is None:
         raise ApiError(401, "unauthenticated", "Unknown bearer key", headers={"WWW-Authenticate": "Bearer"})
     return client
@@ -39,10 +39,10 @@ def operator(
     """MPP operators have their own keys (``Settings.operator_keys``); a portal key is refused."""
     if credentials is None:
         raise ApiError(401, "unauthenticated", "An operator bearer key is required", headers={"WWW-Authenticate": "Bearer"})
-    name = state.settings.operator_keys.get(credentials.credentials)
+    name = state.settings.api.operator_keys.get(credentials.credentials)
     if name is not None:
         return name
-    if credentials.credentials in state.settings.api_clients:
+    if credentials.credentials in state.settings.api.clients:
         raise ApiError(403, "forbidden", "Operators only", detail="Portal keys cannot use the operator API.")
     raise ApiError(401, "unauthenticated", "Unknown operator key", headers={"WWW-Authenticate": "Bearer"})
 

@@ -83,7 +83,7 @@ async def create_webhook(
 
     The URL must be http(s), without credentials, and resolve only to public
     addresses. The response is the only time the signing secret is shown."""
-    allow_private = bool(getattr(state.settings, "webhook_allow_private_targets", False))
+    allow_private = state.settings.webhooks.allow_private_targets
     try:
         await check_webhook_url(body.url, allow_private=allow_private)
     except UrlRejected as exc:

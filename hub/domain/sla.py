@@ -40,17 +40,18 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from schemas.calendar import (
     DEFAULT_HOLIDAYS_PATH,
-    DEFAULT_TIMEZONE,
-    DEFAULT_WEEKEND,
     HOLIDAY_KINDS,
     WorkingCalendar,
     load_holidays,
     timezone_named,
 )
+
+if TYPE_CHECKING:
+    from hub.config import SlaSettings
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +63,13 @@ def deadline_for(calendar: WorkingCalendar, start: datetime, sla_working_days: f
     return calendar.add_working_days(start, sla_working_days)
 
 
-def calendar_from_settings(settings: Any) -> WorkingCalendar:
-    """The calendar the hub's settings describe (the shipped holidays plus extra ones).
-
-    Reads ``sla_timezone``, ``sla_weekend_days``, ``holidays_path``,
-    ``sla_include_cuti_bersama`` and ``extra_holidays``, each with its default when the
-    settings object lacks it.
-    """
-    tz = timezone_named(getattr(settings, "sla_timezone", None) or DEFAULT_TIMEZONE)
-    weekend = getattr(settings, "sla_weekend_days", None)
-    path = getattr(settings, "holidays_path", None) or DEFAULT_HOLIDAYS_PATH
-    kinds = HOLIDAY_KINDS if getattr(settings, "sla_include_cuti_bersama", True) else {"libur_nasional"}
-    holidays = load_holidays(Path(path), kinds=kinds) | frozenset(getattr(settings, "extra_holidays", None) or ())
+def calendar_from_settings(settings: SlaSettings) -> WorkingCalendar:
+    """The calendar the hub's settings describe (the shipped holidays plus extra ones)."""
+    tz = timezone_named(settings.timezone)
+    path = settings.holidays_path or DEFAULT_HOLIDAYS_PATH
+    kinds = HOLIDAY_KINDS if settings.include_cuti_bersama else {"libur_nasional"}
+    holidays = load_holidays(Path(path), kinds=kinds) | frozenset(settings.extra_holidays)
     this_year = datetime.now(tz).year
     if not any(h.year == this_year for h in holidays):
         log.warning("the holiday list %s has no dates in %d: SLA deadlines count every weekday this year; add the year's SKB", path, this_year)
-    return WorkingCalendar(weekend=DEFAULT_WEEKEND if weekend is None else weekend, holidays=holidays, tz=tz)
+    return WorkingCalendar(weekend=settings.weekend_days, holidays=holidays, tz=tz)

@@ -11,7 +11,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from sqlalchemy import select
@@ -26,6 +26,9 @@ from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status, can_transition
 from schemas.messages import Applicant, StepCancel, StepCommand, StepError
+
+if TYPE_CHECKING:
+    from hub.config import SlaSettings
 
 #: Computes a step's SLA deadline from when it starts and its SLA in working days.
 Deadline = Callable[[datetime, float], datetime]
@@ -238,9 +241,9 @@ class Workflow:
         transition(session, case, Status.CANCELLED, note=f"cancelled by the portal: {reason}")
 
 
-def make_workflow(settings: Any, catalogue: Catalogue) -> Workflow:
+def make_workflow(sla: SlaSettings, catalogue: Catalogue) -> Workflow:
     """The workflow of one hub process, with SLA deadlines from the configured calendar."""
-    calendar = calendar_from_settings(settings)
+    calendar = calendar_from_settings(sla)
     return Workflow(catalogue, deadline=lambda start, days: deadline_for(calendar, start, days))
 
 

@@ -154,11 +154,11 @@ async def track(consumer: AIOKafkaConsumer, sessions: async_sessionmaker[AsyncSe
 
 async def run_status_tracker(settings: Settings, stop: asyncio.Event) -> None:
     """Keep ``adapter_status`` up to date from ``mpp.adapter-status`` until ``stop``."""
-    await ensure_status_topic(settings.kafka_bootstrap)
+    await ensure_status_topic(settings.kafka.bootstrap)
     engine = create_engine(settings.database_url)
     consumer = AIOKafkaConsumer(
         ADAPTER_STATUS_TOPIC,
-        bootstrap_servers=settings.kafka_bootstrap,
+        bootstrap_servers=settings.kafka.bootstrap,
         group_id=GROUP_ID,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

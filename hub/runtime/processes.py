@@ -59,23 +59,23 @@ async def serve_asgi(app: Any, host: str, port: int, stop: asyncio.Event) -> Non
 
 async def prepare_topics(settings: Settings, catalogue: Catalogue) -> None:
     names = [topics.REQUESTS, topics.EVENTS, topics.DEADLETTER, topics.CASE_EVENTS, *(topics.commands(p) for p in sorted(catalogue.providers()))]
-    await ensure_topics(settings.kafka_bootstrap, names, settings.topic_partitions)
+    await ensure_topics(settings.kafka.bootstrap, names, settings.kafka.partitions)
 
 
 async def run_api(settings: Settings, stop: asyncio.Event) -> None:
-    log.info("API on http://%s:%d (docs at /docs)", settings.api_host, settings.api_port)
-    await serve_asgi(create_app(settings), settings.api_host, settings.api_port, stop)
+    log.info("API on http://%s:%d (docs at /docs)", settings.api.host, settings.api.port)
+    await serve_asgi(create_app(settings), settings.api.host, settings.api.port, stop)
 
 
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     """The outbox relay and the webhook dispatcher: both deliver what the DB decided."""
     engine = create_engine(settings.database_url)
-    producer = create_producer(settings.kafka_bootstrap)
+    producer = create_producer(settings.kafka.bootstrap)
     await producer.start()
     try:
         sessions = create_sessionmaker(engine)
-        relay = OutboxRelay(sessions, producer, batch_size=settings.relay_batch_size, poll_seconds=settings.relay_poll_seconds)
-        await asyncio.gather(relay.run(stop), WebhookDispatcher(sessions, settings).run(stop))
+        relay = OutboxRelay(sessions, producer, batch_size=settings.relay.batch_size, poll_seconds=settings.relay.poll_seconds)
+        await asyncio.gather(relay.run(stop), WebhookDispatcher(sessions, settings.webhooks).run(stop))
     finally:
         await producer.stop()
         await engine.dispose()
@@ -89,9 +89,9 @@ async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
     sessions = create_sessionmaker(engine)
     try:
         await asyncio.gather(
-            run_router(sessions, make_workflow(settings, catalogue), settings.kafka_bootstrap, stop, batch_size=settings.consumer_batch_size),
+            run_router(sessions, make_workflow(settings.sla, catalogue), settings.kafka.bootstrap, stop, batch_size=settings.kafka.consumer_batch_size),
             Poller(sessions).run(stop),
-            SlaScanner(sessions, calendar_from_settings(settings)).run(stop, interval_seconds=settings.sla_scan_seconds),
+            SlaScanner(sessions, calendar_from_settings(settings.sla)).run(stop, interval_seconds=settings.sla.scan_seconds),
             run_status_tracker(settings, stop),
             run_archiver(settings, stop),
         )
@@ -107,8 +107,8 @@ def backend_settings(settings: Settings, agency: str) -> BackendSettings:
 
 async def run_adapter(settings: Settings, agency: str, stop: asyncio.Event) -> None:
     adapter = load_adapter_factory(agency)(backend_settings(settings, agency))
-    await ensure_topics(settings.kafka_bootstrap, [topics.commands(agency), topics.EVENTS, topics.DEADLETTER], settings.topic_partitions)
-    await run_adapter_worker(adapter, settings.kafka_bootstrap, stop)
+    await ensure_topics(settings.kafka.bootstrap, [topics.commands(agency), topics.EVENTS, topics.DEADLETTER], settings.kafka.partitions)
+    await run_adapter_worker(adapter, settings.kafka.bootstrap, stop)
 
 
 async def run_simulator(agency: str, host: str, port: int, stop: asyncio.Event, options: SimulatorOptions | None = None) -> None:

@@ -46,7 +46,7 @@ def pkb(nik: str = NIK, plate: str = PLATE, vehicle_type: str = "car", name: str
 
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(Settings(database_url=database_url, api_clients={PORTAL_KEY: "portal", OTHER_KEY: "other"}))
+    app = create_app(Settings.model_validate({"database_url": database_url, "api": {"clients": {PORTAL_KEY: "portal", OTHER_KEY: "other"}}}))
     async with app.router.lifespan_context(app):
         yield app
 

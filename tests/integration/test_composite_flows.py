@@ -39,8 +39,8 @@ async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]]
             "MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS": "0.3",
             "MPP_AGENCIES__POLRI__CALLBACK_SECRET": POLRI_SECRET,
             "MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS": "0.3",
-            "MPP_WEBHOOK_ALLOW_PRIVATE_TARGETS": "true",  # the test's receiver is on loopback
-            "MPP_WEBHOOK_BACKOFF_BASE_SECONDS": "0.3",
+            "MPP_WEBHOOKS__ALLOW_PRIVATE_TARGETS": "true",  # the test's receiver is on loopback
+            "MPP_WEBHOOKS__BACKOFF_BASE_SECONDS": "0.3",
         },
     )
     await hub.start_all()

@@ -61,11 +61,12 @@ PROBLEM_JSON = "application/problem+json"
 MAX_REPLAYS = 3
 
 
-class DlqSettings(Settings):
-    """The settings this feature reads (declared here too until hub.config has them)."""
-
-    operator_keys: dict[str, str] = Field(default_factory=lambda: {OPERATOR_KEY: "ops-ani"})
-    dlq_max_replays: int = MAX_REPLAYS
+def dlq_settings(**values: Any) -> Settings:
+    """The settings this feature reads: an operator key and the loop guard's limit."""
+    settings = Settings.model_validate(values)
+    settings.api.operator_keys = {OPERATOR_KEY: "ops-ani"}
+    settings.dlq.max_replays = MAX_REPLAYS
+    return settings
 
 
 @pytest.fixture
@@ -113,7 +114,7 @@ class Hub:
 
 @asynccontextmanager
 async def running_hub(bootstrap: str, database_url: str) -> AsyncIterator[Hub]:
-    settings = DlqSettings(database_url=database_url, kafka_bootstrap=bootstrap, topic_partitions=2, api_clients={PORTAL_KEY: "portal"})
+    settings = dlq_settings(database_url=database_url, kafka={"bootstrap": bootstrap, "partitions": 2}, api={"clients": {PORTAL_KEY: "portal"}})
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
     engine = create_engine(database_url)
@@ -123,7 +124,7 @@ async def running_hub(bootstrap: str, database_url: str) -> AsyncIterator[Hub]:
     await relay_producer.start()
     await producer.start()
     tasks = [
-        asyncio.create_task(run_router(sessions, make_workflow(settings, catalogue), bootstrap, stop)),
+        asyncio.create_task(run_router(sessions, make_workflow(settings.sla, catalogue), bootstrap, stop)),
         asyncio.create_task(OutboxRelay(sessions, relay_producer).run(stop)),
         asyncio.create_task(run_archiver(settings, stop)),
     ]

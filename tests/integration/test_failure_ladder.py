@@ -82,7 +82,7 @@ class Watcher:
 async def stack(own_kafka: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HubStack]:
     hub = HubStack(
         database_url=await new_database(), kafka_bootstrap=own_kafka, workdir=tmp_path_factory.mktemp("ladder-hub"),
-        extra_env={"MPP_TOPIC_PARTITIONS": "1", **{f"MPP_AGENCIES__SAMSAT__{k}": v for k, v in LADDER.items()}},
+        extra_env={"MPP_KAFKA__PARTITIONS": "1", **{f"MPP_AGENCIES__SAMSAT__{k}": v for k, v in LADDER.items()}},
     )
     await hub.start_all()
     try:
@@ -223,7 +223,7 @@ async def test_a_case_in_the_retry_topics_does_not_block_the_next_case_on_its_pa
 @pytest.fixture
 async def operator_api(stack: HubStack) -> AsyncIterator[httpx.AsyncClient]:
     """The API app and the status tracker in this process (same code the hub runs)."""
-    settings = Settings(database_url=stack.database_url, kafka_bootstrap=stack.kafka_bootstrap, api_clients={"test-portal-key": "portal"})
+    settings = Settings.model_validate({"database_url": stack.database_url, "kafka": {"bootstrap": stack.kafka_bootstrap}, "api": {"clients": {"test-portal-key": "portal"}}})
     stop = asyncio.Event()
     tracker = asyncio.create_task(run_status_tracker(settings, stop))
     app = create_app(settings)

@@ -45,9 +45,9 @@ async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]]
         extra_env={
             "MPP_AGENCIES__POLRI__CALLBACK_SECRET": "dev-polri-callback-secret",
             "MPP_CATALOGUE_PATH": str(catalogue_with_tiny_skck_sla(workdir / "catalogue")),
-            "MPP_SLA_WEEKEND_DAYS": "[]",  # every day counts, whatever day the suite runs on
-            "MPP_HOLIDAYS_PATH": str(workdir / "no-holidays.toml"),
-            "MPP_SLA_SCAN_SECONDS": "0.3",
+            "MPP_SLA__WEEKEND_DAYS": "[]",  # every day counts, whatever day the suite runs on
+            "MPP_SLA__HOLIDAYS_PATH": str(workdir / "no-holidays.toml"),
+            "MPP_SLA__SCAN_SECONDS": "0.3",
         },
     )
     await hub.start_all()

@@ -88,7 +88,7 @@ class Hub:
 
 @pytest.fixture
 async def hub(database_url: str) -> AsyncIterator[Hub]:
-    settings = Settings(database_url=database_url, api_clients={KEY_A: "portal-a", KEY_B: "portal-b"})
+    settings = Settings.model_validate({"database_url": database_url, "api": {"clients": {KEY_A: "portal-a", KEY_B: "portal-b"}}})
     app = create_app(settings)
     app.include_router(webhooks.router)
     app.include_router(events_api.router)

@@ -31,7 +31,7 @@ from hub.api import events as events_api
 from hub.api import webhooks
 from hub.api.app import create_app
 from hub.domain.cases import record_refusal, transition
-from hub.config import Settings
+from hub.config import Settings, WebhookSettings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, Step
 from deploy.kafka.local_kafka import free_ports
@@ -48,12 +48,6 @@ NAME = "Siti Rahmawati"
 KEY_A, KEY_B = "key-a", "key-b"
 PUBLIC_URL = "https://93.184.216.34/mpp-hook"  # a literal public address: no DNS needed, never called
 PROBLEM_JSON = "application/problem+json"
-
-
-class DevSettings(Settings):
-    """Development settings: webhooks may target this machine (the receivers here)."""
-
-    webhook_allow_private_targets: bool = True
 
 
 def pkb() -> dict[str, Any]:
@@ -88,7 +82,8 @@ class Hub:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=self.app), base_url="http://hub", headers=headers)
 
     def dispatcher(self, **kwargs: Any) -> WebhookDispatcher:
-        return WebhookDispatcher(self.sessions, self.settings, clock=self.clock, **kwargs)
+        tuning = {k: kwargs.pop(k) for k in list(kwargs) if k in WebhookSettings.model_fields}
+        return WebhookDispatcher(self.sessions, self.settings.webhooks.model_copy(update=tuning), clock=self.clock, **kwargs)
 
     async def submit(self, key: str = KEY_A) -> uuid.UUID:
         async with self.client(key) as portal:
@@ -135,8 +130,10 @@ class Hub:
 
 
 @asynccontextmanager
-async def running_hub(database_url: str, settings_class: type[Settings]) -> AsyncIterator[Hub]:
-    settings = settings_class(database_url=database_url, api_clients={KEY_A: "portal-a", KEY_B: "portal-b"})
+async def running_hub(database_url: str, allow_private_targets: bool) -> AsyncIterator[Hub]:
+    settings = Settings.model_validate(
+        {"database_url": database_url, "api": {"clients": {KEY_A: "portal-a", KEY_B: "portal-b"}}, "webhooks": {"allow_private_targets": allow_private_targets}}
+    )
     app = create_app(settings)
     app.include_router(webhooks.router)
     app.include_router(events_api.router)
@@ -151,14 +148,14 @@ async def running_hub(database_url: str, settings_class: type[Settings]) -> Asyn
 @pytest.fixture
 async def hub(database_url: str) -> AsyncIterator[Hub]:
     """Private targets allowed (development), so local receivers can be registered."""
-    async with running_hub(database_url, DevSettings) as running:
+    async with running_hub(database_url, allow_private_targets=True) as running:
         yield running
 
 
 @pytest.fixture
 async def strict_hub(database_url: str) -> AsyncIterator[Hub]:
     """Production rules: only public targets."""
-    async with running_hub(database_url, Settings) as running:
+    async with running_hub(database_url, allow_private_targets=False) as running:
         yield running
 
 
@@ -595,7 +592,7 @@ class TestDelivery:
         e1, e2 = await hub.history_ids(case_id)
         r.failures[("hook", e1)] = 1
         stop = asyncio.Event()
-        dispatcher = WebhookDispatcher(hub.sessions, hub.settings, backoff_base_seconds=0.05, poll_seconds=0.02)
+        dispatcher = WebhookDispatcher(hub.sessions, hub.settings.webhooks.model_copy(update={"backoff_base_seconds": 0.05, "poll_seconds": 0.02}))
         task = asyncio.create_task(dispatcher.run(stop))
         try:
             async with asyncio.timeout(10):

@@ -79,9 +79,9 @@ class HubStack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
         env.update(
             MPP_DATABASE_URL=self.database_url,
-            MPP_KAFKA_BOOTSTRAP=self.kafka_bootstrap,
-            MPP_API_PORT=str(self.api_port),
-            MPP_API_CLIENTS=json.dumps({"test-portal-key": "portal", "other-portal-key": "other"}),
+            MPP_KAFKA__BOOTSTRAP=self.kafka_bootstrap,
+            MPP_API__PORT=str(self.api_port),
+            MPP_API__CLIENTS=json.dumps({"test-portal-key": "portal", "other-portal-key": "other"}),
             MPP_SIMULATOR_PORTS=json.dumps(self.simulator_ports),
         )
         for agency in self.agencies:

@@ -10,12 +10,12 @@ import pytest
 from aiokafka import ConsumerRecord
 from sqlalchemy.dialects import postgresql
 
+from hub.config import Settings
 from hub.features.deadletters.archive import to_dead_letter
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.policy import (
     REPLAY_COUNT_HEADER,
     archive_status,
-    max_replays,
     next_replay_count,
     original_headers,
     replay_count_of,
@@ -73,13 +73,9 @@ def test_keys_are_text_when_printable_else_base64() -> None:
 # ---------------------------------------------------------------------------
 
 
-class _Settings:
-    dlq_max_replays = 5
-
-
 def test_max_replays_comes_from_settings_with_a_default_of_three() -> None:
-    assert max_replays(object()) == 3
-    assert max_replays(_Settings()) == 5
+    assert Settings().dlq.max_replays == 3
+    assert Settings.model_validate({"dlq": {"max_replays": 5}}).dlq.max_replays == 5
 
 
 @pytest.mark.parametrize(("incoming", "expected"), [(0, "new"), (2, "new"), (3, "quarantined"), (7, "quarantined")])

@@ -6,13 +6,12 @@ import random
 import re
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
 
 from hub.catalogue import Catalogue
-from hub.config import Settings
+from hub.config import Settings, SlaSettings
 from hub.domain.sla import calendar_from_settings, deadline_for
 from schemas.calendar import DEFAULT_HOLIDAYS_PATH, HolidayFileError, WorkingCalendar, load_holidays, read_holidays
 
@@ -269,7 +268,7 @@ def test_a_missing_holiday_file_is_refused(tmp_path: Path) -> None:
 
 
 def test_calendar_from_settings_defaults() -> None:
-    for settings in (SimpleNamespace(), Settings()):
+    for settings in (SlaSettings(), Settings().sla):
         calendar = calendar_from_settings(settings)
         assert calendar.weekend == {5, 6}
         assert date(2026, 8, 17) in calendar.holidays and date(2026, 12, 24) in calendar.holidays
@@ -280,12 +279,12 @@ def test_calendar_from_settings_overrides(tmp_path: Path) -> None:
     path = tmp_path / "holidays.toml"
     path.write_text('[[holidays]]\ndate = 2026-12-01\nname = "Hari X"\nkind = "libur_nasional"\n'
                     '[[holidays]]\ndate = 2026-12-02\nname = "Cuti X"\nkind = "cuti_bersama"\n', encoding="utf-8")
-    settings = SimpleNamespace(
-        sla_timezone="Asia/Makassar",
-        sla_weekend_days=[6],
+    settings = SlaSettings(
+        timezone="Asia/Makassar",
+        weekend_days=[6],
         holidays_path=path,
         extra_holidays=[date(2026, 12, 3)],
-        sla_include_cuti_bersama=False,
+        include_cuti_bersama=False,
     )
     calendar = calendar_from_settings(settings)
     assert calendar.holidays == {date(2026, 12, 1), date(2026, 12, 3)}

@@ -21,7 +21,7 @@ from messaging.bus import create_consumer, ensure_topics
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
-from hub.features.deadletters.policy import archive_status, max_replays, original_headers, replay_count_of
+from hub.features.deadletters.policy import archive_status, original_headers, replay_count_of
 from schemas import topics
 from schemas.envelope import Headers
 
@@ -133,13 +133,13 @@ class DeadLetterArchiver:
 
 async def run_archiver(settings: Settings, stop: asyncio.Event) -> None:
     """Archive ``mpp.deadletter`` into the ``dead_letters`` table until ``stop`` is set."""
-    await ensure_topics(settings.kafka_bootstrap, [topics.DEADLETTER], settings.topic_partitions)
+    await ensure_topics(settings.kafka.bootstrap, [topics.DEADLETTER], settings.kafka.partitions)
     engine = create_engine(settings.database_url)
-    consumer = create_consumer(settings.kafka_bootstrap, GROUP_ID, [topics.DEADLETTER])
+    consumer = create_consumer(settings.kafka.bootstrap, GROUP_ID, [topics.DEADLETTER])
     try:
         await consumer.start()
         try:
-            await DeadLetterArchiver(create_sessionmaker(engine), consumer, limit=max_replays(settings)).run(stop)
+            await DeadLetterArchiver(create_sessionmaker(engine), consumer, limit=settings.dlq.max_replays).run(stop)
         finally:
             await consumer.stop()
     finally:

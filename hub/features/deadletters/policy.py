@@ -15,11 +15,6 @@ from hub.features.deadletters.models import STATUS_NEW, STATUS_QUARANTINED, STAT
 
 REPLAY_COUNT_HEADER = "dlq.replay.count"
 DLQ_PREFIX = "dlq."
-DEFAULT_MAX_REPLAYS = 3
-
-
-def max_replays(settings: object) -> int:
-    return int(getattr(settings, "dlq_max_replays", DEFAULT_MAX_REPLAYS))
 
 
 def replay_count_of(headers: Iterable[tuple[str, str]]) -> int:

@@ -44,6 +44,7 @@ from sqlalchemy import exists, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import aliased
 
+from hub.config import WebhookSettings
 from hub.db.models import Case, HistoryRecord, utcnow
 from hub.features.notifications.events import build_events
 from hub.features.notifications.models import WEBHOOK_CURSOR, DeliveryStatus, NotificationCursor, WebhookDelivery, WebhookSubscription
@@ -70,32 +71,24 @@ class WebhookDispatcher:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        settings: Any,
+        settings: WebhookSettings,
         http_client: httpx.AsyncClient | None = None,
         clock: Callable[[], datetime] = utcnow,
         *,
         batch_size: int = 200,
-        timeout_seconds: float | None = None,
-        max_attempts: int | None = None,
-        backoff_base_seconds: float | None = None,
-        backoff_cap_seconds: float | None = None,
-        poll_seconds: float | None = None,
         gap_grace_seconds: float = 10.0,
         concurrency: int = 16,
         resolver: Resolver = resolve,
         cursor_name: str = WEBHOOK_CURSOR,
     ) -> None:
-        def setting(name: str, given: float | None, default: float) -> float:
-            return given if given is not None else getattr(settings, name, default)
-
         self._sessions = sessions
         self._clock = clock
-        self._allow_private = bool(getattr(settings, "webhook_allow_private_targets", False))
-        self._timeout = float(setting("webhook_timeout_seconds", timeout_seconds, 5.0))
-        self._max_attempts = int(setting("webhook_max_attempts", max_attempts, 12))
-        self._backoff_base = float(setting("webhook_backoff_base_seconds", backoff_base_seconds, 1.0))
-        self._backoff_cap = float(setting("webhook_backoff_cap_seconds", backoff_cap_seconds, 3600.0))
-        self._poll_seconds = float(setting("webhook_poll_seconds", poll_seconds, 0.5))
+        self._allow_private = settings.allow_private_targets
+        self._timeout = settings.timeout_seconds
+        self._max_attempts = settings.max_attempts
+        self._backoff_base = settings.backoff_base_seconds
+        self._backoff_cap = settings.backoff_cap_seconds
+        self._poll_seconds = settings.poll_seconds
         self._batch_size = batch_size
         self._gap_grace = gap_grace_seconds
         self._concurrency = concurrency

@@ -10,7 +10,7 @@ service at 169.254.169.254, an admin port on localhost. A URL is accepted when:
   globally routable (IPv4-mapped and 6to4 IPv6 addresses are judged by the IPv4
   address inside them).
 
-``allow_private=True`` (``settings.webhook_allow_private_targets``, for development
+``allow_private=True`` (``settings.webhooks.allow_private_targets``, for development
 only) skips the address rule but still requires a resolvable http(s) URL.
 
 Checking once at registration is not enough: a hostname can later resolve somewhere
