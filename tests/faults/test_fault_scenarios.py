@@ -24,13 +24,21 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from support.faults import (
+    LocalPostgres,
+    PortalLoad,
+    ScenarioResult,
+    load_bodies,
+    measure,
+    read_cases,
+    utcnow,
+)
+from support.stack import HubStack, _die_with_parent
 
-from faults.conftest import FaultReport
 from deploy.kafka.local_kafka import LocalKafka, free_port
+from faults.conftest import FaultReport
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
-from support.faults import LocalPostgres, PortalLoad, ScenarioResult, load_bodies, measure, read_cases, utcnow
-from support.stack import HubStack, _die_with_parent
 
 pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
