@@ -25,6 +25,18 @@ from hub.db.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql+asyncpg://mpphub:mpphub@127.0.0.1:5432/mpphub"
 
+#: Markers by directory, so a test file never forgets its own: ``pytest -m faults``
+#: runs the slow fault suite alone, ``-m "not integration"`` the quick unit tests.
+MARKERS_BY_DIRECTORY = {"unit": ("unit",), "integration": ("integration",), "faults": ("integration", "faults")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_root = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(tests_root) if item.path.is_relative_to(tests_root) else None
+        for name in MARKERS_BY_DIRECTORY.get(relative.parts[0] if relative else "", ()):
+            item.add_marker(name)
+
 
 @pytest.fixture(scope="session")
 def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:

@@ -40,7 +40,6 @@ from faults.conftest import FaultReport
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 ADAPTER_TIMEOUT_SECONDS = 5  # HubStack's MPP_AGENCIES__SAMSAT__TIMEOUT_SECONDS
 

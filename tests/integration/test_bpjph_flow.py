@@ -19,7 +19,6 @@ from support.stack import HubStack
 
 from adapters.bpjph.simulator import DEV_API_KEY
 
-pytestmark = pytest.mark.integration
 
 AGENCY = "bpjph"
 POLL_INTERVAL = "0.3"

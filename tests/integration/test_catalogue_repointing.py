@@ -22,8 +22,6 @@ from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
 
-pytestmark = pytest.mark.integration
-
 
 def repointed_catalogue(tmp_path: Path, service: str, provider: str) -> Path:
     """A copy of the shipped catalogue with one provider line edited, as an operator would."""

@@ -19,7 +19,6 @@ from adapters.samsat.simulator import data_register
 from adapters.sdk.testing.contract_kit import serve
 from hub.features.notifications.signing import verify_webhook
 
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 POLRI_SECRET = "dev-polri-callback-secret"

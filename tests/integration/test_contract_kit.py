@@ -20,7 +20,6 @@ from adapters.sdk.testing.contract_kit import ContractKit, verify_installed
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 
-pytestmark = pytest.mark.integration
 
 BUILT_IN = ["samsat", "polri", "imigrasi", "djp", "kemenag", "bpjph"]
 

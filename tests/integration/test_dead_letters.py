@@ -49,7 +49,6 @@ from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.lifecycle import Status
 from schemas.messages import RequestSubmitted
 
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 MASKED_NIK = "1375**********07"

@@ -18,7 +18,6 @@ import httpx
 import pytest
 from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 WIB = timezone(timedelta(hours=7))
 CLIENT_ID = "mpp-hub"

@@ -29,7 +29,6 @@ from hub.features.adapter_status import run_status_tracker
 from schemas import topics
 from schemas.identifiers import make_nik
 
-pytestmark = pytest.mark.integration
 
 OPERATOR = {"Authorization": "Bearer dev-operator-key"}
 LADDER = {"RETRY_ATTEMPTS": "2", "RETRY_MAX_WAIT_SECONDS": "0.1", "RETRY_TOPIC_DELAYS_SECONDS": "[0.5, 1, 2]", "BREAKER_FAILURE_THRESHOLD": "1000"}

@@ -25,7 +25,6 @@ from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCancel, StepCommand
 
-pytestmark = pytest.mark.integration
 
 AGENCY = "imigrasi"
 POLL_INTERVAL = "0.3"

@@ -28,7 +28,6 @@ from adapters.kemenag.contract import (
     working_day_after,
 )
 
-pytestmark = pytest.mark.integration
 
 # Baseline knobs for every test: SIMKAH fast (the default 1.5 s latency is realistic
 # but slow for tests) and healthy.

@@ -30,7 +30,6 @@ from adapters.polri.simulator import (
 )
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit

@@ -19,7 +19,6 @@ from support.stack import HubStack
 from adapters.samsat.simulator import data_register
 from schemas.identifiers import normalize_plate
 
-pytestmark = pytest.mark.integration
 
 OWNER = "1375015203900007"  # registered owner / seller
 BUYER = "1375020101850011"  # the new owner, who applies for the transfer

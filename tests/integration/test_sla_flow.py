@@ -18,7 +18,6 @@ from support.stack import HubStack, running
 from hub.catalogue import DEFAULT_PATH
 from schemas import topics
 
-pytestmark = pytest.mark.integration
 
 TINY_SLA = 0.00003  # working days: about 2.6 seconds
 

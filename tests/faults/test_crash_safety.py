@@ -18,7 +18,6 @@ from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
 from schemas.identifiers import make_nik
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 BURST = 30
 
