@@ -30,7 +30,7 @@ from schemas.identifiers import (
     parse_nik,
 )
 
-# The example of [V:NIK-KLATEN] in docs/domain-sources.md: a woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi.
+# The fictitious example NIK of docs/domain-sources.md: a woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi.
 DOMAIN_EXAMPLE_NIK = "1375015203900007"
 
 NIK = TypeAdapter(Nik)
