@@ -1,7 +1,7 @@
 """Samsat (joint vehicle registration and tax office) services.
 
-Facts: /work/shared/domain.md 5.2 "Samsat" (fees per PP 60/2016, SWDKLLJ rates) and
-5.4 F1 (ownership transfer: STNK first, BPKB later at Polda).
+Facts: docs/domain-sources.md "Samsat" (fees per PP 60/2016, SWDKLLJ rates) and
+flow F1 (ownership transfer: STNK first, BPKB later at Polda).
 """
 
 from __future__ import annotations
