@@ -74,7 +74,7 @@ from adapters.bpjph.native import (
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.base import Capability
 from adapters.sdk.http import HttpAdapter
-from adapters.sdk.settings import NonBlankSecret
+from adapters.sdk.settings import ApiKeySettings
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
@@ -87,10 +87,9 @@ log = logging.getLogger(__name__)
 AGENCY: Final[str] = "bpjph"
 
 
-class BpjphSettings(BackendSettings):
+class BpjphSettings(ApiKeySettings):
     """BackendSettings plus SIHALAL's partner API key and how often to poll."""
 
-    api_key: NonBlankSecret = Field(description="Partner key BPJPH issued to the hub (MPP_AGENCIES__BPJPH__API_KEY); never logged.")
     poll_interval_seconds: float = Field(
         default=60.0, gt=0, le=86_400,
         description="How long the hub waits before polling an application again; certification takes days (MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS).",
@@ -157,10 +156,9 @@ class BpjphAdapter(HttpAdapter):
     capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.POLL})
     settings_model: ClassVar[type[BackendSettings]] = BpjphSettings
 
-    settings: BpjphSettings
+    api_key_header: ClassVar[str | None] = HEADER_API_KEY
 
-    def default_headers(self) -> dict[str, str]:
-        return {HEADER_API_KEY: self.settings.api_key.get_secret_value()}
+    settings: BpjphSettings
 
     # ------------------------------------------------------------------ Adapter API
 

@@ -172,10 +172,7 @@ class DjpAdapter(HttpAdapter):
                 email=data.email,
                 nomor_hp="0" + data.phone.removeprefix("+62"),  # DJP stores national form
             )
-        response = await self._call("POST", PATH_AKTIVASI, json=native.model_dump(mode="json"), idempotency_key=step_id)
-        if not response.is_success:
-            raise self.transient_error(response) or _error_for(response)
-        answer = _parse(HasilAktivasi, response, "activation")
+        answer = await self._call("POST", PATH_AKTIVASI, HasilAktivasi, "activation", json=native.model_dump(mode="json"), idempotency_key=step_id)
         if answer.status != StatusAktivasi.AKTIF:
             raise _unknown_status(answer.status, "activation")
         if answer.npwp != native.nik:
@@ -194,10 +191,7 @@ class DjpAdapter(HttpAdapter):
     async def _kswp(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         del step_id  # a read: no idempotency key; repeating it is harmless
         data = self.parse_input(KswpInput, command)
-        response = await self._call("GET", PATH_KSWP.format(npwp=data.npwp), params={"keperluan": data.purpose})
-        if not response.is_success:
-            raise self.transient_error(response) or _error_for(response)
-        answer = _parse(HasilKswp, response, "KSWP")
+        answer = await self._call("GET", PATH_KSWP.format(npwp=data.npwp), HasilKswp, "KSWP", params={"keperluan": data.purpose})
         status = _KSWP_STATUS.get(answer.status)
         if status is None:
             raise _unknown_status(answer.status, "KSWP")
@@ -224,10 +218,7 @@ class DjpAdapter(HttpAdapter):
         data = self.parse_input(SkfInput, command)
         with self.native_request():
             native = PermohonanSkf(npwp=data.npwp, keperluan=data.purpose)
-        response = await self._call("POST", PATH_SKF, json=native.model_dump(mode="json"), idempotency_key=step_id)
-        if not response.is_success:
-            raise self.transient_error(response) or _error_for(response)
-        answer = _parse(HasilSkf, response, "SKF")
+        answer = await self._call("POST", PATH_SKF, HasilSkf, "SKF", json=native.model_dump(mode="json"), idempotency_key=step_id)
         if answer.status != StatusSkf.TERBIT:
             raise _unknown_status(answer.status, "SKF")
         if answer.npwp != data.npwp:
@@ -248,27 +239,31 @@ class DjpAdapter(HttpAdapter):
         self,
         method: str,
         path: str,
+        reply: type[M],
+        what: str,
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         idempotency_key: uuid.UUID | None = None,
-    ) -> httpx.Response:
-        """One API call with a valid token; on 401 one fresh token and one retry."""
+    ) -> M:
+        """One API call with a valid token (on 401 one fresh token and one retry); its
+        success answer as ``reply``, any other answer raised as the SDK error it means."""
         headers = {HEADER_IDEMPOTENCY_KEY: str(idempotency_key)} if idempotency_key else {}
         token = await self._access_token()
         response = await self._send(method, path, token, headers=headers, json=json, params=params)
-        if response.status_code != 401:
-            return response
-        log.info("DJP refused the cached access token (HTTP 401); fetching a new one and retrying once")
-        token = await self._access_token(rejected=token)
-        response = await self._send(method, path, token, headers=headers, json=json, params=params)
+        if response.status_code == 401:
+            log.info("DJP refused the cached access token (HTTP 401); fetching a new one and retrying once")
+            token = await self._access_token(rejected=token)
+            response = await self._send(method, path, token, headers=headers, json=json, params=params)
         if response.status_code == 401:
             raise AgencyAnswerInvalid(
                 "agency_auth_failed",
                 "DJP refused a freshly issued access token (HTTP 401 twice); check the hub's OAuth client at DJP",
                 agency_code=_error_code(response),
             )
-        return response
+        if not response.is_success:
+            raise self.transient_error(response) or _error_for(response)
+        return _parse(reply, response, what)
 
     async def _send(
         self,

@@ -157,7 +157,7 @@ class PolriAdapter(HttpAdapter):
 
     def _application(self, command: StepCommand, layanan: Layanan, step_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
         url = callback_url(str(self.settings.callback_base_url), AGENCY, step_id)
-        applicant = {"nik": command.applicant.nik, "nama_lengkap": command.applicant.name}
+        applicant: dict[str, Any] = {"nik": command.applicant.nik, "nama_lengkap": command.applicant.name}
         native: BaseModel
         if layanan is Layanan.SIM_PERPANJANGAN:
             sim = self.parse_input(SimRenewalInput, command)

@@ -103,7 +103,7 @@ class Adapter(ABC):
     def narrow_settings(cls, settings: BackendSettings) -> BackendSettings:
         """The generic settings the hub holds as this agency's ``settings_model``;
         ``AdapterSettingsError`` names the environment variable to fix."""
-        return narrow(settings, cls.settings_model, getattr(cls, "agency", cls.__name__))
+        return narrow(settings, cls.settings_model, cls.agency)
 
     @abstractmethod
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:

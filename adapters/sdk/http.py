@@ -15,7 +15,7 @@ import httpx
 
 from adapters.sdk.base import Adapter
 from adapters.sdk.errors import TransientBackendError
-from adapters.sdk.settings import BackendSettings
+from adapters.sdk.settings import ApiKeySettings, BackendSettings
 
 #: Statuses after which the same request may well succeed: timeouts, too early,
 #: server errors and overloaded gateways.
@@ -36,6 +36,14 @@ class HttpAdapter(Adapter):
 
     #: HTTP statuses that mean "try again later" at this agency.
     transient_statuses: ClassVar[frozenset[int]] = TRANSIENT_STATUSES
+    #: The header that carries ``settings.api_key`` on every request, for agencies that
+    #: issued the hub an API key (then ``settings_model`` derives from ApiKeySettings).
+    api_key_header: ClassVar[str | None] = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if cls.api_key_header is not None and not issubclass(cls.settings_model, ApiKeySettings):
+            raise TypeError(f"{cls.__name__} sends {cls.api_key_header} but its settings_model has no api_key (derive it from ApiKeySettings)")
 
     def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(settings)
@@ -47,8 +55,12 @@ class HttpAdapter(Adapter):
         )
 
     def default_headers(self) -> dict[str, str]:
-        """Headers every request carries (an API key, an ``Accept``); none by default."""
-        return {}
+        """Headers every request carries: the API key if the agency issued one; an agency
+        adds its own (an ``Accept``)."""
+        if self.api_key_header is None:
+            return {}
+        assert isinstance(self.settings, ApiKeySettings)  # checked when the class was made
+        return {self.api_key_header: self.settings.api_key.get_secret_value()}
 
     async def send(self, method: str, path: str, *, what: str = "", **request: Any) -> httpx.Response:
         """One request; a timeout or a failed connection is transient (the worker retries

@@ -52,6 +52,12 @@ class BackendSettings(BaseModel):
         return value
 
 
+class ApiKeySettings(BackendSettings):
+    """Settings of an agency that knows the hub by an API key it issued (BPJPH, Dukcapil)."""
+
+    api_key: NonBlankSecret = Field(description="The key the agency issued to the hub (MPP_AGENCIES__<AGENCY>__API_KEY); never logged.")
+
+
 def environment_variable(agency: str, field: str) -> str:
     """Where an operator sets ``field`` of ``agency``'s backend (hub/config.py nests with ``__``)."""
     return f"MPP_AGENCIES__{agency.upper()}__{field.upper()}"

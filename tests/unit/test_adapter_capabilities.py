@@ -26,7 +26,7 @@ from schemas.messages import AgencyCallback, StepCancel, StepCommand, StepPoll, 
 
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("8d7c6b5a-4f3e-4d2c-9b1a-0f9e8d7c6b5a")
-SETTINGS = BackendSettings(base_url="http://fake.test", retry_attempts=1)
+SETTINGS = BackendSettings(base_url="http://fake.test", retry_attempts=1)  # type: ignore[arg-type]  # validated to HttpUrl
 ACCEPTED = StepStatusReport(status=Status.ACCEPTED, agency_ref="REF-1", poll_after_seconds=1.0)
 COMMAND = StepCommand(service="fake.service", operation="do_it", applicant={"nik": NIK, "name": "Siti Rahmah"}, data={})  # type: ignore[arg-type]
 

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field
 
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, BackendSettings, TransientBackendError
 from adapters.sdk.http import HttpAdapter
-from adapters.sdk.settings import NonBlankSecret
+from adapters.sdk.settings import ApiKeySettings
 from schemas.identifiers import Nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
@@ -25,8 +25,7 @@ NIK = "1375015203900007"
 STEP_ID = uuid.UUID("8d7c6b5a-4f3e-4d2c-9b1a-0f9e8d7c6b5a")
 
 
-class ContohSettings(BackendSettings):
-    api_key: NonBlankSecret
+class ContohSettings(ApiKeySettings):
     poll_interval_seconds: float = Field(default=30.0, gt=0)
     timeout_seconds: float = Field(default=20.0, gt=0)
 
@@ -45,9 +44,7 @@ class ContohAdapter(HttpAdapter):
     label: ClassVar[str] = "Contoh"
     operations: ClassVar[frozenset[str]] = frozenset({"do_it"})
     settings_model: ClassVar[type[BackendSettings]] = ContohSettings
-
-    def default_headers(self) -> dict[str, str]:
-        return {"X-Api-Key": self.settings.api_key.get_secret_value()}  # type: ignore[attr-defined]
+    api_key_header: ClassVar[str | None] = "X-Api-Key"
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         self.check_operation(command)
@@ -128,6 +125,15 @@ def test_an_invalid_field_names_the_variable_and_never_echoes_a_value(values: di
 def test_an_unknown_setting_is_refused_instead_of_ignored() -> None:
     with pytest.raises(AdapterSettingsError, match="MPP_AGENCIES__CONTOH__API_KEYY is not a setting"):
         ContohAdapter(generic(api_key=SECRET, api_keyy=SECRET))
+
+
+def test_an_api_key_header_without_an_api_key_setting_is_refused_at_class_creation() -> None:
+    with pytest.raises(TypeError, match="ApiKeySettings"):
+
+        class Keyless(HttpAdapter):
+            agency: ClassVar[str] = "keyless"
+            operations: ClassVar[frozenset[str]] = frozenset()
+            api_key_header: ClassVar[str | None] = "X-Api-Key"
 
 
 # --- what the base does before and around the call ------------------------------------------

@@ -42,7 +42,7 @@ from pydantic import ValidationError
 
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.http import HttpAdapter
-from adapters.sdk.settings import NonBlankSecret
+from adapters.sdk.settings import ApiKeySettings
 from mpp_dukcapil.native import (
     FORMAT_TANGGAL,
     HEADER_API_KEY,
@@ -89,12 +89,10 @@ _BIRTH_DATE: dict[HasilPadanan, BirthDateCheck] = {
 }
 
 
-class DukcapilSettings(BackendSettings):
+class DukcapilSettings(ApiKeySettings):
     """Backend settings plus Dukcapil's own: the institution's API key.
 
     Configured like every agency, e.g. ``MPP_AGENCIES__DUKCAPIL__API_KEY``."""
-
-    api_key: NonBlankSecret
 
 
 class DukcapilAdapter(HttpAdapter):
@@ -104,11 +102,9 @@ class DukcapilAdapter(HttpAdapter):
     # The hub hands over plain BackendSettings with extras; the base validates them as
     # these, once, so a missing api_key stops the worker at start-up instead of failing every case.
     settings_model: ClassVar[type[BackendSettings]] = DukcapilSettings
+    api_key_header: ClassVar[str | None] = HEADER_API_KEY
 
     settings: DukcapilSettings
-
-    def default_headers(self) -> dict[str, str]:
-        return {HEADER_API_KEY: self.settings.api_key.get_secret_value()}
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         self.check_operation(command)
