@@ -1,17 +1,23 @@
 """Imigrasi (Direktorat Jenderal Imigrasi) adapter: passport applications over SOAP 1.1,
 progress polled.
 
-Entry points (see pyproject.toml): ``mpp_hub.adapters: imigrasi``,
-``mpp_hub.simulators: imigrasi`` and ``mpp_hub.contracts: imigrasi``. Modules are
-imported lazily so that discovering the plug-in costs nothing.
+Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: imigrasi =
+"adapters.imigrasi:plugin"``. Modules are imported lazily so that discovering the
+plug-in costs nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.contract import AgencyContract, SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults
+
+if TYPE_CHECKING:
+    from schemas.services.base import ServicePayloads
 
 
 def adapter_factory(settings: BackendSettings) -> Adapter:
@@ -28,3 +34,34 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     from adapters.imigrasi.simulator import create_app
 
     return create_app(ledger_path=options.ledger_path)
+
+
+def _settings_model() -> type[BackendSettings]:
+    from adapters.imigrasi.adapter import ImigrasiSettings
+
+    return ImigrasiSettings
+
+
+def _contract() -> AgencyContract:
+    from adapters.imigrasi.contract import contract
+
+    return contract()
+
+
+def _payloads() -> Mapping[str, ServicePayloads]:
+    from schemas.services.imigrasi import PAYLOADS
+
+    return PAYLOADS
+
+
+plugin = AgencyPlugin(
+    agency="imigrasi",
+    adapter=adapter_factory,
+    settings_model=_settings_model,
+    simulator=simulator_factory,
+    contract=_contract,
+    payloads=_payloads,
+    catalogue=Path(__file__).with_name("catalogue.toml"),
+    # Real counters poll every 30 s; quicker for a local demo.
+    dev=DevDefaults(port=8103, settings={"poll_interval_seconds": 5}),
+)

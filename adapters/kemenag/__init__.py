@@ -5,17 +5,23 @@ Hajj registration and halal certification left Kemenag in 2025 (to the Ministry 
 Hajj and Umrah and to BPJPH); the catalogue points them at their new providers, so
 this adapter does not carry them.
 
-Entry points (see pyproject.toml): ``mpp_hub.adapters: kemenag``,
-``mpp_hub.simulators: kemenag`` and ``mpp_hub.contracts: kemenag``. Imports are lazy
-so that discovering the plug-in costs nothing.
+Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: kemenag =
+"adapters.kemenag:plugin"``. Imports are lazy so that discovering the plug-in costs
+nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.contract import AgencyContract, SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults
+
+if TYPE_CHECKING:
+    from schemas.services.base import ServicePayloads
 
 
 def adapter_factory(settings: BackendSettings) -> Adapter:
@@ -31,3 +37,33 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     from adapters.kemenag.simulator import SimulatorSettings, create_app
 
     return create_app(SimulatorSettings(ledger_path=options.ledger_path))
+
+
+def _settings_model() -> type[BackendSettings]:
+    from adapters.kemenag.adapter import KemenagSettings
+
+    return KemenagSettings
+
+
+def _contract() -> AgencyContract:
+    from adapters.kemenag.contract import contract
+
+    return contract()
+
+
+def _payloads() -> Mapping[str, ServicePayloads]:
+    from schemas.services.kemenag import PAYLOADS
+
+    return PAYLOADS
+
+
+plugin = AgencyPlugin(
+    agency="kemenag",
+    adapter=adapter_factory,
+    settings_model=_settings_model,
+    simulator=simulator_factory,
+    contract=_contract,
+    payloads=_payloads,
+    catalogue=Path(__file__).with_name("catalogue.toml"),
+    dev=DevDefaults(port=8105),  # SIMKAH is slow: KemenagSettings' own timeout default applies
+)

@@ -2,13 +2,16 @@
 
 from adapters.sdk.base import Adapter
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMessage, TransientBackendError
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults
 from adapters.sdk.settings import BackendSettings
 
 __all__ = [
     "Adapter",
     "AgencyAnswerInvalid",
+    "AgencyPlugin",
     "AgencyRejection",
     "BackendSettings",
+    "DevDefaults",
     "PoisonMessage",
     "TransientBackendError",
 ]
