@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.sdk import discovery
-from adapters.sdk.plugin import AgencyPlugin
+from adapters.sdk.plugin import AgencyPlugin, AgencySettingsInvalid
 from adapters.sdk.settings import BackendSettings
 from hub.catalogue import Catalogue
 from messaging.settings import KafkaSettings
@@ -134,11 +134,18 @@ class Settings(BaseSettings):
         enabled = info.data.get("enabled_agencies")
         ports: dict[str, int] = info.data.get("simulator_ports", {})
         api: ApiSettings = info.data.get("api", ApiSettings())
-        return {
-            name: plugin.backend_settings(plugin.dev_settings(ports.get(name, plugin.dev.port), api.local_url), overrides.get(name, {}))
-            for name, plugin in installed.items()
-            if enabled is None or name in enabled
-        }
+        backends: dict[str, BackendSettings] = {}
+        problems: list[str] = []
+        for name, plugin in installed.items():
+            if enabled is not None and name not in enabled:
+                continue
+            try:
+                backends[name] = plugin.backend_settings(plugin.dev_settings(ports.get(name, plugin.dev.port), api.local_url), overrides.get(name, {}))
+            except AgencySettingsInvalid as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return backends
 
 
 def _set_fields(fields: Any) -> dict[str, Any]:

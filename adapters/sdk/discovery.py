@@ -4,7 +4,7 @@ Each agency, built in or installed as its own package, declares one entry point 
 group ``mpp_hub.agencies`` naming its :class:`~adapters.sdk.plugin.AgencyPlugin`::
 
     [project.entry-points."mpp_hub.agencies"]
-    dukcapil = "mpp_dukcapil:plugin"
+    kelurahan = "mpp_kelurahan:plugin"
 
 This is the only way the hub learns about an agency: nothing in it lists them.
 """

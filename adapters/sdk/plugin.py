@@ -4,7 +4,7 @@ An agency is one package with one entry point in the group ``mpp_hub.agencies``,
 naming an :class:`AgencyPlugin`::
 
     [project.entry-points."mpp_hub.agencies"]
-    dukcapil = "mpp_dukcapil:plugin"
+    kelurahan = "mpp_kelurahan:plugin"
 
 The plug-in carries everything the hub needs and nothing it must import up front:
 factories for the adapter, the simulator and the contract samples, the adapter's
