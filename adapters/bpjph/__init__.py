@@ -12,16 +12,12 @@ stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import AgencyContract, SimulatorOptions
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults
-
-if TYPE_CHECKING:
-    from schemas.services.base import ServicePayloads
+from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 #: The development partner key; equal to the simulator's own default
 #: (``adapters.bpjph.simulator.DEV_API_KEY``), which runs it stand-alone.
@@ -45,31 +41,13 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     return create_app(ledger_path=options.ledger_path, api_key=options.secrets.get(SECRET_NAME, DEV_API_KEY))
 
 
-def _settings_model() -> type[BackendSettings]:
-    from adapters.bpjph.adapter import BpjphSettings
-
-    return BpjphSettings
-
-
-def _contract() -> AgencyContract:
-    from adapters.bpjph.contract import contract
-
-    return contract()
-
-
-def _payloads() -> Mapping[str, ServicePayloads]:
-    from schemas.services.halal import PAYLOADS
-
-    return PAYLOADS
-
-
 plugin = AgencyPlugin(
     agency="bpjph",
     adapter=adapter_factory,
-    settings_model=_settings_model,
+    settings_model=lazy_value("adapters.bpjph.adapter:BpjphSettings"),
     simulator=simulator_factory,
-    contract=_contract,
-    payloads=_payloads,
+    contract=lazy_call("adapters.bpjph.contract:contract"),
+    payloads=lazy_value("schemas.services.halal:PAYLOADS"),
     catalogue=Path(__file__).with_name("catalogue.toml"),
     dev=DevDefaults(
         port=8106,

@@ -10,16 +10,12 @@ Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: djp =
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import AgencyContract, SimulatorOptions
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults
-
-if TYPE_CHECKING:
-    from schemas.services.base import ServicePayloads
+from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 #: The development OAuth client the hub and the simulator share under `mpp-hub dev`
 #: (the simulator's own defaults, ``adapters.djp.simulator``, are the same).
@@ -44,31 +40,13 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     return create_app(KonfigurasiSimulator.dari_rahasia(options.ledger_path, options.secrets))
 
 
-def _settings_model() -> type[BackendSettings]:
-    from adapters.djp.adapter import DjpSettings
-
-    return DjpSettings
-
-
-def _contract() -> AgencyContract:
-    from adapters.djp.contract import contract
-
-    return contract()
-
-
-def _payloads() -> Mapping[str, ServicePayloads]:
-    from schemas.services.djp import PAYLOADS
-
-    return PAYLOADS
-
-
 plugin = AgencyPlugin(
     agency="djp",
     adapter=adapter_factory,
-    settings_model=_settings_model,
+    settings_model=lazy_value("adapters.djp.adapter:DjpSettings"),
     simulator=simulator_factory,
-    contract=_contract,
-    payloads=_payloads,
+    contract=lazy_call("adapters.djp.contract:contract"),
+    payloads=lazy_value("schemas.services.djp:PAYLOADS"),
     catalogue=Path(__file__).with_name("catalogue.toml"),
     dev=DevDefaults(
         port=8104,

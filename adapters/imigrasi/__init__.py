@@ -8,16 +8,12 @@ plug-in costs nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import AgencyContract, SimulatorOptions
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults
-
-if TYPE_CHECKING:
-    from schemas.services.base import ServicePayloads
+from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 
 def adapter_factory(settings: BackendSettings) -> Adapter:
@@ -36,31 +32,13 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     return create_app(ledger_path=options.ledger_path)
 
 
-def _settings_model() -> type[BackendSettings]:
-    from adapters.imigrasi.adapter import ImigrasiSettings
-
-    return ImigrasiSettings
-
-
-def _contract() -> AgencyContract:
-    from adapters.imigrasi.contract import contract
-
-    return contract()
-
-
-def _payloads() -> Mapping[str, ServicePayloads]:
-    from schemas.services.imigrasi import PAYLOADS
-
-    return PAYLOADS
-
-
 plugin = AgencyPlugin(
     agency="imigrasi",
     adapter=adapter_factory,
-    settings_model=_settings_model,
+    settings_model=lazy_value("adapters.imigrasi.adapter:ImigrasiSettings"),
     simulator=simulator_factory,
-    contract=_contract,
-    payloads=_payloads,
+    contract=lazy_call("adapters.imigrasi.contract:contract"),
+    payloads=lazy_value("schemas.services.imigrasi:PAYLOADS"),
     catalogue=Path(__file__).with_name("catalogue.toml"),
     # Real counters poll every 30 s; quicker for a local demo.
     dev=DevDefaults(port=8103, settings={"poll_interval_seconds": 5}),

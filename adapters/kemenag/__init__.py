@@ -12,16 +12,12 @@ nothing.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import AgencyContract, SimulatorOptions
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults
-
-if TYPE_CHECKING:
-    from schemas.services.base import ServicePayloads
+from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 
 def adapter_factory(settings: BackendSettings) -> Adapter:
@@ -39,31 +35,13 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     return create_app(SimulatorSettings(ledger_path=options.ledger_path))
 
 
-def _settings_model() -> type[BackendSettings]:
-    from adapters.kemenag.adapter import KemenagSettings
-
-    return KemenagSettings
-
-
-def _contract() -> AgencyContract:
-    from adapters.kemenag.contract import contract
-
-    return contract()
-
-
-def _payloads() -> Mapping[str, ServicePayloads]:
-    from schemas.services.kemenag import PAYLOADS
-
-    return PAYLOADS
-
-
 plugin = AgencyPlugin(
     agency="kemenag",
     adapter=adapter_factory,
-    settings_model=_settings_model,
+    settings_model=lazy_value("adapters.kemenag.adapter:KemenagSettings"),
     simulator=simulator_factory,
-    contract=_contract,
-    payloads=_payloads,
+    contract=lazy_call("adapters.kemenag.contract:contract"),
+    payloads=lazy_value("schemas.services.kemenag:PAYLOADS"),
     catalogue=Path(__file__).with_name("catalogue.toml"),
     dev=DevDefaults(port=8105),  # SIMKAH is slow: KemenagSettings' own timeout default applies
 )

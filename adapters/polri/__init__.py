@@ -8,16 +8,12 @@ imported lazily so discovering the plug-in stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import AgencyContract, SimulatorOptions
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults
-
-if TYPE_CHECKING:
-    from schemas.services.base import ServicePayloads
+from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 #: The development callback secret; equal to the simulator's own default
 #: (``adapters.polri.simulator.DEV_CALLBACK_SECRET``), which runs it stand-alone.
@@ -41,31 +37,13 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     return create_app(ledger_path=options.ledger_path, callback_secret=options.secrets.get(SECRET_NAME, DEV_CALLBACK_SECRET))
 
 
-def _settings_model() -> type[BackendSettings]:
-    from adapters.polri.adapter import PolriSettings
-
-    return PolriSettings
-
-
-def _contract() -> AgencyContract:
-    from adapters.polri.contract import contract
-
-    return contract()
-
-
-def _payloads() -> Mapping[str, ServicePayloads]:
-    from schemas.services.polri import PAYLOADS
-
-    return PAYLOADS
-
-
 plugin = AgencyPlugin(
     agency="polri",
     adapter=adapter_factory,
-    settings_model=_settings_model,
+    settings_model=lazy_value("adapters.polri.adapter:PolriSettings"),
     simulator=simulator_factory,
-    contract=_contract,
-    payloads=_payloads,
+    contract=lazy_call("adapters.polri.contract:contract"),
+    payloads=lazy_value("schemas.services.polri:PAYLOADS"),
     catalogue=Path(__file__).with_name("catalogue.toml"),
     dev=DevDefaults(
         port=8102,

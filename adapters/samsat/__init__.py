@@ -7,16 +7,12 @@ is imported lazily, so discovering it stays cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import AgencyContract, SimulatorOptions
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults
-
-if TYPE_CHECKING:
-    from schemas.services.base import ServicePayloads
+from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 
 def adapter_factory(settings: BackendSettings) -> Adapter:
@@ -34,29 +30,13 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     return create_app(ledger_path=options.ledger_path)
 
 
-def _settings_model() -> type[BackendSettings]:
-    return BackendSettings  # Samsat needs nothing beyond the common settings
-
-
-def _contract() -> AgencyContract:
-    from adapters.samsat.contract import contract
-
-    return contract()
-
-
-def _payloads() -> Mapping[str, ServicePayloads]:
-    from schemas.services.samsat import PAYLOADS
-
-    return PAYLOADS
-
-
 plugin = AgencyPlugin(
     agency="samsat",
     adapter=adapter_factory,
-    settings_model=_settings_model,
+    settings_model=lazy_value("adapters.sdk.settings:BackendSettings"),  # nothing beyond the common settings
     simulator=simulator_factory,
-    contract=_contract,
-    payloads=_payloads,
+    contract=lazy_call("adapters.samsat.contract:contract"),
+    payloads=lazy_value("schemas.services.samsat:PAYLOADS"),
     catalogue=Path(__file__).with_name("catalogue.toml"),
     dev=DevDefaults(port=8101),
 )

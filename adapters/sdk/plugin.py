@@ -16,6 +16,7 @@ built-in agencies register exactly like a separately installed one.
 
 from __future__ import annotations
 
+import importlib
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -110,6 +111,33 @@ class AgencyPlugin:
         """Options that start the simulator with the secrets ``settings`` use."""
         secrets = {name: _plain(getattr(settings, source, None)) for name, source in self.dev.simulator_secrets.items()}
         return SimulatorOptions(ledger_path=ledger_path, secrets={name: value for name, value in secrets.items() if value is not None})
+
+
+def lazy_value(reference: str) -> Callable[[], Any]:
+    """``"package.module:NAME"`` as a callable that imports the module when first called
+    and returns ``NAME`` (a settings model, a payload registry), so the plug-in object
+    can point at it without importing it."""
+    module, _, name = reference.partition(":")
+    if not module or not name:
+        raise ValueError(f"{reference!r} is not 'package.module:NAME'")
+
+    def load() -> Any:
+        return getattr(importlib.import_module(module), name)
+
+    load.__qualname__ = load.__name__ = f"lazy_value({reference!r})"
+    return load
+
+
+def lazy_call(reference: str) -> Callable[..., Any]:
+    """``"package.module:function"`` as a callable that imports the module when called and
+    calls the function (or class) with the same arguments."""
+    target = lazy_value(reference)
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        return target()(*args, **kwargs)
+
+    call.__qualname__ = call.__name__ = f"lazy_call({reference!r})"
+    return call
 
 
 def _plain(value: Any) -> str | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -14,7 +13,7 @@ from typing import Any
 import pytest
 from aiokafka import AIOKafkaConsumer
 
-from hub.catalogue import DEFAULT_PATH
+from hub.catalogue import export_shipped
 from schemas import topics
 from support.stack import HubStack
 
@@ -24,7 +23,7 @@ TINY_SLA = 0.00003  # working days: about 2.6 seconds
 
 
 def catalogue_with_tiny_skck_sla(target: Path) -> Path:
-    shutil.copytree(DEFAULT_PATH, target)
+    export_shipped(target)
     polri = target / "polri.toml"
     text = polri.read_text(encoding="utf-8")
     head, marker, tail = text.partition('[services."polri.skck_new"]')

@@ -4,6 +4,7 @@ development defaults, and contributing its services to the catalogue."""
 
 from __future__ import annotations
 
+import sys
 import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -14,7 +15,7 @@ from pydantic import SecretStr, ValidationError
 
 from adapters.sdk import AgencyPlugin, BackendSettings, DevDefaults, discovery
 from adapters.sdk.contract import AgencyContract
-from adapters.sdk.plugin import AgencySettingsInvalid
+from adapters.sdk.plugin import AgencySettingsInvalid, lazy_call, lazy_value
 from hub.catalogue import DEFAULT_PATH, Catalogue, CatalogueError, export_shipped
 from hub.config import Settings
 from schemas.services import defined_here
@@ -100,6 +101,19 @@ def test_the_simulator_gets_the_secrets_the_adapter_is_configured_with() -> None
     settings = plugin.backend_settings(plugin.dev_settings(9001, "http://hub"), {"token": "production-token"})
     options = plugin.simulator_options(settings, "/tmp/ledger.db")
     assert (options.secrets, options.ledger_path) == ({"kunci": "production-token"}, "/tmp/ledger.db")
+
+
+def test_lazy_references_import_their_module_only_when_called(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "lazy_probe_module.py").write_text("VALUE = {'x': 1}\ndef double(n):\n    return 2 * n\n", encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    value, call = lazy_value("lazy_probe_module:VALUE"), lazy_call("lazy_probe_module:double")
+    assert "lazy_probe_module" not in sys.modules
+    assert (value(), call(21)) == ({"x": 1}, 42)
+    assert "lazy_probe_module" in sys.modules
+    monkeypatch.delitem(sys.modules, "lazy_probe_module")
+    for malformed in ("lazy_probe_module", ":VALUE", "lazy_probe_module:"):
+        with pytest.raises(ValueError, match="not 'package.module:NAME'"):
+            lazy_value(malformed)
 
 
 # --- discovery -----------------------------------------------------------------------

@@ -4,11 +4,12 @@ owner of the NIK) for mpp-hub, packaged on its own.
 The hub finds everything here through one entry point declared in this distribution's
 ``pyproject.toml``: ``mpp_hub.agencies: dukcapil = "mpp_dukcapil:plugin"``. The plug-in
 object below points at the adapter, its settings, the simulator, the contract samples,
-the payload models and the catalogue file through small functions that import their
-modules only when called, so discovering the plug-in stays cheap and cannot drag the
-simulator's or the adapter's dependencies into processes that do not need them. (They
-are private and named unlike the submodules: importing ``mpp_dukcapil.payloads`` binds
-that name on this package, and must never shadow anything the hub uses.)
+the payload models and the catalogue file through small functions (and the SDK's
+``lazy_value``/``lazy_call`` references) that import their modules only when called, so
+discovering the plug-in stays cheap and cannot drag the simulator's or the adapter's
+dependencies into processes that do not need them. (``_payloads`` is private and named
+unlike the submodule: importing ``mpp_dukcapil.payloads`` binds that name on this
+package, and must never shadow anything the hub uses.)
 """
 
 from __future__ import annotations
@@ -17,11 +18,11 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 if TYPE_CHECKING:
     from adapters.sdk import Adapter, BackendSettings
-    from adapters.sdk.contract import AgencyContract, SimulatorOptions
+    from adapters.sdk.contract import SimulatorOptions
     from schemas.services.base import ServicePayloads
 
 AGENCY = "dukcapil"
@@ -49,18 +50,6 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     return create_app(api_key=options.secrets.get("api_key", DEV_API_KEY), ledger_path=options.ledger_path)
 
 
-def _settings_model() -> type[BackendSettings]:
-    from mpp_dukcapil.adapter import DukcapilSettings
-
-    return DukcapilSettings
-
-
-def _contract() -> AgencyContract:
-    from mpp_dukcapil.contract import contract
-
-    return contract()
-
-
 def _payloads() -> Mapping[str, ServicePayloads]:
     """Canonical input/output models per service code, asked for by the hub's catalogue."""
     from mpp_dukcapil.payloads import NIK_VERIFICATION, NikVerificationInput, NikVerificationOutput
@@ -72,9 +61,9 @@ def _payloads() -> Mapping[str, ServicePayloads]:
 plugin = AgencyPlugin(
     agency=AGENCY,
     adapter=adapter_factory,
-    settings_model=_settings_model,
+    settings_model=lazy_value("mpp_dukcapil.adapter:DukcapilSettings"),
     simulator=simulator_factory,
-    contract=_contract,
+    contract=lazy_call("mpp_dukcapil.contract:contract"),
     payloads=_payloads,
     catalogue=Path(__file__).with_name("catalogue.toml"),
     dev=DevDefaults(port=8107, settings={"api_key": DEV_API_KEY}, simulator_secrets={"api_key": "api_key"}),
