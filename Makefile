@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml examples/dukcapil-adapter/pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -e '.[test]'
-	# The sixth agency, shipped as its own package: it plugs in by entry points alone.
+	# The seventh agency, shipped as its own package: it plugs in by one entry point alone.
 	$(PY) -m pip install -q -e examples/dukcapil-adapter
 	@touch $(STAMP)
 
@@ -28,7 +28,7 @@ tools:
 jars: tools
 	@bash deploy/kafka/fetch-jars.sh
 
-## make run: Kafka (kept in var/kafka), then the whole hub with the agency simulators on SQLite.
+## make run: Kafka (kept in var/kafka), then the whole hub with every installed agency and its simulator on SQLite.
 run: install
 	$(HUB) kafka start
 	$(HUB) dev
@@ -38,7 +38,7 @@ test: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
-	$(PY) -m pytest tests/unit $(PYTEST_ARGS)
+	$(PY) -m pytest tests/unit examples/dukcapil-adapter/tests/test_dukcapil_units.py $(PYTEST_ARGS)
 
 test-faults: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m faults $(PYTEST_ARGS)

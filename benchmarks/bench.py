@@ -445,6 +445,7 @@ def _hub_settings(database_url: str, bootstrap: str) -> Settings:
         kafka=KafkaSettings(bootstrap=bootstrap),
         api=ApiSettings(host="127.0.0.1", port=api_port, clients={API_KEY: "bench"}),
         simulator_ports={AGENCY: simulator_port},
+        enabled_agencies=[AGENCY],  # only Samsat's adapter and simulator run beside the hub
         agencies={AGENCY: {"base_url": f"http://127.0.0.1:{simulator_port}"}},
         log_level="WARNING",
     )

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 
 import typer
 
-from adapters.sdk.contract import SimulatorOptions
 from hub.runtime import processes
 from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.migrate import upgrade
@@ -48,6 +47,16 @@ def catalogue_list() -> None:
             provider = service.provider if service else "?"  # the catalogue refuses unknown services
             after = f" after {', '.join(step.after)}" if step.after else ""
             typer.echo(f"{'':34}   {step.name}: {step.service} ({provider}){after}")
+
+
+@catalogue_app.command("export")
+def catalogue_export(target: Annotated[Path, typer.Argument(help="Directory to write the TOML files into.")]) -> None:
+    """Copy the shipped catalogue (the hub's own files and every installed agency's) into
+    TARGET, to edit and load with MPP_CATALOGUE_PATH=TARGET."""
+    from hub.catalogue import export_shipped
+
+    for path in export_shipped(target):
+        typer.echo(f"wrote {path}")
 
 
 @schemas_app.command("export")
@@ -143,18 +152,19 @@ def _verify_adapter(agency: str) -> int:
 @app.command()
 def simulator(
     name: Annotated[str, typer.Argument(help="Agency whose backend to simulate (e.g. samsat).")],
-    port: Annotated[int | None, typer.Option(help="Defaults to MPP_SIMULATOR_PORTS[name].")] = None,
+    port: Annotated[int | None, typer.Option(help="Defaults to the agency's simulator port (MPP_SIMULATOR_PORTS).")] = None,
     ledger: Annotated[Path | None, typer.Option(help="SQLite file for the ledger of applied keys (survives restarts).")] = None,
-    secret: Annotated[list[str] | None, typer.Option(help="Shared secret as NAME=VALUE (repeatable); simulators have dev defaults.")] = None,
+    secret: Annotated[list[str] | None, typer.Option(help="Shared secret as NAME=VALUE (repeatable); default: the ones the hub's adapter uses.")] = None,
 ) -> None:
-    """Run an agency backend simulator."""
-    secrets = dict(item.split("=", 1) for item in secret or [] if "=" in item)
-    options = SimulatorOptions(ledger_path=str(ledger) if ledger else ":memory:", secrets=secrets)
+    """Run an agency backend simulator, with the secrets the agency's adapter is configured with."""
+    given = dict(item.split("=", 1) for item in secret or [] if "=" in item)
 
     def main(settings: Settings, stop: asyncio.Event) -> Coroutine[Any, Any, None]:
         chosen = port or settings.simulator_ports.get(name)
         if chosen is None:
             raise typer.BadParameter(f"no port configured for {name}; pass --port")
+        options = processes.simulator_options(settings, name, str(ledger) if ledger else ":memory:")
+        options = options.model_copy(update={"secrets": {**options.secrets, **given}})
         return processes.run_simulator(name, "127.0.0.1", chosen, stop, options)
 
     _run(f"simulator:{name}", main)
@@ -162,7 +172,8 @@ def simulator(
 
 @app.command()
 def dev() -> None:
-    """Everything in one process (API, relay, router, adapters, simulators) on the configured DB."""
+    """Everything in one process (API, relay, router, and every connected agency's adapter
+    and simulator) on the configured DB."""
     settings = get_settings()
     if is_sqlite(settings.database_url):
         VAR_DIR.mkdir(exist_ok=True)
@@ -171,6 +182,8 @@ def dev() -> None:
         f"mpp-hub dev: API http://{settings.api.host}:{settings.api.port}/docs  "
         f"(bearer key: {next(iter(settings.api.clients), '-')}), Kafka {settings.kafka.bootstrap}, DB {settings.database_url}"
     )
+    for agency, backend in sorted(settings.agencies.items()):
+        typer.echo(f"  {agency:10} simulator http://127.0.0.1:{settings.simulator_ports[agency]}  adapter -> {backend.base_url}")
     _run("dev", processes.run_all)
 
 

@@ -11,10 +11,13 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from adapters.sdk import discovery
+from adapters.sdk.plugin import AgencyPlugin, AgencySettingsInvalid
 from adapters.sdk.settings import BackendSettings
 from hub.catalogue import Catalogue
 from messaging.settings import KafkaSettings
@@ -32,6 +35,12 @@ class ApiSettings(BaseModel):
     clients: dict[str, str] = Field(default_factory=lambda: {"dev-portal-key": "portal"})
     # Operator bearer key -> operator name: dead letters, adapter status. Never a portal key.
     operator_keys: dict[str, str] = Field(default_factory=lambda: {"dev-operator-key": "operator"})
+
+    @property
+    def local_url(self) -> str:
+        """Where processes on this machine reach the API (agencies' dev callbacks go here)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
 
 
 class RelaySettings(BaseModel):
@@ -72,7 +81,8 @@ class SlaSettings(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="MPP_", env_nested_delimiter="__", env_file=".env", extra="ignore")
+    # Errors name the setting, never its value: values include secrets and passwords.
+    model_config = SettingsConfigDict(env_prefix="MPP_", env_nested_delimiter="__", env_file=".env", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = Field(default=f"sqlite+aiosqlite:///{VAR_DIR}/mpp-hub.db")
     # The service catalogue: a TOML file or a directory of them; None = the built-in one.
@@ -87,32 +97,73 @@ class Settings(BaseSettings):
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
 
-    # Each agency backend; the defaults point at the local simulators (`mpp-hub dev`).
-    agencies: dict[str, BackendSettings] = Field(default_factory=lambda: _dev_agencies())
-    simulator_ports: dict[str, int] = Field(default_factory=lambda: dict(DEV_SIMULATOR_PORTS))
+    # Loopback port of each agency's simulator (`mpp-hub dev`, `mpp-hub simulator`): each
+    # plug-in's default unless set here, e.g. MPP_SIMULATOR_PORTS='{"samsat": 9101}'.
+    simulator_ports: dict[str, int] = Field(default_factory=dict, validate_default=True)
+    # Which installed agencies are connected (their services accepted, their adapters run
+    # by `mpp-hub dev`); None = every installed one. E.g. MPP_ENABLED_AGENCIES='["samsat"]'.
+    enabled_agencies: list[str] | None = None
+    # Each connected agency's backend: its plug-in's development defaults (its own
+    # simulator and that simulator's dev secrets), each field replaceable on its own,
+    # e.g. MPP_AGENCIES__SAMSAT__BASE_URL=https://samsat.example changes only base_url.
+    # Validated by the agency's settings model.
+    agencies: dict[str, BackendSettings] = Field(default_factory=dict, validate_default=True)
+
+    @field_validator("simulator_ports", mode="before")
+    @classmethod
+    def _plugin_ports(cls, value: Any) -> Any:
+        installed = discovery.installed()
+        chosen = dict(value or {})
+        _refuse_unknown(chosen, installed, "MPP_SIMULATOR_PORTS")
+        return {**{name: plugin.dev.port for name, plugin in installed.items()}, **chosen}
+
+    @field_validator("enabled_agencies")
+    @classmethod
+    def _known_agencies(cls, value: list[str] | None) -> list[str] | None:
+        if value is not None:
+            _refuse_unknown(dict.fromkeys(value), discovery.installed(), "MPP_ENABLED_AGENCIES")
+        return value
+
+    @field_validator("agencies", mode="before")
+    @classmethod
+    def _plugin_backends(cls, value: Any, info: ValidationInfo) -> dict[str, BackendSettings]:
+        """Each connected agency: its dev defaults, then only the fields set here replaced."""
+        installed = discovery.installed()
+        overrides = {str(name).lower(): _set_fields(fields) for name, fields in dict(value or {}).items()}
+        _refuse_unknown(overrides, installed, "MPP_AGENCIES__<AGENCY>__*")
+        enabled = info.data.get("enabled_agencies")
+        ports: dict[str, int] = info.data.get("simulator_ports", {})
+        api: ApiSettings = info.data.get("api", ApiSettings())
+        backends: dict[str, BackendSettings] = {}
+        problems: list[str] = []
+        for name, plugin in installed.items():
+            if enabled is not None and name not in enabled:
+                continue
+            try:
+                backends[name] = plugin.backend_settings(plugin.dev_settings(ports.get(name, plugin.dev.port), api.local_url), overrides.get(name, {}))
+            except AgencySettingsInvalid as exc:
+                problems.append(str(exc))
+        if problems:
+            raise ValueError("; ".join(problems))
+        return backends
 
 
-DEV_SIMULATOR_PORTS = {"samsat": 8101, "polri": 8102, "imigrasi": 8103, "djp": 8104, "kemenag": 8105, "bpjph": 8106}
-
-# Development secrets of the local simulators; production sets its own through MPP_AGENCIES__*.
-_DEV_EXTRAS: dict[str, dict[str, str]] = {
-    "polri": {"callback_base_url": "http://127.0.0.1:8000", "callback_secret": "dev-polri-callback-secret"},
-    "djp": {"oauth_client_id": "mpp-hub", "oauth_client_secret": "dev-djp-client-secret"},
-    "kemenag": {"timeout_seconds": "20"},
-    "imigrasi": {"poll_interval_seconds": "5"},  # real counters poll every 30 s; quicker for a local demo
-    "bpjph": {"api_key": "dev-bpjph-api-key", "poll_interval_seconds": "5"},
-}
+def _set_fields(fields: Any) -> dict[str, Any]:
+    """An override as the fields it sets (a model passed in code counts its explicitly set fields)."""
+    if isinstance(fields, BaseModel):
+        return fields.model_dump(exclude_unset=True)
+    return dict(fields)
 
 
-def _dev_agencies() -> dict[str, BackendSettings]:
-    return {
-        agency: BackendSettings.model_validate({"base_url": f"http://127.0.0.1:{port}", **_DEV_EXTRAS.get(agency, {})})
-        for agency, port in DEV_SIMULATOR_PORTS.items()
-    }
+def _refuse_unknown(named: dict[str, Any], installed: dict[str, AgencyPlugin], setting: str) -> None:
+    unknown = sorted(set(named) - set(installed))
+    if unknown:
+        listing = ", ".join(sorted(installed)) or "none"
+        raise ValueError(f"{setting} names {unknown}, which no installed agency plug-in provides (installed: {listing})")
 
 
 def load_catalogue(settings: Settings) -> Catalogue:
-    return Catalogue.load(settings.catalogue_path) if settings.catalogue_path else Catalogue.load()
+    return Catalogue.load(settings.catalogue_path)
 
 
 @lru_cache(maxsize=1)

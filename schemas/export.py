@@ -15,7 +15,7 @@ from schemas import topics
 from schemas.envelope import SCHEMA_VERSION, Envelope, Headers, MessageType
 from schemas.messages import AgencyCallback, RequestSubmitted, StepCommand, StepPoll, StepStatusReport
 from schemas.requests import CaseView, RequestAccepted, RequestCreate
-from schemas.services import BUILT_IN
+from schemas.services import defined_here
 
 PUBLISHED = Path(__file__).with_name("published")
 
@@ -32,8 +32,9 @@ API_MODELS: dict[str, type[BaseModel]] = {"RequestCreate": RequestCreate, "Reque
 
 def _service_models() -> dict[str, type[BaseModel]]:
     models: dict[str, type[BaseModel]] = {}
-    # Built-in services only: what is published must not depend on which plug-ins are installed.
-    for code, payloads in sorted(BUILT_IN.items()):
+    # The services defined in schemas/services only: what is published must not depend on
+    # which agency plug-ins are installed (a separately packaged agency publishes its own).
+    for code, payloads in sorted(defined_here().items()):
         models[f"{code}.input"] = payloads.input
         models[f"{code}.output"] = payloads.output
     return models

@@ -1,5 +1,5 @@
 """DJP's declaration for the adapter contract kit: realistic samples and how to wire
-the adapter to the simulator (entry point ``mpp_hub.contracts: djp``).
+the adapter to the simulator (the plug-in's ``contract``, ``adapters.djp:plugin``).
 
 The samples aim at the simulator's documented rules (adapters/djp/simulator.py):
 the last two digits of the taxpayer's serial decide the outcome (``00`` unknown,

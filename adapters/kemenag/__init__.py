@@ -5,17 +5,19 @@ Hajj registration and halal certification left Kemenag in 2025 (to the Ministry 
 Hajj and Umrah and to BPJPH); the catalogue points them at their new providers, so
 this adapter does not carry them.
 
-Entry points (see pyproject.toml): ``mpp_hub.adapters: kemenag``,
-``mpp_hub.simulators: kemenag`` and ``mpp_hub.contracts: kemenag``. Imports are lazy
-so that discovering the plug-in costs nothing.
+Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: kemenag =
+"adapters.kemenag:plugin"``. Imports are lazy so that discovering the plug-in costs
+nothing.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from adapters.sdk import Adapter, BackendSettings
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
 
 
 def adapter_factory(settings: BackendSettings) -> Adapter:
@@ -31,3 +33,15 @@ def simulator_factory(options: SimulatorOptions) -> Any:
     from adapters.kemenag.simulator import SimulatorSettings, create_app
 
     return create_app(SimulatorSettings(ledger_path=options.ledger_path))
+
+
+plugin = AgencyPlugin(
+    agency="kemenag",
+    adapter=adapter_factory,
+    settings_model=lazy_value("adapters.kemenag.adapter:KemenagSettings"),
+    simulator=simulator_factory,
+    contract=lazy_call("adapters.kemenag.contract:contract"),
+    payloads=lazy_value("schemas.services.kemenag:PAYLOADS"),
+    catalogue=Path(__file__).with_name("catalogue.toml"),
+    dev=DevDefaults(port=8105),  # SIMKAH is slow: KemenagSettings' own timeout default applies
+)

@@ -2,15 +2,18 @@
 
 from adapters.sdk.base import Adapter, Capability
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMessage, TransientBackendError
+from adapters.sdk.plugin import AgencyPlugin, DevDefaults
 from adapters.sdk.settings import AdapterSettingsError, BackendSettings
 
 __all__ = [
     "Adapter",
     "AdapterSettingsError",
     "AgencyAnswerInvalid",
+    "AgencyPlugin",
     "AgencyRejection",
     "BackendSettings",
     "Capability",
+    "DevDefaults",
     "PoisonMessage",
     "TransientBackendError",
 ]

@@ -3,8 +3,8 @@
 Like FastStream's per-broker test suites, the checks are written once
 (``adapters.sdk.testing.contract_kit``) and every adapter inherits them; an agency only
 provides samples, how to configure its adapter against a simulator, and the
-simulator's options. It exposes an ``AgencyContract`` through the
-``mpp_hub.contracts`` entry-point group.
+simulator's options. Its plug-in (:class:`adapters.sdk.plugin.AgencyPlugin`) hands the
+kit an ``AgencyContract``.
 """
 
 from __future__ import annotations

@@ -1,24 +1,33 @@
 """The service catalogue: which services exist, who provides each, what they need.
 
-Loaded from the TOML files in ``services/`` (one per agency or domain), or from a
-directory named by the caller, so re-pointing a service to another provider is a
-data change, not a code change.
+The shipped catalogue is the hub's own TOML files in ``services/`` (services whose
+provider has no agency plug-in yet, such as hajj registration, and the cross-agency
+composites) plus the file each installed agency plug-in contributes for its own
+services. An operator's own file or directory (``MPP_CATALOGUE_PATH``; start from
+`mpp-hub catalogue export`) replaces it, so re-pointing a service to another provider
+is a data change, not a code change. What each service's data means (its payload
+models) comes from the same plug-ins, whichever catalogue is used.
 """
 
 from __future__ import annotations
 
+import shutil
 import tomllib
-from importlib.metadata import entry_points
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
-from schemas.services import PAYLOADS, ServicePayloads
+from adapters.sdk import discovery
+from adapters.sdk.plugin import AgencyPlugin
+from schemas.services import haji
+from schemas.services.base import ServicePayloads
 
+#: The hub's own catalogue files.
 DEFAULT_PATH = Path(__file__).with_name("services")
-#: Entry-point group: a callable returning the path of a package's catalogue TOML file.
-PLUGIN_GROUP = "mpp_hub.catalogue"
+#: Payloads of the hub's own services: those no installed agency provides.
+OWN_PAYLOADS: Mapping[str, ServicePayloads] = haji.PAYLOADS
 
 
 class Service(BaseModel):
@@ -35,10 +44,13 @@ class Service(BaseModel):
     sla_working_days: float = Field(ge=0)
     agency_statuses: list[str]
     cancellable: bool = Field(default=False, description="The agency can stop a running step when the citizen cancels.")
+    _payloads: ServicePayloads | None = PrivateAttr(default=None)
 
     @property
     def payloads(self) -> ServicePayloads:
-        return PAYLOADS[self.code]
+        if self._payloads is None:
+            raise CatalogueError(f"service {self.code!r} was built without its payload models; load it through Catalogue.load")
+        return self._payloads
 
 
 #: Where a composite step's input comes from: "data.<field>", "applicant.<field>",
@@ -135,22 +147,19 @@ class Catalogue:
         return sorted(self._composites.values(), key=lambda c: c.code)
 
     @classmethod
-    def load(cls, path: Path = DEFAULT_PATH, *, plugins: bool | None = None) -> Catalogue:
-        """Load one TOML file, or every ``*.toml`` in a directory (a code defined twice is an error).
+    def load(cls, path: Path | None = None, *, agencies: Mapping[str, AgencyPlugin] | None = None) -> Catalogue:
+        """Load the shipped catalogue (``path`` None or :data:`DEFAULT_PATH`), or one TOML
+        file, or every ``*.toml`` in a directory (a code defined twice is an error).
 
-        The built-in catalogue also takes the files that installed agency packages declare
-        under ``mpp_hub.catalogue``; an operator's own catalogue is complete as it is
-        (``plugins`` defaults to whether ``path`` is the built-in one)."""
-        files = sorted(path.glob("*.toml")) if path.is_dir() else [path]
-        if plugins if plugins is not None else path == DEFAULT_PATH:
-            files += [Path(ep.load()()) for ep in sorted(entry_points(group=PLUGIN_GROUP), key=lambda ep: ep.name)]
+        ``agencies`` are the plug-ins that contribute catalogue files and payload models;
+        None means the installed ones."""
+        agencies = discovery.installed() if agencies is None else agencies
+        payloads = service_payloads(agencies)
+        files = shipped_files(agencies) if path is None or path == DEFAULT_PATH else _toml_files(path)
         services: dict[str, Service] = {}
         composites: dict[str, Composite] = {}
         for file in files:
-            try:
-                raw = tomllib.loads(file.read_text(encoding="utf-8"))
-            except tomllib.TOMLDecodeError as exc:
-                raise CatalogueError(f"{file}: not valid TOML: {exc}") from exc
+            raw = _read(file)
             for code, entry in raw.get("composites", {}).items():
                 if code in composites or code in services:
                     raise CatalogueError(f"{file}: {code!r} is defined twice")
@@ -159,16 +168,7 @@ class Catalogue:
                 except ValidationError as exc:
                     raise CatalogueError(f"{file}: composite {code!r} is invalid:\n{exc}") from exc
             for code, entry in raw.get("services", {}).items():
-                if code in services:
-                    raise CatalogueError(f"{file}: service {code!r} is defined twice")
-                if "code" in entry:
-                    raise CatalogueError(f"{file}: service {code!r} must not set 'code'; the table name is its code")
-                try:
-                    services[code] = Service.model_validate({**entry, "code": code})
-                except ValidationError as exc:
-                    raise CatalogueError(f"{file}: service {code!r} is invalid:\n{exc}") from exc
-                if code not in PAYLOADS:
-                    raise CatalogueError(f"{file}: service {code!r} has no payload models in schemas.services")
+                services[code] = _service(file, code, entry, services, payloads)
         overlap = set(services) & set(composites)
         if overlap:
             raise CatalogueError(f"{sorted(overlap)} defined both as a service and as a composite")
@@ -177,7 +177,7 @@ class Catalogue:
     def get(self, code: str) -> Service | None:
         return self._services.get(code)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Service]:
         return iter(self._services.values())
 
     def codes(self) -> list[str]:
@@ -185,3 +185,62 @@ class Catalogue:
 
     def providers(self) -> set[str]:
         return {s.provider for s in self._services.values()}
+
+
+def service_payloads(agencies: Mapping[str, AgencyPlugin]) -> dict[str, ServicePayloads]:
+    """Service code -> payload models: the hub's own and each agency plug-in's."""
+    found: dict[str, ServicePayloads] = dict(OWN_PAYLOADS)
+    for name, plugin in sorted(agencies.items()):
+        for code, payloads in dict(plugin.payloads()).items():
+            if not isinstance(payloads, ServicePayloads):
+                raise CatalogueError(f"agency plug-in {name!r}: payloads of {code!r} are a {type(payloads).__name__}, not ServicePayloads")
+            if code in found:
+                raise CatalogueError(f"agency plug-in {name!r}: payloads of {code!r} are already defined elsewhere")
+            found[code] = payloads
+    return found
+
+
+def shipped_files(agencies: Mapping[str, AgencyPlugin]) -> list[Path]:
+    """The shipped catalogue: the hub's own files, then each agency plug-in's."""
+    return [*_toml_files(DEFAULT_PATH), *(plugin.catalogue for _, plugin in sorted(agencies.items()))]
+
+
+def export_shipped(target: Path, agencies: Mapping[str, AgencyPlugin] | None = None) -> list[Path]:
+    """Copy the shipped catalogue into ``target`` (agencies' files as ``<agency>.toml``),
+    for an operator to edit and load with ``MPP_CATALOGUE_PATH``."""
+    agencies = discovery.installed() if agencies is None else agencies
+    target.mkdir(parents=True, exist_ok=True)
+    copies = {file.name: file for file in _toml_files(DEFAULT_PATH)}
+    for name, plugin in sorted(agencies.items()):
+        if f"{name}.toml" in copies:
+            raise CatalogueError(f"agency {name!r} and the hub's own {name}.toml would share a file name")
+        copies[f"{name}.toml"] = plugin.catalogue
+    return [Path(shutil.copyfile(source, target / name)) for name, source in copies.items()]
+
+
+def _toml_files(path: Path) -> list[Path]:
+    return sorted(path.glob("*.toml")) if path.is_dir() else [path]
+
+
+def _read(file: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(file.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{file}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise CatalogueError(f"{file}: cannot be read: {exc}") from exc
+
+
+def _service(file: Path, code: str, entry: dict[str, Any], known: dict[str, Service], payloads: Mapping[str, ServicePayloads]) -> Service:
+    if code in known:
+        raise CatalogueError(f"{file}: service {code!r} is defined twice")
+    if "code" in entry:
+        raise CatalogueError(f"{file}: service {code!r} must not set 'code'; the table name is its code")
+    try:
+        service = Service.model_validate({**entry, "code": code})
+    except ValidationError as exc:
+        raise CatalogueError(f"{file}: service {code!r} is invalid:\n{exc}") from exc
+    if code not in payloads:
+        raise CatalogueError(f"{file}: service {code!r} has no payload models: neither the hub nor an installed agency plug-in defines them")
+    service._payloads = payloads[code]
+    return service

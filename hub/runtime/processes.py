@@ -1,8 +1,8 @@
 """Each hub process as an async function that runs until ``stop`` is set.
 
 The CLI runs one of them per OS process in production, and all of them in one event
-loop for `mpp-hub dev` and the benchmark. Agencies' adapters and simulators are
-found by entry point.
+loop for `mpp-hub dev` and the benchmark. Agencies' adapters and simulators come from
+their plug-ins (one ``mpp_hub.agencies`` entry point each).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ import uvicorn
 
 from messaging.bus import create_producer, ensure_topics
 from adapters.sdk.contract import SimulatorOptions
-from adapters.sdk.discovery import SIMULATORS_GROUP, load_adapter_factory, load_plugin
+from adapters.sdk.discovery import load_agency
 from adapters.sdk.settings import BackendSettings
 from adapters.sdk.runtime.worker import run_adapter_worker
 from hub.features.adapter_status import run_status_tracker
@@ -101,27 +101,35 @@ async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
 
 def backend_settings(settings: Settings, agency: str) -> BackendSettings:
     if agency not in settings.agencies:
-        raise KeyError(f"no backend configured for {agency!r}: set MPP_AGENCIES__{agency.upper()}__BASE_URL")
+        raise KeyError(f"agency {agency!r} is not connected: install its plug-in (and list it in MPP_ENABLED_AGENCIES, when that is set)")
     return settings.agencies[agency]
 
 
 async def run_adapter(settings: Settings, agency: str, stop: asyncio.Event) -> None:
-    adapter = load_adapter_factory(agency)(backend_settings(settings, agency))
+    adapter = load_agency(agency).adapter(backend_settings(settings, agency))
     await ensure_topics(settings.kafka.bootstrap, [topics.commands(agency), topics.EVENTS, topics.DEADLETTER], settings.kafka.partitions)
     await run_adapter_worker(adapter, settings.kafka.bootstrap, stop)
 
 
+def simulator_options(settings: Settings, agency: str, ledger_path: str = ":memory:") -> SimulatorOptions:
+    """The simulator started with the secrets its adapter is configured with (dev defaults or not)."""
+    plugin = load_agency(agency)
+    if agency not in settings.agencies:
+        return SimulatorOptions(ledger_path=ledger_path)
+    return plugin.simulator_options(settings.agencies[agency], ledger_path)
+
+
 async def run_simulator(agency: str, host: str, port: int, stop: asyncio.Event, options: SimulatorOptions | None = None) -> None:
-    app = load_plugin(SIMULATORS_GROUP, agency)(options or SimulatorOptions())
+    app = load_agency(agency).simulator(options or SimulatorOptions())
     log.info("%s simulator on http://%s:%d", agency, host, port)
     await serve_asgi(app, host, port, stop)
 
 
 async def run_all(settings: Settings, stop: asyncio.Event, *, with_simulators: bool = True) -> None:
-    """Everything in one event loop: the quick local run and the benchmark."""
+    """Everything in one event loop, with every connected agency: the quick local run and the benchmark."""
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
-    agencies = sorted(catalogue.providers() & set(settings.agencies))
+    agencies = sorted(settings.agencies)
     tasks = [
         asyncio.create_task(run_api(settings, stop), name="api"),
         asyncio.create_task(run_relay(settings, stop), name="relay"),
@@ -130,9 +138,10 @@ async def run_all(settings: Settings, stop: asyncio.Event, *, with_simulators: b
     ]
     if with_simulators:
         tasks += [
-            asyncio.create_task(run_simulator(a, "127.0.0.1", settings.simulator_ports[a], stop), name=f"simulator:{a}")
+            asyncio.create_task(
+                run_simulator(a, "127.0.0.1", settings.simulator_ports[a], stop, simulator_options(settings, a)), name=f"simulator:{a}"
+            )
             for a in agencies
-            if a in settings.simulator_ports
         ]
     # One component dying must not leave a half-running hub: stop the rest and re-raise.
     await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

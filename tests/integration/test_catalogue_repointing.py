@@ -4,7 +4,6 @@ Ministry of Hajj and Umrah in 2025, halal certification to BPJPH)."""
 
 from __future__ import annotations
 
-import shutil
 import tomllib
 import uuid
 from pathlib import Path
@@ -13,7 +12,7 @@ from types import SimpleNamespace
 import pytest
 from sqlalchemy import select
 
-from hub.catalogue import DEFAULT_PATH, Catalogue
+from hub.catalogue import Catalogue, export_shipped
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
 from hub.domain.workflow import Workflow
@@ -24,9 +23,10 @@ from schemas.lifecycle import Status
 
 
 def repointed_catalogue(tmp_path: Path, service: str, provider: str) -> Path:
-    """A copy of the shipped catalogue with one provider line edited, as an operator would."""
+    """A copy of the shipped catalogue (`mpp-hub catalogue export`) with one provider line
+    edited, as an operator would."""
     target = tmp_path / "catalogue"
-    shutil.copytree(DEFAULT_PATH, target)
+    export_shipped(target)
     for file in target.glob("*.toml"):
         text = file.read_text(encoding="utf-8")
         if f'[services."{service}"]' in text:

@@ -10,13 +10,8 @@ import pytest
 
 from adapters.sdk import Adapter, BackendSettings
 from adapters.sdk.contract import AgencyContract, ContractSample
-from adapters.sdk.discovery import (
-    ADAPTERS_GROUP,
-    SIMULATORS_GROUP,
-    available,
-    load_plugin,
-)
 from adapters.sdk.testing.contract_kit import ContractKit, verify_installed
+from adapters.sdk.discovery import available, load_agency
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 
@@ -26,7 +21,7 @@ BUILT_IN = ["samsat", "polri", "imigrasi", "djp", "kemenag", "bpjph"]
 
 @pytest.mark.parametrize("agency", BUILT_IN)
 async def test_built_in_adapter_passes_the_contract_kit(agency: str) -> None:
-    assert agency in available(ADAPTERS_GROUP)
+    assert agency in available()
     report = await verify_installed(agency)
     failures = [f"{r.name}: {r.detail}" for r in report.results if not r.passed]
     assert report.passed, "\n".join(failures)
@@ -43,11 +38,12 @@ class _ForgetfulSamsat(Adapter):
 
 
 async def test_the_kit_fails_an_adapter_that_ignores_its_backend() -> None:
-    real: AgencyContract = load_plugin("mpp_hub.contracts", "samsat")()
+    samsat = load_agency("samsat")
+    real: AgencyContract = samsat.contract()
     sample = next(s for s in real.samples if s.command.operation == "pkb_annual" and s.expect is Status.COMPLETED)
     refusal = ContractSample(name="refusal", command=sample.command, expect=Status.REJECTED)
     contract = AgencyContract(agency="samsat", samples=[sample, refusal], backend_settings=lambda url, _cb: BackendSettings(base_url=url))
-    kit = ContractKit("samsat", contract, _ForgetfulSamsat, load_plugin(SIMULATORS_GROUP, "samsat")(real.simulator_options))
+    kit = ContractKit("samsat", contract, _ForgetfulSamsat, samsat.simulator(real.simulator_options))
 
     report = await kit.run()
 

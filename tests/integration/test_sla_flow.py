@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
@@ -15,7 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from support.stack import HubStack, running
 
-from hub.catalogue import DEFAULT_PATH
+from hub.catalogue import export_shipped
 from schemas import topics
 
 
@@ -23,7 +22,7 @@ TINY_SLA = 0.00003  # working days: about 2.6 seconds
 
 
 def catalogue_with_tiny_skck_sla(target: Path) -> Path:
-    shutil.copytree(DEFAULT_PATH, target)
+    export_shipped(target)
     polri = target / "polri.toml"
     text = polri.read_text(encoding="utf-8")
     head, marker, tail = text.partition('[services."polri.skck_new"]')

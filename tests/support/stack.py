@@ -44,7 +44,7 @@ class HubStack:
 
     Components are named "api", "relay", "router", "simulator:<agency>" and
     "adapter:<agency>"; "simulator" and "adapter" alone mean Samsat's.
-    ``extra_env`` reaches every process (agency settings, simulator secrets)."""
+    ``extra_env`` reaches every process (agency settings, which simulators take their secrets from)."""
 
     database_url: str
     kafka_bootstrap: str
@@ -85,6 +85,8 @@ class HubStack:
             MPP_API__PORT=str(self.api_port),
             MPP_API__CLIENTS=json.dumps({"test-portal-key": "portal", "other-portal-key": "other"}),
             MPP_SIMULATOR_PORTS=json.dumps(self.simulator_ports),
+            # Only the agencies this stack runs are connected; others' services answer 503.
+            MPP_ENABLED_AGENCIES=json.dumps(list(self.agencies)),
         )
         for agency in self.agencies:
             env[f"MPP_AGENCIES__{agency.upper()}__BASE_URL"] = self.simulator_url_of(agency)
@@ -100,11 +102,8 @@ class HubStack:
         if kind == "adapter":
             return [*base, "adapter", agency]
         if kind == "simulator":
-            command = [*base, "simulator", agency, "--ledger", str(self.workdir / f"{agency}-ledger.db")]
-            secret = self.env().get(f"MPP_AGENCIES__{agency.upper()}__CALLBACK_SECRET")
-            if secret:  # the agency signs its callbacks with the secret the hub verifies
-                command += ["--secret", f"callback_secret={secret}"]
-            return command
+            # It takes its secrets (callback signing key, API key...) from the same agency settings as the hub.
+            return [*base, "simulator", agency, "--ledger", str(self.workdir / f"{agency}-ledger.db")]
         return [*base, kind]
 
     def _key(self, component: str) -> str:

@@ -28,7 +28,7 @@ from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyReject
 from adapters.sdk.base import BackendStyle
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
-from schemas.services import PAYLOADS
+from adapters.bpjph import plugin as bpjph_plugin
 from schemas.services.djp import KswpOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
 
@@ -505,7 +505,7 @@ def test_the_kswp_steps_outputs_fit_the_halal_input_as_they_are() -> None:
     mapped = data(npwp=kswp["npwp"], taxpayer_status=kswp["status"], kswp_confirmed_at=kswp["confirmed_at"])
     halal = HalalCertificationInput.model_validate(mapped)
     assert (halal.taxpayer_status, halal.npwp) == ("TIDAK_VALID", NIK)
-    assert PAYLOADS["halal.certification"].input is HalalCertificationInput
+    assert bpjph_plugin.payloads()["halal.certification"].input is HalalCertificationInput
 
 
 def test_a_kswp_status_without_its_time_or_the_reverse_is_refused() -> None:

@@ -29,7 +29,7 @@ from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
 from adapters.sdk.runtime.worker import AdapterWorker
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, Applicant, StepCommand
-from schemas.services import PAYLOADS
+from adapters.polri import plugin as polri_plugin
 from schemas.services.polri import SimRenewalOutput, SkckOutput, VehicleCheckOutput
 from schemas.services.samsat import OwnershipTransferInput
 
@@ -408,7 +408,7 @@ def test_a_passed_vehicle_check_completes_with_samsats_physical_check_shape(adap
         "registration_number": REG,
     }
     VehicleCheckOutput.model_validate(report.outputs)
-    assert PAYLOADS["polri.vehicle_check"].output is VehicleCheckOutput
+    assert polri_plugin.payloads()["polri.vehicle_check"].output is VehicleCheckOutput
     # The output goes straight into the ownership transfer step, unchanged.
     transfer = {
         "plate": "BA 2024 LA", "vehicle_type": "car", "previous_owner_nik": NIK, "bpkb_number": "P12345678",

@@ -12,7 +12,7 @@ import contextlib
 import socket
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,13 +24,11 @@ from pydantic import ValidationError
 from adapters.sdk.base import Adapter, BackendStyle, capability_mismatches
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import AgencyContract, ContractSample
-from adapters.sdk.discovery import SIMULATORS_GROUP, load_adapter_factory, load_plugin
+from adapters.sdk.discovery import load_agency
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, TransientBackendError
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepError, StepStatusReport
-from schemas.services import PAYLOADS
-
-CONTRACTS_GROUP = "mpp_hub.contracts"
+from schemas.services.base import ServicePayloads
 
 
 @dataclass
@@ -106,11 +104,21 @@ class _CallbackReceiver:
 
 
 class ContractKit:
-    def __init__(self, agency: str, contract: AgencyContract, make_adapter: Callable[[Any], Adapter], simulator_app: Any) -> None:
+    def __init__(
+        self,
+        agency: str,
+        contract: AgencyContract,
+        make_adapter: Callable[[Any], Adapter],
+        simulator_app: Any,
+        payloads: Mapping[str, ServicePayloads] | None = None,
+    ) -> None:
+        """``payloads`` are the models completed samples' outputs must match; by default
+        those of the installed plug-in of ``agency``."""
         self.agency = agency
         self.contract = contract
         self.make_adapter = make_adapter
         self.simulator_app = simulator_app
+        self.payloads = payloads if payloads is not None else load_agency(agency).payloads()
 
     async def run(self) -> ContractReport:
         report = ContractReport(self.agency)
@@ -205,8 +213,10 @@ class ContractKit:
             if sample.expect_error_code:
                 assert final.error and final.error.code == sample.expect_error_code, f"{sample.name}: error {final.error}"
             if final.status is Status.COMPLETED:
+                payloads = self.payloads.get(sample.command.service)
+                assert payloads is not None, f"{sample.name}: {sample.command.service} is not a service of {self.agency}"
                 try:
-                    PAYLOADS[sample.command.service].output.model_validate(final.outputs)
+                    payloads.output.model_validate(final.outputs)
                 except ValidationError as exc:
                     raise AssertionError(f"{sample.name}: outputs do not match {sample.command.service}: {exc}") from None
             lines.append(f"{sample.name}: {' -> '.join(r.status for r in reports)}")
@@ -268,8 +278,8 @@ class ContractKit:
 
 
 async def verify_installed(agency: str) -> ContractReport:
-    """Run the kit on an adapter installed under the entry points (`mpp-hub adapter verify`)."""
-    contract: AgencyContract = load_plugin(CONTRACTS_GROUP, agency)()
-    simulator_app = load_plugin(SIMULATORS_GROUP, agency)(contract.simulator_options)
-    kit = ContractKit(agency, contract, load_adapter_factory(agency), simulator_app)
+    """Run the kit on an installed agency's plug-in (`mpp-hub adapter verify`)."""
+    plugin = load_agency(agency)
+    contract = plugin.contract()
+    kit = ContractKit(agency, contract, plugin.adapter, plugin.simulator(contract.simulator_options), plugin.payloads())
     return await kit.run()

@@ -1,5 +1,5 @@
 """What the generic contract kit needs to verify the Dukcapil adapter
-(``mpp-hub adapter verify dukcapil``; entry point ``mpp_hub.contracts: dukcapil``).
+(``mpp-hub adapter verify dukcapil``; the plug-in's ``contract``).
 
 The samples aim at the simulated register's documented rules (``mpp_dukcapil.simulator``):
 a seeded resident, a synthetic NIK whose registered name differs (serial 8000-8499),

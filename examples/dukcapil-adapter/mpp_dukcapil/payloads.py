@@ -2,14 +2,8 @@
 
 These models are the service's meaning in the hub's language (English names, the
 shared identifier types of ``schemas.identifiers``), independent of how Dukcapil's
-web service spells things. The hub learns about them through the
-``mpp_hub.service_payloads`` entry point (see :func:`mpp_dukcapil.payloads`).
-
-Import rule: this module imports only ``schemas.identifiers`` from the hub. The
-``ServicePayloads`` registry entry is built in ``mpp_dukcapil.payloads()``, because the
-hub calls that function *while* ``schemas.services`` is being imported; importing
-``schemas.services`` from here at module level could run into that half-finished
-import.
+web service spells things. The hub learns about them through the plug-in object
+(``mpp_dukcapil.plugin.payloads``), which its catalogue asks when it loads.
 """
 
 from __future__ import annotations

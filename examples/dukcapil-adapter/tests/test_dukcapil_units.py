@@ -422,13 +422,26 @@ async def test_simulator_factory_takes_the_api_key_from_the_secrets() -> None:
         app.state.runtime.ledger.close()
 
 
-def test_the_payloads_entry_point_stays_a_function_after_its_module_is_imported() -> None:
-    """``mpp_dukcapil.payloads`` is both a module and the entry-point function; importing
-    the module (this file did, at the top) must not shadow the function."""
+def test_the_plug_in_still_gives_its_payloads_after_its_modules_are_imported() -> None:
+    """Importing a submodule binds its name on the package (``mpp_dukcapil.payloads`` is
+    now the module); the plug-in object the hub uses must not depend on those names."""
+    import mpp_dukcapil.contract
     import mpp_dukcapil.payloads  # noqa: F401 - the import is the point
 
-    assert callable(mpp_dukcapil.payloads)
-    assert mpp_dukcapil.payloads()["dukcapil.nik_verification"].input is NikVerificationInput
+    assert callable(mpp_dukcapil.plugin.payloads) and callable(mpp_dukcapil.plugin.contract)
+    assert mpp_dukcapil.plugin.payloads()["dukcapil.nik_verification"].input is NikVerificationInput
+    assert mpp_dukcapil.plugin.contract().agency == "dukcapil"
+
+
+def test_the_plug_ins_dev_defaults_match_its_simulator_and_its_settings_model() -> None:
+    """`mpp-hub dev` runs the adapter with the plug-in's dev settings against the simulator
+    started with the same secrets: both must be what the simulator expects on its own."""
+    plugin = mpp_dukcapil.plugin
+    assert plugin.dev.settings["api_key"] == DEV_API_KEY
+    settings = plugin.backend_settings(plugin.dev_settings(plugin.dev.port, "http://127.0.0.1:8000"), {})
+    assert isinstance(settings, DukcapilSettings)
+    assert str(settings.base_url) == f"http://127.0.0.1:{plugin.dev.port}/"
+    assert plugin.simulator_options(settings).secrets == {"api_key": DEV_API_KEY}
 
 
 # =============================================================== adapter
