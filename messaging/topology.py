@@ -176,7 +176,22 @@ async def _create_missing(admin: AIOKafkaAdminClient, specs: Sequence[TopicSpec]
             problems.append(f"{report.spec.name}: {for_code(code).__name__}: {message or ''}".rstrip(": "))
     if problems:
         raise TopologyError("could not create " + "; ".join(problems))
+    await _await_visible(admin, [r.spec.name for r in missing])
     return reports
+
+
+async def _await_visible(admin: AIOKafkaAdminClient, names: Sequence[str], timeout: float = 10.0) -> None:
+    """A created topic reaches the brokers' metadata a moment later: return once every
+    partition has a leader, so what the caller starts next finds it."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        described = await admin.describe_topics(list(names))
+        pending = [t["topic"] for t in described if t["error_code"] != _NO_ERROR or not t["partitions"] or any(p["leader"] < 0 for p in t["partitions"])]
+        if not pending:
+            return
+        if asyncio.get_running_loop().time() > deadline:
+            raise TopologyError(f"created topics {pending} have no leaders after {timeout:.0f}s")
+        await asyncio.sleep(0.1)
 
 
 async def _check_layout(admin: AIOKafkaAdminClient, reports: Sequence[TopicReport]) -> None:
