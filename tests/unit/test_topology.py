@@ -1,6 +1,6 @@
 """Specification of the declared topology (messaging/topology.py) and the settings it
 is built from (messaging/settings.py); applying it to a broker is in
-tests/integration/test_topology.py."""
+tests/integration/test_topology_on_broker.py."""
 
 from __future__ import annotations
 
