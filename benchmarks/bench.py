@@ -15,11 +15,12 @@ Two measurements in one run, on the same broker:
   router) with nothing else: a source writes ``N`` messages to bench topic 1 with ``C``
   sends in flight, stage 1 forwards 1 -> 2, stage 2 forwards 2 -> 3, and a sink reads
   topic 3 and takes the latency from the send timestamp carried in the message.
-  Producers and consumers are the hub's own (:func:`messaging.bus.create_producer`:
-  idempotent, ``acks=all``; :func:`~messaging.bus.create_consumer`: manual
-  commits, each partition's offset committed after its forwards are acked). Stages
-  process partitions in parallel like the hub's ``ConsumeLoop`` but pipeline the sends
-  of one batch, as a plain Kafka relay would. The baseline runs after the hub has
+  Producers and consumers are the hub's own (:func:`messaging.create_producer`:
+  idempotent, ``acks=all``; :func:`~messaging.create_consumer`: manual commits, each
+  partition's offset committed after its forwards are acked), and the topics are laid
+  out like the hub's (:mod:`messaging.topology`). Stages process partitions in
+  parallel like the hub's consume loop but pipeline the sends of one batch, as a plain
+  Kafka relay would. The baseline runs after the hub has
   stopped, on the then-warm broker, with its own warm-up; its topics are deleted after.
 
 Throughput is ``completed / (first send -> last completion)``. Nothing here asserts a
@@ -67,10 +68,10 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from messaging.bus import create_consumer, create_producer, ensure_topics
 from adapters.sdk.runtime.worker import report_message_id
 from hub.config import ApiSettings, Settings, get_settings
-from messaging.settings import KafkaSettings
+from messaging import KafkaSettings, TopicSpec, create_consumer, create_producer
+from messaging.topology import Cleanup, prepare
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step
@@ -339,7 +340,7 @@ async def _broker(bootstrap: str | None, home: Path) -> AsyncIterator[tuple[str,
             raise BenchError(f"no Kafka broker answers at {bootstrap}")
         yield bootstrap, None
         return
-    configured = get_settings().kafka_bootstrap
+    configured = get_settings().kafka.bootstrap
     if _answers(configured):
         yield configured, None
         return
@@ -773,10 +774,12 @@ async def _baseline_phase(
 ) -> tuple[PathStats, dict[str, float | None]]:
     suffix = uuid.uuid4().hex[:10]
     names = [f"mpp-bench-{suffix}.hop{i}" for i in range(1, KAFKA_HOPS + 1)]
-    await ensure_topics(bootstrap, names, 3)
+    kafka = KafkaSettings(bootstrap=bootstrap)
+    # Laid out like a hub topic on this broker (3 partitions), outside the hub's topology.
+    await prepare(kafka, [TopicSpec(n, "bench", 3, kafka.replication_factor, kafka.min_insync_replicas, Cleanup.DELETE, 3_600_000) for n in names])
     stop = asyncio.Event()
-    producers = [create_producer(bootstrap) for _ in range(KAFKA_HOPS)]  # source + one per forwarding stage
-    consumers = [create_consumer(bootstrap, f"mpp-bench-{suffix}-hop{i}", [name]) for i, name in enumerate(names, 1)]
+    producers = [create_producer(kafka) for _ in range(KAFKA_HOPS)]  # source + one per forwarding stage
+    consumers = [create_consumer(kafka, f"mpp-bench-{suffix}-hop{i}", [name]) for i, name in enumerate(names, 1)]
     sink = _Sink()
     tasks: list[asyncio.Task[None]] = []
     try:

@@ -19,7 +19,7 @@ from hub.features.deadletters.cli import dlq_app
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
-kafka_app = typer.Typer(help="The local single-node Kafka broker (KRaft) for development.", no_args_is_help=True)
+kafka_app = typer.Typer(help="Kafka: the hub's topics, and the local single-node broker (KRaft) for development.", no_args_is_help=True)
 catalogue_app = typer.Typer(help="The service catalogue.", no_args_is_help=True)
 schemas_app = typer.Typer(help="The canonical contract as JSON Schema and AsyncAPI.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -219,6 +219,39 @@ def kafka_status(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, 
     status = _local_kafka(home, port, controller_port).status()
     typer.echo(f"kafka {'running (pid ' + str(status.pid) + ')' if status.running else 'not running'} at {status.bootstrap}")
     raise typer.Exit(0 if status.running else 1)
+
+
+@kafka_app.command("topics")
+def kafka_topics(
+    apply: Annotated[bool, typer.Option("--apply", help="Create missing topics and set the declared configs on the others.")] = False,
+) -> None:
+    """The topology: every topic of the hub and of the configured agencies' adapters,
+    with partitions, replication factor, min ISR, retention and cleanup policy."""
+    from messaging import topology
+
+    settings = get_settings()
+    layout = topology.Topology(settings.kafka)
+    specs = topology.merged(
+        layout.hub(load_catalogue(settings).providers()),
+        *(layout.adapter(agency, len(backend.retry_topic_delays_seconds)) for agency, backend in sorted(settings.agencies.items())),
+    )
+    typer.echo(f"{'topic':34} {'partitions':>10} {'RF':>3} {'min ISR':>7} {'retention':>10}  cleanup")
+    for spec in specs:
+        typer.echo(
+            f"{spec.name:34} {spec.partitions:>10} {spec.replication_factor:>3} {spec.min_insync_replicas:>7} "
+            f"{topology.retention_text(spec):>10}  {spec.cleanup.value}"
+        )
+    if not apply:
+        return
+    reports = asyncio.run(topology.apply(settings.kafka, specs))
+    typer.echo(f"\napplied to {settings.kafka.bootstrap}:")
+    for report in reports:
+        changes = ", ".join(f"{name} {was} -> {now}" for name, (was, now) in report.reconfigured.items())
+        action = "created" if report.created else (f"configured ({changes})" if changes else "as declared")
+        typer.echo(f"  {report.spec.name:34} {action}")
+        for drift in report.drift:
+            typer.echo(f"  {'':34} DRIFT: {drift}")
+    raise typer.Exit(1 if any(r.drift for r in reports) else 0)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import OutboxMessage
-from messaging.bus import envelope_headers
+from messaging.headers import envelope_headers
 from schemas.envelope import Envelope
 
 

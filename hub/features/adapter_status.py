@@ -1,9 +1,10 @@
 """The latest circuit-breaker state of every adapter worker instance, for operators.
 
-Adapter workers publish their breaker's snapshot to the compacted topic
-``mpp.adapter-status`` (key ``<agency>:<instance id>``) on every change and every 10 s
-(``adapters/sdk/runtime/worker.py``); a cleanly stopped worker publishes a tombstone. The
-tracker (run in the router process) keeps the newest snapshot per instance in table
+Adapter workers publish their breaker's snapshot (:class:`messaging.status.AdapterStatus`)
+to the compacted topic ``mpp.adapter-status`` (key ``<agency>:<instance id>``) on every
+change and every 10 s; a cleanly stopped worker publishes a tombstone. The tracker (run
+in the router process, a configuration of the one consume loop: a record that is not a
+status is logged and skipped) keeps the newest snapshot per instance in table
 ``adapter_status``; ``GET /v1/operator/adapters`` reads it. An instance whose last
 heartbeat is older than :data:`STALE_AFTER` is shown as stale (crashed, partitioned,
 or its host clock is off).
@@ -19,19 +20,19 @@ import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord
-from aiokafka.errors import KafkaError
+from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy import String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
-from adapters.sdk.runtime.circuit import ADAPTER_STATUS_TOPIC, AdapterStatus
-from adapters.sdk.runtime.worker import ensure_status_topic
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Base, utcnow
+from messaging import ConsumeLoop, FailurePolicy, PoisonMessage, create_consumer, skip_poison, started
+from messaging.status import AdapterStatus, parse_status_key
+from schemas import topics
 
 log = logging.getLogger(__name__)
 
@@ -54,29 +55,37 @@ class AdapterStatusRow(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow, doc="When the tracker stored it.")
 
 
-def parse_key(key: bytes | None) -> tuple[str, str] | None:
-    if not key:
-        return None
-    agency, sep, instance = key.decode(errors="replace").partition(":")
-    return (agency, instance) if sep and agency and instance else None
+@dataclass(frozen=True)
+class StatusRecord:
+    """One record of ``mpp.adapter-status``: whose, and its snapshot (None: a tombstone)."""
+
+    agency: str
+    instance_id: str
+    status: AdapterStatus | None
 
 
-async def apply_status_record(sessions: async_sessionmaker[AsyncSession], record: ConsumerRecord[bytes, bytes]) -> None:
-    """Store one record of ``mpp.adapter-status``: newest snapshot wins; a tombstone forgets."""
-    ident = parse_key(record.key)
+def decode_status(record: ConsumerRecord[bytes, bytes]) -> StatusRecord:
+    """The tracker's decoder; a record that is not a status is poison (skipped)."""
+    ident = parse_status_key(record.key)
     if ident is None:
-        log.warning("adapter status record without a usable key at offset %d; skipped", record.offset)
-        return
+        raise PoisonMessage("adapter status record without a usable key")
     if record.value is None:
-        async with sessions.begin() as session:
-            await session.execute(delete(AdapterStatusRow).where(AdapterStatusRow.agency == ident[0], AdapterStatusRow.instance_id == ident[1]))
-        return
+        return StatusRecord(*ident, None)
     try:
-        status = AdapterStatus.from_bytes(record.value)
-    except ValidationError:
-        log.warning("undecodable adapter status for %s:%s at offset %d; skipped", *ident, record.offset)
+        return StatusRecord(*ident, AdapterStatus.from_bytes(record.value))
+    except ValidationError as exc:
+        raise PoisonMessage(f"undecodable adapter status for {ident[0]}:{ident[1]}") from exc
+
+
+async def apply_status(sessions: async_sessionmaker[AsyncSession], update: StatusRecord) -> None:
+    """Store one record: newest snapshot wins; a tombstone forgets the instance."""
+    if update.status is not None:
+        await store_status(sessions, update.status)
         return
-    await store_status(sessions, status)
+    async with sessions.begin() as session:
+        await session.execute(
+            delete(AdapterStatusRow).where(AdapterStatusRow.agency == update.agency, AdapterStatusRow.instance_id == update.instance_id)
+        )
 
 
 async def store_status(sessions: async_sessionmaker[AsyncSession], status: AdapterStatus) -> None:
@@ -134,40 +143,22 @@ async def list_statuses(session: AsyncSession, *, now: datetime | None = None) -
     return result
 
 
-async def track(consumer: AIOKafkaConsumer, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
-    while not stop.is_set():
-        batches = await consumer.getmany(timeout_ms=200, max_records=500)
-        for tp, records in batches.items():
-            try:
-                for record in records:
-                    await apply_status_record(sessions, record)
-            except Exception:
-                log.exception("adapter status tracker: storing %s failed; will re-read", tp)
-                consumer.seek(tp, records[0].offset)
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                await consumer.commit({tp: records[-1].offset + 1})
-            except KafkaError as exc:
-                log.warning("adapter status tracker: commit for %s failed (%s); records will be re-read", tp, exc)
-
-
 async def run_status_tracker(settings: Settings, stop: asyncio.Event) -> None:
-    """Keep ``adapter_status`` up to date from ``mpp.adapter-status`` until ``stop``."""
-    await ensure_status_topic(settings.kafka.bootstrap)
+    """Keep ``adapter_status`` up to date from ``mpp.adapter-status`` until ``stop``.
+    The topic is prepared with the others by the router process."""
     engine = create_engine(settings.database_url)
-    consumer = AIOKafkaConsumer(
-        ADAPTER_STATUS_TOPIC,
-        bootstrap_servers=settings.kafka.bootstrap,
-        group_id=GROUP_ID,
-        enable_auto_commit=False,
-        auto_offset_reset="earliest",
-    )
+    sessions = create_sessionmaker(engine)
+
+    async def handle(update: StatusRecord, _: ConsumerRecord[bytes, bytes]) -> None:
+        await apply_status(sessions, update)
+
     try:
-        await consumer.start()
-        try:
-            await track(consumer, create_sessionmaker(engine), stop)
-        finally:
-            await consumer.stop()
+        consumer = create_consumer(settings.kafka, GROUP_ID)
+        loop = ConsumeLoop(
+            consumer, [topics.ADAPTER_STATUS], handle, name="adapter status tracker", decoder=decode_status,
+            failures=FailurePolicy(poison=skip_poison("adapter status tracker")), batch_size=settings.kafka.consumer_batch_size,
+        )
+        async with started(consumer):
+            await loop.run(stop)
     finally:
         await engine.dispose()

@@ -15,7 +15,8 @@ from typing import Any
 
 import uvicorn
 
-from messaging.bus import create_producer, ensure_topics
+from messaging import Topology, create_producer
+from messaging.topology import prepare
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import load_agency
 from adapters.sdk.settings import BackendSettings
@@ -33,7 +34,6 @@ from hub.domain.sla import calendar_from_settings
 from hub.runtime.sla_scanner import SlaScanner
 from hub.domain.workflow import make_workflow
 from hub.runtime.router import run_router
-from schemas import topics
 
 log = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ async def serve_asgi(app: Any, host: str, port: int, stop: asyncio.Event) -> Non
 
 
 async def prepare_topics(settings: Settings, catalogue: Catalogue) -> None:
-    names = [topics.REQUESTS, topics.EVENTS, topics.DEADLETTER, topics.CASE_EVENTS, *(topics.commands(p) for p in sorted(catalogue.providers()))]
-    await ensure_topics(settings.kafka.bootstrap, names, settings.kafka.partitions)
+    """The hub's topics as the topology declares them: the fixed ones and each provider's commands."""
+    await prepare(settings.kafka, Topology(settings.kafka).hub(catalogue.providers()))
 
 
 async def run_api(settings: Settings, stop: asyncio.Event) -> None:
@@ -70,7 +70,7 @@ async def run_api(settings: Settings, stop: asyncio.Event) -> None:
 async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
     """The outbox relay and the webhook dispatcher: both deliver what the DB decided."""
     engine = create_engine(settings.database_url)
-    producer = create_producer(settings.kafka.bootstrap)
+    producer = create_producer(settings.kafka)
     await producer.start()
     try:
         sessions = create_sessionmaker(engine)
@@ -89,7 +89,7 @@ async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
     sessions = create_sessionmaker(engine)
     try:
         await asyncio.gather(
-            run_router(sessions, make_workflow(settings.sla, catalogue), settings.kafka.bootstrap, stop, batch_size=settings.kafka.consumer_batch_size),
+            run_router(sessions, make_workflow(settings.sla, catalogue), settings.kafka, stop),
             Poller(sessions).run(stop),
             SlaScanner(sessions, calendar_from_settings(settings.sla)).run(stop, interval_seconds=settings.sla.scan_seconds),
             run_status_tracker(settings, stop),
@@ -107,8 +107,7 @@ def backend_settings(settings: Settings, agency: str) -> BackendSettings:
 
 async def run_adapter(settings: Settings, agency: str, stop: asyncio.Event) -> None:
     adapter = load_agency(agency).adapter(backend_settings(settings, agency))
-    await ensure_topics(settings.kafka.bootstrap, [topics.commands(agency), topics.EVENTS, topics.DEADLETTER], settings.kafka.partitions)
-    await run_adapter_worker(adapter, settings.kafka.bootstrap, stop)
+    await run_adapter_worker(adapter, settings.kafka, stop)
 
 
 def simulator_options(settings: Settings, agency: str, ledger_path: str = ":memory:") -> SimulatorOptions:

@@ -18,7 +18,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import OutboxMessage
-from schemas.envelope import Envelope
+from messaging import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -30,11 +30,20 @@ class OutboxRelay:
     started by mistake never publishes the same batch concurrently.
     """
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], producer: AIOKafkaProducer, *, batch_size: int = 500, poll_seconds: float = 0.02) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        producer: AIOKafkaProducer,
+        *,
+        batch_size: int = 500,
+        poll_seconds: float = 0.02,
+        backoff: RetryPolicy = RetryPolicy(),
+    ) -> None:
         self._sessions = sessions
         self._producer = producer
         self._batch_size = batch_size
         self._poll_seconds = poll_seconds
+        self._backoff = backoff
         self.published = 0
 
     async def publish_pending(self) -> int:
@@ -73,7 +82,7 @@ class OutboxRelay:
             except Exception:
                 # Kafka or the DB is away: nothing was marked sent, so nothing is lost.
                 failures += 1
-                delay = min(5.0, 0.1 * 2**failures)
+                delay = self._backoff.delay(failures)
                 log.exception("outbox relay: publish failed, retrying in %.1fs", delay)
                 sent = 0
                 await asyncio.sleep(delay)

@@ -17,8 +17,7 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from messaging.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, header
-from messaging.errors import PoisonMessage
+from messaging import ConsumeLoop, DeadLetters, FailurePolicy, KafkaSettings, PoisonMessage, create_consumer, create_producer, decode_envelope, header, started
 from hub.domain.cases import claim_message, load_case, record_refusal, transition
 from hub.db.models import Step
 from hub.domain.workflow import Trace, Workflow, plan
@@ -128,16 +127,15 @@ def _note(envelope: Envelope, error: StepError | None) -> str:
     return f"{envelope.source}: {error.code}: {error.message}" if error else envelope.source
 
 
-async def run_router(sessions: async_sessionmaker[AsyncSession], workflow: Workflow, bootstrap: str, stop: asyncio.Event, *, batch_size: int = 200) -> None:
-    producer = create_producer(bootstrap)  # for dead letters only; follow-ups go via the outbox
-    consumer = create_consumer(bootstrap, GROUP_ID, [topics.REQUESTS, topics.EVENTS])
-    await producer.start()
-    try:
-        await consumer.start()
-        try:
-            loop = ConsumeLoop(consumer, Router(sessions, workflow).handle, DeadLetters(producer, CONSUMER), name=CONSUMER, batch_size=batch_size)
+async def run_router(sessions: async_sessionmaker[AsyncSession], workflow: Workflow, kafka: KafkaSettings, stop: asyncio.Event) -> None:
+    """The router as a configuration of the one consume loop: envelopes from requests
+    and events; poison to dead letters (the producer is for them alone: follow-ups go
+    through the outbox)."""
+    async with started(create_producer(kafka)) as producer:
+        consumer = create_consumer(kafka, GROUP_ID)
+        loop = ConsumeLoop(
+            consumer, [topics.REQUESTS, topics.EVENTS], Router(sessions, workflow).handle, name=CONSUMER,
+            decoder=decode_envelope, failures=FailurePolicy(poison=DeadLetters(producer, CONSUMER).publish), batch_size=kafka.consumer_batch_size,
+        )
+        async with started(consumer):
             await loop.run(stop)
-        finally:
-            await consumer.stop()
-    finally:
-        await producer.stop()

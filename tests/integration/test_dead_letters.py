@@ -30,6 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
+from messaging import create_producer, envelope_headers
 from hub.api import operator as operator_api
 from hub.api.app import create_app
 from hub.config import Settings, get_settings, load_catalogue
@@ -43,7 +44,6 @@ from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 from hub.runtime.processes import prepare_topics
 from hub.runtime.relay import OutboxRelay
 from hub.runtime.router import run_router
-from messaging.bus import create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.lifecycle import Status
@@ -107,11 +107,11 @@ async def running_hub(bootstrap: str, database_url: str) -> AsyncIterator[Hub]:
     engine = create_engine(database_url)
     sessions = create_sessionmaker(engine)
     stop = asyncio.Event()
-    relay_producer, producer = create_producer(bootstrap), create_producer(bootstrap)
+    relay_producer, producer = create_producer(settings.kafka), create_producer(settings.kafka)
     await relay_producer.start()
     await producer.start()
     tasks = [
-        asyncio.create_task(run_router(sessions, make_workflow(settings.sla, catalogue), bootstrap, stop)),
+        asyncio.create_task(run_router(sessions, make_workflow(settings.sla, catalogue), settings.kafka, stop)),
         asyncio.create_task(OutboxRelay(sessions, relay_producer).run(stop)),
         asyncio.create_task(run_archiver(settings, stop)),
     ]

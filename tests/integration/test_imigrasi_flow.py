@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 from support.stack import HubStack
 
-from messaging.bus import create_producer, envelope_headers
+from messaging import KafkaSettings, create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCancel, StepCommand
@@ -210,7 +210,7 @@ async def send_cancel(stack: HubStack, case: dict[str, Any], body: dict[str, Any
         source="test:cancel",
         payload=StepCancel(command=command, agency_ref=case["outputs"]["application_number"], reason="Pemohon membatalkan").model_dump(mode="json"),
     )
-    producer = create_producer(stack.kafka_bootstrap)
+    producer = create_producer(KafkaSettings(bootstrap=stack.kafka_bootstrap))
     await producer.start()
     try:
         headers = envelope_headers(envelope, correlation_id=case["id"], traceparent=new_traceparent())

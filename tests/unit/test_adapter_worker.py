@@ -26,9 +26,11 @@ from adapters.sdk import (
     PoisonMessage,
     TransientBackendError,
 )
-from adapters.sdk.runtime.circuit import BreakerState, CircuitBreaker
 from adapters.sdk.errors import RetryLater
+from adapters.sdk.runtime import worker as worker_module
+from adapters.sdk.runtime.circuit import BreakerState, CircuitBreaker
 from adapters.sdk.runtime.worker import AdapterWorker, report_message_id
+from messaging import KafkaSettings
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.lifecycle import Status
@@ -327,6 +329,53 @@ async def test_retry_after_is_capped_by_retry_max_wait() -> None:
     _, report = only_report(producer)
     assert time.monotonic() - started < 1.0
     assert report.status is Status.COMPLETED
+
+
+def test_the_breaker_holds_the_consume_loops_only_while_the_circuit_is_open() -> None:
+    clock = Clock()
+    breaker = CircuitBreaker(failure_threshold=1, reset_seconds=30, clock=clock)
+    worker = AdapterWorker(FakeAdapter(FAST, COMPLETED), FakeProducer(), breaker=breaker)  # type: ignore[arg-type]
+    assert worker.breaker_hold() == 0
+    breaker.record_failure()
+    clock.now += 10
+    assert worker.breaker_hold() == pytest.approx(20)  # every partition waits for the probe
+    clock.now += 20
+    assert worker.breaker_hold() == 0  # half-open: records flow, one of them is the probe
+
+
+class StubConsumer:
+    def __init__(self, group: str) -> None:
+        self.group = group
+        self.topics: list[str] = []
+
+    def subscribe(self, topics: list[str], listener: object = None) -> None:
+        self.topics = list(topics)
+
+
+def test_commands_and_each_retry_level_are_consumed_in_groups_of_their_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers of one agency share each group; one level's wait never holds another."""
+    monkeypatch.setattr(worker_module, "create_consumer", lambda kafka, group: StubConsumer(group))
+    settings = FAST.model_copy(update={"retry_topic_delays_seconds": [1.0, 2.0]})
+    worker = AdapterWorker(FakeAdapter(settings, COMPLETED), FakeProducer())  # type: ignore[arg-type]
+    loops = worker_module.consume_loops(worker, KafkaSettings(), batch_size=10)
+    assert [(c.group, c.topics, loop.name) for c, loop in loops] == [  # type: ignore[attr-defined]
+        ("mpp-adapter-fake", ["mpp.commands.fake"], "adapter:fake"),
+        ("mpp-adapter-fake-retry-1", ["mpp.retry.fake.1"], "adapter:fake:retry-1"),
+        ("mpp-adapter-fake-retry-2", ["mpp.retry.fake.2"], "adapter:fake:retry-2"),
+    ]
+
+
+async def test_poison_is_dead_lettered_under_its_own_coordinates_with_the_request_id_as_correlation_id() -> None:
+    producer = FakeProducer()
+    worker = AdapterWorker(FakeAdapter(FAST, COMPLETED), producer)  # type: ignore[arg-type]
+    await worker.dead_letter(Record(headers=[], partition=2, offset=9), PoisonMessage("invalid step.command payload"))  # type: ignore[arg-type]
+    [dead] = producer.sent
+    assert dead.topic == topics.DEADLETTER
+    assert (dead.header("dlq.original.topic"), dead.header("dlq.original.partition"), dead.header("dlq.original.offset")) == ("mpp.commands.fake", "2", "9")
+    assert dead.header("dlq.error.class") == "PoisonMessage"
+    assert dead.header("dlq.attempts") == "1"
+    assert dead.header("dlq.consumer") == "adapter:fake"
+    assert dead.header(Headers.CORRELATION_ID) == str(REQUEST_ID)
 
 
 # --- outcomes on the merits ------------------------------------------------------------

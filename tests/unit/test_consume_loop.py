@@ -1,8 +1,9 @@
-"""Specification of the at-least-once consume loop (messaging/bus.py ``ConsumeLoop``).
+"""Specification of the one at-least-once consume loop (messaging/consume.py ``ConsumeLoop``).
 
 A fake consumer serves prepared per-partition logs from a position that ``seek``
 moves, exactly as Kafka would redeliver; a fake producer stands behind the real
 ``DeadLetters``. The loop stops itself when the consumer has nothing left to serve.
+Tests about waiting use a fake clock and drive the loop one poll at a time.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
-import types
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -20,9 +21,9 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 
-from messaging import bus
-from messaging.bus import ConsumeLoop, DeadLetters
-from adapters.sdk.errors import PoisonMessage, RetryLater
+from aiokafka.abc import ConsumerRebalanceListener
+
+from messaging import ConsumeLoop, DeadLetters, FailurePolicy, PoisonMessage, RetryLater, RetryPolicy, decode_envelope
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.messages import StepCommand
@@ -87,13 +88,19 @@ class FakeConsumer:
         self._paused: set[TopicPartition] = set()
         self.pauses: list[tuple[float, frozenset[TopicPartition]]] = []  # (loop time, partitions)
         self.fetch_times: dict[tuple[int, int], list[float]] = {}  # (partition, offset) -> loop times served
+        self.listener: ConsumerRebalanceListener | None = None
+        self.subscribed: list[str] = []
+
+    def subscribe(self, topics: list[str], listener: ConsumerRebalanceListener | None = None) -> None:
+        self.subscribed = list(topics)
+        self.listener = listener
 
     async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None) -> dict:
         batch = {}
         now = asyncio.get_running_loop().time()
         if self.polls < self.max_polls:
             for tp, records in self.logs.items():
-                if tp in self._paused:
+                if tp in self._paused or (partitions and tp not in partitions):
                     continue
                 chunk = [r for r in records if r.offset >= self.positions[tp]][: max_records or None]
                 if chunk:
@@ -103,8 +110,9 @@ class FakeConsumer:
                         self.fetch_times.setdefault((r.partition, r.offset), []).append(now)
         if batch:
             self.polls += 1
-        elif self._paused:
-            await asyncio.sleep(timeout_ms / 1000)  # a paused consumer just waits out the poll
+        elif self._paused or partitions:
+            # Paused partitions, or others still busy in the loop: just wait out the poll.
+            await asyncio.sleep(timeout_ms / 1000)
         else:
             self.stop.set()
         return batch
@@ -179,16 +187,44 @@ async def run_loop(
     consumer = FakeConsumer(stop, logs, max_polls=max_polls, commit_error=commit_error)
     producer = FakeProducer()
     recorder = Recorder([consumer], fail)
-    loop = ConsumeLoop(
-        consumer,  # type: ignore[arg-type]
-        handler or recorder,
-        DeadLetters(producer, "adapter:fake"),  # type: ignore[arg-type]
-        name="test-loop",
-        batch_size=batch_size,
-        max_backoff_seconds=0.001,
-    )
+    loop = make_loop(consumer, handler or recorder, producer, batch_size=batch_size)
     await asyncio.wait_for(loop.run(stop), timeout=5)
     return consumer, producer, recorder, loop
+
+
+def make_loop(
+    consumer: FakeConsumer,
+    handler: Handler,
+    producer: FakeProducer | None = None,
+    *,
+    batch_size: int = 200,
+    backoff: RetryPolicy = RetryPolicy(cap_seconds=0.001),
+    clock: Callable[[], float] = time.time,
+) -> ConsumeLoop[Envelope]:
+    return ConsumeLoop(
+        consumer,  # type: ignore[arg-type]
+        [TOPIC],
+        handler,
+        name="test-loop",
+        decoder=decode_envelope,
+        failures=FailurePolicy(poison=DeadLetters(producer or FakeProducer(), "adapter:fake").publish, backoff=backoff),  # type: ignore[arg-type]
+        batch_size=batch_size,
+        clock=clock,
+    )
+
+
+class Clock:
+    def __init__(self, now: float = 1_000.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def step(loop: ConsumeLoop[Envelope]) -> None:
+    """One poll, and the batches it started run to their end."""
+    await loop.poll_once()
+    await loop.idle()
 
 
 # --- commits ----------------------------------------------------------------------------
@@ -229,8 +265,7 @@ async def test_stopping_mid_batch_commits_only_what_was_processed() -> None:
     stop = asyncio.Event()
     stop_holder.append(stop)
     consumer = FakeConsumer(stop, {P0: [record(P0, o) for o in range(4)]})
-    loop = ConsumeLoop(consumer, handler, DeadLetters(FakeProducer(), "x"), name="t", max_backoff_seconds=0.001)  # type: ignore[arg-type]
-    await asyncio.wait_for(loop.run(stop), timeout=5)
+    await asyncio.wait_for(make_loop(consumer, handler).run(stop), timeout=5)
     assert consumer.committed(P0) == 2  # offsets 2 and 3 will be redelivered
 
 
@@ -328,57 +363,77 @@ async def test_a_failing_partition_does_not_hold_back_another() -> None:
     assert [c for c in recorder.calls if c[0] == 1] == [(1, 0), (1, 1), (1, 2)]
 
 
-@pytest.fixture
-def backoff_delays(monkeypatch: pytest.MonkeyPatch) -> list[float]:
-    """The delays the loop asks to sleep, recorded instead of slept (bus.py's view of asyncio only)."""
-    delays: list[float] = []
-
-    async def fake_sleep(delay: float) -> None:
-        delays.append(delay)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(
-        bus,
-        "asyncio",
-        types.SimpleNamespace(sleep=fake_sleep, gather=asyncio.gather, get_running_loop=asyncio.get_running_loop),
-    )
-    return delays
+async def test_repeated_handler_failures_back_off_exponentially_up_to_the_cap() -> None:
+    clock = Clock()
+    consumer = FakeConsumer(asyncio.Event(), {P0: [record(P0, 0)]})
+    loop = make_loop(consumer, Recorder([consumer], lambda rec, attempt: RuntimeError("down")), backoff=RetryPolicy(cap_seconds=0.5), clock=clock)
+    waits = []
+    for _ in range(5):
+        await step(loop)
+        waits.append(loop.parked[P0] - clock.now)
+        clock.now = loop.parked[P0]
+    assert waits == pytest.approx([0.2, 0.4, 0.5, 0.5, 0.5])
 
 
-async def run_with_backoff(logs, fail, *, max_polls: int, max_backoff: float, batch_size: int = 200) -> FakeConsumer:
-    stop = asyncio.Event()
-    consumer = FakeConsumer(stop, logs, max_polls=max_polls)
-    loop = ConsumeLoop(
-        consumer,  # type: ignore[arg-type]
-        Recorder([consumer], fail),
-        DeadLetters(FakeProducer(), "x"),  # type: ignore[arg-type]
-        name="t",
-        batch_size=batch_size,
-        max_backoff_seconds=max_backoff,
-    )
-    await asyncio.wait_for(loop.run(stop), timeout=5)
-    return consumer
-
-
-async def test_repeated_handler_failures_back_off_exponentially_up_to_the_cap(backoff_delays: list[float]) -> None:
-    await run_with_backoff({P0: [record(P0, 0)]}, lambda rec, attempt: RuntimeError("down"), max_polls=5, max_backoff=0.5)
-    assert backoff_delays == pytest.approx([0.2, 0.4, 0.5, 0.5, 0.5])
-
-
-async def test_a_stuck_partition_backs_off_even_while_others_make_progress(backoff_delays: list[float]) -> None:
+async def test_a_stuck_partition_backs_off_even_while_others_make_progress() -> None:
     def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
         return RuntimeError("stuck") if rec.partition == 0 else None
 
-    await run_with_backoff(
-        {P0: [record(P0, 0)], P1: [record(P1, o) for o in range(10)]}, fail, max_polls=4, max_backoff=5.0, batch_size=1
-    )
-    assert backoff_delays == pytest.approx([0.2, 0.4, 0.8, 1.6])
+    clock = Clock()
+    consumer = FakeConsumer(asyncio.Event(), {P0: [record(P0, 0)], P1: [record(P1, o) for o in range(10)]})
+    loop = make_loop(consumer, Recorder([consumer], fail), batch_size=1, backoff=RetryPolicy(), clock=clock)
+    waits = []
+    for _ in range(4):
+        await step(loop)
+        waits.append(loop.parked[P0] - clock.now)
+        clock.now = loop.parked[P0]
+    assert waits == pytest.approx([0.2, 0.4, 0.8, 1.6])  # P1's successes do not reset P0's count
+    assert consumer.committed(P1) == 4
+
+
+async def test_a_failing_partition_does_not_delay_another_partitions_records() -> None:
+    """P0 backs off for 2 s after its failure; P1's records, fetched one poll at a time,
+    are all handled meanwhile: nothing sleeps while holding the other partitions."""
+    stop = asyncio.Event()
+    consumer = FakeConsumer(stop, {P0: [record(P0, 0)], P1: [record(P1, o) for o in range(5)]})
+    handled_at: dict[tuple[int, int], float] = {}
+
+    async def handler(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
+        handled_at[(rec.partition, rec.offset)] = time.monotonic()
+        if rec.partition == 0:
+            raise RuntimeError("database is down")
+        if rec.offset == 4:
+            stop.set()
+
+    loop = make_loop(consumer, handler, batch_size=1, backoff=RetryPolicy(base_seconds=2.0, cap_seconds=2.0))
+    started = time.monotonic()
+    await asyncio.wait_for(loop.run(stop), timeout=5)
+
+    assert [o for p, o in handled_at if p == 1] == [0, 1, 2, 3, 4]
+    assert handled_at[(1, 4)] - started < 1.0  # well inside P0's 2 s backoff
+    assert consumer.committed(P1) == 5
+    assert consumer.committed(P0) is None and P0 in loop.parked  # still waiting, not skipped
+
+
+async def test_a_slow_handler_on_one_partition_does_not_hold_back_another() -> None:
+    stop = asyncio.Event()
+    consumer = FakeConsumer(stop, {P0: [record(P0, 0)], P1: [record(P1, o) for o in range(3)]})
+    done: list[tuple[int, int]] = []
+
+    async def handler(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
+        if rec.partition == 0:
+            await asyncio.sleep(0.5)  # an agency taking its time
+        done.append((rec.partition, rec.offset))
+
+    await asyncio.wait_for(make_loop(consumer, handler, batch_size=1).run(stop), timeout=5)
+    assert done == [(1, 0), (1, 1), (1, 2), (0, 0)]
+    assert (consumer.committed(P0), consumer.committed(P1)) == (1, 3)
 
 
 # --- RetryLater: the agency is down, wait without failing anything -------------------------
 
 
-async def test_retry_later_rewinds_pauses_everything_and_retries_after_the_delay() -> None:
+async def test_retry_later_rewinds_and_parks_only_its_partition_for_the_delay() -> None:
     delay = 0.05
 
     def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
@@ -390,7 +445,7 @@ async def test_retry_later_rewinds_pauses_everything_and_retries_after_the_delay
 
     assert (P0, 1) in consumer.seeks
     assert consumer.pauses, "the consumer was never paused"
-    assert consumer.pauses[0][1] == {P0, P1}  # the whole consumer, not just the partition
+    assert {tp for _, paused in consumer.pauses for tp in paused} == {P0}  # the partition, not the whole consumer
     assert recorder.calls.count((0, 1)) == 2
     [first, again] = consumer.fetch_times[(0, 1)]
     assert again - first >= delay * 0.9  # not retried before the agency's delay
@@ -405,6 +460,73 @@ async def test_a_commit_lost_to_a_rebalance_is_not_fatal() -> None:
         {P0: [record(P0, o) for o in range(2)]}, commit_error=CommitFailedError("rebalanced")
     )
     assert recorder.calls == [(0, 0), (0, 1)]
+
+
+# --- rebalances: revoked partitions are forgotten ------------------------------------------
+
+
+def test_the_loop_subscribes_its_topics_with_a_rebalance_listener() -> None:
+    consumer = FakeConsumer(asyncio.Event(), {P0: []})
+    make_loop(consumer, Recorder([consumer]))
+    assert consumer.subscribed == [TOPIC]
+    assert isinstance(consumer.listener, ConsumerRebalanceListener)
+
+
+async def test_revoking_a_partition_resets_its_failure_count_and_parking() -> None:
+    clock = Clock()
+    consumer = FakeConsumer(asyncio.Event(), {P0: [record(P0, 0)], P1: [record(P1, 0)]})
+    loop = make_loop(consumer, Recorder([consumer], lambda rec, attempt: RuntimeError("down")), backoff=RetryPolicy(), clock=clock)
+    for _ in range(2):
+        await step(loop)
+        clock.now = max(loop.parked.values())
+    assert (loop.failures(P0), loop.failures(P1)) == (2, 2)
+
+    assert consumer.listener is not None
+    await consumer.listener.on_partitions_revoked([P0])
+
+    assert loop.failures(P0) == 0 and P0 not in loop.parked
+    assert loop.failures(P1) == 2  # a partition kept keeps its state
+    await step(loop)  # P0 assigned again: its backoff starts from the beginning
+    assert loop.parked[P0] - clock.now == pytest.approx(0.2)
+
+
+async def test_a_revoked_partition_finishes_its_current_record_and_commits_it() -> None:
+    """The next owner redelivers from the committed offset: as little as possible."""
+    consumer = FakeConsumer(asyncio.Event(), {P0: [record(P0, o) for o in range(4)]})
+    revoking: list[asyncio.Future[None]] = []
+    calls: list[int] = []
+
+    async def handler(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
+        calls.append(rec.offset)
+        if rec.offset == 1:
+            assert consumer.listener is not None
+            revoking.append(asyncio.ensure_future(consumer.listener.on_partitions_revoked([P0])))
+            await asyncio.sleep(0)  # the rebalance starts while this record is handled
+
+    loop = make_loop(consumer, handler)
+    await step(loop)
+    await revoking[0]
+    assert calls == [0, 1]
+    assert consumer.committed(P0) == 2
+
+
+async def test_a_holding_gate_pauses_every_partition_until_it_opens() -> None:
+    hold = [5.0]
+    consumer = FakeConsumer(asyncio.Event(), {P0: [record(P0, 0)], P1: [record(P1, 0)]})
+    recorder = Recorder([consumer])
+    loop = ConsumeLoop(
+        consumer,  # type: ignore[arg-type]
+        [TOPIC], recorder, name="t", decoder=decode_envelope,
+        failures=FailurePolicy(poison=DeadLetters(FakeProducer(), "x").publish),  # type: ignore[arg-type]
+        gate=lambda: hold[0],
+    )
+    await step(loop)
+    assert consumer.paused() == {P0, P1}
+    assert recorder.calls == []
+    hold[0] = 0.0
+    await step(loop)
+    assert consumer.paused() == set()
+    assert sorted(recorder.calls) == [(0, 0), (1, 0)]
 
 
 # --- no personal data in dead-letter reasons ---------------------------------------------

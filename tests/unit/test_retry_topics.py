@@ -1,9 +1,9 @@
 """Specification of the failure ladder's middle rung (messaging/retry_levels.py) and
 of the breaker state the worker reports (adapters/sdk/runtime/circuit.py).
 
-Header math and level selection are pure; ``RetryLevelLoop`` runs over a fake consumer
-whose partitions can be paused, with a fake wall clock, so "waits until not-before"
-is checked without sleeping.
+Header math and level selection are pure; a level is the one consume loop told by
+``due_at`` when a record is due, run here over a fake consumer whose partitions can be
+paused, with a fake wall clock, so "waits until not-before" is checked without sleeping.
 """
 
 from __future__ import annotations
@@ -15,10 +15,11 @@ import pytest
 from aiokafka import ConsumerRecord, TopicPartition
 
 from adapters.sdk import BackendSettings, TransientBackendError
-from messaging import retry_levels as rt
-from adapters.sdk.runtime.circuit import AdapterStatus, BreakerState, CircuitBreaker
 from adapters.sdk.errors import RetryLater
-from adapters.sdk.runtime.worker import AdapterWorker
+from adapters.sdk.runtime.circuit import AdapterStatus, BreakerState, CircuitBreaker
+from adapters.sdk.runtime.worker import AdapterWorker, short_retry_policy
+from messaging import ConsumeLoop, FailurePolicy, decode_envelope
+from messaging import retry_levels as rt
 from schemas import topics
 from schemas.envelope import Envelope, Headers
 from test_adapter_worker import FAST, FakeAdapter, FakeProducer, command_envelope
@@ -44,30 +45,31 @@ def record(tp: TopicPartition, offset: int, *, not_before: int | None = None, va
 
 
 def test_default_levels_are_5_30_120_seconds() -> None:
-    assert rt.retry_delays(FAST) == (5.0, 30.0, 120.0)
+    assert rt.retry_delays(FAST.retry_topic_delays_seconds) == (5.0, 30.0, 120.0)
 
 
 @pytest.mark.parametrize("raw", [[0.5, 1, 2], "[0.5, 1, 2]", "0.5,1,2"])
 def test_levels_come_from_backend_settings_in_any_env_shape(raw: Any) -> None:
     settings = BackendSettings(base_url="http://x.test", retry_topic_delays_seconds=raw)  # type: ignore[call-arg]
-    assert rt.retry_delays(settings) == (0.5, 1.0, 2.0)
+    assert rt.retry_delays(settings.retry_topic_delays_seconds) == (0.5, 1.0, 2.0)
 
 
 def test_non_positive_delays_are_refused() -> None:
     with pytest.raises(ValueError):
-        rt.retry_delays(BackendSettings(base_url="http://x.test", retry_topic_delays_seconds=[1, 0]))  # type: ignore[call-arg]
+        rt.retry_delays(BackendSettings(base_url="http://x.test", retry_topic_delays_seconds=[1, 0]).retry_topic_delays_seconds)  # type: ignore[call-arg]
 
 
 def test_short_retry_bound_is_attempts_times_timeout_plus_max_wait() -> None:
     settings = BackendSettings(base_url="http://x.test", retry_attempts=4, timeout_seconds=10, retry_max_wait_seconds=2)
-    assert rt.short_retry_bound_seconds(settings) == 48
-    assert rt.check_short_retry_bound(settings) == 48  # well under max.poll.interval (300 s)
+    policy = short_retry_policy(settings)
+    assert policy.worst_case_seconds(settings.timeout_seconds) == 48
+    assert rt.check_short_retry_bound(policy, settings.timeout_seconds, 300) == 48  # well under max.poll.interval (300 s)
 
 
 def test_settings_that_could_near_max_poll_interval_are_refused() -> None:
     settings = BackendSettings(base_url="http://x.test", retry_attempts=10, timeout_seconds=30, retry_max_wait_seconds=2)
     with pytest.raises(ValueError, match="max.poll.interval"):
-        rt.check_short_retry_bound(settings)
+        rt.check_short_retry_bound(short_retry_policy(settings), settings.timeout_seconds, 300)
 
 
 # --- level selection and header math -------------------------------------------------------
@@ -205,6 +207,9 @@ class FakeConsumer:
         self.commits: dict[TopicPartition, int] = {}
         self.timeouts: list[int] = []
 
+    def subscribe(self, topics: list[str], listener: Any = None) -> None:
+        self.listener = listener
+
     def assignment(self) -> set[TopicPartition]:
         return set(self.logs)
 
@@ -220,11 +225,11 @@ class FakeConsumer:
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.positions[tp] = offset
 
-    async def getmany(self, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
         self.timeouts.append(timeout_ms)
         batch = {}
         for tp, records in self.logs.items():
-            if tp not in self._paused:
+            if tp not in self._paused and (not partitions or tp in partitions):
                 chunk = [r for r in records if r.offset >= self.positions[tp]]
                 if chunk:
                     batch[tp] = chunk
@@ -236,23 +241,50 @@ class FakeConsumer:
 
 
 class Clock:
+    """Wall time in unix ms, like the not-before header."""
+
     def __init__(self, now: int = 1_000_000) -> None:
         self.now = now
 
     def __call__(self) -> int:
         return self.now
 
+    def seconds(self) -> float:
+        return self.now / 1000
 
-def make_loop(consumer: FakeConsumer, clock: Clock, handled: list[tuple[int, int, int]], *, breaker_wait: Any = lambda: 0.0, fail: Any = None, dead: list[Any] | None = None) -> rt.RetryLevelLoop:
-    async def handler(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
-        if fail is not None and (error := fail(rec)) is not None:
-            raise error
-        handled.append((rec.partition, rec.offset, clock.now))
 
-    async def dead_letter(rec: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
-        (dead if dead is not None else []).append((rec.offset, type(error).__name__))
+class Level:
+    """A retry level as the worker runs it: the consume loop with ``not_before=due_at``."""
 
-    return rt.RetryLevelLoop(consumer, handler, dead_letter, name="t", breaker_wait=breaker_wait, now_ms=clock)  # type: ignore[arg-type]
+    def __init__(self, consumer: FakeConsumer, clock: Clock, handled: list[tuple[int, int, int]], *, breaker_wait: Any = lambda: 0.0, fail: Any = None, dead: list[Any] | None = None) -> None:
+        async def handler(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
+            if fail is not None and (error := fail(rec)) is not None:
+                raise error
+            handled.append((rec.partition, rec.offset, clock.now))
+
+        async def dead_letter(rec: ConsumerRecord[bytes, bytes], error: BaseException) -> None:
+            (dead if dead is not None else []).append((rec.offset, type(error).__name__))
+
+        self.clock = clock
+        self.loop = ConsumeLoop(
+            consumer,  # type: ignore[arg-type]
+            [LEVEL1], handler, name="t", decoder=decode_envelope, failures=FailurePolicy(poison=dead_letter),
+            gate=breaker_wait, not_before=rt.due_at, clock=clock.seconds,
+        )
+
+    async def step(self) -> None:
+        """One poll, and the batches it started run to their end."""
+        await self.loop.poll_once()
+        await self.loop.idle()
+
+    @property
+    def waiting(self) -> dict[TopicPartition, int]:
+        """Parked partitions and the unix ms each may go on."""
+        return {tp: round(until * 1000) for tp, until in self.loop.parked.items()}
+
+
+def make_loop(consumer: FakeConsumer, clock: Clock, handled: list[tuple[int, int, int]], **options: Any) -> Level:
+    return Level(consumer, clock, handled, **options)
 
 
 async def test_a_record_is_handled_only_once_its_not_before_has_passed() -> None:

@@ -8,9 +8,10 @@ opens it again.
 
 The breaker is in-process state, so operators see it only if the worker publishes
 it: :meth:`CircuitBreaker.snapshot` is what goes to the compacted topic
-``mpp.adapter-status`` (:data:`ADAPTER_STATUS_TOPIC`), on every change and as a
-heartbeat. The snapshot carries the error *class* of the last failure only, never
-its message (an agency's message may echo a NIK or a plate).
+``mpp.adapter-status`` (the message, :class:`~messaging.status.AdapterStatus`, is
+shared with the hub, which reads it), on every change and as a heartbeat. The
+snapshot carries the error *class* of the last failure only, never its message (an
+agency's message may echo a NIK or a plate).
 """
 
 from __future__ import annotations
@@ -18,49 +19,10 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
-from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from messaging.status import AdapterStatus, BreakerState, status_key
 
-from schemas import topics
-
-#: Compacted topic of adapter breaker states, key ``<agency>:<instance id>``.
-ADAPTER_STATUS_TOPIC = topics.ADAPTER_STATUS
-
-
-class BreakerState(StrEnum):
-    CLOSED = "closed"
-    OPEN = "open"
-    HALF_OPEN = "half_open"
-
-
-class AdapterStatus(BaseModel):
-    """One adapter worker instance's breaker, as published on ``mpp.adapter-status``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-    agency: str = Field(min_length=1, max_length=50)
-    instance_id: str = Field(min_length=1, max_length=200)
-    state: BreakerState
-    consecutive_failures: int = Field(ge=0)
-    opened_at: datetime | None = None
-    last_error: str | None = Field(default=None, max_length=200, description="Class name of the last transient error; never its message.")
-    updated_at: datetime
-
-    @property
-    def key(self) -> bytes:
-        return status_key(self.agency, self.instance_id)
-
-    def to_bytes(self) -> bytes:
-        return self.model_dump_json().encode()
-
-    @classmethod
-    def from_bytes(cls, raw: bytes) -> AdapterStatus:
-        return cls.model_validate_json(raw)
-
-
-def status_key(agency: str, instance_id: str) -> bytes:
-    return f"{agency}:{instance_id}".encode()
+__all__ = ["AdapterStatus", "BreakerState", "CircuitBreaker", "status_key"]
 
 
 class CircuitBreaker:

@@ -27,19 +27,26 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable
+from contextlib import AsyncExitStack
 from typing import TypeVar
 
-from aiokafka import AIOKafkaProducer, ConsumerRecord
-from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
+from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
-from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
 
 from adapters.sdk.base import Adapter, Capability
-from messaging.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, ensure_topics, envelope_headers, header
-from messaging import retry_levels as rt
-from adapters.sdk.runtime.circuit import ADAPTER_STATUS_TOPIC, BreakerState, CircuitBreaker, status_key
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMessage, RetryLater, TransientBackendError
+from adapters.sdk.runtime.circuit import BreakerState, CircuitBreaker, status_key
+from adapters.sdk.settings import BackendSettings
+from messaging import retry_levels as rt
+from messaging.clients import create_consumer, create_producer, started
+from messaging.consume import ConsumeLoop, FailurePolicy, decode_envelope
+from messaging.deadletters import DeadLetters
+from messaging.headers import envelope_headers, header, with_default
+from messaging.retry import RetryPolicy
+from messaging.settings import KafkaSettings
+from messaging.topology import Topology, prepare
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
 from schemas.lifecycle import Status
@@ -48,6 +55,9 @@ from schemas.messages import AgencyCallback, StepCancel, StepCommand, StepError,
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+
+LevelHandler = Callable[[Envelope, ConsumerRecord[bytes, bytes]], Awaitable[None]]
+DueAt = Callable[[ConsumerRecord[bytes, bytes]], float]
 
 _REPORT_NAMESPACE = uuid.UUID("6f1c3c2e-5d0a-4f57-9a43-2b1f9a0d7e11")
 STATUS_HEARTBEAT_SECONDS = 10.0
@@ -81,15 +91,19 @@ class AdapterWorker:
         self.source = f"adapter:{adapter.agency}"
         settings = adapter.settings
         self.breaker = breaker or CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_reset_seconds)
-        self.retry_delays = rt.retry_delays(settings)
+        self.retry_delays = rt.retry_delays(settings.retry_topic_delays_seconds)
         self._now_ms = now_ms
         self._dead_letters = DeadLetters(producer, self.source)
+
+    def breaker_hold(self) -> float:
+        """The consume loops' gate: while the circuit is open every partition waits."""
+        return self.breaker.seconds_until_probe() if self.breaker.state is BreakerState.OPEN else 0.0
 
     async def handle(self, envelope: Envelope, record: ConsumerRecord[bytes, bytes]) -> None:
         """A record from the command topic (ladder level 0)."""
         await self.handle_at_level(envelope, record, 0)
 
-    def level_handler(self, level: int) -> Callable[[Envelope, ConsumerRecord[bytes, bytes]], Awaitable[None]]:
+    def level_handler(self, level: int) -> LevelHandler:
         async def handle(envelope: Envelope, record: ConsumerRecord[bytes, bytes]) -> None:
             await self.handle_at_level(envelope, record, level)
 
@@ -111,8 +125,7 @@ class AdapterWorker:
             return
         not_before = self._now_ms() + int(step.delay_seconds * 1000)
         headers = rt.retry_headers(record, attempt=step.next_level, not_before_ms=not_before, error=error)
-        if header(record, Headers.CORRELATION_ID) is None and record.key is not None:
-            headers.append((Headers.CORRELATION_ID, record.key))  # the request id
+        headers = with_default(headers, Headers.CORRELATION_ID, record.key)  # the key is the request id
         topic = rt.retry_topic(self.adapter.agency, step.next_level)
         await (await self._producer.send(topic, value=record.value, key=record.key, headers=headers))
         log.warning(
@@ -124,9 +137,7 @@ class AdapterWorker:
         """Dead-letter ``record`` under its original coordinates (the command topic's),
         without the retry headers; the original headers (correlation id) stay."""
         topic, partition, offset = rt.original_coordinates(record)
-        headers = rt.without_retry_headers(record.headers)
-        if not any(k == Headers.CORRELATION_ID for k, _ in headers) and record.key is not None:
-            headers.append((Headers.CORRELATION_ID, record.key))
+        headers = with_default(rt.without_retry_headers(record.headers), Headers.CORRELATION_ID, record.key)
         original = dataclasses.replace(record, topic=topic, partition=partition, offset=offset, headers=headers)
         await self._dead_letters.publish(original, error, attempts=attempts)
 
@@ -229,14 +240,20 @@ def _failed(code: str, message: str, *, agency_code: str | None = None) -> StepS
     return StepStatusReport(status=Status.FAILED, error=StepError(code=code, message=message, agency_code=agency_code))
 
 
+def short_retry_policy(settings: BackendSettings) -> RetryPolicy:
+    """The first rung of the ladder as a :class:`RetryPolicy` value: ``retry_attempts``
+    tries, backing off from 0.2 s up to ``retry_max_wait_seconds``."""
+    return RetryPolicy(attempts=settings.retry_attempts, cap_seconds=settings.retry_max_wait_seconds)
+
+
 def _wait_respecting_retry_after(cap: float) -> Callable[[RetryCallState], float]:
-    exponential = wait_exponential(multiplier=0.2, max=cap)
+    backoff = RetryPolicy(cap_seconds=cap)
 
     def wait(state: RetryCallState) -> float:
         error = state.outcome.exception() if state.outcome else None
         if isinstance(error, TransientBackendError) and error.retry_after is not None:
             return min(error.retry_after, cap)
-        return float(exponential(state))
+        return backoff.delay(state.attempt_number)
 
     return wait
 
@@ -260,7 +277,7 @@ class StatusPublisher:
     async def publish(self) -> None:
         snapshot = self._breaker.snapshot(self.agency, self.instance_id)
         try:
-            await (await self._producer.send(ADAPTER_STATUS_TOPIC, value=snapshot.to_bytes(), key=snapshot.key))
+            await (await self._producer.send(topics.ADAPTER_STATUS, value=snapshot.to_bytes(), key=snapshot.key))
         except KafkaError:
             log.exception("adapter:%s: could not publish breaker status", self.agency)
 
@@ -279,7 +296,7 @@ class StatusPublisher:
         finally:
             stopping.cancel()
             try:  # a clean stop: forget this instance (compaction drops the key)
-                await (await self._producer.send(ADAPTER_STATUS_TOPIC, value=None, key=status_key(self.agency, self.instance_id)))
+                await (await self._producer.send(topics.ADAPTER_STATUS, value=None, key=status_key(self.agency, self.instance_id)))
             except KafkaError:
                 log.warning("adapter:%s: could not publish the status tombstone", self.agency)
 
@@ -288,75 +305,59 @@ def default_instance_id() -> str:
     return os.environ.get("MPP_INSTANCE_ID") or f"{socket.gethostname()}-{os.getpid()}"
 
 
-async def ensure_status_topic(bootstrap: str) -> None:
-    """``mpp.adapter-status`` is compacted: only each instance's latest state matters."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    await admin.start()
-    try:
-        if ADAPTER_STATUS_TOPIC in set(await admin.list_topics()):
-            return
-        topic = NewTopic(ADAPTER_STATUS_TOPIC, num_partitions=1, replication_factor=1, topic_configs={"cleanup.policy": "compact"})
-        try:
-            await admin.create_topics([topic])
-        except TopicAlreadyExistsError:
-            pass
-    finally:
-        await admin.close()
-
-
 async def run_adapter_worker(
-    adapter: Adapter, bootstrap: str, stop: asyncio.Event, *, batch_size: int = 50, instance_id: str | None = None
+    adapter: Adapter, kafka: KafkaSettings, stop: asyncio.Event, *, batch_size: int = 50, instance_id: str | None = None
 ) -> None:
     """Run one adapter until ``stop`` is set: its command topic (consumer group
-    ``mpp-adapter-<agency>``, shared across workers of the agency), one consumer per
-    retry level (group ``mpp-adapter-<agency>-retry-<n>``) and the status heartbeat."""
-    agency = adapter.agency
-    rt.check_short_retry_bound(adapter.settings)
-    producer = create_producer(bootstrap)
-    await producer.start()
-    consumers = []
+    ``mpp-adapter-<agency>``, shared across workers of the agency), each retry level
+    (group ``mpp-adapter-<agency>-retry-<n>``) and the status heartbeat. It prepares
+    the topics it reads and writes first, as the topology declares them."""
+    settings = adapter.settings
     try:
-        worker = AdapterWorker(adapter, producer)
-        command_topic = topics.commands(agency)
-        partitions = len(await producer.partitions_for(command_topic) or {0})
-        levels = rt.retry_topics(agency, len(worker.retry_delays))
-        await ensure_topics(bootstrap, levels, partitions)
-        await ensure_status_topic(bootstrap)
-
-        consumer = create_consumer(bootstrap, f"mpp-adapter-{agency}", [command_topic])
-        consumers.append(consumer)
-        level_consumers = [create_consumer(bootstrap, f"mpp-adapter-{agency}-retry-{n}", [topic]) for n, topic in enumerate(levels, 1)]
-        consumers += level_consumers
-        for c in consumers:
-            await c.start()
-
-        def breaker_wait() -> float:
-            return worker.breaker.seconds_until_probe() if worker.breaker.state is BreakerState.OPEN else 0.0
-
-        main = ConsumeLoop(consumer, worker.handle, DeadLetters(producer, worker.source), name=worker.source, batch_size=batch_size)
-        retry_loops = [
-            rt.RetryLevelLoop(
-                c, worker.level_handler(n), worker.dead_letter, name=f"{worker.source}:retry-{n}", breaker_wait=breaker_wait
-            )
-            for n, c in enumerate(level_consumers, 1)
-        ]
-        status = StatusPublisher(producer, worker.breaker, agency, instance_id or default_instance_id())
-        log.info(
-            "adapter:%s: short retries bounded by %.0fs per command; retry levels %s",
-            agency, rt.short_retry_bound_seconds(adapter.settings), list(worker.retry_delays),
-        )
-        tasks = [asyncio.ensure_future(t) for t in (main.run(stop), *(loop.run(stop) for loop in retry_loops), status.run(stop))]
-        try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
-        finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        for task in done:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+        bound = rt.check_short_retry_bound(short_retry_policy(settings), settings.timeout_seconds, kafka.max_poll_interval_seconds)
+        delays = rt.retry_delays(settings.retry_topic_delays_seconds)
+        await prepare(kafka, Topology(kafka).adapter(adapter.agency, len(delays)))
+        async with started(create_producer(kafka)) as producer, AsyncExitStack() as consumers:
+            worker = AdapterWorker(adapter, producer)
+            loops = []
+            for consumer, loop in consume_loops(worker, kafka, batch_size):
+                await consumers.enter_async_context(started(consumer))
+                loops.append(loop)
+            status = StatusPublisher(producer, worker.breaker, adapter.agency, instance_id or default_instance_id())
+            log.info("%s: short retries bounded by %.0fs per command; retry levels %s", worker.source, bound, list(delays))
+            await _until_first_failure([*(loop.run(stop) for loop in loops), status.run(stop)])
     finally:
-        for c in consumers:
-            await c.stop()
-        await producer.stop()
         await adapter.aclose()
+
+
+def consume_loops(worker: AdapterWorker, kafka: KafkaSettings, batch_size: int) -> list[tuple[AIOKafkaConsumer, ConsumeLoop[Envelope]]]:
+    """The command topic and each retry level: one consume loop each, held by the breaker."""
+    agency = worker.adapter.agency
+    failures = FailurePolicy(poison=worker.dead_letter)
+
+    def loop(group: str, topic: str, handler: LevelHandler, name: str, not_before: DueAt | None = None) -> tuple[AIOKafkaConsumer, ConsumeLoop[Envelope]]:
+        consumer = create_consumer(kafka, group)
+        return consumer, ConsumeLoop(
+            consumer, [topic], handler, name=name, decoder=decode_envelope, failures=failures,
+            batch_size=batch_size, gate=worker.breaker_hold, not_before=not_before,
+        )
+
+    levels = rt.retry_topics(agency, len(worker.retry_delays))
+    return [
+        loop(f"mpp-adapter-{agency}", topics.commands(agency), worker.handle, worker.source),
+        *(loop(rt.retry_group(agency, n), topic, worker.level_handler(n), f"{worker.source}:retry-{n}", not_before=rt.due_at) for n, topic in enumerate(levels, 1)),
+    ]
+
+
+async def _until_first_failure(coroutines: list[Awaitable[None]]) -> None:
+    """Run together; the first to fail stops the rest and its error is raised."""
+    tasks = [asyncio.ensure_future(c) for c in coroutines]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            raise task.exception()  # type: ignore[misc]

@@ -2,8 +2,9 @@
 
 One DB transaction per record, idempotent on the record's (partition, offset); the
 offset is committed only after that transaction, so a crash redelivers and the
-redelivery is skipped. The archiver cannot use ``ConsumeLoop``: dead letters are, by
-definition, often not valid envelopes.
+redelivery is skipped. It is a configuration of the one consume loop over raw
+records (dead letters are, by definition, often not valid envelopes): a failed store
+(the DB is away) rewinds and parks only that partition, with the loop's backoff.
 """
 
 from __future__ import annotations
@@ -12,16 +13,16 @@ import asyncio
 import logging
 from datetime import UTC, datetime
 
-from aiokafka import AIOKafkaConsumer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
+from aiokafka import ConsumerRecord
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from messaging.bus import create_consumer, ensure_topics
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 from hub.features.deadletters.policy import archive_status, original_headers, replay_count_of
+from messaging import ConsumeLoop, FailurePolicy, create_consumer, header, raw_record, skip_poison, started
+from messaging import deadletters as dlq
 from schemas import topics
 from schemas.envelope import Headers
 
@@ -41,23 +42,23 @@ def _int(value: str | None) -> int | None:
 def to_dead_letter(record: ConsumerRecord[bytes, bytes], *, limit: int) -> DeadLetter:
     """The archive row for one record of the dead-letter topic (not yet added to a session)."""
     headers = [(name, value.decode("utf-8", errors="replace")) for name, value in record.headers or ()]
-    dlq = {name: value for name, value in headers if name.startswith("dlq.")}
+    found = {name: value for name, value in headers if name.startswith("dlq.")}
     incoming = replay_count_of(headers)
     timestamp = datetime.fromtimestamp(record.timestamp / 1000, UTC) if record.timestamp and record.timestamp > 0 else datetime.now(UTC)
     return DeadLetter(
         dlq_partition=record.partition,
         dlq_offset=record.offset,
-        original_topic=dlq.get("dlq.original.topic"),
-        original_partition=_int(dlq.get("dlq.original.partition")),
-        original_offset=_int(dlq.get("dlq.original.offset")),
+        original_topic=found.get(dlq.H_TOPIC),
+        original_partition=_int(found.get(dlq.H_PARTITION)),
+        original_offset=_int(found.get(dlq.H_OFFSET)),
         key=record.key,
         value=record.value,
         headers=[[name, value] for name, value in original_headers(headers)],
-        error_class=dlq.get("dlq.error.class", "unknown")[:200],
-        error_message=dlq.get("dlq.error.message", ""),
-        consumer=dlq.get("dlq.consumer", "unknown")[:100],
-        attempts=_int(dlq.get("dlq.attempts")) or 1,
-        correlation_id=next((v for n, v in headers if n == Headers.CORRELATION_ID), None),
+        error_class=found.get(dlq.H_ERROR_CLASS, "unknown")[:200],
+        error_message=found.get(dlq.H_ERROR_MESSAGE, ""),
+        consumer=found.get(dlq.H_CONSUMER, "unknown")[:100],
+        attempts=_int(found.get(dlq.H_ATTEMPTS)) or 1,
+        correlation_id=header(record, Headers.CORRELATION_ID),
         incoming_replay_count=incoming,
         dead_lettered_at=timestamp,
         status=archive_status(incoming, limit),
@@ -85,62 +86,31 @@ async def store(sessions: async_sessionmaker[AsyncSession], record: ConsumerReco
 
 
 class DeadLetterArchiver:
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], consumer: AIOKafkaConsumer, *, limit: int, max_backoff_seconds: float = 5.0) -> None:
+    """The handler: one record, one transaction (see :func:`store`)."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], *, limit: int) -> None:
         self._sessions = sessions
-        self._consumer = consumer
         self._limit = limit
-        self._max_backoff = max_backoff_seconds
-        self._failures = 0
         self.archived = 0
 
-    async def run(self, stop: asyncio.Event) -> None:
-        while not stop.is_set():
-            batches = await self._consumer.getmany(timeout_ms=200, max_records=200)
-            for tp, records in batches.items():
-                await self._archive_partition(tp, records, stop)
-
-    async def _archive_partition(self, tp: TopicPartition, records: list[ConsumerRecord[bytes, bytes]], stop: asyncio.Event) -> None:
-        done: int | None = None
-        try:
-            for record in records:
-                if stop.is_set():
-                    break
-                try:
-                    if await store(self._sessions, record, limit=self._limit) is not None:
-                        self.archived += 1
-                except Exception:
-                    # The DB is away (or a concurrent duplicate lost the race): rewind and retry.
-                    self._failures += 1
-                    delay = min(self._max_backoff, 0.1 * 2 ** min(self._failures, 10))
-                    log.exception("dead-letter archiver: storing %s[%d]@%d failed; retrying in %.1fs", tp.topic, tp.partition, record.offset, delay)
-                    self._consumer.seek(tp, record.offset)
-                    await asyncio.sleep(delay)
-                    break
-                self._failures = 0
-                done = record.offset
-        finally:
-            if done is not None:
-                await self._commit(tp, done + 1)
-
-    async def _commit(self, tp: TopicPartition, offset: int) -> None:
-        try:
-            await self._consumer.commit({tp: offset})
-        except (CommitFailedError, IllegalStateError) as exc:
-            log.warning("dead-letter archiver: commit for %s lost to a rebalance: %s", tp, exc)
-        except KafkaError:
-            log.exception("dead-letter archiver: commit for %s failed; records will be redelivered (and skipped)", tp)
+    async def handle(self, record: ConsumerRecord[bytes, bytes], _: ConsumerRecord[bytes, bytes]) -> None:
+        if await store(self._sessions, record, limit=self._limit) is not None:
+            self.archived += 1
 
 
 async def run_archiver(settings: Settings, stop: asyncio.Event) -> None:
-    """Archive ``mpp.deadletter`` into the ``dead_letters`` table until ``stop`` is set."""
-    await ensure_topics(settings.kafka.bootstrap, [topics.DEADLETTER], settings.kafka.partitions)
+    """Archive ``mpp.deadletter`` into the ``dead_letters`` table until ``stop`` is set.
+    The topic is prepared with the others by the router process."""
     engine = create_engine(settings.database_url)
-    consumer = create_consumer(settings.kafka.bootstrap, GROUP_ID, [topics.DEADLETTER])
     try:
-        await consumer.start()
-        try:
-            await DeadLetterArchiver(create_sessionmaker(engine), consumer, limit=settings.dlq.max_replays).run(stop)
-        finally:
-            await consumer.stop()
+        consumer = create_consumer(settings.kafka, GROUP_ID)
+        loop = ConsumeLoop(
+            consumer, [topics.DEADLETTER], DeadLetterArchiver(create_sessionmaker(engine), limit=settings.dlq.max_replays).handle,
+            name="dead-letter archiver", decoder=raw_record,
+            # A dead letter cannot be dead-lettered again; raw records are never poison anyway.
+            failures=FailurePolicy(poison=skip_poison("dead-letter archiver")), batch_size=settings.kafka.consumer_batch_size,
+        )
+        async with started(consumer):
+            await loop.run(stop)
     finally:
         await engine.dispose()
