@@ -1,4 +1,5 @@
-"""Specification of the simulator toolkit (adapters/sdk/testing/simulation.py).
+"""Specification of the simulator scaffold's parts (adapters/sdk/testing/: ledger, knobs,
+control endpoints, clock).
 
 Every agency simulator builds on it, and the hub's "nothing is done twice" guarantee
 is checked against its ledger, so it must hold on its own: one application per key
@@ -23,7 +24,9 @@ import pytest
 from fastapi import FastAPI
 from pydantic import Field, field_validator
 
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.testing.control import control_router
+from adapters.sdk.testing.knobs import Fault, Knobs, SimulatorRuntime
+from adapters.sdk.testing.ledger import Ledger, Outcome
 
 DAY = date(2026, 1, 14)
 

@@ -4,10 +4,11 @@ Why it exists: the Dukcapil adapter must be built and fault-tested against somet
 that behaves like the real, foreign system -- its API key, its request ids, its
 Indonesian field names, its day-first dates and offset-less WIB timestamps, and its bad
 days (slowness, overload, outages, replies lost after the access was logged, garbage
-from a gateway, an access quota). It imports nothing from ``hub`` or ``schemas``; the
-fault knobs, the apply-once ledger and the control endpoints come from the SDK's
-simulation toolkit (``adapters.sdk.testing.simulation``), so every common knob works the way
-the contract kit expects.
+from a gateway, an access quota). It imports nothing from ``hub``; the request
+pipeline, fault knobs, apply-once ledger, clock and control endpoints come from the
+SDK's simulator scaffold (``adapters.sdk.testing.scaffold``), so every common knob works
+the way the contract kit expects; Dukcapil's protocol is its dialect
+(:class:`DialekDukcapil`).
 
 Native API
 ==========
@@ -54,49 +55,38 @@ another body with the same id: 409 ``REQUEST_ID_SUDAH_DIPAKAI``. Refusals (401, 
 422, 404, 429) and faults before applying (503) are not logged, so a retry after the
 cause is gone can still apply.
 
-Knobs (:class:`DukcapilKnobs`, the toolkit's plus ``skor_minimal_nama``), in order:
+Knobs (:class:`DukcapilKnobs`, the scaffold's plus ``skor_minimal_nama``), in order:
 ``down`` (503 ``LAYANAN_TIDAK_TERSEDIA``, ``Retry-After: 5``), ``latency_ms``,
 ``error_rate`` (503 ``LAYANAN_SIBUK``, ``Retry-After: 1``), then API key, request id,
-body, register, ledger (``daily_quota`` per WIB day -> 429 ``KUOTA_AKSES_HABIS``), and
-after a fresh application ``drop_reply_after_apply`` (504 ``WAKTU_HABIS``: logged, reply
-lost) or ``garble_rate`` (HTTP 200 with an HTML gateway page instead of JSON).
-Control plane: ``/_sim/health``, ``/_sim/ledger``, ``/_sim/knobs`` (toolkit).
+body, ledger (replay or 409; ``daily_quota`` per WIB day -> 429 ``KUOTA_AKSES_HABIS``
+with ``Retry-After`` until midnight), register (404), and after a fresh application
+``drop_reply_after_apply`` (504 ``WAKTU_HABIS``: logged, reply lost) or ``garble_rate``
+(HTTP 200 with an HTML gateway page instead of JSON). Control plane: ``/_sim/health``,
+``/_sim/ledger``, ``/_sim/knobs`` (the scaffold's).
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
-import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import Field, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk.testing import (
+    ApiKeyDialect, Call, Clock, Endpoint, KeyRule, Knobs, Ledger, Malformed, Operation, Produced, Refusal, Say, SimClock, Simulator,
+    SimulatorRuntime, problem_lines,
+)
 from mpp_dukcapil.native import (
-    FORMAT_TANGGAL,
-    HEADER_API_KEY,
-    HEADER_REPLAY,
-    HEADER_REQUEST_ID,
-    PATH_VERIFIKASI,
-    WIB,
-    DataVerifikasi,
-    GalatDukcapil,
-    HasilPadanan,
-    JawabanVerifikasi,
-    KodeGalat,
-    PermintaanVerifikasi,
-    StatusData,
-    tulis_waktu,
+    FORMAT_TANGGAL, HEADER_API_KEY, HEADER_REPLAY, HEADER_REQUEST_ID, PATH_VERIFIKASI, WIB, DataVerifikasi, GalatDukcapil, HasilPadanan,
+    JawabanVerifikasi, KodeGalat, PermintaanVerifikasi, StatusData, tulis_waktu,
 )
 
 #: API key the simulator accepts when none is configured (development only).
@@ -115,11 +105,6 @@ SERIAL_MENINGGAL: Final[range] = range(8950, 9000)
 SERIAL_NAMA_BERBEDA: Final[range] = range(8000, 8500)
 NAMA_TERCATAT_BERBEDA: Final[str] = "NAMA TERCATAT BERBEDA"
 
-#: What a broken gateway in front of the service answers (HTTP 200!) when garbling.
-HALAMAN_GATEWAY: Final[str] = (
-    "<!DOCTYPE html><html><head><title>Gangguan Layanan</title></head>"
-    "<body><h1>Mohon maaf, layanan sedang mengalami gangguan.</h1></body></html>"
-)
 
 
 class DukcapilKnobs(Knobs):
@@ -218,11 +203,6 @@ def samarkan(nik: str) -> str:
     return nik[:4] + "*" * 10 + nik[-2:]
 
 
-def sidik_jari(permintaan: PermintaanVerifikasi) -> str:
-    """Fingerprint of a parsed request, so key order and spacing do not make it "another body"."""
-    return hashlib.sha256(json.dumps(permintaan.model_dump(), sort_keys=True).encode()).hexdigest()
-
-
 def buat_jawaban(
     permintaan: PermintaanVerifikasi, penduduk: CatatanPenduduk, *, sequence: int, now: datetime, skor_minimal: int
 ) -> JawabanVerifikasi:
@@ -252,39 +232,87 @@ def buat_jawaban(
     return JawabanVerifikasi(id_transaksi=f"DKC-{local:%Y%m%d}-{sequence:07d}", waktu_verifikasi=tulis_waktu(now), data=data)
 
 
-# ---------------------------------------------------------------------- responses
+# ------------------------------------------------------------------ the operation
 
 
-def galat(
-    status_code: int, kode: KodeGalat, pesan: str, *, rincian: list[str] | None = None, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """An error reply in Dukcapil's one error shape."""
-    body = GalatDukcapil(kode=kode, pesan=pesan, rincian=rincian).model_dump(mode="json", exclude_none=True)
-    return JSONResponse(body, status_code=status_code, headers=headers)
+def harus_terdaftar(call: Call[PermintaanVerifikasi]) -> None:
+    if cari_penduduk(call.payload.nik, call.today) is None:
+        raise Refusal(KodeGalat.NIK_TIDAK_TERDAFTAR, "NIK tidak terdaftar dalam database kependudukan.", status=404)
 
 
-def _uraikan(exc: ValidationError) -> list[str]:
-    """Validation errors as ``field: message`` lines, without echoing input (it holds NIKs)."""
-    return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_input=False)]
+def verifikasi(call: Call[PermintaanVerifikasi], sequence: int) -> Produced:
+    """The answer for a registered NIK; the access log keeps only the record's status."""
+    penduduk = cari_penduduk(call.payload.nik, call.today)
+    assert penduduk is not None  # harus_terdaftar ran first
+    knobs = call.knobs
+    skor_minimal = knobs.skor_minimal_nama if isinstance(knobs, DukcapilKnobs) else 90
+    jawaban = buat_jawaban(call.payload, penduduk, sequence=sequence, now=call.now, skor_minimal=skor_minimal)
+    return Produced(jawaban.model_dump(mode="json"), {"status_data": penduduk.status.value})
 
 
-def _baca_permintaan(raw: bytes) -> PermintaanVerifikasi | JSONResponse:
-    try:
-        body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Body bukan JSON yang valid.")
-    if not isinstance(body, dict):
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Body harus berupa objek JSON.")
-    try:
-        permintaan = PermintaanVerifikasi.model_validate(body)
-    except ValidationError as exc:
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=_uraikan(exc))
+def tgl_lahir_yang_ada(permintaan: PermintaanVerifikasi) -> None:
     if permintaan.tgl_lahir is not None:
         try:
             datetime.strptime(permintaan.tgl_lahir, FORMAT_TANGGAL)
         except ValueError:
-            return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=["tgl_lahir: bukan tanggal yang ada"])
-    return permintaan
+            raise Malformed("Data permintaan tidak valid.", ["tgl_lahir: bukan tanggal yang ada"]) from None
+
+
+VERIFIKASI: Final[Operation[PermintaanVerifikasi]] = Operation(
+    name=OPERASI_VERIFIKASI,
+    path=PATH_VERIFIKASI,
+    model=PermintaanVerifikasi,
+    validate=tgl_lahir_yang_ada,
+    subject=lambda p: samarkan(p.nik),
+    checks=(harus_terdaftar,),
+    produce=verifikasi,
+    summary="NIK verification against the population register",
+)
+
+
+# ------------------------------------------------------------------ the protocol
+
+
+class DialekDukcapil(ApiKeyDialect):
+    """Dukcapil speaks JSON behind an API key; every error is a :class:`GalatDukcapil`."""
+
+    key = KeyRule(HEADER_REQUEST_ID, max_length=100, pattern=POLA_REQUEST_ID)
+    DOWN = Say(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", retry_after=5)
+    BUSY = Say(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = KEY_INVALID = Say(400, KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
+    MALFORMED = Say(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.")
+    CONFLICT = Say(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
+    QUOTA = Say(429, KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")
+    DROPPED = Say(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+    API_KEY_HEADER = HEADER_API_KEY
+    UNAUTHORIZED = Say(401, KodeGalat.API_KEY_TIDAK_VALID, "API key tidak dikenal.")
+    HTTP_ERRORS = (KodeGalat.TIDAK_DITEMUKAN, KodeGalat.GALAT_INTERNAL, KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = HEADER_REPLAY
+    #: What a broken gateway in front of the service answers (HTTP 200!) when garbling.
+    GARBLED_PAGE = (
+        "<!DOCTYPE html><html><head><title>Gangguan Layanan</title></head>"
+        "<body><h1>Mohon maaf, layanan sedang mengalami gangguan.</h1></body></html>"
+    )
+
+    def decode(self, endpoint: Endpoint[Any], raw: bytes) -> Any:
+        """Dukcapil tells "not JSON" and "not an object" apart from field problems."""
+        try:
+            body = json.loads(raw or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise Malformed("Body bukan JSON yang valid.") from None
+        if not isinstance(body, dict):
+            raise Malformed("Body harus berupa objek JSON.")
+        try:
+            return PermintaanVerifikasi.model_validate(body)
+        except ValidationError as exc:
+            raise Malformed(self.MALFORMED.message, problem_lines(exc, root="body")) from None
+
+    def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
+        return GalatDukcapil(kode=KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+
+    def http_error(self, status: int, detail: str, headers: dict[str, str] | None) -> Response:
+        """Unknown paths and methods get Dukcapil's error shape, not FastAPI's."""
+        return super().http_error(status, "Alamat layanan tidak ditemukan." if status == 404 else detail, None)
 
 
 def create_app(
@@ -292,86 +320,20 @@ def create_app(
     api_key: str = DEV_API_KEY,
     ledger_path: str = ":memory:",
     knobs: DukcapilKnobs | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: Clock | None = None,
 ) -> FastAPI:
     """The simulator app. ``clock`` (aware datetimes) is injectable so tests can freeze time."""
-    runtime = SimulatorRuntime(knobs or DukcapilKnobs(), Ledger(ledger_path))
-    now: Callable[[], datetime] = clock or (lambda: datetime.now(WIB))
+    runtime = SimulatorRuntime(knobs or DukcapilKnobs(), Ledger(ledger_path), SimClock(clock))
+    app = Simulator(runtime, DialekDukcapil(runtime, api_key), [VERIFIKASI], title="Dukcapil NIK verification (simulator)").app
 
-    app = simulator_app(runtime, title="Dukcapil NIK verification (simulator)")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """Unknown paths and methods get Dukcapil's error shape, not FastAPI's."""
-        if exc.status_code == 404:
-            return galat(404, KodeGalat.TIDAK_DITEMUKAN, "Alamat layanan tidak ditemukan.")
-        return galat(exc.status_code, KodeGalat.GALAT_INTERNAL, str(exc.detail))
-
-    @app.post(PATH_VERIFIKASI)
-    async def verifikasi(request: Request) -> Response:
+    @app.middleware("http")
+    async def echo_request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """``X-Request-Id`` is echoed on every native reply (when it is a valid one)."""
+        reply = await call_next(request)
         request_id = request.headers.get(HEADER_REQUEST_ID, "")
-        echo = {HEADER_REQUEST_ID: request_id} if POLA_REQUEST_ID.fullmatch(request_id) else {}
-        reply = await _verifikasi(request, request_id)
-        reply.headers.update(echo)
+        if request.url.path == PATH_VERIFIKASI and POLA_REQUEST_ID.fullmatch(request_id):
+            reply.headers[HEADER_REQUEST_ID] = request_id
         return reply
-
-    async def _verifikasi(request: Request, request_id: str) -> Response:
-        # The whole request is received before the service is slow or busy, as with a real
-        # backend: a caller that times out during ``latency_ms`` does not stop it from
-        # applying (execute-then-timeout), which is what the ledger must make harmless.
-        try:
-            raw = await request.body()
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is listening any more
-        fault = await runtime.gate()
-        if fault is Fault.DOWN:
-            return galat(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", headers={"Retry-After": "5"})
-        if fault is Fault.BUSY:
-            return galat(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
-        if not hmac.compare_digest(request.headers.get(HEADER_API_KEY, "").encode(), api_key.encode()):
-            return galat(401, KodeGalat.API_KEY_TIDAK_VALID, "API key tidak dikenal.")
-        if not POLA_REQUEST_ID.fullmatch(request_id):
-            return galat(400, KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
-        permintaan = _baca_permintaan(raw)
-        if isinstance(permintaan, JSONResponse):
-            return permintaan
-        fingerprint = sidik_jari(permintaan)
-        earlier = runtime.ledger.get(request_id)
-        if earlier is not None and earlier.fingerprint != fingerprint:
-            return galat(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
-        moment = now()
-        today = moment.astimezone(WIB).date()
-        penduduk = cari_penduduk(permintaan.nik, today)
-        if penduduk is None:
-            return galat(404, KodeGalat.NIK_TIDAK_TERDAFTAR, "NIK tidak terdaftar dalam database kependudukan.")
-        skor_minimal = runtime.knobs.skor_minimal_nama if isinstance(runtime.knobs, DukcapilKnobs) else 90
-
-        def produce(sequence: int) -> dict[str, Any]:
-            jawaban = buat_jawaban(permintaan, penduduk, sequence=sequence, now=moment, skor_minimal=skor_minimal)
-            return jawaban.model_dump(mode="json")
-
-        result = runtime.ledger.apply_once(
-            request_id,
-            operation=OPERASI_VERIFIKASI,
-            subject=samarkan(permintaan.nik),
-            fingerprint=fingerprint,
-            produce=produce,
-            today=today,
-            quota=runtime.knobs.daily_quota,
-            state={"status_data": penduduk.status.value},
-        )
-        if result.outcome is Outcome.CONFLICT:  # a concurrent request won the race with another body
-            return galat(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
-        if result.outcome is Outcome.QUOTA_EXCEEDED:
-            return galat(429, KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")
-        assert result.entry is not None
-        if result.outcome is Outcome.REPLAYED:
-            return JSONResponse(result.entry.response, headers={HEADER_REPLAY: "true"})
-        if runtime.drop_reply():  # logged, but the caller never hears
-            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-        if runtime.garble_reply():
-            return Response(HALAMAN_GATEWAY, status_code=200, media_type="text/html")
-        return JSONResponse(result.entry.response)
 
     return app
 
