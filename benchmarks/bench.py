@@ -69,8 +69,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from messaging.bus import create_consumer, create_producer, ensure_topics
 from adapters.sdk.runtime.worker import report_message_id
-from hub.config import ApiSettings, Settings
-from messaging.settings import KafkaSettings, get_settings
+from hub.config import ApiSettings, Settings, get_settings
+from messaging.settings import KafkaSettings
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step

@@ -32,17 +32,22 @@ app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
 
 @catalogue_app.command("list")
 def catalogue_list() -> None:
-    """Every service: code, provider, SLA, fee, and whether its provider is connected."""
+    """Every service (provider, whether it is connected, SLA, fee) and every composite
+    (SLA, fee, and each step's service and provider)."""
     settings = get_settings()
-    for service in sorted(load_catalogue(settings), key=lambda s: s.code):
+    catalogue = load_catalogue(settings)
+    for service in sorted(catalogue, key=lambda s: s.code):
         connected = "connected" if service.provider in settings.agencies else "NOT CONNECTED"
         typer.echo(f"{service.code:34} {service.provider:10} {connected:13} SLA {service.sla_working_days:>3g} wd  {service.name_en}")
         typer.echo(f"{'':34} fee: {service.fee}")
-    for composite in load_catalogue(settings).composites():
+    for composite in catalogue.composites():
         typer.echo(f"{composite.code:34} {'composite':10} {'':13} SLA {composite.sla_working_days:>3g} wd  {composite.name_en}")
+        typer.echo(f"{'':34} fee: {composite.fee}")
         for step in composite.steps:
+            service = catalogue.get(step.service)
+            provider = service.provider if service else "?"  # the catalogue refuses unknown services
             after = f" after {', '.join(step.after)}" if step.after else ""
-            typer.echo(f"{'':34}   {step.name}: {step.service}{after}")
+            typer.echo(f"{'':34}   {step.name}: {step.service} ({provider}){after}")
 
 
 @schemas_app.command("export")

@@ -4,11 +4,13 @@ Each identifier is an ``Annotated[str, ...]`` pydantic type, so models just decl
 ``nik: Nik`` and get validation plus normalisation. Invalid input is rejected with a
 :class:`~pydantic_core.PydanticCustomError` whose ``type`` (``nik_invalid``,
 ``plate_invalid``, ...) and ``ctx["reason"]`` are stable, so API error bodies are
-machine readable and the portal can show a precise hint. Messages name what is wrong
-but never repeat a whole NIK: identity numbers are personal data (see :func:`mask_nik`).
+machine readable and the portal can show a precise hint. NIK messages name the wrong
+field by its position and never repeat any of its digits: the birth date, region and
+serial in a NIK are personal data (see :func:`mask_nik`).
 
-Formats follow /work/shared/domain.md section 5.1. This module depends only on the
-standard library and pydantic (``schemas`` imports nothing from ``hub`` or ``adapters``).
+Formats and their sources: docs/domain-sources.md ("Identifiers"). This module depends
+only on the standard library and pydantic (``schemas`` imports nothing from ``hub`` or
+``adapters``).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from pydantic_core import PydanticCustomError
 
 __all__ = [
     "BILLING_CODE_LENGTH",
+    "BILLING_CODE_PREFIXES",
     "BillingCode",
     "NIK_LENGTH",
     "Nik",
@@ -180,6 +183,8 @@ PLATE_REGIONS: Mapping[str, str] = MappingProxyType(
 
 NIK_LENGTH = 16
 BILLING_CODE_LENGTH = 15
+#: First digits a SIMPONI billing code can have (a sample starts with 8; 7 and 9 occur too).
+BILLING_CODE_PREFIXES = frozenset("789")
 
 # Separators people type inside identifiers; removed before validation.
 _NIK_SEPARATORS = re.compile(r"[\s.]+")
@@ -260,27 +265,15 @@ def parse_nik(value: str, *, today: date | None = None) -> NikInfo:
     province, regency, district = nik[0:2], nik[2:4], nik[4:6]
     dd, mm, yy, serial = nik[6:8], nik[8:10], nik[10:12], nik[12:16]
 
+    # Messages name the field by its position, never by its digits: region codes, birth
+    # date and serial together re-identify a person, and error bodies end up in portal
+    # logs. The context carries only the reason, for the same reason.
     if province not in PROVINCES:
-        raise _error(
-            "nik_invalid",
-            "province",
-            "NIK province code {province} is not an Indonesian province",
-            province=province,
-        )
+        raise _error("nik_invalid", "province", "NIK province code (first two digits) is not an Indonesian province")
     if regency == "00":
-        raise _error(
-            "nik_invalid",
-            "regency",
-            "NIK regency/city code {regency} is invalid (must be 01-99)",
-            regency=regency,
-        )
+        raise _error("nik_invalid", "regency", "NIK regency/city code (third and fourth digits) must not be zero")
     if district == "00":
-        raise _error(
-            "nik_invalid",
-            "district",
-            "NIK district code {district} is invalid (must be 01-99)",
-            district=district,
-        )
+        raise _error("nik_invalid", "district", "NIK district code (fifth and sixth digits) must not be zero")
 
     raw_day = int(dd)
     if 1 <= raw_day <= 31:
@@ -293,44 +286,27 @@ def parse_nik(value: str, *, today: date | None = None) -> NikInfo:
         raise _error(
             "nik_invalid",
             "birth_day",
-            "NIK birth day {day} is invalid (01-31 for men, 41-71 for women)",
-            day=dd,
+            "NIK birth day (seventh and eighth digits) is out of range: the day of the month "
+            "for men, the day plus forty for women",
         )
     month = int(mm)
     if not 1 <= month <= 12:
-        raise _error(
-            "nik_invalid",
-            "birth_month",
-            "NIK birth month {month} is invalid (must be 01-12)",
-            month=mm,
-        )
+        raise _error("nik_invalid", "birth_month", "NIK birth month (ninth and tenth digits) is not a month")
 
     birth_date = _resolve_birth_date(day, month, int(yy), today or date.today())
     if birth_date is None:
-        birth = f"{dd}{mm}{yy}"
         if day <= max(calendar.monthrange(2000, month)[1], calendar.monthrange(1900, month)[1]):
             # Only 29 February can exist in one century and not the other.
             raise _error(
                 "nik_invalid",
                 "birth_date",
-                "NIK birth date {birth} is not a real date (day {day} in month {month}, "
-                "and neither 19{yy} nor 20{yy} is a leap year)",
-                birth=birth,
-                day=f"{day:02d}",
-                month=mm,
-                yy=yy,
+                "NIK birth date (seventh to twelfth digits) is not a real date: a leap day in a "
+                "year that is not a leap year in either century",
             )
-        raise _error(
-            "nik_invalid",
-            "birth_date",
-            "NIK birth date {birth} is not a real date (day {day} in month {month})",
-            birth=birth,
-            day=f"{day:02d}",
-            month=mm,
-        )
+        raise _error("nik_invalid", "birth_date", "NIK birth date (seventh to twelfth digits) is not a real date")
 
     if serial == "0000":
-        raise _error("nik_invalid", "serial", "NIK serial must not be 0000")
+        raise _error("nik_invalid", "serial", "NIK serial (last four digits) must not be all zeros")
 
     return NikInfo(
         nik=nik,
@@ -577,11 +553,11 @@ def normalize_billing_code(value: str) -> str:
             "billing code must be 15 digits, got {length}",
             length=len(digits),
         )
-    if digits[0] != "8":
+    if digits[0] not in BILLING_CODE_PREFIXES:
         raise _error(
             "billing_code_invalid",
             "prefix",
-            "billing code must start with 8 (PNBP billing), got {first}",
+            "billing code must start with 7, 8 or 9 (SIMPONI billing), got {first}",
             first=digits[0],
         )
     return digits
@@ -591,11 +567,11 @@ BillingCode = Annotated[
     str,
     AfterValidator(normalize_billing_code),
     Field(
-        description="SIMPONI PNBP billing code (kode billing): 15 digits starting with 8.",
+        description="SIMPONI PNBP billing code (kode billing): 15 digits starting with 7, 8 or 9.",
         examples=["820220922465628"],
     ),
 ]
-"""15-digit PNBP billing code starting with 8; custom error ``billing_code_invalid``."""
+"""15-digit PNBP billing code starting with 7, 8 or 9; custom error ``billing_code_invalid``."""
 
 
 # ---------------------------------------------------------------------------
@@ -607,7 +583,7 @@ BillingCode = Annotated[
 _MIN_BIRTH = date(1950, 1, 1)
 _MAX_BIRTH = date(2007, 12, 31)
 _LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-# First series letter per region for the defaults; Bukittinggi is "L" (domain.md 5.1).
+# First series letter per region for the defaults; Bukittinggi is "L" [S:PLATE-BA].
 _DEFAULT_SERIES_PREFIX: Mapping[str, str] = MappingProxyType({"BA": "L"})
 
 
@@ -648,5 +624,6 @@ def make_plate(rng: random.Random, region: str = "BA") -> str:
 
 
 def make_billing_code(rng: random.Random) -> str:
-    """Generate a valid synthetic PNBP billing code: ``8`` followed by 14 digits."""
-    return "8" + "".join(rng.choice("0123456789") for _ in range(BILLING_CODE_LENGTH - 1))
+    """Generate a valid synthetic PNBP billing code: ``7``, ``8`` or ``9`` and 14 digits."""
+    first = rng.choice(sorted(BILLING_CODE_PREFIXES))
+    return first + "".join(rng.choice("0123456789") for _ in range(BILLING_CODE_LENGTH - 1))

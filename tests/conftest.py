@@ -8,19 +8,34 @@ available (deploy/postgres/ensure-postgres.sh) and exports its URL as
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from support.stack import HubStack, running
 
-from hub.db.migrate import upgrade
 from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
+from hub.db.migrate import upgrade
 
 DEFAULT_PG_URL = "postgresql+asyncpg://mpphub:mpphub@127.0.0.1:5432/mpphub"
+
+#: Markers by directory, so a test file never forgets its own: ``pytest -m faults``
+#: runs the slow fault suite alone, ``-m "not integration"`` the quick unit tests.
+MARKERS_BY_DIRECTORY = {"unit": ("unit",), "integration": ("integration",), "faults": ("integration", "faults")}
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    tests_root = Path(__file__).parent
+    for item in items:
+        relative = item.path.relative_to(tests_root) if item.path.is_relative_to(tests_root) else None
+        for name in MARKERS_BY_DIRECTORY.get(relative.parts[0] if relative else "", ()):
+            item.add_marker(name)
 
 
 @pytest.fixture(scope="session")
@@ -29,11 +44,49 @@ def kafka_bootstrap(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if bootstrap := os.environ.get("MPP_TEST_KAFKA_BOOTSTRAP"):
         yield bootstrap
         return
-    broker = start_broker(tmp_path_factory.mktemp("kafka"))
+    with throwaway_broker(tmp_path_factory.mktemp("kafka")) as bootstrap:
+        yield bootstrap
+
+
+@pytest.fixture
+def own_kafka(tmp_path: Path) -> Iterator[str]:
+    """A broker of this test's own, so no other test's messages share its topics
+    (and the test may stop or kill it)."""
+    with throwaway_broker(tmp_path / "kafka") as bootstrap:
+        yield bootstrap
+
+
+@contextlib.contextmanager
+def throwaway_broker(home: Path) -> Iterator[str]:
+    """A single-node broker in ``home``, stopped when the block ends; yields its bootstrap."""
+    broker = start_broker(home)
     try:
         yield broker.bootstrap
     finally:
         broker.stop()
+
+
+@pytest.fixture(scope="module")
+def hub_stack(
+    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
+) -> Callable[..., contextlib.AbstractAsyncContextManager[HubStack]]:
+    """Factory: ``async with hub_stack(agencies=("polri",), extra_env={...}) as stack``
+    runs the hub as separate processes on the session's broker and a fresh database."""
+
+    @contextlib.asynccontextmanager
+    async def make(*, agencies: tuple[str, ...] = ("samsat",), extra_env: dict[str, str] | None = None, **options: Any) -> AsyncIterator[HubStack]:
+        stack = HubStack(
+            database_url=await new_database(),
+            kafka_bootstrap=kafka_bootstrap,
+            workdir=tmp_path_factory.mktemp("-".join(agencies) + "-hub"),
+            agencies=agencies,
+            extra_env=extra_env or {},
+            **options,
+        )
+        async with running(stack):
+            yield stack
+
+    return make
 
 
 def start_broker(home: Path) -> LocalKafka:

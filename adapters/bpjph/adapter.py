@@ -51,7 +51,7 @@ from datetime import date
 from typing import Any, ClassVar, Final
 
 import httpx
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, ValidationError
 
 from adapters.bpjph.native import (
     HEADER_API_KEY,
@@ -71,51 +71,33 @@ from adapters.bpjph.native import (
     StatusWajibPajak,
     TandaTerimaPengajuan,
 )
-from adapters.sdk.http import retry_after_seconds
-from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
-from adapters.sdk.base import BackendStyle
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.base import Capability
+from adapters.sdk.http import HttpAdapter
+from adapters.sdk.settings import ApiKeySettings
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
 from schemas.services.djp import TaxpayerStatus
 from schemas.services.halal import BusinessScale, CertificationRoute, HalalCertificationInput, HalalCertificationOutput
+from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
 AGENCY: Final[str] = "bpjph"
 
 
-class BpjphSettings(BackendSettings):
+class BpjphSettings(ApiKeySettings):
     """BackendSettings plus SIHALAL's partner API key and how often to poll."""
 
-    api_key: SecretStr = Field(description="Partner key BPJPH issued to the hub (MPP_AGENCIES__BPJPH__API_KEY); never logged.")
     poll_interval_seconds: float = Field(
         default=60.0, gt=0, le=86_400,
         description="How long the hub waits before polling an application again; certification takes days (MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS).",
     )  # fmt: skip
 
-    @field_validator("api_key")
-    @classmethod
-    def _not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be blank")
-        return value
 
-
-class BpjphConfigurationError(ValueError):
-    """The adapter cannot start: a required BPJPH setting is missing or invalid."""
-
-
-def bpjph_settings(settings: BackendSettings) -> BpjphSettings:
-    """Validate the generic settings as BPJPH's; the error names fields and env vars, never values."""
-    if isinstance(settings, BpjphSettings):
-        return settings
-    try:
-        return BpjphSettings.model_validate(settings.model_dump())
-    except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors(include_input=False) if e["loc"]})
-        env = ", ".join(f"MPP_AGENCIES__BPJPH__{f.upper()}" for f in fields)
-        raise BpjphConfigurationError(f"the bpjph adapter needs valid {', '.join(fields)} (set {env})") from None
+#: The name adapters/bpjph/__init__.py documents; the SDK's one error for unusable settings.
+BpjphConfigurationError = AdapterSettingsError
 
 
 _ROUTE: Final[dict[CertificationRoute, JenisPengajuan]] = {
@@ -160,7 +142,6 @@ _INVALID: Final[dict[KodeGalat, str]] = {
     KodeGalat.KUNCI_BENTROK: "agency_idempotency_conflict",
     KodeGalat.API_KEY_TIDAK_VALID: "agency_auth_failed",
 }
-_TRANSIENT_HTTP: Final[frozenset[int]] = frozenset({408, 425, 500, 502, 503, 504})
 _KNOWN_STATUSES: Final[frozenset[str]] = frozenset(s.value for s in StatusPengajuan)
 #: Regular-route stages after payment: their answers carry the paid billing.
 _PAID_STAGES: Final[frozenset[StatusPengajuan]] = frozenset({StatusPengajuan.PEMERIKSAAN_LPH, StatusPengajuan.SIDANG_FATWA})
@@ -168,44 +149,40 @@ _PAID_STAGES: Final[frozenset[StatusPengajuan]] = frozenset({StatusPengajuan.PEM
 _AGENCY_FIELD: Final = re.compile(r"^produk\[(\d+)\](?:\.bahan\[(\d+)\])?$")
 
 
-class BpjphAdapter(Adapter):
+class BpjphAdapter(HttpAdapter):
     agency: ClassVar[str] = AGENCY
+    label: ClassVar[str] = "BPJPH"
     operations: ClassVar[frozenset[str]] = frozenset({"certification"})
-    style: ClassVar[BackendStyle] = BackendStyle.POLLING
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.POLL})
+    settings_model: ClassVar[type[BackendSettings]] = BpjphSettings
+
+    api_key_header: ClassVar[str | None] = HEADER_API_KEY
 
     settings: BpjphSettings
-
-    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        own = bpjph_settings(settings)
-        super().__init__(own)
-        self._http = httpx.AsyncClient(
-            base_url=str(own.base_url),
-            timeout=own.timeout_seconds,
-            transport=transport,
-            headers={HEADER_API_KEY: own.api_key.get_secret_value()},
-        )
 
     # ------------------------------------------------------------------ Adapter API
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         """Submit the application; the step id is the ``Idempotency-Key``, applied once by SIHALAL."""
-        self._check_operation(command)
-        data = _input(command)
-        native = PengajuanSertifikasi(
-            nib=data.nib,
-            nama_usaha=data.business_name,
-            skala_usaha=_SCALE[data.business_scale],
-            jenis_pengajuan=_ROUTE[data.route],
-            penanggung_jawab=PenanggungJawab(nik=command.applicant.nik, nama=command.applicant.name),
-            produk=[Produk(nama_produk=p.name, bahan=list(p.ingredients)) for p in data.products],
-            npwp=data.npwp,
-            status_kswp=_TAXPAYER[data.taxpayer_status] if data.taxpayer_status else None,
-            waktu_konfirmasi_kswp=data.kswp_confirmed_at,
-        )
+        self.check_operation(command)
+        data = self.parse_input(HalalCertificationInput, command)
+        with self.native_request():
+            native = PengajuanSertifikasi(
+                nib=data.nib,
+                nama_usaha=data.business_name,
+                skala_usaha=_SCALE[data.business_scale],
+                jenis_pengajuan=_ROUTE[data.route],
+                penanggung_jawab=PenanggungJawab(nik=command.applicant.nik, nama=command.applicant.name),
+                produk=[Produk(nama_produk=p.name, bahan=list(p.ingredients)) for p in data.products],
+                npwp=data.npwp,
+                status_kswp=_TAXPAYER[data.taxpayer_status] if data.taxpayer_status else None,
+                waktu_konfirmasi_kswp=data.kswp_confirmed_at,
+            )
         log.info("bpjph: submitting %s for %s (step %s)", native.jenis_pengajuan.value, mask_nik(command.applicant.nik), step_id)
-        response = await self._send("POST", PATH_PENGAJUAN, json=native.model_dump(mode="json", exclude_none=True), headers={HEADER_IDEMPOTENCY_KEY: str(step_id)})
+        body = native.model_dump(mode="json", exclude_none=True)
+        response = await self.send("POST", PATH_PENGAJUAN, what="submission", json=body, headers={HEADER_IDEMPOTENCY_KEY: str(step_id)})
         if response.status_code != 201:
-            raise _error_for(response, "submission")
+            raise self.transient_error(response, what="submission") or _error_for(response, "submission")
         raw = _data(response, "submission")
         if raw.get("status") not in (None, StatusPengajuan.DIAJUKAN.value):
             status = str(raw.get("status"))[:50]
@@ -225,10 +202,10 @@ class BpjphAdapter(Adapter):
 
     async def poll(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str) -> StepStatusReport:
         """Ask where the application is and map the answer (see the module docstring)."""
-        self._check_operation(command)
-        response = await self._send("GET", PATH_STATUS.format(nomor_daftar=agency_ref))
+        self.check_operation(command)
+        response = await self.send("GET", PATH_STATUS.format(nomor_daftar=agency_ref), what="status")
         if response.status_code != 200:
-            raise _error_for(response, "status")
+            raise self.transient_error(response, what="status") or _error_for(response, "status")
         raw = _data(response, "status")
         status = raw.get("status")
         if not isinstance(status, str) or status not in _KNOWN_STATUSES:
@@ -241,32 +218,8 @@ class BpjphAdapter(Adapter):
             return report
         return report.model_copy(update={"poll_after_seconds": self.settings.poll_interval_seconds})
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-    # ------------------------------------------------------------------ transport
-
-    def _check_operation(self, command: StepCommand) -> None:
-        if command.operation not in self.operations:
-            raise AgencyAnswerInvalid("unsupported_operation", f"bpjph has no operation {command.operation!r}")
-
-    async def _send(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        try:
-            return await self._http.request(method, path, **kwargs)
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"BPJPH: timeout after {self.settings.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"BPJPH: connection failed: {type(exc).__name__}") from exc
-
 
 # ---------------------------------------------------------------------- translation
-
-
-def _input(command: StepCommand) -> HalalCertificationInput:
-    try:
-        return HalalCertificationInput.model_validate(command.data)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match {command.service}: {_fields(exc)}") from None
 
 
 def _data(response: httpx.Response, what: str) -> dict[str, Any]:
@@ -285,7 +238,7 @@ def _validate(model: type[Any], raw: dict[str, Any], what: str) -> Any:
     try:
         return model.model_validate(raw)
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH {what} does not match its schema: {_fields(exc)}") from None
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH {what} does not match its schema: {describe(exc)}") from None
 
 
 def _unknown_status(value: str) -> AgencyAnswerInvalid:
@@ -293,8 +246,7 @@ def _unknown_status(value: str) -> AgencyAnswerInvalid:
 
 
 def _error_for(response: httpx.Response, what: str) -> Exception:
-    if response.status_code in _TRANSIENT_HTTP:
-        return TransientBackendError(f"BPJPH {what}: HTTP {response.status_code}", retry_after=retry_after_seconds(response))
+    """A non-transient error answer: a refusal on the merits, or SIHALAL refusing our request."""
     try:
         error = BalasanGalat.model_validate_json(response.content).galat
     except ValidationError:
@@ -364,7 +316,7 @@ def _completed(answer: StatusPengajuanHalal) -> dict[str, Any]:
     try:
         return HalalCertificationOutput.model_validate(values).model_dump(mode="json")
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_output_invalid", f"BPJPH's issued certificate does not fit halal.certification outputs: {_fields(exc)}") from None
+        raise AgencyAnswerInvalid("agency_output_invalid", f"BPJPH's issued certificate does not fit halal.certification outputs: {describe(exc)}") from None
 
 
 def _revision(answer: StatusPengajuanHalal, native: StatusPengajuan) -> StepStatusReport:
@@ -399,11 +351,4 @@ def _iso(value: date) -> str:
     return value.isoformat()
 
 
-
-def _fields(exc: ValidationError) -> str:
-    """Which fields failed, never their values (a NIK may be among them)."""
-    locs = {".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors(include_input=False)}
-    return f"{exc.error_count()} errors at " + ", ".join(sorted(locs)[:5])
-
-
-__all__ = ["BpjphAdapter", "BpjphConfigurationError", "BpjphSettings", "STATUS_MAP", "bpjph_settings", "canonical_field"]
+__all__ = ["BpjphAdapter", "BpjphConfigurationError", "BpjphSettings", "STATUS_MAP", "canonical_field"]

@@ -43,10 +43,10 @@ Statuses (``status``) -- the two routes of UU 33/2014 as amended by UU 6/2023:
   submission), ``DITOLAK`` (refused, ``penolakan`` says why), ``KEDALUWARSA`` (the
   regular fee was not paid in time).
 
-Facts (/work/shared/domain.md 5.2 "Sertifikasi halal"): the business is identified by
+Facts (sources by key in docs/domain-sources.md, "Halal"): the business is identified by
 its NIB (13-digit OSS id) [I]; self-declare Rp0 for micro and small businesses,
 regular Rp300,000 - Rp5,000,000 per certificate [S:HALAL-TARIF][S:HALAL-SD]. The
-taxpayer-status check (KSWP, DJP) in the food-business flow is domain.md 5.4 F3.
+taxpayer-status check (KSWP, DJP) comes first in the food-business flow (F3 there).
 Identifier shapes (``SH<year>-<1|2>-<serial>`` registration numbers, ``ID`` + 17
 digits certificate numbers) follow what SIHALAL prints, simplified [I].
 """
@@ -76,8 +76,8 @@ POLA_NPWP: Final[str] = r"^[0-9]{16}$"
 POLA_NOMOR_DAFTAR: Final[str] = r"^SH[0-9]{4}-[12]-[0-9]{6}$"
 #: Halal certificate number: ``ID`` + 17 digits [I]; also how a certified ingredient is cited.
 POLA_NOMOR_SERTIFIKAT: Final[str] = r"^ID[0-9]{17}$"
-#: Billing code of the regular fee: 15 digits starting with 8 (SIMPONI-style) [V:SIMPONI].
-POLA_KODE_BILLING: Final[str] = r"^8[0-9]{14}$"
+#: Billing code of the regular fee: 15 digits starting with 7, 8 or 9 (SIMPONI) [V:SIMPONI].
+POLA_KODE_BILLING: Final[str] = r"^[789][0-9]{14}$"
 
 #: Days a billing code can be paid [V:SIMPONI].
 HARI_BAYAR: Final[int] = 7

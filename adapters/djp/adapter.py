@@ -45,7 +45,7 @@ from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote_plus
 
 import httpx
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, Field, ValidationError
 
 from adapters.djp.native import (
     HEADER_IDEMPOTENCY_KEY,
@@ -67,9 +67,9 @@ from adapters.djp.native import (
     StatusSkf,
     TokenAkses,
 )
-from adapters.sdk.http import retry_after_seconds
-from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
-from adapters.sdk.base import BackendStyle
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.http import HttpAdapter
+from adapters.sdk.settings import NonBlankSecret
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.djp import (
@@ -82,6 +82,7 @@ from schemas.services.djp import (
     TaxComplianceCriterion,
     TaxpayerStatus,
 )
+from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -95,7 +96,6 @@ _REJECTIONS: dict[KodeGalat, str] = {
     KodeGalat.KUOTA_HABIS: "agency_quota_exhausted",
 }
 _AUTH_ERRORS = {KodeGalat.TOKEN_WAJIB, KodeGalat.TOKEN_TIDAK_VALID}
-_TRANSIENT_STATUS = {408, 425, 500, 502, 503, 504}
 
 _CRITERIA: dict[str, TaxComplianceCriterion] = {
     KodeKriteria.NPWP_AKTIF: TaxComplianceCriterion.NPWP_ACTIVE,
@@ -112,8 +112,8 @@ _DEFAULT_TOKEN_LIFETIME = 60.0
 _MAX_MESSAGE = 1000
 
 
-class DjpConfigurationError(ValueError):
-    """The adapter cannot start: the OAuth client is missing or invalid."""
+#: The name adapters/djp/__init__.py documents; the SDK's one error for unusable settings.
+DjpConfigurationError = AdapterSettingsError
 
 
 class DjpSettings(BackendSettings):
@@ -121,38 +121,11 @@ class DjpSettings(BackendSettings):
     them every call would fail, so the adapter refuses to start instead."""
 
     oauth_client_id: str = Field(min_length=1, description="Client id registered at DJP for the hub.")
-    oauth_client_secret: SecretStr = Field(description="Its secret; never logged.")
+    oauth_client_secret: NonBlankSecret = Field(description="Its secret; never logged.")
     oauth_token_path: str = Field(default=PATH_TOKEN, description="Token endpoint, relative to base_url.")
     token_refresh_margin_seconds: float = Field(
         default=30.0, ge=0, description="Refresh this long before expiry (capped at a fifth of the token's lifetime)."
     )
-
-    @field_validator("oauth_client_secret")
-    @classmethod
-    def _secret_not_blank(cls, value: SecretStr) -> SecretStr:
-        if not value.get_secret_value().strip():
-            raise ValueError("must not be blank")
-        return value
-
-    @classmethod
-    def from_backend(cls, settings: BackendSettings) -> DjpSettings:
-        """Validate the agency's extras; the error names fields, never their values."""
-        if isinstance(settings, DjpSettings):
-            return settings
-        data = settings.model_dump()
-        missing = [name for name in ("oauth_client_id", "oauth_client_secret") if not data.get(name)]
-        if missing:
-            raise DjpConfigurationError(
-                f"DJP adapter needs an OAuth2 client; missing {', '.join(missing)}: set "
-                "MPP_AGENCIES__DJP__OAUTH_CLIENT_ID and MPP_AGENCIES__DJP__OAUTH_CLIENT_SECRET"
-            )
-        try:
-            return cls.model_validate(data)
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors(include_input=False)
-            )
-            raise DjpConfigurationError(f"invalid DJP adapter settings: {problems}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,10 +134,11 @@ class _Token:
     refresh_at: float  # on the adapter's monotonic clock
 
 
-class DjpAdapter(Adapter):
+class DjpAdapter(HttpAdapter):
     agency: ClassVar[str] = "djp"
+    label: ClassVar[str] = "DJP"
     operations: ClassVar[frozenset[str]] = frozenset({"npwp_activation", "kswp", "skf"})
-    style: ClassVar[BackendStyle] = BackendStyle.SYNC
+    settings_model: ClassVar[type[BackendSettings]] = DjpSettings
 
     settings: DjpSettings
 
@@ -175,9 +149,7 @@ class DjpAdapter(Adapter):
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        djp = DjpSettings.from_backend(settings)
-        super().__init__(djp)
-        self._http = httpx.AsyncClient(base_url=str(djp.base_url), timeout=djp.timeout_seconds, transport=transport)
+        super().__init__(settings, transport=transport)
         self._clock = clock
         self._token: _Token | None = None
         self._token_lock = asyncio.Lock()
@@ -185,34 +157,22 @@ class DjpAdapter(Adapter):
         self.token_fetches = 0
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        if command.operation == "npwp_activation":
-            return await self._activate(command, step_id)
-        if command.operation == "kswp":
-            return await self._kswp(command)
-        if command.operation == "skf":
-            return await self._skf(command, step_id)
-        raise AgencyAnswerInvalid("unsupported_operation", f"djp has no operation {command.operation!r}")
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        self.check_operation(command)
+        operation = {"npwp_activation": self._activate, "kswp": self._kswp, "skf": self._skf}[command.operation]
+        return await operation(command, step_id)
 
     # -- operations -------------------------------------------------------------------
 
     async def _activate(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = _step_input(NpwpActivationInput, command)
-        try:
+        data = self.parse_input(NpwpActivationInput, command)
+        with self.native_request():
             native = PermohonanAktivasi(
                 nik=command.applicant.nik,
                 nama=command.applicant.name,
                 email=data.email,
                 nomor_hp="0" + data.phone.removeprefix("+62"),  # DJP stores national form
             )
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be expressed in DJP's format: {exc.error_count()} errors") from None
-        response = await self._call("POST", PATH_AKTIVASI, json=native.model_dump(mode="json"), idempotency_key=step_id)
-        if not response.is_success:
-            raise _error_for(response)
-        answer = _parse(HasilAktivasi, response, "activation")
+        answer = await self._call("POST", PATH_AKTIVASI, HasilAktivasi, "activation", json=native.model_dump(mode="json"), idempotency_key=step_id)
         if answer.status != StatusAktivasi.AKTIF:
             raise _unknown_status(answer.status, "activation")
         if answer.npwp != native.nik:
@@ -228,13 +188,10 @@ class DjpAdapter(Adapter):
         )
         return _completed(output, answer.status, answer.nomor_tanda_terima)
 
-    async def _kswp(self, command: StepCommand) -> StepStatusReport:
-        # A read: no idempotency key; repeating it is harmless.
-        data = _step_input(KswpInput, command)
-        response = await self._call("GET", PATH_KSWP.format(npwp=data.npwp), params={"keperluan": data.purpose})
-        if not response.is_success:
-            raise _error_for(response)
-        answer = _parse(HasilKswp, response, "KSWP")
+    async def _kswp(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        del step_id  # a read: no idempotency key; repeating it is harmless
+        data = self.parse_input(KswpInput, command)
+        answer = await self._call("GET", PATH_KSWP.format(npwp=data.npwp), HasilKswp, "KSWP", params={"keperluan": data.purpose})
         status = _KSWP_STATUS.get(answer.status)
         if status is None:
             raise _unknown_status(answer.status, "KSWP")
@@ -258,12 +215,10 @@ class DjpAdapter(Adapter):
         return _completed(output, answer.status, None)
 
     async def _skf(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = _step_input(SkfInput, command)
-        native = PermohonanSkf(npwp=data.npwp, keperluan=data.purpose)
-        response = await self._call("POST", PATH_SKF, json=native.model_dump(mode="json"), idempotency_key=step_id)
-        if not response.is_success:
-            raise _error_for(response)
-        answer = _parse(HasilSkf, response, "SKF")
+        data = self.parse_input(SkfInput, command)
+        with self.native_request():
+            native = PermohonanSkf(npwp=data.npwp, keperluan=data.purpose)
+        answer = await self._call("POST", PATH_SKF, HasilSkf, "SKF", json=native.model_dump(mode="json"), idempotency_key=step_id)
         if answer.status != StatusSkf.TERBIT:
             raise _unknown_status(answer.status, "SKF")
         if answer.npwp != data.npwp:
@@ -284,27 +239,31 @@ class DjpAdapter(Adapter):
         self,
         method: str,
         path: str,
+        reply: type[M],
+        what: str,
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
         idempotency_key: uuid.UUID | None = None,
-    ) -> httpx.Response:
-        """One API call with a valid token; on 401 one fresh token and one retry."""
+    ) -> M:
+        """One API call with a valid token (on 401 one fresh token and one retry); its
+        success answer as ``reply``, any other answer raised as the SDK error it means."""
         headers = {HEADER_IDEMPOTENCY_KEY: str(idempotency_key)} if idempotency_key else {}
         token = await self._access_token()
         response = await self._send(method, path, token, headers=headers, json=json, params=params)
-        if response.status_code != 401:
-            return response
-        log.info("DJP refused the cached access token (HTTP 401); fetching a new one and retrying once")
-        token = await self._access_token(rejected=token)
-        response = await self._send(method, path, token, headers=headers, json=json, params=params)
+        if response.status_code == 401:
+            log.info("DJP refused the cached access token (HTTP 401); fetching a new one and retrying once")
+            token = await self._access_token(rejected=token)
+            response = await self._send(method, path, token, headers=headers, json=json, params=params)
         if response.status_code == 401:
             raise AgencyAnswerInvalid(
                 "agency_auth_failed",
                 "DJP refused a freshly issued access token (HTTP 401 twice); check the hub's OAuth client at DJP",
                 agency_code=_error_code(response),
             )
-        return response
+        if not response.is_success:
+            raise self.transient_error(response) or _error_for(response)
+        return _parse(reply, response, what)
 
     async def _send(
         self,
@@ -316,14 +275,7 @@ class DjpAdapter(Adapter):
         json: dict[str, Any] | None,
         params: dict[str, str] | None,
     ) -> httpx.Response:
-        try:
-            return await self._http.request(
-                method, path, json=json, params=params, headers={**headers, "Authorization": f"Bearer {token}"}
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"DJP timed out after {self.settings.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"DJP connection failed: {type(exc).__name__}") from exc
+        return await self.send(method, path, json=json, params=params, headers={**headers, "Authorization": f"Bearer {token}"})
 
     async def _access_token(self, *, rejected: str | None = None) -> str:
         """The cached token unless it is due for refresh or was just ``rejected``.
@@ -345,20 +297,18 @@ class DjpAdapter(Adapter):
             quote_plus(settings.oauth_client_id, safe=""), quote_plus(settings.oauth_client_secret.get_secret_value(), safe="")
         )
         started = self._clock()  # the lifetime runs from issue; counting from before the call errs safe
-        try:
-            response = await self._http.post(
-                settings.oauth_token_path,
-                data={"grant_type": "client_credentials"},
-                auth=auth,
-                headers={"Accept": "application/json"},
-            )
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"DJP token endpoint timed out after {settings.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"DJP token endpoint connection failed: {type(exc).__name__}") from exc
+        response = await self.send(
+            "POST",
+            settings.oauth_token_path,
+            what="token endpoint",
+            data={"grant_type": "client_credentials"},
+            auth=auth,
+            headers={"Accept": "application/json"},
+        )
         self.token_fetches += 1
-        if response.status_code in _TRANSIENT_STATUS:
-            raise TransientBackendError(f"DJP token endpoint HTTP {response.status_code}", retry_after=retry_after_seconds(response))
+        transient = self.transient_error(response, what="token endpoint")
+        if transient is not None:
+            raise transient
         if response.status_code != 200:
             try:
                 error: str | None = GalatOAuth.model_validate_json(response.content).error[:50]
@@ -373,9 +323,7 @@ class DjpAdapter(Adapter):
         try:
             answer = TokenAkses.model_validate_json(response.content)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid(
-                "agency_answer_invalid", f"DJP token answer is not an RFC 6749 token response: {exc.error_count()} errors"
-            ) from None
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP token answer is not an RFC 6749 token response: {describe(exc)}") from None
         if answer.token_type.lower() != "bearer":
             raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP issued a {answer.token_type[:30]!r} token; only Bearer is supported")
         lifetime = answer.expires_in or _DEFAULT_TOKEN_LIFETIME
@@ -387,20 +335,12 @@ class DjpAdapter(Adapter):
 # ------------------------------------------------------------------------- helpers
 
 
-def _step_input(model: type[M], command: StepCommand) -> M:
-    try:
-        return model.model_validate(command.data)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match {command.service}: {exc.error_count()} errors") from None
-
-
 def _parse(model: type[M], response: httpx.Response, what: str) -> M:
     try:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors(include_input=False)[:5])
         raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"DJP {what} answer (HTTP {response.status_code}) does not match its schema: {fields}"
+            "agency_answer_invalid", f"DJP {what} answer (HTTP {response.status_code}) does not match its schema: {describe(exc, root='body')}"
         ) from None
 
 
@@ -409,8 +349,7 @@ def _output(model: type[M], **values: Any) -> M:
     try:
         return model.model_validate(values)
     except ValidationError as exc:
-        fields = ", ".join(".".join(str(p) for p in e["loc"]) or "output" for e in exc.errors(include_input=False)[:5])
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP answer does not fit the canonical output: {fields}") from None
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP answer does not fit the canonical output: {describe(exc, root='output')}") from None
 
 
 def _completed(output: BaseModel, agency_status: str, agency_ref: str | None) -> StepStatusReport:
@@ -429,9 +368,8 @@ def _unknown_status(status: str, what: str) -> AgencyAnswerInvalid:
 
 
 def _error_for(response: httpx.Response) -> Exception:
+    """A non-transient error answer: a refusal on the merits, an auth failure, or DJP refusing our request."""
     status = response.status_code
-    if status in _TRANSIENT_STATUS:
-        return TransientBackendError(f"DJP HTTP {status}", retry_after=retry_after_seconds(response))
     try:
         error = GalatDjp.model_validate_json(response.content)
     except ValidationError:

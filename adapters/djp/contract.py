@@ -15,7 +15,7 @@ from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptio
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 
-#: A woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi (domain.md 5.1).
+#: A woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi (the fictitious example NIK of docs/domain-sources.md).
 NIK_PATUH = "1375015203900007"
 #: Serial ending 00: Dukcapil has no such NIK, so DJP cannot activate it.
 NIK_TIDAK_PADAN = "1375010101900100"

@@ -11,7 +11,7 @@ These models describe the wire format exactly so that the simulator
 translate canonical messages to and from it. On purpose this module imports nothing
 from ``hub`` or ``schemas``: it imitates a system we do not control.
 
-Facts (see /work/shared/domain.md sections 5.1-5.2 and docs/domain-sources.md):
+Facts (sources by key in docs/domain-sources.md, "DJP"):
 
 * NIK = NPWP for resident individuals (PMK 112/2022; mandatory from 1 Jul 2024 per
   PMK 136/2023 and PER-6/PJ/2024). Others: ``0`` + the legacy 15 digits

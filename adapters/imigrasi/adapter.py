@@ -4,7 +4,7 @@
 ``IdTransaksi``) and reports ACCEPTED with the agency's ``NomorPermohonan`` as
 ``agency_ref`` and a ``poll_after_seconds``; the hub's poller then sends ``poll``
 commands, and each one asks ``CekStatusPermohonan`` and maps the answer.
-``cancel`` (``supports_cancel``) asks ``BatalkanPermohonan`` with the step id: before
+``cancel`` (``Capability.CANCEL``) asks ``BatalkanPermohonan`` with the step id: before
 payment the application becomes ``DIBATALKAN`` (CANCELLED); after payment Imigrasi
 does not cancel and answers the current status, which is reported as it is (e.g.
 IN_PROCESS), not as an error. An application Imigrasi never registered under the step
@@ -58,7 +58,6 @@ from datetime import date
 from typing import Any, ClassVar, Final
 from xml.etree import ElementTree as ET
 
-import httpx
 from pydantic import BaseModel, Field, ValidationError
 
 from adapters.imigrasi.native import (
@@ -89,9 +88,9 @@ from adapters.imigrasi.native import (
     respons,
     soap_action,
 )
-from adapters.sdk.http import retry_after_seconds
-from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
-from adapters.sdk.base import BackendStyle
+from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.base import Capability
+from adapters.sdk.http import HttpAdapter
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
@@ -103,6 +102,7 @@ from schemas.services.imigrasi import (
     PassportType,
     SupportingDocument,
 )
+from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -169,43 +169,37 @@ _DEFAULT_REASON: Final[dict[Status, str]] = {
     Status.NEEDS_REVISION: "documents_returned",
 }
 
-_TRANSIENT_HTTP: Final[frozenset[int]] = frozenset({408, 429, 502, 503, 504})
 _KNOWN_STATUSES: Final[frozenset[str]] = frozenset(s.value for s in StatusPermohonan)
 
 
-class ImigrasiAdapter(Adapter):
+class ImigrasiAdapter(HttpAdapter):
     agency: ClassVar[str] = "imigrasi"
+    label: ClassVar[str] = "Imigrasi"
     operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
-    style: ClassVar[BackendStyle] = BackendStyle.POLLING
-    supports_cancel: ClassVar[bool] = True
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.POLL, Capability.CANCEL})
+    settings_model: ClassVar[type[BackendSettings]] = ImigrasiSettings
+    #: SOAP 1.1 sends every fault with HTTP 500, so 500 is read (the faultcode decides).
+    transient_statuses: ClassVar[frozenset[int]] = frozenset({408, 429, 502, 503, 504})
 
     settings: ImigrasiSettings
-
-    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        # Validate Imigrasi's extras (they arrive as untyped extra fields of BackendSettings).
-        own = settings if isinstance(settings, ImigrasiSettings) else ImigrasiSettings.model_validate(settings.model_dump())
-        super().__init__(own)
-        self._http = httpx.AsyncClient(base_url=str(own.base_url), timeout=own.timeout_seconds, transport=transport)
 
     # ------------------------------------------------------------------ Adapter API
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         """Submit the application; the step id is ``IdTransaksi``, applied once by Imigrasi."""
         kind, input_model, _ = self._operation(command)
-        try:
-            data = input_model.model_validate(command.data)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match {command.service}: {exc.error_count()} errors") from exc
-        native = PermohonanPaspor(
-            IdTransaksi=str(step_id),
-            JenisPermohonan=kind,
-            Pemohon=DataPemohon(NIK=command.applicant.nik, NamaLengkap=command.applicant.name.strip()),
-            JenisPaspor=_PASSPORT_TYPE[data.passport_type],
-            MasaBerlaku=data.validity_years,
-            TanggalKedatanganDiinginkan=data.appointment_date,
-            DokumenPendukung=_DOCUMENT[data.supporting_document],
-            NomorPasporLama=data.old_passport_number if isinstance(data, PassportRenewalInput) else None,
-        )
+        data = self.parse_input(input_model, command)
+        with self.native_request():
+            native = PermohonanPaspor(
+                IdTransaksi=str(step_id),
+                JenisPermohonan=kind,
+                Pemohon=DataPemohon(NIK=command.applicant.nik, NamaLengkap=command.applicant.name.strip()),
+                JenisPaspor=_PASSPORT_TYPE[data.passport_type],
+                MasaBerlaku=data.validity_years,
+                TanggalKedatanganDiinginkan=data.appointment_date,
+                DokumenPendukung=_DOCUMENT[data.supporting_document],
+                NomorPasporLama=data.old_passport_number if isinstance(data, PassportRenewalInput) else None,
+            )
         log.info("imigrasi: submitting %s for %s (step %s)", kind.value, mask_nik(command.applicant.nik), step_id)
         body = await self._call(OP_AJUKAN, native)
         answer = _decode(body, HasilPengajuan, OP_AJUKAN)
@@ -259,30 +253,21 @@ class ImigrasiAdapter(Adapter):
             return report
         return report.model_copy(update={"poll_after_seconds": self.settings.poll_interval_seconds})
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
     # ------------------------------------------------------------------ transport
 
     def _operation(self, command: StepCommand) -> tuple[JenisPermohonan, type[PassportNewInput], type[PassportNewOutput]]:
-        try:
-            return _OPERATIONS[command.operation]
-        except KeyError:
-            raise AgencyAnswerInvalid("unsupported_operation", f"imigrasi has no operation {command.operation!r}") from None
+        self.check_operation(command)
+        return _OPERATIONS[command.operation]
 
     async def _call(self, operation: str, message: BaseModel) -> ET.Element:
         """POST one SOAP request; return the answer's body element or raise the mapped error."""
         envelope = amplop(elemen(operation, message))
         headers = {"Content-Type": CONTENT_TYPE, "SOAPAction": soap_action(operation)}
-        try:
-            response = await self._http.post(PATH_LAYANAN, content=envelope, headers=headers)
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"Imigrasi {operation}: timeout after {self.settings.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"Imigrasi {operation}: connection failed: {type(exc).__name__}") from exc
+        response = await self.send("POST", PATH_LAYANAN, what=operation, content=envelope, headers=headers)
+        transient = self.transient_error(response, what=operation)
+        if transient is not None:
+            raise transient
         status = response.status_code
-        if status in _TRANSIENT_HTTP:
-            raise TransientBackendError(f"Imigrasi {operation}: HTTP {status}", retry_after=retry_after_seconds(response))
         try:
             body = baca_amplop(response.content)
         except XmlTidakValid as exc:
@@ -314,10 +299,7 @@ def _decode(body: ET.Element, model: type[Any], operation: str) -> Any:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)[:5])
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"Imigrasi {operation} answer does not match its schema ({exc.error_count()} errors: {where})"
-        ) from exc
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation} answer does not match its schema: {describe(exc)}") from None
 
 
 def _unknown_status(value: str) -> AgencyAnswerInvalid:
@@ -424,8 +406,9 @@ def _completed(answer: StatusPermohonanPaspor, output_model: type[PassportNewOut
     try:
         return output_model.model_validate(values).model_dump(mode="json")
     except ValidationError as exc:
-        where = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)[:5])
-        raise AgencyAnswerInvalid("agency_output_invalid", f"Imigrasi's completed application does not fit {output_model.__name__}: {where}") from exc
+        raise AgencyAnswerInvalid(
+            "agency_output_invalid", f"Imigrasi's completed application does not fit {output_model.__name__}: {describe(exc)}"
+        ) from None
 
 
 def _iso(value: date) -> str:

@@ -72,14 +72,14 @@ supporting document's data do not match the NIK's population data); ``KodeAlasan
 there: the applicant applies again with the right documents (a new ``IdTransaksi``),
 or withdraws it.
 
-Facts (see /work/shared/domain.md sections 5.1, 5.2 and 5.5):
+Facts (sources by key in docs/domain-sources.md, "Imigrasi"):
 
 * Fees per PP 45/2024, valid from 17 Dec 2024 [S:PP45]: ordinary non-electronic
   passport Rp350,000 (5 years) / Rp650,000 (10 years); electronic passport Rp650,000
   (5 years) / Rp950,000 (10 years).
 * SLA: 4 working days after payment; collect within 30 days or the passport is
   cancelled automatically [S:PASPOR-SLA][S:PASPOR-30D].
-* PNBP billing (SIMPONI): 15 digits starting with 8; payable for 7 days [V:SIMPONI].
+* PNBP billing (SIMPONI): 15 digits starting with 7, 8 or 9; payable for 7 days [V:SIMPONI].
 * MPP counters serve about 20 applicants a day; Bukittinggi's on Wednesdays since
   14 Jan 2026 [S:SWL][S:BKT-2026].
 * Passport numbers are treated as opaque ``^[A-Z]{1,2}[0-9]{6,8}$`` [I].
@@ -148,8 +148,8 @@ def q_soap(nama: str) -> str:
 POLA_NIK: Final[str] = r"^[0-9]{16}$"
 #: Passport number, opaque: 1-2 letters and 6-8 digits (e.g. ``X1234567``).
 POLA_NOMOR_PASPOR: Final[str] = r"^[A-Z]{1,2}[0-9]{6,8}$"
-#: SIMPONI PNBP billing code: 15 digits starting with 8.
-POLA_KODE_BILLING: Final[str] = r"^8[0-9]{14}$"
+#: SIMPONI PNBP billing code: 15 digits starting with 7, 8 or 9 [V:SIMPONI].
+POLA_KODE_BILLING: Final[str] = r"^[789][0-9]{14}$"
 #: NTPN (state revenue transaction number, the proof of payment): 16 letters/digits.
 POLA_NTPN: Final[str] = r"^[0-9A-Z]{16}$"
 #: Caller's transaction id (idempotency key): what a UUID or similar id looks like.

@@ -33,7 +33,7 @@ import uuid
 from typing import ClassVar, Final, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from adapters.kemenag.native import (
     FORM,
@@ -52,9 +52,8 @@ from adapters.kemenag.native import (
     TempatAkad,
     decode_form,
 )
-from adapters.sdk.http import retry_after_seconds
-from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
-from adapters.sdk.base import BackendStyle
+from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.http import HttpAdapter, retry_after_seconds
 from schemas.identifiers import mask_nik, parse_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
@@ -67,6 +66,7 @@ from schemas.services.kemenag import (
     MarriageRegistrationInput,
     MarriageRegistrationOutput,
 )
+from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -123,58 +123,62 @@ _PROTOCOL_ERRORS: Final[frozenset[KodeGagal]] = frozenset(
         KodeGagal.ID_TRANSAKSI_GANDA,
     }
 )
-_TRANSIENT_STATUS: Final[frozenset[int]] = frozenset({408, 425, 429})
 
 
 class KemenagSettings(BackendSettings):
-    """Backend settings for SIMKAH. Unknown extras are refused so a typo in
-    ``MPP_AGENCIES__KEMENAG__...`` fails at start-up instead of being ignored."""
-
-    model_config = ConfigDict(extra="forbid")
+    """Backend settings for SIMKAH: the same fields, a slower default timeout."""
 
     timeout_seconds: float = Field(default=DEFAULT_TIMEOUT_SECONDS, gt=0, description="Per HTTP call; SIMKAH takes seconds.")
 
-    @classmethod
-    def from_backend(cls, settings: BackendSettings) -> KemenagSettings:
-        """Re-validate generic settings; fields left unset take Kemenag's defaults."""
-        if isinstance(settings, cls):
-            return settings
-        return cls.model_validate(settings.model_dump(exclude_unset=True))
 
-
-class KemenagAdapter(Adapter):
+class KemenagAdapter(HttpAdapter):
     agency: ClassVar[str] = "kemenag"
+    label: ClassVar[str] = "SIMKAH"
     operations: ClassVar[frozenset[str]] = frozenset({OP_REGISTRATION, OP_DUPLICATE})
-    style: ClassVar[BackendStyle] = BackendStyle.SYNC
+    settings_model: ClassVar[type[BackendSettings]] = KemenagSettings
+    #: Down is transient at the KUA: any 5xx, and 429 (its proxy sheds load) too.
+    transient_statuses: ClassVar[frozenset[int]] = frozenset({408, 425, 429, *range(500, 600)})
 
     settings: KemenagSettings
 
-    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(KemenagSettings.from_backend(settings))
-        self._http = httpx.AsyncClient(
-            base_url=str(self.settings.base_url),
-            timeout=self.settings.timeout_seconds,
-            transport=transport,
-            headers={"Accept": FORM},
-        )
+    def default_headers(self) -> dict[str, str]:
+        return {"Accept": FORM}
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        if command.operation == OP_REGISTRATION:
-            return await self._register(command, step_id)
-        if command.operation == OP_DUPLICATE:
-            return await self._duplicate(command, step_id)
-        raise NotImplementedError(f"kemenag has no operation {command.operation!r}")
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        self.check_operation(command)
+        operation = {OP_REGISTRATION: self._register, OP_DUPLICATE: self._duplicate}[command.operation]
+        return await operation(command, step_id)
 
     # ------------------------------------------------------------ operations
 
     async def _register(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = _input(MarriageRegistrationInput, command)
+        data = self.parse_input(MarriageRegistrationInput, command)
+        with self.native_request():
+            form = self._registration_form(command, data, step_id)
+        log.info("marriage registration step %s at KUA %s for %s", step_id, data.kua_code, mask_nik(command.applicant.nik))
+        native = self._answer(await self._post(PATH_PENDAFTARAN, form.to_form()), JawabanPendaftaran)
+        if native.kode_kua != form.kode_kua or native.tgl_akad != form.tgl_akad:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH registered another KUA or ceremony date than requested")
+        output = _output(
+            MarriageRegistrationOutput,
+            registration_number=native.no_pendaftaran,
+            registered_on=native.tgl_daftar,
+            ceremony_date=native.tgl_akad,
+            ceremony_time=native.jam_akad,
+            ceremony_place=_PLACE_BACK[native.tempat_akad],
+            kua_code=native.kode_kua,
+            kua_name=native.nama_kua,
+            fee=native.biaya,
+            billing_code=native.kode_billing,
+            premarital_counselling_required=native.wajib_bimwin == "YA",
+            premarital_counselling_date=native.tgl_bimwin,
+        )
+        return _completed(output, native.status, native.no_pendaftaran)
+
+    @staticmethod
+    def _registration_form(command: StepCommand, data: MarriageRegistrationInput, step_id: uuid.UUID) -> FormPendaftaran:
         groom, bride = data.groom, data.bride
-        form = _native(
-            FormPendaftaran,
+        return FormPendaftaran(
             id_transaksi=str(step_id),
             nik_pemohon=command.applicant.nik,
             nik_suami=groom.nik,
@@ -199,41 +203,20 @@ class KemenagAdapter(Adapter):
             no_dispensasi=data.court_dispensation_number,
             no_dispensasi_camat=data.short_notice_dispensation_number,
         )
-        log.info("marriage registration step %s at KUA %s for %s", step_id, data.kua_code, mask_nik(command.applicant.nik))
-        response = await self._post(PATH_PENDAFTARAN, form.to_form())
-        native = _answer(response, JawabanPendaftaran)
-        if native.kode_kua != form.kode_kua or native.tgl_akad != form.tgl_akad:
-            raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH registered another KUA or ceremony date than requested")
-        output = _output(
-            MarriageRegistrationOutput,
-            registration_number=native.no_pendaftaran,
-            registered_on=native.tgl_daftar,
-            ceremony_date=native.tgl_akad,
-            ceremony_time=native.jam_akad,
-            ceremony_place=_PLACE_BACK[native.tempat_akad],
-            kua_code=native.kode_kua,
-            kua_name=native.nama_kua,
-            fee=native.biaya,
-            billing_code=native.kode_billing,
-            premarital_counselling_required=native.wajib_bimwin == "YA",
-            premarital_counselling_date=native.tgl_bimwin,
-        )
-        return _completed(output, native.status, native.no_pendaftaran)
 
     async def _duplicate(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = _input(MarriageBookDuplicateInput, command)
-        form = _native(
-            FormDuplikat,
-            id_transaksi=str(step_id),
-            nik_pemohon=command.applicant.nik,
-            nama_pemohon=command.applicant.name,
-            no_akta_nikah=data.marriage_certificate_number,
-            alasan=_REASON[data.reason],
-            no_surat_kehilangan=data.police_report_number,
-        )
+        data = self.parse_input(MarriageBookDuplicateInput, command)
+        with self.native_request():
+            form = FormDuplikat(
+                id_transaksi=str(step_id),
+                nik_pemohon=command.applicant.nik,
+                nama_pemohon=command.applicant.name,
+                no_akta_nikah=data.marriage_certificate_number,
+                alasan=_REASON[data.reason],
+                no_surat_kehilangan=data.police_report_number,
+            )
         log.info("marriage book duplicate step %s for %s", step_id, mask_nik(command.applicant.nik))
-        response = await self._post(PATH_DUPLIKAT, form.to_form())
-        native = _answer(response, JawabanDuplikat)
+        native = self._answer(await self._post(PATH_DUPLIKAT, form.to_form()), JawabanDuplikat)
         if native.no_akta_nikah != form.no_akta_nikah:
             raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH answered for another marriage certificate than requested")
         output = _output(
@@ -246,37 +229,26 @@ class KemenagAdapter(Adapter):
         return _completed(output, native.status, native.no_duplikat)
 
     async def _post(self, path: str, body: str) -> httpx.Response:
-        try:
-            return await self._http.post(path, content=body.encode("utf-8"), headers={"Content-Type": FORM})
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"SIMKAH did not answer within {self.settings.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"SIMKAH unreachable: {type(exc).__name__}") from exc
+        return await self.send("POST", path, content=body.encode("utf-8"), headers={"Content-Type": FORM})
+
+    def _answer(self, response: httpx.Response, model: type[M]) -> M:
+        """The success answer as ``model``; every other answer raises the matching SDK error."""
+        if _is_maintenance_page(response):
+            raise TransientBackendError(f"SIMKAH is in maintenance (HTTP {response.status_code})", retry_after=retry_after_seconds(response))
+        transient = self.transient_error(response, detail=_kode_suffix(response))
+        if transient is not None:
+            raise transient
+        return _answer(response, model)
 
 
 # ------------------------------------------------------------------ translation
-
-
-def _input(model: type[M], command: StepCommand) -> M:
-    try:
-        return model.model_validate(command.data)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match the service: {_fields(exc)}") from exc
-
-
-def _native(model: type[M], **fields: object) -> M:
-    """Build the native form; canonical data SIMKAH cannot take is a step failure, not a crash."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be expressed in SIMKAH's form: {_fields(exc)}") from exc
 
 
 def _output(model: type[M], **fields: object) -> M:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH's answer does not make a valid result: {_fields(exc)}") from exc
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH's answer does not make a valid result: {describe(exc)}") from None
 
 
 def _completed(output: BaseModel, agency_status: str, agency_ref: str) -> StepStatusReport:
@@ -286,13 +258,9 @@ def _completed(output: BaseModel, agency_status: str, agency_ref: str) -> StepSt
 
 
 def _answer(response: httpx.Response, model: type[M]) -> M:
-    """The success answer as ``model``; every other answer raises the matching SDK error."""
+    """A form answer (neither maintenance nor a transient status) as ``model``, or the SDK error it means."""
     status = response.status_code
     content_type = response.headers.get("content-type", "")
-    if _is_maintenance_page(response):
-        raise TransientBackendError(f"SIMKAH is in maintenance (HTTP {status})", retry_after=retry_after_seconds(response))
-    if status >= 500 or status in _TRANSIENT_STATUS:
-        raise TransientBackendError(f"SIMKAH HTTP {status}{_kode_suffix(response)}", retry_after=retry_after_seconds(response))
     try:
         fields = decode_form(response.content)
     except FormatTidakValid as exc:
@@ -304,12 +272,12 @@ def _answer(response: httpx.Response, model: type[M]) -> M:
         try:
             return model.model_validate(fields)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH success answer does not match its schema: {_fields(exc)}") from exc
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH success answer does not match its schema: {describe(exc)}") from None
     if native_status == "GAGAL":
         try:
             refusal = JawabanGagal.model_validate(fields)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH refusal does not match its schema: {_fields(exc)}") from exc
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH refusal does not match its schema: {describe(exc)}") from None
         raise _refusal(refusal, status, retry_after=retry_after_seconds(response))
     shown = (native_status or "")[:40]
     raise AgencyAnswerInvalid(
@@ -345,12 +313,6 @@ def _kode_suffix(response: httpx.Response) -> str:
     except FormatTidakValid:
         return ""
 
-
-
-def _fields(exc: ValidationError) -> str:
-    """Which fields were wrong, never their values (they may be personal data)."""
-    names = sorted({".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors(include_input=False)})
-    return ", ".join(names[:8]) + (f" (+{len(names) - 8} more)" if len(names) > 8 else "")
 
 
 __all__: list[str] = ["DEFAULT_TIMEOUT_SECONDS", "KemenagAdapter", "KemenagSettings", "OP_DUPLICATE", "OP_REGISTRATION"]

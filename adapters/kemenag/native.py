@@ -48,8 +48,8 @@ POLA_KODE_KUA: Final[str] = r"^[0-9]{6}$"
 #: Akta nikah number: seq/KUA-code/month (roman)/year.
 POLA_AKTA: Final[str] = r"^[0-9]{1,5}/[0-9]{6}/(I|II|III|IV|V|VI|VII|VIII|IX|X|XI|XII)/[0-9]{4}$"
 
-#: PNBP billing code (SIMPONI): 15 digits starting with 8.
-POLA_KODE_BILLING: Final[str] = r"^8[0-9]{14}$"
+#: PNBP billing code (SIMPONI): 15 digits starting with 7, 8 or 9 [V:SIMPONI].
+POLA_KODE_BILLING: Final[str] = r"^[789][0-9]{14}$"
 
 #: Longest id_transaksi accepted; the hub's step ids are 36 characters.
 MAX_ID_TRANSAKSI: Final[int] = 64

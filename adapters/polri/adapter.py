@@ -40,7 +40,7 @@ import uuid
 from typing import Any, ClassVar
 
 import httpx
-from pydantic import BaseModel, Field, HttpUrl, SecretStr, ValidationError
+from pydantic import BaseModel, HttpUrl, ValidationError
 
 from adapters.polri.native import (
     HEADER_REQUEST_ID,
@@ -61,10 +61,11 @@ from adapters.polri.native import (
     StatusPermohonan,
     TandaTerima,
 )
-from adapters.sdk.http import retry_after_seconds
-from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
-from adapters.sdk.base import BackendStyle
+from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.base import Capability
 from adapters.sdk.callbacks import callback_url
+from adapters.sdk.http import HttpAdapter
+from adapters.sdk.settings import NonBlankSecret
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepCommand, StepError, StepStatusReport
@@ -79,6 +80,7 @@ from schemas.services.polri import (
     VehicleCheckOutput,
 )
 from schemas.services.samsat import PhysicalCheck, VehicleType
+from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +122,6 @@ _OPERATIONS: dict[str, Layanan] = {
 }
 _JENIS_KENDARAAN: dict[VehicleType, JenisKendaraan] = {VehicleType.CAR: JenisKendaraan.MOBIL, VehicleType.MOTORCYCLE: JenisKendaraan.MOTOR}
 _KNOWN_STATUSES = frozenset(s.value for s in StatusPermohonan)
-_TRANSIENT_STATUS = frozenset({408, 425, 500, 502, 503, 504})
 
 
 class PolriSettings(BackendSettings):
@@ -128,53 +129,38 @@ class PolriSettings(BackendSettings):
     callbacks are signed with are required, not optional as for other agencies."""
 
     callback_base_url: HttpUrl
-    callback_secret: SecretStr = Field(min_length=1)
+    callback_secret: NonBlankSecret
 
 
-class PolriConfigurationError(ValueError):
-    """The adapter cannot start: a required Polri setting is missing or invalid."""
-
-
-def polri_settings(settings: BackendSettings) -> PolriSettings:
-    """Validate the generic settings as Polri's, with an error that says what to set."""
-    try:
-        return PolriSettings.model_validate(settings.model_dump())
-    except ValidationError as exc:
-        fields = sorted({str(e["loc"][0]) for e in exc.errors(include_input=False) if e["loc"]})
-        env = ", ".join(f"MPP_AGENCIES__POLRI__{f.upper()}" for f in fields)
-        raise PolriConfigurationError(f"the polri adapter needs {', '.join(fields)} (set {env})") from exc
-
-
-class PolriAdapter(Adapter):
+class PolriAdapter(HttpAdapter):
     agency: ClassVar[str] = AGENCY
+    label: ClassVar[str] = "Polri"
     operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
-    style: ClassVar[BackendStyle] = BackendStyle.CALLBACK
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.CALLBACK})
+    settings_model: ClassVar[type[BackendSettings]] = PolriSettings
 
-    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        self.polri = polri_settings(settings)
-        super().__init__(self.polri)
-        self._http = httpx.AsyncClient(base_url=str(self.polri.base_url), timeout=self.polri.timeout_seconds, transport=transport)
+    settings: PolriSettings
 
     # -- canonical -> native
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        layanan = _OPERATIONS.get(command.operation)
-        if layanan is None:
-            raise AgencyAnswerInvalid("unsupported_operation", f"polri has no operation {command.operation!r}")
-        path, body = self._native_request(command, layanan, step_id)
-        response = await self._post(path, body, step_id)
+        self.check_operation(command)
+        layanan = _OPERATIONS[command.operation]
+        with self.native_request():
+            path, body = self._application(command, layanan, step_id)
+        response = await self.send("POST", path, json=body, headers={HEADER_REQUEST_ID: str(step_id)})
         if response.status_code != 202:
-            raise _error_for(response)
+            raise self.transient_error(response) or _error_for(response)
         receipt = _receipt(response, layanan)
         log.info("polri accepted %s for %s as %s (step %s)", layanan, mask_nik(command.applicant.nik), receipt.nomor_registrasi, step_id)
         return StepStatusReport(status=Status.ACCEPTED, agency_status=receipt.status, agency_ref=receipt.nomor_registrasi)
 
-    def _native_request(self, command: StepCommand, layanan: Layanan, step_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
-        url = callback_url(str(self.polri.callback_base_url), AGENCY, step_id)
-        applicant = {"nik": command.applicant.nik, "nama_lengkap": command.applicant.name}
+    def _application(self, command: StepCommand, layanan: Layanan, step_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
+        url = callback_url(str(self.settings.callback_base_url), AGENCY, step_id)
+        applicant: dict[str, Any] = {"nik": command.applicant.nik, "nama_lengkap": command.applicant.name}
         native: BaseModel
         if layanan is Layanan.SIM_PERPANJANGAN:
-            sim = _input(SimRenewalInput, command)
+            sim = self.parse_input(SimRenewalInput, command)
             native = PermohonanPerpanjanganSim(
                 **applicant,
                 golongan_sim=_GOLONGAN[sim.licence_class],
@@ -184,7 +170,7 @@ class PolriAdapter(Adapter):
             )
             return PATH_SIM_PERPANJANGAN, native.model_dump(mode="json")
         if layanan is Layanan.CEK_FISIK_KENDARAAN:
-            vehicle = _input(VehicleCheckInput, command)
+            vehicle = self.parse_input(VehicleCheckInput, command)
             native = PermohonanCekFisik(
                 **applicant,
                 nopol=vehicle.plate,
@@ -195,7 +181,7 @@ class PolriAdapter(Adapter):
             )
             return PATH_CEK_FISIK, native.model_dump(mode="json")
         if layanan is Layanan.SKCK_PERPANJANGAN:
-            renewal = _input(SkckRenewalInput, command)
+            renewal = self.parse_input(SkckRenewalInput, command)
             native = PermohonanSkck(
                 **applicant,
                 jenis_permohonan=JenisPermohonanSkck.PERPANJANGAN,
@@ -206,19 +192,11 @@ class PolriAdapter(Adapter):
                 callback_url=url,
             )
         else:
-            new = _input(SkckNewInput, command)
+            new = self.parse_input(SkckNewInput, command)
             native = PermohonanSkck(
                 **applicant, jenis_permohonan=JenisPermohonanSkck.BARU, alamat_domisili=new.address, keperluan=new.purpose, callback_url=url
             )
         return PATH_SKCK, native.model_dump(mode="json", exclude_none=True)
-
-    async def _post(self, path: str, body: dict[str, Any], step_id: uuid.UUID) -> httpx.Response:
-        try:
-            return await self._http.post(path, json=body, headers={HEADER_REQUEST_ID: str(step_id)})
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"timeout after {self.polri.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"connection failed: {type(exc).__name__}") from exc
 
     # -- native callback -> canonical
 
@@ -236,7 +214,7 @@ class PolriAdapter(Adapter):
         try:
             notice = PemberitahuanStatus.model_validate(raw)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_callback_invalid", f"Polri callback does not match its schema: {_fields(exc)}") from None
+            raise AgencyAnswerInvalid("agency_callback_invalid", f"Polri callback does not match its schema: {describe(exc)}") from None
         if notice.id_permintaan != str(step_id):
             raise AgencyAnswerInvalid("agency_callback_mismatch", f"Polri callback is about request {notice.id_permintaan[:64]!r}, not this step")
         outputs: dict[str, Any] = {}
@@ -251,16 +229,6 @@ class PolriAdapter(Adapter):
             status=_STATUS[notice.status], outputs=outputs, error=error, agency_status=notice.status.value, agency_ref=notice.nomor_registrasi
         )
 
-    async def aclose(self) -> None:
-        await self._http.aclose()
-
-
-def _input(model: type[Any], command: StepCommand) -> Any:
-    try:
-        return model.model_validate(command.data)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match {command.service}: {_fields(exc)}") from exc
-
 
 def _receipt(response: httpx.Response, layanan: Layanan) -> TandaTerima:
     try:
@@ -273,7 +241,7 @@ def _receipt(response: httpx.Response, layanan: Layanan) -> TandaTerima:
     try:
         receipt = TandaTerima.model_validate(raw)
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri receipt does not match its schema: {_fields(exc)}") from None
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri receipt does not match its schema: {describe(exc)}") from None
     if receipt.layanan is not layanan:
         raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri receipt is for {receipt.layanan}, not {layanan}")
     return receipt
@@ -311,13 +279,12 @@ def _outputs(notice: PemberitahuanStatus) -> dict[str, Any]:
                 registration_number=notice.nomor_registrasi,
             )
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri document does not fit {notice.layanan} outputs: {_fields(exc)}") from None
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri document does not fit {notice.layanan} outputs: {describe(exc)}") from None
     return output.model_dump(mode="json")
 
 
 def _error_for(response: httpx.Response) -> Exception:
-    if response.status_code in _TRANSIENT_STATUS:
-        return TransientBackendError(f"Polri HTTP {response.status_code}", retry_after=retry_after_seconds(response))
+    """A non-transient error answer: the daily quota (a refusal), or Polri refusing our request."""
     try:
         error = GalatPolri.model_validate_json(response.content)
     except ValidationError:
@@ -328,9 +295,3 @@ def _error_for(response: httpx.Response) -> Exception:
         return AgencyAnswerInvalid("agency_idempotency_conflict", error.pesan, agency_code=error.kode.value)
     return AgencyAnswerInvalid("agency_refused_request", f"Polri HTTP {response.status_code}: {error.pesan}", agency_code=error.kode.value)
 
-
-
-def _fields(exc: ValidationError) -> str:
-    """Which fields failed, never their values (a NIK may be among them)."""
-    locs = {".".join(str(p) for p in e["loc"]) or "body" for e in exc.errors(include_input=False)}
-    return f"{exc.error_count()} errors at " + ", ".join(sorted(locs)[:5])

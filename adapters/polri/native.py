@@ -33,7 +33,7 @@ Later Polri POSTs :class:`PemberitahuanStatus` to ``callback_url`` with
 verdict, ``TERBIT`` (issued, with the document: ``skck``, ``sim`` or ``cek_fisik``) or
 ``DITOLAK`` (refused, with a reason).
 
-Facts (/work/shared/domain.md 5.2 Polri):
+Facts (sources by key in docs/domain-sources.md, "Polri"):
 
 * SKCK Rp30,000, valid 6 months [S:SKCK-TRIB][S:SKCK-BK]; renewal with the old SKCK at
   most 1 year past expiry [S:SKCK-BK]; SKCK numbers are unit-issued register numbers
@@ -46,7 +46,7 @@ Facts (/work/shared/domain.md 5.2 Polri):
   (Perpol 5/2021 pasal 4 ayat 1 and 3; https://www.cna.id/indonesia/sim-anda-mati-harus-bikin-baru-atau-bisa-diperpanjang-38216).
   SIM numbers are 12-14 digits, opaque [I].
 * Vehicle check (cek fisik): part of every ownership transfer, "Physical check -> tax
-  assessment -> payment -> STNK -> BPKB" (domain.md 5.3, 5.4 F1 [S:BBN-KOMPAS]
+  assessment -> payment -> STNK -> BPKB" (flow F1 in docs/domain-sources.md [S:BBN-KOMPAS]
   [S:BBN-DETIK]); the chassis number is the 17-character VIN (ISO 3779, no I/O/Q), the
   engine number 6-20 letters/digits [I]. No PNBP is charged for the check itself (it is
   not in PP 60/2016's tariff list) [I]. The clearance letter number is an opaque

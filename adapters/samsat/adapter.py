@@ -48,10 +48,11 @@ from adapters.samsat.native import (
     PermohonanPengesahan,
     PermohonanPerpanjanganLimaTahunan,
 )
-from adapters.sdk.http import retry_after_seconds
-from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk import AgencyAnswerInvalid, AgencyRejection
+from adapters.sdk.http import HttpAdapter
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
+from schemas.validation import describe, field_problems
 from schemas.services.samsat import (
     OwnershipTransferBreakdown,
     OwnershipTransferInput,
@@ -78,7 +79,6 @@ _REJECTIONS: dict[KodeError, str] = {
     KodeError.KWITANSI_TANPA_METERAI: "sale_receipt_unstamped",
     KodeError.KUOTA_HABIS: "agency_quota_exhausted",
 }
-_TRANSIENT_STATUS = {408, 425, 500, 502, 503, 504}
 
 
 @dataclass(frozen=True)
@@ -173,64 +173,39 @@ _OPERATIONS: dict[str, _Operation] = {
 }
 
 
-class SamsatAdapter(Adapter):
+class SamsatAdapter(HttpAdapter):
     agency: ClassVar[str] = "samsat"
+    label: ClassVar[str] = "Samsat"
     operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
 
-    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        super().__init__(settings)
-        self._http = httpx.AsyncClient(
-            base_url=str(settings.base_url), timeout=settings.timeout_seconds, transport=transport
-        )
-
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        operation = _OPERATIONS.get(command.operation)
-        if operation is None:
-            raise NotImplementedError(f"samsat has no operation {command.operation!r}")
-        try:
-            data: Any = operation.input.model_validate(command.data)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match the service: {exc.error_count()} errors") from exc
-        try:
+        self.check_operation(command)
+        operation = _OPERATIONS[command.operation]
+        data: Any = self.parse_input(operation.input, command)
+        with self.native_request():
             native = operation.to_native(data, command)
-        except ValidationError as exc:
-            # The canonical input passed but Samsat's stricter format would refuse it.
-            raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be sent to Samsat: {exc.error_count()} errors") from exc
-        response = await self._post(operation.path, native.model_dump(mode="json"), step_id)
+        response = await self.send("POST", operation.path, json=native.model_dump(mode="json"), headers={HEADER_IDEMPOTENCY_KEY: str(step_id)})
         if response.status_code != 200:
-            raise _error_for(response)
+            raise self.transient_error(response) or _error_for(response)
         try:
             reply: Any = operation.reply.model_validate_json(response.content)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", _why_invalid(response, exc)) from exc
+            raise AgencyAnswerInvalid("agency_answer_invalid", _why_invalid(response, exc)) from None
         if reply.nopol != data.plate:
             raise AgencyAnswerInvalid("agency_answer_invalid", "Samsat answered about another plate than the one asked")
         try:
             output = operation.to_output(reply)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"Samsat success answer does not fit the service's outputs: {exc.error_count()} errors") from exc
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Samsat success answer does not fit the service's outputs: {describe(exc)}") from None
         return StepStatusReport(status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=reply.status)
-
-    async def _post(self, path: str, body: dict[str, object], step_id: uuid.UUID) -> httpx.Response:
-        try:
-            return await self._http.post(path, json=body, headers={HEADER_IDEMPOTENCY_KEY: str(step_id)})
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"timeout after {self.settings.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"connection failed: {type(exc).__name__}") from exc
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
 
 
 def _why_invalid(response: httpx.Response, exc: ValidationError) -> str:
     """An operator-readable reason; field locations only, never the values (they may be personal data)."""
-    errors = exc.errors(include_input=False)
-    if any(e["type"] == "json_invalid" for e in errors):
+    if any(p.type == "json_invalid" for p in field_problems(exc)):
         kind = response.headers.get("content-type", "no content type")
         return f"Samsat answered HTTP 200 with a body that is not JSON ({kind})"
-    where = ", ".join(".".join(str(p) for p in e["loc"]) or "body" for e in errors[:3])
-    return f"Samsat success answer does not match its schema: {exc.error_count()} errors (at {where})"
+    return f"Samsat success answer does not match its schema: {describe(exc, root='body')}"
 
 
 def _check_total(total: int, *parts: int) -> None:
@@ -240,8 +215,7 @@ def _check_total(total: int, *parts: int) -> None:
 
 
 def _error_for(response: httpx.Response) -> Exception:
-    if response.status_code in _TRANSIENT_STATUS:
-        return TransientBackendError(f"Samsat HTTP {response.status_code}", retry_after=retry_after_seconds(response))
+    """A non-transient error answer: a refusal on the merits, or Samsat refusing our request."""
     try:
         error = GalatSamsat.model_validate_json(response.content)
     except ValidationError:

@@ -12,14 +12,16 @@ that wire format exactly so that
 On purpose this module imports nothing from ``hub`` or ``schemas``: it imitates a
 system we do not control, so it must not be shaped by our own contract.
 
-Fee facts (sources in docs/domain-sources.md):
+Fee facts (sources by key in docs/domain-sources.md, "Samsat"):
 
 * SWDKLLJ (Jasa Raharja accident-fund contribution): Rp143,000 for a private car,
   Rp35,000 for a 50-250 cc motorcycle.
 * STNK annual endorsement ("pengesahan STNK") fee, PP 60/2016: Rp50,000 for a
   4-wheel vehicle, Rp25,000 for a 2/3-wheel vehicle.
-* PKB (the provincial vehicle tax) is a percentage of the vehicle's value; the
-  simulator derives a deterministic stand-in amount from the plate.
+* PKB (the provincial vehicle tax) is a percentage of the vehicle's value; since
+  5 Jan 2025 the regency or city adds its opsen PKB, 66% of the PKB (UU 1/2022, HKPD).
+  The simulator derives one deterministic stand-in amount from the plate and does not
+  itemise the opsen.
 * 5-year STNK renewal ("perpanjangan STNK 5-tahunan", PP 60/2016): new STNK
   Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel) and new plates (TNKB) Rp60,000 /
   Rp100,000, plus that year's PKB and SWDKLLJ [V:PP60-DETIK][S:PP60-TEMPO].

@@ -86,7 +86,7 @@ Idempotency and faults: the scaffold's pipeline (gate, ``Idempotency-Key`` 400, 
 422, replay with ``Idempotent-Replayed: true`` / 409 ``KUNCI_SUDAH_DIPAKAI``,
 ``daily_quota`` per WIB day 429 ``KUOTA_HABIS`` + ``Retry-After`` until midnight,
 business rules, apply, then a lost reply 504 ``WAKTU_HABIS`` or a garbled one: an
-HTML page with a 200). Knobs: :class:`SamsatKnobs` = the common ones + 
+HTML page with a 200). Knobs: :class:`SamsatKnobs` = the common ones +
 ``bpkb_working_days`` and ``error_status`` (how ``error_rate`` fails: 503
 ``SISTEM_SIBUK`` + ``Retry-After: 1``, or a bare 500 ``GALAT_INTERNAL``). Control
 plane: the scaffold's ``/_sim/health``, ``/_sim/ledger`` (entries carry ``subject`` =

@@ -5,26 +5,38 @@ the native answer back into a canonical status report. Everything around that
 (consuming, retries, circuit breaking, idempotency, dead letters) is the worker's
 job, so an agency team writes only what is specific to its backend.
 
-Three backend styles are supported:
+What an adapter can do beyond ``execute`` it declares in ``capabilities``; the worker
+reads the declaration before it calls, so a poll, cancel or callback the agency
+cannot take never reaches the adapter. The declaration also fixes the backend style:
 
-- ``SYNC``: ``execute`` returns the final outcome (Samsat).
+- ``SYNC`` (neither POLL nor CALLBACK): ``execute`` returns the final outcome (Samsat).
 - ``CALLBACK``: ``execute`` returns ACCEPTED; the agency later calls the hub back,
   the hub verifies the signature and hands the native body to ``translate_callback``
   (Polri).
-- ``POLLING``: ``execute`` returns ACCEPTED with an ``agency_ref`` and
+- ``POLLING`` (POLL): ``execute`` returns ACCEPTED with an ``agency_ref`` and
   ``poll_after_seconds``; the hub then sends ``poll`` commands until a final status
   (Imigrasi).
+
+``CANCEL`` adds ``cancel``: stopping a running step at the agency (Imigrasi).
 """
 
 from __future__ import annotations
 
 import uuid
 from abc import ABC, abstractmethod
+from collections.abc import Iterator
+from contextlib import contextmanager
 from enum import StrEnum
-from typing import ClassVar
+from typing import Any, ClassVar, TypeVar
 
-from adapters.sdk.settings import BackendSettings
+from pydantic import BaseModel, ValidationError
+
+from adapters.sdk.errors import AgencyAnswerInvalid, UndeclaredCapability
+from adapters.sdk.settings import BackendSettings, narrow
 from schemas.messages import AgencyCallback, StepCommand, StepStatusReport
+from schemas.validation import describe
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class BackendStyle(StrEnum):
@@ -33,17 +45,65 @@ class BackendStyle(StrEnum):
     POLLING = "polling"
 
 
+class Capability(StrEnum):
+    """What an adapter can do besides ``execute``; each has its method."""
+
+    POLL = "poll"
+    CALLBACK = "callback"
+    CANCEL = "cancel"
+
+
+#: The method each capability promises.
+CAPABILITY_METHODS: dict[Capability, str] = {
+    Capability.POLL: "poll",
+    Capability.CALLBACK: "translate_callback",
+    Capability.CANCEL: "cancel",
+}
+
+
+def _style_of(capabilities: frozenset[Capability]) -> BackendStyle:
+    if {Capability.POLL, Capability.CALLBACK} <= capabilities:
+        raise TypeError("an adapter is polled or called back, not both")
+    if Capability.POLL in capabilities:
+        return BackendStyle.POLLING
+    if Capability.CALLBACK in capabilities:
+        return BackendStyle.CALLBACK
+    return BackendStyle.SYNC
+
+
 class Adapter(ABC):
     #: Agency name: also the suffix of the command topic it consumes (``mpp.commands.<agency>``).
     agency: ClassVar[str]
     #: Operation names (from the catalogue) this adapter can carry out.
     operations: ClassVar[frozenset[str]]
+    #: What it can do besides ``execute`` (the worker checks before calling).
+    capabilities: ClassVar[frozenset[Capability]] = frozenset()
+    #: Follows from ``capabilities``; set at class creation.
     style: ClassVar[BackendStyle] = BackendStyle.SYNC
-    #: Whether ``cancel`` can stop a running step at the agency.
-    supports_cancel: ClassVar[bool] = False
+    #: The agency's settings (a subclass of BackendSettings for agency-specific fields).
+    settings_model: ClassVar[type[BackendSettings]] = BackendSettings
+    #: The backend's name in messages ("SIMKAH", "DJP"); the agency name unless declared.
+    label: ClassVar[str] = ""
+
+    settings: BackendSettings
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        style = _style_of(cls.capabilities)
+        if "style" in vars(cls) and cls.style is not style:
+            raise TypeError(f"{cls.__name__} declares style {cls.style} but capabilities {sorted(cls.capabilities)} make it {style}")
+        cls.style = style
+        if not cls.label and "agency" in vars(cls):
+            cls.label = cls.agency
 
     def __init__(self, settings: BackendSettings) -> None:
-        self.settings = settings
+        self.settings = self.narrow_settings(settings)
+
+    @classmethod
+    def narrow_settings(cls, settings: BackendSettings) -> BackendSettings:
+        """The generic settings the hub holds as this agency's ``settings_model``;
+        ``AdapterSettingsError`` names the environment variable to fix."""
+        return narrow(settings, cls.settings_model, cls.agency)
 
     @abstractmethod
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
@@ -54,19 +114,57 @@ class Adapter(ABC):
         """
 
     async def poll(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str) -> StepStatusReport:
-        """Polling backends: where is the step now? Same error contract as ``execute``."""
-        raise NotImplementedError(f"{self.agency} is not a polling backend")
+        """``Capability.POLL``: where is the step now? Same error contract as ``execute``."""
+        raise UndeclaredCapability(self.agency, Capability.POLL)
 
     async def cancel(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str | None) -> StepStatusReport:
-        """Ask the agency to stop the step: CANCELLED if it did, otherwise the step's current
-        status (e.g. already issued). Only called when ``supports_cancel`` is true."""
-        raise NotImplementedError(f"{self.agency} cannot cancel")
+        """``Capability.CANCEL``: ask the agency to stop the step: CANCELLED if it did,
+        otherwise the step's current status (e.g. already issued)."""
+        raise UndeclaredCapability(self.agency, Capability.CANCEL)
 
     def translate_callback(self, callback: AgencyCallback, step_id: uuid.UUID) -> StepStatusReport:
-        """Callback backends: the native callback body as a canonical report.
+        """``Capability.CALLBACK``: the native callback body as a canonical report.
 
         Raise ``AgencyAnswerInvalid`` for a body that cannot be understood."""
-        raise NotImplementedError(f"{self.agency} does not call back")
+        raise UndeclaredCapability(self.agency, Capability.CALLBACK)
 
     async def aclose(self) -> None:
         """Release connections. Called once when the worker stops."""
+
+    # -- helpers every adapter needs ----------------------------------------------------
+
+    def check_operation(self, command: StepCommand) -> None:
+        """The worker never sends an undeclared operation; a direct caller gets the same answer."""
+        if command.operation not in self.operations:
+            raise AgencyAnswerInvalid("unsupported_operation", f"{self.agency} has no operation {command.operation!r}")
+
+    def parse_input(self, model: type[M], command: StepCommand) -> M:
+        """``command.data`` as the service's input model; data that does not fit is the
+        hub's mistake, reported FAILED ``invalid_step_input`` before the agency is called."""
+        try:
+            return model.model_validate(command.data)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match {command.service}: {describe(exc)}") from None
+
+    @contextmanager
+    def native_request(self) -> Iterator[None]:
+        """Around building the native request: canonical input the agency's stricter
+        format refuses is ``invalid_step_input`` too, never a crash."""
+        try:
+            yield
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be expressed in {self.label}'s format: {describe(exc)}") from None
+
+
+def capability_mismatches(adapter: type[Adapter]) -> list[str]:
+    """Declared capabilities without their method, and methods without their declaration
+    (the worker would never call them)."""
+    problems = []
+    for capability, method in CAPABILITY_METHODS.items():
+        implemented = getattr(adapter, method) is not getattr(Adapter, method)
+        declared = capability in adapter.capabilities
+        if declared and not implemented:
+            problems.append(f"declares {capability} but does not implement {method}")
+        elif implemented and not declared:
+            problems.append(f"implements {method} but does not declare {capability}")
+    return problems

@@ -12,6 +12,7 @@ __all__ = [
     "RetryLater",
     "StepOutcomeError",
     "TransientBackendError",
+    "UndeclaredCapability",
 ]
 
 
@@ -39,3 +40,13 @@ class AgencyRejection(StepOutcomeError):
 
 class AgencyAnswerInvalid(StepOutcomeError):
     """The agency answered something we cannot interpret: FAILED, never a crash."""
+
+
+class UndeclaredCapability(RuntimeError):
+    """An adapter was asked to poll, cancel or translate a callback without declaring
+    that capability: the caller's bug, since the worker reads ``capabilities`` first."""
+
+    def __init__(self, agency: str, capability: str) -> None:
+        super().__init__(f"{agency} does not declare the {capability} capability")
+        self.agency = agency
+        self.capability = capability

@@ -8,7 +8,7 @@ whoever provides them.
 * ``djp.skf``: Surat Keterangan Fiskal, the tax clearance letter, issued
   automatically when the criteria hold and valid for 1 month (PER-8/PJ/2025).
 
-Sources: /work/shared/domain.md sections 5.1 and 5.2, docs/domain-sources.md.
+Sources: docs/domain-sources.md ("Identifiers" and "DJP").
 """
 
 from __future__ import annotations

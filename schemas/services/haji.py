@@ -6,7 +6,7 @@ Siskohat [S:KEMENHAJ]. What the service *means* did not change, so its payloads
 live here, named by domain rather than by ministry; who provides it is catalogue
 data (hub/catalogue/services/haji.toml).
 
-Facts (domain.md 5.2): Muslim, age >= 12 at registration; **Rp25 million deposit**
+Facts (sources by key in docs/domain-sources.md, "Hajj"): Muslim, age >= 12 at registration; **Rp25 million deposit**
 at a hajj-deposit bank (BPS-BPIH), which issues a validation number; registration at
 the regency/city office **within 5 working days** of the deposit; the result is the
 SPPH slip with a **nomor porsi** (~10 digits) and an estimated departure year

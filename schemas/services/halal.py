@@ -5,12 +5,12 @@ a non-ministerial agency reporting to the President [S:BPJPH-SPLIT]. The payload
 named by domain, not by ministry; the provider is catalogue data
 (hub/catalogue/services/halal.toml).
 
-Facts (domain.md 5.2): the business is identified by its **NIB** (13-digit OSS
+Facts (sources by key in docs/domain-sources.md, "Halal"): the business is identified by its **NIB** (13-digit OSS
 business id) [I]; the **self-declare** route is **Rp0** and open to micro and small
 businesses only; the **regular** route costs **Rp300,000 - Rp5,000,000** per
 certificate [S:HALAL-TARIF][S:HALAL-SD].
 
-In the small-food-business flow (domain.md 5.4 F3) the request first confirms the
+In the small-food-business flow (F3 in docs/domain-sources.md) the request first confirms the
 taxpayer's status at DJP (KSWP, :mod:`schemas.services.djp`); the KSWP step's outputs
 ``npwp``, ``status`` and ``confirmed_at`` feed this service's optional ``npwp``,
 ``taxpayer_status`` and ``kswp_confirmed_at``, and BPJPH refuses a business whose

@@ -1,6 +1,6 @@
 """Imigrasi (Direktorat Jenderal Imigrasi) services: ordinary passports.
 
-Facts (/work/shared/domain.md sections 5.1, 5.2, 5.3):
+Facts (sources by key in docs/domain-sources.md, "Imigrasi"):
 
 * Fees per PP 45/2024, from 17 Dec 2024 [S:PP45]: non-electronic Rp350,000 (5 years) /
   Rp650,000 (10 years); electronic Rp650,000 (5 years) / Rp950,000 (10 years).

@@ -1,8 +1,8 @@
 """Kemenag (Ministry of Religious Affairs) services carried out at a KUA.
 
 The KUA (Kantor Urusan Agama, the ministry's office in each district) registers
-Muslim marriages and keeps the marriage records. Facts below are from
-/work/shared/domain.md section 5.2 (tags as there):
+Muslim marriages and keeps the marriage records. Facts below, with their sources by
+key in docs/domain-sources.md ("Kemenag"):
 
 * Registration at least **10 working days** before the ceremony, otherwise a
   dispensation from the sub-district head (camat) is needed [S:NIKAH-DESA].
@@ -48,7 +48,7 @@ KuaCode = Annotated[
     Field(description="6-digit district code of the KUA, e.g. '137501' (Guguak Panjang, Bukittinggi).", examples=["137501"]),
 ]
 
-#: Akta nikah (marriage certificate) number ``seq/KUA-code/month-in-roman/year`` [I: domain.md 5.1].
+#: Akta nikah (marriage certificate) number ``seq/KUA-code/month-in-roman/year`` [I].
 def _upper(value: object) -> object:
     """Roman months are often typed in lower case ("iii"); one record, one spelling."""
     return value.strip().upper() if isinstance(value, str) else value

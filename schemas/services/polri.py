@@ -1,6 +1,6 @@
 """Polri (Kepolisian Negara Republik Indonesia) services offered at an MPP counter.
 
-Facts (see /work/shared/domain.md section 5.2, Polri; sources cited per field):
+Facts (sources by key in docs/domain-sources.md, "Polri"; cited per field):
 
 * SKCK (Surat Keterangan Catatan Kepolisian, police clearance certificate), new and
   renewal: Rp30,000, valid 6 months [S:SKCK-TRIB][S:SKCK-BK]. A renewal needs the old
@@ -9,13 +9,13 @@ Facts (see /work/shared/domain.md section 5.2, Polri; sources cited per field):
   for C/C1/C2, Rp30,000 for D/D1 [S:SIM-FEES]; the new SIM is valid 5 years from issue,
   and an expired SIM cannot be renewed (Perpol 5/2021 pasal 4).
 * Vehicle check (cek fisik kendaraan + police records check) by the Polri unit at the
-  Samsat office before an ownership transfer (domain.md 5.3 "BBN-KB: Physical check ->
-  ...", 5.4 F1): the officer rubs the chassis and engine numbers off the vehicle and
+  Samsat office before an ownership transfer (flow F1, "BBN-KB: Physical check ->
+  ..."): the officer rubs the chassis and engine numbers off the vehicle and
   checks that it is not reported stolen or blocked. Its ``physical_check`` output is
   the very object ``samsat.ownership_transfer`` takes as input, so a composite case can
   pass it straight on.
 
-Identifiers here are opaque to the hub (domain.md 5.1): an SKCK number is a
+Identifiers here are opaque to the hub [I]: an SKCK number is a
 unit-issued register number, a SIM number is 12-14 digits.
 """
 

@@ -1,10 +1,10 @@
 """Samsat (joint vehicle registration and tax office) services.
 
-Facts (sources in docs/domain-sources.md): fees per PP 60/2016, SWDKLLJ rates; the
-ownership transfer issues the STNK first and the BPKB later at Polda; since 5 January
-2025 BBNKB is levied only on a vehicle's first transfer (UU 1/2022 art. 12(1), PP
-35/2023), so a used vehicle's transfer pays none. PKB is a regional tax paid with the
-province's own payment code (kode bayar), not a SIMPONI billing code.
+Facts: docs/domain-sources.md "Samsat" (fees per PP 60/2016, SWDKLLJ rates) and flow
+F1 (ownership transfer: STNK first, BPKB later at Polda). Since 5 January 2025 BBNKB is
+levied only on a vehicle's first transfer (UU 1/2022 art. 12(1), PP 35/2023), so a used
+vehicle's transfer pays none. PKB is a regional tax paid with the province's own
+payment code (kode bayar), not a SIMPONI billing code.
 """
 
 from __future__ import annotations

@@ -18,9 +18,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from support.faults import ScenarioResult
 
 from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
-from support.faults import ScenarioResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 

@@ -24,15 +24,22 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
-
-from faults.conftest import FaultReport
-from deploy.kafka.local_kafka import LocalKafka, free_port
-from schemas import topics
-from schemas.envelope import Envelope, MessageType
-from support.faults import LocalPostgres, PortalLoad, ScenarioResult, load_bodies, measure, read_cases, utcnow
+from support.faults import (
+    LocalPostgres,
+    PortalLoad,
+    ScenarioResult,
+    load_bodies,
+    measure,
+    read_cases,
+    utcnow,
+)
 from support.stack import HubStack, _die_with_parent
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
+from deploy.kafka.local_kafka import LocalKafka, free_port
+from faults.conftest import FaultReport
+from schemas import topics
+from schemas.envelope import Envelope, MessageType
+
 
 ADAPTER_TIMEOUT_SECONDS = 5  # HubStack's MPP_AGENCIES__SAMSAT__TIMEOUT_SECONDS
 

@@ -7,11 +7,8 @@ import json
 import math
 from pathlib import Path
 
-import pytest
 
 from benchmarks.bench import BenchResult, PathStats, format_result, run_bench
-
-pytestmark = pytest.mark.integration
 
 
 async def test_bench_completes_every_case_and_reports_positive_numbers(kafka_bootstrap: str, tmp_path: Path) -> None:

@@ -10,17 +10,15 @@ interval is short (``POLL_INTERVAL``) and the simulator moves one stage per poll
 from __future__ import annotations
 
 import asyncio
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-
-from adapters.bpjph.simulator import DEV_API_KEY
 from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
+from adapters.bpjph.simulator import DEV_API_KEY
+
 
 AGENCY = "bpjph"
 POLL_INTERVAL = "0.3"
@@ -41,22 +39,13 @@ def halal_request(**changes: Any) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=Path(tmp_path_factory.mktemp("bpjph-hub")),
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack(
         agencies=(AGENCY,),
         # HubStack starts the simulator with its dev API key; the adapter must send the same.
         extra_env={"MPP_AGENCIES__BPJPH__API_KEY": DEV_API_KEY, "MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS": POLL_INTERVAL},
-    )
-    await hub.start_all()
-    try:
+    ) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -66,32 +55,6 @@ async def calm_agency(stack: HubStack) -> None:
         AGENCY, polls_per_stage=1, unpaid=False, forced_status=None,
         garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
     )  # fmt: skip
-
-
-async def submit(stack: HubStack, body: dict[str, Any]) -> str:
-    async with stack.client() as client:
-        response = await client.post("/v1/requests", json=body)
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
-
-
-async def case_view(stack: HubStack, case_id: str) -> dict[str, Any]:
-    async with stack.client() as client:
-        response = await client.get(f"/v1/requests/{case_id}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def wait_status(stack: HubStack, case_id: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Watch a case until it shows ``status`` (fails fast if it ends elsewhere)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        case = await case_view(stack, case_id)
-        if case["status"] == status:
-            return case
-        assert case["status"] not in {"COMPLETED", "REJECTED", "EXPIRED", "FAILED", "CANCELLED"}, case
-        assert time.monotonic() < deadline, f"case never reached {status}: {case['status']}\n{stack.logs()}"
-        await asyncio.sleep(0.05)
 
 
 def step_transitions(case: dict[str, Any]) -> list[str]:
@@ -108,7 +71,7 @@ async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:
 
 
 async def test_a_micro_business_gets_a_free_self_declare_certificate(stack: HubStack) -> None:
-    case_id = await submit(stack, halal_request())
+    case_id = await stack.submit(halal_request())
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
@@ -126,9 +89,9 @@ async def test_a_micro_business_gets_a_free_self_declare_certificate(stack: HubS
 
 
 async def test_a_regular_application_waits_for_payment_then_is_certified(stack: HubStack) -> None:
-    case_id = await submit(stack, halal_request(route="regular", business_scale="medium"))
+    case_id = await stack.submit(halal_request(route="regular", business_scale="medium"))
 
-    awaiting = await wait_status(stack, case_id, "AWAITING_PAYMENT")
+    awaiting = await stack.wait_status(case_id, "AWAITING_PAYMENT")
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
     billing = awaiting["outputs"]
@@ -144,8 +107,8 @@ async def test_a_regular_application_waits_for_payment_then_is_certified(stack: 
 
 async def test_refusals_end_rejected_with_the_reason(stack: HubStack) -> None:
     before = (await stack.ledger(AGENCY))["applied"]
-    taxpayer = await submit(stack, halal_request(taxpayer_status="TIDAK_VALID"))
-    haram = await submit(stack, halal_request(products=[{"name": "Sate", "ingredients": ["daging babi", "kecap"]}]))
+    taxpayer = await stack.submit(halal_request(taxpayer_status="TIDAK_VALID"))
+    haram = await stack.submit(halal_request(products=[{"name": "Sate", "ingredients": ["daging babi", "kecap"]}]))
 
     cases = await stack.wait_terminal([taxpayer, haram], timeout=60)
 
@@ -163,7 +126,7 @@ async def test_refusals_end_rejected_with_the_reason(stack: HubStack) -> None:
 
 async def test_an_unpaid_fee_ends_the_case_expired(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, unpaid=True)
-    case_id = await submit(stack, halal_request(route="regular", business_scale="small"))
+    case_id = await stack.submit(halal_request(route="regular", business_scale="small"))
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
@@ -174,9 +137,9 @@ async def test_an_unpaid_fee_ends_the_case_expired(stack: HubStack) -> None:
 
 async def test_returned_documents_need_revision_and_a_revised_step_is_certified(stack: HubStack) -> None:
     body = halal_request(products=[{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam"]}])
-    case_id = await submit(stack, body)
+    case_id = await stack.submit(body)
 
-    case = await wait_status(stack, case_id, "NEEDS_REVISION")
+    case = await stack.wait_status(case_id, "NEEDS_REVISION")
 
     assert case["error"]["code"] == "documents_returned"
     assert case["error"]["message"].startswith("correct products.0.ingredients.2: ")
@@ -199,13 +162,13 @@ async def test_returned_documents_need_revision_and_a_revised_step_is_certified(
 
 
 async def test_garbled_and_unknown_status_answers_end_failed_and_the_adapter_keeps_serving(stack: HubStack) -> None:
-    garbled = await submit(stack, halal_request())
-    await wait_status(stack, garbled, "ACCEPTED")
+    garbled = await stack.submit(halal_request())
+    await stack.wait_status(garbled, "ACCEPTED")
     await stack.set_knobs(AGENCY, garble_rate=1.0)
     cases = await stack.wait_terminal([garbled], timeout=60)
     await stack.set_knobs(AGENCY, garble_rate=0.0)
-    unknown = await submit(stack, halal_request())
-    await wait_status(stack, unknown, "ACCEPTED")
+    unknown = await stack.submit(halal_request())
+    await stack.wait_status(unknown, "ACCEPTED")
     await stack.set_knobs(AGENCY, forced_status="DITANGGUHKAN")
     cases |= await stack.wait_terminal([unknown], timeout=60)
     await stack.set_knobs(AGENCY, forced_status=None)
@@ -220,5 +183,5 @@ async def test_garbled_and_unknown_status_answers_end_failed_and_the_adapter_kee
     assert any("agency_status_unknown" in (h["note"] or "") for h in new_status["history"]), "the reason is in the history too"
 
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, "the adapter survived every bad answer"
-    following = await submit(stack, halal_request())
+    following = await stack.submit(halal_request())
     assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"

@@ -16,13 +16,11 @@ from sqlalchemy import select
 from hub.catalogue import DEFAULT_PATH, Catalogue
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
-from hub.runtime.router import Router
 from hub.domain.workflow import Workflow
+from hub.runtime.router import Router
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
-
-pytestmark = pytest.mark.integration
 
 
 def repointed_catalogue(tmp_path: Path, service: str, provider: str) -> Path:

@@ -7,30 +7,26 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, timedelta
 from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request, Response
+from support.stack import HubStack
 
 from adapters.samsat.simulator import data_register
 from adapters.sdk.testing.contract_kit import serve
 from hub.features.notifications.signing import verify_webhook
 
-from support.stack import HubStack
-
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 POLRI_SECRET = "dev-polri-callback-secret"
 
 
 @pytest.fixture(scope="module")
-async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=tmp_path_factory.mktemp("composite-stack"),
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack(
         agencies=("samsat", "polri", "imigrasi", "djp", "bpjph"),
         extra_env={
             "MPP_AGENCIES__DJP__OAUTH_CLIENT_ID": "mpp-hub",
@@ -42,12 +38,8 @@ async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]]
             "MPP_WEBHOOKS__ALLOW_PRIVATE_TARGETS": "true",  # the test's receiver is on loopback
             "MPP_WEBHOOKS__BACKOFF_BASE_SECONDS": "0.3",
         },
-    )
-    await hub.start_all()
-    try:
+    ) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -72,20 +64,13 @@ def job_seeker_data(**changes: Any) -> dict[str, Any]:
     return {**data, **changes}
 
 
-async def submit(stack: HubStack, body: dict[str, Any]) -> str:
-    async with stack.client() as client:
-        response = await client.post("/v1/requests", json=body)
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
-
-
 def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:
     names = {s["id"]: s["name"] for s in case["steps"]}
     return [(names[h["step_id"]], h["to_status"]) for h in case["history"] if h["step_id"]]
 
 
 async def test_job_seeker_pack_runs_skck_passport_and_sim_in_parallel_and_completes(stack: HubStack) -> None:
-    case_id = await submit(stack, {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
+    case_id = await stack.submit({"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
 
     case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
 
@@ -120,7 +105,7 @@ async def test_several_independent_services_in_one_request_complete_together(sta
             {"service": "polri.skck_new", "data": {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"}},
         ],
     }
-    case_id = await submit(stack, body)
+    case_id = await stack.submit(body)
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
@@ -143,7 +128,7 @@ async def test_a_bundle_item_with_bad_data_is_named_by_its_position(stack: HubSt
 
 
 async def test_cancelling_a_case_after_it_finished_is_refused(stack: HubStack) -> None:
-    case_id = await submit(stack, {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 77 LB", "vehicle_type": "car"}})
+    case_id = await stack.submit({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 77 LB", "vehicle_type": "car"}})
     await stack.wait_terminal([case_id], timeout=60)
     async with stack.client() as client:
         response = await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "changed my mind"})
@@ -175,7 +160,7 @@ async def test_the_portal_receives_every_change_of_its_case_as_a_signed_webhook_
         created = await client.post("/v1/webhooks", json={"url": f"{receiver_url}/hooks"})
         assert created.status_code == 201, created.text
         secret, hook_id = created.json()["secret"], created.json()["id"]
-        case_id = await submit(stack, {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 88 LC", "vehicle_type": "car"}})
+        case_id = await stack.submit({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 88 LC", "vehicle_type": "car"}})
         await stack.wait_terminal([case_id], timeout=60)
 
         async def case_completed_delivered() -> bool:
@@ -210,7 +195,7 @@ def transfer_body(plate: str, **changes: Any) -> dict[str, Any]:
 
 async def test_ownership_transfer_runs_the_police_check_then_samsat_with_its_result(stack: HubStack) -> None:
     samsat_before = (await stack.ledger("samsat"))["applied"]
-    case_id = await submit(stack, transfer_body("BA 2024 LA"))
+    case_id = await stack.submit(transfer_body("BA 2024 LA"))
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
@@ -226,7 +211,7 @@ async def test_ownership_transfer_runs_the_police_check_then_samsat_with_its_res
 
 async def test_a_refused_police_check_ends_the_case_rejected_and_the_transfer_never_starts(stack: HubStack) -> None:
     samsat_before = (await stack.ledger("samsat"))["applied"]
-    case_id = await submit(stack, transfer_body("BA 1313 LA"))  # serial ending in 13: reported stolen/blocked
+    case_id = await stack.submit(transfer_body("BA 1313 LA"))  # serial ending in 13: reported stolen/blocked
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
@@ -241,7 +226,7 @@ async def test_a_refused_police_check_ends_the_case_rejected_and_the_transfer_ne
 async def test_cancelling_midway_skips_the_waiting_transfer_and_keeps_the_running_check(stack: HubStack) -> None:
     await stack.set_knobs("polri", verdict_delay_ms=4000)
     samsat_before = (await stack.ledger("samsat"))["applied"]
-    case_id = await submit(stack, transfer_body("BA 2025 LB"))
+    case_id = await stack.submit(transfer_body("BA 2025 LB"))
 
     async def check_accepted() -> bool:
         async with stack.client() as client:
@@ -280,7 +265,7 @@ def food_business_body(nik: str = NIK) -> dict[str, Any]:
 
 
 async def test_food_business_confirms_tax_status_then_certifies_halal_with_it(stack: HubStack) -> None:
-    case_id = await submit(stack, food_business_body())
+    case_id = await stack.submit(food_business_body())
 
     case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
 
@@ -298,7 +283,7 @@ async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(s
     body = {"service": "imigrasi.passport_new", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {
         "passport_type": "electronic", "validity_years": 10, "appointment_date": (date.today() + timedelta(days=3)).isoformat(),
         "supporting_document": "birth_certificate"}}
-    case_id = await submit(stack, body)
+    case_id = await stack.submit(body)
 
     async def returned() -> bool:
         async with stack.client() as client:
@@ -328,7 +313,7 @@ async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(s
 
 
 async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubStack) -> None:
-    case_id = await submit(stack, {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
+    case_id = await stack.submit({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
     async with stack.client() as client:
         response = await client.post(f"/v1/requests/{case_id}/steps/{case['steps'][0]['id']}/revision", json={"data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
@@ -339,7 +324,7 @@ async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubS
 async def test_cancelling_asks_an_agency_that_can_cancel_to_stop_its_running_step(stack: HubStack) -> None:
     await stack.set_knobs("imigrasi", polls_per_stage=1000)  # the passport application stays open at Imigrasi
     await stack.set_knobs("polri", verdict_delay_ms=3000)
-    case_id = await submit(stack, {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
+    case_id = await stack.submit({"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
 
     async def passport_accepted() -> bool:
         async with stack.client() as client:

@@ -10,12 +10,16 @@ import pytest
 
 from adapters.sdk import Adapter, BackendSettings
 from adapters.sdk.contract import AgencyContract, ContractSample
+from adapters.sdk.discovery import (
+    ADAPTERS_GROUP,
+    SIMULATORS_GROUP,
+    available,
+    load_plugin,
+)
 from adapters.sdk.testing.contract_kit import ContractKit, verify_installed
-from adapters.sdk.discovery import ADAPTERS_GROUP, SIMULATORS_GROUP, available, load_plugin
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 
-pytestmark = pytest.mark.integration
 
 BUILT_IN = ["samsat", "polri", "imigrasi", "djp", "kemenag", "bpjph"]
 

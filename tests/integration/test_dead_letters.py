@@ -17,42 +17,38 @@ import base64
 import json
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 from fastapi import FastAPI
-from pydantic import Field
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
-from messaging.bus import create_producer, envelope_headers
-from conftest import start_broker
 from hub.api import operator as operator_api
 from hub.api.app import create_app
-from hub.domain.cases import load_case
 from hub.config import Settings, get_settings, load_catalogue
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, OutboxMessage, Step
+from hub.domain.cases import load_case
+from hub.domain.workflow import make_workflow
 from hub.features.deadletters import run_archiver
 from hub.features.deadletters.cli import dlq_app
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
-from hub.runtime.relay import OutboxRelay
 from hub.runtime.processes import prepare_topics
+from hub.runtime.relay import OutboxRelay
 from hub.runtime.router import run_router
-from hub.domain.workflow import make_workflow
+from messaging.bus import create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.lifecycle import Status
 from schemas.messages import RequestSubmitted
 
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 MASKED_NIK = "1375**********07"
@@ -69,18 +65,9 @@ def dlq_settings(**values: Any) -> Settings:
     return settings
 
 
-@pytest.fixture
-def own_kafka(tmp_path: Path) -> Iterator[str]:
-    broker = start_broker(tmp_path / "kafka")
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
-
-
 @dataclass
 class Hub:
-    settings: DlqSettings
+    settings: Settings
     app: FastAPI
     sessions: async_sessionmaker[AsyncSession]
     producer: AIOKafkaProducer

@@ -9,16 +9,15 @@ starts from the simulator's default knobs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 import httpx
 import pytest
-
 from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 WIB = timezone(timedelta(hours=7))
 CLIENT_ID = "mpp-hub"
@@ -71,21 +70,12 @@ def env() -> dict[str, str]:
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=tmp_path_factory.mktemp("djp-flow"),
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack(
         agencies=("djp",),
         extra_env=env(),
-    )
-    await hub.start_all()
-    try:
+    ) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -100,13 +90,7 @@ def adapter_alive(stack: HubStack) -> bool:
 
 
 async def submit(stack: HubStack, *bodies: dict[str, Any]) -> list[str]:
-    async with stack.client() as client:
-        ids = []
-        for body in bodies:
-            response = await client.post("/v1/requests", json=body)
-            assert response.status_code == 202, response.text
-            ids.append(str(response.json()["id"]))
-    return ids
+    return [await stack.submit(body) for body in bodies]
 
 
 async def finish(stack: HubStack, *bodies: dict[str, Any]) -> list[dict[str, Any]]:

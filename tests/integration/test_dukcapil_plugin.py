@@ -28,7 +28,6 @@ from mpp_dukcapil.simulator import DEV_API_KEY
 from schemas.services import PAYLOADS
 from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_DIR = REPO / "examples" / "dukcapil-adapter"

@@ -11,8 +11,6 @@ import pytest
 
 from support.stack import HubStack, pkb_request
 
-pytestmark = pytest.mark.integration
-
 
 @pytest.fixture
 async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path: Path) -> AsyncIterator[HubStack]:

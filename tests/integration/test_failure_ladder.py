@@ -14,23 +14,21 @@ import json
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
+from conftest import throwaway_broker
+from support.stack import TERMINAL, HubStack, pkb_request, running, submit_many
 
-from conftest import start_broker
-from hub.features.adapter_status import run_status_tracker
 from hub.api import adapters as adapters_api
 from hub.api.app import create_app
 from hub.config import Settings
+from hub.features.adapter_status import run_status_tracker
 from schemas import topics
 from schemas.identifiers import make_nik
-from support.stack import TERMINAL, HubStack, pkb_request, submit_many
 
-pytestmark = pytest.mark.integration
 
 OPERATOR = {"Authorization": "Bearer dev-operator-key"}
 LADDER = {"RETRY_ATTEMPTS": "2", "RETRY_MAX_WAIT_SECONDS": "0.1", "RETRY_TOPIC_DELAYS_SECONDS": "[0.5, 1, 2]", "BREAKER_FAILURE_THRESHOLD": "1000"}
@@ -38,11 +36,8 @@ LADDER = {"RETRY_ATTEMPTS": "2", "RETRY_MAX_WAIT_SECONDS": "0.1", "RETRY_TOPIC_D
 
 @pytest.fixture(scope="module")
 def own_kafka(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    broker = start_broker(tmp_path_factory.mktemp("kafka-ladder"))
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
+    with throwaway_broker(tmp_path_factory.mktemp("kafka-ladder")) as bootstrap:
+        yield bootstrap
 
 
 class Watcher:
@@ -80,15 +75,11 @@ class Watcher:
 
 @pytest.fixture(scope="module")
 async def stack(own_kafka: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(), kafka_bootstrap=own_kafka, workdir=tmp_path_factory.mktemp("ladder-hub"),
-        extra_env={"MPP_KAFKA__PARTITIONS": "1", **{f"MPP_AGENCIES__SAMSAT__{k}": v for k, v in LADDER.items()}},
-    )
-    await hub.start_all()
-    try:
+    async with running(HubStack(
+            database_url=await new_database(), kafka_bootstrap=own_kafka, workdir=tmp_path_factory.mktemp("ladder-hub"),
+            extra_env={"MPP_KAFKA__PARTITIONS": "1", **{f"MPP_AGENCIES__SAMSAT__{k}": v for k, v in LADDER.items()}},
+        )) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 @pytest.fixture(scope="module")

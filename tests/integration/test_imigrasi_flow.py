@@ -11,22 +11,20 @@ one poll per stage to stay quick.
 from __future__ import annotations
 
 import asyncio
-import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
+from support.stack import HubStack
 
 from messaging.bus import create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCancel, StepCommand
-from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 AGENCY = "imigrasi"
 POLL_INTERVAL = "0.3"
@@ -49,21 +47,12 @@ def passport_request(
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=Path(tmp_path_factory.mktemp("imigrasi-hub")),
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack(
         agencies=(AGENCY,),
         extra_env={"MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS": POLL_INTERVAL},
-    )
-    await hub.start_all()
-    try:
+    ) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -73,32 +62,6 @@ async def calm_agency(stack: HubStack) -> None:
         AGENCY, polls_per_stage=1, unpaid=False, uncollected=False, return_documents=False, forced_status=None,
         garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
     )  # fmt: skip
-
-
-async def submit(stack: HubStack, body: dict[str, Any]) -> str:
-    async with stack.client() as client:
-        response = await client.post("/v1/requests", json=body)
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
-
-
-async def case_view(stack: HubStack, case_id: str) -> dict[str, Any]:
-    async with stack.client() as client:
-        response = await client.get(f"/v1/requests/{case_id}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
-async def wait_status(stack: HubStack, case_id: str, status: str, timeout: float = 30.0) -> dict[str, Any]:
-    """Watch a case until it shows ``status`` (fails fast if it ends elsewhere)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        case = await case_view(stack, case_id)
-        if case["status"] == status:
-            return case
-        assert case["status"] not in {"COMPLETED", "REJECTED", "EXPIRED", "FAILED"}, case
-        assert time.monotonic() < deadline, f"case never reached {status}: {case['status']}\n{stack.logs()}"
-        await asyncio.sleep(0.05)
 
 
 def step_transitions(case: dict[str, Any]) -> list[str]:
@@ -120,9 +83,9 @@ async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:
 
 async def test_a_new_passport_goes_through_every_stage_once_and_completes(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, polls_per_stage=2)  # each stage answered twice: the same status only reschedules
-    case_id = await submit(stack, passport_request())
+    case_id = await stack.submit(passport_request())
 
-    awaiting = await wait_status(stack, case_id, "AWAITING_PAYMENT")
+    awaiting = await stack.wait_status(case_id, "AWAITING_PAYMENT")
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
     billing = awaiting["outputs"]
@@ -153,7 +116,7 @@ async def test_a_passport_replacement_completes_naming_the_old_passport(stack: H
         "imigrasi.passport_renewal", passport_type="non_electronic", validity_years=5,
         supporting_document="marriage_book", old_passport_number="x 7654321",
     )  # fmt: skip
-    case_id = await submit(stack, body)
+    case_id = await stack.submit(body)
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
@@ -169,7 +132,7 @@ async def test_a_passport_replacement_completes_naming_the_old_passport(stack: H
 
 async def test_an_unpaid_billing_ends_the_case_expired_with_the_reason(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, unpaid=True)
-    case_id = await submit(stack, passport_request())
+    case_id = await stack.submit(passport_request())
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
 
@@ -179,8 +142,8 @@ async def test_an_unpaid_billing_ends_the_case_expired_with_the_reason(stack: Hu
 
 
 async def test_agency_refusals_end_the_case_rejected_with_the_reason(stack: HubStack) -> None:
-    on_list = await submit(stack, passport_request(nik=NIK_CEKAL))
-    unknown_old = await submit(stack, passport_request("imigrasi.passport_renewal", old_passport_number="X0123456"))
+    on_list = await stack.submit(passport_request(nik=NIK_CEKAL))
+    unknown_old = await stack.submit(passport_request("imigrasi.passport_renewal", old_passport_number="X0123456"))
 
     cases = await stack.wait_terminal([on_list, unknown_old], timeout=60)
 
@@ -200,9 +163,9 @@ async def test_agency_refusals_end_the_case_rejected_with_the_reason(stack: HubS
 
 async def test_returned_documents_put_the_case_in_needs_revision_naming_what_to_correct(stack: HubStack) -> None:
     body = passport_request(nik=NIK_AKTA_TIDAK_SESUAI)
-    case_id = await submit(stack, body)
+    case_id = await stack.submit(body)
 
-    case = await wait_status(stack, case_id, "NEEDS_REVISION")
+    case = await stack.wait_status(case_id, "NEEDS_REVISION")
 
     assert (case["error"]["code"], case["error"]["agency_code"]) == ("documents_inconsistent", "DOKUMEN_TIDAK_SESUAI")
     assert case["error"]["message"].startswith("correct supporting_document (birth_certificate): ")
@@ -215,7 +178,7 @@ async def test_returned_documents_put_the_case_in_needs_revision_naming_what_to_
     polls = (await ledger_entry(stack, returned["id"]))["state"]["total_cek"]
     await asyncio.sleep(1.5)  # five poll intervals
     assert (await ledger_entry(stack, returned["id"]))["state"]["total_cek"] == polls
-    assert (await case_view(stack, case_id))["status"] == "NEEDS_REVISION"
+    assert (await stack.case(case_id))["status"] == "NEEDS_REVISION"
 
     # The citizen brings the marriage book instead: the hub resubmits the step as a new
     # step (new step id = new IdTransaksi), a new application that goes through.
@@ -259,8 +222,8 @@ async def send_cancel(stack: HubStack, case: dict[str, Any], body: dict[str, Any
 async def test_a_cancel_before_payment_cancels_the_application_and_the_case(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, polls_per_stage=1000)  # stays DITERIMA: waiting for the interview
     body = passport_request()
-    case_id = await submit(stack, body)
-    case = await wait_status(stack, case_id, "ACCEPTED")
+    case_id = await stack.submit(body)
+    case = await stack.wait_status(case_id, "ACCEPTED")
 
     await send_cancel(stack, case, body)
 
@@ -272,15 +235,15 @@ async def test_a_cancel_before_payment_cancels_the_application_and_the_case(stac
 
 async def test_a_cancel_after_payment_is_refused_by_imigrasi_and_the_case_goes_on(stack: HubStack) -> None:
     body = passport_request()
-    case_id = await submit(stack, body)
-    await wait_status(stack, case_id, "IN_PROCESS")
+    case_id = await stack.submit(body)
+    await stack.wait_status(case_id, "IN_PROCESS")
     await stack.set_knobs(AGENCY, polls_per_stage=1000)  # hold it at DIPROSES (paid) while we cancel
-    case = await case_view(stack, case_id)
+    case = await stack.case(case_id)
     assert case["status"] == "IN_PROCESS"
 
     await send_cancel(stack, case, body)
     await asyncio.sleep(1.0)
-    assert (await case_view(stack, case_id))["status"] == "IN_PROCESS", "paid: not cancelled"
+    assert (await stack.case(case_id))["status"] == "IN_PROCESS", "paid: not cancelled"
     await stack.set_knobs(AGENCY, polls_per_stage=1)
 
     done = (await stack.wait_terminal([case_id], timeout=60))[case_id]
@@ -294,16 +257,16 @@ async def test_a_cancel_after_payment_is_refused_by_imigrasi_and_the_case_goes_o
 
 async def test_soap_fault_garbled_xml_and_unknown_status_end_failed_and_the_adapter_keeps_serving(stack: HubStack) -> None:
     # A soap:Client fault: Imigrasi's schema cannot print digits in a passport name.
-    refused = await submit(stack, passport_request(name="Warga Uji 2"))
+    refused = await stack.submit(passport_request(name="Warga Uji 2"))
     # Garbled XML while polling.
-    garbled = await submit(stack, passport_request())
-    await wait_status(stack, garbled, "ACCEPTED")
+    garbled = await stack.submit(passport_request())
+    await stack.wait_status(garbled, "ACCEPTED")
     await stack.set_knobs(AGENCY, garble_rate=1.0)
     cases = await stack.wait_terminal([refused, garbled], timeout=60)
     await stack.set_knobs(AGENCY, garble_rate=0.0)
     # A status word the adapter has never seen.
-    unknown = await submit(stack, passport_request())
-    await wait_status(stack, unknown, "ACCEPTED")
+    unknown = await stack.submit(passport_request())
+    await stack.wait_status(unknown, "ACCEPTED")
     await stack.set_knobs(AGENCY, forced_status="DITANGGUHKAN")
     cases |= await stack.wait_terminal([unknown], timeout=60)
     await stack.set_knobs(AGENCY, forced_status=None)
@@ -321,7 +284,7 @@ async def test_soap_fault_garbled_xml_and_unknown_status_end_failed_and_the_adap
     assert (new_status["error"]["code"], new_status["error"]["agency_code"]) == ("agency_status_unknown", "DITANGGUHKAN")
 
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, "the adapter survived every bad answer"
-    following = await submit(stack, passport_request())
+    following = await stack.submit(passport_request())
     assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
 
 
@@ -330,8 +293,8 @@ async def test_soap_fault_garbled_xml_and_unknown_status_end_failed_and_the_adap
 
 async def test_killing_the_router_mid_polling_still_completes_the_case(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, polls_per_stage=2)
-    case_id = await submit(stack, passport_request())
-    await wait_status(stack, case_id, "AWAITING_PAYMENT")
+    case_id = await stack.submit(passport_request())
+    await stack.wait_status(case_id, "AWAITING_PAYMENT")
 
     stack.kill9("router")  # the poller lives in the router process
     await asyncio.sleep(1.0)

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
 import pytest
+from support.stack import HubStack
 
 from adapters.kemenag.contract import (
     BRIDE_NIK,
@@ -25,9 +27,7 @@ from adapters.kemenag.contract import (
     under_age_bride_nik,
     working_day_after,
 )
-from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 # Baseline knobs for every test: SIMKAH fast (the default 1.5 s latency is realistic
 # but slow for tests) and healthy.
@@ -45,25 +45,16 @@ FAST_AND_HEALTHY: dict[str, Any] = {
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=tmp_path_factory.mktemp("kemenag-stack"),
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack(
         agencies=("kemenag",),
         extra_env={
             # Keep outages short in tests: probe SIMKAH again after 1 s, back off at most 0.2 s.
             "MPP_AGENCIES__KEMENAG__BREAKER_RESET_SECONDS": "1",
             "MPP_AGENCIES__KEMENAG__RETRY_MAX_WAIT_SECONDS": "0.2",
         },
-    )
-    await hub.start_all()
-    try:
+    ) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -79,20 +70,6 @@ def duplicate_request(data: dict[str, Any]) -> dict[str, Any]:
     return {"service": "kemenag.marriage_book_duplicate", "applicant": {"nik": GROOM_NIK, "name": "Budi Santoso"}, "data": data}
 
 
-async def submit(stack: HubStack, body: dict[str, Any]) -> str:
-    async with stack.client() as client:
-        response = await client.post("/v1/requests", json=body)
-    assert response.status_code == 202, response.text
-    return str(response.json()["id"])
-
-
-async def case_of(stack: HubStack, case_id: str) -> dict[str, Any]:
-    async with stack.client() as client:
-        response = await client.get(f"/v1/requests/{case_id}")
-    assert response.status_code == 200, response.text
-    return dict(response.json())
-
-
 def transitions(case: dict[str, Any]) -> list[tuple[bool, str | None, str]]:
     return [(h["step_id"] is not None, h["from_status"], h["to_status"]) for h in case["history"]]
 
@@ -104,9 +81,8 @@ def entries_by_key(ledger: dict[str, Any]) -> dict[str, dict[str, Any]]:
 async def test_marriage_registrations_and_a_duplicate_complete_with_kua_outputs(stack: HubStack) -> None:
     ceremony = working_day_after(30)
     at_kua, outside, duplicate = await asyncio.gather(
-        submit(stack, registration_request(registration_data(ceremony_date=ceremony.isoformat()))),
-        submit(
-            stack,
+        stack.submit(registration_request(registration_data(ceremony_date=ceremony.isoformat()))),
+        stack.submit(
             registration_request(
                 registration_data(
                     ceremony_date=ceremony.isoformat(),
@@ -119,7 +95,7 @@ async def test_marriage_registrations_and_a_duplicate_complete_with_kua_outputs(
                 name="Siti Rahmah",
             ),
         ),
-        submit(stack, duplicate_request(duplicate_data())),
+        stack.submit(duplicate_request(duplicate_data())),
     )
 
     cases = await stack.wait_terminal([at_kua, outside, duplicate], timeout=60)
@@ -173,9 +149,9 @@ async def test_kua_refusals_end_rejected_with_the_reason(stack: HubStack) -> Non
     before = (await stack.ledger("kemenag"))["applied"]
 
     ids = [
-        await submit(stack, registration_request(under_age)),
-        await submit(stack, registration_request(registration_data(kua_code="999901"))),
-        await submit(stack, registration_request(too_soon)),
+        await stack.submit(registration_request(under_age)),
+        await stack.submit(registration_request(registration_data(kua_code="999901"))),
+        await stack.submit(registration_request(too_soon)),
     ]
     cases = await stack.wait_terminal(ids, timeout=60)
 
@@ -225,7 +201,7 @@ async def test_hajj_and_halal_are_not_routed_to_kemenag_any_more(stack: HubStack
 
 async def test_a_garbled_answer_fails_the_case_with_the_reason_and_the_adapter_keeps_serving(stack: HubStack) -> None:
     await stack.set_knobs("kemenag", garble_rate=1.0)
-    garbled = await submit(stack, duplicate_request(duplicate_data()))
+    garbled = await stack.submit(duplicate_request(duplicate_data()))
 
     case = (await stack.wait_terminal([garbled], timeout=60))[garbled]
 
@@ -237,23 +213,23 @@ async def test_a_garbled_answer_fails_the_case_with_the_reason_and_the_adapter_k
     assert adapter.poll() is None, "the adapter process must survive a garbled answer"
 
     await stack.set_knobs("kemenag", garble_rate=0.0)
-    following = await submit(stack, duplicate_request(duplicate_data(reason="damaged", police_report_number=None)))
+    following = await stack.submit(duplicate_request(duplicate_data(reason="damaged", police_report_number=None)))
     assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
     assert adapter.poll() is None
 
 
 async def test_a_maintenance_window_delays_the_case_and_it_completes_once_simkah_is_back(stack: HubStack) -> None:
     await stack.set_knobs("kemenag", down=True)
-    case_id = await submit(stack, registration_request(registration_data()))
+    case_id = await stack.submit(registration_request(registration_data()))
 
     deadline = time.monotonic() + 30
-    while (await case_of(stack, case_id))["status"] != "ROUTED":
+    while (await stack.case(case_id))["status"] != "ROUTED":
         assert time.monotonic() < deadline, "the case was never routed"
         await asyncio.sleep(0.1)
     # SIMKAH is down: the worker retries and pauses; the case waits, it does not fail.
     for _ in range(12):
         await asyncio.sleep(0.25)
-        case = await case_of(stack, case_id)
+        case = await stack.case(case_id)
         assert case["status"] == "ROUTED", case
         assert case["steps"][0]["status"] == "ROUTED"
     step_id = case["steps"][0]["id"]

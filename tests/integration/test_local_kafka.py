@@ -28,8 +28,6 @@ from deploy.kafka.local_kafka import (
     free_ports,
 )
 
-pytestmark = pytest.mark.integration
-
 
 def _new_broker(home: Path) -> LocalKafka:
     port, controller_port = free_ports(2)

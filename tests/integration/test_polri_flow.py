@@ -14,19 +14,19 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from support.stack import HubStack
 
 from adapters.polri.simulator import DEV_CALLBACK_SECRET, register_kendaraan
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 from adapters.sdk.testing.clock import add_months
-from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
@@ -63,13 +63,8 @@ def vehicle_check(plate: str = "BA 2024 LA", **changes: str) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=tmp_path_factory.mktemp("polri-stack"),
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack(
         agencies=("polri",),
         # HubStack starts the simulator without --secret, so it signs with its dev
         # default; the hub must verify with the same secret.
@@ -77,12 +72,8 @@ async def stack(
             "MPP_AGENCIES__POLRI__CALLBACK_SECRET": DEV_CALLBACK_SECRET,
             "MPP_AGENCIES__POLRI__RETRY_MAX_WAIT_SECONDS": "0.5",
         },
-    )
-    await hub.start_all()
-    try:
+    ) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 @pytest.fixture(autouse=True)
@@ -90,33 +81,9 @@ async def default_knobs(stack: HubStack) -> None:
     await stack.set_knobs("polri", **DEFAULT_KNOBS)
 
 
-async def submit(stack: HubStack, body: dict[str, Any]) -> str:
-    async with stack.client() as client:
-        accepted = await client.post("/v1/requests", json=body)
-    assert accepted.status_code == 202, accepted.text
-    return str(accepted.json()["id"])
-
-
 async def finish(stack: HubStack, body: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-    case_id = await submit(stack, body)
+    case_id = await stack.submit(body)
     return (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
-
-
-async def case_view(stack: HubStack, case_id: str) -> dict[str, Any]:
-    async with stack.client() as client:
-        response = await client.get(f"/v1/requests/{case_id}")
-    assert response.status_code == 200
-    return dict(response.json())
-
-
-async def wait_status(stack: HubStack, case_id: str, status: str, timeout: float = 20) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        case = await case_view(stack, case_id)
-        if case["status"] == status:
-            return case
-        await asyncio.sleep(0.1)
-    raise AssertionError(f"case {case_id} never reached {status}: {case['status']}\n{stack.logs()}")
 
 
 async def ledger_entry(stack: HubStack, step_id: str) -> dict[str, Any]:
@@ -221,7 +188,7 @@ async def test_a_vehicle_check_clears_the_vehicle_with_samsats_physical_check(st
 
 
 async def test_a_stolen_vehicle_and_a_mismatched_engine_number_are_rejected_with_their_reasons(stack: HubStack) -> None:
-    ids = [await submit(stack, vehicle_check("BA 1313 LA")), await submit(stack, vehicle_check(engine_number="XYZ1234567"))]
+    ids = [await stack.submit(vehicle_check("BA 1313 LA")), await stack.submit(vehicle_check(engine_number="XYZ1234567"))]
     cases = await stack.wait_terminal(ids, timeout=30)
     stolen, mismatch = (cases[i] for i in ids)
 
@@ -275,7 +242,7 @@ async def test_a_garbled_receipt_fails_the_case_and_the_late_verdict_cannot_revi
     assert entry["state"]["percobaan"][-1]["http_status"] == 202
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
-        after = await case_view(stack, case["id"])
+        after = await stack.case(case["id"])
         if any(h["to_status"] == "COMPLETED" for h in after["history"]):
             break
         await asyncio.sleep(0.1)
@@ -313,8 +280,8 @@ async def test_a_verdict_that_makes_no_sense_fails_the_case_with_the_reason(stac
 
 async def test_a_forged_callback_is_refused_and_the_case_is_unaffected(stack: HubStack) -> None:
     await stack.set_knobs("polri", verdict_delay_ms=3000)
-    case_id = await submit(stack, skck_new())
-    case = await wait_status(stack, case_id, "ACCEPTED")
+    case_id = await stack.submit(skck_new())
+    case = await stack.wait_status(case_id, "ACCEPTED")
     step_id = case["steps"][0]["id"]
     forged = json.dumps(
         {
@@ -338,7 +305,7 @@ async def test_a_forged_callback_is_refused_and_the_case_is_unaffected(stack: Hu
     assert (wrong_secret.status_code, wrong_secret.json()["code"]) == (401, "callback_signature_invalid")
     assert (unsigned.status_code, unsigned.json()["code"]) == (401, "callback_signature_missing")
     assert (other_step.status_code, other_step.json()["code"]) == (401, "callback_signature_invalid"), "a signature binds its step"
-    assert (await case_view(stack, case_id))["status"] == "ACCEPTED", "nothing reached the case"
+    assert (await stack.case(case_id))["status"] == "ACCEPTED", "nothing reached the case"
 
     done = (await stack.wait_terminal([case_id], timeout=30))[case_id]
     assert done["status"] == "COMPLETED"
@@ -354,7 +321,7 @@ async def test_a_replayed_callback_is_refused_and_the_case_completes_exactly_onc
     entry = await wait_delivered(stack, step_id)
     assert [(a["duplikat"], a["http_status"]) for a in entry["state"]["percobaan"]] == [(False, 202), (True, 409)]
     await asyncio.sleep(1.0)  # give a (wrongly) forwarded duplicate time to show up
-    after = await case_view(stack, case["id"])
+    after = await stack.case(case["id"])
     assert after["status"] == "COMPLETED"
     assert [h for h in after["history"] if h["to_status"] == "COMPLETED" and h["step_id"]] == [case["history"][-2]]
     assert not any((h["note"] or "").startswith("refused") for h in after["history"])
@@ -362,8 +329,8 @@ async def test_a_replayed_callback_is_refused_and_the_case_completes_exactly_onc
 
 async def test_callbacks_are_redelivered_while_the_hub_api_is_down(stack: HubStack) -> None:
     await stack.set_knobs("polri", verdict_delay_ms=1500, callback_backoff_ms=300, callback_max_attempts=10)
-    case_id = await submit(stack, skck_new())
-    case = await wait_status(stack, case_id, "ACCEPTED")
+    case_id = await stack.submit(skck_new())
+    case = await stack.wait_status(case_id, "ACCEPTED")
     step_id = case["steps"][0]["id"]
 
     stack.stop("api")

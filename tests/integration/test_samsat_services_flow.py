@@ -8,33 +8,27 @@ documented register (``data_register``), as the counter officer would read them.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
 import pytest
+from support.stack import HubStack
 
 from adapters.samsat.simulator import data_register
 from schemas.identifiers import normalize_plate
-from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 OWNER = "1375015203900007"  # registered owner / seller
 BUYER = "1375020101850011"  # the new owner, who applies for the transfer
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HubStack]:
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
     """One hub for the module: the cases are independent and told apart by step id."""
-    hub = HubStack(database_url=await new_database(), kafka_bootstrap=kafka_bootstrap, workdir=tmp_path_factory.mktemp("samsat-services"))
-    await hub.start_all()
-    try:
+    async with hub_stack() as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 def papers(plate: str) -> dict[str, Any]:

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
+from support.stack import HubStack, running
 
 from hub.catalogue import DEFAULT_PATH
 from schemas import topics
-from support.stack import HubStack
 
-pytestmark = pytest.mark.integration
 
 TINY_SLA = 0.00003  # working days: about 2.6 seconds
 
@@ -37,29 +36,20 @@ def catalogue_with_tiny_skck_sla(target: Path) -> Path:
 async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HubStack]:
     workdir = tmp_path_factory.mktemp("sla-stack")
     (workdir / "no-holidays.toml").write_text("", encoding="utf-8")
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=workdir,
-        agencies=("polri",),
-        extra_env={
-            "MPP_AGENCIES__POLRI__CALLBACK_SECRET": "dev-polri-callback-secret",
-            "MPP_CATALOGUE_PATH": str(catalogue_with_tiny_skck_sla(workdir / "catalogue")),
-            "MPP_SLA__WEEKEND_DAYS": "[]",  # every day counts, whatever day the suite runs on
-            "MPP_SLA__HOLIDAYS_PATH": str(workdir / "no-holidays.toml"),
-            "MPP_SLA__SCAN_SECONDS": "0.3",
-        },
-    )
-    await hub.start_all()
-    try:
+    async with running(HubStack(
+            database_url=await new_database(),
+            kafka_bootstrap=kafka_bootstrap,
+            workdir=workdir,
+            agencies=("polri",),
+            extra_env={
+                "MPP_AGENCIES__POLRI__CALLBACK_SECRET": "dev-polri-callback-secret",
+                "MPP_CATALOGUE_PATH": str(catalogue_with_tiny_skck_sla(workdir / "catalogue")),
+                "MPP_SLA__WEEKEND_DAYS": "[]",  # every day counts, whatever day the suite runs on
+                "MPP_SLA__HOLIDAYS_PATH": str(workdir / "no-holidays.toml"),
+                "MPP_SLA__SCAN_SECONDS": "0.3",
+            },
+        )) as hub:
         yield hub
-    finally:
-        hub.stop_all()
-
-
-async def case_view(stack: HubStack, case_id: str) -> dict[str, Any]:
-    async with stack.client() as client:
-        return dict((await client.get(f"/v1/requests/{case_id}")).json())
 
 
 async def test_a_step_past_its_sla_is_flagged_announced_and_still_completes(stack: HubStack) -> None:
@@ -72,7 +62,7 @@ async def test_a_step_past_its_sla_is_flagged_announced_and_still_completes(stac
     case_id = response.json()["id"]
 
     deadline = time.monotonic() + 20
-    while (case := await case_view(stack, case_id))["sla_breached_at"] is None:
+    while (case := await stack.case(case_id))["sla_breached_at"] is None:
         assert time.monotonic() < deadline, f"no breach flagged: {case}"
         await asyncio.sleep(0.2)
 

@@ -32,7 +32,6 @@ from hub.db.models import Case, HistoryRecord, Step
 from deploy.kafka.local_kafka import free_ports
 from schemas.lifecycle import Status
 
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 KEY_A, KEY_B = "key-a", "key-b"

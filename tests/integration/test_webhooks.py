@@ -41,7 +41,6 @@ from hub.features.notifications.models import NotificationCursor, WebhookDeliver
 from hub.features.notifications.signing import verify_webhook
 from schemas.lifecycle import Status
 
-pytestmark = pytest.mark.integration
 
 NIK = "1375015203900007"
 NAME = "Siti Rahmawati"

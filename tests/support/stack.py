@@ -4,6 +4,7 @@ kill -9 any one of them mid-flight and restart it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import ctypes
 import json
 import os
@@ -12,6 +13,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -196,6 +198,42 @@ class HubStack:
     async def set_knobs(self, agency: str = "samsat", **knobs: Any) -> None:
         async with httpx.AsyncClient() as client:
             (await client.put(self.simulator_url_of(agency) + "/_sim/knobs", json=knobs)).raise_for_status()
+
+    async def submit(self, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> str:
+        """POST one request as the portal; the case id of the 202."""
+        async with self.client() as client:
+            response = await client.post("/v1/requests", json=body, headers=headers)
+        assert response.status_code == 202, response.text
+        return str(response.json()["id"])
+
+    async def case(self, case_id: uuid.UUID | str) -> dict[str, Any]:
+        """The portal's view of one case."""
+        async with self.client() as client:
+            response = await client.get(f"/v1/requests/{case_id}")
+        assert response.status_code == 200, response.text
+        return dict(response.json())
+
+    async def wait_status(self, case_id: uuid.UUID | str, status: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Watch a case until it shows ``status``; fails at once if it ends in another
+        terminal status, and with the processes' logs when time runs out."""
+        deadline = time.monotonic() + timeout
+        while True:
+            case = await self.case(case_id)
+            if case["status"] == status:
+                return case
+            assert case["status"] not in TERMINAL, f"case ended {case['status']}, not {status}: {case}"
+            assert time.monotonic() < deadline, f"case never reached {status}: {case['status']}\n{self.logs()}"
+            await asyncio.sleep(0.1)
+
+
+@contextlib.asynccontextmanager
+async def running(stack: HubStack) -> AsyncIterator[HubStack]:
+    """Start every process of ``stack``, and stop them all however the block ends."""
+    await stack.start_all()
+    try:
+        yield stack
+    finally:
+        stack.stop_all()
 
 
 async def submit_many(stack: HubStack, bodies: list[dict[str, Any]], *, concurrency: int = 10) -> list[str]:

@@ -20,11 +20,11 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.bpjph import adapter_factory
-from adapters.bpjph.adapter import STATUS_MAP, BpjphAdapter, BpjphConfigurationError, BpjphSettings, canonical_field
+from adapters.bpjph.adapter import STATUS_MAP, BpjphAdapter, BpjphSettings, canonical_field
 from adapters.bpjph.contract import contract
 from adapters.bpjph.native import PengajuanSertifikasi, StatusPengajuan
 from adapters.bpjph.simulator import BpjphKnobs, create_app
-from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
@@ -154,12 +154,12 @@ def test_bpjph_is_a_polling_backend_for_halal_certification() -> None:
     assert BpjphAdapter.agency == "bpjph"
     assert BpjphAdapter.style is BackendStyle.POLLING
     assert BpjphAdapter.operations == {"certification"}
-    assert BpjphAdapter.supports_cancel is False
+    assert BpjphAdapter.capabilities == {Capability.POLL}, "polled; SIHALAL offers no cancellation"
 
 
 @pytest.mark.parametrize("api_key", [None, "  "], ids=["missing", "blank"])
 def test_the_adapter_refuses_to_start_without_its_api_key_naming_what_to_set(api_key: str | None) -> None:
-    with pytest.raises(BpjphConfigurationError) as caught:
+    with pytest.raises(AdapterSettingsError) as caught:
         adapter_factory(settings(api_key=api_key))
     assert "MPP_AGENCIES__BPJPH__API_KEY" in str(caught.value)
     assert API_KEY not in str(caught.value)
@@ -167,7 +167,7 @@ def test_the_adapter_refuses_to_start_without_its_api_key_naming_what_to_set(api
 
 def test_poll_interval_defaults_to_a_minute_and_nonsense_is_refused() -> None:
     assert BpjphSettings.model_validate({"base_url": "http://x", "api_key": "k"}).poll_interval_seconds == 60
-    with pytest.raises(BpjphConfigurationError, match="POLL_INTERVAL_SECONDS"):
+    with pytest.raises(AdapterSettingsError, match="POLL_INTERVAL_SECONDS"):
         adapter_factory(settings(poll_interval_seconds="0"))
 
 

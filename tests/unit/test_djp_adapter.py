@@ -24,11 +24,11 @@ import httpx
 import pytest
 
 from adapters.djp import adapter_factory
-from adapters.djp.adapter import DjpAdapter, DjpConfigurationError, DjpSettings
+from adapters.djp.adapter import DjpAdapter, DjpSettings
 from adapters.djp.contract import contract
 from adapters.djp.native import PermohonanAktivasi
 from adapters.djp.simulator import WIB, KonfigurasiSimulator, create_app
-from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.djp import KswpOutput, NpwpActivationOutput, SkfOutput
@@ -184,28 +184,28 @@ def test_the_adapter_refuses_to_start_without_its_oauth_client(missing: tuple[st
     incomplete = settings()
     for name in missing:
         delattr(incomplete, name)
-    with pytest.raises(DjpConfigurationError) as exc:
+    with pytest.raises(AdapterSettingsError) as exc:
         adapter_factory(incomplete)
     for name in missing:
         assert name in str(exc.value)
-    assert "MPP_AGENCIES__DJP__OAUTH_CLIENT_SECRET" in str(exc.value)
+        assert f"MPP_AGENCIES__DJP__{name.upper()} is required" in str(exc.value), "names the variable to set"
 
 
 def test_invalid_settings_name_the_field_but_never_echo_the_secret() -> None:
-    with pytest.raises(DjpConfigurationError) as exc:
-        DjpSettings.from_backend(settings(oauth_client_secret="bocor-123", token_refresh_margin_seconds=-1))
+    with pytest.raises(AdapterSettingsError) as exc:
+        DjpAdapter.narrow_settings(settings(oauth_client_secret="bocor-123", token_refresh_margin_seconds=-1))
     assert "token_refresh_margin_seconds" in str(exc.value)
     assert "bocor-123" not in str(exc.value)
     assert exc.value.__cause__ is None and exc.value.__suppress_context__
 
 
 def test_a_blank_secret_is_refused() -> None:
-    with pytest.raises(DjpConfigurationError, match="oauth_client_secret"):
-        DjpSettings.from_backend(settings(oauth_client_secret="   "))
+    with pytest.raises(AdapterSettingsError, match="oauth_client_secret"):
+        DjpAdapter.narrow_settings(settings(oauth_client_secret="   "))
 
 
 def test_validated_settings_hide_the_secret() -> None:
-    djp = DjpSettings.from_backend(settings())
+    djp = DjpAdapter.narrow_settings(settings())
     assert djp.oauth_client_secret.get_secret_value() == SECRET
     assert SECRET not in repr(djp) and SECRET not in str(djp)
 

@@ -1,6 +1,6 @@
 """Specification of the Indonesian identifier types in ``schemas.identifiers``.
 
-Formats: /work/shared/domain.md section 5.1. Every rejection must carry a custom
+Formats and sources: docs/domain-sources.md ("Identifiers"). Every rejection must carry a custom
 pydantic error type (``nik_invalid``, ``plate_invalid``, ...) and a message that names
 what is wrong, because API clients show these to citizens at the MPP counter.
 """
@@ -30,7 +30,7 @@ from schemas.identifiers import (
     parse_nik,
 )
 
-# domain.md 5.1: a woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi.
+# The fictitious example NIK of docs/domain-sources.md: a woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi.
 DOMAIN_EXAMPLE_NIK = "1375015203900007"
 
 NIK = TypeAdapter(Nik)
@@ -152,6 +152,29 @@ class TestNikCentury:
 
 
 NOT_DIGITS = "NIK must contain only digits (spaces and dots are ignored)"
+PROVINCE = "NIK province code (first two digits) is not an Indonesian province"
+BIRTH_DAY = (
+    "NIK birth day (seventh and eighth digits) is out of range: the day of the month for men, "
+    "the day plus forty for women"
+)
+BIRTH_MONTH = "NIK birth month (ninth and tenth digits) is not a month"
+NOT_A_DATE = "NIK birth date (seventh to twelfth digits) is not a real date"
+NOT_A_LEAP_DAY = (
+    "NIK birth date (seventh to twelfth digits) is not a real date: a leap day in a year that "
+    "is not a leap year in either century"
+)
+
+# Every 16-digit NIK the validator rejects, one per way it can be wrong.
+REJECTED_16_DIGIT_NIKS = [
+    "9975015203900007",  # province
+    "1300015203900007",  # regency
+    "1375005203900007",  # district
+    "1375018503900007",  # birth day 85
+    "1375011213900007",  # birth month 13
+    "1375013102900007",  # 31-02
+    "1375012902010007",  # 29-02 in 1901/2001
+    "1375015203900000",  # serial
+]
 
 
 class TestNikRejects:
@@ -164,46 +187,26 @@ class TestNikRejects:
             ("13750152039O0007", "not_digits", NOT_DIGITS),
             ("1375-0152-0390-0007", "not_digits", NOT_DIGITS),
             ("１３７５０１５２０３９０００７", "not_digits", NOT_DIGITS),  # full-width digits
-            ("9975015203900007", "province", "NIK province code 99 is not an Indonesian province"),
-            ("2075015203900007", "province", "NIK province code 20 is not an Indonesian province"),
-            ("5475015203900007", "province", "NIK province code 54 is not an Indonesian province"),
-            ("9775015203900007", "province", "NIK province code 97 is not an Indonesian province"),
-            ("0075015203900007", "province", "NIK province code 00 is not an Indonesian province"),
-            ("1300015203900007", "regency", "NIK regency/city code 00 is invalid (must be 01-99)"),
-            ("1375005203900007", "district", "NIK district code 00 is invalid (must be 01-99)"),
-            ("1375010003900007", "birth_day", "NIK birth day 00 is invalid (01-31 for men, 41-71 for women)"),
-            ("1375013203900007", "birth_day", "NIK birth day 32 is invalid (01-31 for men, 41-71 for women)"),
-            ("1375014003900007", "birth_day", "NIK birth day 40 is invalid (01-31 for men, 41-71 for women)"),
-            ("1375017203900007", "birth_day", "NIK birth day 72 is invalid (01-31 for men, 41-71 for women)"),
-            ("1375011200900007", "birth_month", "NIK birth month 00 is invalid (must be 01-12)"),
-            ("1375011213900007", "birth_month", "NIK birth month 13 is invalid (must be 01-12)"),
-            (
-                "1375013102900007",
-                "birth_date",
-                "NIK birth date 310290 is not a real date (day 31 in month 02)",
-            ),
-            (
-                "1375013104900007",
-                "birth_date",
-                "NIK birth date 310490 is not a real date (day 31 in month 04)",
-            ),
-            (
-                "1375017102900007",
-                "birth_date",
-                "NIK birth date 710290 is not a real date (day 31 in month 02)",
-            ),
-            (
-                "1375013002000007",
-                "birth_date",
-                "NIK birth date 300200 is not a real date (day 30 in month 02)",
-            ),
-            (
-                "1375012902010007",
-                "birth_date",
-                "NIK birth date 290201 is not a real date (day 29 in month 02, "
-                "and neither 1901 nor 2001 is a leap year)",
-            ),
-            ("1375015203900000", "serial", "NIK serial must not be 0000"),
+            ("9975015203900007", "province", PROVINCE),
+            ("2075015203900007", "province", PROVINCE),
+            ("5475015203900007", "province", PROVINCE),
+            ("9775015203900007", "province", PROVINCE),
+            ("0075015203900007", "province", PROVINCE),
+            ("1300015203900007", "regency", "NIK regency/city code (third and fourth digits) must not be zero"),
+            ("1375005203900007", "district", "NIK district code (fifth and sixth digits) must not be zero"),
+            ("1375010003900007", "birth_day", BIRTH_DAY),
+            ("1375013203900007", "birth_day", BIRTH_DAY),
+            ("1375014003900007", "birth_day", BIRTH_DAY),
+            ("1375017203900007", "birth_day", BIRTH_DAY),
+            ("1375018503900007", "birth_day", BIRTH_DAY),
+            ("1375011200900007", "birth_month", BIRTH_MONTH),
+            ("1375011213900007", "birth_month", BIRTH_MONTH),
+            ("1375013102900007", "birth_date", NOT_A_DATE),  # 31 February
+            ("1375013104900007", "birth_date", NOT_A_DATE),  # 31 April
+            ("1375017102900007", "birth_date", NOT_A_DATE),  # 31 February, a woman
+            ("1375013002000007", "birth_date", NOT_A_DATE),  # 30 February
+            ("1375012902010007", "birth_date", NOT_A_LEAP_DAY),  # 29 February 1901 or 2001
+            ("1375015203900000", "serial", "NIK serial (last four digits) must not be all zeros"),
         ],
     )
     def test_each_rejection_names_the_problem(self, value: str, reason: str, message: str) -> None:
@@ -216,7 +219,7 @@ class TestNikRejects:
         assert only_error(NIK, 1375015203900007)["type"] == "string_type"
 
     def test_parse_nik_raises_a_value_error_outside_pydantic(self) -> None:
-        with pytest.raises(ValueError, match="NIK serial must not be 0000") as caught:
+        with pytest.raises(ValueError, match=r"NIK serial \(last four digits\) must not be all zeros") as caught:
             parse_nik("1375015203900000")
         assert isinstance(caught.value, PydanticCustomError)
         assert caught.value.type == "nik_invalid"
@@ -224,6 +227,32 @@ class TestNikRejects:
     def test_error_messages_never_contain_the_whole_nik(self) -> None:
         for bad in ("9975015203900007", "1375015203900000", "1375017102900007"):
             assert bad not in only_error(NIK, bad)["msg"]  # type: ignore[operator]
+
+    @pytest.mark.parametrize("bad", REJECTED_16_DIGIT_NIKS)
+    def test_a_rejected_16_digit_nik_has_no_digit_of_it_in_message_or_context(self, bad: str) -> None:
+        error = only_error(NIK, bad)
+        message = str(error["msg"])
+        assert not any(char.isdigit() for char in message), message
+        assert error["ctx"] == {"reason": error["ctx"]["reason"]}  # type: ignore[index]
+
+    def test_no_random_16_digit_string_gets_its_digits_echoed(self) -> None:
+        rng = random.Random(16)
+        reasons = set()
+        for _ in range(2000):
+            candidate = "".join(rng.choice("0123456789") for _ in range(16))
+            try:
+                parse_nik(candidate)
+            except PydanticCustomError as exc:
+                reasons.add((exc.context or {})["reason"])
+                assert not any(char.isdigit() for char in exc.message()), (candidate, exc.message())
+                assert exc.context == {"reason": (exc.context or {})["reason"]}
+        assert {"province", "birth_day", "birth_month"} <= reasons  # the sample reached the checks
+
+    @pytest.mark.parametrize("bad", ["137501520390007", "13750152039000071", "1375 0152 0390"])
+    def test_a_wrong_length_message_states_only_the_length(self, bad: str) -> None:
+        message = str(only_error(NIK, bad)["msg"])
+        digits = bad.replace(" ", "")
+        assert re.findall(r"[0-9]+", message) == ["16", str(len(digits))]
 
 
 class TestNikInModels:
@@ -241,8 +270,8 @@ class TestNikInModels:
         (error,) = caught.value.errors()
         assert error["type"] == "nik_invalid"
         assert error["loc"] == ("nik",)
-        assert error["msg"] == "NIK province code 99 is not an Indonesian province"
-        assert error["ctx"] == {"reason": "province", "province": "99"}
+        assert error["msg"] == PROVINCE
+        assert error["ctx"] == {"reason": "province"}
 
     def test_errors_are_json_serialisable_for_api_bodies(self) -> None:
         with pytest.raises(ValidationError) as caught:
@@ -304,7 +333,7 @@ class TestMaskNik:
 
 class TestNpwp:
     def test_domain_example_check_digit_is_the_luhn_digit_of_the_first_8(self) -> None:
-        # domain.md: 08.123.456.9 -- 9 is the Luhn check digit of 08123456.
+        # docs/domain-sources.md: 08.123.456.9 -- 9 is the Luhn check digit of 08123456.
         assert NPWP.validate_python("08.123.456.9-123.000") == "0081234569123000"
 
     @pytest.mark.parametrize(
@@ -337,9 +366,7 @@ class TestNpwp:
     def test_a_16_digit_npwp_not_starting_with_0_must_be_a_valid_nik(self) -> None:
         error = only_error(NPWP, "9975015203900007")
         assert error["type"] == "npwp_invalid"
-        assert error["msg"] == (
-            "NPWP of an individual must be a valid NIK: NIK province code 99 is not an Indonesian province"
-        )
+        assert error["msg"] == f"NPWP of an individual must be a valid NIK: {PROVINCE}"
         assert isinstance(error["ctx"], dict) and error["ctx"]["nik_reason"] == "province"
 
     @pytest.mark.parametrize(
@@ -438,13 +465,21 @@ class TestBillingCode:
     def test_spaces_are_removed(self) -> None:
         assert BILLING.validate_python("8202 2092 2465 628") == "820220922465628"
 
+    @pytest.mark.parametrize("first", ["7", "8", "9"])
+    def test_simponi_codes_may_start_with_7_8_or_9(self, first: str) -> None:
+        code = first + "20220922465628"
+        assert BILLING.validate_python(code) == code
+
     @pytest.mark.parametrize(
         ("value", "reason", "message"),
         [
             ("", "length", "billing code must be 15 digits, got 0"),
             ("82022092246562", "length", "billing code must be 15 digits, got 14"),
             ("8202209224656281", "length", "billing code must be 15 digits, got 16"),
-            ("720220922465628", "prefix", "billing code must start with 8 (PNBP billing), got 7"),
+            *[
+                (bad, "prefix", f"billing code must start with 7, 8 or 9 (SIMPONI billing), got {bad[0]}")
+                for bad in ("020220922465628", "120220922465628", "620220922465628")
+            ],
             (
                 "82022092246562X",
                 "not_digits",
@@ -536,3 +571,4 @@ class TestGenerators:
         for code in codes:
             assert BILLING.validate_python(code) == code
         assert len(set(codes)) == len(codes)
+        assert {code[0] for code in codes} == {"7", "8", "9"}

@@ -18,13 +18,12 @@ from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
-from pydantic import ValidationError
 
 from adapters.imigrasi import adapter_factory
 from adapters.imigrasi.adapter import STATUS_MAP, ImigrasiAdapter, ImigrasiSettings
 from adapters.imigrasi.native import StatusPermohonan
 from adapters.imigrasi.simulator import ImigrasiKnobs, create_app
-from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
@@ -173,7 +172,7 @@ def test_it_is_a_polling_adapter_for_both_passport_operations_that_can_cancel() 
     assert ImigrasiAdapter.agency == "imigrasi"
     assert ImigrasiAdapter.style is BackendStyle.POLLING
     assert ImigrasiAdapter.operations == {"passport_new", "passport_renewal"}
-    assert ImigrasiAdapter.supports_cancel is True
+    assert ImigrasiAdapter.capabilities == {Capability.POLL, Capability.CANCEL}
 
 
 async def test_submission_is_a_soap_call_with_the_step_id_as_id_transaksi(make_adapter: Any) -> None:
@@ -567,7 +566,7 @@ def test_poll_interval_comes_from_the_agency_settings_and_defaults_to_thirty_sec
 
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "100000"])
 def test_a_nonsense_poll_interval_is_refused_at_start(value: str) -> None:
-    with pytest.raises(ValidationError):
+    with pytest.raises(AdapterSettingsError, match="MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS is invalid"):
         adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": value}))
 
 

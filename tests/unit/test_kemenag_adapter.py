@@ -19,11 +19,11 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.kemenag import adapter_factory
-from adapters.kemenag.adapter import KemenagAdapter, KemenagSettings
+from adapters.kemenag.adapter import KemenagAdapter
 from adapters.kemenag.contract import BRIDE_NIK, GROOM_NIK, contract, duplicate_command, duplicate_data, registration_command
 from adapters.kemenag.native import FORM, PATH_DUPLIKAT, PATH_PENDAFTARAN, decode_form, encode_form
 from adapters.kemenag.simulator import WIB, KemenagKnobs, SimulatorSettings, create_app
-from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.discovery import load_adapter_factory
 from schemas.lifecycle import Status
 from schemas.messages import StepStatusReport
@@ -140,8 +140,8 @@ def test_timeout_defaults_to_20_seconds_because_simkah_is_slow() -> None:
 
 
 def test_unknown_settings_are_refused_instead_of_ignored() -> None:
-    with pytest.raises(ValidationError):
-        KemenagSettings.from_backend(BackendSettings.model_validate({"base_url": "http://simkah.test", "timeout_secnds": 3}))
+    with pytest.raises(AdapterSettingsError, match="MPP_AGENCIES__KEMENAG__TIMEOUT_SECNDS is not a setting"):
+        KemenagAdapter.narrow_settings(BackendSettings.model_validate({"base_url": "http://simkah.test", "timeout_secnds": 3}))
 
 
 def test_the_adapter_is_found_by_entry_point() -> None:
@@ -415,11 +415,13 @@ async def test_invalid_step_input_fails_without_calling_simkah(make_adapter: Any
     assert backend.requests == []
 
 
-async def test_an_unknown_operation_is_not_implemented(make_adapter: Any) -> None:
-    adapter, _ = make_adapter(lambda _: form(BERHASIL))
+async def test_an_unknown_operation_is_refused_without_calling_simkah(make_adapter: Any) -> None:
+    adapter, backend = make_adapter(lambda _: form(BERHASIL))
     command = registration_command(registration()).model_copy(update={"operation": "rujuk"})
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(AgencyAnswerInvalid) as caught:
         await adapter.execute(command, STEP_ID)
+    assert caught.value.code == "unsupported_operation"
+    assert backend.requests == []
 
 
 async def test_logs_never_carry_a_full_nik(make_adapter: Any, caplog: pytest.LogCaptureFixture) -> None:

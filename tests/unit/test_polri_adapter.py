@@ -19,11 +19,11 @@ import httpx
 import pytest
 
 from adapters.polri import adapter_factory
-from adapters.polri.adapter import PolriAdapter, PolriConfigurationError
+from adapters.polri.adapter import PolriAdapter
 from adapters.polri.contract import contract
 from adapters.polri.native import PemberitahuanStatus, PermohonanCekFisik, PermohonanPerpanjanganSim, PermohonanSkck
 from adapters.polri.simulator import DEV_CALLBACK_SECRET, WIB, PolriKnobs, create_app, register_kendaraan
-from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
 from adapters.sdk.runtime.worker import AdapterWorker
@@ -164,7 +164,7 @@ def test_polri_is_a_callback_backend_with_four_operations() -> None:
     assert PolriAdapter.agency == "polri"
     assert PolriAdapter.style is BackendStyle.CALLBACK
     assert PolriAdapter.operations == {"skck_new", "skck_renewal", "sim_renewal", "vehicle_check"}
-    assert PolriAdapter.supports_cancel is False
+    assert PolriAdapter.capabilities == {Capability.CALLBACK}, "Polri calls back; it is neither polled nor cancelled"
 
 
 @pytest.mark.parametrize(
@@ -177,7 +177,7 @@ def test_polri_is_a_callback_backend_with_four_operations() -> None:
     ],
 )
 def test_the_adapter_refuses_to_start_without_callback_settings(missing: dict[str, Any], named: list[str]) -> None:
-    with pytest.raises(PolriConfigurationError) as raised:
+    with pytest.raises(AdapterSettingsError) as raised:
         adapter_factory(settings(**missing))
     for name in named:
         assert name in str(raised.value)

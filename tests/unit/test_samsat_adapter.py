@@ -478,11 +478,12 @@ async def test_schema_invalid_reasons_name_fields_but_never_values(make_adapter)
     assert "kode_bayar" in exc.value.message and NIK not in exc.value.message
 
 
-async def test_an_operation_samsat_does_not_offer_is_not_implemented(make_adapter) -> None:
+async def test_an_operation_samsat_does_not_offer_is_refused_without_calling_samsat(make_adapter) -> None:
     adapter, backend = make_adapter(answer(200, SUCCESS))
     unknown = command().model_copy(update={"operation": "mutasi_keluar"})
-    with pytest.raises(NotImplementedError):
+    with pytest.raises(AgencyAnswerInvalid) as exc:
         await adapter.execute(unknown, STEP_ID)
+    assert exc.value.code == "unsupported_operation"
     assert backend.requests == []
     assert adapter.operations == {"pkb_annual", "stnk_5year", "ownership_transfer"}
 

@@ -35,7 +35,7 @@ from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from adapters.sdk.base import Adapter
+from adapters.sdk.base import Adapter, Capability
 from messaging.bus import ConsumeLoop, DeadLetters, create_consumer, create_producer, ensure_topics, envelope_headers, header
 from messaging import retry_levels as rt
 from adapters.sdk.runtime.circuit import ADAPTER_STATUS_TOPIC, BreakerState, CircuitBreaker, status_key
@@ -139,19 +139,25 @@ class AdapterWorker:
             report = await self._guarded(command, lambda: self.adapter.execute(command, step_id))
         elif envelope.type is MessageType.STEP_POLL:
             poll = _parse(StepPoll, envelope)
-            report = await self._guarded(poll.command, lambda: self.adapter.poll(poll.command, step_id, poll.agency_ref))
+            report = await self._guarded(poll.command, lambda: self.adapter.poll(poll.command, step_id, poll.agency_ref), needs=Capability.POLL)
         elif envelope.type is MessageType.STEP_CANCEL:
             cancel = _parse(StepCancel, envelope)
-            report = await self._guarded(cancel.command, lambda: self.adapter.cancel(cancel.command, step_id, cancel.agency_ref))
+            report = await self._guarded(
+                cancel.command, lambda: self.adapter.cancel(cancel.command, step_id, cancel.agency_ref), needs=Capability.CANCEL
+            )
         elif envelope.type is MessageType.AGENCY_CALLBACK:
             report = self._translate_callback(_parse(AgencyCallback, envelope), step_id)
         else:
             raise PoisonMessage(f"{self.source} does not handle {envelope.type}")
         await self._publish(envelope, record, report)
 
-    async def _guarded(self, command: StepCommand, call: Callable[[], Awaitable[StepStatusReport]]) -> StepStatusReport:
+    async def _guarded(
+        self, command: StepCommand, call: Callable[[], Awaitable[StepStatusReport]], *, needs: Capability | None = None
+    ) -> StepStatusReport:
         if command.operation not in self.adapter.operations:
             return _failed("unsupported_operation", f"{self.adapter.agency} has no operation {command.operation!r}")
+        if needs is not None and needs not in self.adapter.capabilities:
+            return _failed("unsupported_operation", f"{self.adapter.agency} does not declare the {needs} capability")
         if not self.breaker.allow():
             raise RetryLater(self.breaker.seconds_until_probe() or 0.5, f"circuit to {self.adapter.agency} is open")
         settings = self.adapter.settings
@@ -183,18 +189,16 @@ class AdapterWorker:
         except AgencyAnswerInvalid as exc:
             self.breaker.record_success()  # the agency is up; its answer is the problem
             return _failed(exc.code, exc.message, agency_code=exc.agency_code)
-        except NotImplementedError as exc:
-            return _failed("unsupported_operation", str(exc))
         self.breaker.record_success()
         return report
 
     def _translate_callback(self, callback: AgencyCallback, step_id: uuid.UUID) -> StepStatusReport:
+        if Capability.CALLBACK not in self.adapter.capabilities:
+            raise PoisonMessage(f"{self.adapter.agency} does not call back")
         try:
             return self.adapter.translate_callback(callback, step_id)
         except AgencyAnswerInvalid as exc:
             return _failed(exc.code, exc.message, agency_code=exc.agency_code)
-        except NotImplementedError as exc:
-            raise PoisonMessage(str(exc)) from exc
 
     async def _publish(self, incoming: Envelope, record: ConsumerRecord[bytes, bytes], report: StepStatusReport) -> None:
         event = Envelope(

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI, Request, Response
 from pydantic import ValidationError
 
-from adapters.sdk.base import Adapter, BackendStyle
+from adapters.sdk.base import Adapter, BackendStyle, capability_mismatches
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import AgencyContract, ContractSample
 from adapters.sdk.discovery import SIMULATORS_GROUP, load_adapter_factory, load_plugin
@@ -165,9 +165,11 @@ class ContractKit:
         operations = {s.command.operation for s in self.contract.samples}
         assert operations == set(adapter.operations), f"samples cover {sorted(operations)}, adapter declares {sorted(adapter.operations)}"
         assert any(s.expect is Status.REJECTED for s in self.contract.samples), "no refusal sample"
+        mismatches = capability_mismatches(type(adapter))
+        assert not mismatches, f"capabilities do not match the methods: {'; '.join(mismatches)}"
         if adapter.style is BackendStyle.CALLBACK:
             assert adapter.settings.callback_base_url and adapter.settings.callback_secret, "callback adapters need callback_base_url and callback_secret"
-        return f"{adapter.style} backend, operations {sorted(adapter.operations)}"
+        return f"{adapter.style} backend, capabilities {sorted(adapter.capabilities)}, operations {sorted(adapter.operations)}"
 
     async def _drive(self, adapter: Adapter, sample: ContractSample, step_id: uuid.UUID) -> list[StepStatusReport]:
         """Execute, then poll or await callbacks until a terminal (or the expected) status."""

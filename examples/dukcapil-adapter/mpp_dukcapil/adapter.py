@@ -38,9 +38,11 @@ import uuid
 from typing import ClassVar
 
 import httpx
-from pydantic import SecretStr, ValidationError
+from pydantic import ValidationError
 
-from adapters.sdk import Adapter, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.http import HttpAdapter
+from adapters.sdk.settings import ApiKeySettings
 from mpp_dukcapil.native import (
     FORMAT_TANGGAL,
     HEADER_API_KEY,
@@ -64,6 +66,7 @@ from mpp_dukcapil.payloads import (
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
+from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -79,7 +82,6 @@ _REJECTIONS: dict[KodeGalat, str] = {
     KodeGalat.NIK_TIDAK_TERDAFTAR: "nik_not_registered",
     KodeGalat.KUOTA_AKSES_HABIS: "agency_quota_exhausted",
 }
-_TRANSIENT_STATUS = frozenset({408, 425, 500, 502, 503, 504})
 _BIRTH_DATE: dict[HasilPadanan, BirthDateCheck] = {
     HasilPadanan.SESUAI: BirthDateCheck.MATCH,
     HasilPadanan.TIDAK_SESUAI: BirthDateCheck.MISMATCH,
@@ -87,59 +89,39 @@ _BIRTH_DATE: dict[HasilPadanan, BirthDateCheck] = {
 }
 
 
-class DukcapilSettings(BackendSettings):
+class DukcapilSettings(ApiKeySettings):
     """Backend settings plus Dukcapil's own: the institution's API key.
 
     Configured like every agency, e.g. ``MPP_AGENCIES__DUKCAPIL__API_KEY``."""
 
-    api_key: SecretStr
 
-
-class DukcapilAdapter(Adapter):
+class DukcapilAdapter(HttpAdapter):
     agency: ClassVar[str] = "dukcapil"
+    label: ClassVar[str] = "Dukcapil"
     operations: ClassVar[frozenset[str]] = frozenset({OPERATION})
+    # The hub hands over plain BackendSettings with extras; the base validates them as
+    # these, once, so a missing api_key stops the worker at start-up instead of failing every case.
+    settings_model: ClassVar[type[BackendSettings]] = DukcapilSettings
+    api_key_header: ClassVar[str | None] = HEADER_API_KEY
 
     settings: DukcapilSettings
 
-    def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
-        # The hub hands over plain BackendSettings with extras; validate ours here, once,
-        # so a missing api_key stops the worker at start-up instead of failing every case.
-        typed = settings if isinstance(settings, DukcapilSettings) else DukcapilSettings.model_validate(settings.model_dump())
-        super().__init__(typed)
-        self._http = httpx.AsyncClient(
-            base_url=str(typed.base_url),
-            timeout=typed.timeout_seconds,
-            transport=transport,
-            headers={HEADER_API_KEY: typed.api_key.get_secret_value()},
-        )
-
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        if command.operation != OPERATION:
-            raise AgencyAnswerInvalid("unknown_operation", f"Dukcapil has no operation {command.operation!r}")
-        try:
-            data = NikVerificationInput.model_validate(command.data)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("invalid_step_input", f"step input does not match the service: {exc.error_count()} errors") from exc
-        native = PermintaanVerifikasi(
-            nik=data.nik,
-            nama_lengkap=data.full_name,
-            tgl_lahir=data.birth_date.strftime(FORMAT_TANGGAL) if data.birth_date else None,
-        )
-        log.info("verifying NIK %s at Dukcapil (step %s)", mask_nik(data.nik), step_id)
-        try:
-            response = await self._http.post(
-                PATH_VERIFIKASI, json=native.model_dump(mode="json"), headers={HEADER_REQUEST_ID: str(step_id)}
+        self.check_operation(command)
+        data = self.parse_input(NikVerificationInput, command)
+        with self.native_request():
+            native = PermintaanVerifikasi(
+                nik=data.nik,
+                nama_lengkap=data.full_name,
+                tgl_lahir=data.birth_date.strftime(FORMAT_TANGGAL) if data.birth_date else None,
             )
-        except httpx.TimeoutException as exc:
-            raise TransientBackendError(f"Dukcapil did not answer within {self.settings.timeout_seconds}s") from exc
-        except httpx.TransportError as exc:
-            raise TransientBackendError(f"Dukcapil unreachable: {type(exc).__name__}") from exc
+        log.info("verifying NIK %s at Dukcapil (step %s)", mask_nik(data.nik), step_id)
+        response = await self.send("POST", PATH_VERIFIKASI, json=native.model_dump(mode="json"), headers={HEADER_REQUEST_ID: str(step_id)})
         if response.status_code == 200:
             return _translate_answer(response, data.nik)
-        raise _error_for(response)
-
-    async def aclose(self) -> None:
-        await self._http.aclose()
+        error = _galat(response)
+        # Whatever the body says (gateways send HTML), a transient status is transient.
+        raise self.transient_error(response, detail=f" {error.kode.value}" if error else "") or _error_for(response, error)
 
 
 def _translate_answer(response: httpx.Response, nik: str) -> StepStatusReport:
@@ -152,9 +134,10 @@ def _translate_answer(response: httpx.Response, nik: str) -> StepStatusReport:
     try:
         answer = JawabanVerifikasi.model_validate(body)
         verified_at = baca_waktu(answer.waktu_verifikasi)
-    except (ValidationError, ValueError) as exc:
-        count = exc.error_count() if isinstance(exc, ValidationError) else 1
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not match its schema: {count} errors") from None
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not match its schema: {describe(exc, root='body')}") from None
+    except ValueError:
+        raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer does not match its schema: waktu_verifikasi is not a time") from None
     found = answer.data
     if found.nik != nik:
         raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answered about another NIK than the one asked")
@@ -187,7 +170,7 @@ def _translate_answer(response: httpx.Response, nik: str) -> StepStatusReport:
             agency_reference=answer.id_transaksi,
         )
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not fit the service output: {exc.error_count()} errors") from None
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not fit the service output: {describe(exc)}") from None
     return StepStatusReport(
         status=Status.COMPLETED,
         outputs=output.model_dump(mode="json"),
@@ -196,15 +179,16 @@ def _translate_answer(response: httpx.Response, nik: str) -> StepStatusReport:
     )
 
 
-def _error_for(response: httpx.Response) -> Exception:
-    """The SDK outcome for a non-200 answer."""
+def _galat(response: httpx.Response) -> GalatDukcapil | None:
+    """The error body in Dukcapil's shape, or None for anything else."""
     try:
-        error: GalatDukcapil | None = GalatDukcapil.model_validate_json(response.content)
+        return GalatDukcapil.model_validate_json(response.content)
     except ValidationError:
-        error = None
-    if response.status_code in _TRANSIENT_STATUS:  # whatever the body says (gateways send HTML)
-        kode = f" {error.kode.value}" if error else ""
-        return TransientBackendError(f"Dukcapil HTTP {response.status_code}{kode}", retry_after=_retry_after(response))
+        return None
+
+
+def _error_for(response: httpx.Response, error: GalatDukcapil | None) -> Exception:
+    """The SDK outcome for a non-200, non-transient answer."""
     if error is None:
         return AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil HTTP {response.status_code} with an unreadable body")
     if error.kode in _REJECTIONS:
@@ -212,14 +196,6 @@ def _error_for(response: httpx.Response) -> Exception:
     if error.kode is KodeGalat.API_KEY_TIDAK_VALID:
         return AgencyAnswerInvalid("agency_auth_failed", f"Dukcapil refused our API key: {error.pesan}", agency_code=error.kode.value)
     return AgencyAnswerInvalid("agency_refused_request", error.pesan, agency_code=error.kode.value)
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 __all__ = ["DukcapilAdapter", "DukcapilSettings", "OPERATION"]

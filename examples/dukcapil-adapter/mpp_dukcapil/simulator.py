@@ -24,10 +24,10 @@ Native API
 Simulated register (deterministic, so tests can aim at it; serial = last 4 NIK digits):
 
 * A few seeded residents (:data:`PENDUDUK_CONTOH`) with full records, e.g.
-  ``1375015203900007`` SITI RAHMAWATI, born 12-03-1990 (the example NIK of domain.md
-  5.1), and ``1375020107850003`` RIZAL EFENDI, who moved to Kab. Agam: his domicile
-  (13.06.05) differs from his NIK's prefix (13.75.02), which only records the place of
-  first registration.
+  ``1375015203900007`` SITI RAHMAWATI, born 12-03-1990 (the hub's fictitious
+  example NIK, docs/domain-sources.md), and ``1375020107850003`` RIZAL EFENDI, who
+  moved to Kab. Agam: his domicile (13.06.05) differs from his NIK's prefix
+  (13.75.02), which only records the place of first registration.
 * Any other NIK is a synthetic resident whose record is derived from the NIK:
   - serial **>= 9000**: not registered -> 404 ``NIK_TIDAK_TERDAFTAR`` (so is a NIK whose
     birth date or region codes cannot exist);
@@ -45,7 +45,7 @@ Simulated register (deterministic, so tests can aim at it; serial = last 4 NIK d
   the knob ``skor_minimal_nama`` (default 90) up. ``tgl_lahir`` is ``TIDAK_DIPERIKSA``
   when not sent.
 * Domicile (``no_prop``/``no_kab``/``no_kec``, plain integers as in Dukcapil's data) and
-  the KK number (region of the NIK + an issue date DDMMYY + serial, domain.md 5.1) are
+  the KK number (region of the NIK + an issue date DDMMYY + serial [I]) are
   disclosed for ``AKTIF`` records only.
 
 Idempotency: each ``X-Request-Id`` is applied once (every verification is an entry in
@@ -128,7 +128,7 @@ class CatatanPenduduk:
     status: StatusData
 
 
-#: Seeded residents of Bukittinggi (codes per domain.md 5.1; names are fictitious).
+#: Seeded residents of Bukittinggi (codes per Kepmendagri 300.2.2-2138/2025; names are fictitious).
 PENDUDUK_CONTOH: Final[dict[str, CatatanPenduduk]] = {
     r.nik: r
     for r in (

@@ -7,31 +7,19 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from support.stack import HubStack, pkb_request, submit_many
 
-from conftest import start_broker
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
 from schemas.identifiers import make_nik
-from support.stack import HubStack, pkb_request, submit_many
 
-pytestmark = [pytest.mark.integration, pytest.mark.faults]
 
 BURST = 30
-
-
-@pytest.fixture
-def own_kafka(tmp_path: Path) -> Iterator[str]:
-    """A broker of its own, so no other test's messages share these topics."""
-    broker = start_broker(tmp_path / "kafka")
-    try:
-        yield broker.bootstrap
-    finally:
-        broker.stop()
 
 
 @pytest.fixture
