@@ -88,15 +88,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from adapters.bpjph.native import (
-    HARI_BAYAR, HARI_KERJA_TERBIT, HEADER_API_KEY, HEADER_IDEMPOTENCY_KEY, HEADER_REPLAYED, PATH_PENGAJUAN, BalasanGalat, Galat, JenisPengajuan,
-    KodeGalat, KodePenolakan, PengajuanSertifikasi, SkalaUsaha, StatusPengajuan, StatusPengajuanHalal, StatusWajibPajak, TARIF_REGULER,
-    TandaTerimaPengajuan,
-)
-from adapters.sdk.testing import (
-    WIB, ApiKeyDialect, Call, Clock, KeyRule, Knobs, Ledger, Operation, Produced, Query, Refusal, Say, SimClock, Simulator, SimulatorRuntime,
-    pnbp_billing_code, stable_digits,
-)
+from adapters.bpjph import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
 
 __all__ = ["DEV_API_KEY", "SECRET_NAME", "WIB", "BpjphKnobs", "create_app"]
 
@@ -108,35 +102,35 @@ OPERASI_PENGAJUAN: Final[str] = "PENGAJUAN_SERTIFIKASI_HALAL"
 OPERASI_STATUS: Final[str] = "STATUS_PENGAJUAN"
 MAX_PANJANG_KEY: Final[int] = 200
 
-ALUR: Final[dict[JenisPengajuan, list[StatusPengajuan]]] = {
-    JenisPengajuan.SELF_DECLARE: [
-        StatusPengajuan.DIAJUKAN,
-        StatusPengajuan.VERIFIKASI,
-        StatusPengajuan.PENDAMPINGAN_PPH,
-        StatusPengajuan.SIDANG_FATWA,
-        StatusPengajuan.TERBIT,
+ALUR: Final[dict[native.JenisPengajuan, list[native.StatusPengajuan]]] = {
+    native.JenisPengajuan.SELF_DECLARE: [
+        native.StatusPengajuan.DIAJUKAN,
+        native.StatusPengajuan.VERIFIKASI,
+        native.StatusPengajuan.PENDAMPINGAN_PPH,
+        native.StatusPengajuan.SIDANG_FATWA,
+        native.StatusPengajuan.TERBIT,
     ],
-    JenisPengajuan.REGULER: [
-        StatusPengajuan.DIAJUKAN,
-        StatusPengajuan.VERIFIKASI,
-        StatusPengajuan.MENUNGGU_PEMBAYARAN,
-        StatusPengajuan.PEMERIKSAAN_LPH,
-        StatusPengajuan.SIDANG_FATWA,
-        StatusPengajuan.TERBIT,
+    native.JenisPengajuan.REGULER: [
+        native.StatusPengajuan.DIAJUKAN,
+        native.StatusPengajuan.VERIFIKASI,
+        native.StatusPengajuan.MENUNGGU_PEMBAYARAN,
+        native.StatusPengajuan.PEMERIKSAAN_LPH,
+        native.StatusPengajuan.SIDANG_FATWA,
+        native.StatusPengajuan.TERBIT,
     ],
 }
 
-_KETERANGAN: Final[dict[StatusPengajuan, str]] = {
-    StatusPengajuan.DIAJUKAN: "Pengajuan diterima dan menunggu verifikasi dokumen.",
-    StatusPengajuan.VERIFIKASI: "Dokumen pengajuan sedang diverifikasi BPJPH.",
-    StatusPengajuan.PENDAMPINGAN_PPH: "Verifikasi dan validasi oleh Pendamping Proses Produk Halal.",
-    StatusPengajuan.MENUNGGU_PEMBAYARAN: "Biaya sertifikasi telah ditetapkan; silakan bayar melalui kode billing.",
-    StatusPengajuan.PEMERIKSAAN_LPH: "Pembayaran diterima; pemeriksaan oleh Lembaga Pemeriksa Halal.",
-    StatusPengajuan.SIDANG_FATWA: "Menunggu sidang fatwa penetapan kehalalan produk.",
-    StatusPengajuan.TERBIT: "Sertifikat halal telah terbit.",
-    StatusPengajuan.DIKEMBALIKAN: "Dokumen pengajuan dikembalikan untuk diperbaiki; ajukan kembali setelah perbaikan.",
-    StatusPengajuan.DITOLAK: "Pengajuan ditolak.",
-    StatusPengajuan.KEDALUWARSA: "Pengajuan kedaluwarsa.",
+_KETERANGAN: Final[dict[native.StatusPengajuan, str]] = {
+    native.StatusPengajuan.DIAJUKAN: "Pengajuan diterima dan menunggu verifikasi dokumen.",
+    native.StatusPengajuan.VERIFIKASI: "Dokumen pengajuan sedang diverifikasi BPJPH.",
+    native.StatusPengajuan.PENDAMPINGAN_PPH: "Verifikasi dan validasi oleh Pendamping Proses Produk Halal.",
+    native.StatusPengajuan.MENUNGGU_PEMBAYARAN: "Biaya sertifikasi telah ditetapkan; silakan bayar melalui kode billing.",
+    native.StatusPengajuan.PEMERIKSAAN_LPH: "Pembayaran diterima; pemeriksaan oleh Lembaga Pemeriksa Halal.",
+    native.StatusPengajuan.SIDANG_FATWA: "Menunggu sidang fatwa penetapan kehalalan produk.",
+    native.StatusPengajuan.TERBIT: "Sertifikat halal telah terbit.",
+    native.StatusPengajuan.DIKEMBALIKAN: "Dokumen pengajuan dikembalikan untuk diperbaiki; ajukan kembali setelah perbaikan.",
+    native.StatusPengajuan.DITOLAK: "Pengajuan ditolak.",
+    native.StatusPengajuan.KEDALUWARSA: "Pengajuan kedaluwarsa.",
 }
 
 _NOMOR_SERTIFIKAT: Final = re.compile(r"ID[0-9]{17}")
@@ -144,7 +138,7 @@ _PERISA: Final = re.compile(r"\bperisa\b", re.IGNORECASE)
 _TIDAK_HALAL: Final = re.compile(r"\b(babi|lard|khamr|bacon)\b", re.IGNORECASE)
 
 
-class BpjphKnobs(Knobs):
+class BpjphKnobs(sim.Knobs):
     """The SDK's common knobs plus BPJPH's own (see the module docstring)."""
 
     polls_per_stage: int = Field(default=2, ge=1, le=1000, description="Polls each stage of an application lasts.")
@@ -160,11 +154,11 @@ def nib_terdaftar(nib: str) -> bool:
     return not nib.endswith("0000")
 
 
-def biaya(jenis: JenisPengajuan, skala: SkalaUsaha) -> int:
-    return 0 if jenis is JenisPengajuan.SELF_DECLARE else TARIF_REGULER[skala]
+def biaya(jenis: native.JenisPengajuan, skala: native.SkalaUsaha) -> int:
+    return 0 if jenis is native.JenisPengajuan.SELF_DECLARE else native.TARIF_REGULER[skala]
 
 
-def catatan_perbaikan(permohonan: PengajuanSertifikasi) -> list[dict[str, str]]:
+def catatan_perbaikan(permohonan: native.PengajuanSertifikasi) -> list[dict[str, str]]:
     """What verification returns: flavourings that do not cite their halal certificate."""
     catatan = []
     for i, produk in enumerate(permohonan.produk):
@@ -180,7 +174,7 @@ def catatan_perbaikan(permohonan: PengajuanSertifikasi) -> list[dict[str, str]]:
     return catatan
 
 
-def bahan_tidak_halal(permohonan: PengajuanSertifikasi) -> str | None:
+def bahan_tidak_halal(permohonan: native.PengajuanSertifikasi) -> str | None:
     """The first non-halal ingredient, named for the fatwa's refusal, or None."""
     for produk in permohonan.produk:
         for bahan in produk.bahan:
@@ -191,42 +185,42 @@ def bahan_tidak_halal(permohonan: PengajuanSertifikasi) -> str | None:
 
 def nomor_sertifikat(key: str) -> str:
     """``ID`` + 17 digits: ``13`` (Sumatera Barat) + 15 digits [I]."""
-    return "ID13" + stable_digits("sertifikat", key, length=15)
+    return "ID13" + sim.stable_digits("sertifikat", key, length=15)
 
 
-def nomor_daftar(jenis: JenisPengajuan, urutan: int, hari_ini: date) -> str:
-    return f"SH{hari_ini.year}-{1 if jenis is JenisPengajuan.SELF_DECLARE else 2}-{urutan % 1_000_000:06d}"
+def nomor_daftar(jenis: native.JenisPengajuan, urutan: int, hari_ini: date) -> str:
+    return f"SH{hari_ini.year}-{1 if jenis is native.JenisPengajuan.SELF_DECLARE else 2}-{urutan % 1_000_000:06d}"
 
 
 def majukan(keadaan: dict[str, Any], polls_per_stage: int) -> dict[str, Any]:
     """One poll of an application: count it, and move to the next stage when due."""
-    tahap = StatusPengajuan(keadaan["tahap"])
-    if tahap.akhir or tahap is StatusPengajuan.DIKEMBALIKAN:  # the latter waits for a corrected submission
+    tahap = native.StatusPengajuan(keadaan["tahap"])
+    if tahap.akhir or tahap is native.StatusPengajuan.DIKEMBALIKAN:  # the latter waits for a corrected submission
         return keadaan
     baru = {**keadaan, "cek": int(keadaan["cek"]) + 1, "total_cek": int(keadaan["total_cek"]) + 1}
     if baru["cek"] < polls_per_stage:
         return baru
-    alur = ALUR[JenisPengajuan(keadaan["jenis"])]
-    alasan: KodePenolakan | None = None
-    if tahap is StatusPengajuan.VERIFIKASI and keadaan["catatan"]:
-        berikut = StatusPengajuan.DIKEMBALIKAN
-    elif tahap is StatusPengajuan.MENUNGGU_PEMBAYARAN and keadaan["tidak_bayar"]:
-        berikut, alasan = StatusPengajuan.KEDALUWARSA, KodePenolakan.BILLING_KEDALUWARSA
-    elif tahap is StatusPengajuan.SIDANG_FATWA and keadaan["bahan_tidak_halal"]:
-        berikut, alasan = StatusPengajuan.DITOLAK, KodePenolakan.BAHAN_TIDAK_HALAL
+    alur = ALUR[native.JenisPengajuan(keadaan["jenis"])]
+    alasan: native.KodePenolakan | None = None
+    if tahap is native.StatusPengajuan.VERIFIKASI and keadaan["catatan"]:
+        berikut = native.StatusPengajuan.DIKEMBALIKAN
+    elif tahap is native.StatusPengajuan.MENUNGGU_PEMBAYARAN and keadaan["tidak_bayar"]:
+        berikut, alasan = native.StatusPengajuan.KEDALUWARSA, native.KodePenolakan.BILLING_KEDALUWARSA
+    elif tahap is native.StatusPengajuan.SIDANG_FATWA and keadaan["bahan_tidak_halal"]:
+        berikut, alasan = native.StatusPengajuan.DITOLAK, native.KodePenolakan.BAHAN_TIDAK_HALAL
     else:
         berikut = alur[alur.index(tahap) + 1]
     baru.update(tahap=berikut.value, cek=0, alasan=alasan.value if alasan else None, tahap_sebelum=tahap.value)
     return baru
 
 
-def status_untuk(key: str, keadaan: dict[str, Any], clock: SimClock) -> StatusPengajuanHalal:
+def status_untuk(key: str, keadaan: dict[str, Any], clock: sim.SimClock) -> native.StatusPengajuanHalal:
     """The status answer for an application's current state."""
-    tahap = StatusPengajuan(keadaan["tahap"])
-    jenis = JenisPengajuan(keadaan["jenis"])
+    tahap = native.StatusPengajuan(keadaan["tahap"])
+    jenis = native.JenisPengajuan(keadaan["jenis"])
     alur = ALUR[jenis]
     # How far along the normal path did it get? An early end keeps what it had reached.
-    dicapai = alur.index(tahap if tahap in alur else StatusPengajuan(keadaan["tahap_sebelum"]))
+    dicapai = alur.index(tahap if tahap in alur else native.StatusPengajuan(keadaan["tahap_sebelum"]))
     tanggal = date.fromisoformat(keadaan["tanggal"])
     isi: dict[str, Any] = {
         "nomor_daftar": keadaan["nomor_daftar"],
@@ -236,52 +230,52 @@ def status_untuk(key: str, keadaan: dict[str, Any], clock: SimClock) -> StatusPe
         "keterangan": _KETERANGAN[tahap],
         "biaya": int(keadaan["biaya"]),
     }
-    if jenis is JenisPengajuan.REGULER and dicapai >= alur.index(StatusPengajuan.MENUNGGU_PEMBAYARAN):
-        dibayar = dicapai > alur.index(StatusPengajuan.MENUNGGU_PEMBAYARAN)
+    if jenis is native.JenisPengajuan.REGULER and dicapai >= alur.index(native.StatusPengajuan.MENUNGGU_PEMBAYARAN):
+        dibayar = dicapai > alur.index(native.StatusPengajuan.MENUNGGU_PEMBAYARAN)
         isi["tagihan"] = {
-            "kode_billing": pnbp_billing_code(key),
+            "kode_billing": sim.pnbp_billing_code(key),
             "jumlah": int(keadaan["biaya"]),
-            "batas_bayar": tanggal + timedelta(days=HARI_BAYAR),
+            "batas_bayar": tanggal + timedelta(days=native.HARI_BAYAR),
             "tanggal_bayar": tanggal + timedelta(days=1) if dibayar else None,
         }
-    if tahap is StatusPengajuan.TERBIT:
-        isi["sertifikat"] = {"nomor_sertifikat": nomor_sertifikat(key), "tanggal_terbit": clock.add_working_days(tanggal, HARI_KERJA_TERBIT[jenis.value])}
-    if tahap is StatusPengajuan.DIKEMBALIKAN:
+    if tahap is native.StatusPengajuan.TERBIT:
+        isi["sertifikat"] = {"nomor_sertifikat": nomor_sertifikat(key), "tanggal_terbit": clock.add_working_days(tanggal, native.HARI_KERJA_TERBIT[jenis.value])}
+    if tahap is native.StatusPengajuan.DIKEMBALIKAN:
         isi["catatan_perbaikan"] = keadaan["catatan"]
-    if keadaan.get("alasan") == KodePenolakan.BAHAN_TIDAK_HALAL:
+    if keadaan.get("alasan") == native.KodePenolakan.BAHAN_TIDAK_HALAL:
         isi["penolakan"] = {
-            "kode": KodePenolakan.BAHAN_TIDAK_HALAL.value,
+            "kode": native.KodePenolakan.BAHAN_TIDAK_HALAL.value,
             "alasan": f"Sidang fatwa menetapkan produk tidak halal: mengandung {keadaan['bahan_tidak_halal']}.",
         }
-    elif keadaan.get("alasan") == KodePenolakan.BILLING_KEDALUWARSA:
-        isi["penolakan"] = {"kode": KodePenolakan.BILLING_KEDALUWARSA.value, "alasan": f"Biaya sertifikasi tidak dibayar dalam {HARI_BAYAR} hari."}
-    return StatusPengajuanHalal.model_validate(isi)
+    elif keadaan.get("alasan") == native.KodePenolakan.BILLING_KEDALUWARSA:
+        isi["penolakan"] = {"kode": native.KodePenolakan.BILLING_KEDALUWARSA.value, "alasan": f"Biaya sertifikasi tidak dibayar dalam {native.HARI_BAYAR} hari."}
+    return native.StatusPengajuanHalal.model_validate(isi)
 
 
-def periksa_pengajuan(call: Call[PengajuanSertifikasi]) -> None:
+def periksa_pengajuan(call: sim.Call[native.PengajuanSertifikasi]) -> None:
     """The submission rules (module docstring), in order."""
     permohonan = call.payload
     if not nib_terdaftar(permohonan.nib):
-        raise Refusal(KodeGalat.NIB_TIDAK_DITEMUKAN, f"NIB {permohonan.nib} tidak terdaftar di OSS.")
-    if permohonan.status_kswp is StatusWajibPajak.TIDAK_VALID:
-        raise Refusal(
-            KodeGalat.STATUS_WP_TIDAK_VALID,
+        raise sim.Refusal(native.KodeGalat.NIB_TIDAK_DITEMUKAN, f"NIB {permohonan.nib} tidak terdaftar di OSS.")
+    if permohonan.status_kswp is native.StatusWajibPajak.TIDAK_VALID:
+        raise sim.Refusal(
+            native.KodeGalat.STATUS_WP_TIDAK_VALID,
             "Status wajib pajak (KSWP) pelaku usaha TIDAK VALID; selesaikan kewajiban perpajakan di DJP sebelum mengajukan sertifikasi halal.",
         )
-    if permohonan.jenis_pengajuan is JenisPengajuan.SELF_DECLARE and permohonan.skala_usaha not in (SkalaUsaha.MIKRO, SkalaUsaha.KECIL):
-        raise Refusal(KodeGalat.SELF_DECLARE_TIDAK_BERHAK, "Jalur self declare hanya untuk usaha mikro dan kecil; gunakan jalur reguler.")
+    if permohonan.jenis_pengajuan is native.JenisPengajuan.SELF_DECLARE and permohonan.skala_usaha not in (native.SkalaUsaha.MIKRO, native.SkalaUsaha.KECIL):
+        raise sim.Refusal(native.KodeGalat.SELF_DECLARE_TIDAK_BERHAK, "Jalur self declare hanya untuk usaha mikro dan kecil; gunakan jalur reguler.")
 
 
-def ajukan(call: Call[PengajuanSertifikasi], urutan: int) -> Produced:
+def ajukan(call: sim.Call[native.PengajuanSertifikasi], urutan: int) -> sim.Produced:
     """The receipt, and the application's first stage and what its stages will find."""
     permohonan, hari_ini = call.payload, call.today
     jenis = permohonan.jenis_pengajuan
     knobs = call.knobs
     assert isinstance(knobs, BpjphKnobs)
-    tanda = TandaTerimaPengajuan(nomor_daftar=nomor_daftar(jenis, urutan, hari_ini), jenis_pengajuan=jenis, tanggal_pengajuan=hari_ini)
+    tanda = native.TandaTerimaPengajuan(nomor_daftar=nomor_daftar(jenis, urutan, hari_ini), jenis_pengajuan=jenis, tanggal_pengajuan=hari_ini)
     keadaan = {
         "nomor_daftar": tanda.nomor_daftar,
-        "tahap": StatusPengajuan.DIAJUKAN.value,
+        "tahap": native.StatusPengajuan.DIAJUKAN.value,
         "tahap_sebelum": None,
         "cek": 0,
         "total_cek": 0,
@@ -291,23 +285,23 @@ def ajukan(call: Call[PengajuanSertifikasi], urutan: int) -> Produced:
         "tanggal": hari_ini.isoformat(),
         "catatan": catatan_perbaikan(permohonan),
         "bahan_tidak_halal": bahan_tidak_halal(permohonan),
-        "tidak_bayar": knobs.unpaid and jenis is JenisPengajuan.REGULER,
+        "tidak_bayar": knobs.unpaid and jenis is native.JenisPengajuan.REGULER,
         "alasan": None,
     }
-    return Produced(tanda.model_dump(mode="json"), keadaan)
+    return sim.Produced(tanda.model_dump(mode="json"), keadaan)
 
 
 class StatusPoll:
     """``GET .../pengajuan/{nomor_daftar}``: each poll moves the simulated time on."""
 
-    def __init__(self, runtime: SimulatorRuntime) -> None:
+    def __init__(self, runtime: sim.SimulatorRuntime) -> None:
         self.runtime = runtime
 
-    def __call__(self, call: Call[str]) -> dict[str, Any]:
+    def __call__(self, call: sim.Call[str]) -> dict[str, Any]:
         ledger, nomor = self.runtime.ledger, call.payload
         entry = ledger.find_by_state("nomor_daftar", nomor)
         if entry is None:
-            raise Refusal(KodeGalat.PENGAJUAN_TIDAK_DITEMUKAN, f"Pengajuan {nomor} tidak ditemukan.", status=404)
+            raise sim.Refusal(native.KodeGalat.PENGAJUAN_TIDAK_DITEMUKAN, f"Pengajuan {nomor} tidak ditemukan.", status=404)
         knobs = call.knobs
         assert isinstance(knobs, BpjphKnobs)
         keadaan = majukan(entry.state, knobs.polls_per_stage)
@@ -325,34 +319,34 @@ def _nomor_dari_path(request: Request, _: bytes) -> str:
 # ------------------------------------------------------------------ the protocol
 
 
-class DialekSihalal(ApiKeyDialect):
+class DialekSihalal(sim.ApiKeyDialect):
     """SIHALAL speaks JSON inside ``{"sukses": true, "data": ...}``; every error is a
     :class:`BalasanGalat`; every call needs the partner API key."""
 
-    key = KeyRule(HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
-    DOWN = Say(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan SIHALAL sedang dalam pemeliharaan.")
-    BUSY = Say(503, KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
-    KEY_MISSING = KEY_INVALID = Say(
-        400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {HEADER_IDEMPOTENCY_KEY} wajib diisi (maksimal {MAX_PANJANG_KEY} karakter)."
+    key = sim.KeyRule(native.HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
+    DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan SIHALAL sedang dalam pemeliharaan.")
+    BUSY = sim.Say(503, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = KEY_INVALID = sim.Say(
+        400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {native.HEADER_IDEMPOTENCY_KEY} wajib diisi (maksimal {MAX_PANJANG_KEY} karakter)."
     )
-    MALFORMED = Say(422, KodeGalat.DATA_TIDAK_VALID, "Data pengajuan tidak valid.")
-    CONFLICT = Say(409, KodeGalat.KUNCI_BENTROK, f"{HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk pengajuan lain.")
-    QUOTA = Say(429, KodeGalat.KUOTA_HARIAN_HABIS, "Kuota pengajuan hari ini sudah habis.")
-    DROPPED = Say(504, KodeGalat.WAKTU_HABIS, "Batas waktu gateway habis.")
-    API_KEY_HEADER = HEADER_API_KEY
-    UNAUTHORIZED = Say(401, KodeGalat.API_KEY_TIDAK_VALID, f"Header {HEADER_API_KEY} tidak ada atau tidak valid.")
-    HTTP_ERRORS = (KodeGalat.TIDAK_DITEMUKAN, KodeGalat.METODE_TIDAK_DIIZINKAN, KodeGalat.GALAT_INTERNAL)
-    REPLAY_HEADER = HEADER_REPLAYED
+    MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data pengajuan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.KUNCI_BENTROK, f"{native.HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk pengajuan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_HARIAN_HABIS, "Kuota pengajuan hari ini sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.WAKTU_HABIS, "Batas waktu gateway habis.")
+    API_KEY_HEADER = native.HEADER_API_KEY
+    UNAUTHORIZED = sim.Say(401, native.KodeGalat.API_KEY_TIDAK_VALID, f"Header {native.HEADER_API_KEY} tidak ada atau tidak valid.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.METODE_TIDAK_DIIZINKAN, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_REPLAYED
     #: The API gateway's login page instead of SIHALAL's JSON.
     GARBLED_PAGE = "<!DOCTYPE html><html><head><title>SIHALAL</title></head><body><h1>Sesi berakhir</h1></body></html>"
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
-        return BalasanGalat(galat=Galat(kode=KodeGalat(code), pesan=message, rincian=details)).model_dump(mode="json", exclude_none=True)
+        return native.BalasanGalat(galat=native.Galat(kode=native.KodeGalat(code), pesan=message, rincian=details)).model_dump(mode="json", exclude_none=True)
 
-    def success(self, call: Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+    def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         return super().success(call, {"sukses": True, "data": body}, replayed=replayed)
 
-    def garbled(self, call: Call[Any], reply: Response) -> Response:
+    def garbled(self, call: sim.Call[Any], reply: Response) -> Response:
         """The gateway's page, or the JSON cut short."""
         if self.runtime.rng.randrange(2):
             return super().garbled(call, reply)
@@ -364,34 +358,22 @@ def create_app(
     *,
     ledger_path: str = ":memory:",
     api_key: str = DEV_API_KEY,
-    clock: Clock | None = None,
+    clock: sim.Clock | None = None,
 ) -> FastAPI:
     """Build a simulator app with its own knobs, random and ledger.
 
     ``api_key`` is the partner key it accepts (default: the hub's development key);
     ``clock`` (aware datetimes) lets tests fix "today"."""
-    runtime = SimulatorRuntime(knobs or BpjphKnobs(), Ledger(ledger_path), SimClock(clock))
+    runtime = sim.SimulatorRuntime.open(knobs or BpjphKnobs(), ledger_path=ledger_path, clock=clock)
+    # The ledger subject is the route and the scale, never the NIK or the business.
     operations = (
-        Operation(
-            name=OPERASI_PENGAJUAN,
-            path=PATH_PENGAJUAN,
-            model=PengajuanSertifikasi,
-            status=201,
-            subject=lambda p: f"{p.jenis_pengajuan.value}/{p.skala_usaha.value}",  # never the NIK or the business
-            checks=(periksa_pengajuan,),
-            produce=ajukan,
-            summary="Submit a halal certification application (applied once per Idempotency-Key)",
-        ),
-        Query(
-            name=OPERASI_STATUS,
-            path=PATH_PENGAJUAN + "/{nomor_daftar}",
-            method="GET",
-            read=_nomor_dari_path,
-            answer=StatusPoll(runtime),
-            summary="Where an application is now (each poll moves the simulated time on)",
-        ),
-    )
-    simulator = Simulator(
+        sim.Operation(name=OPERASI_PENGAJUAN, path=native.PATH_PENGAJUAN, model=native.PengajuanSertifikasi, status=201,
+                      subject=lambda p: f"{p.jenis_pengajuan.value}/{p.skala_usaha.value}", checks=(periksa_pengajuan,), produce=ajukan,
+                      summary="Submit a halal certification application (applied once per Idempotency-Key)"),
+        sim.Query(name=OPERASI_STATUS, path=native.PATH_PENGAJUAN + "/{nomor_daftar}", method="GET", read=_nomor_dari_path,
+                  answer=StatusPoll(runtime), summary="Where an application is now (each poll moves the simulated time on)"),
+    )  # fmt: skip
+    simulator = sim.Simulator(
         runtime,
         DialekSihalal(runtime, api_key),
         operations,

@@ -120,15 +120,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.djp.native import (
-    HEADER_IDEMPOTENCY_KEY, HEADER_IDEMPOTENT_REPLAYED, KODE_KPP_BUKITTINGGI, NAMA_KPP, PATH_AKTIVASI, PATH_KSWP, PATH_SKF, PATH_TOKEN,
-    POLA_NPWP, GalatDjp, HasilAktivasi, HasilKswp, HasilSkf, KodeGalat, KodeKriteria, KriteriaHasil, PermohonanAktivasi, PermohonanSkf,
-    StatusAktivasi, StatusGalat, StatusKswp, StatusSkf,
-)
-from adapters.sdk.testing import (
-    WIB, Call, Clock, JsonDialect, KeyRule, Knobs, Ledger, Malformed, Operation, Produced, Query, Refusal, Say, SimClock, Simulator,
-    SimulatorRuntime, add_months,
-)
+from adapters.djp import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
 
 __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "WIB", "DjpKnobs", "KonfigurasiSimulator", "create_app"]
 
@@ -148,27 +142,27 @@ REALM: Final[str] = "DJP"
 #: Individuals' KPP by the regency of the NIK [I]; anything else goes to the counter's office.
 KPP_PER_KABKOTA: Final[dict[str, str]] = {"1375": "202", "1306": "202", "1376": "204", "1307": "204", "1371": "201"}
 
-KRITERIA_KSWP: Final[tuple[KodeKriteria, ...]] = (KodeKriteria.NPWP_AKTIF, KodeKriteria.SPT_TAHUNAN_2_TAHUN)
-KRITERIA_SKF: Final[tuple[KodeKriteria, ...]] = (
-    KodeKriteria.SPT_TAHUNAN_2_TAHUN,
-    KodeKriteria.SPT_MASA_PPN_3_MASA,
-    KodeKriteria.TIDAK_ADA_UTANG_PAJAK,
-    KodeKriteria.TIDAK_DALAM_PENYIDIKAN,
+KRITERIA_KSWP: Final[tuple[native.KodeKriteria, ...]] = (native.KodeKriteria.NPWP_AKTIF, native.KodeKriteria.SPT_TAHUNAN_2_TAHUN)
+KRITERIA_SKF: Final[tuple[native.KodeKriteria, ...]] = (
+    native.KodeKriteria.SPT_TAHUNAN_2_TAHUN,
+    native.KodeKriteria.SPT_MASA_PPN_3_MASA,
+    native.KodeKriteria.TIDAK_ADA_UTANG_PAJAK,
+    native.KodeKriteria.TIDAK_DALAM_PENYIDIKAN,
 )
 
-_KETERANGAN: Final[dict[KodeKriteria, tuple[str, str]]] = {
+_KETERANGAN: Final[dict[native.KodeKriteria, tuple[str, str]]] = {
     # criterion: (met, not met)
-    KodeKriteria.NPWP_AKTIF: ("NPWP terdaftar dan aktif.", "NPWP berstatus non-efektif."),
-    KodeKriteria.SPT_TAHUNAN_2_TAHUN: (
+    native.KodeKriteria.NPWP_AKTIF: ("NPWP terdaftar dan aktif.", "NPWP berstatus non-efektif."),
+    native.KodeKriteria.SPT_TAHUNAN_2_TAHUN: (
         "SPT Tahunan 2 tahun pajak terakhir telah disampaikan.",
         "SPT Tahunan 2 tahun pajak terakhir belum lengkap disampaikan.",
     ),
-    KodeKriteria.SPT_MASA_PPN_3_MASA: (
+    native.KodeKriteria.SPT_MASA_PPN_3_MASA: (
         "SPT Masa PPN 3 masa pajak terakhir telah disampaikan.",
         "SPT Masa PPN 3 masa pajak terakhir belum lengkap disampaikan.",
     ),
-    KodeKriteria.TIDAK_ADA_UTANG_PAJAK: ("Tidak mempunyai utang pajak.", "Masih mempunyai utang pajak."),
-    KodeKriteria.TIDAK_DALAM_PENYIDIKAN: (
+    native.KodeKriteria.TIDAK_ADA_UTANG_PAJAK: ("Tidak mempunyai utang pajak.", "Masih mempunyai utang pajak."),
+    native.KodeKriteria.TIDAK_DALAM_PENYIDIKAN: (
         "Tidak sedang dalam penanganan tindak pidana perpajakan.",
         "Sedang dalam penanganan tindak pidana perpajakan.",
     ),
@@ -183,7 +177,7 @@ HALAMAN_WAF: Final[str] = (
 )
 
 
-class DjpKnobs(Knobs):
+class DjpKnobs(sim.Knobs):
     """The SDK's common fault knobs plus DJP's own (token lifetime, revocation, status drift)."""
 
     token_ttl_seconds: int = Field(default=300, ge=1, le=86_400, description="Lifetime of tokens issued from now on.")
@@ -226,13 +220,13 @@ class ProfilWajibPajak:
     tanpa_utang_pajak: bool
     tanpa_penyidikan: bool
 
-    def terpenuhi(self, kriteria: KodeKriteria) -> bool:
+    def terpenuhi(self, kriteria: native.KodeKriteria) -> bool:
         return {
-            KodeKriteria.NPWP_AKTIF: self.aktif,
-            KodeKriteria.SPT_TAHUNAN_2_TAHUN: self.spt_tahunan_lengkap,
-            KodeKriteria.SPT_MASA_PPN_3_MASA: self.spt_masa_ppn_lengkap,
-            KodeKriteria.TIDAK_ADA_UTANG_PAJAK: self.tanpa_utang_pajak,
-            KodeKriteria.TIDAK_DALAM_PENYIDIKAN: self.tanpa_penyidikan,
+            native.KodeKriteria.NPWP_AKTIF: self.aktif,
+            native.KodeKriteria.SPT_TAHUNAN_2_TAHUN: self.spt_tahunan_lengkap,
+            native.KodeKriteria.SPT_MASA_PPN_3_MASA: self.spt_masa_ppn_lengkap,
+            native.KodeKriteria.TIDAK_ADA_UTANG_PAJAK: self.tanpa_utang_pajak,
+            native.KodeKriteria.TIDAK_DALAM_PENYIDIKAN: self.tanpa_penyidikan,
         }[kriteria]
 
 
@@ -281,11 +275,11 @@ def kode_kpp(npwp: str) -> str:
     """Entities keep the KPP (DDD) of their NPWP; individuals go by their NIK's regency."""
     if not orang_pribadi(npwp):
         return npwp[10:13]
-    return KPP_PER_KABKOTA.get(npwp[:4], KODE_KPP_BUKITTINGGI)
+    return KPP_PER_KABKOTA.get(npwp[:4], native.KODE_KPP_BUKITTINGGI)
 
 
 def nama_kpp(kode: str) -> str:
-    return NAMA_KPP.get(kode, f"KPP {kode}")
+    return native.NAMA_KPP.get(kode, f"KPP {kode}")
 
 
 def tahun_pajak_diperiksa(npwp: str, today: date) -> list[int]:
@@ -393,24 +387,24 @@ def _sama(a: str, b: str) -> bool:
 # ------------------------------------------------------------------ operations
 
 
-def nik_harus_padan(call: Call[PermohonanAktivasi]) -> None:
+def nik_harus_padan(call: sim.Call[native.PermohonanAktivasi]) -> None:
     if not nik_padan(call.payload.nik):
-        raise Refusal(KodeGalat.NIK_TIDAK_VALID, "NIK tidak padan dengan data kependudukan (Dukcapil).", status=422)
+        raise sim.Refusal(native.KodeGalat.NIK_TIDAK_VALID, "NIK tidak padan dengan data kependudukan (Dukcapil).", status=422)
 
 
-def aktivasi(ledger: Ledger) -> Callable[[Call[PermohonanAktivasi], int], Produced]:
+def aktivasi(ledger: sim.Ledger) -> Callable[[sim.Call[native.PermohonanAktivasi], int], sim.Produced]:
     """Activate a NIK as NPWP; one already active (under another key) answers with its
     original date and receipt, ``aktivasi_baru`` false."""
 
-    def produce(call: Call[PermohonanAktivasi], sequence: int) -> Produced:
+    def produce(call: sim.Call[native.PermohonanAktivasi], sequence: int) -> sim.Produced:
         nik = call.payload.nik
         kpp = kode_kpp(nik)
         for entry in ledger.entries():
             if entry.operation == OPERASI_AKTIVASI and entry.subject == subjek(nik):
-                return Produced({**entry.response, "status": StatusAktivasi.AKTIF.value, "aktivasi_baru": False}, {"kode_kpp": kpp})
-        return Produced(
-            HasilAktivasi(
-                status=StatusAktivasi.AKTIF,
+                return sim.Produced({**entry.response, "status": native.StatusAktivasi.AKTIF.value, "aktivasi_baru": False}, {"kode_kpp": kpp})
+        return sim.Produced(
+            native.HasilAktivasi(
+                status=native.StatusAktivasi.AKTIF,
                 npwp=nik,
                 tanggal_aktivasi=call.today,
                 kode_kpp=kpp,
@@ -427,36 +421,36 @@ def aktivasi(ledger: Ledger) -> Callable[[Call[PermohonanAktivasi], int], Produc
 def _terdaftar(npwp: str) -> ProfilWajibPajak:
     profil = profil_wajib_pajak(npwp)
     if not profil.terdaftar:
-        raise Refusal(KodeGalat.NPWP_TIDAK_TERDAFTAR, "NPWP tidak terdaftar.", status=404)
+        raise sim.Refusal(native.KodeGalat.NPWP_TIDAK_TERDAFTAR, "NPWP tidak terdaftar.", status=404)
     return profil
 
 
-def skf_memenuhi_kriteria(call: Call[PermohonanSkf]) -> None:
+def skf_memenuhi_kriteria(call: sim.Call[native.PermohonanSkf]) -> None:
     profil = _terdaftar(call.payload.npwp)
     tidak_terpenuhi = [k.value for k in KRITERIA_SKF if not profil.terpenuhi(k)]
     if tidak_terpenuhi:
-        raise Refusal(
-            KodeGalat.SKF_KRITERIA_TIDAK_TERPENUHI,
-            "Permohonan SKF tidak dapat diproses: " + " ".join(_KETERANGAN[KodeKriteria(k)][1] for k in tidak_terpenuhi),
+        raise sim.Refusal(
+            native.KodeGalat.SKF_KRITERIA_TIDAK_TERPENUHI,
+            "Permohonan SKF tidak dapat diproses: " + " ".join(_KETERANGAN[native.KodeKriteria(k)][1] for k in tidak_terpenuhi),
             status=422,
             details=tidak_terpenuhi,
         )
 
 
-def terbitkan_skf(call: Call[PermohonanSkf], sequence: int) -> Produced:
+def terbitkan_skf(call: sim.Call[native.PermohonanSkf], sequence: int) -> sim.Produced:
     npwp, today = call.payload.npwp, call.today
     kpp = kode_kpp(npwp)
-    skf = HasilSkf(
-        status=StatusSkf.TERBIT,
+    skf = native.HasilSkf(
+        status=native.StatusSkf.TERBIT,
         nomor_skf=f"KET-{sequence:05d}/SKF/KPP.{kpp}/{today.year}",
         npwp=npwp,
         kode_kpp=kpp,
         tanggal_terbit=today,
-        berlaku_sampai=add_months(today, 1),
+        berlaku_sampai=sim.add_months(today, 1),
         tahun_pajak_diperiksa=tahun_pajak_diperiksa(npwp, today),
         masa_ppn_diperiksa=masa_ppn_diperiksa(today),
     )
-    return Produced(skf.model_dump(mode="json"), {"kode_kpp": kpp})
+    return sim.Produced(skf.model_dump(mode="json"), {"kode_kpp": kpp})
 
 
 @dataclass(frozen=True, slots=True)
@@ -469,26 +463,26 @@ def baca_kswp(request: Request, _: bytes) -> PermintaanKswp:
     npwp = str(request.path_params["npwp"])
     keperluan = request.query_params.get("keperluan", "").strip()
     masalah = []
-    if not re.fullmatch(POLA_NPWP, npwp):
+    if not re.fullmatch(native.POLA_NPWP, npwp):
         masalah.append("npwp: harus 16 digit")
     if not keperluan or len(keperluan) > MAX_PANJANG_KEPERLUAN:
         masalah.append(f"keperluan: wajib diisi, maksimal {MAX_PANJANG_KEPERLUAN} karakter")
     if masalah:
-        raise Malformed("Data permintaan tidak valid.", masalah)
+        raise sim.Malformed("Data permintaan tidak valid.", masalah)
     return PermintaanKswp(npwp, keperluan)
 
 
-def konfirmasi_kswp(call: Call[PermintaanKswp]) -> dict[str, Any]:
+def konfirmasi_kswp(call: sim.Call[PermintaanKswp]) -> dict[str, Any]:
     """Taxpayer status confirmation: VALID / TIDAK_VALID with the criteria checked (a
     read: nothing is applied, so drop and garble act on every answer)."""
     npwp = call.payload.npwp
     profil = _terdaftar(npwp)
     kriteria = [
-        KriteriaHasil(kode=k.value, terpenuhi=profil.terpenuhi(k), keterangan=_KETERANGAN[k][0 if profil.terpenuhi(k) else 1])
+        native.KriteriaHasil(kode=k.value, terpenuhi=profil.terpenuhi(k), keterangan=_KETERANGAN[k][0 if profil.terpenuhi(k) else 1])
         for k in KRITERIA_KSWP
     ]
-    return HasilKswp(
-        status=StatusKswp.VALID if all(k.terpenuhi for k in kriteria) else StatusKswp.TIDAK_VALID,
+    return native.HasilKswp(
+        status=native.StatusKswp.VALID if all(k.terpenuhi for k in kriteria) else native.StatusKswp.TIDAK_VALID,
         npwp=npwp,
         keperluan=call.payload.keperluan,
         kriteria=kriteria,
@@ -497,62 +491,44 @@ def konfirmasi_kswp(call: Call[PermintaanKswp]) -> dict[str, Any]:
     ).model_dump(mode="json")
 
 
-def operasi(ledger: Ledger) -> tuple[Operation[Any] | Query[Any], ...]:
+def operasi(ledger: sim.Ledger) -> tuple[sim.Operation[Any] | sim.Query[Any], ...]:
+    """The ledger subject of an activation or an SKF is a pseudonym of the NPWP, never the NIK itself."""
     return (
-        Operation(
-            name=OPERASI_AKTIVASI,
-            path=PATH_AKTIVASI,
-            model=PermohonanAktivasi,
-            subject=lambda p: subjek(p.nik),
-            checks=(nik_harus_padan,),
-            produce=aktivasi(ledger),
-            summary="Activate a NIK as NPWP after the Dukcapil match; at most once per key",
-        ),
-        Query(
-            name=OPERASI_KSWP,
-            path=PATH_KSWP,
-            method="GET",
-            read=baca_kswp,
-            answer=konfirmasi_kswp,
-            summary="Taxpayer status confirmation: VALID / TIDAK_VALID with the criteria checked",
-        ),
-        Operation(
-            name=OPERASI_SKF,
-            path=PATH_SKF,
-            model=PermohonanSkf,
-            status=201,
-            subject=lambda p: subjek(p.npwp),
-            checks=(skf_memenuhi_kriteria,),
-            produce=terbitkan_skf,
-            summary="Tax clearance letter: issued at once when every criterion holds, else refused",
-        ),
-    )
+        sim.Operation(name=OPERASI_AKTIVASI, path=native.PATH_AKTIVASI, model=native.PermohonanAktivasi, subject=lambda p: subjek(p.nik),
+                      checks=(nik_harus_padan,), produce=aktivasi(ledger),
+                      summary="Activate a NIK as NPWP after the Dukcapil match; at most once per key"),
+        sim.Query(name=OPERASI_KSWP, path=native.PATH_KSWP, method="GET", read=baca_kswp, answer=konfirmasi_kswp,
+                  summary="Taxpayer status confirmation: VALID / TIDAK_VALID with the criteria checked"),
+        sim.Operation(name=OPERASI_SKF, path=native.PATH_SKF, model=native.PermohonanSkf, status=201, subject=lambda p: subjek(p.npwp),
+                      checks=(skf_memenuhi_kriteria,), produce=terbitkan_skf,
+                      summary="Tax clearance letter: issued at once when every criterion holds, else refused"),
+    )  # fmt: skip
 
 
 # ------------------------------------------------------------------ the protocol
 
 
-class DialekDjp(JsonDialect):
+class DialekDjp(sim.JsonDialect):
     """DJP speaks JSON behind a Bearer token; every error is a :class:`GalatDjp`,
     ``DITOLAK`` when refused on the merits, ``GAGAL`` otherwise."""
 
-    key = KeyRule(HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
-    DOWN = Say(503, KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan DJP sedang tidak tersedia.")
-    BUSY = Say(503, KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
-    KEY_MISSING = Say(400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {HEADER_IDEMPOTENCY_KEY} wajib diisi.")
-    KEY_INVALID = Say(
-        400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"{HEADER_IDEMPOTENCY_KEY} harus teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
+    key = sim.KeyRule(native.HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
+    DOWN = sim.Say(503, native.KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan DJP sedang tidak tersedia.")
+    BUSY = sim.Say(503, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = sim.Say(400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {native.HEADER_IDEMPOTENCY_KEY} wajib diisi.")
+    KEY_INVALID = sim.Say(
+        400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"{native.HEADER_IDEMPOTENCY_KEY} harus teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
     )
-    MALFORMED = Say(400, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
-    CONFLICT = Say(409, KodeGalat.KUNCI_SUDAH_DIPAKAI, f"{HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk permohonan lain.")
-    QUOTA = Say(429, KodeGalat.KUOTA_HABIS, "Kuota layanan hari ini sudah habis.")
-    DROPPED = Say(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-    TOKEN_MISSING = Say(401, KodeGalat.TOKEN_WAJIB, "Token akses wajib disertakan.")
-    TOKEN_INVALID = Say(401, KodeGalat.TOKEN_TIDAK_VALID, "Token akses tidak valid atau sudah kedaluwarsa.")
-    HTTP_ERRORS = (KodeGalat.TIDAK_DITEMUKAN, KodeGalat.METODE_TIDAK_DIIZINKAN, KodeGalat.GALAT_INTERNAL)
-    REPLAY_HEADER = HEADER_IDEMPOTENT_REPLAYED
+    MALFORMED = sim.Say(400, native.KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.KUNCI_SUDAH_DIPAKAI, f"{native.HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk permohonan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_HABIS, "Kuota layanan hari ini sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+    TOKEN_MISSING = sim.Say(401, native.KodeGalat.TOKEN_WAJIB, "Token akses wajib disertakan.")
+    TOKEN_INVALID = sim.Say(401, native.KodeGalat.TOKEN_TIDAK_VALID, "Token akses tidak valid atau sudah kedaluwarsa.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.METODE_TIDAK_DIIZINKAN, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_IDEMPOTENT_REPLAYED
 
-    def __init__(self, runtime: SimulatorRuntime, tokens: TokenStore) -> None:
+    def __init__(self, runtime: sim.SimulatorRuntime, tokens: TokenStore) -> None:
         super().__init__(runtime)
         self.tokens = tokens
 
@@ -570,15 +546,15 @@ class DialekDjp(JsonDialect):
         return self.error(self.TOKEN_INVALID, headers={"WWW-Authenticate": challenge})
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
-        status = StatusGalat.DITOLAK if refused else StatusGalat.GAGAL
-        return GalatDjp(status=status, kode=KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+        status = native.StatusGalat.DITOLAK if refused else native.StatusGalat.GAGAL
+        return native.GalatDjp(status=status, kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
 
-    def success(self, call: Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+    def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         knobs = self.runtime.knobs
         override = knobs.status_override if isinstance(knobs, DjpKnobs) else None
         return super().success(call, {**body, "status": override} if override else body, replayed=replayed)
 
-    def garbled(self, call: Call[Any], reply: Response) -> Response:
+    def garbled(self, call: sim.Call[Any], reply: Response) -> Response:
         """A web application firewall's block page: HTTP 200, HTML, nothing of DJP's protocol."""
         return HTMLResponse(HALAMAN_WAF.format(support_id=self.runtime.rng.randrange(10**18, 10**19)), status_code=200)
 
@@ -589,9 +565,9 @@ class DialekDjp(JsonDialect):
 class KeadaanSimulator:
     """Per-app state: runtime (knobs, rng, ledger, clock), tokens, configured client."""
 
-    def __init__(self, config: KonfigurasiSimulator, clock: Clock | None) -> None:
+    def __init__(self, config: KonfigurasiSimulator, clock: sim.Clock | None) -> None:
         self.config = config
-        self.runtime = SimulatorRuntime(config.knobs.model_copy(), Ledger(config.ledger_path), SimClock(clock))
+        self.runtime = sim.SimulatorRuntime.open(config.knobs.model_copy(), ledger_path=config.ledger_path, clock=clock)
         self.tokens = TokenStore(self.runtime.clock.now)
         self.runtime.triggers.append(self.cabut_jika_diminta)
         self.runtime.knobs = self.cabut_jika_diminta(self.runtime.knobs)
@@ -602,7 +578,7 @@ class KeadaanSimulator:
         assert isinstance(knobs, DjpKnobs)
         return knobs
 
-    def cabut_jika_diminta(self, knobs: Knobs) -> Knobs:
+    def cabut_jika_diminta(self, knobs: sim.Knobs) -> sim.Knobs:
         """Carry out a ``revoke_tokens`` trigger once, then reset it."""
         if isinstance(knobs, DjpKnobs) and knobs.revoke_tokens:
             self.tokens.revoke_all()
@@ -610,7 +586,7 @@ class KeadaanSimulator:
         return knobs
 
 
-def create_app(config: KonfigurasiSimulator | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(config: KonfigurasiSimulator | None = None, *, clock: sim.Clock | None = None) -> FastAPI:
     """Build a simulator app with its own ledger, knobs, random and tokens.
 
     ``clock`` (an aware-datetime factory) lets tests expire tokens and cross days
@@ -618,7 +594,7 @@ def create_app(config: KonfigurasiSimulator | None = None, *, clock: Clock | Non
     DJP state (tokens, configured client)."""
     keadaan = KeadaanSimulator(config or KonfigurasiSimulator(), clock)
     dialect = DialekDjp(keadaan.runtime, keadaan.tokens)
-    simulator = Simulator(
+    simulator = sim.Simulator(
         keadaan.runtime,
         dialect,
         operasi(keadaan.runtime.ledger),
@@ -628,7 +604,7 @@ def create_app(config: KonfigurasiSimulator | None = None, *, clock: Clock | Non
     app = simulator.app
     app.state.djp = keadaan
 
-    @app.post(PATH_TOKEN)
+    @app.post(native.PATH_TOKEN)
     async def token(request: Request) -> Response:
         """Client credentials grant: one token per call, lifetime ``token_ttl_seconds``."""
         raw = await request.body()  # received in full before any (simulated) work

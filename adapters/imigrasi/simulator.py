@@ -102,16 +102,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import BaseModel, Field, ValidationError
 
-from adapters.imigrasi.native import (
-    CONTENT_TYPE, FAULT_CLIENT, FAULT_SERVER, HARI_AMBIL, HARI_BAYAR, HARI_KERJA_PROSES, NS_PASPOR, OP_AJUKAN, OP_BATALKAN, OP_CEK_STATUS,
-    OPERASI, PATH_LAYANAN, POLA_NAMA, BatalkanPermohonan, CekStatus, DataPaspor, DataTagihan, DokumenPendukung, GalatLayanan, HasilPengajuan,
-    JenisPaspor, JenisPermohonan, KodeAlasan, KodeGalat, PermohonanPaspor, StatusPermohonan, StatusPermohonanPaspor, TARIF, XmlTidakValid,
-    amplop, amplop_galat, baca_amplop, elemen, isi_elemen, respons, soap_action,
-)
-from adapters.sdk.testing import (
-    WIB, Call, Clock, Dialect, Endpoint, Knobs, Ledger, LedgerEntry, Malformed, Operation, Produced, Query, Refusal, SimClock, Simulator,
-    SimulatorRuntime, add_years, pnbp_billing_code, problem_lines, stable_digits,
-)
+from adapters.imigrasi import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
 
 __all__ = ["WIB", "ImigrasiKnobs", "create_app"]
 
@@ -124,31 +117,31 @@ HARI_LAYANAN: Final[int] = 2
 OP_TUTUP: Final[str] = "BATAL_SEBELUM_DIAJUKAN"
 
 #: Stages in order, and what each becomes after ``polls_per_stage`` polls.
-_ALUR: Final[dict[StatusPermohonan, StatusPermohonan]] = {
-    StatusPermohonan.DITERIMA: StatusPermohonan.MENUNGGU_PEMBAYARAN,
-    StatusPermohonan.MENUNGGU_PEMBAYARAN: StatusPermohonan.DIPROSES,
-    StatusPermohonan.DIPROSES: StatusPermohonan.SIAP_DIAMBIL,
-    StatusPermohonan.SIAP_DIAMBIL: StatusPermohonan.SELESAI,
+_ALUR: Final[dict[native.StatusPermohonan, native.StatusPermohonan]] = {
+    native.StatusPermohonan.DITERIMA: native.StatusPermohonan.MENUNGGU_PEMBAYARAN,
+    native.StatusPermohonan.MENUNGGU_PEMBAYARAN: native.StatusPermohonan.DIPROSES,
+    native.StatusPermohonan.DIPROSES: native.StatusPermohonan.SIAP_DIAMBIL,
+    native.StatusPermohonan.SIAP_DIAMBIL: native.StatusPermohonan.SELESAI,
 }
 
-_KETERANGAN: Final[dict[StatusPermohonan, str]] = {
-    StatusPermohonan.DITERIMA: "Permohonan diterima; silakan datang untuk wawancara dan foto sesuai jadwal.",
-    StatusPermohonan.MENUNGGU_PEMBAYARAN: "Menunggu pembayaran PNBP melalui kode billing SIMPONI.",
-    StatusPermohonan.DIPROSES: "Pembayaran diterima; paspor sedang diproses dan dicetak.",
-    StatusPermohonan.SIAP_DIAMBIL: "Paspor selesai dicetak dan dapat diambil.",
-    StatusPermohonan.SELESAI: "Paspor telah diambil oleh pemohon.",
-    StatusPermohonan.DITOLAK: "Permohonan ditolak.",
-    StatusPermohonan.KEDALUWARSA: "Permohonan kedaluwarsa.",
-    StatusPermohonan.BERKAS_DIKEMBALIKAN: "Berkas dikembalikan saat wawancara; ajukan permohonan baru dengan dokumen yang sesuai.",
-    StatusPermohonan.DIBATALKAN: "Permohonan dibatalkan atas permintaan pemohon.",
+_KETERANGAN: Final[dict[native.StatusPermohonan, str]] = {
+    native.StatusPermohonan.DITERIMA: "Permohonan diterima; silakan datang untuk wawancara dan foto sesuai jadwal.",
+    native.StatusPermohonan.MENUNGGU_PEMBAYARAN: "Menunggu pembayaran PNBP melalui kode billing SIMPONI.",
+    native.StatusPermohonan.DIPROSES: "Pembayaran diterima; paspor sedang diproses dan dicetak.",
+    native.StatusPermohonan.SIAP_DIAMBIL: "Paspor selesai dicetak dan dapat diambil.",
+    native.StatusPermohonan.SELESAI: "Paspor telah diambil oleh pemohon.",
+    native.StatusPermohonan.DITOLAK: "Permohonan ditolak.",
+    native.StatusPermohonan.KEDALUWARSA: "Permohonan kedaluwarsa.",
+    native.StatusPermohonan.BERKAS_DIKEMBALIKAN: "Berkas dikembalikan saat wawancara; ajukan permohonan baru dengan dokumen yang sesuai.",
+    native.StatusPermohonan.DIBATALKAN: "Permohonan dibatalkan atas permintaan pemohon.",
 }
 _KETERANGAN_TIDAK_DIBATALKAN: Final[str] = " Permohonan yang sudah dibayar tidak dapat dibatalkan (PNBP tidak dapat dikembalikan)."
 
-_ALASAN: Final[dict[KodeAlasan, str]] = {
-    KodeAlasan.CEKAL: "Pemohon tercantum dalam daftar pencegahan keimigrasian.",
-    KodeAlasan.DOKUMEN_TIDAK_SESUAI: "Data dokumen pendukung tidak sesuai dengan data kependudukan.",
-    KodeAlasan.BILLING_KEDALUWARSA: f"Kode billing tidak dibayar dalam {HARI_BAYAR} hari.",
-    KodeAlasan.TIDAK_DIAMBIL: f"Paspor tidak diambil dalam {HARI_AMBIL} hari dan dibatalkan.",
+_ALASAN: Final[dict[native.KodeAlasan, str]] = {
+    native.KodeAlasan.CEKAL: "Pemohon tercantum dalam daftar pencegahan keimigrasian.",
+    native.KodeAlasan.DOKUMEN_TIDAK_SESUAI: "Data dokumen pendukung tidak sesuai dengan data kependudukan.",
+    native.KodeAlasan.BILLING_KEDALUWARSA: f"Kode billing tidak dibayar dalam {native.HARI_BAYAR} hari.",
+    native.KodeAlasan.TIDAK_DIAMBIL: f"Paspor tidak diambil dalam {native.HARI_AMBIL} hari dan dibatalkan.",
 }
 
 _HTML_504: Final[bytes] = (
@@ -157,7 +150,7 @@ _HTML_504: Final[bytes] = (
 )
 
 
-class ImigrasiKnobs(Knobs):
+class ImigrasiKnobs(sim.Knobs):
     """The SDK's common knobs plus Imigrasi's own (see the module docstring)."""
 
     polls_per_stage: int = Field(default=2, ge=1, le=1000, description="Polls each stage of an application lasts.")
@@ -189,10 +182,10 @@ def tercekal(nik: str) -> bool:
     return nik.endswith("99")
 
 
-def berkas_tidak_sesuai(nik: str, dokumen: DokumenPendukung) -> bool:
+def berkas_tidak_sesuai(nik: str, dokumen: native.DokumenPendukung) -> bool:
     """Simulated document check at the interview: for NIKs ending in 98 the birth
     certificate does not match the population data (another document does)."""
-    return nik.endswith("98") and dokumen is DokumenPendukung.AKTA_KELAHIRAN
+    return nik.endswith("98") and dokumen is native.DokumenPendukung.AKTA_KELAHIRAN
 
 
 def alasan_berkas(dokumen: str) -> str:
@@ -207,84 +200,84 @@ def ntpn(key: str) -> str:
     return hashlib.sha256(f"ntpn|{key}".encode()).hexdigest()[:16].upper()
 
 
-def nomor_paspor(key: str, jenis: JenisPaspor) -> str:
+def nomor_paspor(key: str, jenis: native.JenisPaspor) -> str:
     """Passport number: ``E`` + 7 digits for electronic, ``X`` + 7 digits otherwise [I]."""
-    return ("E" if jenis is JenisPaspor.ELEKTRONIK else "X") + stable_digits("paspor", key, length=7)
+    return ("E" if jenis is native.JenisPaspor.ELEKTRONIK else "X") + sim.stable_digits("paspor", key, length=7)
 
 
 def majukan(keadaan: dict[str, Any], polls_per_stage: int) -> dict[str, Any]:
     """One poll of an application: count it, and move to the next stage when due."""
-    tahap = StatusPermohonan(keadaan["tahap"])
-    if tahap.akhir or tahap is StatusPermohonan.BERKAS_DIKEMBALIKAN:  # the latter waits for the applicant
+    tahap = native.StatusPermohonan(keadaan["tahap"])
+    if tahap.akhir or tahap is native.StatusPermohonan.BERKAS_DIKEMBALIKAN:  # the latter waits for the applicant
         return keadaan
     baru = {**keadaan, "cek": int(keadaan.get("cek", 0)) + 1, "total_cek": int(keadaan.get("total_cek", 0)) + 1}
     if baru["cek"] < polls_per_stage:
         return baru
-    if tahap is StatusPermohonan.DITERIMA and baru["cekal"]:
-        berikut, alasan = StatusPermohonan.DITOLAK, KodeAlasan.CEKAL
-    elif tahap is StatusPermohonan.DITERIMA and baru.get("dikembalikan"):
-        berikut, alasan = StatusPermohonan.BERKAS_DIKEMBALIKAN, KodeAlasan.DOKUMEN_TIDAK_SESUAI
-    elif tahap is StatusPermohonan.MENUNGGU_PEMBAYARAN and baru["tidak_bayar"]:
-        berikut, alasan = StatusPermohonan.KEDALUWARSA, KodeAlasan.BILLING_KEDALUWARSA
-    elif tahap is StatusPermohonan.SIAP_DIAMBIL and baru["tidak_ambil"]:
-        berikut, alasan = StatusPermohonan.KEDALUWARSA, KodeAlasan.TIDAK_DIAMBIL
+    if tahap is native.StatusPermohonan.DITERIMA and baru["cekal"]:
+        berikut, alasan = native.StatusPermohonan.DITOLAK, native.KodeAlasan.CEKAL
+    elif tahap is native.StatusPermohonan.DITERIMA and baru.get("dikembalikan"):
+        berikut, alasan = native.StatusPermohonan.BERKAS_DIKEMBALIKAN, native.KodeAlasan.DOKUMEN_TIDAK_SESUAI
+    elif tahap is native.StatusPermohonan.MENUNGGU_PEMBAYARAN and baru["tidak_bayar"]:
+        berikut, alasan = native.StatusPermohonan.KEDALUWARSA, native.KodeAlasan.BILLING_KEDALUWARSA
+    elif tahap is native.StatusPermohonan.SIAP_DIAMBIL and baru["tidak_ambil"]:
+        berikut, alasan = native.StatusPermohonan.KEDALUWARSA, native.KodeAlasan.TIDAK_DIAMBIL
     else:
         berikut, alasan = _ALUR[tahap], None
     baru.update(tahap=berikut.value, cek=0, alasan=alasan.value if alasan else None, tahap_sebelum=tahap.value)
     return baru
 
 
-_URUTAN: Final[list[StatusPermohonan]] = [
-    StatusPermohonan.DITERIMA,
-    StatusPermohonan.MENUNGGU_PEMBAYARAN,
-    StatusPermohonan.DIPROSES,
-    StatusPermohonan.SIAP_DIAMBIL,
-    StatusPermohonan.SELESAI,
+_URUTAN: Final[list[native.StatusPermohonan]] = [
+    native.StatusPermohonan.DITERIMA,
+    native.StatusPermohonan.MENUNGGU_PEMBAYARAN,
+    native.StatusPermohonan.DIPROSES,
+    native.StatusPermohonan.SIAP_DIAMBIL,
+    native.StatusPermohonan.SELESAI,
 ]
 
 
-def status_untuk(key: str, hasil: HasilPengajuan, keadaan: dict[str, Any], kalender: SimClock) -> StatusPermohonanPaspor:
+def status_untuk(key: str, hasil: native.HasilPengajuan, keadaan: dict[str, Any], kalender: sim.SimClock) -> native.StatusPermohonanPaspor:
     """The ``CekStatusPermohonanResponse`` for an application's current state."""
-    tahap = StatusPermohonan(keadaan["tahap"])
+    tahap = native.StatusPermohonan(keadaan["tahap"])
     # How far did it get? A refused or expired application keeps what it had reached.
-    dicapai = StatusPermohonan(keadaan.get("tahap_sebelum") or tahap.value) if tahap not in _URUTAN else tahap
+    dicapai = native.StatusPermohonan(keadaan.get("tahap_sebelum") or tahap.value) if tahap not in _URUTAN else tahap
     langkah = _URUTAN.index(dicapai)
     jadwal = hasil.JadwalKedatangan
-    jenis, masa = JenisPaspor(keadaan["jenis_paspor"]), int(keadaan["masa_berlaku"])
-    terbit = kalender.add_working_days(jadwal, HARI_KERJA_PROSES)
+    jenis, masa = native.JenisPaspor(keadaan["jenis_paspor"]), int(keadaan["masa_berlaku"])
+    terbit = kalender.add_working_days(jadwal, native.HARI_KERJA_PROSES)
 
     tagihan = None
     if langkah >= 1:
         dibayar = langkah >= 2
-        tagihan = DataTagihan(
-            KodeBilling=pnbp_billing_code(key),
+        tagihan = native.DataTagihan(
+            KodeBilling=sim.pnbp_billing_code(key),
             JumlahTagihan=int(keadaan["tarif"]),
-            BatasPembayaran=jadwal + timedelta(days=HARI_BAYAR),
+            BatasPembayaran=jadwal + timedelta(days=native.HARI_BAYAR),
             TanggalBayar=jadwal if dibayar else None,
             NTPN=ntpn(key) if dibayar else None,
         )
     paspor = None
     if langkah >= 3:
-        paspor = DataPaspor(
+        paspor = native.DataPaspor(
             NomorPaspor=nomor_paspor(key, jenis),
             JenisPaspor=jenis,
             MasaBerlaku=masa,
             TanggalTerbit=terbit,
-            TanggalHabisBerlaku=add_years(terbit, masa),
-            BatasPengambilan=terbit + timedelta(days=HARI_AMBIL),
-            TanggalDiambil=terbit if tahap is StatusPermohonan.SELESAI else None,
+            TanggalHabisBerlaku=sim.add_years(terbit, masa),
+            BatasPengambilan=terbit + timedelta(days=native.HARI_AMBIL),
+            TanggalDiambil=terbit if tahap is native.StatusPermohonan.SELESAI else None,
         )
-    alasan = KodeAlasan(keadaan["alasan"]) if keadaan.get("alasan") else None
+    alasan = native.KodeAlasan(keadaan["alasan"]) if keadaan.get("alasan") else None
     teks_alasan = _ALASAN[alasan] if alasan else None
     dikembalikan = None
-    if tahap is StatusPermohonan.BERKAS_DIKEMBALIKAN:
+    if tahap is native.StatusPermohonan.BERKAS_DIKEMBALIKAN:
         dikembalikan = str(keadaan.get("dokumen", ""))
         teks_alasan = alasan_berkas(dikembalikan)
-    return StatusPermohonanPaspor(
+    return native.StatusPermohonanPaspor(
         NomorPermohonan=hasil.NomorPermohonan,
         Status=tahap.value,
         Keterangan=_KETERANGAN[tahap] + (f" {teks_alasan}" if teks_alasan else ""),
-        JenisPermohonan=JenisPermohonan(keadaan["jenis_permohonan"]),
+        JenisPermohonan=native.JenisPermohonan(keadaan["jenis_permohonan"]),
         JadwalKedatangan=jadwal,
         NomorPasporLama=keadaan.get("nomor_paspor_lama"),
         Tagihan=tagihan,
@@ -299,32 +292,32 @@ def status_untuk(key: str, hasil: HasilPengajuan, keadaan: dict[str, Any], kalen
 # ------------------------------------------------------------------ operations
 
 
-def nama_dan_paspor_lama(permohonan: PermohonanPaspor) -> None:
+def nama_dan_paspor_lama(permohonan: native.PermohonanPaspor) -> None:
     """What the service's XSD and form rules refuse whatever the ledger says."""
-    if not POLA_NAMA.fullmatch(permohonan.Pemohon.NamaLengkap):
-        raise Malformed("Pemohon.NamaLengkap: hanya huruf, spasi dan tanda .,'- (maksimal 60 karakter) yang dapat dicetak di paspor.")
-    if permohonan.JenisPermohonan is JenisPermohonan.PENGGANTIAN and permohonan.NomorPasporLama is None:
-        raise Malformed("NomorPasporLama wajib diisi untuk permohonan PENGGANTIAN.")
+    if not native.POLA_NAMA.fullmatch(permohonan.Pemohon.NamaLengkap):
+        raise sim.Malformed("Pemohon.NamaLengkap: hanya huruf, spasi dan tanda .,'- (maksimal 60 karakter) yang dapat dicetak di paspor.")
+    if permohonan.JenisPermohonan is native.JenisPermohonan.PENGGANTIAN and permohonan.NomorPasporLama is None:
+        raise sim.Malformed("NomorPasporLama wajib diisi untuk permohonan PENGGANTIAN.")
 
 
-def paspor_lama_harus_terdaftar(call: Call[PermohonanPaspor]) -> None:
+def paspor_lama_harus_terdaftar(call: sim.Call[native.PermohonanPaspor]) -> None:
     lama = call.payload.NomorPasporLama
-    if call.payload.JenisPermohonan is JenisPermohonan.PENGGANTIAN and lama is not None and not paspor_lama_terdaftar(lama):
-        raise Refusal(KodeGalat.PASPOR_LAMA_TIDAK_TERDAFTAR, f"Paspor lama {lama} tidak terdaftar di SIMKIM.")
+    if call.payload.JenisPermohonan is native.JenisPermohonan.PENGGANTIAN and lama is not None and not paspor_lama_terdaftar(lama):
+        raise sim.Refusal(native.KodeGalat.PASPOR_LAMA_TIDAK_TERDAFTAR, f"Paspor lama {lama} tidak terdaftar di SIMKIM.")
 
 
-def _jadwal(call: Call[PermohonanPaspor]) -> date:
+def _jadwal(call: sim.Call[native.PermohonanPaspor]) -> date:
     return jadwal_kedatangan(call.payload.TanggalKedatanganDiinginkan, call.today)
 
 
-def ajukan(call: Call[PermohonanPaspor], urutan: int) -> Produced:
+def ajukan(call: sim.Call[native.PermohonanPaspor], urutan: int) -> sim.Produced:
     """Register the application: its number and interview day, and the state its polls advance."""
     permohonan, hari_ini, knobs = call.payload, call.today, call.knobs
     assert isinstance(knobs, ImigrasiKnobs)
     jadwal = _jadwal(call)
-    hasil = HasilPengajuan(
+    hasil = native.HasilPengajuan(
         NomorPermohonan=f"{KODE_KANTOR}-{hari_ini:%Y%m%d}-{urutan:06d}",
-        Status=StatusPermohonan.DITERIMA.value,
+        Status=native.StatusPermohonan.DITERIMA.value,
         TanggalPermohonan=hari_ini,
         JadwalKedatangan=jadwal,
         KantorImigrasi=KANTOR,
@@ -333,13 +326,13 @@ def ajukan(call: Call[PermohonanPaspor], urutan: int) -> Produced:
     nik, dokumen = permohonan.Pemohon.NIK, permohonan.DokumenPendukung
     keadaan = {
         "nomor_permohonan": hasil.NomorPermohonan,
-        "tahap": StatusPermohonan.DITERIMA.value,
+        "tahap": native.StatusPermohonan.DITERIMA.value,
         "cek": 0,
         "total_cek": 0,
         "jenis_permohonan": permohonan.JenisPermohonan.value,
         "jenis_paspor": permohonan.JenisPaspor.value,
         "masa_berlaku": permohonan.MasaBerlaku,
-        "tarif": TARIF[(permohonan.JenisPaspor, permohonan.MasaBerlaku)],
+        "tarif": native.TARIF[(permohonan.JenisPaspor, permohonan.MasaBerlaku)],
         "nomor_paspor_lama": permohonan.NomorPasporLama,
         "cekal": tercekal(nik),
         "dokumen": dokumen.value,
@@ -348,32 +341,32 @@ def ajukan(call: Call[PermohonanPaspor], urutan: int) -> Produced:
         "tidak_ambil": knobs.uncollected,
         "alasan": None,
     }
-    return Produced(hasil.model_dump(mode="json"), keadaan)
+    return sim.Produced(hasil.model_dump(mode="json"), keadaan)
 
 
 class Layanan:
     """The two requests that act on a registered application: a status poll and a
     cancellation. Neither is a new application, so neither has a key of its own."""
 
-    def __init__(self, ledger: Ledger) -> None:
+    def __init__(self, ledger: sim.Ledger) -> None:
         self.ledger = ledger
 
-    def cek_status(self, call: Call[CekStatus]) -> dict[str, Any]:
+    def cek_status(self, call: sim.Call[native.CekStatus]) -> dict[str, Any]:
         """Where the application is; each poll counts and may move it on."""
         nomor = call.payload.NomorPermohonan
         entry = self.ledger.find_by_state("nomor_permohonan", nomor)
-        if entry is None or entry.operation != OP_AJUKAN:
-            raise Refusal(KodeGalat.PERMOHONAN_TIDAK_DITEMUKAN, f"Permohonan {nomor} tidak ditemukan.")
+        if entry is None or entry.operation != native.OP_AJUKAN:
+            raise sim.Refusal(native.KodeGalat.PERMOHONAN_TIDAK_DITEMUKAN, f"Permohonan {nomor} tidak ditemukan.")
         knobs = call.knobs
         assert isinstance(knobs, ImigrasiKnobs)
         keadaan = majukan(entry.state, knobs.polls_per_stage)
         self.ledger.update_state(entry.key, keadaan)
-        status = status_untuk(entry.key, HasilPengajuan.model_validate(entry.response), keadaan, call.clock)
+        status = status_untuk(entry.key, native.HasilPengajuan.model_validate(entry.response), keadaan, call.clock)
         if knobs.forced_status:
             status = status.model_copy(update={"Status": knobs.forced_status})
         return status.model_dump(mode="json")
 
-    def batalkan(self, call: Call[BatalkanPermohonan]) -> dict[str, Any]:
+    def batalkan(self, call: sim.Call[native.BatalkanPermohonan]) -> dict[str, Any]:
         """Withdraw an application if nothing was paid; otherwise answer its status as it is."""
         pesan, key = call.payload, call.payload.IdTransaksi
         entry = self.ledger.get(key)
@@ -381,32 +374,32 @@ class Layanan:
             # Close the key: an AjukanPermohonan still on its way must not apply after this.
             self.ledger.apply_once(
                 key, operation=OP_TUTUP, subject=OP_TUTUP, fingerprint=OP_TUTUP,
-                produce=lambda _: {"Status": StatusPermohonan.DIBATALKAN.value}, today=call.today, now=call.now,
+                produce=lambda _: {"Status": native.StatusPermohonan.DIBATALKAN.value}, today=call.today, now=call.now,
             )  # fmt: skip
-        if entry is None or entry.operation != OP_AJUKAN:
-            raise Refusal(KodeGalat.PERMOHONAN_TIDAK_DITEMUKAN, f"Tidak ada permohonan dengan IdTransaksi {key}.")
-        hasil = HasilPengajuan.model_validate(entry.response)
+        if entry is None or entry.operation != native.OP_AJUKAN:
+            raise sim.Refusal(native.KodeGalat.PERMOHONAN_TIDAK_DITEMUKAN, f"Tidak ada permohonan dengan IdTransaksi {key}.")
+        hasil = native.HasilPengajuan.model_validate(entry.response)
         if pesan.NomorPermohonan is not None and pesan.NomorPermohonan != hasil.NomorPermohonan:
-            raise Malformed(f"NomorPermohonan {pesan.NomorPermohonan} bukan milik IdTransaksi {key}.")
+            raise sim.Malformed(f"NomorPermohonan {pesan.NomorPermohonan} bukan milik IdTransaksi {key}.")
         keadaan = dict(entry.state)
-        tahap = StatusPermohonan(keadaan["tahap"])
+        tahap = native.StatusPermohonan(keadaan["tahap"])
         if tahap.dapat_dibatalkan:
             # tahap_sebelum keeps the last stage of the normal path reached (for the billing shown).
             sebelum = tahap.value if tahap in _URUTAN else keadaan.get("tahap_sebelum")
-            keadaan.update(tahap=StatusPermohonan.DIBATALKAN.value, tahap_sebelum=sebelum, cek=0, alasan=None)
+            keadaan.update(tahap=native.StatusPermohonan.DIBATALKAN.value, tahap_sebelum=sebelum, cek=0, alasan=None)
             self.ledger.update_state(key, keadaan)
         status = status_untuk(key, hasil, keadaan, call.clock)
         if not tahap.dapat_dibatalkan and not tahap.akhir:
             status = status.model_copy(update={"Keterangan": status.Keterangan + _KETERANGAN_TIDAK_DIBATALKAN})
         return status.model_dump(mode="json")
 
-    def operasi(self) -> tuple[Operation[Any] | Query[Any], ...]:
+    def operasi(self) -> tuple[sim.Operation[Any] | sim.Query[Any], ...]:
         """One URL; the body element names the operation (the dialect reads it)."""
         return (
-            Operation(
-                name=OP_AJUKAN,
-                path=PATH_LAYANAN,
-                model=PermohonanPaspor,
+            sim.Operation(
+                name=native.OP_AJUKAN,
+                path=native.PATH_LAYANAN,
+                model=native.PermohonanPaspor,
                 key=lambda p: p.IdTransaksi,
                 validate=nama_dan_paspor_lama,
                 # Not personal data: what was applied for, for the ledger view.
@@ -416,8 +409,8 @@ class Layanan:
                 quota_day=_jadwal,  # the quota is per service day: ~20 applicants per Wednesday
                 summary="AjukanPermohonan",
             ),
-            Query(name=OP_CEK_STATUS, path=PATH_LAYANAN, model=CekStatus, answer=self.cek_status, summary="CekStatusPermohonan"),
-            Query(name=OP_BATALKAN, path=PATH_LAYANAN, model=BatalkanPermohonan, answer=self.batalkan, summary="BatalkanPermohonan"),
+            sim.Query(name=native.OP_CEK_STATUS, path=native.PATH_LAYANAN, model=native.CekStatus, answer=self.cek_status, summary="CekStatusPermohonan"),
+            sim.Query(name=native.OP_BATALKAN, path=native.PATH_LAYANAN, model=native.BatalkanPermohonan, answer=self.batalkan, summary="BatalkanPermohonan"),
         )
 
 
@@ -425,73 +418,73 @@ class Layanan:
 
 
 def _xml(isi: bytes, status_code: int = 200) -> Response:
-    return Response(content=isi, status_code=status_code, media_type=CONTENT_TYPE)
+    return Response(content=isi, status_code=status_code, media_type=native.CONTENT_TYPE)
 
 
 def galat(faultcode: str, kode: str, pesan: str, *, detik_coba_lagi: int | None = None) -> Response:
     """A SOAP fault: HTTP 500 whatever the faultcode, as SOAP 1.1 over HTTP requires."""
-    detail = GalatLayanan(KodeGalat=kode, Pesan=pesan, DetikCobaLagi=detik_coba_lagi)
-    return _xml(amplop_galat(faultcode, pesan, detail), status_code=500)
+    detail = native.GalatLayanan(KodeGalat=kode, Pesan=pesan, DetikCobaLagi=detik_coba_lagi)
+    return _xml(native.amplop_galat(faultcode, pesan, detail), status_code=500)
 
 
 #: The body model of each operation's answer element.
-_BALASAN: Final[dict[str, type[BaseModel]]] = {OP_AJUKAN: HasilPengajuan, OP_CEK_STATUS: StatusPermohonanPaspor, OP_BATALKAN: StatusPermohonanPaspor}
+_BALASAN: Final[dict[str, type[BaseModel]]] = {native.OP_AJUKAN: native.HasilPengajuan, native.OP_CEK_STATUS: native.StatusPermohonanPaspor, native.OP_BATALKAN: native.StatusPermohonanPaspor}
 
 
-class DialekSoap(Dialect):
+class DialekSoap(sim.Dialect):
     """SOAP 1.1: one URL, the operation named by the body element and ``SOAPAction``,
     answers in envelopes, every failure a fault with HTTP 500."""
 
-    def read(self, request: Request, raw: bytes, endpoints: Sequence[Endpoint[Any]]) -> tuple[Endpoint[Any], Any]:
+    def read(self, request: Request, raw: bytes, endpoints: Sequence[sim.Endpoint[Any]]) -> tuple[sim.Endpoint[Any], Any]:
         try:
-            isi = baca_amplop(raw)
-        except XmlTidakValid as exc:
-            raise Malformed(f"Pesan SOAP tidak dapat dibaca: {exc}") from None
+            isi = native.baca_amplop(raw)
+        except native.XmlTidakValid as exc:
+            raise sim.Malformed(f"Pesan SOAP tidak dapat dibaca: {exc}") from None
         namespace, _, operasi = isi.tag.partition("}")
         endpoint = next((e for e in endpoints if e.name == operasi), None)
-        if namespace != "{" + NS_PASPOR or operasi not in OPERASI or endpoint is None:
-            raise Malformed(f"Operasi {isi.tag} tidak dikenal oleh layanan ini.", code=KodeGalat.OPERASI_TIDAK_DIKENAL)
-        if request.headers.get("SOAPAction", "").strip() != soap_action(operasi):
-            raise Malformed(f"SOAPAction tidak sesuai dengan operasi {operasi}.")
+        if namespace != "{" + native.NS_PASPOR or operasi not in native.OPERASI or endpoint is None:
+            raise sim.Malformed(f"Operasi {isi.tag} tidak dikenal oleh layanan ini.", code=native.KodeGalat.OPERASI_TIDAK_DIKENAL)
+        if request.headers.get("SOAPAction", "").strip() != native.soap_action(operasi):
+            raise sim.Malformed(f"SOAPAction tidak sesuai dengan operasi {operasi}.")
         assert endpoint.model is not None
         try:
-            return endpoint, endpoint.model.model_validate(isi_elemen(isi))
-        except XmlTidakValid as exc:
-            raise Malformed(f"Pesan tidak sesuai skema: {exc}") from None
+            return endpoint, endpoint.model.model_validate(native.isi_elemen(isi))
+        except native.XmlTidakValid as exc:
+            raise sim.Malformed(f"Pesan tidak sesuai skema: {exc}") from None
         except ValidationError as exc:
-            raise Malformed(f"Pesan tidak sesuai skema: {'; '.join(problem_lines(exc))}") from None
+            raise sim.Malformed(f"Pesan tidak sesuai skema: {'; '.join(sim.problem_lines(exc))}") from None
 
     def down(self, retry_after: float) -> Response:
-        return galat(FAULT_SERVER, KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan paspor sedang tidak tersedia (pemeliharaan sistem).")
+        return galat(native.FAULT_SERVER, native.KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan paspor sedang tidak tersedia (pemeliharaan sistem).")
 
     def busy(self) -> Response:
-        return galat(FAULT_SERVER, KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", detik_coba_lagi=1)
+        return galat(native.FAULT_SERVER, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", detik_coba_lagi=1)
 
     def bad_key(self, *, missing: bool) -> Response:
-        return galat(FAULT_CLIENT, KodeGalat.PERMINTAAN_TIDAK_VALID, "IdTransaksi wajib diisi.")
+        return galat(native.FAULT_CLIENT, native.KodeGalat.PERMINTAAN_TIDAK_VALID, "IdTransaksi wajib diisi.")
 
-    def malformed(self, problem: Malformed) -> Response:
-        return galat(FAULT_CLIENT, problem.code or KodeGalat.PERMINTAAN_TIDAK_VALID, problem.message)
+    def malformed(self, problem: sim.Malformed) -> Response:
+        return galat(native.FAULT_CLIENT, problem.code or native.KodeGalat.PERMINTAAN_TIDAK_VALID, problem.message)
 
-    def refused(self, refusal: Refusal) -> Response:
-        return galat(FAULT_CLIENT, refusal.code, refusal.message)
+    def refused(self, refusal: sim.Refusal) -> Response:
+        return galat(native.FAULT_CLIENT, refusal.code, refusal.message)
 
-    def conflict(self, call: Call[Any], existing: LedgerEntry) -> Response:
+    def conflict(self, call: sim.Call[Any], existing: sim.LedgerEntry) -> Response:
         if existing.operation == OP_TUTUP:
-            return galat(FAULT_CLIENT, KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {call.key} sudah dibatalkan dan tidak dapat dipakai lagi.")
-        return galat(FAULT_CLIENT, KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {call.key} sudah dipakai untuk permohonan lain.")
+            return galat(native.FAULT_CLIENT, native.KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {call.key} sudah dibatalkan dan tidak dapat dipakai lagi.")
+        return galat(native.FAULT_CLIENT, native.KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {call.key} sudah dipakai untuk permohonan lain.")
 
-    def quota(self, call: Call[Any], day: date) -> Response:
-        return galat(FAULT_CLIENT, KodeGalat.KUOTA_HABIS, f"Kuota layanan paspor di {LOKASI} untuk tanggal {day.isoformat()} sudah habis.")
+    def quota(self, call: sim.Call[Any], day: date) -> Response:
+        return galat(native.FAULT_CLIENT, native.KodeGalat.KUOTA_HABIS, f"Kuota layanan paspor di {LOKASI} untuk tanggal {day.isoformat()} sudah habis.")
 
-    def success(self, call: Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+    def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         name = call.endpoint.name
-        return _xml(amplop(elemen(respons(name), _BALASAN[name].model_validate(body))))
+        return _xml(native.amplop(native.elemen(native.respons(name), _BALASAN[name].model_validate(body))))
 
-    def dropped(self, call: Call[Any]) -> Response:
+    def dropped(self, call: sim.Call[Any]) -> Response:
         return Response(_HTML_504, status_code=504, media_type="text/html")
 
-    def garbled(self, call: Call[Any], reply: Response) -> Response:
+    def garbled(self, call: sim.Call[Any], reply: Response) -> Response:
         """A body that is not a SOAP message: cut short, an HTML page, or JSON."""
         pilihan = self.runtime.rng.randrange(3)
         if pilihan == 0:
@@ -502,13 +495,13 @@ class DialekSoap(Dialect):
         return Response(b'{"status":"OK","data":null}', 200, media_type="application/json")
 
 
-def create_app(knobs: ImigrasiKnobs | None = None, *, ledger_path: str = ":memory:", clock: Clock | None = None) -> FastAPI:
+def create_app(knobs: ImigrasiKnobs | None = None, *, ledger_path: str = ":memory:", clock: sim.Clock | None = None) -> FastAPI:
     """Build a simulator app with its own knobs, random and ledger.
 
     ``clock`` (an aware-datetime factory) lets tests fix "today"; by default the system
     clock is used and dates are local (WIB)."""
-    runtime = SimulatorRuntime(knobs or ImigrasiKnobs(), Ledger(ledger_path), SimClock(clock))
-    simulator = Simulator(
+    runtime = sim.SimulatorRuntime.open(knobs or ImigrasiKnobs(), ledger_path=ledger_path, clock=clock)
+    simulator = sim.Simulator(
         runtime,
         DialekSoap(runtime),
         Layanan(runtime.ledger).operasi(),

@@ -97,14 +97,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from adapters.kemenag.native import (
-    FORM, PATH_DUPLIKAT, PATH_PENDAFTARAN, TEKS_PEMELIHARAAN, AlasanDuplikat, FormatTidakValid, FormDuplikat, FormPendaftaran, JawabanDuplikat,
-    JawabanGagal, JawabanPendaftaran, KodeGagal, StatusKawin, TempatAkad, decode_form, encode_form,
-)
-from adapters.sdk.testing import (
-    WIB, BadKey, Call, Clock, Dialect, Endpoint, Knobs, Ledger, LedgerEntry, Malformed, Operation, Refusal, SimClock, Simulator,
-    SimulatorRuntime, pnbp_billing_code,
-)
+from adapters.kemenag import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
 from schemas.validation import invalid_fields
 
 __all__ = ["WIB", "KemenagKnobs", "SimulatorSettings", "create_app"]
@@ -129,7 +124,7 @@ OPERASI_DUPLIKAT: Final[str] = "DUPLIKAT_BUKU_NIKAH"
 
 HALAMAN_PEMELIHARAAN: Final[str] = (
     "<!DOCTYPE html>\n<html lang=\"id\"><head><meta charset=\"utf-8\"><title>SIMKAH</title></head>\n"
-    f"<body><h1>{TEKS_PEMELIHARAAN}</h1>\n"
+    f"<body><h1>{native.TEKS_PEMELIHARAAN}</h1>\n"
     "<p>SIMKAH sedang dalam pemeliharaan sistem. Silakan coba beberapa saat lagi.</p></body></html>\n"
 )
 HALAMAN_504: Final[str] = (
@@ -142,7 +137,7 @@ PERINGATAN_PHP: Final[str] = (
 )
 
 
-class KemenagKnobs(Knobs):
+class KemenagKnobs(sim.Knobs):
     """The SDK's common knobs, with SIMKAH's slowness as default, plus jitter and
     periodic maintenance windows."""
 
@@ -158,7 +153,7 @@ class KemenagKnobs(Knobs):
         return self
 
 
-class KemenagRuntime(SimulatorRuntime):
+class KemenagRuntime(sim.SimulatorRuntime):
     """The scaffold's runtime, slow with jitter and down in maintenance windows."""
 
     def down_for(self) -> float | None:
@@ -191,7 +186,7 @@ def tgl_lahir_sesuai_nik(nik: str, lahir: date) -> bool:
     return lahir.day in (dd, dd - 40) and lahir.month == mm and lahir.year % 100 == yy
 
 
-def periksa_data_pendaftaran(form: FormPendaftaran) -> None:
+def periksa_data_pendaftaran(form: native.FormPendaftaran) -> None:
     """Consistency of the form itself: 400 DATA_TIDAK_VALID whatever the ledger says."""
     for salah, pesan in (
         (form.nik_suami == form.nik_istri, "nik_suami dan nik_istri tidak boleh sama."),
@@ -199,29 +194,29 @@ def periksa_data_pendaftaran(form: FormPendaftaran) -> None:
         (not tgl_lahir_sesuai_nik(form.nik_istri, form.tgl_lahir_istri), "tgl_lahir_istri tidak sesuai dengan NIK."),
     ):
         if salah:
-            raise Malformed(pesan, code=KodeGagal.DATA_TIDAK_VALID)
+            raise sim.Malformed(pesan, code=native.KodeGagal.DATA_TIDAK_VALID)
 
 
-def periksa_pendaftaran(call: Call[FormPendaftaran]) -> None:
+def periksa_pendaftaran(call: sim.Call[native.FormPendaftaran]) -> None:
     """The KUA's rules; refuses with the first one broken."""
     form, today, kalender = call.payload, call.today, call.clock
     if form.kode_kua not in KUA:
-        raise Refusal(KodeGagal.KUA_TIDAK_DIKENAL, f"Kode KUA {form.kode_kua} tidak dikenal.")
+        raise sim.Refusal(native.KodeGagal.KUA_TIDAK_DIKENAL, f"Kode KUA {form.kode_kua} tidak dikenal.")
     if form.nik_pemohon not in (form.nik_suami, form.nik_istri):
-        raise Refusal(KodeGagal.PEMOHON_BUKAN_CATIN, "Pemohon harus calon suami atau calon istri.")
+        raise sim.Refusal(native.KodeGagal.PEMOHON_BUKAN_CATIN, "Pemohon harus calon suami atau calon istri.")
     if form.tgl_akad < today:
-        raise Refusal(KodeGagal.TANGGAL_AKAD_LEWAT, "Tanggal akad sudah lewat.")
+        raise sim.Refusal(native.KodeGagal.TANGGAL_AKAD_LEWAT, "Tanggal akad sudah lewat.")
     jam = form.jam_akad or JAM_AKAD_BAWAAN
     jam_kantor = kalender.calendar.opens <= jam < kalender.calendar.closes
-    if form.tempat_akad is TempatAkad.KUA and not (kalender.is_working_day(form.tgl_akad) and jam_kantor):
-        raise Refusal(
-            KodeGagal.DI_LUAR_JAM_KERJA,
+    if form.tempat_akad is native.TempatAkad.KUA and not (kalender.is_working_day(form.tgl_akad) and jam_kantor):
+        raise sim.Refusal(
+            native.KodeGagal.DI_LUAR_JAM_KERJA,
             f"Akad di KUA hanya pada hari kerja pukul {kalender.calendar.opens:%H.%M}-{kalender.calendar.closes:%H.%M}; "
             "di luar itu daftarkan sebagai LUAR_KUA.",
         )
     if kalender.working_days_between(today, form.tgl_akad) < MIN_HARI_KERJA and form.no_dispensasi_camat is None:
-        raise Refusal(
-            KodeGagal.PEMBERITAHUAN_KURANG_10_HARI,
+        raise sim.Refusal(
+            native.KodeGagal.PEMBERITAHUAN_KURANG_10_HARI,
             "Pendaftaran kurang dari 10 hari kerja sebelum akad memerlukan dispensasi camat.",
         )
     calon = (
@@ -230,31 +225,31 @@ def periksa_pendaftaran(call: Call[FormPendaftaran]) -> None:
     )
     for siapa, lahir, _, _, _ in calon:
         if umur(lahir, form.tgl_akad) < USIA_MINIMUM and form.no_dispensasi is None:
-            raise Refusal(
-                KodeGagal.USIA_DI_BAWAH_MINIMUM,
+            raise sim.Refusal(
+                native.KodeGagal.USIA_DI_BAWAH_MINIMUM,
                 f"Calon {siapa} belum berusia 19 tahun pada hari akad; diperlukan dispensasi kawin dari Pengadilan Agama.",
             )
     for siapa, lahir, n5, _, _ in calon:
         if umur(lahir, form.tgl_akad) < USIA_TANPA_IZIN and n5 is None:
-            raise Refusal(KodeGagal.IZIN_ORANG_TUA_WAJIB, f"Calon {siapa} belum berusia 21 tahun; diperlukan izin orang tua (N5).")
+            raise sim.Refusal(native.KodeGagal.IZIN_ORANG_TUA_WAJIB, f"Calon {siapa} belum berusia 21 tahun; diperlukan izin orang tua (N5).")
     for siapa, _, _, status_kawin, dokumen in calon:
-        if status_kawin is not StatusKawin.BELUM_KAWIN and dokumen is None:
-            raise Refusal(
-                KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB, f"Calon {siapa} pernah menikah; lampirkan akta cerai atau surat kematian (N6)."
+        if status_kawin is not native.StatusKawin.BELUM_KAWIN and dokumen is None:
+            raise sim.Refusal(
+                native.KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB, f"Calon {siapa} pernah menikah; lampirkan akta cerai atau surat kematian (N6)."
             )
 
 
-def jadwal_bimwin(kalender: SimClock, today: date, tgl_akad: date) -> date:
+def jadwal_bimwin(kalender: sim.SimClock, today: date, tgl_akad: date) -> date:
     """Bimwin ``HARI_KERJA_BIMWIN`` working days before the akad, not before the next
     working day and not after the akad."""
     besok_kerja = kalender.add_working_days(today, 1)
     return min(max(kalender.add_working_days(tgl_akad, -HARI_KERJA_BIMWIN), besok_kerja), tgl_akad)
 
 
-def buat_pendaftaran(call: Call[FormPendaftaran], sequence: int) -> dict[str, Any]:
+def buat_pendaftaran(call: sim.Call[native.FormPendaftaran], sequence: int) -> dict[str, Any]:
     form, today = call.payload, call.today
-    luar = form.tempat_akad is TempatAkad.LUAR_KUA
-    return JawabanPendaftaran(
+    luar = form.tempat_akad is native.TempatAkad.LUAR_KUA
+    return native.JawabanPendaftaran(
         no_pendaftaran=f"DFT/{form.kode_kua}/{today.year}/{sequence:05d}",
         tgl_daftar=today,
         kode_kua=form.kode_kua,
@@ -263,126 +258,112 @@ def buat_pendaftaran(call: Call[FormPendaftaran], sequence: int) -> dict[str, An
         jam_akad=form.jam_akad or JAM_AKAD_BAWAAN,
         tempat_akad=form.tempat_akad,
         biaya=BIAYA_LUAR_KUA if luar else 0,
-        kode_billing=pnbp_billing_code(form.id_transaksi) if luar else None,
+        kode_billing=sim.pnbp_billing_code(form.id_transaksi) if luar else None,
         wajib_bimwin="YA",
         tgl_bimwin=jadwal_bimwin(call.clock, today, form.tgl_akad),
     ).model_dump(mode="json", exclude_none=True)
 
 
-def periksa_duplikat(call: Call[FormDuplikat]) -> None:
+def periksa_duplikat(call: sim.Call[native.FormDuplikat]) -> None:
     form = call.payload
     urut, kode_kua, _, tahun = form.no_akta_nikah.split("/")
     if kode_kua not in KUA or int(urut) >= BATAS_URUT_AKTA or int(tahun) > call.today.year:
-        raise Refusal(KodeGagal.AKTA_TIDAK_DITEMUKAN, f"Akta nikah {form.no_akta_nikah} tidak ditemukan.")
-    if form.alasan is AlasanDuplikat.HILANG and form.no_surat_kehilangan is None:
-        raise Refusal(KodeGagal.SURAT_KEHILANGAN_WAJIB, "Buku nikah hilang: lampirkan surat keterangan kehilangan dari kepolisian.")
+        raise sim.Refusal(native.KodeGagal.AKTA_TIDAK_DITEMUKAN, f"Akta nikah {form.no_akta_nikah} tidak ditemukan.")
+    if form.alasan is native.AlasanDuplikat.HILANG and form.no_surat_kehilangan is None:
+        raise sim.Refusal(native.KodeGagal.SURAT_KEHILANGAN_WAJIB, "Buku nikah hilang: lampirkan surat keterangan kehilangan dari kepolisian.")
 
 
-def buat_duplikat(call: Call[FormDuplikat], sequence: int) -> dict[str, Any]:
+def buat_duplikat(call: sim.Call[native.FormDuplikat], sequence: int) -> dict[str, Any]:
     form, today = call.payload, call.today
     kode_kua = form.no_akta_nikah.split("/")[1]
-    return JawabanDuplikat(
+    return native.JawabanDuplikat(
         no_duplikat=f"DUP/{kode_kua}/{today.year}/{sequence:05d}", no_akta_nikah=form.no_akta_nikah, kode_kua=kode_kua, tgl_terbit=today
     ).model_dump(mode="json", exclude_none=True)
 
 
-def _id_transaksi(form: FormPendaftaran | FormDuplikat) -> str:
+def _id_transaksi(form: native.FormPendaftaran | native.FormDuplikat) -> str:
     return form.id_transaksi
 
 
-OPERASI: Final[tuple[Operation[Any], ...]] = (
-    Operation(
-        name=OPERASI_PENDAFTARAN,
-        path=PATH_PENDAFTARAN,
-        model=FormPendaftaran,
-        key=_id_transaksi,
-        validate=periksa_data_pendaftaran,
-        subject=lambda f: f"KUA {f.kode_kua}",  # the KUA, never personal data
-        checks=(periksa_pendaftaran,),
-        produce=buat_pendaftaran,
-        summary="Register a marriage, at most once per id_transaksi",
-    ),
-    Operation(
-        name=OPERASI_DUPLIKAT,
-        path=PATH_DUPLIKAT,
-        model=FormDuplikat,
-        key=_id_transaksi,
-        subject=lambda f: f"KUA {f.no_akta_nikah.split('/')[1]}",
-        checks=(periksa_duplikat,),
-        produce=buat_duplikat,
-        summary="Issue a duplicate marriage book, at most once per id_transaksi",
-    ),
-)
+#: The key is the form's ``id_transaksi``; the ledger subject is the KUA, never personal data.
+OPERASI: Final[tuple[sim.Operation[Any], ...]] = (
+    sim.Operation(name=OPERASI_PENDAFTARAN, path=native.PATH_PENDAFTARAN, model=native.FormPendaftaran, key=_id_transaksi,
+                  validate=periksa_data_pendaftaran, subject=lambda f: f"KUA {f.kode_kua}", checks=(periksa_pendaftaran,),
+                  produce=buat_pendaftaran, summary="Register a marriage, at most once per id_transaksi"),
+    sim.Operation(name=OPERASI_DUPLIKAT, path=native.PATH_DUPLIKAT, model=native.FormDuplikat, key=_id_transaksi,
+                  subject=lambda f: f"KUA {f.no_akta_nikah.split('/')[1]}", checks=(periksa_duplikat,), produce=buat_duplikat,
+                  summary="Issue a duplicate marriage book, at most once per id_transaksi"),
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------ the protocol
 
 
 def jawab(fields: Mapping[str, Any], status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(encode_form(fields), status_code=status_code, media_type=FORM, headers=headers)
+    return Response(native.encode_form(fields), status_code=status_code, media_type=native.FORM, headers=headers)
 
 
 def gagal(kode: str, pesan: str, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return jawab(JawabanGagal(kode=kode, pesan=pesan).model_dump(mode="json"), status_code, headers)
+    return jawab(native.JawabanGagal(kode=kode, pesan=pesan).model_dump(mode="json"), status_code, headers)
 
 
-class DialekSimkah(Dialect):
+class DialekSimkah(sim.Dialect):
     """SIMKAH speaks forms (``status=...&kode=...``): refusals on the merits come in a
     200, protocol problems in a 400; a proxy answers HTML when SIMKAH is away."""
 
-    def read(self, request: Request, raw: bytes, endpoints: Sequence[Endpoint[Any]]) -> tuple[Endpoint[Any], Any]:
+    def read(self, request: Request, raw: bytes, endpoints: Sequence[sim.Endpoint[Any]]) -> tuple[sim.Endpoint[Any], Any]:
         [endpoint] = endpoints
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
-            raise Malformed(f"Content-Type harus {FORM}.", code=KodeGagal.FORMAT_TIDAK_VALID)
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != native.FORM:
+            raise sim.Malformed(f"Content-Type harus {native.FORM}.", code=native.KodeGagal.FORMAT_TIDAK_VALID)
         try:
-            fields = decode_form(raw)
-        except FormatTidakValid as exc:
-            raise Malformed(f"Isi permintaan bukan form: {exc}.", code=KodeGagal.FORMAT_TIDAK_VALID) from None
+            fields = native.decode_form(raw)
+        except native.FormatTidakValid as exc:
+            raise sim.Malformed(f"Isi permintaan bukan form: {exc}.", code=native.KodeGagal.FORMAT_TIDAK_VALID) from None
         fields = {k: v for k, v in fields.items() if v.strip()}  # a blank field is an absent field
         if "id_transaksi" not in fields:
-            raise BadKey(missing=True)
+            raise sim.BadKey(missing=True)
         assert endpoint.model is not None
         try:
             return endpoint, endpoint.model.model_validate(fields)
         except ValidationError as exc:
             problems = exc.errors(include_input=False)
             if any(p["loc"] and p["loc"][0] == "id_transaksi" for p in problems):
-                raise BadKey(missing=False) from None
+                raise sim.BadKey(missing=False) from None
             missing = [str(p["loc"][0]) for p in problems if p["type"] == "missing"]
             if missing:
-                raise Malformed(f"Data wajib belum diisi: {', '.join(missing)}.", code=KodeGagal.DATA_TIDAK_LENGKAP) from None
+                raise sim.Malformed(f"Data wajib belum diisi: {', '.join(missing)}.", code=native.KodeGagal.DATA_TIDAK_LENGKAP) from None
             salah = invalid_fields(exc)
-            raise Malformed(f"Data tidak valid: {', '.join(salah)}.", code=KodeGagal.DATA_TIDAK_VALID) from None
+            raise sim.Malformed(f"Data tidak valid: {', '.join(salah)}.", code=native.KodeGagal.DATA_TIDAK_VALID) from None
 
     def down(self, retry_after: float) -> Response:
         headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after > 0 else None
         return HTMLResponse(HALAMAN_PEMELIHARAAN, status_code=503, headers=headers)
 
     def busy(self) -> Response:
-        return gagal(KodeGagal.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", 503, {"Retry-After": "2"})
+        return gagal(native.KodeGagal.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", 503, {"Retry-After": "2"})
 
     def bad_key(self, *, missing: bool) -> Response:
-        return gagal(KodeGagal.ID_TRANSAKSI_WAJIB, "id_transaksi wajib diisi." if missing else "id_transaksi tidak valid.", 400)
+        return gagal(native.KodeGagal.ID_TRANSAKSI_WAJIB, "id_transaksi wajib diisi." if missing else "id_transaksi tidak valid.", 400)
 
-    def malformed(self, problem: Malformed) -> Response:
-        return gagal(problem.code or KodeGagal.DATA_TIDAK_VALID, problem.message, 400)
+    def malformed(self, problem: sim.Malformed) -> Response:
+        return gagal(problem.code or native.KodeGagal.DATA_TIDAK_VALID, problem.message, 400)
 
-    def refused(self, refusal: Refusal) -> Response:
+    def refused(self, refusal: sim.Refusal) -> Response:
         return gagal(refusal.code, refusal.message, refusal.status or 200)
 
-    def conflict(self, call: Call[Any], existing: LedgerEntry) -> Response:
-        return gagal(KodeGagal.ID_TRANSAKSI_GANDA, "id_transaksi sudah dipakai untuk data lain.")
+    def conflict(self, call: sim.Call[Any], existing: sim.LedgerEntry) -> Response:
+        return gagal(native.KodeGagal.ID_TRANSAKSI_GANDA, "id_transaksi sudah dipakai untuk data lain.")
 
-    def quota(self, call: Call[Any], day: date) -> Response:
-        return gagal(KodeGagal.KUOTA_HARIAN_PENUH, "Kuota pendaftaran hari ini sudah penuh.")
+    def quota(self, call: sim.Call[Any], day: date) -> Response:
+        return gagal(native.KodeGagal.KUOTA_HARIAN_PENUH, "Kuota pendaftaran hari ini sudah penuh.")
 
-    def success(self, call: Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+    def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         return jawab(body, headers={"Idempotent-Replayed": "true"} if replayed else None)
 
-    def dropped(self, call: Call[Any]) -> Response:
+    def dropped(self, call: sim.Call[Any]) -> Response:
         return HTMLResponse(HALAMAN_504, status_code=504)
 
-    def garbled(self, call: Call[Any], reply: Response) -> Response:
+    def garbled(self, call: sim.Call[Any], reply: Response) -> Response:
         """A PHP warning, then the answer cut short: not the protocol."""
         return HTMLResponse(PERINGATAN_PHP.format(skrip=call.endpoint.path.rsplit("/", 1)[-1]))
 
@@ -397,13 +378,13 @@ class SimulatorSettings(BaseModel):
     ledger_path: str = ":memory:"
 
 
-def create_app(settings: SimulatorSettings | None = None, *, clock: Clock | None = None) -> FastAPI:
+def create_app(settings: SimulatorSettings | None = None, *, clock: sim.Clock | None = None) -> FastAPI:
     """A SIMKAH simulator with its own ledger, knobs and random.
 
     ``clock`` (aware datetimes) lets tests fix "today" and maintenance windows."""
     settings = settings or SimulatorSettings()
-    runtime = KemenagRuntime(settings.knobs, Ledger(settings.ledger_path), SimClock(clock))
-    simulator = Simulator(
+    runtime = KemenagRuntime.open(settings.knobs, ledger_path=settings.ledger_path, clock=clock)
+    simulator = sim.Simulator(
         runtime, DialekSimkah(runtime), OPERASI, title="SIMKAH simulator (Kemenag KUA)", description="Form-encoded SIMKAH-like backend for mpp-hub tests."
     )
     return simulator.app

@@ -99,16 +99,10 @@ import httpx
 from fastapi import FastAPI
 from pydantic import Field
 
-from adapters.polri.native import (
-    BIAYA_PERPANJANGAN_SIM, BIAYA_SKCK, DOKUMEN_LAYANAN, HEADER_REPLAYED, HEADER_REQUEST_ID, MASA_BERLAKU_SIM_TAHUN, MASA_BERLAKU_SKCK_BULAN,
-    PATH_CEK_FISIK, PATH_SIM_PERPANJANGAN, PATH_SKCK, GalatPolri, KodeAlasan, KodeGalat, Layanan, PermohonanCekFisik, PermohonanPerpanjanganSim,
-    PermohonanSkck, StatusPermohonan, TandaTerima,
-)
+from adapters.polri import native
+from adapters.sdk import testing as sim
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
-from adapters.sdk.testing import (
-    WIB, Call, Clock, JsonDialect, KeyRule, Knobs, Ledger, LedgerResult, Operation, Produced, Say, SimClock, Simulator, SimulatorRuntime,
-    add_months,
-)
+from adapters.sdk.testing.clock import WIB
 from adapters.sdk.testing.registers import data_register, serial_nopol
 
 __all__ = ["DEV_CALLBACK_SECRET", "SECRET_NAME", "WIB", "PolriKnobs", "PolriSimulator", "create_app", "kendaraan_diblokir", "register_kendaraan"]
@@ -139,7 +133,7 @@ class VerdiktRusak(StrEnum):
     UNKNOWN_STATUS = "unknown_status"
 
 
-class PolriKnobs(Knobs):
+class PolriKnobs(sim.Knobs):
     """The common knobs plus Polri's asynchronous ones."""
 
     verdict_delay_ms: int = Field(default=1500, ge=0, le=600_000, description="From acceptance to the verdict callback.")
@@ -194,49 +188,49 @@ def nomor_surat_keterangan(urutan: int, today: date) -> str:
     return f"SKET/RANMOR/{urutan % 100_000:05d}/{ROMAWI[today.month - 1]}/{today.year}/RESKRIM"
 
 
-def nomor_registrasi(layanan: Layanan, urutan: int, today: date) -> str:
-    jenis = {Layanan.SIM_PERPANJANGAN: "SIM", Layanan.CEK_FISIK_KENDARAAN: "RANMOR"}.get(layanan, "SKCK")
+def nomor_registrasi(layanan: native.Layanan, urutan: int, today: date) -> str:
+    jenis = {native.Layanan.SIM_PERPANJANGAN: "SIM", native.Layanan.CEK_FISIK_KENDARAAN: "RANMOR"}.get(layanan, "SKCK")
     return f"POLRES-BKT/{jenis}/{today:%Y%m%d}/{urutan:06d}"
 
 
-def _ditolak(kode: KodeAlasan, alasan: str) -> dict[str, Any]:
-    return {"status": StatusPermohonan.DITOLAK.value, "penolakan": {"kode_alasan": kode.value, "alasan": alasan}}
+def _ditolak(kode: native.KodeAlasan, alasan: str) -> dict[str, Any]:
+    return {"status": native.StatusPermohonan.DITOLAK.value, "penolakan": {"kode_alasan": kode.value, "alasan": alasan}}
 
 
-def putusan_skck(permohonan: PermohonanSkck, urutan: int, today: date) -> list[dict[str, Any]]:
+def putusan_skck(permohonan: native.PermohonanSkck, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks (without envelope fields) an SKCK application will produce."""
     if permohonan.nomor_skck_lama is not None and permohonan.masa_berlaku_skck_lama is not None:
         if not skck_lama_terdaftar(permohonan.nomor_skck_lama):
-            return [_ditolak(KodeAlasan.SKCK_LAMA_TIDAK_DITEMUKAN, "Nomor SKCK lama tidak ditemukan dalam register.")]
-        if today > add_months(permohonan.masa_berlaku_skck_lama, 12):
+            return [_ditolak(native.KodeAlasan.SKCK_LAMA_TIDAK_DITEMUKAN, "Nomor SKCK lama tidak ditemukan dalam register.")]
+        if today > sim.add_months(permohonan.masa_berlaku_skck_lama, 12):
             return [
                 _ditolak(
-                    KodeAlasan.SKCK_LAMA_KADALUARSA,
+                    native.KodeAlasan.SKCK_LAMA_KADALUARSA,
                     "SKCK lama telah lewat lebih dari 1 tahun dari masa berlakunya; ajukan SKCK baru.",
                 )
             ]
     if catatan_kriminal(permohonan.nik):
         return [
-            {"status": StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_CATATAN"},
-            _ditolak(KodeAlasan.CATATAN_KRIMINAL, "Pemohon memiliki catatan kriminal pada hasil pemeriksaan sidik jari."),
+            {"status": native.StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_CATATAN"},
+            _ditolak(native.KodeAlasan.CATATAN_KRIMINAL, "Pemohon memiliki catatan kriminal pada hasil pemeriksaan sidik jari."),
         ]
     dokumen = {
         "nomor_skck": nomor_skck(urutan, today),
         "tanggal_terbit": today.isoformat(),
-        "berlaku_sampai": add_months(today, MASA_BERLAKU_SKCK_BULAN).isoformat(),
-        "biaya_pnbp": BIAYA_SKCK,
+        "berlaku_sampai": sim.add_months(today, native.MASA_BERLAKU_SKCK_BULAN).isoformat(),
+        "biaya_pnbp": native.BIAYA_SKCK,
     }
-    return [{"status": StatusPermohonan.TERBIT.value, "skck": dokumen}]
+    return [{"status": native.StatusPermohonan.TERBIT.value, "skck": dokumen}]
 
 
-def putusan_sim(permohonan: PermohonanPerpanjanganSim, urutan: int, today: date) -> list[dict[str, Any]]:
+def putusan_sim(permohonan: native.PermohonanPerpanjanganSim, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks a SIM renewal will produce."""
     if not sim_lama_terdaftar(permohonan.nomor_sim_lama):
-        return [_ditolak(KodeAlasan.SIM_TIDAK_DITEMUKAN, "Nomor SIM lama tidak ditemukan dalam register.")]
+        return [_ditolak(native.KodeAlasan.SIM_TIDAK_DITEMUKAN, "Nomor SIM lama tidak ditemukan dalam register.")]
     if today > permohonan.masa_berlaku_sim_lama:
         return [
             _ditolak(
-                KodeAlasan.SIM_KADALUARSA,
+                native.KodeAlasan.SIM_KADALUARSA,
                 "SIM telah habis masa berlakunya dan tidak dapat diperpanjang; ajukan penerbitan SIM baru (Perpol 5/2021 pasal 4).",
             )
         ]
@@ -244,21 +238,21 @@ def putusan_sim(permohonan: PermohonanPerpanjanganSim, urutan: int, today: date)
         "nomor_sim": nomor_sim(urutan, today),
         "golongan_sim": permohonan.golongan_sim.value,
         "tanggal_terbit": today.isoformat(),
-        "berlaku_sampai": add_months(today, 12 * MASA_BERLAKU_SIM_TAHUN).isoformat(),
-        "biaya_pnbp": BIAYA_PERPANJANGAN_SIM[permohonan.golongan_sim],
+        "berlaku_sampai": sim.add_months(today, 12 * native.MASA_BERLAKU_SIM_TAHUN).isoformat(),
+        "biaya_pnbp": native.BIAYA_PERPANJANGAN_SIM[permohonan.golongan_sim],
     }
-    return [{"status": StatusPermohonan.TERBIT.value, "sim": dokumen}]
+    return [{"status": native.StatusPermohonan.TERBIT.value, "sim": dokumen}]
 
 
-def putusan_cek_fisik(permohonan: PermohonanCekFisik, urutan: int, today: date) -> list[dict[str, Any]]:
+def putusan_cek_fisik(permohonan: native.PermohonanCekFisik, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks a vehicle check will produce (rules in the module docstring)."""
     register = register_kendaraan(permohonan.nopol)
     if register is None:
-        return [_ditolak(KodeAlasan.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {permohonan.nopol} tidak terdaftar dalam register kendaraan.")]
+        return [_ditolak(native.KodeAlasan.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {permohonan.nopol} tidak terdaftar dalam register kendaraan.")]
     if kendaraan_diblokir(permohonan.nopol):
         return [
-            {"status": StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_RANMOR"},
-            _ditolak(KodeAlasan.KENDARAAN_DIBLOKIR, "Kendaraan tercatat sebagai kendaraan hilang/diblokir; proses balik nama tidak dapat dilanjutkan."),
+            {"status": native.StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_RANMOR"},
+            _ditolak(native.KodeAlasan.KENDARAAN_DIBLOKIR, "Kendaraan tercatat sebagai kendaraan hilang/diblokir; proses balik nama tidak dapat dilanjutkan."),
         ]
     beda = [
         nama
@@ -266,7 +260,7 @@ def putusan_cek_fisik(permohonan: PermohonanCekFisik, urutan: int, today: date) 
         if dilihat != terdaftar
     ]
     if beda:
-        return [_ditolak(KodeAlasan.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai register kendaraan: {', '.join(beda)}.")]
+        return [_ditolak(native.KodeAlasan.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai register kendaraan: {', '.join(beda)}.")]
     dokumen = {
         "nomor_surat_keterangan": nomor_surat_keterangan(urutan, today),
         "nopol": permohonan.nopol,
@@ -275,49 +269,49 @@ def putusan_cek_fisik(permohonan: PermohonanCekFisik, urutan: int, today: date) 
         "tanggal_periksa": today.isoformat(),
         "status_ranmor": "BERSIH",
     }
-    return [{"status": StatusPermohonan.TERBIT.value, "cek_fisik": dokumen}]
+    return [{"status": native.StatusPermohonan.TERBIT.value, "cek_fisik": dokumen}]
 
 
 def rusak(isi: dict[str, Any], fault: VerdiktRusak | None) -> bytes:
     """The bytes of a callback body, corrupted as the ``verdict_fault`` knob says."""
     if fault is VerdiktRusak.GARBLED:
         return b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
-    dibuang = {*DOKUMEN_LAYANAN.values(), "penolakan"}
+    dibuang = {*native.DOKUMEN_LAYANAN.values(), "penolakan"}
     if fault is VerdiktRusak.SCHEMA_INVALID:
-        isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": StatusPermohonan.TERBIT.value}
+        isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": native.StatusPermohonan.TERBIT.value}
     elif fault is VerdiktRusak.UNKNOWN_STATUS:
         isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": "DITANGGUHKAN"}
     return json.dumps(isi, separators=(",", ":")).encode()
 
 
 PUTUSAN: Final[dict[type[Any], Callable[[Any, int, date], list[dict[str, Any]]]]] = {
-    PermohonanSkck: putusan_skck,
-    PermohonanPerpanjanganSim: putusan_sim,
-    PermohonanCekFisik: putusan_cek_fisik,
+    native.PermohonanSkck: putusan_skck,
+    native.PermohonanPerpanjanganSim: putusan_sim,
+    native.PermohonanCekFisik: putusan_cek_fisik,
 }
 
 
 # ------------------------------------------------------------------ the protocol
 
 
-class DialekPolri(JsonDialect):
+class DialekPolri(sim.JsonDialect):
     """Polri speaks JSON: a 202 receipt, every error a :class:`GalatPolri`."""
 
-    key = KeyRule(HEADER_REQUEST_ID, max_length=MAX_PANJANG_REQUEST_ID)
-    DOWN = Say(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan Polri sedang tidak tersedia.")
-    BUSY = Say(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
-    KEY_MISSING = Say(400, KodeGalat.REQUEST_ID_WAJIB, f"Header {HEADER_REQUEST_ID} wajib diisi.")
-    KEY_INVALID = Say(400, KodeGalat.REQUEST_ID_TIDAK_VALID, f"{HEADER_REQUEST_ID} maksimal {MAX_PANJANG_REQUEST_ID} karakter tercetak.")
-    MALFORMED = Say(422, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
-    CONFLICT = Say(409, KodeGalat.REQUEST_ID_BENTROK, f"{HEADER_REQUEST_ID} sudah dipakai untuk permohonan lain.")
-    QUOTA = Say(429, KodeGalat.KUOTA_HARIAN_HABIS, "Kuota layanan hari ini sudah habis.")
-    DROPPED = Say(504, KodeGalat.GATEWAY_TIMEOUT, "Batas waktu gateway habis.")
-    HTTP_ERRORS = (KodeGalat.TIDAK_DITEMUKAN, KodeGalat.METODE_TIDAK_DIIZINKAN, KodeGalat.GALAT_INTERNAL)
-    REPLAY_HEADER = HEADER_REPLAYED
+    key = sim.KeyRule(native.HEADER_REQUEST_ID, max_length=MAX_PANJANG_REQUEST_ID)
+    DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan Polri sedang tidak tersedia.")
+    BUSY = sim.Say(503, native.KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = sim.Say(400, native.KodeGalat.REQUEST_ID_WAJIB, f"Header {native.HEADER_REQUEST_ID} wajib diisi.")
+    KEY_INVALID = sim.Say(400, native.KodeGalat.REQUEST_ID_TIDAK_VALID, f"{native.HEADER_REQUEST_ID} maksimal {MAX_PANJANG_REQUEST_ID} karakter tercetak.")
+    MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.REQUEST_ID_BENTROK, f"{native.HEADER_REQUEST_ID} sudah dipakai untuk permohonan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_HARIAN_HABIS, "Kuota layanan hari ini sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.GATEWAY_TIMEOUT, "Batas waktu gateway habis.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.METODE_TIDAK_DIIZINKAN, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_REPLAYED
     GARBLED_PAGE = "<html><body><h1>Permohonan diterima</h1></body></html>"
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
-        return GalatPolri(kode=KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+        return native.GalatPolri(kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
 
     def named_by(self, payload: Any) -> str:
         return str(payload.layanan)  # one SKCK path: new or renewal
@@ -330,7 +324,7 @@ class PolriSimulator:
     """The callback side of one simulator instance: signed deliveries of the verdicts
     the applied applications carry in their ledger state."""
 
-    def __init__(self, runtime: SimulatorRuntime, *, secret: str, callback_transport: httpx.AsyncBaseTransport | None = None) -> None:
+    def __init__(self, runtime: sim.SimulatorRuntime, *, secret: str, callback_transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.runtime = runtime
         self.secret = secret
         self._transport = callback_transport
@@ -344,7 +338,7 @@ class PolriSimulator:
         return knobs
 
     @property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> sim.Ledger:
         return self.runtime.ledger
 
     def now(self) -> datetime:
@@ -352,11 +346,11 @@ class PolriSimulator:
 
     # -- receiving an application
 
-    def operasi(self) -> tuple[Operation[Any], ...]:
+    def operasi(self) -> tuple[sim.Operation[Any], ...]:
         """The native operations; each applied one schedules its callbacks."""
 
-        def op(layanan: Layanan, path: str, model: type[Any], summary: str) -> Operation[Any]:
-            return Operation(
+        def op(layanan: native.Layanan, path: str, model: type[Any], summary: str) -> sim.Operation[Any]:
+            return sim.Operation(
                 name=layanan.value,
                 path=path,
                 model=model,
@@ -368,19 +362,19 @@ class PolriSimulator:
             )
 
         return (
-            op(Layanan.SKCK_BARU, PATH_SKCK, PermohonanSkck, "SKCK baru: accepted now, verdict by callback"),
-            op(Layanan.SKCK_PERPANJANGAN, PATH_SKCK, PermohonanSkck, "SKCK perpanjangan: accepted now, verdict by callback"),
-            op(Layanan.SIM_PERPANJANGAN, PATH_SIM_PERPANJANGAN, PermohonanPerpanjanganSim, "SIM renewal: accepted now, verdict by callback"),
-            op(Layanan.CEK_FISIK_KENDARAAN, PATH_CEK_FISIK, PermohonanCekFisik, "Vehicle physical check + stolen/blocked check: accepted now, verdict by callback"),
+            op(native.Layanan.SKCK_BARU, native.PATH_SKCK, native.PermohonanSkck, "SKCK baru: accepted now, verdict by callback"),
+            op(native.Layanan.SKCK_PERPANJANGAN, native.PATH_SKCK, native.PermohonanSkck, "SKCK perpanjangan: accepted now, verdict by callback"),
+            op(native.Layanan.SIM_PERPANJANGAN, native.PATH_SIM_PERPANJANGAN, native.PermohonanPerpanjanganSim, "SIM renewal: accepted now, verdict by callback"),
+            op(native.Layanan.CEK_FISIK_KENDARAAN, native.PATH_CEK_FISIK, native.PermohonanCekFisik, "Vehicle physical check + stolen/blocked check: accepted now, verdict by callback"),
         )
 
-    def terima(self, call: Call[Any], urutan: int) -> Produced:
+    def terima(self, call: sim.Call[Any], urutan: int) -> sim.Produced:
         """The receipt, and the callbacks this application will send (decided now)."""
         permohonan, today, knobs = call.payload, call.today, call.knobs
         assert isinstance(knobs, PolriKnobs)
         layanan = permohonan.layanan
         registrasi = nomor_registrasi(layanan, urutan, today)
-        tanda = TandaTerima(nomor_registrasi=registrasi, layanan=layanan, diterima_pada=call.now)
+        tanda = native.TandaTerima(nomor_registrasi=registrasi, layanan=layanan, diterima_pada=call.now)
         envelope = {"nomor_registrasi": registrasi, "id_permintaan": call.key, "layanan": layanan.value}
         state = {
             "layanan": layanan.value,
@@ -399,9 +393,9 @@ class PolriSimulator:
             "status_pengiriman": "MENUNGGU",
             "percobaan": [],
         }
-        return Produced(tanda.model_dump(mode="json"), state)
+        return sim.Produced(tanda.model_dump(mode="json"), state)
 
-    def setelah(self, call: Call[Any], result: LedgerResult) -> None:
+    def setelah(self, call: sim.Call[Any], result: sim.LedgerResult) -> None:
         """Deliver what is still to deliver: a new application's callbacks, or those a
         restart interrupted when the caller repeats the application."""
         assert result.entry is not None
@@ -454,7 +448,7 @@ class PolriSimulator:
         """Deliver one callback with bounded retries; True once the hub answered (2xx/4xx)."""
         http = self._client()
         signed_at = time.monotonic()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, key, body), HEADER_REQUEST_ID: key}
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, key, body), native.HEADER_REQUEST_ID: key}
         for ke in range(1, gangguan["callback_max_attempts"] + 1):
             if time.monotonic() - signed_at > TANDA_TANGAN_BARU_SETELAH:
                 headers[SIGNATURE_HEADER], signed_at = sign(self.secret, key, body), time.monotonic()
@@ -510,7 +504,7 @@ def create_app(
     *,
     ledger_path: str = ":memory:",
     callback_secret: str = DEV_CALLBACK_SECRET,
-    clock: Clock | None = None,
+    clock: sim.Clock | None = None,
     callback_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build a simulator app with its own ledger, knobs, random and deliveries.
@@ -520,14 +514,14 @@ def create_app(
     transports that skip lifespan (``httpx.ASGITransport``) call
     ``app.state.polri.aclose()`` when done.
     """
-    runtime = SimulatorRuntime(knobs or PolriKnobs(), Ledger(ledger_path), SimClock(clock))
+    runtime = sim.SimulatorRuntime.open(knobs or PolriKnobs(), ledger_path=ledger_path, clock=clock)
     polri = PolriSimulator(runtime, secret=callback_secret, callback_transport=callback_transport)
 
     async def lanjutkan() -> None:
         if resumed := polri.lanjutkan_tertunda():
             log.info("resuming %d pending Polri callbacks", resumed)
 
-    simulator = Simulator(
+    simulator = sim.Simulator(
         runtime,
         DialekPolri(runtime),
         polri.operasi(),

@@ -103,16 +103,9 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field
 
-from adapters.samsat.native import (
-    BIAYA_BPKB, BIAYA_PENGESAHAN, BIAYA_STNK, BIAYA_TNKB, HEADER_IDEMPOTENCY_KEY, HEADER_IDEMPOTENT_REPLAYED, PATH_BALIK_NAMA, PATH_PENGESAHAN,
-    PATH_PERPANJANGAN_LIMA_TAHUNAN, POLA_NOPOL, SWDKLLJ, GalatSamsat, HasilBalikNama, HasilPengesahan, HasilPerpanjanganLimaTahunan,
-    JenisKendaraan, KodeError, PermohonanBalikNama, PermohonanPengesahan, PermohonanPerpanjanganLimaTahunan, ProsesBpkb, RincianBalikNama,
-    RincianBiaya, RincianPerpanjangan, StatusBpkb,
-)
-from adapters.sdk.testing import (
-    WIB, Call, Clock, JsonDialect, KeyRule, Knobs, Ledger, Operation, Refusal, Say, SimClock, Simulator, SimulatorRuntime, add_years,
-    stable_digits, stable_int,
-)
+from adapters.samsat import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
 from adapters.sdk.testing.registers import DataRegister, data_register
 
 __all__ = ["WIB", "DataRegister", "SamsatKnobs", "create_app", "data_register"]
@@ -129,15 +122,15 @@ MAX_PANJANG_KEY: Final[int] = 200
 KODE_PROVINSI: Final[str] = "13"
 
 #: Stand-in PKB ranges per vehicle class, rupiah, inclusive, step 1,000.
-RENTANG_PKB: Final[dict[JenisKendaraan, tuple[int, int]]] = {
-    JenisKendaraan.MOBIL: (1_000_000, 5_000_000),
-    JenisKendaraan.MOTOR: (150_000, 600_000),
+RENTANG_PKB: Final[dict[native.JenisKendaraan, tuple[int, int]]] = {
+    native.JenisKendaraan.MOBIL: (1_000_000, 5_000_000),
+    native.JenisKendaraan.MOTOR: (150_000, 600_000),
 }
 
-_POLA_NOPOL: Final[re.Pattern[str]] = re.compile(POLA_NOPOL)
+_POLA_NOPOL: Final[re.Pattern[str]] = re.compile(native.POLA_NOPOL)
 
 
-class SamsatKnobs(Knobs):
+class SamsatKnobs(sim.Knobs):
     """The toolkit's common fault knobs plus Samsat's own."""
 
     bpkb_working_days: int = Field(
@@ -151,51 +144,51 @@ class SamsatKnobs(Knobs):
 # ------------------------------------------------------------------ business rules
 
 
-def hitung_pkb(nopol: str, jenis: JenisKendaraan) -> int:
+def hitung_pkb(nopol: str, jenis: native.JenisKendaraan) -> int:
     """Deterministic stand-in PKB for a plate: same plate, same tax, on every run."""
     lo, hi = RENTANG_PKB[jenis]
-    return lo + (stable_int("pkb", nopol) % ((hi - lo) // 1000 + 1)) * 1000
+    return lo + (sim.stable_int("pkb", nopol) % ((hi - lo) // 1000 + 1)) * 1000
 
 
 def kode_bayar_untuk(key: str, nopol: str) -> str:
     """The regional-tax payment code: province code + 13 digits, stable per key and plate [I]."""
-    return KODE_PROVINSI + stable_digits("kode-bayar", key, nopol, length=13)
+    return KODE_PROVINSI + sim.stable_digits("kode-bayar", key, nopol, length=13)
 
 
 def no_transaksi(today: date, sequence: int) -> str:
     return f"SMS-BA-{today:%Y%m%d}-{sequence:06d}"
 
 
-def _register(call: Call[Any]) -> DataRegister:
+def _register(call: sim.Call[Any]) -> DataRegister:
     record = data_register(call.payload.nopol)
     if record is None:
-        raise Refusal(KodeError.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {call.payload.nopol} tidak terdaftar.", status=404)
+        raise sim.Refusal(native.KodeError.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {call.payload.nopol} tidak terdaftar.", status=404)
     return record
 
 
-def wajib_terdaftar(call: Call[Any]) -> None:
+def wajib_terdaftar(call: sim.Call[Any]) -> None:
     _register(call)
 
 
 def _wajib_pemilik(nik: str, siapa: str) -> None:
     if nik.endswith("99"):  # the simulated register's owner is never a NIK ending in 99
-        raise Refusal(KodeError.NIK_TIDAK_SESUAI, f"{siapa} tidak sesuai dengan pemilik kendaraan yang terdaftar.", status=409)
+        raise sim.Refusal(native.KodeError.NIK_TIDAK_SESUAI, f"{siapa} tidak sesuai dengan pemilik kendaraan yang terdaftar.", status=409)
 
 
-def wajib_pemilik(call: Call[Any]) -> None:
+def wajib_pemilik(call: sim.Call[Any]) -> None:
     _wajib_pemilik(call.payload.nik_pemilik, "NIK")
 
 
-def wajib_penjual_pemilik(call: Call[PermohonanBalikNama]) -> None:
+def wajib_penjual_pemilik(call: sim.Call[native.PermohonanBalikNama]) -> None:
     _wajib_pemilik(call.payload.nik_pemilik_lama, "NIK pemilik lama")
 
 
-def wajib_bpkb(call: Call[Any]) -> None:
+def wajib_bpkb(call: sim.Call[Any]) -> None:
     if call.payload.no_bpkb != _register(call).no_bpkb:
-        raise Refusal(KodeError.BPKB_TIDAK_SESUAI, "Nomor BPKB tidak sesuai dengan data registrasi kendaraan.", status=409)
+        raise sim.Refusal(native.KodeError.BPKB_TIDAK_SESUAI, "Nomor BPKB tidak sesuai dengan data registrasi kendaraan.", status=409)
 
 
-def wajib_cek_fisik(call: Call[Any]) -> None:
+def wajib_cek_fisik(call: sim.Call[Any]) -> None:
     record, cek = _register(call), call.payload.cek_fisik
     beda = [
         nama
@@ -203,41 +196,41 @@ def wajib_cek_fisik(call: Call[Any]) -> None:
         if dilihat != terdaftar
     ]
     if beda:
-        raise Refusal(KodeError.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai registrasi: {', '.join(beda)}.", status=409)
+        raise sim.Refusal(native.KodeError.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai registrasi: {', '.join(beda)}.", status=409)
 
 
-def wajib_meterai(call: Call[PermohonanBalikNama]) -> None:
+def wajib_meterai(call: sim.Call[native.PermohonanBalikNama]) -> None:
     if not call.payload.kwitansi.bermeterai:
-        raise Refusal(KodeError.KWITANSI_TANPA_METERAI, "Kwitansi jual beli wajib bermeterai Rp10.000.", status=422)
+        raise sim.Refusal(native.KodeError.KWITANSI_TANPA_METERAI, "Kwitansi jual beli wajib bermeterai Rp10.000.", status=422)
 
 
-def wajib_pemilik_baru_lain(call: Call[PermohonanBalikNama]) -> None:
+def wajib_pemilik_baru_lain(call: sim.Call[native.PermohonanBalikNama]) -> None:
     if call.payload.nik_pemilik_baru == call.payload.nik_pemilik_lama:
-        raise Refusal(KodeError.PEMILIK_BARU_SAMA, "Pemilik baru sama dengan pemilik terdaftar.", status=409)
+        raise sim.Refusal(native.KodeError.PEMILIK_BARU_SAMA, "Pemilik baru sama dengan pemilik terdaftar.", status=409)
 
 
-def buat_pengesahan(call: Call[PermohonanPengesahan], sequence: int) -> dict[str, Any]:
+def buat_pengesahan(call: sim.Call[native.PermohonanPengesahan], sequence: int) -> dict[str, Any]:
     """Annual endorsement: fees, totals, validity and Samsat's own numbers."""
     p, today = call.payload, call.today
-    rincian = RincianBiaya(pkb=hitung_pkb(p.nopol, p.jenis_kendaraan), swdkllj=SWDKLLJ[p.jenis_kendaraan], biaya_pengesahan=BIAYA_PENGESAHAN[p.jenis_kendaraan])
-    return HasilPengesahan(
+    rincian = native.RincianBiaya(pkb=hitung_pkb(p.nopol, p.jenis_kendaraan), swdkllj=native.SWDKLLJ[p.jenis_kendaraan], biaya_pengesahan=native.BIAYA_PENGESAHAN[p.jenis_kendaraan])
+    return native.HasilPengesahan(
         nopol=p.nopol,
         kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
         rincian=rincian,
         total_bayar=sum(rincian.model_dump().values()),
-        berlaku_sampai=add_years(today, 1),
+        berlaku_sampai=sim.add_years(today, 1),
         tanggal_pengesahan=today,
         no_transaksi=no_transaksi(today, sequence),
     ).model_dump(mode="json")
 
 
-def buat_perpanjangan(call: Call[PermohonanPerpanjanganLimaTahunan], sequence: int) -> dict[str, Any]:
+def buat_perpanjangan(call: sim.Call[native.PermohonanPerpanjanganLimaTahunan], sequence: int) -> dict[str, Any]:
     """5-year renewal: this year's PKB + SWDKLLJ, a new STNK for 5 years and new plates."""
     p, today = call.payload, call.today
     jenis = p.jenis_kendaraan
-    rincian = RincianPerpanjangan(pkb=hitung_pkb(p.nopol, jenis), swdkllj=SWDKLLJ[jenis], biaya_stnk=BIAYA_STNK[jenis], biaya_tnkb=BIAYA_TNKB[jenis])
-    berlaku = add_years(today, 5)
-    return HasilPerpanjanganLimaTahunan(
+    rincian = native.RincianPerpanjangan(pkb=hitung_pkb(p.nopol, jenis), swdkllj=native.SWDKLLJ[jenis], biaya_stnk=native.BIAYA_STNK[jenis], biaya_tnkb=native.BIAYA_TNKB[jenis])
+    berlaku = sim.add_years(today, 5)
+    return native.HasilPerpanjanganLimaTahunan(
         nopol=p.nopol,
         kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
         rincian=rincian,
@@ -249,28 +242,28 @@ def buat_perpanjangan(call: Call[PermohonanPerpanjanganLimaTahunan], sequence: i
     ).model_dump(mode="json")
 
 
-def buat_balik_nama(call: Call[PermohonanBalikNama], sequence: int) -> dict[str, Any]:
+def buat_balik_nama(call: sim.Call[native.PermohonanBalikNama], sequence: int) -> dict[str, Any]:
     """Ownership transfer: STNK in the new owner's name now, BPKB later at Polda; no BBNKB."""
     p, today, key = call.payload, call.today, _key(call)
     jenis = p.jenis_kendaraan
-    rincian = RincianBalikNama(
+    rincian = native.RincianBalikNama(
         bbnkb=0,  # BBNKB only on a first transfer since 5 Jan 2025 (UU 1/2022 art. 12(1))
         pkb=hitung_pkb(p.nopol, jenis),
-        swdkllj=SWDKLLJ[jenis],
-        biaya_bpkb=BIAYA_BPKB[jenis],
-        biaya_stnk=BIAYA_STNK[jenis],
-        biaya_tnkb=BIAYA_TNKB[jenis],
+        swdkllj=native.SWDKLLJ[jenis],
+        biaya_bpkb=native.BIAYA_BPKB[jenis],
+        biaya_stnk=native.BIAYA_STNK[jenis],
+        biaya_tnkb=native.BIAYA_TNKB[jenis],
     )
     knobs = call.knobs
     assert isinstance(knobs, SamsatKnobs)
-    return HasilBalikNama(
+    return native.HasilBalikNama(
         nopol=p.nopol,
         kode_bayar=kode_bayar_untuk(key, p.nopol),
         rincian=rincian,
         total_bayar=sum(rincian.model_dump().values()),
-        no_stnk=stable_digits("stnk", key, p.nopol, length=8),
-        bpkb=ProsesBpkb(
-            status=StatusBpkb.DIPROSES_POLDA,
+        no_stnk=sim.stable_digits("stnk", key, p.nopol, length=8),
+        bpkb=native.ProsesBpkb(
+            status=native.StatusBpkb.DIPROSES_POLDA,
             perkiraan_selesai=call.clock.add_working_days(today, knobs.bpkb_working_days),
             keterangan="BPKB atas nama pemilik baru sedang diproses di Polda; ambil dengan bukti pembayaran dan KTP.",
         ),
@@ -279,7 +272,7 @@ def buat_balik_nama(call: Call[PermohonanBalikNama], sequence: int) -> dict[str,
     ).model_dump(mode="json")
 
 
-def _key(call: Call[Any]) -> str:
+def _key(call: sim.Call[Any]) -> str:
     assert call.key is not None
     return call.key
 
@@ -288,57 +281,38 @@ def _nopol(permohonan: Any) -> str:
     return str(permohonan.nopol)  # the plate: never a NIK
 
 
-OPERASI: Final[tuple[Operation[Any], ...]] = (
-    Operation(
-        name=OPERASI_PENGESAHAN,
-        path=PATH_PENGESAHAN,
-        model=PermohonanPengesahan,
-        subject=_nopol,
-        checks=(wajib_terdaftar, wajib_pemilik),
-        produce=buat_pengesahan,
-        summary="Annual PKB payment + STNK endorsement",
-    ),
-    Operation(
-        name=OPERASI_PERPANJANGAN,
-        path=PATH_PERPANJANGAN_LIMA_TAHUNAN,
-        model=PermohonanPerpanjanganLimaTahunan,
-        subject=_nopol,
-        checks=(wajib_terdaftar, wajib_bpkb, wajib_pemilik, wajib_cek_fisik),
-        produce=buat_perpanjangan,
-        summary="5-year STNK renewal + new plates (TNKB)",
-    ),
-    Operation(
-        name=OPERASI_BALIK_NAMA,
-        path=PATH_BALIK_NAMA,
-        model=PermohonanBalikNama,
-        subject=_nopol,
-        checks=(wajib_terdaftar, wajib_bpkb, wajib_meterai, wajib_penjual_pemilik, wajib_pemilik_baru_lain, wajib_cek_fisik),
-        produce=buat_balik_nama,
-        summary="Ownership transfer of a used vehicle (BBN-KB)",
-    ),
-)
+OPERASI: Final[tuple[sim.Operation[Any], ...]] = (
+    sim.Operation(name=OPERASI_PENGESAHAN, path=native.PATH_PENGESAHAN, model=native.PermohonanPengesahan, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_pemilik), produce=buat_pengesahan, summary="Annual PKB payment + STNK endorsement"),
+    sim.Operation(name=OPERASI_PERPANJANGAN, path=native.PATH_PERPANJANGAN_LIMA_TAHUNAN, model=native.PermohonanPerpanjanganLimaTahunan,
+                  subject=_nopol, checks=(wajib_terdaftar, wajib_bpkb, wajib_pemilik, wajib_cek_fisik), produce=buat_perpanjangan,
+                  summary="5-year STNK renewal + new plates (TNKB)"),
+    sim.Operation(name=OPERASI_BALIK_NAMA, path=native.PATH_BALIK_NAMA, model=native.PermohonanBalikNama, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_bpkb, wajib_meterai, wajib_penjual_pemilik, wajib_pemilik_baru_lain, wajib_cek_fisik),
+                  produce=buat_balik_nama, summary="Ownership transfer of a used vehicle (BBN-KB)"),
+)  # fmt: skip
 
 
 # ------------------------------------------------------------------ the protocol
 
 
-class DialekSamsat(JsonDialect):
+class DialekSamsat(sim.JsonDialect):
     """Samsat speaks JSON; every error is a :class:`GalatSamsat`."""
 
-    key = KeyRule(HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
-    DOWN = Say(503, KodeError.SISTEM_TIDAK_TERSEDIA, "Sistem Samsat sedang tidak tersedia.")
-    BUSY = Say(503, KodeError.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
-    CRASHED = Say(500, KodeError.GALAT_INTERNAL, "Terjadi kesalahan internal.")
-    KEY_MISSING = Say(400, KodeError.IDEMPOTENCY_KEY_WAJIB, "Header Idempotency-Key wajib diisi.")
-    KEY_INVALID = Say(
-        400, KodeError.IDEMPOTENCY_KEY_TIDAK_VALID, f"Idempotency-Key harus berupa teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
+    key = sim.KeyRule(native.HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
+    DOWN = sim.Say(503, native.KodeError.SISTEM_TIDAK_TERSEDIA, "Sistem Samsat sedang tidak tersedia.")
+    BUSY = sim.Say(503, native.KodeError.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
+    CRASHED = sim.Say(500, native.KodeError.GALAT_INTERNAL, "Terjadi kesalahan internal.")
+    KEY_MISSING = sim.Say(400, native.KodeError.IDEMPOTENCY_KEY_WAJIB, "Header Idempotency-Key wajib diisi.")
+    KEY_INVALID = sim.Say(
+        400, native.KodeError.IDEMPOTENCY_KEY_TIDAK_VALID, f"Idempotency-Key harus berupa teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
     )
-    MALFORMED = Say(422, KodeError.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
-    CONFLICT = Say(409, KodeError.KUNCI_SUDAH_DIPAKAI, "Idempotency-Key sudah dipakai untuk permohonan lain.")
-    QUOTA = Say(429, KodeError.KUOTA_HABIS, "Kuota permohonan hari ini sudah habis.")
-    DROPPED = Say(504, KodeError.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-    HTTP_ERRORS = (KodeError.TIDAK_DITEMUKAN, KodeError.METODE_TIDAK_DIIZINKAN, KodeError.GALAT_INTERNAL)
-    REPLAY_HEADER = HEADER_IDEMPOTENT_REPLAYED
+    MALFORMED = sim.Say(422, native.KodeError.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeError.KUNCI_SUDAH_DIPAKAI, "Idempotency-Key sudah dipakai untuk permohonan lain.")
+    QUOTA = sim.Say(429, native.KodeError.KUOTA_HABIS, "Kuota permohonan hari ini sudah habis.")
+    DROPPED = sim.Say(504, native.KodeError.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+    HTTP_ERRORS = (native.KodeError.TIDAK_DITEMUKAN, native.KodeError.METODE_TIDAK_DIIZINKAN, native.KodeError.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_IDEMPOTENT_REPLAYED
     #: A gateway's session page with a 200, not Samsat's JSON.
     GARBLED_PAGE = (
         "<!DOCTYPE html><html><head><title>e-Samsat</title></head>"
@@ -346,7 +320,7 @@ class DialekSamsat(JsonDialect):
     )
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
-        return GalatSamsat(kode_error=KodeError(code), pesan=message, kesalahan=details).model_dump(mode="json", exclude_none=True)
+        return native.GalatSamsat(kode_error=native.KodeError(code), pesan=message, kesalahan=details).model_dump(mode="json", exclude_none=True)
 
     def busy(self) -> Response:
         knobs = self.runtime.knobs
@@ -354,15 +328,15 @@ class DialekSamsat(JsonDialect):
         return self.error(self.CRASHED) if crashed else super().busy()
 
 
-def create_app(knobs: SamsatKnobs | None = None, *, ledger_path: str = ":memory:", clock: Clock | None = None) -> FastAPI:
+def create_app(knobs: SamsatKnobs | None = None, *, ledger_path: str = ":memory:", clock: sim.Clock | None = None) -> FastAPI:
     """A Samsat simulator with its own ledger, knobs and random.
 
     ``clock`` (an aware-datetime factory) is for tests that need fixed dates or to
     cross a day boundary; by default the system clock is used, in WIB.
     ``app.state.simulator`` is the scaffold (knobs, ledger, clock)."""
-    runtime = SimulatorRuntime(knobs or SamsatKnobs(), Ledger(ledger_path), SimClock(clock))
+    runtime = sim.SimulatorRuntime.open(knobs or SamsatKnobs(), ledger_path=ledger_path, clock=clock)
     dialect = DialekSamsat(runtime)
-    simulator = Simulator(
+    simulator = sim.Simulator(
         runtime,
         dialect,
         OPERASI,
@@ -375,10 +349,10 @@ def create_app(knobs: SamsatKnobs | None = None, *, ledger_path: str = ":memory:
     async def register(nopol: str) -> Response:
         """The simulated register record of a plate (control plane, for people and tests)."""
         if not _POLA_NOPOL.fullmatch(nopol):
-            return dialect.error(dialect.MALFORMED, message=f"Nomor polisi harus seperti 'BA 1234 LZ' ({POLA_NOPOL}).")
+            return dialect.error(dialect.MALFORMED, message=f"Nomor polisi harus seperti 'BA 1234 LZ' ({native.POLA_NOPOL}).")
         record = data_register(nopol)
         if record is None:
-            return dialect.error(Say(404, KodeError.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {nopol} tidak terdaftar."))
+            return dialect.error(sim.Say(404, native.KodeError.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {nopol} tidak terdaftar."))
         return JSONResponse({"nopol": record.nopol, "no_bpkb": record.no_bpkb, "nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin})
 
     return simulator.app

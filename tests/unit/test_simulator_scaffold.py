@@ -21,8 +21,22 @@ from fastapi import Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.sdk.testing import (
-    WIB, ApiKeyDialect, Call, JsonDialect, KeyRule, Knobs, Ledger, Operation, Produced, Query, Refusal, Say, SimClock, Simulator,
-    SimulatorRuntime, fingerprint,
+    WIB,
+    ApiKeyDialect,
+    Call,
+    JsonDialect,
+    KeyRule,
+    Knobs,
+    Ledger,
+    Operation,
+    Produced,
+    Query,
+    Refusal,
+    Say,
+    SimClock,
+    Simulator,
+    SimulatorRuntime,
+    fingerprint,
 )
 from adapters.sdk.testing.client import Driver, in_process
 

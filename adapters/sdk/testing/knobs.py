@@ -11,10 +11,11 @@ import asyncio
 import random
 from collections.abc import Callable
 from enum import StrEnum
+from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.sdk.testing.clock import SimClock
+from adapters.sdk.testing.clock import Clock, SimClock
 from adapters.sdk.testing.ledger import Ledger
 
 
@@ -58,6 +59,11 @@ class SimulatorRuntime:
         self.clock = clock or SimClock()
         self.rng = random.Random(knobs.seed)
         self.triggers: list[KnobTrigger] = []
+
+    @classmethod
+    def open(cls, knobs: Knobs, *, ledger_path: str = ":memory:", clock: Clock | None = None) -> Self:
+        """A runtime with its own ledger (a file survives restarts) and a clock (a test's, or the system's)."""
+        return cls(knobs, Ledger(ledger_path), SimClock(clock))
 
     def roll(self, rate: float) -> bool:
         return rate > 0 and (rate >= 1 or self.rng.random() < rate)

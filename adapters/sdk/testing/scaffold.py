@@ -110,7 +110,7 @@ class Simulator:
         self.app.add_api_route(path, endpoint, methods=[method], summary=" / ".join(e.summary for e in group if e.summary) or None)
 
     async def _http_error(self, _: Request, exc: StarletteHTTPException) -> Response:
-        return self.dialect.http_error(exc.status_code, str(exc.detail), exc.headers)
+        return self.dialect.http_error(exc.status_code, str(exc.detail), dict(exc.headers) if exc.headers else None)
 
     # ------------------------------------------------------------------ the pipeline
 

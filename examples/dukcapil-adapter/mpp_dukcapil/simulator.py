@@ -80,14 +80,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import Field, ValidationError
 
-from adapters.sdk.testing import (
-    ApiKeyDialect, Call, Clock, Endpoint, KeyRule, Knobs, Ledger, Malformed, Operation, Produced, Refusal, Say, SimClock, Simulator,
-    SimulatorRuntime, problem_lines,
-)
-from mpp_dukcapil.native import (
-    FORMAT_TANGGAL, HEADER_API_KEY, HEADER_REPLAY, HEADER_REQUEST_ID, PATH_VERIFIKASI, WIB, DataVerifikasi, GalatDukcapil, HasilPadanan,
-    JawabanVerifikasi, KodeGalat, PermintaanVerifikasi, StatusData, tulis_waktu,
-)
+from adapters.sdk import testing as sim
+from mpp_dukcapil import native
 
 #: API key the simulator accepts when none is configured (development only).
 DEV_API_KEY: Final[str] = "dev-dukcapil-api-key"
@@ -107,7 +101,7 @@ NAMA_TERCATAT_BERBEDA: Final[str] = "NAMA TERCATAT BERBEDA"
 
 
 
-class DukcapilKnobs(Knobs):
+class DukcapilKnobs(sim.Knobs):
     """The toolkit's fault knobs plus Dukcapil's own."""
 
     skor_minimal_nama: int = Field(default=90, ge=0, le=100, description="Name similarity (0-100) from which a name is SESUAI.")
@@ -125,18 +119,18 @@ class CatatanPenduduk:
     no_prop: int
     no_kab: int
     no_kec: int
-    status: StatusData
+    status: native.StatusData
 
 
 #: Seeded residents of Bukittinggi (codes per Kepmendagri 300.2.2-2138/2025; names are fictitious).
 PENDUDUK_CONTOH: Final[dict[str, CatatanPenduduk]] = {
     r.nik: r
     for r in (
-        CatatanPenduduk("1375015203900007", "SITI RAHMAWATI", date(1990, 3, 12), "1375011503150021", 13, 75, 1, StatusData.AKTIF),
+        CatatanPenduduk("1375015203900007", "SITI RAHMAWATI", date(1990, 3, 12), "1375011503150021", 13, 75, 1, native.StatusData.AKTIF),
         # First registered in Mandiangin Koto Selayan, now lives in Kab. Agam (13.06.05 [I]).
-        CatatanPenduduk("1375020107850003", "RIZAL EFENDI", date(1985, 7, 1), "1306052001200007", 13, 6, 5, StatusData.AKTIF),
-        CatatanPenduduk("1375034506720012", "ROSMANIAR", date(1972, 6, 5), "1375030911980004", 13, 75, 3, StatusData.MENINGGAL),
-        CatatanPenduduk("1375031008950044", "ANDI SAPUTRA", date(1995, 8, 10), "1375032204190011", 13, 75, 3, StatusData.DIBLOKIR),
+        CatatanPenduduk("1375020107850003", "RIZAL EFENDI", date(1985, 7, 1), "1306052001200007", 13, 6, 5, native.StatusData.AKTIF),
+        CatatanPenduduk("1375034506720012", "ROSMANIAR", date(1972, 6, 5), "1375030911980004", 13, 75, 3, native.StatusData.MENINGGAL),
+        CatatanPenduduk("1375031008950044", "ANDI SAPUTRA", date(1995, 8, 10), "1375032204190011", 13, 75, 3, native.StatusData.DIBLOKIR),
     )
 }
 
@@ -176,11 +170,11 @@ def cari_penduduk(nik: str, today: date) -> CatatanPenduduk | None:
     if serial >= SERIAL_TIDAK_TERDAFTAR or serial == 0 or prop < 11 or kab == 0 or kec == 0 or lahir is None:
         return None
     if serial in SERIAL_DIBLOKIR:
-        status = StatusData.DIBLOKIR
+        status = native.StatusData.DIBLOKIR
     elif serial in SERIAL_MENINGGAL:
-        status = StatusData.MENINGGAL
+        status = native.StatusData.MENINGGAL
     else:
-        status = StatusData.AKTIF
+        status = native.StatusData.AKTIF
     nama = NAMA_TERCATAT_BERBEDA if serial in SERIAL_NAMA_BERBEDA else None
     return CatatanPenduduk(nik, nama, lahir, no_kk_untuk(nik), prop, kab, kec, status)
 
@@ -204,23 +198,23 @@ def samarkan(nik: str) -> str:
 
 
 def buat_jawaban(
-    permintaan: PermintaanVerifikasi, penduduk: CatatanPenduduk, *, sequence: int, now: datetime, skor_minimal: int
-) -> JawabanVerifikasi:
+    permintaan: native.PermintaanVerifikasi, penduduk: CatatanPenduduk, *, sequence: int, now: datetime, skor_minimal: int
+) -> native.JawabanVerifikasi:
     """The verification answer for a registered NIK."""
-    if penduduk.status is not StatusData.AKTIF:
-        data = DataVerifikasi(nik=penduduk.nik, status_data=penduduk.status.value)
+    if penduduk.status is not native.StatusData.AKTIF:
+        data = native.DataVerifikasi(nik=penduduk.nik, status_data=penduduk.status.value)
     else:
         skor = skor_nama(permintaan.nama_lengkap, penduduk.nama)
         if permintaan.tgl_lahir is None:
-            hasil_tgl = HasilPadanan.TIDAK_DIPERIKSA
-        elif permintaan.tgl_lahir == penduduk.tgl_lahir.strftime(FORMAT_TANGGAL):
-            hasil_tgl = HasilPadanan.SESUAI
+            hasil_tgl = native.HasilPadanan.TIDAK_DIPERIKSA
+        elif permintaan.tgl_lahir == penduduk.tgl_lahir.strftime(native.FORMAT_TANGGAL):
+            hasil_tgl = native.HasilPadanan.SESUAI
         else:
-            hasil_tgl = HasilPadanan.TIDAK_SESUAI
-        data = DataVerifikasi(
+            hasil_tgl = native.HasilPadanan.TIDAK_SESUAI
+        data = native.DataVerifikasi(
             nik=penduduk.nik,
             status_data=penduduk.status.value,
-            hasil_nama=HasilPadanan.SESUAI if skor >= skor_minimal else HasilPadanan.TIDAK_SESUAI,
+            hasil_nama=native.HasilPadanan.SESUAI if skor >= skor_minimal else native.HasilPadanan.TIDAK_SESUAI,
             skor_nama=skor,
             hasil_tgl_lahir=hasil_tgl,
             no_kk=penduduk.no_kk,
@@ -228,40 +222,40 @@ def buat_jawaban(
             no_kab=penduduk.no_kab,
             no_kec=penduduk.no_kec,
         )
-    local = now.astimezone(WIB)
-    return JawabanVerifikasi(id_transaksi=f"DKC-{local:%Y%m%d}-{sequence:07d}", waktu_verifikasi=tulis_waktu(now), data=data)
+    local = now.astimezone(native.WIB)
+    return native.JawabanVerifikasi(id_transaksi=f"DKC-{local:%Y%m%d}-{sequence:07d}", waktu_verifikasi=native.tulis_waktu(now), data=data)
 
 
 # ------------------------------------------------------------------ the operation
 
 
-def harus_terdaftar(call: Call[PermintaanVerifikasi]) -> None:
+def harus_terdaftar(call: sim.Call[native.PermintaanVerifikasi]) -> None:
     if cari_penduduk(call.payload.nik, call.today) is None:
-        raise Refusal(KodeGalat.NIK_TIDAK_TERDAFTAR, "NIK tidak terdaftar dalam database kependudukan.", status=404)
+        raise sim.Refusal(native.KodeGalat.NIK_TIDAK_TERDAFTAR, "NIK tidak terdaftar dalam database kependudukan.", status=404)
 
 
-def verifikasi(call: Call[PermintaanVerifikasi], sequence: int) -> Produced:
+def verifikasi(call: sim.Call[native.PermintaanVerifikasi], sequence: int) -> sim.Produced:
     """The answer for a registered NIK; the access log keeps only the record's status."""
     penduduk = cari_penduduk(call.payload.nik, call.today)
     assert penduduk is not None  # harus_terdaftar ran first
     knobs = call.knobs
     skor_minimal = knobs.skor_minimal_nama if isinstance(knobs, DukcapilKnobs) else 90
     jawaban = buat_jawaban(call.payload, penduduk, sequence=sequence, now=call.now, skor_minimal=skor_minimal)
-    return Produced(jawaban.model_dump(mode="json"), {"status_data": penduduk.status.value})
+    return sim.Produced(jawaban.model_dump(mode="json"), {"status_data": penduduk.status.value})
 
 
-def tgl_lahir_yang_ada(permintaan: PermintaanVerifikasi) -> None:
+def tgl_lahir_yang_ada(permintaan: native.PermintaanVerifikasi) -> None:
     if permintaan.tgl_lahir is not None:
         try:
-            datetime.strptime(permintaan.tgl_lahir, FORMAT_TANGGAL)
+            datetime.strptime(permintaan.tgl_lahir, native.FORMAT_TANGGAL)
         except ValueError:
-            raise Malformed("Data permintaan tidak valid.", ["tgl_lahir: bukan tanggal yang ada"]) from None
+            raise sim.Malformed("Data permintaan tidak valid.", ["tgl_lahir: bukan tanggal yang ada"]) from None
 
 
-VERIFIKASI: Final[Operation[PermintaanVerifikasi]] = Operation(
+VERIFIKASI: Final[sim.Operation[native.PermintaanVerifikasi]] = sim.Operation(
     name=OPERASI_VERIFIKASI,
-    path=PATH_VERIFIKASI,
-    model=PermintaanVerifikasi,
+    path=native.PATH_VERIFIKASI,
+    model=native.PermintaanVerifikasi,
     validate=tgl_lahir_yang_ada,
     subject=lambda p: samarkan(p.nik),
     checks=(harus_terdaftar,),
@@ -273,42 +267,42 @@ VERIFIKASI: Final[Operation[PermintaanVerifikasi]] = Operation(
 # ------------------------------------------------------------------ the protocol
 
 
-class DialekDukcapil(ApiKeyDialect):
+class DialekDukcapil(sim.ApiKeyDialect):
     """Dukcapil speaks JSON behind an API key; every error is a :class:`GalatDukcapil`."""
 
-    key = KeyRule(HEADER_REQUEST_ID, max_length=100, pattern=POLA_REQUEST_ID)
-    DOWN = Say(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", retry_after=5)
-    BUSY = Say(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
-    KEY_MISSING = KEY_INVALID = Say(400, KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
-    MALFORMED = Say(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.")
-    CONFLICT = Say(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
-    QUOTA = Say(429, KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")
-    DROPPED = Say(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-    API_KEY_HEADER = HEADER_API_KEY
-    UNAUTHORIZED = Say(401, KodeGalat.API_KEY_TIDAK_VALID, "API key tidak dikenal.")
-    HTTP_ERRORS = (KodeGalat.TIDAK_DITEMUKAN, KodeGalat.GALAT_INTERNAL, KodeGalat.GALAT_INTERNAL)
-    REPLAY_HEADER = HEADER_REPLAY
+    key = sim.KeyRule(native.HEADER_REQUEST_ID, max_length=100, pattern=POLA_REQUEST_ID)
+    DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", retry_after=5)
+    BUSY = sim.Say(503, native.KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = KEY_INVALID = sim.Say(400, native.KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
+    MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+    API_KEY_HEADER = native.HEADER_API_KEY
+    UNAUTHORIZED = sim.Say(401, native.KodeGalat.API_KEY_TIDAK_VALID, "API key tidak dikenal.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.GALAT_INTERNAL, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_REPLAY
     #: What a broken gateway in front of the service answers (HTTP 200!) when garbling.
     GARBLED_PAGE = (
         "<!DOCTYPE html><html><head><title>Gangguan Layanan</title></head>"
         "<body><h1>Mohon maaf, layanan sedang mengalami gangguan.</h1></body></html>"
     )
 
-    def decode(self, endpoint: Endpoint[Any], raw: bytes) -> Any:
+    def decode(self, endpoint: sim.Endpoint[Any], raw: bytes) -> Any:
         """Dukcapil tells "not JSON" and "not an object" apart from field problems."""
         try:
             body = json.loads(raw or b"null")
         except (json.JSONDecodeError, UnicodeDecodeError):
-            raise Malformed("Body bukan JSON yang valid.") from None
+            raise sim.Malformed("Body bukan JSON yang valid.") from None
         if not isinstance(body, dict):
-            raise Malformed("Body harus berupa objek JSON.")
+            raise sim.Malformed("Body harus berupa objek JSON.")
         try:
-            return PermintaanVerifikasi.model_validate(body)
+            return native.PermintaanVerifikasi.model_validate(body)
         except ValidationError as exc:
-            raise Malformed(self.MALFORMED.message, problem_lines(exc, root="body")) from None
+            raise sim.Malformed(self.MALFORMED.message, sim.problem_lines(exc, root="body")) from None
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
-        return GalatDukcapil(kode=KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+        return native.GalatDukcapil(kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
 
     def http_error(self, status: int, detail: str, headers: dict[str, str] | None) -> Response:
         """Unknown paths and methods get Dukcapil's error shape, not FastAPI's."""
@@ -320,34 +314,34 @@ def create_app(
     api_key: str = DEV_API_KEY,
     ledger_path: str = ":memory:",
     knobs: DukcapilKnobs | None = None,
-    clock: Clock | None = None,
+    clock: sim.Clock | None = None,
 ) -> FastAPI:
     """The simulator app. ``clock`` (aware datetimes) is injectable so tests can freeze time."""
-    runtime = SimulatorRuntime(knobs or DukcapilKnobs(), Ledger(ledger_path), SimClock(clock))
-    app = Simulator(runtime, DialekDukcapil(runtime, api_key), [VERIFIKASI], title="Dukcapil NIK verification (simulator)").app
+    runtime = sim.SimulatorRuntime.open(knobs or DukcapilKnobs(), ledger_path=ledger_path, clock=clock)
+    app = sim.Simulator(runtime, DialekDukcapil(runtime, api_key), [VERIFIKASI], title="Dukcapil NIK verification (simulator)").app
 
     @app.middleware("http")
     async def echo_request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
         """``X-Request-Id`` is echoed on every native reply (when it is a valid one)."""
         reply = await call_next(request)
-        request_id = request.headers.get(HEADER_REQUEST_ID, "")
-        if request.url.path == PATH_VERIFIKASI and POLA_REQUEST_ID.fullmatch(request_id):
-            reply.headers[HEADER_REQUEST_ID] = request_id
+        request_id = request.headers.get(native.HEADER_REQUEST_ID, "")
+        if request.url.path == native.PATH_VERIFIKASI and POLA_REQUEST_ID.fullmatch(request_id):
+            reply.headers[native.HEADER_REQUEST_ID] = request_id
         return reply
 
     return app
 
 
 __all__ = [
-    "CatatanPenduduk",
     "DEV_API_KEY",
-    "DukcapilKnobs",
     "NAMA_TERCATAT_BERBEDA",
     "PENDUDUK_CONTOH",
     "SERIAL_DIBLOKIR",
     "SERIAL_MENINGGAL",
     "SERIAL_NAMA_BERBEDA",
     "SERIAL_TIDAK_TERDAFTAR",
+    "CatatanPenduduk",
+    "DukcapilKnobs",
     "cari_penduduk",
     "create_app",
     "normalisasi_nama",
