@@ -164,6 +164,14 @@ async def polri(
         await simulator.aclose()
 
 
+def dokumen_terbit(body: dict[str, Any], jenis: str) -> dict[str, Any]:
+    """The document a TERBIT verdict carries, once it is checked that the verdict carries
+    exactly the envelope and that document."""
+    assert body["status"] == "TERBIT"
+    assert set(body) == {"nomor_registrasi", "id_permintaan", "layanan", "status", "waktu", jenis}
+    return dict(body[jenis])
+
+
 async def putusan(path: str, body: dict[str, Any]) -> dict[str, Any]:
     """The verdict a fresh simulator calls back with for one application."""
     async with polri() as p:
@@ -235,14 +243,12 @@ async def test_a_clean_record_gets_an_skck_issued_for_rp30000_valid_six_months()
         await p.selesai()
 
     body = verdict(p)
-    assert body["status"] == "TERBIT"
-    assert body["skck"] == {
+    assert dokumen_terbit(body, "skck") == {
         "nomor_skck": "SKCK/YANMAS/00001/I/2026/INTELKAM",
         "tanggal_terbit": "2026-01-14",
         "berlaku_sampai": "2026-07-14",
         "biaya_pnbp": 30_000,
     }
-    assert set(body) == {"nomor_registrasi", "id_permintaan", "layanan", "status", "waktu", "skck"}
     assert datetime.fromisoformat(body["waktu"]) == HARI_INI
 
 
@@ -404,9 +410,7 @@ async def test_a_clean_vehicle_with_matching_numbers_gets_a_clearance() -> None:
     assert r.status_code == 202
     assert r.json()["layanan"] == "CEK_FISIK_KENDARAAN"
     assert r.json()["nomor_registrasi"] == "POLRES-BKT/RANMOR/20260114/000001"
-    body = verdict(p)
-    assert body["status"] == "TERBIT"
-    assert body["cek_fisik"] == {
+    assert dokumen_terbit(verdict(p), "cek_fisik") == {
         "nomor_surat_keterangan": "SKET/RANMOR/00001/I/2026/RESKRIM",
         "nopol": "BA 2024 LA",
         "nomor_rangka": "MHWM7EENTVK71LAX6",
@@ -414,7 +418,6 @@ async def test_a_clean_vehicle_with_matching_numbers_gets_a_clearance() -> None:
         "tanggal_periksa": "2026-01-14",
         "status_ranmor": "BERSIH",
     }
-    assert set(body) == {"nomor_registrasi", "id_permintaan", "layanan", "status", "waktu", "cek_fisik"}
 
 
 @pytest.mark.parametrize("nopol", ["BA 1313 LA", "BA 2013 LZ", "BA 13 T"])
