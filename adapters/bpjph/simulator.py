@@ -7,8 +7,9 @@ only advances over days and has to be polled, a fee that can go unpaid, document
 returned for correction, and its bad days. Talking to the real SIHALAL from tests is
 neither possible nor desirable.
 
-It imports nothing from ``hub`` or ``schemas``; it uses the SDK's simulation toolkit
-(knobs, apply-once ledger, control endpoints) like every simulator.
+It imports nothing from ``hub``; the request pipeline, knobs, apply-once ledger, clock
+and working-day calendar come from the SDK's simulator scaffold
+(:mod:`adapters.sdk.testing.scaffold`) like every simulator's.
 
 Native API (wire format in :mod:`adapters.bpjph.native`)
 ========================================================
@@ -57,9 +58,10 @@ Simulated business rules (deterministic, so tests can aim at them):
   Barat [I]) stable per key.
 * **Virtual calendar**: dates derive from the submission day D (local WIB), so
   answers are the same whenever they are polled: billing due D + 7 days, paid on
-  D + 1, certificate on D + 12 (self-declare) / D + 21 (regular) working days.
+  D + 1, certificate on D + 12 (self-declare) / D + 21 (regular) working days of the
+  hub's working-day calendar (weekends, national holidays and cuti bersama skipped).
 
-Knobs (``PUT /_sim/knobs``), applied to native requests in this order: ``down``
+Knobs (``PUT /_sim/knobs``), applied by the scaffold's pipeline in this order: ``down``
 (503 ``LAYANAN_TIDAK_TERSEDIA``), ``latency_ms``, ``error_rate`` (503
 ``SISTEM_SIBUK`` + ``Retry-After: 1``, nothing applied), then the API key (401), the
 idempotency key (400), body validation (422), ledger replay/conflict (409),
@@ -78,94 +80,65 @@ Control plane (never affected by the knobs): the toolkit's ``/_sim/health``,
 
 from __future__ import annotations
 
-import argparse
-import hashlib
-import hmac
-import json
 import re
-from collections.abc import Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any, Final
 
-import uvicorn
 from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from pydantic import Field, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi.responses import Response
+from pydantic import Field
 
-from adapters.bpjph.native import (
-    HARI_BAYAR,
-    HARI_KERJA_TERBIT,
-    HEADER_API_KEY,
-    HEADER_IDEMPOTENCY_KEY,
-    HEADER_REPLAYED,
-    PATH_PENGAJUAN,
-    BalasanGalat,
-    Galat,
-    JenisPengajuan,
-    KodeGalat,
-    KodePenolakan,
-    PengajuanSertifikasi,
-    SkalaUsaha,
-    StatusPengajuan,
-    StatusPengajuanHalal,
-    StatusWajibPajak,
-    TARIF_REGULER,
-    TandaTerimaPengajuan,
-)
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.bpjph import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
 
-#: BPJPH's MPP counter in Bukittinggi works on Western Indonesia Time (UTC+7).
-WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
+__all__ = ["DEV_API_KEY", "SECRET_NAME", "WIB", "BpjphKnobs", "create_app"]
 
 #: Development API key shared with the hub's dev settings (MPP_AGENCIES__BPJPH__API_KEY).
 DEV_API_KEY: Final[str] = "dev-bpjph-api-key"
 SECRET_NAME: Final[str] = "api_key"
 
 OPERASI_PENGAJUAN: Final[str] = "PENGAJUAN_SERTIFIKASI_HALAL"
+OPERASI_STATUS: Final[str] = "STATUS_PENGAJUAN"
 MAX_PANJANG_KEY: Final[int] = 200
 
-ALUR: Final[dict[JenisPengajuan, list[StatusPengajuan]]] = {
-    JenisPengajuan.SELF_DECLARE: [
-        StatusPengajuan.DIAJUKAN,
-        StatusPengajuan.VERIFIKASI,
-        StatusPengajuan.PENDAMPINGAN_PPH,
-        StatusPengajuan.SIDANG_FATWA,
-        StatusPengajuan.TERBIT,
+ALUR: Final[dict[native.JenisPengajuan, list[native.StatusPengajuan]]] = {
+    native.JenisPengajuan.SELF_DECLARE: [
+        native.StatusPengajuan.DIAJUKAN,
+        native.StatusPengajuan.VERIFIKASI,
+        native.StatusPengajuan.PENDAMPINGAN_PPH,
+        native.StatusPengajuan.SIDANG_FATWA,
+        native.StatusPengajuan.TERBIT,
     ],
-    JenisPengajuan.REGULER: [
-        StatusPengajuan.DIAJUKAN,
-        StatusPengajuan.VERIFIKASI,
-        StatusPengajuan.MENUNGGU_PEMBAYARAN,
-        StatusPengajuan.PEMERIKSAAN_LPH,
-        StatusPengajuan.SIDANG_FATWA,
-        StatusPengajuan.TERBIT,
+    native.JenisPengajuan.REGULER: [
+        native.StatusPengajuan.DIAJUKAN,
+        native.StatusPengajuan.VERIFIKASI,
+        native.StatusPengajuan.MENUNGGU_PEMBAYARAN,
+        native.StatusPengajuan.PEMERIKSAAN_LPH,
+        native.StatusPengajuan.SIDANG_FATWA,
+        native.StatusPengajuan.TERBIT,
     ],
 }
 
-_KETERANGAN: Final[dict[StatusPengajuan, str]] = {
-    StatusPengajuan.DIAJUKAN: "Pengajuan diterima dan menunggu verifikasi dokumen.",
-    StatusPengajuan.VERIFIKASI: "Dokumen pengajuan sedang diverifikasi BPJPH.",
-    StatusPengajuan.PENDAMPINGAN_PPH: "Verifikasi dan validasi oleh Pendamping Proses Produk Halal.",
-    StatusPengajuan.MENUNGGU_PEMBAYARAN: "Biaya sertifikasi telah ditetapkan; silakan bayar melalui kode billing.",
-    StatusPengajuan.PEMERIKSAAN_LPH: "Pembayaran diterima; pemeriksaan oleh Lembaga Pemeriksa Halal.",
-    StatusPengajuan.SIDANG_FATWA: "Menunggu sidang fatwa penetapan kehalalan produk.",
-    StatusPengajuan.TERBIT: "Sertifikat halal telah terbit.",
-    StatusPengajuan.DIKEMBALIKAN: "Dokumen pengajuan dikembalikan untuk diperbaiki; ajukan kembali setelah perbaikan.",
-    StatusPengajuan.DITOLAK: "Pengajuan ditolak.",
-    StatusPengajuan.KEDALUWARSA: "Pengajuan kedaluwarsa.",
+_KETERANGAN: Final[dict[native.StatusPengajuan, str]] = {
+    native.StatusPengajuan.DIAJUKAN: "Pengajuan diterima dan menunggu verifikasi dokumen.",
+    native.StatusPengajuan.VERIFIKASI: "Dokumen pengajuan sedang diverifikasi BPJPH.",
+    native.StatusPengajuan.PENDAMPINGAN_PPH: "Verifikasi dan validasi oleh Pendamping Proses Produk Halal.",
+    native.StatusPengajuan.MENUNGGU_PEMBAYARAN: "Biaya sertifikasi telah ditetapkan; silakan bayar melalui kode billing.",
+    native.StatusPengajuan.PEMERIKSAAN_LPH: "Pembayaran diterima; pemeriksaan oleh Lembaga Pemeriksa Halal.",
+    native.StatusPengajuan.SIDANG_FATWA: "Menunggu sidang fatwa penetapan kehalalan produk.",
+    native.StatusPengajuan.TERBIT: "Sertifikat halal telah terbit.",
+    native.StatusPengajuan.DIKEMBALIKAN: "Dokumen pengajuan dikembalikan untuk diperbaiki; ajukan kembali setelah perbaikan.",
+    native.StatusPengajuan.DITOLAK: "Pengajuan ditolak.",
+    native.StatusPengajuan.KEDALUWARSA: "Pengajuan kedaluwarsa.",
 }
 
 _NOMOR_SERTIFIKAT: Final = re.compile(r"ID[0-9]{17}")
 _PERISA: Final = re.compile(r"\bperisa\b", re.IGNORECASE)
 _TIDAK_HALAL: Final = re.compile(r"\b(babi|lard|khamr|bacon)\b", re.IGNORECASE)
 
-#: A garbled answer: the API gateway's login page instead of SIHALAL's JSON.
-BALASAN_RUSAK: Final[bytes] = b"<!DOCTYPE html><html><head><title>SIHALAL</title></head><body><h1>Sesi berakhir</h1></body></html>"
 
-
-class BpjphKnobs(Knobs):
+class BpjphKnobs(sim.Knobs):
     """The SDK's common knobs plus BPJPH's own (see the module docstring)."""
 
     polls_per_stage: int = Field(default=2, ge=1, le=1000, description="Polls each stage of an application lasts.")
@@ -181,11 +154,11 @@ def nib_terdaftar(nib: str) -> bool:
     return not nib.endswith("0000")
 
 
-def biaya(jenis: JenisPengajuan, skala: SkalaUsaha) -> int:
-    return 0 if jenis is JenisPengajuan.SELF_DECLARE else TARIF_REGULER[skala]
+def biaya(jenis: native.JenisPengajuan, skala: native.SkalaUsaha) -> int:
+    return 0 if jenis is native.JenisPengajuan.SELF_DECLARE else native.TARIF_REGULER[skala]
 
 
-def catatan_perbaikan(permohonan: PengajuanSertifikasi) -> list[dict[str, str]]:
+def catatan_perbaikan(permohonan: native.PengajuanSertifikasi) -> list[dict[str, str]]:
     """What verification returns: flavourings that do not cite their halal certificate."""
     catatan = []
     for i, produk in enumerate(permohonan.produk):
@@ -201,7 +174,7 @@ def catatan_perbaikan(permohonan: PengajuanSertifikasi) -> list[dict[str, str]]:
     return catatan
 
 
-def bahan_tidak_halal(permohonan: PengajuanSertifikasi) -> str | None:
+def bahan_tidak_halal(permohonan: native.PengajuanSertifikasi) -> str | None:
     """The first non-halal ingredient, named for the fatwa's refusal, or None."""
     for produk in permohonan.produk:
         for bahan in produk.bahan:
@@ -210,70 +183,44 @@ def bahan_tidak_halal(permohonan: PengajuanSertifikasi) -> str | None:
     return None
 
 
-def tambah_hari_kerja(mulai: date, hari: int) -> date:
-    """``hari`` working days after ``mulai`` (weekends skipped; holidays not modelled [I])."""
-    tanggal = mulai
-    while hari > 0:
-        tanggal += timedelta(days=1)
-        if tanggal.weekday() < 5:
-            hari -= 1
-    return tanggal
-
-
-def _angka(key: str, label: str, panjang: int) -> str:
-    """Stable digits derived from the idempotency key (same key, same numbers)."""
-    h = int.from_bytes(hashlib.sha256(f"{label}|{key}".encode()).digest()[:12], "big")
-    return f"{h % 10**panjang:0{panjang}d}"
-
-
-def kode_billing(key: str) -> str:
-    return "8" + _angka(key, "billing", 14)
-
-
 def nomor_sertifikat(key: str) -> str:
     """``ID`` + 17 digits: ``13`` (Sumatera Barat) + 15 digits [I]."""
-    return "ID13" + _angka(key, "sertifikat", 15)
+    return "ID13" + sim.stable_digits("sertifikat", key, length=15)
 
 
-def nomor_daftar(jenis: JenisPengajuan, urutan: int, hari_ini: date) -> str:
-    return f"SH{hari_ini.year}-{1 if jenis is JenisPengajuan.SELF_DECLARE else 2}-{urutan % 1_000_000:06d}"
-
-
-def sidik_jari(permohonan: PengajuanSertifikasi) -> str:
-    """Fingerprint of the parsed body: key order and whitespace do not make it "another body"."""
-    kanonik = json.dumps(permohonan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(kanonik.encode()).hexdigest()
+def nomor_daftar(jenis: native.JenisPengajuan, urutan: int, hari_ini: date) -> str:
+    return f"SH{hari_ini.year}-{1 if jenis is native.JenisPengajuan.SELF_DECLARE else 2}-{urutan % 1_000_000:06d}"
 
 
 def majukan(keadaan: dict[str, Any], polls_per_stage: int) -> dict[str, Any]:
     """One poll of an application: count it, and move to the next stage when due."""
-    tahap = StatusPengajuan(keadaan["tahap"])
-    if tahap.akhir or tahap is StatusPengajuan.DIKEMBALIKAN:  # the latter waits for a corrected submission
+    tahap = native.StatusPengajuan(keadaan["tahap"])
+    if tahap.akhir or tahap is native.StatusPengajuan.DIKEMBALIKAN:  # the latter waits for a corrected submission
         return keadaan
     baru = {**keadaan, "cek": int(keadaan["cek"]) + 1, "total_cek": int(keadaan["total_cek"]) + 1}
     if baru["cek"] < polls_per_stage:
         return baru
-    alur = ALUR[JenisPengajuan(keadaan["jenis"])]
-    alasan: KodePenolakan | None = None
-    if tahap is StatusPengajuan.VERIFIKASI and keadaan["catatan"]:
-        berikut = StatusPengajuan.DIKEMBALIKAN
-    elif tahap is StatusPengajuan.MENUNGGU_PEMBAYARAN and keadaan["tidak_bayar"]:
-        berikut, alasan = StatusPengajuan.KEDALUWARSA, KodePenolakan.BILLING_KEDALUWARSA
-    elif tahap is StatusPengajuan.SIDANG_FATWA and keadaan["bahan_tidak_halal"]:
-        berikut, alasan = StatusPengajuan.DITOLAK, KodePenolakan.BAHAN_TIDAK_HALAL
+    alur = ALUR[native.JenisPengajuan(keadaan["jenis"])]
+    alasan: native.KodePenolakan | None = None
+    if tahap is native.StatusPengajuan.VERIFIKASI and keadaan["catatan"]:
+        berikut = native.StatusPengajuan.DIKEMBALIKAN
+    elif tahap is native.StatusPengajuan.MENUNGGU_PEMBAYARAN and keadaan["tidak_bayar"]:
+        berikut, alasan = native.StatusPengajuan.KEDALUWARSA, native.KodePenolakan.BILLING_KEDALUWARSA
+    elif tahap is native.StatusPengajuan.SIDANG_FATWA and keadaan["bahan_tidak_halal"]:
+        berikut, alasan = native.StatusPengajuan.DITOLAK, native.KodePenolakan.BAHAN_TIDAK_HALAL
     else:
         berikut = alur[alur.index(tahap) + 1]
     baru.update(tahap=berikut.value, cek=0, alasan=alasan.value if alasan else None, tahap_sebelum=tahap.value)
     return baru
 
 
-def status_untuk(key: str, keadaan: dict[str, Any]) -> StatusPengajuanHalal:
+def status_untuk(key: str, keadaan: dict[str, Any], clock: sim.SimClock) -> native.StatusPengajuanHalal:
     """The status answer for an application's current state."""
-    tahap = StatusPengajuan(keadaan["tahap"])
-    jenis = JenisPengajuan(keadaan["jenis"])
+    tahap = native.StatusPengajuan(keadaan["tahap"])
+    jenis = native.JenisPengajuan(keadaan["jenis"])
     alur = ALUR[jenis]
     # How far along the normal path did it get? An early end keeps what it had reached.
-    dicapai = alur.index(tahap if tahap in alur else StatusPengajuan(keadaan["tahap_sebelum"]))
+    dicapai = alur.index(tahap if tahap in alur else native.StatusPengajuan(keadaan["tahap_sebelum"]))
     tanggal = date.fromisoformat(keadaan["tanggal"])
     isi: dict[str, Any] = {
         "nomor_daftar": keadaan["nomor_daftar"],
@@ -283,208 +230,127 @@ def status_untuk(key: str, keadaan: dict[str, Any]) -> StatusPengajuanHalal:
         "keterangan": _KETERANGAN[tahap],
         "biaya": int(keadaan["biaya"]),
     }
-    if jenis is JenisPengajuan.REGULER and dicapai >= alur.index(StatusPengajuan.MENUNGGU_PEMBAYARAN):
-        dibayar = dicapai > alur.index(StatusPengajuan.MENUNGGU_PEMBAYARAN)
+    if jenis is native.JenisPengajuan.REGULER and dicapai >= alur.index(native.StatusPengajuan.MENUNGGU_PEMBAYARAN):
+        dibayar = dicapai > alur.index(native.StatusPengajuan.MENUNGGU_PEMBAYARAN)
         isi["tagihan"] = {
-            "kode_billing": kode_billing(key),
+            "kode_billing": sim.pnbp_billing_code(key),
             "jumlah": int(keadaan["biaya"]),
-            "batas_bayar": tanggal + timedelta(days=HARI_BAYAR),
+            "batas_bayar": tanggal + timedelta(days=native.HARI_BAYAR),
             "tanggal_bayar": tanggal + timedelta(days=1) if dibayar else None,
         }
-    if tahap is StatusPengajuan.TERBIT:
-        isi["sertifikat"] = {"nomor_sertifikat": nomor_sertifikat(key), "tanggal_terbit": tambah_hari_kerja(tanggal, HARI_KERJA_TERBIT[jenis.value])}
-    if tahap is StatusPengajuan.DIKEMBALIKAN:
+    if tahap is native.StatusPengajuan.TERBIT:
+        isi["sertifikat"] = {"nomor_sertifikat": nomor_sertifikat(key), "tanggal_terbit": clock.add_working_days(tanggal, native.HARI_KERJA_TERBIT[jenis.value])}
+    if tahap is native.StatusPengajuan.DIKEMBALIKAN:
         isi["catatan_perbaikan"] = keadaan["catatan"]
-    if keadaan.get("alasan") == KodePenolakan.BAHAN_TIDAK_HALAL:
+    if keadaan.get("alasan") == native.KodePenolakan.BAHAN_TIDAK_HALAL:
         isi["penolakan"] = {
-            "kode": KodePenolakan.BAHAN_TIDAK_HALAL.value,
+            "kode": native.KodePenolakan.BAHAN_TIDAK_HALAL.value,
             "alasan": f"Sidang fatwa menetapkan produk tidak halal: mengandung {keadaan['bahan_tidak_halal']}.",
         }
-    elif keadaan.get("alasan") == KodePenolakan.BILLING_KEDALUWARSA:
-        isi["penolakan"] = {"kode": KodePenolakan.BILLING_KEDALUWARSA.value, "alasan": f"Biaya sertifikasi tidak dibayar dalam {HARI_BAYAR} hari."}
-    return StatusPengajuanHalal.model_validate(isi)
+    elif keadaan.get("alasan") == native.KodePenolakan.BILLING_KEDALUWARSA:
+        isi["penolakan"] = {"kode": native.KodePenolakan.BILLING_KEDALUWARSA.value, "alasan": f"Biaya sertifikasi tidak dibayar dalam {native.HARI_BAYAR} hari."}
+    return native.StatusPengajuanHalal.model_validate(isi)
 
 
-# ---------------------------------------------------------------------- responses
-
-
-def sukses(data: dict[str, Any], status_code: int = 200, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"sukses": True, "data": data}, status_code=status_code, headers=headers)
-
-
-def galat(
-    status_code: int, kode: KodeGalat, pesan: str, *, rincian: list[str] | None = None, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    isi = BalasanGalat(galat=Galat(kode=kode, pesan=pesan, rincian=rincian))
-    return JSONResponse(isi.model_dump(mode="json", exclude_none=True), status_code=status_code, headers=headers)
-
-
-def _rincian(exc: ValidationError | RequestValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg', 'tidak valid')}" for err in exc.errors()]
-
-
-def _detik_sampai_tengah_malam(now: datetime) -> int:
-    besok = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=WIB)
-    return max(1, int((besok - now).total_seconds()))
-
-
-class Penolakan(Exception):
-    """A refusal at submission, raised inside the ledger's ``produce`` so nothing is recorded."""
-
-    def __init__(self, kode: KodeGalat, pesan: str) -> None:
-        super().__init__(pesan)
-        self.kode = kode
-        self.pesan = pesan
-
-
-def periksa_pengajuan(permohonan: PengajuanSertifikasi) -> None:
-    """The submission rules (module docstring), in order; raises ``Penolakan``."""
+def periksa_pengajuan(call: sim.Call[native.PengajuanSertifikasi]) -> None:
+    """The submission rules (module docstring), in order."""
+    permohonan = call.payload
     if not nib_terdaftar(permohonan.nib):
-        raise Penolakan(KodeGalat.NIB_TIDAK_DITEMUKAN, f"NIB {permohonan.nib} tidak terdaftar di OSS.")
-    if permohonan.status_kswp is StatusWajibPajak.TIDAK_VALID:
-        raise Penolakan(
-            KodeGalat.STATUS_WP_TIDAK_VALID,
+        raise sim.Refusal(native.KodeGalat.NIB_TIDAK_DITEMUKAN, f"NIB {permohonan.nib} tidak terdaftar di OSS.")
+    if permohonan.status_kswp is native.StatusWajibPajak.TIDAK_VALID:
+        raise sim.Refusal(
+            native.KodeGalat.STATUS_WP_TIDAK_VALID,
             "Status wajib pajak (KSWP) pelaku usaha TIDAK VALID; selesaikan kewajiban perpajakan di DJP sebelum mengajukan sertifikasi halal.",
         )
-    if permohonan.jenis_pengajuan is JenisPengajuan.SELF_DECLARE and permohonan.skala_usaha not in (SkalaUsaha.MIKRO, SkalaUsaha.KECIL):
-        raise Penolakan(KodeGalat.SELF_DECLARE_TIDAK_BERHAK, "Jalur self declare hanya untuk usaha mikro dan kecil; gunakan jalur reguler.")
+    if permohonan.jenis_pengajuan is native.JenisPengajuan.SELF_DECLARE and permohonan.skala_usaha not in (native.SkalaUsaha.MIKRO, native.SkalaUsaha.KECIL):
+        raise sim.Refusal(native.KodeGalat.SELF_DECLARE_TIDAK_BERHAK, "Jalur self declare hanya untuk usaha mikro dan kecil; gunakan jalur reguler.")
 
 
-# ------------------------------------------------------------------ the simulator
+def ajukan(call: sim.Call[native.PengajuanSertifikasi], urutan: int) -> sim.Produced:
+    """The receipt, and the application's first stage and what its stages will find."""
+    permohonan, hari_ini = call.payload, call.today
+    jenis = permohonan.jenis_pengajuan
+    knobs = call.knobs
+    assert isinstance(knobs, BpjphKnobs)
+    tanda = native.TandaTerimaPengajuan(nomor_daftar=nomor_daftar(jenis, urutan, hari_ini), jenis_pengajuan=jenis, tanggal_pengajuan=hari_ini)
+    keadaan = {
+        "nomor_daftar": tanda.nomor_daftar,
+        "tahap": native.StatusPengajuan.DIAJUKAN.value,
+        "tahap_sebelum": None,
+        "cek": 0,
+        "total_cek": 0,
+        "jenis": jenis.value,
+        "skala": permohonan.skala_usaha.value,
+        "biaya": biaya(jenis, permohonan.skala_usaha),
+        "tanggal": hari_ini.isoformat(),
+        "catatan": catatan_perbaikan(permohonan),
+        "bahan_tidak_halal": bahan_tidak_halal(permohonan),
+        "tidak_bayar": knobs.unpaid and jenis is native.JenisPengajuan.REGULER,
+        "alasan": None,
+    }
+    return sim.Produced(tanda.model_dump(mode="json"), keadaan)
 
 
-class _Sihalal:
-    """Knobs, ledger, clock and API key of one simulator instance."""
+class StatusPoll:
+    """``GET .../pengajuan/{nomor_daftar}``: each poll moves the simulated time on."""
 
-    def __init__(self, runtime: SimulatorRuntime, *, api_key: str, clock: Callable[[], datetime]) -> None:
+    def __init__(self, runtime: sim.SimulatorRuntime) -> None:
         self.runtime = runtime
-        self.api_key = api_key
-        self.clock = clock
-        self._nomor_ke_kunci: dict[str, str] = {}
 
-    @property
-    def knobs(self) -> BpjphKnobs:
-        knobs = self.runtime.knobs
+    def __call__(self, call: sim.Call[str]) -> dict[str, Any]:
+        ledger, nomor = self.runtime.ledger, call.payload
+        entry = ledger.find_by_state("nomor_daftar", nomor)
+        if entry is None:
+            raise sim.Refusal(native.KodeGalat.PENGAJUAN_TIDAK_DITEMUKAN, f"Pengajuan {nomor} tidak ditemukan.", status=404)
+        knobs = call.knobs
         assert isinstance(knobs, BpjphKnobs)
-        return knobs
-
-    def now(self) -> datetime:
-        return self.clock().astimezone(WIB)
-
-    def kunci_untuk(self, nomor: str) -> str | None:
-        """The idempotency key of a registration number (index rebuilt from the ledger on a miss)."""
-        if nomor not in self._nomor_ke_kunci:
-            for entry in self.runtime.ledger.entries():
-                if entry.state.get("nomor_daftar"):
-                    self._nomor_ke_kunci[str(entry.state["nomor_daftar"])] = entry.key
-        return self._nomor_ke_kunci.get(nomor)
-
-    async def gerbang(self, request: Request) -> Response | None:
-        """Faults first, then the API key: what answers before the operation runs."""
-        fault = await self.runtime.gate()
-        if fault is Fault.DOWN:
-            return galat(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan SIHALAL sedang dalam pemeliharaan.")
-        if fault is Fault.BUSY:
-            return galat(503, KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
-        if not hmac.compare_digest(request.headers.get(HEADER_API_KEY, "").encode(), self.api_key.encode()):
-            return galat(401, KodeGalat.API_KEY_TIDAK_VALID, f"Header {HEADER_API_KEY} tidak ada atau tidak valid.")
-        return None
-
-    def kirim(self, body: dict[str, Any], status_code: int) -> Response:
-        """Answer an applied request: maybe lose or garble the reply on purpose."""
-        if self.runtime.drop_reply():
-            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu gateway habis.")
-        if self.runtime.garble_reply():
-            if self.runtime.rng.randrange(2):
-                return Response(BALASAN_RUSAK, status_code=status_code, media_type="text/html")
-            return Response(json.dumps(body)[: 20].encode(), status_code=status_code, media_type="application/json")
-        return JSONResponse(body, status_code=status_code)
-
-    async def ajukan(self, request: Request) -> Response:
-        knobs = self.knobs  # one consistent view for this request
-        raw = await request.body()  # read first: a caller that gives up during latency is no error here
-        if (ditolak := await self.gerbang(request)) is not None:
-            return ditolak
-        key = request.headers.get(HEADER_IDEMPOTENCY_KEY, "")
-        if not key.strip() or len(key) > MAX_PANJANG_KEY or not key.isprintable():
-            return galat(400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {HEADER_IDEMPOTENCY_KEY} wajib diisi (maksimal {MAX_PANJANG_KEY} karakter).")
-        try:
-            permohonan = PengajuanSertifikasi.model_validate_json(raw)
-        except ValidationError as exc:
-            return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data pengajuan tidak valid.", rincian=_rincian(exc))
-
-        now = self.now()
-        hari_ini = now.date()
-        jenis = permohonan.jenis_pengajuan
-
-        def produce(urutan: int) -> dict[str, Any]:
-            periksa_pengajuan(permohonan)
-            tanda = TandaTerimaPengajuan(nomor_daftar=nomor_daftar(jenis, urutan, hari_ini), jenis_pengajuan=jenis, tanggal_pengajuan=hari_ini)
-            return {"sukses": True, "data": tanda.model_dump(mode="json")}
-
-        try:
-            result = self.runtime.ledger.apply_once(
-                key,
-                operation=OPERASI_PENGAJUAN,
-                subject=f"{jenis.value}/{permohonan.skala_usaha.value}",  # never the NIK or the business
-                fingerprint=sidik_jari(permohonan),
-                produce=produce,
-                today=hari_ini,
-                quota=knobs.daily_quota,
-                now=now.astimezone(UTC),
-            )
-        except Penolakan as refusal:
-            return galat(422, refusal.kode, refusal.pesan)
-        if result.outcome is Outcome.CONFLICT:
-            return galat(409, KodeGalat.KUNCI_BENTROK, f"{HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk pengajuan lain.")
-        if result.outcome is Outcome.QUOTA_EXCEEDED:
-            return galat(
-                429, KodeGalat.KUOTA_HARIAN_HABIS, "Kuota pengajuan hari ini sudah habis.",
-                headers={"Retry-After": str(_detik_sampai_tengah_malam(now))},
-            )  # fmt: skip
-        assert result.entry is not None
-        if result.outcome is Outcome.REPLAYED:
-            return JSONResponse(result.entry.response, status_code=201, headers={HEADER_REPLAYED: "true"})
-
-        tanda = TandaTerimaPengajuan.model_validate(result.entry.response["data"])
-        self.runtime.ledger.update_state(
-            key,
-            {
-                "nomor_daftar": tanda.nomor_daftar,
-                "tahap": StatusPengajuan.DIAJUKAN.value,
-                "tahap_sebelum": None,
-                "cek": 0,
-                "total_cek": 0,
-                "jenis": jenis.value,
-                "skala": permohonan.skala_usaha.value,
-                "biaya": biaya(jenis, permohonan.skala_usaha),
-                "tanggal": hari_ini.isoformat(),
-                "catatan": catatan_perbaikan(permohonan),
-                "bahan_tidak_halal": bahan_tidak_halal(permohonan),
-                "tidak_bayar": knobs.unpaid and jenis is JenisPengajuan.REGULER,
-                "alasan": None,
-            },
-        )
-        self._nomor_ke_kunci[tanda.nomor_daftar] = key
-        return self.kirim(result.entry.response, 201)
-
-    async def cek_status(self, request: Request, nomor: str) -> Response:
-        if (ditolak := await self.gerbang(request)) is not None:
-            return ditolak
-        key = self.kunci_untuk(nomor)
-        entry = self.runtime.ledger.get(key) if key else None
-        if key is None or entry is None:
-            return galat(404, KodeGalat.PENGAJUAN_TIDAK_DITEMUKAN, f"Pengajuan {nomor} tidak ditemukan.")
-        keadaan = majukan(entry.state, self.knobs.polls_per_stage)
-        self.runtime.ledger.update_state(key, keadaan)
-        data = status_untuk(key, keadaan).model_dump(mode="json", exclude_none=True)
-        if self.knobs.forced_status:
-            data["status"] = self.knobs.forced_status
-        return self.kirim({"sukses": True, "data": data}, 200)
+        keadaan = majukan(entry.state, knobs.polls_per_stage)
+        ledger.update_state(entry.key, keadaan)
+        data = status_untuk(entry.key, keadaan, call.clock).model_dump(mode="json", exclude_none=True)
+        if knobs.forced_status:
+            data["status"] = knobs.forced_status
+        return data
 
 
-def _jam_sistem() -> datetime:
-    return datetime.now(UTC)
+def _nomor_dari_path(request: Request, _: bytes) -> str:
+    return str(request.path_params["nomor_daftar"])
+
+
+# ------------------------------------------------------------------ the protocol
+
+
+class DialekSihalal(sim.ApiKeyDialect):
+    """SIHALAL speaks JSON inside ``{"sukses": true, "data": ...}``; every error is a
+    :class:`BalasanGalat`; every call needs the partner API key."""
+
+    key = sim.KeyRule(native.HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
+    DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan SIHALAL sedang dalam pemeliharaan.")
+    BUSY = sim.Say(503, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = KEY_INVALID = sim.Say(
+        400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {native.HEADER_IDEMPOTENCY_KEY} wajib diisi (maksimal {MAX_PANJANG_KEY} karakter)."
+    )
+    MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data pengajuan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.KUNCI_BENTROK, f"{native.HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk pengajuan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_HARIAN_HABIS, "Kuota pengajuan hari ini sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.WAKTU_HABIS, "Batas waktu gateway habis.")
+    API_KEY_HEADER = native.HEADER_API_KEY
+    UNAUTHORIZED = sim.Say(401, native.KodeGalat.API_KEY_TIDAK_VALID, f"Header {native.HEADER_API_KEY} tidak ada atau tidak valid.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.METODE_TIDAK_DIIZINKAN, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_REPLAYED
+    #: The API gateway's login page instead of SIHALAL's JSON.
+    GARBLED_PAGE = "<!DOCTYPE html><html><head><title>SIHALAL</title></head><body><h1>Sesi berakhir</h1></body></html>"
+
+    def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
+        return native.BalasanGalat(galat=native.Galat(kode=native.KodeGalat(code), pesan=message, rincian=details)).model_dump(mode="json", exclude_none=True)
+
+    def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+        return super().success(call, {"sukses": True, "data": body}, replayed=replayed)
+
+    def garbled(self, call: sim.Call[Any], reply: Response) -> Response:
+        """The gateway's page, or the JSON cut short."""
+        if self.runtime.rng.randrange(2):
+            return super().garbled(call, reply)
+        return Response(bytes(reply.body)[:20], status_code=reply.status_code, media_type="application/json")
 
 
 def create_app(
@@ -492,51 +358,26 @@ def create_app(
     *,
     ledger_path: str = ":memory:",
     api_key: str = DEV_API_KEY,
-    clock: Callable[[], datetime] | None = None,
+    clock: sim.Clock | None = None,
 ) -> FastAPI:
     """Build a simulator app with its own knobs, random and ledger.
 
     ``api_key`` is the partner key it accepts (default: the hub's development key);
     ``clock`` (aware datetimes) lets tests fix "today"."""
-    runtime = SimulatorRuntime(knobs or BpjphKnobs(), Ledger(ledger_path))
-    sihalal = _Sihalal(runtime, api_key=api_key, clock=clock or _jam_sistem)
-
-    app = simulator_app(runtime, title="BPJPH SIHALAL simulator", description="Native SIHALAL partner API (halal certification: submit, poll status) for mpp-hub adapter tests.", state=sihalal)
-
-    @app.exception_handler(RequestValidationError)
-    async def _validasi(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Permintaan tidak valid.", rincian=_rincian(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kode = {404: KodeGalat.TIDAK_DITEMUKAN, 405: KodeGalat.METODE_TIDAK_DIIZINKAN}.get(exc.status_code, KodeGalat.GALAT_INTERNAL)
-        return galat(exc.status_code, kode, str(exc.detail), headers=getattr(exc, "headers", None))
-
-    @app.post(PATH_PENGAJUAN, status_code=201)
-    async def pengajuan(request: Request) -> Response:
-        """Submit a halal certification application (applied once per Idempotency-Key)."""
-        return await sihalal.ajukan(request)
-
-    @app.get(PATH_PENGAJUAN + "/{nomor_daftar}")
-    async def status_pengajuan(nomor_daftar: str, request: Request) -> Response:
-        """Where an application is now (each poll moves the simulated time on)."""
-        return await sihalal.cek_status(request, nomor_daftar)
-
-    return app
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m adapters.bpjph.simulator --port 8106 --ledger /tmp/bpjph.db``."""
-    parser = argparse.ArgumentParser(description="BPJPH SIHALAL simulator (REST/JSON, polled).")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8106)
-    parser.add_argument("--ledger", default=":memory:", help="SQLite file for the ledger (default in-memory).")
-    parser.add_argument("--api-key", default=DEV_API_KEY, help="The partner API key it accepts.")
-    parser.add_argument("--knobs", default="{}", help='Initial knobs as JSON, e.g. \'{"polls_per_stage": 1}\'.')
-    args = parser.parse_args(argv)
-    app = create_app(BpjphKnobs.model_validate(json.loads(args.knobs)), ledger_path=args.ledger, api_key=args.api_key)
-    uvicorn.run(app, host=args.host, port=args.port, log_level="warning")
-
-
-if __name__ == "__main__":
-    main()
+    runtime = sim.SimulatorRuntime.open(knobs or BpjphKnobs(), ledger_path=ledger_path, clock=clock)
+    # The ledger subject is the route and the scale, never the NIK or the business.
+    operations = (
+        sim.Operation(name=OPERASI_PENGAJUAN, path=native.PATH_PENGAJUAN, model=native.PengajuanSertifikasi, status=201,
+                      subject=lambda p: f"{p.jenis_pengajuan.value}/{p.skala_usaha.value}", checks=(periksa_pengajuan,), produce=ajukan,
+                      summary="Submit a halal certification application (applied once per Idempotency-Key)"),
+        sim.Query(name=OPERASI_STATUS, path=native.PATH_PENGAJUAN + "/{nomor_daftar}", method="GET", read=_nomor_dari_path,
+                  answer=StatusPoll(runtime), summary="Where an application is now (each poll moves the simulated time on)"),
+    )  # fmt: skip
+    simulator = sim.Simulator(
+        runtime,
+        DialekSihalal(runtime, api_key),
+        operations,
+        title="BPJPH SIHALAL simulator",
+        description="Native SIHALAL partner API (halal certification: submit, poll status) for mpp-hub adapter tests.",
+    )
+    return simulator.app

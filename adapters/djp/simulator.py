@@ -3,8 +3,9 @@
 Why it exists: the DJP adapter must be developed and fault-tested against something
 that behaves like the real, foreign system -- an OAuth2 token that expires or is
 revoked under its feet, Indonesian field names, its own error shape, idempotent
-writes, and its bad days. It imports nothing from ``hub`` or ``schemas`` and uses
-the SDK's simulation toolkit (knobs, apply-once ledger, control endpoints).
+writes, and its bad days. It imports nothing from ``hub``; the request pipeline,
+knobs, apply-once ledger and clock come from the SDK's simulator scaffold
+(:mod:`adapters.sdk.testing.scaffold`).
 
 Native API
 ==========
@@ -107,51 +108,27 @@ import base64
 import binascii
 import hashlib
 import hmac
-import json
 import re
 import secrets
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import date, datetime, timedelta
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote_plus
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.djp.native import (
-    HEADER_IDEMPOTENCY_KEY,
-    HEADER_IDEMPOTENT_REPLAYED,
-    KODE_KPP_BUKITTINGGI,
-    NAMA_KPP,
-    PATH_AKTIVASI,
-    PATH_KSWP,
-    PATH_SKF,
-    PATH_TOKEN,
-    POLA_NPWP,
-    GalatDjp,
-    HasilAktivasi,
-    HasilKswp,
-    HasilSkf,
-    KodeGalat,
-    KodeKriteria,
-    KriteriaHasil,
-    PermohonanAktivasi,
-    PermohonanSkf,
-    StatusAktivasi,
-    StatusGalat,
-    StatusKswp,
-    StatusSkf,
-)
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, LedgerEntry, LedgerResult, Outcome, SimulatorRuntime, simulator_app
+from adapters.djp import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
 
-#: Coretax counters in Sumatera Barat work on Western Indonesia Time (UTC+7, no DST).
-WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
+__all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "WIB", "DjpKnobs", "KonfigurasiSimulator", "create_app"]
 
 OPERASI_AKTIVASI: Final[str] = "AKTIVASI_NPWP"
 OPERASI_SKF: Final[str] = "PENERBITAN_SKF"
+OPERASI_KSWP: Final[str] = "KONFIRMASI_STATUS_WP"
 
 DEFAULT_CLIENT_ID: Final[str] = "mpp-hub"
 DEFAULT_CLIENT_SECRET: Final[str] = "dev-djp-client-secret"
@@ -165,27 +142,27 @@ REALM: Final[str] = "DJP"
 #: Individuals' KPP by the regency of the NIK [I]; anything else goes to the counter's office.
 KPP_PER_KABKOTA: Final[dict[str, str]] = {"1375": "202", "1306": "202", "1376": "204", "1307": "204", "1371": "201"}
 
-KRITERIA_KSWP: Final[tuple[KodeKriteria, ...]] = (KodeKriteria.NPWP_AKTIF, KodeKriteria.SPT_TAHUNAN_2_TAHUN)
-KRITERIA_SKF: Final[tuple[KodeKriteria, ...]] = (
-    KodeKriteria.SPT_TAHUNAN_2_TAHUN,
-    KodeKriteria.SPT_MASA_PPN_3_MASA,
-    KodeKriteria.TIDAK_ADA_UTANG_PAJAK,
-    KodeKriteria.TIDAK_DALAM_PENYIDIKAN,
+KRITERIA_KSWP: Final[tuple[native.KodeKriteria, ...]] = (native.KodeKriteria.NPWP_AKTIF, native.KodeKriteria.SPT_TAHUNAN_2_TAHUN)
+KRITERIA_SKF: Final[tuple[native.KodeKriteria, ...]] = (
+    native.KodeKriteria.SPT_TAHUNAN_2_TAHUN,
+    native.KodeKriteria.SPT_MASA_PPN_3_MASA,
+    native.KodeKriteria.TIDAK_ADA_UTANG_PAJAK,
+    native.KodeKriteria.TIDAK_DALAM_PENYIDIKAN,
 )
 
-_KETERANGAN: Final[dict[KodeKriteria, tuple[str, str]]] = {
+_KETERANGAN: Final[dict[native.KodeKriteria, tuple[str, str]]] = {
     # criterion: (met, not met)
-    KodeKriteria.NPWP_AKTIF: ("NPWP terdaftar dan aktif.", "NPWP berstatus non-efektif."),
-    KodeKriteria.SPT_TAHUNAN_2_TAHUN: (
+    native.KodeKriteria.NPWP_AKTIF: ("NPWP terdaftar dan aktif.", "NPWP berstatus non-efektif."),
+    native.KodeKriteria.SPT_TAHUNAN_2_TAHUN: (
         "SPT Tahunan 2 tahun pajak terakhir telah disampaikan.",
         "SPT Tahunan 2 tahun pajak terakhir belum lengkap disampaikan.",
     ),
-    KodeKriteria.SPT_MASA_PPN_3_MASA: (
+    native.KodeKriteria.SPT_MASA_PPN_3_MASA: (
         "SPT Masa PPN 3 masa pajak terakhir telah disampaikan.",
         "SPT Masa PPN 3 masa pajak terakhir belum lengkap disampaikan.",
     ),
-    KodeKriteria.TIDAK_ADA_UTANG_PAJAK: ("Tidak mempunyai utang pajak.", "Masih mempunyai utang pajak."),
-    KodeKriteria.TIDAK_DALAM_PENYIDIKAN: (
+    native.KodeKriteria.TIDAK_ADA_UTANG_PAJAK: ("Tidak mempunyai utang pajak.", "Masih mempunyai utang pajak."),
+    native.KodeKriteria.TIDAK_DALAM_PENYIDIKAN: (
         "Tidak sedang dalam penanganan tindak pidana perpajakan.",
         "Sedang dalam penanganan tindak pidana perpajakan.",
     ),
@@ -200,7 +177,7 @@ HALAMAN_WAF: Final[str] = (
 )
 
 
-class DjpKnobs(Knobs):
+class DjpKnobs(sim.Knobs):
     """The SDK's common fault knobs plus DJP's own (token lifetime, revocation, status drift)."""
 
     token_ttl_seconds: int = Field(default=300, ge=1, le=86_400, description="Lifetime of tokens issued from now on.")
@@ -243,13 +220,13 @@ class ProfilWajibPajak:
     tanpa_utang_pajak: bool
     tanpa_penyidikan: bool
 
-    def terpenuhi(self, kriteria: KodeKriteria) -> bool:
+    def terpenuhi(self, kriteria: native.KodeKriteria) -> bool:
         return {
-            KodeKriteria.NPWP_AKTIF: self.aktif,
-            KodeKriteria.SPT_TAHUNAN_2_TAHUN: self.spt_tahunan_lengkap,
-            KodeKriteria.SPT_MASA_PPN_3_MASA: self.spt_masa_ppn_lengkap,
-            KodeKriteria.TIDAK_ADA_UTANG_PAJAK: self.tanpa_utang_pajak,
-            KodeKriteria.TIDAK_DALAM_PENYIDIKAN: self.tanpa_penyidikan,
+            native.KodeKriteria.NPWP_AKTIF: self.aktif,
+            native.KodeKriteria.SPT_TAHUNAN_2_TAHUN: self.spt_tahunan_lengkap,
+            native.KodeKriteria.SPT_MASA_PPN_3_MASA: self.spt_masa_ppn_lengkap,
+            native.KodeKriteria.TIDAK_ADA_UTANG_PAJAK: self.tanpa_utang_pajak,
+            native.KodeKriteria.TIDAK_DALAM_PENYIDIKAN: self.tanpa_penyidikan,
         }[kriteria]
 
 
@@ -298,11 +275,11 @@ def kode_kpp(npwp: str) -> str:
     """Entities keep the KPP (DDD) of their NPWP; individuals go by their NIK's regency."""
     if not orang_pribadi(npwp):
         return npwp[10:13]
-    return KPP_PER_KABKOTA.get(npwp[:4], KODE_KPP_BUKITTINGGI)
+    return KPP_PER_KABKOTA.get(npwp[:4], native.KODE_KPP_BUKITTINGGI)
 
 
 def nama_kpp(kode: str) -> str:
-    return NAMA_KPP.get(kode, f"KPP {kode}")
+    return native.NAMA_KPP.get(kode, f"KPP {kode}")
 
 
 def tahun_pajak_diperiksa(npwp: str, today: date) -> list[int]:
@@ -327,48 +304,12 @@ def masa_ppn_diperiksa(today: date) -> list[str]:
     return periods
 
 
-def tambah_satu_bulan(day: date) -> date:
-    """Same day next month, clamped to the month's last day (31 Jan -> 28/29 Feb)."""
-    year, month = (day.year + 1, 1) if day.month == 12 else (day.year, day.month + 1)
-    for d in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, d)
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
-
-
 def subjek(npwp: str) -> str:
     """Ledger subject: a stable pseudonym, because a NIK is personal data."""
     return "wp:" + hashlib.sha256(npwp.encode()).hexdigest()[:16]
 
 
-def sidik_jari(permohonan: BaseModel) -> str:
-    """Fingerprint after parsing, so key order and whitespace do not make a "different body"."""
-    kanonik = json.dumps(permohonan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(kanonik.encode()).hexdigest()
-
-
-def _detik_sampai_tengah_malam(now: datetime) -> int:
-    besok = datetime.combine(now.date() + timedelta(days=1), time(0), tzinfo=WIB)
-    return max(1, int((besok - now).total_seconds()))
-
-
-# ---------------------------------------------------------------------- responses
-
-
-def galat(
-    status_code: int,
-    kode: KodeGalat,
-    pesan: str,
-    *,
-    ditolak: bool = False,
-    rincian: list[str] | None = None,
-    headers: dict[str, str] | None = None,
-) -> JSONResponse:
-    """DJP's error shape for every non-2xx API answer, so the adapter has one parser."""
-    isi = GalatDjp(status=StatusGalat.DITOLAK if ditolak else StatusGalat.GAGAL, kode=kode, pesan=pesan, rincian=rincian)
-    return JSONResponse(isi.model_dump(mode="json", exclude_none=True), status_code=status_code, headers=headers)
+# ---------------------------------------------------------------------- OAuth2
 
 
 def galat_oauth(status_code: int, error: str, description: str, *, basic: bool = False) -> JSONResponse:
@@ -378,15 +319,6 @@ def galat_oauth(status_code: int, error: str, description: str, *, basic: bool =
         headers["WWW-Authenticate"] = f'Basic realm="{REALM}"'
     return JSONResponse({"error": error, "error_description": description}, status_code=status_code, headers=headers)
 
-
-def _galat_gangguan(fault: Fault) -> JSONResponse:
-    if fault is Fault.DOWN:
-        return galat(503, KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan DJP sedang tidak tersedia.")
-    return galat(503, KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
-
-
-def _uraikan(exc: ValidationError) -> list[str]:
-    return [f"{'.'.join(str(p) for p in e.get('loc', ())) or 'body'}: {e.get('msg', 'tidak valid')}" for e in exc.errors()]
 
 
 # -------------------------------------------------------------------------- tokens
@@ -452,17 +384,193 @@ def _sama(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode("utf-8"), b.encode("utf-8"))
 
 
+# ------------------------------------------------------------------ operations
+
+
+def nik_harus_padan(call: sim.Call[native.PermohonanAktivasi]) -> None:
+    if not nik_padan(call.payload.nik):
+        raise sim.Refusal(native.KodeGalat.NIK_TIDAK_VALID, "NIK tidak padan dengan data kependudukan (Dukcapil).", status=422)
+
+
+def aktivasi(ledger: sim.Ledger) -> Callable[[sim.Call[native.PermohonanAktivasi], int], sim.Produced]:
+    """Activate a NIK as NPWP; one already active (under another key) answers with its
+    original date and receipt, ``aktivasi_baru`` false."""
+
+    def produce(call: sim.Call[native.PermohonanAktivasi], sequence: int) -> sim.Produced:
+        nik = call.payload.nik
+        kpp = kode_kpp(nik)
+        for entry in ledger.entries():
+            if entry.operation == OPERASI_AKTIVASI and entry.subject == subjek(nik):
+                return sim.Produced({**entry.response, "status": native.StatusAktivasi.AKTIF.value, "aktivasi_baru": False}, {"kode_kpp": kpp})
+        return sim.Produced(
+            native.HasilAktivasi(
+                status=native.StatusAktivasi.AKTIF,
+                npwp=nik,
+                tanggal_aktivasi=call.today,
+                kode_kpp=kpp,
+                nama_kpp=nama_kpp(kpp),
+                aktivasi_baru=True,
+                nomor_tanda_terima=f"BPS-{kpp}-{call.now:%Y%m%d}-{sequence:06d}",
+            ).model_dump(mode="json"),
+            {"kode_kpp": kpp},
+        )
+
+    return produce
+
+
+def _terdaftar(npwp: str) -> ProfilWajibPajak:
+    profil = profil_wajib_pajak(npwp)
+    if not profil.terdaftar:
+        raise sim.Refusal(native.KodeGalat.NPWP_TIDAK_TERDAFTAR, "NPWP tidak terdaftar.", status=404)
+    return profil
+
+
+def skf_memenuhi_kriteria(call: sim.Call[native.PermohonanSkf]) -> None:
+    profil = _terdaftar(call.payload.npwp)
+    tidak_terpenuhi = [k.value for k in KRITERIA_SKF if not profil.terpenuhi(k)]
+    if tidak_terpenuhi:
+        raise sim.Refusal(
+            native.KodeGalat.SKF_KRITERIA_TIDAK_TERPENUHI,
+            "Permohonan SKF tidak dapat diproses: " + " ".join(_KETERANGAN[native.KodeKriteria(k)][1] for k in tidak_terpenuhi),
+            status=422,
+            details=tidak_terpenuhi,
+        )
+
+
+def terbitkan_skf(call: sim.Call[native.PermohonanSkf], sequence: int) -> sim.Produced:
+    npwp, today = call.payload.npwp, call.today
+    kpp = kode_kpp(npwp)
+    skf = native.HasilSkf(
+        status=native.StatusSkf.TERBIT,
+        nomor_skf=f"KET-{sequence:05d}/SKF/KPP.{kpp}/{today.year}",
+        npwp=npwp,
+        kode_kpp=kpp,
+        tanggal_terbit=today,
+        berlaku_sampai=sim.add_months(today, 1),
+        tahun_pajak_diperiksa=tahun_pajak_diperiksa(npwp, today),
+        masa_ppn_diperiksa=masa_ppn_diperiksa(today),
+    )
+    return sim.Produced(skf.model_dump(mode="json"), {"kode_kpp": kpp})
+
+
+@dataclass(frozen=True, slots=True)
+class PermintaanKswp:
+    npwp: str
+    keperluan: str
+
+
+def baca_kswp(request: Request, _: bytes) -> PermintaanKswp:
+    npwp = str(request.path_params["npwp"])
+    keperluan = request.query_params.get("keperluan", "").strip()
+    masalah = []
+    if not re.fullmatch(native.POLA_NPWP, npwp):
+        masalah.append("npwp: harus 16 digit")
+    if not keperluan or len(keperluan) > MAX_PANJANG_KEPERLUAN:
+        masalah.append(f"keperluan: wajib diisi, maksimal {MAX_PANJANG_KEPERLUAN} karakter")
+    if masalah:
+        raise sim.Malformed("Data permintaan tidak valid.", masalah)
+    return PermintaanKswp(npwp, keperluan)
+
+
+def konfirmasi_kswp(call: sim.Call[PermintaanKswp]) -> dict[str, Any]:
+    """Taxpayer status confirmation: VALID / TIDAK_VALID with the criteria checked (a
+    read: nothing is applied, so drop and garble act on every answer)."""
+    npwp = call.payload.npwp
+    profil = _terdaftar(npwp)
+    kriteria = [
+        native.KriteriaHasil(kode=k.value, terpenuhi=profil.terpenuhi(k), keterangan=_KETERANGAN[k][0 if profil.terpenuhi(k) else 1])
+        for k in KRITERIA_KSWP
+    ]
+    return native.HasilKswp(
+        status=native.StatusKswp.VALID if all(k.terpenuhi for k in kriteria) else native.StatusKswp.TIDAK_VALID,
+        npwp=npwp,
+        keperluan=call.payload.keperluan,
+        kriteria=kriteria,
+        tahun_pajak_diperiksa=tahun_pajak_diperiksa(npwp, call.today),
+        waktu_konfirmasi=call.now.replace(microsecond=0),
+    ).model_dump(mode="json")
+
+
+def operasi(ledger: sim.Ledger) -> tuple[sim.Operation[Any] | sim.Query[Any], ...]:
+    """The ledger subject of an activation or an SKF is a pseudonym of the NPWP, never the NIK itself."""
+    return (
+        sim.Operation(name=OPERASI_AKTIVASI, path=native.PATH_AKTIVASI, model=native.PermohonanAktivasi, subject=lambda p: subjek(p.nik),
+                      checks=(nik_harus_padan,), produce=aktivasi(ledger),
+                      summary="Activate a NIK as NPWP after the Dukcapil match; at most once per key"),
+        sim.Query(name=OPERASI_KSWP, path=native.PATH_KSWP, method="GET", read=baca_kswp, answer=konfirmasi_kswp,
+                  summary="Taxpayer status confirmation: VALID / TIDAK_VALID with the criteria checked"),
+        sim.Operation(name=OPERASI_SKF, path=native.PATH_SKF, model=native.PermohonanSkf, status=201, subject=lambda p: subjek(p.npwp),
+                      checks=(skf_memenuhi_kriteria,), produce=terbitkan_skf,
+                      summary="Tax clearance letter: issued at once when every criterion holds, else refused"),
+    )  # fmt: skip
+
+
+# ------------------------------------------------------------------ the protocol
+
+
+class DialekDjp(sim.JsonDialect):
+    """DJP speaks JSON behind a Bearer token; every error is a :class:`GalatDjp`,
+    ``DITOLAK`` when refused on the merits, ``GAGAL`` otherwise."""
+
+    key = sim.KeyRule(native.HEADER_IDEMPOTENCY_KEY, max_length=MAX_PANJANG_KEY)
+    DOWN = sim.Say(503, native.KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan DJP sedang tidak tersedia.")
+    BUSY = sim.Say(503, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = sim.Say(400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {native.HEADER_IDEMPOTENCY_KEY} wajib diisi.")
+    KEY_INVALID = sim.Say(
+        400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"{native.HEADER_IDEMPOTENCY_KEY} harus teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
+    )
+    MALFORMED = sim.Say(400, native.KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.KUNCI_SUDAH_DIPAKAI, f"{native.HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk permohonan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_HABIS, "Kuota layanan hari ini sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+    TOKEN_MISSING = sim.Say(401, native.KodeGalat.TOKEN_WAJIB, "Token akses wajib disertakan.")
+    TOKEN_INVALID = sim.Say(401, native.KodeGalat.TOKEN_TIDAK_VALID, "Token akses tidak valid atau sudah kedaluwarsa.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.METODE_TIDAK_DIIZINKAN, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_IDEMPOTENT_REPLAYED
+
+    def __init__(self, runtime: sim.SimulatorRuntime, tokens: TokenStore) -> None:
+        super().__init__(runtime)
+        self.tokens = tokens
+
+    async def authenticate(self, request: Request) -> Response | None:
+        """Every API call needs a live Bearer token (RFC 6750 section 3 on refusal)."""
+        authorization = request.headers.get("authorization", "")
+        if not authorization:
+            return self.error(self.TOKEN_MISSING, headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'})
+        scheme, _, value = authorization.partition(" ")
+        problem = self.tokens.check(value.strip()) if scheme.lower() == "bearer" and value.strip() else "Bearer token expected"
+        if problem is None:
+            return None
+        self.tokens.refused += 1
+        challenge = f'Bearer realm="{REALM}", error="invalid_token", error_description="{problem}"'
+        return self.error(self.TOKEN_INVALID, headers={"WWW-Authenticate": challenge})
+
+    def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
+        status = native.StatusGalat.DITOLAK if refused else native.StatusGalat.GAGAL
+        return native.GalatDjp(status=status, kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+
+    def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+        knobs = self.runtime.knobs
+        override = knobs.status_override if isinstance(knobs, DjpKnobs) else None
+        return super().success(call, {**body, "status": override} if override else body, replayed=replayed)
+
+    def garbled(self, call: sim.Call[Any], reply: Response) -> Response:
+        """A web application firewall's block page: HTTP 200, HTML, nothing of DJP's protocol."""
+        return HTMLResponse(HALAMAN_WAF.format(support_id=self.runtime.rng.randrange(10**18, 10**19)), status_code=200)
+
+
 # ---------------------------------------------------------------------------- app
 
 
 class KeadaanSimulator:
-    """Per-app state: runtime (knobs, rng, ledger), tokens, clock, configured client."""
+    """Per-app state: runtime (knobs, rng, ledger, clock), tokens, configured client."""
 
-    def __init__(self, config: KonfigurasiSimulator, clock: Callable[[], datetime]) -> None:
+    def __init__(self, config: KonfigurasiSimulator, clock: sim.Clock | None) -> None:
         self.config = config
-        self.runtime = SimulatorRuntime(config.knobs.model_copy(), Ledger(config.ledger_path))
-        self._clock = clock
-        self.tokens = TokenStore(self.now)
+        self.runtime = sim.SimulatorRuntime.open(config.knobs.model_copy(), ledger_path=config.ledger_path, clock=clock)
+        self.tokens = TokenStore(self.runtime.clock.now)
+        self.runtime.triggers.append(self.cabut_jika_diminta)
+        self.runtime.knobs = self.cabut_jika_diminta(self.runtime.knobs)
 
     @property
     def knobs(self) -> DjpKnobs:
@@ -470,297 +578,39 @@ class KeadaanSimulator:
         assert isinstance(knobs, DjpKnobs)
         return knobs
 
-    def now(self) -> datetime:
-        return self._clock().astimezone(WIB)
-
-    def cabut_jika_diminta(self) -> None:
+    def cabut_jika_diminta(self, knobs: sim.Knobs) -> sim.Knobs:
         """Carry out a ``revoke_tokens`` trigger once, then reset it."""
-        if self.knobs.revoke_tokens:
+        if isinstance(knobs, DjpKnobs) and knobs.revoke_tokens:
             self.tokens.revoke_all()
-            self.runtime.knobs = self.knobs.model_copy(update={"revoke_tokens": False})
+            return knobs.model_copy(update={"revoke_tokens": False})
+        return knobs
 
 
-def _jam_sistem() -> datetime:
-    return datetime.now(WIB)
-
-
-def create_app(config: KonfigurasiSimulator | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def create_app(config: KonfigurasiSimulator | None = None, *, clock: sim.Clock | None = None) -> FastAPI:
     """Build a simulator app with its own ledger, knobs, random and tokens.
 
     ``clock`` (an aware-datetime factory) lets tests expire tokens and cross days
-    without sleeping. The ledger is opened here, not at startup, so the app also
-    works under ``httpx.ASGITransport`` (which skips lifespan events).
-    """
-    keadaan = KeadaanSimulator(config or KonfigurasiSimulator(), clock or _jam_sistem)
-    runtime = keadaan.runtime
+    without sleeping. ``app.state.simulator`` is the scaffold, ``app.state.djp`` the
+    DJP state (tokens, configured client)."""
+    keadaan = KeadaanSimulator(config or KonfigurasiSimulator(), clock)
+    dialect = DialekDjp(keadaan.runtime, keadaan.tokens)
+    simulator = sim.Simulator(
+        keadaan.runtime,
+        dialect,
+        operasi(keadaan.runtime.ledger),
+        title="DJP backend simulator",
+        description="Native DJP API (OAuth2; NPWP activation, KSWP, SKF) for mpp-hub adapter tests.",
+    )
+    app = simulator.app
+    app.state.djp = keadaan
 
-    app = simulator_app(runtime, title="DJP backend simulator", description="Native DJP API (OAuth2; NPWP activation, KSWP, SKF) for mpp-hub adapter tests.", state=keadaan)
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kode = {404: KodeGalat.TIDAK_DITEMUKAN, 405: KodeGalat.METODE_TIDAK_DIIZINKAN}.get(exc.status_code, KodeGalat.GALAT_INTERNAL)
-        return galat(exc.status_code, kode, str(exc.detail), headers=getattr(exc, "headers", None))
-
-    @app.middleware("http")
-    async def _pemicu_pencabutan(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        response = await call_next(request)
-        if request.url.path == "/_sim/knobs" and request.method == "PUT":
-            keadaan.cabut_jika_diminta()
-        return response
-
-    # -- OAuth2 ----------------------------------------------------------------
-
-    @app.post(PATH_TOKEN)
+    @app.post(native.PATH_TOKEN)
     async def token(request: Request) -> Response:
         """Client credentials grant: one token per call, lifetime ``token_ttl_seconds``."""
         raw = await request.body()  # received in full before any (simulated) work
-        keadaan.cabut_jika_diminta()
-        fault = await runtime.gate()
-        if fault is not None:
-            return _galat_gangguan(fault)
-        content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-        if content_type != "application/x-www-form-urlencoded":
-            return galat_oauth(400, "invalid_request", "Body must be application/x-www-form-urlencoded")
-        form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
-        if any(len(values) > 1 for values in form.values()):
-            return galat_oauth(400, "invalid_request", "A parameter was sent more than once")
-        params = {name: values[0] for name, values in form.items()}
-
-        authorization = request.headers.get("authorization")
-        basic = _kredensial_basic(authorization) if authorization else None
-        if authorization and basic is None:
-            return galat_oauth(401, "invalid_client", "Unsupported or malformed client authentication", basic=True)
-        if basic is not None and ("client_id" in params or "client_secret" in params):
-            return galat_oauth(400, "invalid_request", "Use one client authentication method, not two")
-        client_id, secret = basic if basic is not None else (params.get("client_id"), params.get("client_secret"))
-        if client_id is None or secret is None:
-            return galat_oauth(401, "invalid_client", "Client authentication is required", basic=True)
-        if not (_sama(client_id, keadaan.config.client_id) and _sama(secret, keadaan.config.client_secret)):
-            return galat_oauth(401, "invalid_client", "Client authentication failed", basic=basic is not None)
-
-        grant_type = params.get("grant_type")
-        if grant_type is None:
-            return galat_oauth(400, "invalid_request", "grant_type is required")
-        if grant_type != "client_credentials":
-            return galat_oauth(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
-
-        ttl = keadaan.knobs.token_ttl_seconds
-        access_token = keadaan.tokens.issue(ttl)
-        return JSONResponse(
-            {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl, "scope": "layanan-mpp"},
-            headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
-        )
-
-    async def pintu_masuk(request: Request) -> Response | None:
-        """What every API call passes first: revocation trigger, faults, then the token.
-
-        The body is received in full first (as a real server does), so a client that
-        gives up during the simulated latency does not break the handler."""
-        await request.body()  # cached by Starlette for the handler
-        keadaan.cabut_jika_diminta()
-        fault = await runtime.gate()
-        if fault is not None:
-            return _galat_gangguan(fault)
-        authorization = request.headers.get("authorization", "")
-        scheme, _, value = authorization.partition(" ")
-        if not authorization:
-            return galat(
-                401, KodeGalat.TOKEN_WAJIB, "Token akses wajib disertakan.", headers={"WWW-Authenticate": f'Bearer realm="{REALM}"'}
-            )
-        problem = keadaan.tokens.check(value.strip()) if scheme.lower() == "bearer" and value.strip() else "Bearer token expected"
-        if problem is not None:
-            keadaan.tokens.refused += 1
-            return galat(
-                401,
-                KodeGalat.TOKEN_TIDAK_VALID,
-                "Token akses tidak valid atau sudah kedaluwarsa.",
-                headers={"WWW-Authenticate": f'Bearer realm="{REALM}", error="invalid_token", error_description="{problem}"'},
-            )
-        return None
-
-    def kunci_dari(request: Request) -> str | JSONResponse:
-        key = request.headers.get(HEADER_IDEMPOTENCY_KEY)
-        if key is None or not key.strip():
-            return galat(400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {HEADER_IDEMPOTENCY_KEY} wajib diisi.")
-        if len(key) > MAX_PANJANG_KEY or not key.isprintable():
-            return galat(
-                400, KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"{HEADER_IDEMPOTENCY_KEY} harus teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
-            )
-        return key
-
-    def isi_sukses(body: dict[str, Any]) -> dict[str, Any]:
-        override = keadaan.knobs.status_override
-        return {**body, "status": override} if override else body
-
-    def rusak() -> HTMLResponse:
-        return HTMLResponse(HALAMAN_WAF.format(support_id=runtime.rng.randrange(10**18, 10**19)), status_code=200)
-
-    def jawab_tulis(result: LedgerResult, status_code: int) -> Response:
-        """Turn the ledger's verdict into the HTTP answer (replay, conflict, quota, apply)."""
-        if result.outcome is Outcome.CONFLICT:
-            return galat(409, KodeGalat.KUNCI_SUDAH_DIPAKAI, f"{HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk permohonan lain.")
-        if result.outcome is Outcome.QUOTA_EXCEEDED:
-            return galat(
-                429,
-                KodeGalat.KUOTA_HABIS,
-                "Kuota layanan hari ini sudah habis.",
-                ditolak=True,
-                headers={"Retry-After": str(_detik_sampai_tengah_malam(keadaan.now()))},
-            )
-        entry: LedgerEntry | None = result.entry
-        assert entry is not None
-        if result.outcome is Outcome.REPLAYED:
-            return JSONResponse(isi_sukses(entry.response), status_code=status_code, headers={HEADER_IDEMPOTENT_REPLAYED: "true"})
-        if runtime.drop_reply():
-            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-        if runtime.garble_reply():
-            return rusak()
-        return JSONResponse(isi_sukses(entry.response), status_code=status_code)
-
-    # -- NPWP activation -----------------------------------------------------------
-
-    @app.post(PATH_AKTIVASI)
-    async def aktivasi(request: Request) -> Response:
-        """Activate a NIK as NPWP after the Dukcapil match; at most once per key."""
-        if (ditahan := await pintu_masuk(request)) is not None:
-            return ditahan
-        key = kunci_dari(request)
-        if isinstance(key, JSONResponse):
-            return key
-        try:
-            permohonan = PermohonanAktivasi.model_validate_json(await request.body())
-        except ValidationError as exc:
-            return galat(400, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_uraikan(exc))
-        now = keadaan.now()
-        if runtime.ledger.get(key) is None and not nik_padan(permohonan.nik):
-            return galat(
-                422, KodeGalat.NIK_TIDAK_VALID, "NIK tidak padan dengan data kependudukan (Dukcapil).", ditolak=True
-            )
-        nik = permohonan.nik
-
-        def hasil(sequence: int) -> dict[str, Any]:
-            # Already active under another key? Same NPWP, original date and receipt.
-            for entry in runtime.ledger.entries():
-                if entry.operation == OPERASI_AKTIVASI and entry.subject == subjek(nik):
-                    return {**entry.response, "status": StatusAktivasi.AKTIF.value, "aktivasi_baru": False}
-            kpp = kode_kpp(nik)
-            return HasilAktivasi(
-                status=StatusAktivasi.AKTIF,
-                npwp=nik,
-                tanggal_aktivasi=now.date(),
-                kode_kpp=kpp,
-                nama_kpp=nama_kpp(kpp),
-                aktivasi_baru=True,
-                nomor_tanda_terima=f"BPS-{kpp}-{now:%Y%m%d}-{sequence:06d}",
-            ).model_dump(mode="json")
-
-        result = runtime.ledger.apply_once(
-            key,
-            operation=OPERASI_AKTIVASI,
-            subject=subjek(nik),
-            fingerprint=sidik_jari(permohonan),
-            produce=hasil,
-            today=now.date(),
-            quota=keadaan.knobs.daily_quota,
-            state={"kode_kpp": kode_kpp(nik)},
-        )
-        return jawab_tulis(result, 200)
-
-    # -- KSWP (a read) -------------------------------------------------------------
-
-    @app.get(PATH_KSWP)
-    async def kswp(npwp: str, request: Request) -> Response:
-        """Taxpayer status confirmation: VALID / TIDAK_VALID with the criteria checked."""
-        if (ditahan := await pintu_masuk(request)) is not None:
-            return ditahan
-        keperluan = request.query_params.get("keperluan", "").strip()
-        masalah = []
-        if not re.fullmatch(POLA_NPWP, npwp):
-            masalah.append("npwp: harus 16 digit")
-        if not keperluan or len(keperluan) > MAX_PANJANG_KEPERLUAN:
-            masalah.append(f"keperluan: wajib diisi, maksimal {MAX_PANJANG_KEPERLUAN} karakter")
-        if masalah:
-            return galat(400, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=masalah)
-        profil = profil_wajib_pajak(npwp)
-        if not profil.terdaftar:
-            return galat(404, KodeGalat.NPWP_TIDAK_TERDAFTAR, "NPWP tidak terdaftar.", ditolak=True)
-        now = keadaan.now()
-        kriteria = [
-            KriteriaHasil(kode=k.value, terpenuhi=profil.terpenuhi(k), keterangan=_KETERANGAN[k][0 if profil.terpenuhi(k) else 1])
-            for k in KRITERIA_KSWP
-        ]
-        body = HasilKswp(
-            status=StatusKswp.VALID if all(k.terpenuhi for k in kriteria) else StatusKswp.TIDAK_VALID,
-            npwp=npwp,
-            keperluan=keperluan,
-            kriteria=kriteria,
-            tahun_pajak_diperiksa=tahun_pajak_diperiksa(npwp, now.date()),
-            waktu_konfirmasi=now.replace(microsecond=0),
-        ).model_dump(mode="json")
-        # Nothing is applied by a read, so drop and garble act on every answer.
-        if runtime.drop_reply():
-            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-        if runtime.garble_reply():
-            return rusak()
-        return JSONResponse(isi_sukses(body))
-
-    # -- SKF -----------------------------------------------------------------------
-
-    @app.post(PATH_SKF)
-    async def skf(request: Request) -> Response:
-        """Tax clearance letter: issued at once when every criterion holds, else refused."""
-        if (ditahan := await pintu_masuk(request)) is not None:
-            return ditahan
-        key = kunci_dari(request)
-        if isinstance(key, JSONResponse):
-            return key
-        try:
-            permohonan = PermohonanSkf.model_validate_json(await request.body())
-        except ValidationError as exc:
-            return galat(400, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_uraikan(exc))
-        npwp, now = permohonan.npwp, keadaan.now()
-        if runtime.ledger.get(key) is None:
-            profil = profil_wajib_pajak(npwp)
-            if not profil.terdaftar:
-                return galat(404, KodeGalat.NPWP_TIDAK_TERDAFTAR, "NPWP tidak terdaftar.", ditolak=True)
-            tidak_terpenuhi = [k.value for k in KRITERIA_SKF if not profil.terpenuhi(k)]
-            if tidak_terpenuhi:
-                return galat(
-                    422,
-                    KodeGalat.SKF_KRITERIA_TIDAK_TERPENUHI,
-                    "Permohonan SKF tidak dapat diproses: " + " ".join(_KETERANGAN[KodeKriteria(k)][1] for k in tidak_terpenuhi),
-                    ditolak=True,
-                    rincian=tidak_terpenuhi,
-                )
-        kpp = kode_kpp(npwp)
-
-        def hasil(sequence: int) -> dict[str, Any]:
-            today = now.date()
-            return HasilSkf(
-                status=StatusSkf.TERBIT,
-                nomor_skf=f"KET-{sequence:05d}/SKF/KPP.{kpp}/{today.year}",
-                npwp=npwp,
-                kode_kpp=kpp,
-                tanggal_terbit=today,
-                berlaku_sampai=tambah_satu_bulan(today),
-                tahun_pajak_diperiksa=tahun_pajak_diperiksa(npwp, today),
-                masa_ppn_diperiksa=masa_ppn_diperiksa(today),
-            ).model_dump(mode="json")
-
-        result = runtime.ledger.apply_once(
-            key,
-            operation=OPERASI_SKF,
-            subject=subjek(npwp),
-            fingerprint=sidik_jari(permohonan),
-            produce=hasil,
-            today=now.date(),
-            quota=keadaan.knobs.daily_quota,
-            state={"kode_kpp": kpp},
-        )
-        return jawab_tulis(result, 201)
-
-    # -- control ---------------------------------------------------------------------
-
+        if (stopped := await simulator.gate()) is not None:
+            return stopped
+        return terbitkan_token(request, raw, keadaan)
 
     @app.get("/_sim/tokens")
     async def tokens() -> dict[str, int]:
@@ -768,3 +618,40 @@ def create_app(config: KonfigurasiSimulator | None = None, *, clock: Callable[[]
         return keadaan.tokens.summary()
 
     return app
+
+
+def terbitkan_token(request: Request, raw: bytes, keadaan: KeadaanSimulator) -> Response:
+    """RFC 6749 section 4.4: the client authenticates (Basic or form fields, never both)
+    and gets a Bearer token."""
+    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        return galat_oauth(400, "invalid_request", "Body must be application/x-www-form-urlencoded")
+    form = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
+    if any(len(values) > 1 for values in form.values()):
+        return galat_oauth(400, "invalid_request", "A parameter was sent more than once")
+    params = {name: values[0] for name, values in form.items()}
+
+    authorization = request.headers.get("authorization")
+    basic = _kredensial_basic(authorization) if authorization else None
+    if authorization and basic is None:
+        return galat_oauth(401, "invalid_client", "Unsupported or malformed client authentication", basic=True)
+    if basic is not None and ("client_id" in params or "client_secret" in params):
+        return galat_oauth(400, "invalid_request", "Use one client authentication method, not two")
+    client_id, secret = basic if basic is not None else (params.get("client_id"), params.get("client_secret"))
+    if client_id is None or secret is None:
+        return galat_oauth(401, "invalid_client", "Client authentication is required", basic=True)
+    if not (_sama(client_id, keadaan.config.client_id) and _sama(secret, keadaan.config.client_secret)):
+        return galat_oauth(401, "invalid_client", "Client authentication failed", basic=basic is not None)
+
+    grant_type = params.get("grant_type")
+    if grant_type is None:
+        return galat_oauth(400, "invalid_request", "grant_type is required")
+    if grant_type != "client_credentials":
+        return galat_oauth(400, "unsupported_grant_type", f"grant_type {grant_type!r} is not supported")
+
+    ttl = keadaan.knobs.token_ttl_seconds
+    access_token = keadaan.tokens.issue(ttl)
+    return JSONResponse(
+        {"access_token": access_token, "token_type": "Bearer", "expires_in": ttl, "scope": "layanan-mpp"},
+        headers={"Cache-Control": "no-store", "Pragma": "no-cache"},
+    )

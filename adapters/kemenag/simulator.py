@@ -5,9 +5,11 @@ something that behaves like the real, foreign system: form-encoded PHP scripts,
 Indonesian field names, refusals inside a 200 answer, slowness, and maintenance
 windows in which a proxy serves an HTML page instead of the application.
 
-It imports nothing from ``hub`` or ``schemas`` (it imitates a system we do not
-control); it builds on the SDK's simulation toolkit for knobs, the apply-once ledger
-and the ``/_sim`` control endpoints.
+It imports nothing from ``hub`` (it imitates a system we do not control); the request
+pipeline, knobs, apply-once ledger, clock and working-day calendar come from the SDK's
+simulator scaffold (:mod:`adapters.sdk.testing.scaffold`); what is SIMKAH's own lives
+here: its rules, its slowness and maintenance windows, and its form-encoded dialect
+(:class:`DialekSimkah`).
 
 Native API
 ==========
@@ -32,11 +34,13 @@ Simulated business rules (deterministic; dates in WIB, the KUA's local time):
 * ``tgl_lahir_*`` must agree with the NIK's DDMMYY (women: day + 40), else 400
   ``DATA_TIDAK_VALID``; the same NIK twice: 400 ``DATA_TIDAK_VALID``.
 * Ceremony before today: ``TANGGAL_AKAD_LEWAT``.
-* ``tempat_akad=KUA`` means at the KUA in office hours: a working day (Mon-Fri)
-  between 08:00 and 16:00 [I], else ``DI_LUAR_JAM_KERJA`` (book ``LUAR_KUA`` instead).
-* Notice: at least **10 working days** (Mon-Fri; national holidays are not modelled
-  [I]) counted from the registration day (inclusive) to the ceremony day
-  (exclusive); fewer need ``no_dispensasi_camat``: ``PEMBERITAHUAN_KURANG_10_HARI``.
+* ``tempat_akad=KUA`` means at the KUA in office hours: a working day between the
+  counters' opening and closing times of the working-day calendar (08:00-16:00 [I]),
+  else ``DI_LUAR_JAM_KERJA`` (book ``LUAR_KUA`` instead).
+* Notice: at least **10 working days** counted from the registration day (inclusive)
+  to the ceremony day (exclusive); fewer need ``no_dispensasi_camat``:
+  ``PEMBERITAHUAN_KURANG_10_HARI``. Working days are the hub's calendar's: weekends,
+  national holidays and cuti bersama do not count.
 * Age on the ceremony day: under **19** needs ``no_dispensasi`` (religious court,
   UU 16/2019): ``USIA_DI_BAWAH_MINIMUM``; under **21** needs that person's N5
   (``no_n5_suami`` / ``no_n5_istri``): ``IZIN_ORANG_TUA_WAJIB``.
@@ -53,9 +57,10 @@ Simulated business rules (deterministic; dates in WIB, the KUA's local time):
 
 Idempotency: ``id_transaksi`` is the caller's idempotency key (the hub's step id).
 Each key is applied at most once (SDK ``Ledger.apply_once``, SQLite); a repeat with
-the same fields replays the stored answer (header ``Idempotent-Replayed: true``),
-with other fields it is refused as ``ID_TRANSAKSI_GANDA``. Refusals on the merits
-are not recorded, so a retry after the cause is gone can still apply.
+the same fields replays the stored answer (header ``Idempotent-Replayed: true``;
+a replay is never lost or garbled), with other fields it is refused as
+``ID_TRANSAKSI_GANDA``. Refusals on the merits are not recorded, so a retry after the
+cause is gone can still apply.
 
 Knobs (``GET/PUT /_sim/knobs``; :class:`KemenagKnobs`), in the order they act:
 
@@ -78,48 +83,26 @@ Knobs (``GET/PUT /_sim/knobs``; :class:`KemenagKnobs`), in the order they act:
 * ``seed`` -- seed of the simulator's random (jitter and rates).
 
 Control plane (never affected by the knobs): ``/_sim/health``, ``/_sim/ledger``,
-``/_sim/knobs`` (SDK ``control_router``).
+``/_sim/knobs`` (the scaffold's).
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
-import hashlib
-import json
 import math
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, timezone
+from collections.abc import Mapping, Sequence
+from datetime import date, time
 from typing import Any, Final, Self
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
-from adapters.kemenag.native import (
-    FORM,
-    PATH_DUPLIKAT,
-    PATH_PENDAFTARAN,
-    TEKS_PEMELIHARAAN,
-    AlasanDuplikat,
-    FormatTidakValid,
-    FormDuplikat,
-    FormPendaftaran,
-    JawabanDuplikat,
-    JawabanGagal,
-    JawabanPendaftaran,
-    KodeGagal,
-    StatusKawin,
-    TempatAkad,
-    decode_form,
-    encode_form,
-)
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.kemenag import native
+from adapters.sdk import testing as sim
+from adapters.sdk.testing.clock import WIB
+from schemas.validation import invalid_fields
 
-#: KUAs work on Western Indonesia Time (UTC+7, no DST); a fixed offset avoids tzdata.
-WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
+__all__ = ["WIB", "KemenagKnobs", "SimulatorSettings", "create_app"]
 
 #: The simulated KUA register: Kota Bukittinggi's districts [V:WILAYAH].
 KUA: Final[Mapping[str, str]] = {
@@ -132,8 +115,6 @@ BIAYA_LUAR_KUA: Final[int] = 600_000  # PNBP nikah outside the KUA / after hours
 MIN_HARI_KERJA: Final[int] = 10  # notice before the ceremony [S:NIKAH-DESA]
 USIA_MINIMUM: Final[int] = 19  # UU 16/2019
 USIA_TANPA_IZIN: Final[int] = 21  # UU 1/1974 art. 6(2): parental consent below 21
-JAM_BUKA: Final[time] = time(8, 0)  # [I]
-JAM_TUTUP: Final[time] = time(16, 0)  # [I]
 JAM_AKAD_BAWAAN: Final[time] = time(9, 0)
 HARI_KERJA_BIMWIN: Final[int] = 5  # Bimwin this many working days before the akad [I]
 BATAS_URUT_AKTA: Final[int] = 9000  # akta sequences >= this are not in the register
@@ -143,7 +124,7 @@ OPERASI_DUPLIKAT: Final[str] = "DUPLIKAT_BUKU_NIKAH"
 
 HALAMAN_PEMELIHARAAN: Final[str] = (
     "<!DOCTYPE html>\n<html lang=\"id\"><head><meta charset=\"utf-8\"><title>SIMKAH</title></head>\n"
-    f"<body><h1>{TEKS_PEMELIHARAAN}</h1>\n"
+    f"<body><h1>{native.TEKS_PEMELIHARAAN}</h1>\n"
     "<p>SIMKAH sedang dalam pemeliharaan sistem. Silakan coba beberapa saat lagi.</p></body></html>\n"
 )
 HALAMAN_504: Final[str] = (
@@ -156,7 +137,7 @@ PERINGATAN_PHP: Final[str] = (
 )
 
 
-class KemenagKnobs(Knobs):
+class KemenagKnobs(sim.Knobs):
     """The SDK's common knobs, with SIMKAH's slowness as default, plus jitter and
     periodic maintenance windows."""
 
@@ -172,71 +153,27 @@ class KemenagKnobs(Knobs):
         return self
 
 
-def jam_sistem() -> datetime:
-    return datetime.now(WIB)
+class KemenagRuntime(sim.SimulatorRuntime):
+    """The scaffold's runtime, slow with jitter and down in maintenance windows."""
 
-
-class KemenagRuntime(SimulatorRuntime):
-    """The toolkit runtime plus a clock, jitter and maintenance windows."""
-
-    knobs: KemenagKnobs
-
-    def __init__(self, knobs: KemenagKnobs, ledger: Ledger, clock: Callable[[], datetime]) -> None:
-        super().__init__(knobs, ledger)
-        self.clock = clock
-
-    def now(self) -> datetime:
-        return self.clock().astimezone(WIB)
-
-    def sisa_pemeliharaan(self) -> float | None:
-        """Seconds left of the current maintenance window, or None outside windows."""
+    def down_for(self) -> float | None:
+        """Seconds left of the current maintenance window (0.0 when ``down``), else None."""
         k = self.knobs
+        assert isinstance(k, KemenagKnobs)
+        if k.down:
+            return 0.0
         if k.downtime_every_seconds is None or k.downtime_seconds <= 0:
             return None
-        fase = self.clock().timestamp() % k.downtime_every_seconds
+        fase = self.clock.source().timestamp() % k.downtime_every_seconds
         return k.downtime_seconds - fase if fase < k.downtime_seconds else None
 
-    async def gate(self) -> Fault | None:
+    def delay_ms(self) -> float:
         k = self.knobs
-        if k.down or self.sisa_pemeliharaan() is not None:
-            return Fault.DOWN
-        delay_ms = k.latency_ms + (self.rng.uniform(0, k.jitter_ms) if k.jitter_ms else 0)
-        if delay_ms:
-            await asyncio.sleep(delay_ms / 1000)
-        if self.roll(k.error_rate):
-            return Fault.BUSY
-        return None
+        assert isinstance(k, KemenagKnobs)
+        return k.latency_ms + (self.rng.uniform(0, k.jitter_ms) if k.jitter_ms else 0)
 
 
 # ---------------------------------------------------------------- business rules
-
-
-class Penolakan(Exception):
-    """A refusal on the merits, raised inside the ledger's produce so nothing is stored."""
-
-    def __init__(self, kode: KodeGagal, pesan: str) -> None:
-        super().__init__(f"{kode}: {pesan}")
-        self.kode = kode
-        self.pesan = pesan
-
-
-def hari_kerja(day: date) -> bool:
-    return day.weekday() < 5
-
-
-def jumlah_hari_kerja(dari: date, sampai: date) -> int:
-    """Working days d with dari <= d < sampai."""
-    return sum(1 for i in range((sampai - dari).days) if hari_kerja(dari + timedelta(days=i)))
-
-
-def geser_hari_kerja(day: date, n: int) -> date:
-    """The working day n working days after (n > 0) or before (n < 0) ``day``."""
-    step = 1 if n > 0 else -1
-    while n:
-        day += timedelta(days=step)
-        if hari_kerja(day):
-            n -= step
-    return day
 
 
 def umur(lahir: date, pada: date) -> int:
@@ -249,34 +186,37 @@ def tgl_lahir_sesuai_nik(nik: str, lahir: date) -> bool:
     return lahir.day in (dd, dd - 40) and lahir.month == mm and lahir.year % 100 == yy
 
 
-def periksa_data_pendaftaran(form: FormPendaftaran) -> str | None:
-    """Consistency of the form itself (400 DATA_TIDAK_VALID); None when consistent."""
-    if form.nik_suami == form.nik_istri:
-        return "nik_suami dan nik_istri tidak boleh sama."
-    if not tgl_lahir_sesuai_nik(form.nik_suami, form.tgl_lahir_suami):
-        return "tgl_lahir_suami tidak sesuai dengan NIK."
-    if not tgl_lahir_sesuai_nik(form.nik_istri, form.tgl_lahir_istri):
-        return "tgl_lahir_istri tidak sesuai dengan NIK."
-    return None
+def periksa_data_pendaftaran(form: native.FormPendaftaran) -> None:
+    """Consistency of the form itself: 400 DATA_TIDAK_VALID whatever the ledger says."""
+    for salah, pesan in (
+        (form.nik_suami == form.nik_istri, "nik_suami dan nik_istri tidak boleh sama."),
+        (not tgl_lahir_sesuai_nik(form.nik_suami, form.tgl_lahir_suami), "tgl_lahir_suami tidak sesuai dengan NIK."),
+        (not tgl_lahir_sesuai_nik(form.nik_istri, form.tgl_lahir_istri), "tgl_lahir_istri tidak sesuai dengan NIK."),
+    ):
+        if salah:
+            raise sim.Malformed(pesan, code=native.KodeGagal.DATA_TIDAK_VALID)
 
 
-def periksa_pendaftaran(form: FormPendaftaran, today: date) -> None:
-    """The KUA's rules; raises :class:`Penolakan` with the first one broken."""
+def periksa_pendaftaran(call: sim.Call[native.FormPendaftaran]) -> None:
+    """The KUA's rules; refuses with the first one broken."""
+    form, today, kalender = call.payload, call.today, call.clock
     if form.kode_kua not in KUA:
-        raise Penolakan(KodeGagal.KUA_TIDAK_DIKENAL, f"Kode KUA {form.kode_kua} tidak dikenal.")
+        raise sim.Refusal(native.KodeGagal.KUA_TIDAK_DIKENAL, f"Kode KUA {form.kode_kua} tidak dikenal.")
     if form.nik_pemohon not in (form.nik_suami, form.nik_istri):
-        raise Penolakan(KodeGagal.PEMOHON_BUKAN_CATIN, "Pemohon harus calon suami atau calon istri.")
+        raise sim.Refusal(native.KodeGagal.PEMOHON_BUKAN_CATIN, "Pemohon harus calon suami atau calon istri.")
     if form.tgl_akad < today:
-        raise Penolakan(KodeGagal.TANGGAL_AKAD_LEWAT, "Tanggal akad sudah lewat.")
+        raise sim.Refusal(native.KodeGagal.TANGGAL_AKAD_LEWAT, "Tanggal akad sudah lewat.")
     jam = form.jam_akad or JAM_AKAD_BAWAAN
-    if form.tempat_akad is TempatAkad.KUA and not (hari_kerja(form.tgl_akad) and JAM_BUKA <= jam < JAM_TUTUP):
-        raise Penolakan(
-            KodeGagal.DI_LUAR_JAM_KERJA,
-            "Akad di KUA hanya pada hari kerja pukul 08.00-16.00; di luar itu daftarkan sebagai LUAR_KUA.",
+    jam_kantor = kalender.calendar.opens <= jam < kalender.calendar.closes
+    if form.tempat_akad is native.TempatAkad.KUA and not (kalender.is_working_day(form.tgl_akad) and jam_kantor):
+        raise sim.Refusal(
+            native.KodeGagal.DI_LUAR_JAM_KERJA,
+            f"Akad di KUA hanya pada hari kerja pukul {kalender.calendar.opens:%H.%M}-{kalender.calendar.closes:%H.%M}; "
+            "di luar itu daftarkan sebagai LUAR_KUA.",
         )
-    if jumlah_hari_kerja(today, form.tgl_akad) < MIN_HARI_KERJA and form.no_dispensasi_camat is None:
-        raise Penolakan(
-            KodeGagal.PEMBERITAHUAN_KURANG_10_HARI,
+    if kalender.working_days_between(today, form.tgl_akad) < MIN_HARI_KERJA and form.no_dispensasi_camat is None:
+        raise sim.Refusal(
+            native.KodeGagal.PEMBERITAHUAN_KURANG_10_HARI,
             "Pendaftaran kurang dari 10 hari kerja sebelum akad memerlukan dispensasi camat.",
         )
     calon = (
@@ -285,34 +225,31 @@ def periksa_pendaftaran(form: FormPendaftaran, today: date) -> None:
     )
     for siapa, lahir, _, _, _ in calon:
         if umur(lahir, form.tgl_akad) < USIA_MINIMUM and form.no_dispensasi is None:
-            raise Penolakan(
-                KodeGagal.USIA_DI_BAWAH_MINIMUM,
+            raise sim.Refusal(
+                native.KodeGagal.USIA_DI_BAWAH_MINIMUM,
                 f"Calon {siapa} belum berusia 19 tahun pada hari akad; diperlukan dispensasi kawin dari Pengadilan Agama.",
             )
     for siapa, lahir, n5, _, _ in calon:
         if umur(lahir, form.tgl_akad) < USIA_TANPA_IZIN and n5 is None:
-            raise Penolakan(KodeGagal.IZIN_ORANG_TUA_WAJIB, f"Calon {siapa} belum berusia 21 tahun; diperlukan izin orang tua (N5).")
+            raise sim.Refusal(native.KodeGagal.IZIN_ORANG_TUA_WAJIB, f"Calon {siapa} belum berusia 21 tahun; diperlukan izin orang tua (N5).")
     for siapa, _, _, status_kawin, dokumen in calon:
-        if status_kawin is not StatusKawin.BELUM_KAWIN and dokumen is None:
-            raise Penolakan(
-                KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB, f"Calon {siapa} pernah menikah; lampirkan akta cerai atau surat kematian (N6)."
+        if status_kawin is not native.StatusKawin.BELUM_KAWIN and dokumen is None:
+            raise sim.Refusal(
+                native.KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB, f"Calon {siapa} pernah menikah; lampirkan akta cerai atau surat kematian (N6)."
             )
 
 
-def kode_billing_untuk(key: str) -> str:
-    """A 15-digit PNBP billing code starting with 8, stable per idempotency key."""
-    h = int.from_bytes(hashlib.sha256(f"billing|{key}".encode()).digest()[:8], "big")
-    return "8" + f"{h % 10**14:014d}"
+def jadwal_bimwin(kalender: sim.SimClock, today: date, tgl_akad: date) -> date:
+    """Bimwin ``HARI_KERJA_BIMWIN`` working days before the akad, not before the next
+    working day and not after the akad."""
+    besok_kerja = kalender.add_working_days(today, 1)
+    return min(max(kalender.add_working_days(tgl_akad, -HARI_KERJA_BIMWIN), besok_kerja), tgl_akad)
 
 
-def jadwal_bimwin(today: date, tgl_akad: date) -> date:
-    besok_kerja = geser_hari_kerja(today, 1)
-    return min(max(geser_hari_kerja(tgl_akad, -HARI_KERJA_BIMWIN), besok_kerja), tgl_akad)
-
-
-def buat_pendaftaran(form: FormPendaftaran, *, key: str, sequence: int, today: date) -> JawabanPendaftaran:
-    luar = form.tempat_akad is TempatAkad.LUAR_KUA
-    return JawabanPendaftaran(
+def buat_pendaftaran(call: sim.Call[native.FormPendaftaran], sequence: int) -> dict[str, Any]:
+    form, today = call.payload, call.today
+    luar = form.tempat_akad is native.TempatAkad.LUAR_KUA
+    return native.JawabanPendaftaran(
         no_pendaftaran=f"DFT/{form.kode_kua}/{today.year}/{sequence:05d}",
         tgl_daftar=today,
         kode_kua=form.kode_kua,
@@ -321,83 +258,114 @@ def buat_pendaftaran(form: FormPendaftaran, *, key: str, sequence: int, today: d
         jam_akad=form.jam_akad or JAM_AKAD_BAWAAN,
         tempat_akad=form.tempat_akad,
         biaya=BIAYA_LUAR_KUA if luar else 0,
-        kode_billing=kode_billing_untuk(key) if luar else None,
+        kode_billing=sim.pnbp_billing_code(form.id_transaksi) if luar else None,
         wajib_bimwin="YA",
-        tgl_bimwin=jadwal_bimwin(today, form.tgl_akad),
-    )
+        tgl_bimwin=jadwal_bimwin(call.clock, today, form.tgl_akad),
+    ).model_dump(mode="json", exclude_none=True)
 
 
-def periksa_duplikat(form: FormDuplikat, today: date) -> None:
+def periksa_duplikat(call: sim.Call[native.FormDuplikat]) -> None:
+    form = call.payload
     urut, kode_kua, _, tahun = form.no_akta_nikah.split("/")
-    if kode_kua not in KUA or int(urut) >= BATAS_URUT_AKTA or int(tahun) > today.year:
-        raise Penolakan(KodeGagal.AKTA_TIDAK_DITEMUKAN, f"Akta nikah {form.no_akta_nikah} tidak ditemukan.")
-    if form.alasan is AlasanDuplikat.HILANG and form.no_surat_kehilangan is None:
-        raise Penolakan(KodeGagal.SURAT_KEHILANGAN_WAJIB, "Buku nikah hilang: lampirkan surat keterangan kehilangan dari kepolisian.")
+    if kode_kua not in KUA or int(urut) >= BATAS_URUT_AKTA or int(tahun) > call.today.year:
+        raise sim.Refusal(native.KodeGagal.AKTA_TIDAK_DITEMUKAN, f"Akta nikah {form.no_akta_nikah} tidak ditemukan.")
+    if form.alasan is native.AlasanDuplikat.HILANG and form.no_surat_kehilangan is None:
+        raise sim.Refusal(native.KodeGagal.SURAT_KEHILANGAN_WAJIB, "Buku nikah hilang: lampirkan surat keterangan kehilangan dari kepolisian.")
 
 
-def buat_duplikat(form: FormDuplikat, *, sequence: int, today: date) -> JawabanDuplikat:
+def buat_duplikat(call: sim.Call[native.FormDuplikat], sequence: int) -> dict[str, Any]:
+    form, today = call.payload, call.today
     kode_kua = form.no_akta_nikah.split("/")[1]
-    return JawabanDuplikat(
+    return native.JawabanDuplikat(
         no_duplikat=f"DUP/{kode_kua}/{today.year}/{sequence:05d}", no_akta_nikah=form.no_akta_nikah, kode_kua=kode_kua, tgl_terbit=today
-    )
+    ).model_dump(mode="json", exclude_none=True)
 
 
-@dataclass(frozen=True, slots=True)
-class Operasi:
-    """One native script: its form, its rules and its answer; the request pipeline is shared."""
-
-    form: type[FormPendaftaran] | type[FormDuplikat]
-    nama: str  # operation name in the ledger
-    skrip: str  # the PHP script, as it appears in PHP warnings
-    subjek: Callable[[Any], str]  # ledger subject: the KUA, never personal data
-    periksa_data: Callable[[Any], str | None]  # consistency of the form (400)
-    periksa: Callable[[Any, date], None]  # business rules (raise Penolakan)
-    buat: Callable[[Any, str, int, date], BaseModel]  # the success answer
+def _id_transaksi(form: native.FormPendaftaran | native.FormDuplikat) -> str:
+    return form.id_transaksi
 
 
-PENDAFTARAN: Final[Operasi] = Operasi(
-    form=FormPendaftaran,
-    nama=OPERASI_PENDAFTARAN,
-    skrip="pendaftaran.php",
-    subjek=lambda f: f"KUA {f.kode_kua}",
-    periksa_data=periksa_data_pendaftaran,
-    periksa=periksa_pendaftaran,
-    buat=lambda f, key, seq, today: buat_pendaftaran(f, key=key, sequence=seq, today=today),
-)
-DUPLIKAT: Final[Operasi] = Operasi(
-    form=FormDuplikat,
-    nama=OPERASI_DUPLIKAT,
-    skrip="duplikat.php",
-    subjek=lambda f: f"KUA {f.no_akta_nikah.split('/')[1]}",
-    periksa_data=lambda _: None,
-    periksa=periksa_duplikat,
-    buat=lambda f, _key, seq, today: buat_duplikat(f, sequence=seq, today=today),
-)
+#: The key is the form's ``id_transaksi``; the ledger subject is the KUA, never personal data.
+OPERASI: Final[tuple[sim.Operation[Any], ...]] = (
+    sim.Operation(name=OPERASI_PENDAFTARAN, path=native.PATH_PENDAFTARAN, model=native.FormPendaftaran, key=_id_transaksi,
+                  validate=periksa_data_pendaftaran, subject=lambda f: f"KUA {f.kode_kua}", checks=(periksa_pendaftaran,),
+                  produce=buat_pendaftaran, summary="Register a marriage, at most once per id_transaksi"),
+    sim.Operation(name=OPERASI_DUPLIKAT, path=native.PATH_DUPLIKAT, model=native.FormDuplikat, key=_id_transaksi,
+                  subject=lambda f: f"KUA {f.no_akta_nikah.split('/')[1]}", checks=(periksa_duplikat,), produce=buat_duplikat,
+                  summary="Issue a duplicate marriage book, at most once per id_transaksi"),
+)  # fmt: skip
 
 
-def sidik_jari(form: BaseModel) -> str:
-    """Fingerprint of the parsed fields without the key: "same request" ignores order and blanks."""
-    isi = form.model_dump(mode="json", exclude={"id_transaksi"})
-    return hashlib.sha256(json.dumps(isi, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
-
-
-# --------------------------------------------------------------------- responses
+# ------------------------------------------------------------------ the protocol
 
 
 def jawab(fields: Mapping[str, Any], status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return Response(encode_form(fields), status_code=status_code, media_type=FORM, headers=headers)
+    return Response(native.encode_form(fields), status_code=status_code, media_type=native.FORM, headers=headers)
 
 
-def gagal(kode: KodeGagal, pesan: str, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return jawab(JawabanGagal(kode=kode.value, pesan=pesan).model_dump(mode="json"), status_code, headers)
+def gagal(kode: str, pesan: str, status_code: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return jawab(native.JawabanGagal(kode=kode, pesan=pesan).model_dump(mode="json"), status_code, headers)
 
 
-def _galat_validasi(exc: ValidationError) -> Response:
-    missing = [str(e["loc"][0]) for e in exc.errors() if e["type"] == "missing"]
-    if missing:
-        return gagal(KodeGagal.DATA_TIDAK_LENGKAP, f"Data wajib belum diisi: {', '.join(missing)}.", 400)
-    salah = sorted({str(e["loc"][0]) for e in exc.errors() if e["loc"]})
-    return gagal(KodeGagal.DATA_TIDAK_VALID, f"Data tidak valid: {', '.join(salah)}.", 400)
+class DialekSimkah(sim.Dialect):
+    """SIMKAH speaks forms (``status=...&kode=...``): refusals on the merits come in a
+    200, protocol problems in a 400; a proxy answers HTML when SIMKAH is away."""
+
+    def read(self, request: Request, raw: bytes, endpoints: Sequence[sim.Endpoint[Any]]) -> tuple[sim.Endpoint[Any], Any]:
+        [endpoint] = endpoints
+        if request.headers.get("content-type", "").split(";")[0].strip().lower() != native.FORM:
+            raise sim.Malformed(f"Content-Type harus {native.FORM}.", code=native.KodeGagal.FORMAT_TIDAK_VALID)
+        try:
+            fields = native.decode_form(raw)
+        except native.FormatTidakValid as exc:
+            raise sim.Malformed(f"Isi permintaan bukan form: {exc}.", code=native.KodeGagal.FORMAT_TIDAK_VALID) from None
+        fields = {k: v for k, v in fields.items() if v.strip()}  # a blank field is an absent field
+        if "id_transaksi" not in fields:
+            raise sim.BadKey(missing=True)
+        assert endpoint.model is not None
+        try:
+            return endpoint, endpoint.model.model_validate(fields)
+        except ValidationError as exc:
+            problems = exc.errors(include_input=False)
+            if any(p["loc"] and p["loc"][0] == "id_transaksi" for p in problems):
+                raise sim.BadKey(missing=False) from None
+            missing = [str(p["loc"][0]) for p in problems if p["type"] == "missing"]
+            if missing:
+                raise sim.Malformed(f"Data wajib belum diisi: {', '.join(missing)}.", code=native.KodeGagal.DATA_TIDAK_LENGKAP) from None
+            salah = invalid_fields(exc)
+            raise sim.Malformed(f"Data tidak valid: {', '.join(salah)}.", code=native.KodeGagal.DATA_TIDAK_VALID) from None
+
+    def down(self, retry_after: float) -> Response:
+        headers = {"Retry-After": str(max(1, math.ceil(retry_after)))} if retry_after > 0 else None
+        return HTMLResponse(HALAMAN_PEMELIHARAAN, status_code=503, headers=headers)
+
+    def busy(self) -> Response:
+        return gagal(native.KodeGagal.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", 503, {"Retry-After": "2"})
+
+    def bad_key(self, *, missing: bool) -> Response:
+        return gagal(native.KodeGagal.ID_TRANSAKSI_WAJIB, "id_transaksi wajib diisi." if missing else "id_transaksi tidak valid.", 400)
+
+    def malformed(self, problem: sim.Malformed) -> Response:
+        return gagal(problem.code or native.KodeGagal.DATA_TIDAK_VALID, problem.message, 400)
+
+    def refused(self, refusal: sim.Refusal) -> Response:
+        return gagal(refusal.code, refusal.message, refusal.status or 200)
+
+    def conflict(self, call: sim.Call[Any], existing: sim.LedgerEntry) -> Response:
+        return gagal(native.KodeGagal.ID_TRANSAKSI_GANDA, "id_transaksi sudah dipakai untuk data lain.")
+
+    def quota(self, call: sim.Call[Any], day: date) -> Response:
+        return gagal(native.KodeGagal.KUOTA_HARIAN_PENUH, "Kuota pendaftaran hari ini sudah penuh.")
+
+    def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+        return jawab(body, headers={"Idempotent-Replayed": "true"} if replayed else None)
+
+    def dropped(self, call: sim.Call[Any]) -> Response:
+        return HTMLResponse(HALAMAN_504, status_code=504)
+
+    def garbled(self, call: sim.Call[Any], reply: Response) -> Response:
+        """A PHP warning, then the answer cut short: not the protocol."""
+        return HTMLResponse(PERINGATAN_PHP.format(skrip=call.endpoint.path.rsplit("/", 1)[-1]))
 
 
 # --------------------------------------------------------------------------- app
@@ -410,103 +378,13 @@ class SimulatorSettings(BaseModel):
     ledger_path: str = ":memory:"
 
 
-def create_app(settings: SimulatorSettings | None = None, *, clock: Callable[[], datetime] | None = None) -> FastAPI:
+def create_app(settings: SimulatorSettings | None = None, *, clock: sim.Clock | None = None) -> FastAPI:
     """A SIMKAH simulator with its own ledger, knobs and random.
 
-    ``clock`` (aware datetimes) lets tests fix "today" and maintenance windows. The
-    ledger is opened here, not at startup, so the app also works under transports
-    that skip lifespan events (``httpx.ASGITransport``).
-    """
+    ``clock`` (aware datetimes) lets tests fix "today" and maintenance windows."""
     settings = settings or SimulatorSettings()
-    runtime = KemenagRuntime(settings.knobs, Ledger(settings.ledger_path), clock or jam_sistem)
-
-    app = simulator_app(runtime, title="SIMKAH simulator (Kemenag KUA)", description="Form-encoded SIMKAH-like backend for mpp-hub tests.")
-
-    async def layani(request: Request, op: Operasi) -> Response:
-        """The request pipeline shared by both scripts; knobs act in the documented order."""
-        raw = await request.body()  # read first: a caller that gives up during the delay must not break the handler
-        fault = await runtime.gate()
-        if fault is Fault.DOWN:
-            sisa = runtime.sisa_pemeliharaan()
-            headers = {"Retry-After": str(max(1, math.ceil(sisa)))} if sisa is not None else None
-            return HTMLResponse(HALAMAN_PEMELIHARAAN, status_code=503, headers=headers)
-        if fault is Fault.BUSY:
-            return gagal(KodeGagal.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", 503, {"Retry-After": "2"})
-
-        if request.headers.get("content-type", "").split(";")[0].strip().lower() != FORM:
-            return gagal(KodeGagal.FORMAT_TIDAK_VALID, f"Content-Type harus {FORM}.", 400)
-        try:
-            fields = decode_form(raw)
-        except FormatTidakValid as exc:
-            return gagal(KodeGagal.FORMAT_TIDAK_VALID, f"Isi permintaan bukan form: {exc}.", 400)
-        fields = {k: v for k, v in fields.items() if v.strip()}  # a blank field is an absent field
-        key = fields.get("id_transaksi", "")
-        if not key.strip():
-            return gagal(KodeGagal.ID_TRANSAKSI_WAJIB, "id_transaksi wajib diisi.", 400)
-        try:
-            form = op.form.model_validate(fields)
-        except ValidationError as exc:
-            if any(e["loc"] and e["loc"][0] == "id_transaksi" for e in exc.errors()):
-                return gagal(KodeGagal.ID_TRANSAKSI_WAJIB, "id_transaksi tidak valid.", 400)
-            return _galat_validasi(exc)
-        if (masalah := op.periksa_data(form)) is not None:
-            return gagal(KodeGagal.DATA_TIDAK_VALID, masalah, 400)
-
-        knobs = runtime.knobs
-        today = runtime.now().date()
-
-        def produce(sequence: int) -> dict[str, Any]:
-            op.periksa(form, today)
-            return op.buat(form, key, sequence, today).model_dump(mode="json", exclude_none=True)
-
-        try:
-            result = runtime.ledger.apply_once(
-                key,
-                operation=op.nama,
-                subject=op.subjek(form),
-                fingerprint=sidik_jari(form),
-                produce=produce,
-                today=today,
-                quota=knobs.daily_quota,
-            )
-        except Penolakan as tolak:
-            return gagal(tolak.kode, tolak.pesan)
-        if result.outcome is Outcome.CONFLICT:
-            return gagal(KodeGagal.ID_TRANSAKSI_GANDA, "id_transaksi sudah dipakai untuk data lain.")
-        if result.outcome is Outcome.QUOTA_EXCEEDED:
-            return gagal(KodeGagal.KUOTA_HARIAN_PENUH, "Kuota pendaftaran hari ini sudah penuh.")
-        assert result.entry is not None
-        if runtime.drop_reply():
-            return HTMLResponse(HALAMAN_504, status_code=504)  # applied, but the caller never hears
-        if runtime.garble_reply():
-            return HTMLResponse(PERINGATAN_PHP.format(skrip=op.skrip))  # applied, answer is not the protocol
-        headers = {"Idempotent-Replayed": "true"} if result.outcome is Outcome.REPLAYED else None
-        return jawab(result.entry.response, headers=headers)
-
-    @app.post(PATH_PENDAFTARAN)
-    async def pendaftaran(request: Request) -> Response:
-        """Register a marriage, at most once per id_transaksi."""
-        return await layani(request, PENDAFTARAN)
-
-    @app.post(PATH_DUPLIKAT)
-    async def duplikat(request: Request) -> Response:
-        """Issue a duplicate marriage book, at most once per id_transaksi."""
-        return await layani(request, DUPLIKAT)
-
-    return app
-
-
-def main(argv: list[str] | None = None) -> None:
-    """``python -m adapters.kemenag.simulator --port 8105 --knobs '{"latency_ms": 50}'``."""
-    parser = argparse.ArgumentParser(description="SIMKAH (Kemenag KUA) backend simulator.")
-    parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8105)
-    parser.add_argument("--ledger", default=":memory:", help="SQLite file for the ledger (default in-memory).")
-    parser.add_argument("--knobs", default="{}", help="Initial knobs as JSON.")
-    args = parser.parse_args(argv)
-    settings = SimulatorSettings(knobs=KemenagKnobs.model_validate(json.loads(args.knobs)), ledger_path=args.ledger)
-    uvicorn.run(create_app(settings), host=args.host, port=args.port, log_level="warning")
-
-
-if __name__ == "__main__":
-    main()
+    runtime = KemenagRuntime.open(settings.knobs, ledger_path=settings.ledger_path, clock=clock)
+    simulator = sim.Simulator(
+        runtime, DialekSimkah(runtime), OPERASI, title="SIMKAH simulator (Kemenag KUA)", description="Form-encoded SIMKAH-like backend for mpp-hub tests."
+    )
+    return simulator.app

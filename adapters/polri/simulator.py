@@ -6,8 +6,10 @@ system -- its Indonesian protocol (``adapters.polri.native``), its idempotency
 contract, signed callbacks that arrive seconds later, callback delivery that retries
 while the hub is unreachable, duplicated deliveries, and its bad days.
 
-It imports nothing from ``hub`` or ``schemas``; it uses the SDK's simulation toolkit
-(knobs, apply-once ledger, control endpoints) and ``adapters.sdk.callbacks.sign``.
+It imports nothing from ``hub``; the request pipeline, knobs, apply-once ledger and
+clock come from the SDK's simulator scaffold (:mod:`adapters.sdk.testing.scaffold`),
+the vehicle register from :mod:`adapters.sdk.testing.registers`, and callbacks are
+signed with ``adapters.sdk.callbacks.sign``.
 
 Simulated business rules (deterministic, decided when the application is applied;
 dates are local WIB days):
@@ -28,17 +30,14 @@ dates are local WIB days):
   force-majeure exception (pasal 4 ayat 4, by Korlantas decision) is not simulated.
 * **Vehicle check** (``CEK_FISIK_KENDARAAN``), checked in this order:
 
-  - the plate must be in the vehicle register, which is *the same register Samsat
-    keeps* (Polri Regident runs it; Samsat reads it): serials 1..9000 are registered,
-    9001..9999 are not (``DITOLAK NOPOL_TIDAK_TERDAFTAR``);
+  - the plate must be in the vehicle register, *the one Samsat reads* (Polri Regident
+    runs it): serials 1..9000 are registered, 9001..9999 are not (``DITOLAK
+    NOPOL_TIDAK_TERDAFTAR``);
   - a plate whose serial ends in ``13`` (``BA 1313 LA``, ``BA 2013 LZ``) is reported
     stolen/blocked: first ``DIPROSES`` (``tahap`` ``KOORDINASI_RANMOR``: the hit is
     checked with Reskrim), then ``DITOLAK KENDARAAN_DIBLOKIR``;
-  - the rubbed chassis and engine numbers must equal the register's, derived from the
-    plate by :func:`register_kendaraan` -- the *same deterministic rule* as Samsat's
-    ``data_register`` in ``adapters/samsat/simulator.py`` (duplicated on purpose: two
-    foreign systems do not import each other; ``tests/unit/test_polri_simulator.py``
-    checks that both still agree). Otherwise ``DITOLAK CEK_FISIK_TIDAK_SESUAI`` naming
+  - the rubbed chassis and engine numbers must equal the register's
+    (:func:`register_kendaraan`); otherwise ``DITOLAK CEK_FISIK_TIDAK_SESUAI`` naming
     which number differs.
 
   A passed check is ``TERBIT`` with ``cek_fisik``: the checked numbers, a clearance
@@ -48,11 +47,13 @@ dates are local WIB days):
   Rp30,000, valid 6 months; SIM: a new 14-digit number, the class fee, valid 5 years
   from issue (Perpol 5/2021 pasal 4 ayat 1). The 29th-31st clamp to the month's end.
 
-Idempotency: each ``X-Request-Id`` is applied once (``Ledger.apply_once``); a repeat
-with the same body gets the stored 202 receipt (header ``X-Idempotent-Replay: true``)
-and no second verdict; another body is ``409 REQUEST_ID_BENTROK``. Refusals are
-asynchronous verdicts, so the applied application is what the ledger records; only
-the daily quota (429) and faults before applying are synchronous.
+Idempotency: each ``X-Request-Id`` is applied once; a repeat with the same body gets
+the stored 202 receipt (header ``X-Idempotent-Replay: true``) and no second verdict;
+another body is ``409 REQUEST_ID_BENTROK``. Refusals are asynchronous verdicts, so the
+applied application is what the ledger records; only the daily quota (429
+``KUOTA_HARIAN_HABIS``) and faults before applying are synchronous. The SKCK path
+serves two ledger operations, ``SKCK_BARU`` and ``SKCK_PERPANJANGAN``, as the body's
+``jenis_permohonan`` says.
 
 Callback delivery (per application, one background task; progress kept in the ledger
 entry's ``state``, so ``GET /_sim/ledger`` shows every attempt):
@@ -70,68 +71,43 @@ entry's ``state``, so ``GET /_sim/ledger`` shows every attempt):
 * deliveries still pending are resumed on startup (a file ledger survives restarts)
   and when the caller repeats the application.
 
-Knobs (:class:`PolriKnobs`, ``PUT /_sim/knobs``), applied to native requests in this
-order: ``down`` (503 ``LAYANAN_TIDAK_TERSEDIA``), ``latency_ms``, ``error_rate`` (503
-``LAYANAN_SIBUK`` + ``Retry-After: 1``, nothing applied), then the ``X-Request-Id``
-check (400) and body validation (422), ledger replay/conflict (409), ``daily_quota``
-(429 ``KUOTA_HARIAN_HABIS``), apply, then ``drop_reply_after_apply`` (504
-``GATEWAY_TIMEOUT`` after applying: the verdict still comes) or ``garble_rate`` (202
-with an HTML body that is not the protocol). ``verdict_delay_ms``,
-``duplicate_callback``, ``verdict_fault`` (corrupt the verdict callback:
-``garbled`` = not JSON, ``schema_invalid`` = TERBIT without its document,
-``unknown_status`` = a status word not in the protocol) and the delivery retry knobs
-are snapshotted per application when it is applied.
+Knobs (:class:`PolriKnobs`, ``PUT /_sim/knobs``): the scaffold's pipeline applies the
+common ones (``down`` 503 ``LAYANAN_TIDAK_TERSEDIA``; ``latency_ms``; ``error_rate``
+503 ``LAYANAN_SIBUK`` + ``Retry-After: 1``, nothing applied; then ``X-Request-Id``
+400, body 422, replay/conflict 409, ``daily_quota`` 429, apply; then
+``drop_reply_after_apply`` 504 ``GATEWAY_TIMEOUT`` -- the verdict still comes -- or
+``garble_rate``: 202 with an HTML body that is not the protocol). ``verdict_delay_ms``,
+``duplicate_callback``, ``verdict_fault`` (corrupt the verdict callback: ``garbled`` =
+not JSON, ``schema_invalid`` = TERBIT without its document, ``unknown_status`` = a
+status word not in the protocol) and the delivery retry knobs are snapshotted per
+application when it is applied.
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
-from datetime import UTC, date, datetime, timedelta, timezone
+from collections.abc import Callable
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Final
 
 import httpx
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
+from fastapi import FastAPI
+from pydantic import Field
 
-from adapters.polri.native import (
-    BIAYA_PERPANJANGAN_SIM,
-    BIAYA_SKCK,
-    DOKUMEN_LAYANAN,
-    HEADER_REPLAYED,
-    HEADER_REQUEST_ID,
-    MASA_BERLAKU_SIM_TAHUN,
-    MASA_BERLAKU_SKCK_BULAN,
-    PATH_CEK_FISIK,
-    PATH_SIM_PERPANJANGAN,
-    PATH_SKCK,
-    GalatPolri,
-    KodeAlasan,
-    KodeGalat,
-    Layanan,
-    PermohonanCekFisik,
-    PermohonanPerpanjanganSim,
-    PermohonanSkck,
-    StatusPermohonan,
-    TandaTerima,
-)
+from adapters.polri import native
+from adapters.sdk import testing as sim
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.testing.clock import WIB
+from adapters.sdk.testing.registers import data_register, serial_nopol
+
+__all__ = ["DEV_CALLBACK_SECRET", "SECRET_NAME", "WIB", "PolriKnobs", "PolriSimulator", "create_app", "kendaraan_diblokir", "register_kendaraan"]
 
 log = logging.getLogger(__name__)
-
-#: Polres Bukittinggi works on Western Indonesia Time (UTC+7, no DST).
-WIB: Final[timezone] = timezone(timedelta(hours=7), name="WIB")
 
 #: Development secret shared with the hub (hub/config.py _DEV_EXTRAS["polri"]).
 DEV_CALLBACK_SECRET: Final[str] = "dev-polri-callback-secret"
@@ -142,10 +118,6 @@ BACKOFF_MAKS_DETIK: Final[float] = 30.0
 #: Re-sign a retried callback once its signature is this old (the hub allows 300 s).
 TANDA_TANGAN_BARU_SETELAH: Final[float] = 240.0
 BATAS_SERIAL_SKCK: Final[int] = 90_000
-#: Plates with a serial above this are not in the vehicle register (same rule as Samsat's).
-BATAS_SERIAL_TERDAFTAR: Final[int] = 9000
-_HURUF_VIN: Final[str] = "ABCDEFGHJKLMNPRSTUVWXYZ0123456789"  # ISO 3779: no I, O, Q
-_HURUF_MESIN: Final[str] = "ABCDEFGHJKLMNPRSTUVWXYZ"
 
 ROMAWI: Final[tuple[str, ...]] = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
 _POLA_REGISTER_SKCK: Final = re.compile(
@@ -161,7 +133,7 @@ class VerdiktRusak(StrEnum):
     UNKNOWN_STATUS = "unknown_status"
 
 
-class PolriKnobs(Knobs):
+class PolriKnobs(sim.Knobs):
     """The common knobs plus Polri's asynchronous ones."""
 
     verdict_delay_ms: int = Field(default=1500, ge=0, le=600_000, description="From acceptance to the verdict callback.")
@@ -172,18 +144,6 @@ class PolriKnobs(Knobs):
 
 
 # ------------------------------------------------------------------ business rules
-
-
-def tambah_bulan(day: date, months: int) -> date:
-    """Same day ``months`` later, clamped to the end of a shorter month."""
-    index = day.month - 1 + months
-    year, month = day.year + index // 12, index % 12 + 1
-    for candidate in (day.day, 30, 29, 28):
-        try:
-            return date(year, month, min(day.day, candidate))
-        except ValueError:
-            continue
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def catatan_kriminal(nik: str) -> bool:
@@ -202,31 +162,11 @@ def sim_lama_terdaftar(nomor: str) -> bool:
     return not nomor.endswith("0000")
 
 
-def serial_nopol(nopol: str) -> int:
-    """The number in the middle of a plate (``BA 1234 LZ`` -> 1234)."""
-    return int(nopol.split(" ")[1])
-
-
-def _hash(*parts: str) -> int:
-    return int.from_bytes(hashlib.sha256("|".join(parts).encode("utf-8")).digest()[:16], "big")
-
-
 def register_kendaraan(nopol: str) -> tuple[str, str] | None:
     """(nomor rangka, nomor mesin) the vehicle register holds for a plate, or ``None``
-    for an unregistered plate.
-
-    The register is shared with Samsat, so this is the same deterministic rule as
-    ``data_register`` in adapters/samsat/simulator.py -- keep the two in step (a unit
-    test compares them): serials up to 9000 are registered; the VIN is "MH" + 15
-    characters and the engine number 3 letters + 7 digits, both taken from SHA-256
-    of the plate."""
-    if serial_nopol(nopol) > BATAS_SERIAL_TERDAFTAR:
-        return None
-    h = _hash("register", nopol)
-    rangka = "MH" + "".join(_HURUF_VIN[(h >> (40 + 5 * i)) % len(_HURUF_VIN)] for i in range(15))
-    mesin_h = _hash("mesin", nopol)
-    mesin = "".join(_HURUF_MESIN[(mesin_h >> (5 * i)) % len(_HURUF_MESIN)] for i in range(3)) + f"{(mesin_h >> 20) % 10**7:07d}"
-    return rangka, mesin
+    for an unregistered plate (the register Samsat reads too)."""
+    record = data_register(nopol)
+    return None if record is None else (record.nomor_rangka, record.nomor_mesin)
 
 
 def kendaraan_diblokir(nopol: str) -> bool:
@@ -248,49 +188,49 @@ def nomor_surat_keterangan(urutan: int, today: date) -> str:
     return f"SKET/RANMOR/{urutan % 100_000:05d}/{ROMAWI[today.month - 1]}/{today.year}/RESKRIM"
 
 
-def nomor_registrasi(layanan: Layanan, urutan: int, today: date) -> str:
-    jenis = {Layanan.SIM_PERPANJANGAN: "SIM", Layanan.CEK_FISIK_KENDARAAN: "RANMOR"}.get(layanan, "SKCK")
+def nomor_registrasi(layanan: native.Layanan, urutan: int, today: date) -> str:
+    jenis = {native.Layanan.SIM_PERPANJANGAN: "SIM", native.Layanan.CEK_FISIK_KENDARAAN: "RANMOR"}.get(layanan, "SKCK")
     return f"POLRES-BKT/{jenis}/{today:%Y%m%d}/{urutan:06d}"
 
 
-def _ditolak(kode: KodeAlasan, alasan: str) -> dict[str, Any]:
-    return {"status": StatusPermohonan.DITOLAK.value, "penolakan": {"kode_alasan": kode.value, "alasan": alasan}}
+def _ditolak(kode: native.KodeAlasan, alasan: str) -> dict[str, Any]:
+    return {"status": native.StatusPermohonan.DITOLAK.value, "penolakan": {"kode_alasan": kode.value, "alasan": alasan}}
 
 
-def putusan_skck(permohonan: PermohonanSkck, urutan: int, today: date) -> list[dict[str, Any]]:
+def putusan_skck(permohonan: native.PermohonanSkck, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks (without envelope fields) an SKCK application will produce."""
     if permohonan.nomor_skck_lama is not None and permohonan.masa_berlaku_skck_lama is not None:
         if not skck_lama_terdaftar(permohonan.nomor_skck_lama):
-            return [_ditolak(KodeAlasan.SKCK_LAMA_TIDAK_DITEMUKAN, "Nomor SKCK lama tidak ditemukan dalam register.")]
-        if today > tambah_bulan(permohonan.masa_berlaku_skck_lama, 12):
+            return [_ditolak(native.KodeAlasan.SKCK_LAMA_TIDAK_DITEMUKAN, "Nomor SKCK lama tidak ditemukan dalam register.")]
+        if today > sim.add_months(permohonan.masa_berlaku_skck_lama, 12):
             return [
                 _ditolak(
-                    KodeAlasan.SKCK_LAMA_KADALUARSA,
+                    native.KodeAlasan.SKCK_LAMA_KADALUARSA,
                     "SKCK lama telah lewat lebih dari 1 tahun dari masa berlakunya; ajukan SKCK baru.",
                 )
             ]
     if catatan_kriminal(permohonan.nik):
         return [
-            {"status": StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_CATATAN"},
-            _ditolak(KodeAlasan.CATATAN_KRIMINAL, "Pemohon memiliki catatan kriminal pada hasil pemeriksaan sidik jari."),
+            {"status": native.StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_CATATAN"},
+            _ditolak(native.KodeAlasan.CATATAN_KRIMINAL, "Pemohon memiliki catatan kriminal pada hasil pemeriksaan sidik jari."),
         ]
     dokumen = {
         "nomor_skck": nomor_skck(urutan, today),
         "tanggal_terbit": today.isoformat(),
-        "berlaku_sampai": tambah_bulan(today, MASA_BERLAKU_SKCK_BULAN).isoformat(),
-        "biaya_pnbp": BIAYA_SKCK,
+        "berlaku_sampai": sim.add_months(today, native.MASA_BERLAKU_SKCK_BULAN).isoformat(),
+        "biaya_pnbp": native.BIAYA_SKCK,
     }
-    return [{"status": StatusPermohonan.TERBIT.value, "skck": dokumen}]
+    return [{"status": native.StatusPermohonan.TERBIT.value, "skck": dokumen}]
 
 
-def putusan_sim(permohonan: PermohonanPerpanjanganSim, urutan: int, today: date) -> list[dict[str, Any]]:
+def putusan_sim(permohonan: native.PermohonanPerpanjanganSim, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks a SIM renewal will produce."""
     if not sim_lama_terdaftar(permohonan.nomor_sim_lama):
-        return [_ditolak(KodeAlasan.SIM_TIDAK_DITEMUKAN, "Nomor SIM lama tidak ditemukan dalam register.")]
+        return [_ditolak(native.KodeAlasan.SIM_TIDAK_DITEMUKAN, "Nomor SIM lama tidak ditemukan dalam register.")]
     if today > permohonan.masa_berlaku_sim_lama:
         return [
             _ditolak(
-                KodeAlasan.SIM_KADALUARSA,
+                native.KodeAlasan.SIM_KADALUARSA,
                 "SIM telah habis masa berlakunya dan tidak dapat diperpanjang; ajukan penerbitan SIM baru (Perpol 5/2021 pasal 4).",
             )
         ]
@@ -298,21 +238,21 @@ def putusan_sim(permohonan: PermohonanPerpanjanganSim, urutan: int, today: date)
         "nomor_sim": nomor_sim(urutan, today),
         "golongan_sim": permohonan.golongan_sim.value,
         "tanggal_terbit": today.isoformat(),
-        "berlaku_sampai": tambah_bulan(today, 12 * MASA_BERLAKU_SIM_TAHUN).isoformat(),
-        "biaya_pnbp": BIAYA_PERPANJANGAN_SIM[permohonan.golongan_sim],
+        "berlaku_sampai": sim.add_months(today, 12 * native.MASA_BERLAKU_SIM_TAHUN).isoformat(),
+        "biaya_pnbp": native.BIAYA_PERPANJANGAN_SIM[permohonan.golongan_sim],
     }
-    return [{"status": StatusPermohonan.TERBIT.value, "sim": dokumen}]
+    return [{"status": native.StatusPermohonan.TERBIT.value, "sim": dokumen}]
 
 
-def putusan_cek_fisik(permohonan: PermohonanCekFisik, urutan: int, today: date) -> list[dict[str, Any]]:
+def putusan_cek_fisik(permohonan: native.PermohonanCekFisik, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks a vehicle check will produce (rules in the module docstring)."""
     register = register_kendaraan(permohonan.nopol)
     if register is None:
-        return [_ditolak(KodeAlasan.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {permohonan.nopol} tidak terdaftar dalam register kendaraan.")]
+        return [_ditolak(native.KodeAlasan.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {permohonan.nopol} tidak terdaftar dalam register kendaraan.")]
     if kendaraan_diblokir(permohonan.nopol):
         return [
-            {"status": StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_RANMOR"},
-            _ditolak(KodeAlasan.KENDARAAN_DIBLOKIR, "Kendaraan tercatat sebagai kendaraan hilang/diblokir; proses balik nama tidak dapat dilanjutkan."),
+            {"status": native.StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_RANMOR"},
+            _ditolak(native.KodeAlasan.KENDARAAN_DIBLOKIR, "Kendaraan tercatat sebagai kendaraan hilang/diblokir; proses balik nama tidak dapat dilanjutkan."),
         ]
     beda = [
         nama
@@ -320,7 +260,7 @@ def putusan_cek_fisik(permohonan: PermohonanCekFisik, urutan: int, today: date) 
         if dilihat != terdaftar
     ]
     if beda:
-        return [_ditolak(KodeAlasan.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai register kendaraan: {', '.join(beda)}.")]
+        return [_ditolak(native.KodeAlasan.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai register kendaraan: {', '.join(beda)}.")]
     dokumen = {
         "nomor_surat_keterangan": nomor_surat_keterangan(urutan, today),
         "nopol": permohonan.nopol,
@@ -329,64 +269,64 @@ def putusan_cek_fisik(permohonan: PermohonanCekFisik, urutan: int, today: date) 
         "tanggal_periksa": today.isoformat(),
         "status_ranmor": "BERSIH",
     }
-    return [{"status": StatusPermohonan.TERBIT.value, "cek_fisik": dokumen}]
-
-
-def sidik_jari(permohonan: BaseModel) -> str:
-    """Fingerprint of the parsed body: key order and whitespace do not make it "another body"."""
-    kanonik = json.dumps(permohonan.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(kanonik.encode()).hexdigest()
+    return [{"status": native.StatusPermohonan.TERBIT.value, "cek_fisik": dokumen}]
 
 
 def rusak(isi: dict[str, Any], fault: VerdiktRusak | None) -> bytes:
     """The bytes of a callback body, corrupted as the ``verdict_fault`` knob says."""
     if fault is VerdiktRusak.GARBLED:
         return b"<html><body><h1>502 Bad Gateway</h1>nginx</body></html>"
-    dibuang = {*DOKUMEN_LAYANAN.values(), "penolakan"}
+    dibuang = {*native.DOKUMEN_LAYANAN.values(), "penolakan"}
     if fault is VerdiktRusak.SCHEMA_INVALID:
-        isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": StatusPermohonan.TERBIT.value}
+        isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": native.StatusPermohonan.TERBIT.value}
     elif fault is VerdiktRusak.UNKNOWN_STATUS:
         isi = {k: v for k, v in isi.items() if k not in dibuang} | {"status": "DITANGGUHKAN"}
     return json.dumps(isi, separators=(",", ":")).encode()
 
 
-# ---------------------------------------------------------------------- responses
+PUTUSAN: Final[dict[type[Any], Callable[[Any, int, date], list[dict[str, Any]]]]] = {
+    native.PermohonanSkck: putusan_skck,
+    native.PermohonanPerpanjanganSim: putusan_sim,
+    native.PermohonanCekFisik: putusan_cek_fisik,
+}
 
 
-def galat(status_code: int, kode: KodeGalat, pesan: str, *, rincian: list[str] | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    isi = GalatPolri(kode=kode, pesan=pesan, rincian=rincian)
-    return JSONResponse(isi.model_dump(mode="json", exclude_none=True), status_code=status_code, headers=headers)
+# ------------------------------------------------------------------ the protocol
 
 
-def _rincian(exc: ValidationError | RequestValidationError) -> list[str]:
-    return [
-        f"{'.'.join(str(p) for p in err.get('loc', ()) if p != 'body') or 'body'}: {err.get('msg', 'tidak valid')}"
-        for err in exc.errors()
-    ]
+class DialekPolri(sim.JsonDialect):
+    """Polri speaks JSON: a 202 receipt, every error a :class:`GalatPolri`."""
 
+    key = sim.KeyRule(native.HEADER_REQUEST_ID, max_length=MAX_PANJANG_REQUEST_ID)
+    DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan Polri sedang tidak tersedia.")
+    BUSY = sim.Say(503, native.KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = sim.Say(400, native.KodeGalat.REQUEST_ID_WAJIB, f"Header {native.HEADER_REQUEST_ID} wajib diisi.")
+    KEY_INVALID = sim.Say(400, native.KodeGalat.REQUEST_ID_TIDAK_VALID, f"{native.HEADER_REQUEST_ID} maksimal {MAX_PANJANG_REQUEST_ID} karakter tercetak.")
+    MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.REQUEST_ID_BENTROK, f"{native.HEADER_REQUEST_ID} sudah dipakai untuk permohonan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_HARIAN_HABIS, "Kuota layanan hari ini sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.GATEWAY_TIMEOUT, "Batas waktu gateway habis.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.METODE_TIDAK_DIIZINKAN, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_REPLAYED
+    GARBLED_PAGE = "<html><body><h1>Permohonan diterima</h1></body></html>"
 
-def _detik_sampai_tengah_malam(now: datetime) -> int:
-    besok = datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=WIB)
-    return max(1, int((besok - now).total_seconds()))
+    def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
+        return native.GalatPolri(kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+
+    def named_by(self, payload: Any) -> str:
+        return str(payload.layanan)  # one SKCK path: new or renewal
 
 
 # ------------------------------------------------------------------ the simulator
 
 
 class PolriSimulator:
-    """Knobs, ledger, clock and the callback deliveries of one simulator instance."""
+    """The callback side of one simulator instance: signed deliveries of the verdicts
+    the applied applications carry in their ledger state."""
 
-    def __init__(
-        self,
-        runtime: SimulatorRuntime,
-        *,
-        secret: str,
-        clock: Callable[[], datetime],
-        callback_transport: httpx.AsyncBaseTransport | None = None,
-    ) -> None:
+    def __init__(self, runtime: sim.SimulatorRuntime, *, secret: str, callback_transport: httpx.AsyncBaseTransport | None = None) -> None:
         self.runtime = runtime
         self.secret = secret
-        self.clock = clock
         self._transport = callback_transport
         self._http: httpx.AsyncClient | None = None
         self._tasks: dict[str, asyncio.Task[None]] = {}
@@ -398,103 +338,69 @@ class PolriSimulator:
         return knobs
 
     @property
-    def ledger(self) -> Ledger:
+    def ledger(self) -> sim.Ledger:
         return self.runtime.ledger
 
     def now(self) -> datetime:
-        return self.clock().astimezone(WIB)
+        return self.runtime.clock.now()
 
     # -- receiving an application
 
-    async def terima(
-        self, request: Request, model: type[PermohonanSkck] | type[PermohonanPerpanjanganSim] | type[PermohonanCekFisik]
-    ) -> Response:
-        knobs = self.knobs  # one consistent view for this request
-        fault = await self.runtime.gate()
-        if fault is Fault.DOWN:
-            return galat(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan Polri sedang tidak tersedia.")
-        if fault is Fault.BUSY:
-            return galat(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
+    def operasi(self) -> tuple[sim.Operation[Any], ...]:
+        """The native operations; each applied one schedules its callbacks."""
 
-        key = request.headers.get(HEADER_REQUEST_ID)
-        if key is None or not key.strip():
-            return galat(400, KodeGalat.REQUEST_ID_WAJIB, f"Header {HEADER_REQUEST_ID} wajib diisi.")
-        if len(key) > MAX_PANJANG_REQUEST_ID or not key.isprintable():
-            return galat(400, KodeGalat.REQUEST_ID_TIDAK_VALID, f"{HEADER_REQUEST_ID} maksimal {MAX_PANJANG_REQUEST_ID} karakter tercetak.")
-        try:
-            permohonan = model.model_validate_json(await request.body())
-        except ValidationError as exc:
-            return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_rincian(exc))
-
-        now = self.now()
-        layanan = permohonan.layanan
-        nomor: dict[str, str] = {}
-
-        def produce(urutan: int) -> dict[str, Any]:
-            nomor["registrasi"] = nomor_registrasi(layanan, urutan, now.date())
-            nomor["urutan"] = str(urutan)
-            tanda = TandaTerima(nomor_registrasi=nomor["registrasi"], layanan=layanan, diterima_pada=now)
-            return tanda.model_dump(mode="json")
-
-        result = self.ledger.apply_once(
-            key,
-            operation=layanan.value,
-            subject=layanan.value,  # never the NIK: the ledger is visible on /_sim/ledger
-            fingerprint=sidik_jari(permohonan),
-            produce=produce,
-            today=now.date(),
-            quota=knobs.daily_quota,
-            now=now.astimezone(UTC),
-        )
-        if result.outcome is Outcome.CONFLICT:
-            return galat(409, KodeGalat.REQUEST_ID_BENTROK, f"{HEADER_REQUEST_ID} sudah dipakai untuk permohonan lain.")
-        if result.outcome is Outcome.QUOTA_EXCEEDED:
-            return galat(
-                429, KodeGalat.KUOTA_HARIAN_HABIS, "Kuota layanan hari ini sudah habis.",
-                headers={"Retry-After": str(_detik_sampai_tengah_malam(now))},
+        def op(layanan: native.Layanan, path: str, model: type[Any], summary: str) -> sim.Operation[Any]:
+            return sim.Operation(
+                name=layanan.value,
+                path=path,
+                model=model,
+                status=202,
+                subject=lambda _: layanan.value,  # never the NIK: the ledger is visible on /_sim/ledger
+                produce=self.terima,
+                after=self.setelah,
+                summary=summary,
             )
-        assert result.entry is not None
-        if result.outcome is Outcome.REPLAYED:
-            if result.entry.state.get("status_pengiriman") == "MENUNGGU":
-                self.jadwalkan(key)  # e.g. the simulator restarted before delivering
-            return JSONResponse(result.entry.response, status_code=202, headers={HEADER_REPLAYED: "true"})
 
-        urutan = int(nomor["urutan"])
-        if isinstance(permohonan, PermohonanSkck):
-            rencana = putusan_skck(permohonan, urutan, now.date())
-        elif isinstance(permohonan, PermohonanCekFisik):
-            rencana = putusan_cek_fisik(permohonan, urutan, now.date())
-        else:
-            rencana = putusan_sim(permohonan, urutan, now.date())
-        envelope = {"nomor_registrasi": nomor["registrasi"], "id_permintaan": key, "layanan": layanan.value}
-        self.ledger.update_state(
-            key,
-            {
-                "layanan": layanan.value,
-                "nomor_registrasi": nomor["registrasi"],
-                "callback_url": permohonan.callback_url,
-                "pemberitahuan": [envelope | isi for isi in rencana],
-                "gangguan": {
-                    "verdict_delay_ms": knobs.verdict_delay_ms,
-                    "duplicate_callback": knobs.duplicate_callback,
-                    "verdict_fault": knobs.verdict_fault.value if knobs.verdict_fault else None,
-                    "callback_max_attempts": knobs.callback_max_attempts,
-                    "callback_backoff_ms": knobs.callback_backoff_ms,
-                },
-                "diterima_epoch": time.time(),  # wall clock: due times survive a restart
-                "terkirim": 0,
-                "status_pengiriman": "MENUNGGU",
-                "percobaan": [],
-            },
+        return (
+            op(native.Layanan.SKCK_BARU, native.PATH_SKCK, native.PermohonanSkck, "SKCK baru: accepted now, verdict by callback"),
+            op(native.Layanan.SKCK_PERPANJANGAN, native.PATH_SKCK, native.PermohonanSkck, "SKCK perpanjangan: accepted now, verdict by callback"),
+            op(native.Layanan.SIM_PERPANJANGAN, native.PATH_SIM_PERPANJANGAN, native.PermohonanPerpanjanganSim, "SIM renewal: accepted now, verdict by callback"),
+            op(native.Layanan.CEK_FISIK_KENDARAAN, native.PATH_CEK_FISIK, native.PermohonanCekFisik, "Vehicle physical check + stolen/blocked check: accepted now, verdict by callback"),
         )
-        self.jadwalkan(key)
 
-        if self.runtime.drop_reply():
-            # Applied and the verdict will come, but the caller never hears the receipt.
-            return galat(504, KodeGalat.GATEWAY_TIMEOUT, "Batas waktu gateway habis.")
-        if self.runtime.garble_reply():
-            return Response(b"<html><body><h1>Permohonan diterima</h1></body></html>", status_code=202, media_type="text/html")
-        return JSONResponse(result.entry.response, status_code=202)
+    def terima(self, call: sim.Call[Any], urutan: int) -> sim.Produced:
+        """The receipt, and the callbacks this application will send (decided now)."""
+        permohonan, today, knobs = call.payload, call.today, call.knobs
+        assert isinstance(knobs, PolriKnobs)
+        layanan = permohonan.layanan
+        registrasi = nomor_registrasi(layanan, urutan, today)
+        tanda = native.TandaTerima(nomor_registrasi=registrasi, layanan=layanan, diterima_pada=call.now)
+        envelope = {"nomor_registrasi": registrasi, "id_permintaan": call.key, "layanan": layanan.value}
+        state = {
+            "layanan": layanan.value,
+            "nomor_registrasi": registrasi,
+            "callback_url": permohonan.callback_url,
+            "pemberitahuan": [envelope | isi for isi in PUTUSAN[type(permohonan)](permohonan, urutan, today)],
+            "gangguan": {
+                "verdict_delay_ms": knobs.verdict_delay_ms,
+                "duplicate_callback": knobs.duplicate_callback,
+                "verdict_fault": knobs.verdict_fault.value if knobs.verdict_fault else None,
+                "callback_max_attempts": knobs.callback_max_attempts,
+                "callback_backoff_ms": knobs.callback_backoff_ms,
+            },
+            "diterima_epoch": time.time(),  # wall clock: due times survive a restart
+            "terkirim": 0,
+            "status_pengiriman": "MENUNGGU",
+            "percobaan": [],
+        }
+        return sim.Produced(tanda.model_dump(mode="json"), state)
+
+    def setelah(self, call: sim.Call[Any], result: sim.LedgerResult) -> None:
+        """Deliver what is still to deliver: a new application's callbacks, or those a
+        restart interrupted when the caller repeats the application."""
+        assert result.entry is not None
+        if result.entry.state.get("status_pengiriman") == "MENUNGGU":
+            self.jadwalkan(result.entry.key)
 
     # -- calling back
 
@@ -542,7 +448,7 @@ class PolriSimulator:
         """Deliver one callback with bounded retries; True once the hub answered (2xx/4xx)."""
         http = self._client()
         signed_at = time.monotonic()
-        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, key, body), HEADER_REQUEST_ID: key}
+        headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(self.secret, key, body), native.HEADER_REQUEST_ID: key}
         for ke in range(1, gangguan["callback_max_attempts"] + 1):
             if time.monotonic() - signed_at > TANDA_TANGAN_BARU_SETELAH:
                 headers[SIGNATURE_HEADER], signed_at = sign(self.secret, key, body), time.monotonic()
@@ -593,16 +499,12 @@ class PolriSimulator:
         self.ledger.close()
 
 
-def _jam_sistem() -> datetime:
-    return datetime.now(WIB)
-
-
 def create_app(
     knobs: PolriKnobs | None = None,
     *,
     ledger_path: str = ":memory:",
     callback_secret: str = DEV_CALLBACK_SECRET,
-    clock: Callable[[], datetime] | None = None,
+    clock: sim.Clock | None = None,
     callback_transport: httpx.AsyncBaseTransport | None = None,
 ) -> FastAPI:
     """Build a simulator app with its own ledger, knobs, random and deliveries.
@@ -612,54 +514,21 @@ def create_app(
     transports that skip lifespan (``httpx.ASGITransport``) call
     ``app.state.polri.aclose()`` when done.
     """
-    simulator = PolriSimulator(
-        SimulatorRuntime(knobs or PolriKnobs(), Ledger(ledger_path)),
-        secret=callback_secret,
-        clock=clock or _jam_sistem,
-        callback_transport=callback_transport,
-    )
+    runtime = sim.SimulatorRuntime.open(knobs or PolriKnobs(), ledger_path=ledger_path, clock=clock)
+    polri = PolriSimulator(runtime, secret=callback_secret, callback_transport=callback_transport)
 
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        resumed = simulator.lanjutkan_tertunda()
-        if resumed:
+    async def lanjutkan() -> None:
+        if resumed := polri.lanjutkan_tertunda():
             log.info("resuming %d pending Polri callbacks", resumed)
-        try:
-            yield
-        finally:
-            await simulator.aclose()
 
-    app = FastAPI(
+    simulator = sim.Simulator(
+        runtime,
+        DialekPolri(runtime),
+        polri.operasi(),
         title="Polri backend simulator",
         description="Native Polri API (SKCK, SIM renewal, vehicle check) with signed verdict callbacks, for mpp-hub adapter tests.",
-        version="1.0.0",
-        lifespan=lifespan,
+        on_startup=[lanjutkan],
+        on_shutdown=[polri.aclose],
     )
-    app.state.polri = simulator
-    app.include_router(control_router(simulator.runtime))
-
-    @app.exception_handler(RequestValidationError)
-    async def _validasi(_: Request, exc: RequestValidationError) -> JSONResponse:
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.", rincian=_rincian(exc))
-
-    @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        kode = {404: KodeGalat.TIDAK_DITEMUKAN, 405: KodeGalat.METODE_TIDAK_DIIZINKAN}.get(exc.status_code, KodeGalat.GALAT_INTERNAL)
-        return galat(exc.status_code, kode, str(exc.detail), headers=getattr(exc, "headers", None))
-
-    @app.post(PATH_SKCK, status_code=202)
-    async def permohonan_skck(request: Request) -> Response:
-        """SKCK baru / perpanjangan: accepted now, verdict by callback."""
-        return await simulator.terima(request, PermohonanSkck)
-
-    @app.post(PATH_SIM_PERPANJANGAN, status_code=202)
-    async def perpanjangan_sim(request: Request) -> Response:
-        """SIM renewal: accepted now, verdict by callback."""
-        return await simulator.terima(request, PermohonanPerpanjanganSim)
-
-    @app.post(PATH_CEK_FISIK, status_code=202)
-    async def cek_fisik(request: Request) -> Response:
-        """Vehicle physical check + stolen/blocked check: accepted now, verdict by callback."""
-        return await simulator.terima(request, PermohonanCekFisik)
-
-    return app
+    simulator.app.state.polri = polri
+    return simulator.app

@@ -26,9 +26,11 @@ Fee facts (sources by key in docs/domain-sources.md, "Samsat"):
   Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel) and new plates (TNKB) Rp60,000 /
   Rp100,000, plus that year's PKB and SWDKLLJ [V:PP60-DETIK][S:PP60-TEMPO].
 * Ownership transfer ("balik nama", BBN-KB): BPKB Rp225,000 / Rp375,000, STNK
-  Rp100,000 / Rp200,000, TNKB Rp60,000 / Rp100,000, plus BBNKB and PKB (regional)
+  Rp100,000 / Rp200,000, TNKB Rp60,000 / Rp100,000, plus PKB (regional)
   [S:BBN-KOMPAS][S:BBN-BALI][S:BBN-DETIK]; the new BPKB is printed by Polda's
   Regident and takes days to weeks, so the reply carries an estimate, not the book.
+  No BBNKB: since 5 January 2025 it is levied only on a vehicle's first transfer
+  (UU 1/2022 art. 12(1), PP 35/2023), so a used vehicle's transfer shows it as 0.
 """
 
 from __future__ import annotations
@@ -47,8 +49,10 @@ POLA_NOPOL: Final[str] = r"^[A-Z]{1,2} [1-9][0-9]{0,3}( [A-Z]{1,3})?$"
 #: NIK: exactly 16 digits (province, regency, district, birth date, serial).
 POLA_NIK: Final[str] = r"^[0-9]{16}$"
 
-#: Billing code: 15 digits starting with 8, as SIMPONI-style codes are.
-POLA_KODE_BAYAR: Final[str] = r"^8[0-9]{14}$"
+#: Payment code (kode bayar) of the province's regional-tax system: 15 digits [I].
+#: PKB is a regional tax paid through the province's own channels; this is not a
+#: SIMPONI (central non-tax revenue) billing code.
+POLA_KODE_BAYAR: Final[str] = r"^[0-9]{15}$"
 
 #: BPKB (ownership book) number: one letter + 8 digits, e.g. ``P12345678`` [I].
 POLA_BPKB: Final[str] = r"^[A-Z][0-9]{8}$"
@@ -175,7 +179,7 @@ class HasilPengesahan(BaseModel):
 
     status: Literal["BERHASIL"] = "BERHASIL"
     nopol: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR, description="15 digits, starts with 8.")
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR, description="Regional-tax payment code, 15 digits.")
     rincian: RincianBiaya
     total_bayar: int = Field(ge=0, description="pkb + swdkllj + biaya_pengesahan.")
     berlaku_sampai: date = Field(description="STNK valid until (serialised YYYY-MM-DD).")
@@ -260,7 +264,7 @@ class RincianBalikNama(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    bbnkb: int = Field(ge=0, description="Transfer fee (BBNKB, provincial tax).")
+    bbnkb: int = Field(ge=0, description="BBNKB (provincial transfer tax): 0 for a used vehicle since 5 Jan 2025.")
     pkb: int = Field(ge=0)
     swdkllj: int = Field(ge=0)
     biaya_bpkb: int = Field(ge=0, description="New BPKB (PP 60/2016).")

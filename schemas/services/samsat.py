@@ -1,7 +1,10 @@
 """Samsat (joint vehicle registration and tax office) services.
 
-Facts: docs/domain-sources.md "Samsat" (fees per PP 60/2016, SWDKLLJ rates) and
-flow F1 (ownership transfer: STNK first, BPKB later at Polda).
+Facts: docs/domain-sources.md "Samsat" (fees per PP 60/2016, SWDKLLJ rates) and flow
+F1 (ownership transfer: STNK first, BPKB later at Polda). Since 5 January 2025 BBNKB is
+levied only on a vehicle's first transfer (UU 1/2022 art. 12(1), PP 35/2023), so a used
+vehicle's transfer pays none. PKB is a regional tax paid with the province's own
+payment code (kode bayar), not a SIMPONI billing code.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from schemas.identifiers import BillingCode, Nik, PlateNumber
+from schemas.identifiers import Nik, PlateNumber
 from schemas.services.base import ServicePayloads
 
 
@@ -37,6 +40,20 @@ def _normalizer(pattern: str, what: str) -> AfterValidator:
 
     return AfterValidator(normalize)
 
+
+PaymentCode = Annotated[
+    str,
+    _normalizer(r"[0-9]{10,20}", "payment code (kode bayar) must be 10-20 digits"),
+    Field(
+        description=(
+            "Kode bayar: the code the citizen pays the regional vehicle tax with, issued by the province's "
+            "regional-tax system (not a SIMPONI billing code); its length is set by each province, so 10-20 digits "
+            "are accepted (inferred, not verified for Sumatera Barat)."
+        ),
+        examples=["133308707440624"],
+    ),
+]
+"""Samsat's regional-tax payment code, digits only (spaces, dots and dashes removed)."""
 
 BpkbNumber = Annotated[
     str,
@@ -80,7 +97,7 @@ class PkbBreakdown(BaseModel):
 class PkbAnnualOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    billing_code: BillingCode = Field(description="Code the citizen pays with (kode bayar).")
+    billing_code: PaymentCode
     amount: int = Field(ge=0, description="Total to pay, rupiah.")
     breakdown: PkbBreakdown
     stnk_valid_until: date = Field(description="New validity of the STNK endorsement.")
@@ -122,7 +139,7 @@ class Stnk5YearBreakdown(BaseModel):
 class Stnk5YearOutput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    billing_code: BillingCode
+    billing_code: PaymentCode
     amount: int = Field(ge=0, description="Total to pay, rupiah.")
     breakdown: Stnk5YearBreakdown
     stnk_valid_until: date = Field(description="Validity of the new STNK (5 years).")
@@ -133,7 +150,9 @@ class Stnk5YearOutput(BaseModel):
 
 
 class OwnershipTransferInput(BaseModel):
-    """Balik nama (BBN-KB): transfer of a used vehicle to its new owner, who is the applicant."""
+    """Balik nama (BBN-KB): transfer of a used vehicle to its new owner, who is the applicant.
+
+    No BBNKB is due on it (only a first transfer pays BBNKB since 5 January 2025)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -149,7 +168,13 @@ class OwnershipTransferInput(BaseModel):
 class OwnershipTransferBreakdown(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    bbnkb: int = Field(ge=0, description="Transfer fee (BBNKB, provincial tax), rupiah.")
+    bbnkb: int = Field(
+        ge=0,
+        description=(
+            "BBNKB (provincial transfer tax), rupiah: levied only on a vehicle's first transfer since 5 January 2025 "
+            "(UU 1/2022 art. 12(1), PP 35/2023), so 0 on a used vehicle's transfer."
+        ),
+    )
     pkb: int = Field(ge=0)
     swdkllj: int = Field(ge=0)
     bpkb_fee: int = Field(ge=0, description="New BPKB: Rp225,000 (2/3-wheel) / Rp375,000 (4-wheel), PP 60/2016.")
@@ -162,7 +187,7 @@ class OwnershipTransferOutput(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    billing_code: BillingCode
+    billing_code: PaymentCode
     amount: int = Field(ge=0, description="Total to pay, rupiah.")
     breakdown: OwnershipTransferBreakdown
     stnk_number: str = Field(min_length=1, description="Serial of the STNK issued in the new owner's name.")

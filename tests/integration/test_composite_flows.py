@@ -113,7 +113,7 @@ async def test_several_independent_services_in_one_request_complete_together(sta
     assert {(s["name"], s["service"], s["status"]) for s in case["steps"]} == {
         ("item1", "samsat.pkb_annual", "COMPLETED"), ("item2", "polri.skck_new", "COMPLETED"),
     }
-    assert case["outputs"]["item1"]["billing_code"].startswith("8")
+    assert case["outputs"]["item1"]["billing_code"].startswith("13")  # Samsat's regional-tax payment code
 
 
 async def test_a_bundle_item_with_bad_data_is_named_by_its_position(stack: HubStack) -> None:
@@ -204,7 +204,7 @@ async def test_ownership_transfer_runs_the_police_check_then_samsat_with_its_res
     assert steps["transfer"]["depends_on"] == ["police_check"]
     history = step_history(case)
     assert history.index(("police_check", "COMPLETED")) < history.index(("transfer", "ROUTED")), "the transfer waits for the check"
-    assert case["outputs"]["transfer"]["billing_code"].startswith("8")
+    assert case["outputs"]["transfer"]["billing_code"].startswith("13")
     assert case["outputs"]["police_check"]["physical_check"]["chassis_number"] == data_register("BA 2024 LA").nomor_rangka  # type: ignore[union-attr]
     assert (await stack.ledger("samsat"))["applied"] == samsat_before + 1
 

@@ -34,7 +34,7 @@ async def test_annual_vehicle_tax_request_completes_with_samsat_outputs_and_full
     assert case["status"] == "COMPLETED", case
     assert case["applicant_nik_masked"] == "1375**********07"
     outputs = case["outputs"]
-    assert outputs["billing_code"].startswith("8") and len(outputs["billing_code"]) == 15
+    assert outputs["billing_code"].startswith("13") and len(outputs["billing_code"]) == 15  # Sumbar's regional-tax code
     assert outputs["breakdown"]["swdkllj"] == 143_000  # private car, Jasa Raharja
     assert outputs["breakdown"]["endorsement_fee"] == 50_000  # 4-wheel, PP 60/2016
     assert outputs["amount"] == sum(outputs["breakdown"].values())

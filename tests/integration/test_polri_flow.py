@@ -23,12 +23,9 @@ import httpx
 import pytest
 from support.stack import HubStack
 
-from adapters.polri.simulator import (
-    DEV_CALLBACK_SECRET,
-    register_kendaraan,
-    tambah_bulan,
-)
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, register_kendaraan
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
+from adapters.sdk.testing.clock import add_months
 
 
 NIK = "1375015203900007"
@@ -134,7 +131,7 @@ async def test_new_skck_is_accepted_then_issued_by_callback(stack: HubStack) -> 
     assert re.fullmatch(r"SKCK/YANMAS/\d{5}/[IVX]+/\d{4}/INTELKAM", outputs["skck_number"])
     assert outputs["fee"] == 30_000
     issued = date.fromisoformat(outputs["issued_on"])
-    assert date.fromisoformat(outputs["valid_until"]) == tambah_bulan(issued, 6)
+    assert date.fromisoformat(outputs["valid_until"]) == add_months(issued, 6)
     assert outputs["registration_number"].startswith("POLRES-BKT/SKCK/")
 
     [step] = case["steps"]
@@ -166,7 +163,7 @@ async def test_sim_renewal_is_issued_for_five_years_at_the_class_fee(stack: HubS
     outputs = case["outputs"]
     assert (outputs["licence_class"], outputs["fee"]) == ("C", 75_000)
     assert re.fullmatch(r"\d{14}", outputs["sim_number"])
-    assert date.fromisoformat(outputs["valid_until"]) == tambah_bulan(date.fromisoformat(outputs["issued_on"]), 60)
+    assert date.fromisoformat(outputs["valid_until"]) == add_months(date.fromisoformat(outputs["issued_on"]), 60)
 
 
 async def test_a_vehicle_check_clears_the_vehicle_with_samsats_physical_check(stack: HubStack) -> None:

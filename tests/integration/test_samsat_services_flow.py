@@ -85,7 +85,7 @@ async def test_five_year_renewal_completes_with_a_new_stnk_and_plate_validity(st
 
     assert case["status"] == "COMPLETED", case
     outputs = case["outputs"]
-    assert outputs["billing_code"].startswith("8") and len(outputs["billing_code"]) == 15
+    assert outputs["billing_code"].startswith("13") and len(outputs["billing_code"]) == 15  # Sumbar's regional-tax code
     assert outputs["breakdown"]["stnk_fee"] == 100_000  # 2-wheel, PP 60/2016
     assert outputs["breakdown"]["plate_fee"] == 60_000
     assert outputs["breakdown"]["swdkllj"] == 35_000
@@ -116,7 +116,8 @@ async def test_ownership_transfer_completes_with_the_stnk_and_a_bpkb_estimate(st
     outputs = case["outputs"]
     breakdown = outputs["breakdown"]
     assert (breakdown["bpkb_fee"], breakdown["stnk_fee"], breakdown["plate_fee"]) == (375_000, 200_000, 100_000)
-    assert breakdown["bbnkb"] > 0 and breakdown["pkb"] > 0 and breakdown["swdkllj"] == 143_000
+    assert breakdown["bbnkb"] == 0, "no BBNKB on a used vehicle since 5 Jan 2025 (UU 1/2022 art. 12(1))"
+    assert breakdown["pkb"] > 0 and breakdown["swdkllj"] == 143_000
     assert outputs["amount"] == sum(breakdown.values())
     assert len(outputs["stnk_number"]) == 8
     assert "Polda" in outputs["bpkb_note"]

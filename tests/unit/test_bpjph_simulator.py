@@ -15,7 +15,6 @@ import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -25,13 +24,17 @@ import pytest
 
 from adapters.bpjph import simulator_factory
 from adapters.bpjph.native import BalasanGalat, StatusPengajuanHalal, TandaTerimaPengajuan
-from adapters.bpjph.simulator import DEV_API_KEY, WIB, BpjphKnobs, create_app, tambah_hari_kerja
+from adapters.bpjph.simulator import DEV_API_KEY, WIB, BpjphKnobs, create_app
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.client import Driver, in_process, poll_until
+from adapters.sdk.testing.clock import SimClock
 from hub.config import Settings
 
 PATH = "/api/sihalal/v1/pengajuan"
 NOW = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)  # a Wednesday
 HARI_INI = date(2026, 1, 14)
+#: The working-day calendar the simulator counts on (the hub's: weekends, national holidays, cuti bersama).
+KALENDER = SimClock()
 NIK = "1375015203900007"
 KEY = {"X-Api-Key": DEV_API_KEY}
 
@@ -60,10 +63,7 @@ def galat(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, body.galat.kode.value
 
 
-@dataclass
-class Sihalal:
-    client: httpx.AsyncClient
-
+class Sihalal(Driver):
     async def ajukan(self, body: dict[str, Any] | bytes, key: str | None = "step-1", headers: dict[str, str] | None = None) -> httpx.Response:
         sent = {**KEY, **({} if key is None else {"Idempotency-Key": key}), **(headers or {})}
         if isinstance(body, bytes):
@@ -85,27 +85,14 @@ class Sihalal:
         return StatusPengajuanHalal.model_validate(response.json()["data"])
 
     async def sampai(self, nomor: str, status: str, limit: int = 30) -> StatusPengajuanHalal:
-        for _ in range(limit):
-            answer = await self.status(nomor)
-            if answer.status == status:
-                return answer
-        raise AssertionError(f"{nomor} never reached {status}")
-
-    async def knobs(self, **knobs: Any) -> httpx.Response:
-        return await self.client.put("/_sim/knobs", json=knobs)
-
-    async def ledger(self) -> dict[str, Any]:
-        return dict((await self.client.get("/_sim/ledger")).json())
+        return await poll_until(lambda: self.status(nomor), lambda a: a.status == status, limit=limit, what=f"{nomor} never reached {status}")
 
 
 @asynccontextmanager
 async def sihalal(knobs: dict[str, Any] | None = None, *, ledger_path: str = ":memory:", api_key: str = DEV_API_KEY) -> AsyncIterator[Sihalal]:
     app = create_app(BpjphKnobs(**(knobs or {})), ledger_path=ledger_path, api_key=api_key, clock=lambda: NOW)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sihalal.test") as client:
-            yield Sihalal(client)
-    finally:
-        app.state.simulator.runtime.ledger.close()
+    async with in_process(app, "http://sihalal.test") as client:
+        yield Sihalal(client)
 
 
 @pytest.fixture
@@ -138,7 +125,7 @@ async def test_a_self_declare_application_goes_through_its_stages_for_free(sim: 
     assert all(s.biaya == 0 and s.tagihan is None for s in seen)
     issued = seen[-1].sertifikat
     assert issued is not None and re.fullmatch(r"ID13[0-9]{15}", issued.nomor_sertifikat)
-    assert issued.tanggal_terbit == tambah_hari_kerja(HARI_INI, 12) == date(2026, 1, 30)
+    assert issued.tanggal_terbit == KALENDER.add_working_days(HARI_INI, 12) == date(2026, 2, 2)  # 16 Jan is a holiday
     assert seen[5].sertifikat is None, "no certificate before TERBIT"
 
 
@@ -159,7 +146,7 @@ async def test_a_regular_application_is_billed_paid_audited_and_certified(sim: S
     assert audited.tagihan.kode_billing == billed.tagihan.kode_billing
     done = seen[-1]
     assert done.status == "TERBIT" and done.sertifikat is not None
-    assert done.sertifikat.tanggal_terbit == tambah_hari_kerja(HARI_INI, 21)
+    assert done.sertifikat.tanggal_terbit == KALENDER.add_working_days(HARI_INI, 21)
     assert done.biaya == 2_500_000 and done.tagihan is not None
 
 
@@ -169,9 +156,9 @@ async def test_the_regular_fee_depends_on_the_business_scale(sim: Sihalal, skala
     assert (await sim.sampai(nomor, "MENUNGGU_PEMBAYARAN")).tagihan.jumlah == biaya  # type: ignore[union-attr]
 
 
-def test_working_days_skip_weekends() -> None:
-    assert tambah_hari_kerja(date(2026, 1, 16), 1) == date(2026, 1, 19)  # Friday -> Monday
-    assert tambah_hari_kerja(date(2026, 1, 14), 21) == date(2026, 2, 12)
+def test_working_days_skip_weekends_and_national_holidays() -> None:
+    assert KALENDER.add_working_days(date(2026, 1, 15), 1) == date(2026, 1, 19)  # Thursday -> (Isra Mikraj, weekend) -> Monday
+    assert KALENDER.add_working_days(date(2026, 1, 14), 21) == date(2026, 2, 13)
 
 
 # --- submission rules -----------------------------------------------------------------
@@ -320,8 +307,8 @@ async def test_the_control_plane_needs_no_api_key(sim: Sihalal) -> None:
 
 
 def test_the_factory_uses_the_configured_key_or_the_hub_dev_default() -> None:
-    assert simulator_factory(SimulatorOptions(secrets={"api_key": "k2"})).state.simulator.api_key == "k2"
-    assert simulator_factory(SimulatorOptions()).state.simulator.api_key == DEV_API_KEY
+    assert simulator_factory(SimulatorOptions(secrets={"api_key": "k2"})).state.simulator.dialect.api_key == "k2"
+    assert simulator_factory(SimulatorOptions()).state.simulator.dialect.api_key == DEV_API_KEY
     assert Settings().simulator_ports["bpjph"] == 8106
 
 

@@ -24,6 +24,7 @@ from adapters.djp import simulator_factory
 from adapters.djp.native import HasilAktivasi, HasilKswp, HasilSkf
 from adapters.djp.simulator import WIB, KonfigurasiSimulator, create_app
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.client import in_process, put_knobs, read_ledger
 
 TOKEN = "/oauth/token"
 AKTIVASI = "/api/v1/wajib-pajak/aktivasi"
@@ -50,12 +51,8 @@ class Jam:
 @asynccontextmanager
 async def djp(config: KonfigurasiSimulator | None = None, jam: Jam | None = None) -> AsyncIterator[httpx.AsyncClient]:
     """A client wired straight into a fresh simulator app (no network)."""
-    app = create_app(config, clock=jam or Jam())
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://djp.test") as client:
-            yield client
-    finally:
-        app.state.simulator.runtime.ledger.close()
+    async with in_process(create_app(config, clock=jam or Jam()), "http://djp.test") as client:
+        yield client
 
 
 def basic(client_id: str = "mpp-hub", secret: str = "dev-djp-client-secret") -> dict[str, str]:
@@ -88,14 +85,11 @@ async def skf(client: httpx.AsyncClient, token: str, npwp: str = NPWP_BADAN, key
     return await client.post(SKF, json={"npwp": npwp, "keperluan": "Tender pengadaan"}, headers=bearer(token, key))
 
 
-async def ledger(client: httpx.AsyncClient) -> dict[str, Any]:
-    r = await client.get("/_sim/ledger")
-    assert r.status_code == 200
-    return dict(r.json())
+ledger = read_ledger
 
 
 async def set_knobs(client: httpx.AsyncClient, **knobs: Any) -> dict[str, Any]:
-    r = await client.put("/_sim/knobs", json=knobs)
+    r = await put_knobs(client, **knobs)
     assert r.status_code == 200, r.text
     return dict(r.json())
 
@@ -185,11 +179,9 @@ async def test_token_request_must_be_form_encoded() -> None:
 
 
 async def test_the_client_secret_comes_from_the_simulator_options() -> None:
-    app = simulator_factory(SimulatorOptions(secrets={"client_secret": "rahasia-produksi"}))
-    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://djp.test") as client:
+    async with in_process(simulator_factory(SimulatorOptions(secrets={"client_secret": "rahasia-produksi"}))) as client:
         default = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic())
         configured = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic(secret="rahasia-produksi"))
-    app.state.simulator.runtime.ledger.close()
     assert default.status_code == 401
     assert configured.status_code == 200
 

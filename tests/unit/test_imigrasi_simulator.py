@@ -23,6 +23,7 @@ import httpx
 import pytest
 
 from adapters.imigrasi.simulator import WIB, ImigrasiKnobs, create_app
+from adapters.sdk.testing.client import Driver, in_process, poll_until
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 PAS = "http://ws.imigrasi.go.id/simkim/paspor/v1"
@@ -115,11 +116,8 @@ class Answer:
         return (self.body.findtext("faultcode") or "", self.body.findtext(f"detail/{{{PAS}}}GalatLayanan/{{{PAS}}}KodeGalat") or "")
 
 
-class Sim:
+class Sim(Driver):
     """A client wired straight into a fresh simulator app (no network)."""
-
-    def __init__(self, client: httpx.AsyncClient) -> None:
-        self.client = client
 
     async def post(self, operation: str, xml: str) -> httpx.Response:
         return await self.client.post(PATH, content=xml.encode(), headers=action(operation))
@@ -141,27 +139,13 @@ class Sim:
         return nomor
 
     async def poll_until(self, nomor: str, status: str, limit: int = 20) -> Answer:
-        for _ in range(limit):
-            answer = await self.cek(nomor)
-            if answer.status == status:
-                return answer
-        raise AssertionError(f"{nomor} never reached {status}")
-
-    async def knobs(self, **knobs: Any) -> httpx.Response:
-        return await self.client.put("/_sim/knobs", json=knobs)
-
-    async def ledger(self) -> dict[str, Any]:
-        return dict((await self.client.get("/_sim/ledger")).json())
+        return await poll_until(lambda: self.cek(nomor), lambda a: a.status == status, limit=limit, what=f"{nomor} never reached {status}")
 
 
 @asynccontextmanager
 async def imigrasi(knobs: ImigrasiKnobs | None = None, *, ledger_path: str = ":memory:", now: datetime = NOW) -> AsyncIterator[Sim]:
-    app = create_app(knobs, ledger_path=ledger_path, clock=lambda: now)
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://imigrasi.test") as client:
-            yield Sim(client)
-    finally:
-        app.state.simulator.runtime.ledger.close()
+    async with in_process(create_app(knobs, ledger_path=ledger_path, clock=lambda: now), "http://imigrasi.test") as client:
+        yield Sim(client)
 
 
 @pytest.fixture

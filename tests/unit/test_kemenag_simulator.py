@@ -17,7 +17,9 @@ import httpx
 import pytest
 
 from adapters.kemenag.native import JawabanDuplikat, JawabanGagal, JawabanPendaftaran, decode_form
-from adapters.kemenag.simulator import WIB, KemenagKnobs, SimulatorSettings, create_app, jumlah_hari_kerja
+from adapters.kemenag.simulator import WIB, KemenagKnobs, SimulatorSettings, create_app
+from adapters.sdk.testing.client import in_process, read_ledger
+from adapters.sdk.testing.clock import SimClock
 
 PENDAFTARAN = "/simkah/pendaftaran.php"
 DUPLIKAT = "/simkah/duplikat.php"
@@ -57,12 +59,8 @@ def cepat(**knobs: Any) -> SimulatorSettings:
 
 @asynccontextmanager
 async def simkah(settings: SimulatorSettings | None = None, clock: Callable[[], datetime] | None = None) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings or cepat(), clock=clock or (lambda: HARI_INI))
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://simkah.test") as client:
-            yield client
-    finally:
-        app.state.runtime.ledger.close()
+    async with in_process(create_app(settings or cepat(), clock=clock or (lambda: HARI_INI)), "http://simkah.test") as client:
+        yield client
 
 
 @pytest.fixture
@@ -84,8 +82,7 @@ def kode(response: httpx.Response) -> str:
     return fields(response)["kode"]
 
 
-async def ledger(client: httpx.AsyncClient) -> dict[str, Any]:
-    return dict((await client.get("/_sim/ledger")).json())
+ledger = read_ledger
 
 
 # --------------------------------------------------------------- protocol
@@ -200,8 +197,10 @@ async def test_business_refusals_come_in_a_200_gagal_answer(client: httpx.AsyncC
 
 
 async def test_ten_working_days_of_notice_are_enough_and_the_camat_can_waive_them(client: httpx.AsyncClient) -> None:
-    assert jumlah_hari_kerja(date(2026, 1, 14), date(2026, 1, 28)) == 10
-    assert fields(await daftar(client, id_transaksi="a", tgl_akad="28-01-2026"))["status"] == "BERHASIL"
+    # The hub's working-day calendar: Fri 16 Jan 2026 (Isra Mikraj) is no working day.
+    assert SimClock().working_days_between(date(2026, 1, 14), date(2026, 1, 29)) == 10
+    assert fields(await daftar(client, id_transaksi="a", tgl_akad="29-01-2026"))["status"] == "BERHASIL"
+    assert fields(await daftar(client, id_transaksi="c", tgl_akad="28-01-2026"))["kode"] == "PEMBERITAHUAN_KURANG_10_HARI"
     waived = await daftar(client, id_transaksi="b", tgl_akad="15-01-2026", no_dispensasi_camat="474/12/KEC-GP/2026")
     assert fields(waived)["status"] == "BERHASIL"
     assert fields(waived)["tgl_bimwin"] == "15-01-2026"  # not after the akad

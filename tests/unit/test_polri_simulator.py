@@ -35,11 +35,12 @@ from adapters.polri.simulator import (
     create_app,
     kendaraan_diblokir,
     register_kendaraan,
-    tambah_bulan,
 )
 from adapters.samsat.simulator import data_register
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.client import Driver
+from adapters.sdk.testing.clock import add_months
 from hub.config import Settings
 
 SKCK = "/api/v1/skck/permohonan"
@@ -121,8 +122,7 @@ class Hub:
 
 
 @dataclass
-class Polri:
-    client: httpx.AsyncClient
+class Polri(Driver):
     simulator: PolriSimulator
     hub: Hub
 
@@ -136,13 +136,6 @@ class Polri:
         """Wait until every callback delivery ended (delivered or given up)."""
         await self.simulator.menunggu_pengiriman()
 
-    async def ledger(self) -> dict[str, Any]:
-        r = await self.client.get("/_sim/ledger")
-        assert r.status_code == 200
-        return dict(r.json())
-
-    async def knobs(self, **knobs: Any) -> httpx.Response:
-        return await self.client.put("/_sim/knobs", json=knobs)
 
 
 @asynccontextmanager
@@ -169,6 +162,22 @@ async def polri(
             yield Polri(client, simulator, hub)
     finally:
         await simulator.aclose()
+
+
+def dokumen_terbit(body: dict[str, Any], jenis: str) -> dict[str, Any]:
+    """The document a TERBIT verdict carries, once it is checked that the verdict carries
+    exactly the envelope and that document."""
+    assert body["status"] == "TERBIT"
+    assert set(body) == {"nomor_registrasi", "id_permintaan", "layanan", "status", "waktu", jenis}
+    return dict(body[jenis])
+
+
+async def putusan(path: str, body: dict[str, Any]) -> dict[str, Any]:
+    """The verdict a fresh simulator calls back with for one application."""
+    async with polri() as p:
+        await p.ajukan(path, body)
+        await p.selesai()
+    return verdict(p)
 
 
 def verdict(p: Polri) -> dict[str, Any]:
@@ -234,14 +243,12 @@ async def test_a_clean_record_gets_an_skck_issued_for_rp30000_valid_six_months()
         await p.selesai()
 
     body = verdict(p)
-    assert body["status"] == "TERBIT"
-    assert body["skck"] == {
+    assert dokumen_terbit(body, "skck") == {
         "nomor_skck": "SKCK/YANMAS/00001/I/2026/INTELKAM",
         "tanggal_terbit": "2026-01-14",
         "berlaku_sampai": "2026-07-14",
         "biaya_pnbp": 30_000,
     }
-    assert set(body) == {"nomor_registrasi", "id_permintaan", "layanan", "status", "waktu", "skck"}
     assert datetime.fromisoformat(body["waktu"]) == HARI_INI
 
 
@@ -283,10 +290,7 @@ async def test_the_verdict_waits_for_verdict_delay_ms() -> None:
 
 
 async def test_renewal_of_a_recently_expired_skck_is_issued() -> None:
-    async with polri() as p:
-        await p.ajukan(SKCK, skck_perpanjangan(berlaku="2025-09-01"))
-        await p.selesai()
-    body = verdict(p)
+    body = await putusan(SKCK, skck_perpanjangan(berlaku="2025-09-01"))
     assert body["layanan"] == "SKCK_PERPANJANGAN"
     assert body["status"] == "TERBIT"
     assert body["skck"]["biaya_pnbp"] == 30_000
@@ -299,10 +303,7 @@ async def test_renewal_of_a_recently_expired_skck_is_issued() -> None:
     ids=["exactly-one-year-past-expiry", "one-year-and-a-day"],
 )
 async def test_renewal_is_allowed_up_to_one_year_past_expiry(berlaku: str, status: str) -> None:
-    async with polri() as p:
-        await p.ajukan(SKCK, skck_perpanjangan(berlaku=berlaku))
-        await p.selesai()
-    body = verdict(p)
+    body = await putusan(SKCK, skck_perpanjangan(berlaku=berlaku))
     assert body["status"] == status
     if status == "DITOLAK":
         assert body["penolakan"]["kode_alasan"] == "SKCK_LAMA_KADALUARSA"
@@ -351,10 +352,7 @@ async def test_old_skck_data_goes_with_renewals_only(body: dict[str, Any]) -> No
     [("A", 80_000), ("BI", 80_000), ("BII", 80_000), ("C", 75_000), ("CI", 75_000), ("CII", 75_000), ("D", 30_000), ("DI", 30_000)],
 )
 async def test_sim_renewal_fee_per_class(golongan: str, biaya: int) -> None:
-    async with polri() as p:
-        await p.ajukan(SIM, sim(golongan=golongan))
-        await p.selesai()
-    body = verdict(p)
+    body = await putusan(SIM, sim(golongan=golongan))
     assert body["status"] == "TERBIT"
     assert body["sim"]["golongan_sim"] == golongan
     assert body["sim"]["biaya_pnbp"] == biaya
@@ -373,10 +371,7 @@ async def test_a_renewed_sim_gets_a_new_number_valid_five_years_from_issue() -> 
 
 @pytest.mark.parametrize(("berlaku", "status"), [("2026-01-14", "TERBIT"), ("2026-01-13", "DITOLAK")], ids=["expires-today", "expired-yesterday"])
 async def test_an_expired_sim_cannot_be_renewed_even_by_one_day(berlaku: str, status: str) -> None:
-    async with polri() as p:
-        await p.ajukan(SIM, sim(berlaku=berlaku))
-        await p.selesai()
-    body = verdict(p)
+    body = await putusan(SIM, sim(berlaku=berlaku))
     assert body["status"] == status
     if status == "DITOLAK":
         assert body["penolakan"]["kode_alasan"] == "SIM_KADALUARSA"
@@ -415,9 +410,7 @@ async def test_a_clean_vehicle_with_matching_numbers_gets_a_clearance() -> None:
     assert r.status_code == 202
     assert r.json()["layanan"] == "CEK_FISIK_KENDARAAN"
     assert r.json()["nomor_registrasi"] == "POLRES-BKT/RANMOR/20260114/000001"
-    body = verdict(p)
-    assert body["status"] == "TERBIT"
-    assert body["cek_fisik"] == {
+    assert dokumen_terbit(verdict(p), "cek_fisik") == {
         "nomor_surat_keterangan": "SKET/RANMOR/00001/I/2026/RESKRIM",
         "nopol": "BA 2024 LA",
         "nomor_rangka": "MHWM7EENTVK71LAX6",
@@ -425,7 +418,6 @@ async def test_a_clean_vehicle_with_matching_numbers_gets_a_clearance() -> None:
         "tanggal_periksa": "2026-01-14",
         "status_ranmor": "BERSIH",
     }
-    assert set(body) == {"nomor_registrasi", "id_permintaan", "layanan", "status", "waktu", "cek_fisik"}
 
 
 @pytest.mark.parametrize("nopol", ["BA 1313 LA", "BA 2013 LZ", "BA 13 T"])
@@ -455,10 +447,7 @@ def test_only_serials_ending_in_13_are_on_the_stolen_list() -> None:
     ids=["chassis", "engine", "both"],
 )
 async def test_numbers_that_differ_from_the_register_are_refused_naming_which(changes: dict[str, str], named: str) -> None:
-    async with polri() as p:
-        await p.ajukan(CEK_FISIK, cek_fisik(**changes))
-        await p.selesai()
-    body = verdict(p)
+    body = await putusan(CEK_FISIK, cek_fisik(**changes))
     assert body["penolakan"]["kode_alasan"] == "CEK_FISIK_TIDAK_SESUAI"
     assert body["penolakan"]["alasan"].endswith(f": {named}.")
 
@@ -472,7 +461,8 @@ async def test_a_plate_not_in_the_register_is_refused() -> None:
 
 @pytest.mark.parametrize("nopol", ["BA 1 A", "BA 2024 LA", "BA 1234 LZ", "BA 4321 LQ", "B 9000 ZZZ", "BA 9001 LA", "D 7777"])
 def test_the_vehicle_register_is_the_one_samsat_keeps(nopol: str) -> None:
-    """Polri and Samsat implement the same documented rule; this keeps them in step."""
+    """Polri checks rubbings against the register whose papers Samsat checks, so a vehicle
+    Samsat knows passes Polri's check with the numbers Samsat reports."""
     samsat = data_register(nopol)
     assert register_kendaraan(nopol) == (None if samsat is None else (samsat.nomor_rangka, samsat.nomor_mesin))
 
@@ -521,10 +511,10 @@ async def test_verdict_fault_schema_invalid_drops_the_vehicle_clearance_too() ->
 
 
 def test_month_arithmetic_clamps_to_the_end_of_shorter_months() -> None:
-    assert tambah_bulan(date(2025, 8, 31), 6) == date(2026, 2, 28)
-    assert tambah_bulan(date(2027, 8, 31), 6) == date(2028, 2, 29)
-    assert tambah_bulan(date(2026, 1, 14), 60) == date(2031, 1, 14)
-    assert tambah_bulan(date(2024, 2, 29), 12) == date(2025, 2, 28)
+    assert add_months(date(2025, 8, 31), 6) == date(2026, 2, 28)
+    assert add_months(date(2027, 8, 31), 6) == date(2028, 2, 29)
+    assert add_months(date(2026, 1, 14), 60) == date(2031, 1, 14)
+    assert add_months(date(2024, 2, 29), 12) == date(2025, 2, 28)
 
 
 # ------------------------------------------------------------------- idempotency

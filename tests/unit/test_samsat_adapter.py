@@ -512,7 +512,7 @@ async def test_every_operation_round_trips_through_the_simulator(simulated: Sams
     assert (five_year.breakdown.stnk_fee, five_year.breakdown.plate_fee) == (100_000, 60_000)  # motorcycle
     assert (five_year.stnk_valid_until.isoformat(), five_year.plate_valid_until) == ("2031-01-14", "2031-01")
     moved = OwnershipTransferOutput.model_validate(transfer.outputs)
-    assert moved.breakdown.bpkb_fee == 375_000 and moved.bpkb_ready_estimate.isoformat() == "2026-02-03"
+    assert moved.breakdown.bpkb_fee == 375_000 and moved.bpkb_ready_estimate.isoformat() == "2026-02-04"  # 14 working days; 16 Jan is a holiday
     assert {r.status for r in (pkb, five, transfer)} == {Status.COMPLETED}
 
 

@@ -2,7 +2,7 @@
 
 The Samsat adapter is tested against this simulator, so these tests pin down the
 behaviour the adapter may rely on: fees, error codes, apply-at-most-once per
-Idempotency-Key, and the fault knobs (from the shared toolkit, adapters/sdk/testing/simulation.py).
+Idempotency-Key, and the fault knobs (from the SDK's simulator scaffold, adapters/sdk/testing/).
 Three native operations: annual PKB + STNK endorsement, 5-year STNK + new plates,
 and ownership transfer (BBN-KB).
 """
@@ -35,6 +35,7 @@ from adapters.samsat.native import (
     PermohonanPerpanjanganLimaTahunan,
 )
 from adapters.samsat.simulator import WIB, SamsatKnobs, create_app, data_register
+from adapters.sdk.testing.client import in_process, put_knobs, read_ledger
 
 PATH = "/api/v1/pkb/pengesahan"
 MOBIL = {"nopol": "BA 1234 LZ", "nik_pemilik": "1375015203900007", "jenis_kendaraan": "MOBIL"}
@@ -52,13 +53,8 @@ async def samsat(
     knobs: SamsatKnobs | None = None, clock: Callable[[], datetime] | None = None, ledger_path: str = ":memory:"
 ) -> AsyncIterator[httpx.AsyncClient]:
     """A client wired straight into a fresh simulator app (no network)."""
-    app = create_app(knobs, ledger_path=ledger_path, clock=clock or jam_tetap())
-    transport = httpx.ASGITransport(app=app)
-    try:
-        async with httpx.AsyncClient(transport=transport, base_url="http://samsat.test") as client:
-            yield client
-    finally:
-        app.state.simulator.ledger.close()
+    async with in_process(create_app(knobs, ledger_path=ledger_path, clock=clock or jam_tetap()), "http://samsat.test") as client:
+        yield client
 
 
 async def ajukan(client: httpx.AsyncClient, body: dict[str, Any], key: str | None = "step-1") -> httpx.Response:
@@ -66,16 +62,13 @@ async def ajukan(client: httpx.AsyncClient, body: dict[str, Any], key: str | Non
     return await client.post(PATH, json=body, headers=headers)
 
 
-async def ledger(client: httpx.AsyncClient) -> dict[str, Any]:
-    r = await client.get("/_sim/ledger")
-    assert r.status_code == 200
-    return r.json()
+ledger = read_ledger
 
 
 async def set_knobs(client: httpx.AsyncClient, **knobs: Any) -> dict[str, Any]:
-    r = await client.put("/_sim/knobs", json=knobs)
+    r = await put_knobs(client, **knobs)
     assert r.status_code == 200, r.text
-    return r.json()
+    return dict(r.json())
 
 
 # ------------------------------------------------------------------------- fees
@@ -90,7 +83,7 @@ async def test_car_pays_pkb_plus_swdkllj_143000_plus_endorsement_50000() -> None
     HasilPengesahan.model_validate(body)  # the reply is exactly the native model
     assert body["status"] == "BERHASIL"
     assert body["nopol"] == "BA 1234 LZ"
-    assert re.fullmatch(r"8\d{14}", body["kode_bayar"])
+    assert re.fullmatch(r"13\d{13}", body["kode_bayar"]), "Sumatera Barat's regional-tax payment code, not a SIMPONI one"
     rincian = body["rincian"]
     assert rincian["swdkllj"] == 143_000
     assert rincian["biaya_pengesahan"] == 50_000
@@ -471,7 +464,7 @@ def test_runs_as_a_separate_http_service(tmp_path: Path) -> None:
     port = _free_port()
     root = Path(__file__).resolve().parents[2]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "adapters.samsat.simulator", "--port", str(port), "--ledger", str(tmp_path / "l.db")],
+        [str(Path(sys.executable).with_name("mpp-hub")), "simulator", "samsat", "--port", str(port), "--ledger", str(tmp_path / "l.db")],
         cwd=root,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -527,7 +520,8 @@ async def test_garble_rate_is_drawn_from_the_seeded_random() -> None:
 async def test_bpkb_working_days_knob_sets_the_bpkb_estimate_of_a_transfer() -> None:
     async with samsat(SamsatKnobs(bpkb_working_days=3)) as client:  # Wednesday 14 Jan 2026
         body = (await client.post(PATH_BBN, json=balik_nama(), headers={"Idempotency-Key": "k"})).json()
-    assert body["bpkb"]["perkiraan_selesai"] == "2026-01-19"  # Thu, Fri, (weekend), Mon
+    # Thu 15, (Fri 16 Jan: Isra Mikraj, a national holiday), (weekend), Mon 19, Tue 20
+    assert body["bpkb"]["perkiraan_selesai"] == "2026-01-20"
 
 
 # ------------------------------------------------------------- 5-year STNK renewal
@@ -584,7 +578,7 @@ async def test_five_year_renewal_of_a_car_charges_pkb_swdkllj_stnk_200000_and_pl
     body = r.json()
     HasilPerpanjanganLimaTahunan.model_validate(body)
     assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
-    assert re.fullmatch(r"8\d{14}", body["kode_bayar"])
+    assert re.fullmatch(r"13\d{13}", body["kode_bayar"])
     assert body["rincian"] == {"pkb": annual_pkb, "swdkllj": 143_000, "biaya_stnk": 200_000, "biaya_tnkb": 100_000}
     assert body["total_bayar"] == sum(body["rincian"].values())
     assert body["stnk_berlaku_sampai"] == "2031-01-14"  # five years
@@ -686,7 +680,7 @@ async def test_transfer_of_a_car_issues_the_stnk_and_estimates_the_bpkb() -> Non
     HasilBalikNama.model_validate(body)
     assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
     assert body["rincian"] == {
-        "bbnkb": annual_pkb // 2 // 1000 * 1000,  # stand-in: half the PKB
+        "bbnkb": 0,  # BBNKB only on a first transfer since 5 Jan 2025 (UU 1/2022 art. 12(1))
         "pkb": annual_pkb,
         "swdkllj": 143_000,
         "biaya_bpkb": 375_000,
@@ -696,7 +690,7 @@ async def test_transfer_of_a_car_issues_the_stnk_and_estimates_the_bpkb() -> Non
     assert body["total_bayar"] == sum(body["rincian"].values())
     assert re.fullmatch(r"\d{8}", body["no_stnk"])
     assert body["bpkb"]["status"] == "DIPROSES_POLDA"
-    assert body["bpkb"]["perkiraan_selesai"] == "2026-02-03"  # 14 working days after Wed 14 Jan
+    assert body["bpkb"]["perkiraan_selesai"] == "2026-02-04"  # 14 working days after Wed 14 Jan (16 Jan is a holiday)
     assert "Polda" in body["bpkb"]["keterangan"]
     entry = book["entries"][-1]
     assert (entry["operation"], entry["subject"]) == ("BBNKB_BALIK_NAMA", "BA 1234 LZ")

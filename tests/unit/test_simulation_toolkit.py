@@ -1,4 +1,5 @@
-"""Specification of the simulator toolkit (adapters/sdk/testing/simulation.py).
+"""Specification of the simulator scaffold's parts (adapters/sdk/testing/: ledger, knobs,
+control endpoints, clock).
 
 Every agency simulator builds on it, and the hub's "nothing is done twice" guarantee
 is checked against its ledger, so it must hold on its own: one application per key
@@ -23,7 +24,11 @@ import pytest
 from fastapi import FastAPI
 from pydantic import Field, field_validator
 
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, control_router
+from adapters.sdk.testing.clock import WIB, SimClock, add_months, add_years
+from adapters.sdk.testing.control import control_router
+from adapters.sdk.testing.knobs import Fault, Knobs, SimulatorRuntime
+from adapters.sdk.testing.ledger import Ledger, Outcome, Produced
+from schemas.calendar import WorkingCalendar
 
 DAY = date(2026, 1, 14)
 
@@ -170,6 +175,24 @@ def test_quota_zero_refuses_everything_and_none_means_unlimited(ledger: Ledger) 
 
 
 # -------------------------------------------------------------- state, persistence
+
+
+def test_produce_may_decide_the_first_state_with_the_response(ledger: Ledger) -> None:
+    result = ledger.apply_once(
+        "k", operation="OP", subject="s", fingerprint="f", produce=lambda seq: Produced({"nomor": f"N-{seq}"}, {"nomor": f"N-{seq}", "tahap": 1}),
+        today=DAY, state={"ignored": True},
+    )  # fmt: skip
+    assert result.entry.response == {"nomor": "N-1"} and result.entry.state == {"nomor": "N-1", "tahap": 1}
+
+
+def test_an_entry_is_found_by_a_reference_number_in_its_state(ledger: Ledger) -> None:
+    apply(ledger, "a", state={"nomor_daftar": "SH2026-1-000001"})
+    apply(ledger, "b", state={"nomor_daftar": "SH2026-1-000002"})
+    found = ledger.find_by_state("nomor_daftar", "SH2026-1-000002")
+    assert found is not None and found.key == "b"
+    assert ledger.find_by_state("nomor_daftar", "SH2026-1-999999") is None
+    assert ledger.find_by_state("other", "SH2026-1-000001") is None
+
 
 
 def test_state_is_stored_updated_and_shown_in_the_summary(ledger: Ledger) -> None:
@@ -340,8 +363,63 @@ async def test_health_and_ledger_views(control: Any) -> None:
     assert book["entries"][0]["key"] == "k" and book["entries"][0]["subject"] == "BA 1234 LZ"
 
 
+async def test_a_knob_trigger_acts_once_and_resets_while_the_put_echoes_what_was_received(control: Any) -> None:
+    client, runtime = control
+    pulled: list[bool] = []
+
+    def trigger(knobs: Knobs) -> Knobs:
+        if knobs.down:  # a stand-in for a one-shot trigger such as "revoke every token"
+            pulled.append(True)
+            return knobs.model_copy(update={"down": False})
+        return knobs
+
+    runtime.triggers.append(trigger)
+    put = await client.put("/_sim/knobs", json={"down": True})
+    assert put.json()["down"] is True and (await client.get("/_sim/knobs")).json()["down"] is False
+    assert pulled == [True]
+
+
 async def test_gate_waits_without_blocking_the_event_loop() -> None:
     runtime = SimulatorRuntime(Knobs(latency_ms=200), Ledger())
     started = time.perf_counter()
     await asyncio.gather(*(runtime.gate() for _ in range(10)))
     assert time.perf_counter() - started < 1.0, "ten gates overlap instead of queueing"
+
+
+# -------------------------------------------------------------------------- clock
+
+
+def test_the_clock_tells_local_wib_time_whatever_zone_the_source_uses() -> None:
+    clock = SimClock(lambda: datetime(2026, 1, 14, 20, 30, tzinfo=UTC))
+    assert clock.now() == datetime(2026, 1, 15, 3, 30, tzinfo=WIB) and clock.now().utcoffset() == timedelta(hours=7)
+    assert clock.today() == date(2026, 1, 15), "past 17:00 UTC it is already tomorrow at the counter"
+
+
+def test_a_daily_quota_resets_at_local_midnight() -> None:
+    clock = SimClock()
+    assert clock.seconds_until_midnight(datetime(2026, 1, 14, 23, 0, tzinfo=WIB)) == 3600
+    assert clock.seconds_until_midnight(datetime(2026, 1, 14, 16, 0, tzinfo=UTC)) == 3600  # 23:00 WIB
+    assert clock.seconds_until_midnight(datetime(2026, 1, 14, 23, 59, 59, 999_000, tzinfo=WIB)) == 1, "never 0"
+
+
+def test_working_days_are_the_hubs_calendar_weekends_national_holidays_and_cuti_bersama() -> None:
+    clock = SimClock()
+    assert clock.add_working_days(date(2026, 1, 15), 1) == date(2026, 1, 19), "Fri 16 Jan 2026 is Isra Mikraj"
+    assert clock.add_working_days(date(2026, 3, 17), 1) == date(2026, 3, 25), "Idulfitri and its cuti bersama"
+    assert clock.add_working_days(date(2026, 1, 19), -1) == date(2026, 1, 15), "backwards too"
+    assert clock.add_working_days(date(2026, 1, 14), 0) == date(2026, 1, 14)
+    assert clock.working_days_between(date(2026, 1, 14), date(2026, 1, 29)) == 10
+    assert not clock.is_working_day(date(2026, 1, 16)) and clock.is_working_day(date(2026, 1, 15))
+
+
+def test_a_simulator_can_be_given_another_calendar() -> None:
+    weekends_only = SimClock(calendar=WorkingCalendar(holidays=set()))
+    assert weekends_only.add_working_days(date(2026, 1, 15), 1) == date(2026, 1, 16)
+
+
+def test_month_and_year_arithmetic_clamps_to_the_end_of_a_shorter_month() -> None:
+    assert add_months(date(2026, 1, 31), 1) == date(2026, 2, 28)
+    assert add_months(date(2027, 12, 31), 2) == date(2028, 2, 29)
+    assert add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+    assert add_months(date(2026, 1, 14), 60) == date(2031, 1, 14)
+    assert add_years(date(2024, 2, 29), 1) == date(2025, 2, 28) and add_years(date(2024, 2, 29), 4) == date(2028, 2, 29)

@@ -4,10 +4,11 @@ Why it exists: the Dukcapil adapter must be built and fault-tested against somet
 that behaves like the real, foreign system -- its API key, its request ids, its
 Indonesian field names, its day-first dates and offset-less WIB timestamps, and its bad
 days (slowness, overload, outages, replies lost after the access was logged, garbage
-from a gateway, an access quota). It imports nothing from ``hub`` or ``schemas``; the
-fault knobs, the apply-once ledger and the control endpoints come from the SDK's
-simulation toolkit (``adapters.sdk.testing.simulation``), so every common knob works the way
-the contract kit expects.
+from a gateway, an access quota). It imports nothing from ``hub``; the request
+pipeline, fault knobs, apply-once ledger, clock and control endpoints come from the
+SDK's simulator scaffold (``adapters.sdk.testing.scaffold``), so every common knob works
+the way the contract kit expects; Dukcapil's protocol is its dialect
+(:class:`DialekDukcapil`).
 
 Native API
 ==========
@@ -54,50 +55,33 @@ another body with the same id: 409 ``REQUEST_ID_SUDAH_DIPAKAI``. Refusals (401, 
 422, 404, 429) and faults before applying (503) are not logged, so a retry after the
 cause is gone can still apply.
 
-Knobs (:class:`DukcapilKnobs`, the toolkit's plus ``skor_minimal_nama``), in order:
+Knobs (:class:`DukcapilKnobs`, the scaffold's plus ``skor_minimal_nama``), in order:
 ``down`` (503 ``LAYANAN_TIDAK_TERSEDIA``, ``Retry-After: 5``), ``latency_ms``,
 ``error_rate`` (503 ``LAYANAN_SIBUK``, ``Retry-After: 1``), then API key, request id,
-body, register, ledger (``daily_quota`` per WIB day -> 429 ``KUOTA_AKSES_HABIS``), and
-after a fresh application ``drop_reply_after_apply`` (504 ``WAKTU_HABIS``: logged, reply
-lost) or ``garble_rate`` (HTTP 200 with an HTML gateway page instead of JSON).
-Control plane: ``/_sim/health``, ``/_sim/ledger``, ``/_sim/knobs`` (toolkit).
+body, ledger (replay or 409; ``daily_quota`` per WIB day -> 429 ``KUOTA_AKSES_HABIS``
+with ``Retry-After`` until midnight), register (404), and after a fresh application
+``drop_reply_after_apply`` (504 ``WAKTU_HABIS``: logged, reply lost) or ``garble_rate``
+(HTTP 200 with an HTML gateway page instead of JSON). Control plane: ``/_sim/health``,
+``/_sim/ledger``, ``/_sim/knobs`` (the scaffold's).
 """
 
 from __future__ import annotations
 
 import difflib
 import hashlib
-import hmac
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from pydantic import Field, ValidationError
-from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.requests import ClientDisconnect
 
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
-from mpp_dukcapil.native import (
-    FORMAT_TANGGAL,
-    HEADER_API_KEY,
-    HEADER_REPLAY,
-    HEADER_REQUEST_ID,
-    PATH_VERIFIKASI,
-    WIB,
-    DataVerifikasi,
-    GalatDukcapil,
-    HasilPadanan,
-    JawabanVerifikasi,
-    KodeGalat,
-    PermintaanVerifikasi,
-    StatusData,
-    tulis_waktu,
-)
+from adapters.sdk import testing as sim
+from mpp_dukcapil import native
 
 #: API key the simulator accepts when none is configured (development only).
 DEV_API_KEY: Final[str] = "dev-dukcapil-api-key"
@@ -115,14 +99,9 @@ SERIAL_MENINGGAL: Final[range] = range(8950, 9000)
 SERIAL_NAMA_BERBEDA: Final[range] = range(8000, 8500)
 NAMA_TERCATAT_BERBEDA: Final[str] = "NAMA TERCATAT BERBEDA"
 
-#: What a broken gateway in front of the service answers (HTTP 200!) when garbling.
-HALAMAN_GATEWAY: Final[str] = (
-    "<!DOCTYPE html><html><head><title>Gangguan Layanan</title></head>"
-    "<body><h1>Mohon maaf, layanan sedang mengalami gangguan.</h1></body></html>"
-)
 
 
-class DukcapilKnobs(Knobs):
+class DukcapilKnobs(sim.Knobs):
     """The toolkit's fault knobs plus Dukcapil's own."""
 
     skor_minimal_nama: int = Field(default=90, ge=0, le=100, description="Name similarity (0-100) from which a name is SESUAI.")
@@ -140,18 +119,18 @@ class CatatanPenduduk:
     no_prop: int
     no_kab: int
     no_kec: int
-    status: StatusData
+    status: native.StatusData
 
 
 #: Seeded residents of Bukittinggi (codes per Kepmendagri 300.2.2-2138/2025; names are fictitious).
 PENDUDUK_CONTOH: Final[dict[str, CatatanPenduduk]] = {
     r.nik: r
     for r in (
-        CatatanPenduduk("1375015203900007", "SITI RAHMAWATI", date(1990, 3, 12), "1375011503150021", 13, 75, 1, StatusData.AKTIF),
+        CatatanPenduduk("1375015203900007", "SITI RAHMAWATI", date(1990, 3, 12), "1375011503150021", 13, 75, 1, native.StatusData.AKTIF),
         # First registered in Mandiangin Koto Selayan, now lives in Kab. Agam (13.06.05 [I]).
-        CatatanPenduduk("1375020107850003", "RIZAL EFENDI", date(1985, 7, 1), "1306052001200007", 13, 6, 5, StatusData.AKTIF),
-        CatatanPenduduk("1375034506720012", "ROSMANIAR", date(1972, 6, 5), "1375030911980004", 13, 75, 3, StatusData.MENINGGAL),
-        CatatanPenduduk("1375031008950044", "ANDI SAPUTRA", date(1995, 8, 10), "1375032204190011", 13, 75, 3, StatusData.DIBLOKIR),
+        CatatanPenduduk("1375020107850003", "RIZAL EFENDI", date(1985, 7, 1), "1306052001200007", 13, 6, 5, native.StatusData.AKTIF),
+        CatatanPenduduk("1375034506720012", "ROSMANIAR", date(1972, 6, 5), "1375030911980004", 13, 75, 3, native.StatusData.MENINGGAL),
+        CatatanPenduduk("1375031008950044", "ANDI SAPUTRA", date(1995, 8, 10), "1375032204190011", 13, 75, 3, native.StatusData.DIBLOKIR),
     )
 }
 
@@ -191,11 +170,11 @@ def cari_penduduk(nik: str, today: date) -> CatatanPenduduk | None:
     if serial >= SERIAL_TIDAK_TERDAFTAR or serial == 0 or prop < 11 or kab == 0 or kec == 0 or lahir is None:
         return None
     if serial in SERIAL_DIBLOKIR:
-        status = StatusData.DIBLOKIR
+        status = native.StatusData.DIBLOKIR
     elif serial in SERIAL_MENINGGAL:
-        status = StatusData.MENINGGAL
+        status = native.StatusData.MENINGGAL
     else:
-        status = StatusData.AKTIF
+        status = native.StatusData.AKTIF
     nama = NAMA_TERCATAT_BERBEDA if serial in SERIAL_NAMA_BERBEDA else None
     return CatatanPenduduk(nik, nama, lahir, no_kk_untuk(nik), prop, kab, kec, status)
 
@@ -218,29 +197,24 @@ def samarkan(nik: str) -> str:
     return nik[:4] + "*" * 10 + nik[-2:]
 
 
-def sidik_jari(permintaan: PermintaanVerifikasi) -> str:
-    """Fingerprint of a parsed request, so key order and spacing do not make it "another body"."""
-    return hashlib.sha256(json.dumps(permintaan.model_dump(), sort_keys=True).encode()).hexdigest()
-
-
 def buat_jawaban(
-    permintaan: PermintaanVerifikasi, penduduk: CatatanPenduduk, *, sequence: int, now: datetime, skor_minimal: int
-) -> JawabanVerifikasi:
+    permintaan: native.PermintaanVerifikasi, penduduk: CatatanPenduduk, *, sequence: int, now: datetime, skor_minimal: int
+) -> native.JawabanVerifikasi:
     """The verification answer for a registered NIK."""
-    if penduduk.status is not StatusData.AKTIF:
-        data = DataVerifikasi(nik=penduduk.nik, status_data=penduduk.status.value)
+    if penduduk.status is not native.StatusData.AKTIF:
+        data = native.DataVerifikasi(nik=penduduk.nik, status_data=penduduk.status.value)
     else:
         skor = skor_nama(permintaan.nama_lengkap, penduduk.nama)
         if permintaan.tgl_lahir is None:
-            hasil_tgl = HasilPadanan.TIDAK_DIPERIKSA
-        elif permintaan.tgl_lahir == penduduk.tgl_lahir.strftime(FORMAT_TANGGAL):
-            hasil_tgl = HasilPadanan.SESUAI
+            hasil_tgl = native.HasilPadanan.TIDAK_DIPERIKSA
+        elif permintaan.tgl_lahir == penduduk.tgl_lahir.strftime(native.FORMAT_TANGGAL):
+            hasil_tgl = native.HasilPadanan.SESUAI
         else:
-            hasil_tgl = HasilPadanan.TIDAK_SESUAI
-        data = DataVerifikasi(
+            hasil_tgl = native.HasilPadanan.TIDAK_SESUAI
+        data = native.DataVerifikasi(
             nik=penduduk.nik,
             status_data=penduduk.status.value,
-            hasil_nama=HasilPadanan.SESUAI if skor >= skor_minimal else HasilPadanan.TIDAK_SESUAI,
+            hasil_nama=native.HasilPadanan.SESUAI if skor >= skor_minimal else native.HasilPadanan.TIDAK_SESUAI,
             skor_nama=skor,
             hasil_tgl_lahir=hasil_tgl,
             no_kk=penduduk.no_kk,
@@ -248,43 +222,91 @@ def buat_jawaban(
             no_kab=penduduk.no_kab,
             no_kec=penduduk.no_kec,
         )
-    local = now.astimezone(WIB)
-    return JawabanVerifikasi(id_transaksi=f"DKC-{local:%Y%m%d}-{sequence:07d}", waktu_verifikasi=tulis_waktu(now), data=data)
+    local = now.astimezone(native.WIB)
+    return native.JawabanVerifikasi(id_transaksi=f"DKC-{local:%Y%m%d}-{sequence:07d}", waktu_verifikasi=native.tulis_waktu(now), data=data)
 
 
-# ---------------------------------------------------------------------- responses
+# ------------------------------------------------------------------ the operation
 
 
-def galat(
-    status_code: int, kode: KodeGalat, pesan: str, *, rincian: list[str] | None = None, headers: dict[str, str] | None = None
-) -> JSONResponse:
-    """An error reply in Dukcapil's one error shape."""
-    body = GalatDukcapil(kode=kode, pesan=pesan, rincian=rincian).model_dump(mode="json", exclude_none=True)
-    return JSONResponse(body, status_code=status_code, headers=headers)
+def harus_terdaftar(call: sim.Call[native.PermintaanVerifikasi]) -> None:
+    if cari_penduduk(call.payload.nik, call.today) is None:
+        raise sim.Refusal(native.KodeGalat.NIK_TIDAK_TERDAFTAR, "NIK tidak terdaftar dalam database kependudukan.", status=404)
 
 
-def _uraikan(exc: ValidationError) -> list[str]:
-    """Validation errors as ``field: message`` lines, without echoing input (it holds NIKs)."""
-    return [f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg']}" for e in exc.errors(include_input=False)]
+def verifikasi(call: sim.Call[native.PermintaanVerifikasi], sequence: int) -> sim.Produced:
+    """The answer for a registered NIK; the access log keeps only the record's status."""
+    penduduk = cari_penduduk(call.payload.nik, call.today)
+    assert penduduk is not None  # harus_terdaftar ran first
+    knobs = call.knobs
+    skor_minimal = knobs.skor_minimal_nama if isinstance(knobs, DukcapilKnobs) else 90
+    jawaban = buat_jawaban(call.payload, penduduk, sequence=sequence, now=call.now, skor_minimal=skor_minimal)
+    return sim.Produced(jawaban.model_dump(mode="json"), {"status_data": penduduk.status.value})
 
 
-def _baca_permintaan(raw: bytes) -> PermintaanVerifikasi | JSONResponse:
-    try:
-        body = json.loads(raw or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Body bukan JSON yang valid.")
-    if not isinstance(body, dict):
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Body harus berupa objek JSON.")
-    try:
-        permintaan = PermintaanVerifikasi.model_validate(body)
-    except ValidationError as exc:
-        return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=_uraikan(exc))
+def tgl_lahir_yang_ada(permintaan: native.PermintaanVerifikasi) -> None:
     if permintaan.tgl_lahir is not None:
         try:
-            datetime.strptime(permintaan.tgl_lahir, FORMAT_TANGGAL)
+            datetime.strptime(permintaan.tgl_lahir, native.FORMAT_TANGGAL)
         except ValueError:
-            return galat(422, KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.", rincian=["tgl_lahir: bukan tanggal yang ada"])
-    return permintaan
+            raise sim.Malformed("Data permintaan tidak valid.", ["tgl_lahir: bukan tanggal yang ada"]) from None
+
+
+VERIFIKASI: Final[sim.Operation[native.PermintaanVerifikasi]] = sim.Operation(
+    name=OPERASI_VERIFIKASI,
+    path=native.PATH_VERIFIKASI,
+    model=native.PermintaanVerifikasi,
+    validate=tgl_lahir_yang_ada,
+    subject=lambda p: samarkan(p.nik),
+    checks=(harus_terdaftar,),
+    produce=verifikasi,
+    summary="NIK verification against the population register",
+)
+
+
+# ------------------------------------------------------------------ the protocol
+
+
+class DialekDukcapil(sim.ApiKeyDialect):
+    """Dukcapil speaks JSON behind an API key; every error is a :class:`GalatDukcapil`."""
+
+    key = sim.KeyRule(native.HEADER_REQUEST_ID, max_length=100, pattern=POLA_REQUEST_ID)
+    DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", retry_after=5)
+    BUSY = sim.Say(503, native.KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
+    KEY_MISSING = KEY_INVALID = sim.Say(400, native.KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
+    MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.")
+    CONFLICT = sim.Say(409, native.KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
+    QUOTA = sim.Say(429, native.KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")
+    DROPPED = sim.Say(504, native.KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
+    API_KEY_HEADER = native.HEADER_API_KEY
+    UNAUTHORIZED = sim.Say(401, native.KodeGalat.API_KEY_TIDAK_VALID, "API key tidak dikenal.")
+    HTTP_ERRORS = (native.KodeGalat.TIDAK_DITEMUKAN, native.KodeGalat.GALAT_INTERNAL, native.KodeGalat.GALAT_INTERNAL)
+    REPLAY_HEADER = native.HEADER_REPLAY
+    #: What a broken gateway in front of the service answers (HTTP 200!) when garbling.
+    GARBLED_PAGE = (
+        "<!DOCTYPE html><html><head><title>Gangguan Layanan</title></head>"
+        "<body><h1>Mohon maaf, layanan sedang mengalami gangguan.</h1></body></html>"
+    )
+
+    def decode(self, endpoint: sim.Endpoint[Any], raw: bytes) -> Any:
+        """Dukcapil tells "not JSON" and "not an object" apart from field problems."""
+        try:
+            body = json.loads(raw or b"null")
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise sim.Malformed("Body bukan JSON yang valid.") from None
+        if not isinstance(body, dict):
+            raise sim.Malformed("Body harus berupa objek JSON.")
+        try:
+            return native.PermintaanVerifikasi.model_validate(body)
+        except ValidationError as exc:
+            raise sim.Malformed(self.MALFORMED.message, sim.problem_lines(exc, root="body")) from None
+
+    def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
+        return native.GalatDukcapil(kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+
+    def http_error(self, status: int, detail: str, headers: dict[str, str] | None) -> Response:
+        """Unknown paths and methods get Dukcapil's error shape, not FastAPI's."""
+        return super().http_error(status, "Alamat layanan tidak ditemukan." if status == 404 else detail, None)
 
 
 def create_app(
@@ -292,100 +314,34 @@ def create_app(
     api_key: str = DEV_API_KEY,
     ledger_path: str = ":memory:",
     knobs: DukcapilKnobs | None = None,
-    clock: Callable[[], datetime] | None = None,
+    clock: sim.Clock | None = None,
 ) -> FastAPI:
     """The simulator app. ``clock`` (aware datetimes) is injectable so tests can freeze time."""
-    runtime = SimulatorRuntime(knobs or DukcapilKnobs(), Ledger(ledger_path))
-    now: Callable[[], datetime] = clock or (lambda: datetime.now(WIB))
+    runtime = sim.SimulatorRuntime.open(knobs or DukcapilKnobs(), ledger_path=ledger_path, clock=clock)
+    app = sim.Simulator(runtime, DialekDukcapil(runtime, api_key), [VERIFIKASI], title="Dukcapil NIK verification (simulator)").app
 
-    app = simulator_app(runtime, title="Dukcapil NIK verification (simulator)")
-
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        """Unknown paths and methods get Dukcapil's error shape, not FastAPI's."""
-        if exc.status_code == 404:
-            return galat(404, KodeGalat.TIDAK_DITEMUKAN, "Alamat layanan tidak ditemukan.")
-        return galat(exc.status_code, KodeGalat.GALAT_INTERNAL, str(exc.detail))
-
-    @app.post(PATH_VERIFIKASI)
-    async def verifikasi(request: Request) -> Response:
-        request_id = request.headers.get(HEADER_REQUEST_ID, "")
-        echo = {HEADER_REQUEST_ID: request_id} if POLA_REQUEST_ID.fullmatch(request_id) else {}
-        reply = await _verifikasi(request, request_id)
-        reply.headers.update(echo)
+    @app.middleware("http")
+    async def echo_request_id(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        """``X-Request-Id`` is echoed on every native reply (when it is a valid one)."""
+        reply = await call_next(request)
+        request_id = request.headers.get(native.HEADER_REQUEST_ID, "")
+        if request.url.path == native.PATH_VERIFIKASI and POLA_REQUEST_ID.fullmatch(request_id):
+            reply.headers[native.HEADER_REQUEST_ID] = request_id
         return reply
-
-    async def _verifikasi(request: Request, request_id: str) -> Response:
-        # The whole request is received before the service is slow or busy, as with a real
-        # backend: a caller that times out during ``latency_ms`` does not stop it from
-        # applying (execute-then-timeout), which is what the ledger must make harmless.
-        try:
-            raw = await request.body()
-        except ClientDisconnect:
-            return Response(status_code=400)  # nobody is listening any more
-        fault = await runtime.gate()
-        if fault is Fault.DOWN:
-            return galat(503, KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", headers={"Retry-After": "5"})
-        if fault is Fault.BUSY:
-            return galat(503, KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", headers={"Retry-After": "1"})
-        if not hmac.compare_digest(request.headers.get(HEADER_API_KEY, "").encode(), api_key.encode()):
-            return galat(401, KodeGalat.API_KEY_TIDAK_VALID, "API key tidak dikenal.")
-        if not POLA_REQUEST_ID.fullmatch(request_id):
-            return galat(400, KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
-        permintaan = _baca_permintaan(raw)
-        if isinstance(permintaan, JSONResponse):
-            return permintaan
-        fingerprint = sidik_jari(permintaan)
-        earlier = runtime.ledger.get(request_id)
-        if earlier is not None and earlier.fingerprint != fingerprint:
-            return galat(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
-        moment = now()
-        today = moment.astimezone(WIB).date()
-        penduduk = cari_penduduk(permintaan.nik, today)
-        if penduduk is None:
-            return galat(404, KodeGalat.NIK_TIDAK_TERDAFTAR, "NIK tidak terdaftar dalam database kependudukan.")
-        skor_minimal = runtime.knobs.skor_minimal_nama if isinstance(runtime.knobs, DukcapilKnobs) else 90
-
-        def produce(sequence: int) -> dict[str, Any]:
-            jawaban = buat_jawaban(permintaan, penduduk, sequence=sequence, now=moment, skor_minimal=skor_minimal)
-            return jawaban.model_dump(mode="json")
-
-        result = runtime.ledger.apply_once(
-            request_id,
-            operation=OPERASI_VERIFIKASI,
-            subject=samarkan(permintaan.nik),
-            fingerprint=fingerprint,
-            produce=produce,
-            today=today,
-            quota=runtime.knobs.daily_quota,
-            state={"status_data": penduduk.status.value},
-        )
-        if result.outcome is Outcome.CONFLICT:  # a concurrent request won the race with another body
-            return galat(409, KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
-        if result.outcome is Outcome.QUOTA_EXCEEDED:
-            return galat(429, KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")
-        assert result.entry is not None
-        if result.outcome is Outcome.REPLAYED:
-            return JSONResponse(result.entry.response, headers={HEADER_REPLAY: "true"})
-        if runtime.drop_reply():  # logged, but the caller never hears
-            return galat(504, KodeGalat.WAKTU_HABIS, "Batas waktu habis sebelum balasan terkirim.")
-        if runtime.garble_reply():
-            return Response(HALAMAN_GATEWAY, status_code=200, media_type="text/html")
-        return JSONResponse(result.entry.response)
 
     return app
 
 
 __all__ = [
-    "CatatanPenduduk",
     "DEV_API_KEY",
-    "DukcapilKnobs",
     "NAMA_TERCATAT_BERBEDA",
     "PENDUDUK_CONTOH",
     "SERIAL_DIBLOKIR",
     "SERIAL_MENINGGAL",
     "SERIAL_NAMA_BERBEDA",
     "SERIAL_TIDAK_TERDAFTAR",
+    "CatatanPenduduk",
+    "DukcapilKnobs",
     "cari_penduduk",
     "create_app",
     "normalisasi_nama",

@@ -1,53 +1,18 @@
-"""A toolkit for agency backend simulators: fault knobs, an apply-once ledger, and
-the control endpoints fault tests and the contract kit drive.
-
-A simulator imitates a foreign system, so its native protocol is its own; what
-every simulator shares is how it misbehaves on purpose and how it proves it never
-applied an idempotency key twice. That part lives here, once.
+"""The apply-once ledger every simulator keeps: the proof that an agency never applied
+one idempotency key twice, which the hub's "nothing is done twice" story is checked
+against (the contract kit and the fault suite read it through ``/_sim/ledger``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import json
-import random
 import sqlite3
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import Any, Final
-
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
-
-
-class Knobs(BaseModel):
-    """Fault knobs every simulator understands; agencies subclass to add their own.
-
-    Unknown fields are refused so a typo in a fault test fails loudly."""
-
-    model_config = ConfigDict(extra="forbid", validate_assignment=True)
-
-    latency_ms: int = Field(default=0, ge=0, le=600_000, description="Delay added to each native request.")
-    error_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Fraction refused as overloaded before applying anything.")
-    down: bool = Field(default=False, description="Every native request fails as unavailable.")
-    drop_reply_after_apply: float = Field(default=0.0, ge=0.0, le=1.0, description="Fraction applied, then answered as a gateway timeout.")
-    garble_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Fraction applied, then answered with a body that is not the protocol.")
-    daily_quota: int | None = Field(default=None, ge=0, description="Max applications per day.")
-    seed: int = Field(default=0, description="Seed of the simulator's own random.Random.")
-
-
-class Fault(StrEnum):
-    """What the gate decided before the operation runs."""
-
-    DOWN = "down"
-    BUSY = "busy"
 
 
 class Outcome(StrEnum):
@@ -76,6 +41,16 @@ class LedgerEntry:
 class LedgerResult:
     outcome: Outcome
     entry: LedgerEntry | None
+
+
+@dataclass(frozen=True, slots=True)
+class Produced:
+    """What ``produce`` may return instead of a bare response: the response and the
+    entry's first state, decided in the same transaction (e.g. an application's stage,
+    or the callbacks it will send)."""
+
+    response: dict[str, Any]
+    state: dict[str, Any] = field(default_factory=dict)
 
 
 _SCHEMA: Final = """
@@ -117,7 +92,7 @@ class Ledger:
         operation: str,
         subject: str,
         fingerprint: str,
-        produce: Callable[[int], dict[str, Any]],
+        produce: Callable[[int], dict[str, Any] | Produced],
         today: date,
         quota: int | None = None,
         state: dict[str, Any] | None = None,
@@ -129,8 +104,10 @@ class Ledger:
         another fingerprint it is a conflict. ``subject`` must not be personal data.
         ``produce`` may raise to refuse on the merits: nothing is recorded and the
         exception propagates, so a later request with the same key can still apply.
-        ``now`` is the simulator's clock (default: the system clock), so ``applied_at``
-        agrees with ``today`` when a test injects a clock."""
+        It returns the response, or a :class:`Produced` with the entry's state
+        (which then replaces ``state``). ``now`` is the simulator's clock (default:
+        the system clock), so ``applied_at`` agrees with ``today`` when a test
+        injects a clock."""
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             try:
@@ -145,11 +122,13 @@ class Ledger:
                     result = LedgerResult(Outcome.QUOTA_EXCEEDED, None)
                 else:
                     (sequence,) = self._conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM ledger").fetchone()
-                    response = produce(int(sequence))
+                    produced = produce(int(sequence))
+                    if not isinstance(produced, Produced):
+                        produced = Produced(produced, state or {})
                     applied_at = now or datetime.now(UTC)
                     self._conn.execute(
                         f"INSERT INTO ledger (id, {_COLUMNS.replace(', replays', '')}, applied_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (sequence, key, operation, subject, fingerprint, json.dumps(response), json.dumps(state or {}),
+                        (sequence, key, operation, subject, fingerprint, json.dumps(produced.response), json.dumps(produced.state),
                          applied_at.isoformat(timespec="milliseconds"), today.isoformat()),
                     )
                     result = LedgerResult(Outcome.APPLIED, self._find(key))
@@ -162,6 +141,15 @@ class Ledger:
     def get(self, key: str) -> LedgerEntry | None:
         with self._lock:
             return self._find(key)
+
+    def find_by_state(self, name: str, value: str) -> LedgerEntry | None:
+        """The entry whose state has ``name`` = ``value`` (e.g. the application number
+        an agency handed out, which its status polls quote instead of the key)."""
+        with self._lock:
+            row = self._conn.execute(
+                f"SELECT {_COLUMNS} FROM ledger WHERE json_extract(state, ?) = ? ORDER BY id LIMIT 1", (f'$."{name}"', value)
+            ).fetchone()
+        return None if row is None else _entry(row)
 
     def update_state(self, key: str, state: dict[str, Any]) -> None:
         """Progress of an asynchronous operation (e.g. a verdict sent, a passport printed)."""
@@ -178,6 +166,7 @@ class Ledger:
         return {"entries": [e.public() for e in entries], "applied": len(entries), "replayed": sum(e.replays for e in entries)}
 
     def close(self) -> None:
+        """Close the database; closing twice is harmless (an app's shutdown and a test may both do it)."""
         with self._lock:
             self._conn.close()
 
@@ -193,87 +182,3 @@ class Ledger:
 def _entry(row: tuple[Any, ...]) -> LedgerEntry:
     key, operation, subject, fingerprint, response, state, applied_at, replays = row
     return LedgerEntry(key, operation, subject, fingerprint, json.loads(response), json.loads(state), applied_at, int(replays))
-
-
-class SimulatorRuntime:
-    """Knobs, randomness and ledger of one simulator instance."""
-
-    def __init__(self, knobs: Knobs, ledger: Ledger) -> None:
-        self.knobs = knobs
-        self.ledger = ledger
-        self.rng = random.Random(knobs.seed)
-
-    def roll(self, rate: float) -> bool:
-        return rate > 0 and (rate >= 1 or self.rng.random() < rate)
-
-    async def gate(self) -> Fault | None:
-        """Apply latency, then decide whether this request fails before doing anything."""
-        if self.knobs.down:
-            return Fault.DOWN
-        if self.knobs.latency_ms:
-            await asyncio.sleep(self.knobs.latency_ms / 1000)
-        if self.roll(self.knobs.error_rate):
-            return Fault.BUSY
-        return None
-
-    def drop_reply(self) -> bool:
-        return self.roll(self.knobs.drop_reply_after_apply)
-
-    def garble_reply(self) -> bool:
-        return self.roll(self.knobs.garble_rate)
-
-
-def control_router(runtime: SimulatorRuntime) -> APIRouter:
-    """``/_sim/health``, ``/_sim/ledger`` and ``/_sim/knobs`` (GET, partial PUT)."""
-    router = APIRouter(prefix="/_sim", tags=["simulator control"])
-    knobs_model = type(runtime.knobs)
-
-    @router.get("/health")
-    async def health() -> dict[str, bool]:
-        return {"ok": True}
-
-    @router.get("/ledger")
-    async def ledger() -> dict[str, Any]:
-        return runtime.ledger.summary()
-
-    @router.get("/knobs")
-    async def get_knobs() -> dict[str, Any]:
-        return runtime.knobs.model_dump(mode="json")
-
-    @router.put("/knobs")
-    async def put_knobs(request: Request) -> JSONResponse:
-        try:
-            changes = await request.json()
-            if not isinstance(changes, dict):
-                raise TypeError("knobs must be a JSON object")
-            merged = knobs_model.model_validate({**runtime.knobs.model_dump(), **changes})
-        except (ValueError, TypeError, ValidationError) as exc:
-            # exc.json(): the errors' ctx may hold exception objects (custom validators) that plain JSON cannot carry.
-            detail = json.loads(exc.json(include_input=False)) if isinstance(exc, ValidationError) else str(exc)
-            return JSONResponse({"error": "invalid knobs", "detail": detail}, status_code=422)
-        if "seed" in changes:
-            # Any PUT of a seed restarts the sequence, even the same seed: that is what makes a fault pattern reproducible.
-            runtime.rng = random.Random(merged.seed)
-        runtime.knobs = merged
-        return JSONResponse(merged.model_dump(mode="json"))
-
-    return router
-
-
-def simulator_app(runtime: SimulatorRuntime, *, title: str, description: str = "", version: str = "1.0.0", state: Any = None) -> FastAPI:
-    """The FastAPI app every simulator starts from: its ledger closes with the app, the
-    ``/_sim`` control endpoints are mounted, and ``app.state.simulator`` (the agency's
-    own state object, or the runtime) and ``app.state.runtime`` are set for tests."""
-
-    @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        try:
-            yield
-        finally:
-            runtime.ledger.close()
-
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
-    app.state.simulator = runtime if state is None else state
-    app.state.runtime = runtime
-    app.include_router(control_router(runtime))
-    return app

@@ -1,0 +1,60 @@
+"""Driving a simulator from tests: a client wired straight into the app, and its
+control endpoints (``/_sim/knobs``, ``/_sim/ledger``)."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import httpx
+from fastapi import FastAPI
+
+T = TypeVar("T")
+
+
+@asynccontextmanager
+async def in_process(app: FastAPI, base_url: str = "http://simulator.test") -> AsyncIterator[httpx.AsyncClient]:
+    """A client that calls ``app`` without a network. Such a transport never runs the
+    app's lifespan, so the simulator's ledger is closed here afterwards."""
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
+            yield client
+    finally:
+        app.state.runtime.ledger.close()
+
+
+async def put_knobs(client: httpx.AsyncClient, **knobs: Any) -> httpx.Response:
+    """Change some knobs (a partial PUT); the answer is the knobs as received, or a 422."""
+    return await client.put("/_sim/knobs", json=knobs)
+
+
+async def read_ledger(client: httpx.AsyncClient) -> dict[str, Any]:
+    """``{"entries": [...], "applied": n, "replayed": n}``."""
+    response = await client.get("/_sim/ledger")
+    response.raise_for_status()
+    return dict(response.json())
+
+
+@dataclass
+class Driver:
+    """A test's handle on one simulator: its client and its control endpoints.
+    Agencies' tests subclass it with their native calls."""
+
+    client: httpx.AsyncClient
+
+    async def knobs(self, **knobs: Any) -> httpx.Response:
+        return await put_knobs(self.client, **knobs)
+
+    async def ledger(self) -> dict[str, Any]:
+        return await read_ledger(self.client)
+
+
+async def poll_until(poll: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, limit: int, what: str) -> T:
+    """Poll (each poll moves a polled simulator's time on) until ``done``, at most ``limit`` times."""
+    for _ in range(limit):
+        answer = await poll()
+        if done(answer):
+            return answer
+    raise AssertionError(f"{what} after {limit} polls")
