@@ -38,7 +38,7 @@ test: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
-	$(PY) -m pytest tests/unit examples/dukcapil-adapter/tests/test_dukcapil_units.py $(PYTEST_ARGS)
+	$(PY) -m pytest -m unit $(PYTEST_ARGS)
 
 test-faults: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m faults $(PYTEST_ARGS)

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from conftest import throwaway_broker
+from support.fixtures import throwaway_broker
 from support.stack import TERMINAL, HubStack, pkb_request, running, submit_many
 
 from hub.api import adapters as adapters_api

@@ -1,57 +1,63 @@
-"""The kelurahan's web service: ``POST /surat`` issues a letter once per ``Idempotency-Key``,
-for addresses in Bukittinggi only; the shared toolkit adds the fault knobs and ledger."""
+"""The kelurahan's web service: ``POST /surat`` issues a certificate of domicile once per
+``Idempotency-Key``, for addresses in Bukittinggi only. Everything else (fault knobs,
+the apply-once ledger, quota, dropped and garbled replies, control endpoints) is the
+SDK's simulator scaffold; the kelurahan only declares its operation and its words."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-from datetime import date
 from typing import Any
 
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi import FastAPI
+from pydantic import BaseModel, ConfigDict
 
-from adapters.sdk.testing.simulation import Fault, Knobs, Ledger, Outcome, SimulatorRuntime, simulator_app
+from adapters.sdk import testing as sim
 
 
-class OutsideArea(Exception):
-    pass
+class PermintaanSurat(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    alamat: str
+
+
+def dalam_wilayah(call: sim.Call[PermintaanSurat]) -> None:
+    if "bukittinggi" not in call.payload.alamat.lower():
+        raise sim.Refusal("DI_LUAR_WILAYAH", "Alamat di luar wilayah kelurahan.")
+
+
+def terbitkan(call: sim.Call[PermintaanSurat], sequence: int) -> dict[str, Any]:
+    return {"nomor": f"470/{sequence:04d}/KEL", "tanggal": call.today.isoformat(), "status": "TERBIT"}
+
+
+SURAT = sim.Operation(
+    name="surat_domisili",
+    path="/surat",
+    model=PermintaanSurat,
+    subject=lambda _: "-",
+    checks=(dalam_wilayah,),
+    produce=terbitkan,
+    summary="Certificate of domicile",
+)
+
+
+class DialekKelurahan(sim.ApiKeyDialect):
+    key = sim.KeyRule("Idempotency-Key", max_length=100)
+    DOWN = sim.Say(503, "TIDAK_TERSEDIA", "Layanan tidak tersedia.", retry_after=5)
+    BUSY = sim.Say(503, "SIBUK", "Layanan sibuk.", retry_after=1)
+    KEY_MISSING = KEY_INVALID = sim.Say(400, "KUNCI_WAJIB", "Header Idempotency-Key wajib diisi.")
+    MALFORMED = sim.Say(422, "DATA_TIDAK_VALID", "Data tidak valid.")
+    CONFLICT = sim.Say(409, "KUNCI_DIPAKAI", "Kunci sudah dipakai untuk permintaan lain.")
+    QUOTA = sim.Say(429, "KUOTA_HABIS", "Kuota harian habis.")
+    DROPPED = sim.Say(504, "GATEWAY_TIMEOUT", "Batas waktu habis.")
+    API_KEY_HEADER = "X-Api-Key"
+    UNAUTHORIZED = sim.Say(401, "KUNCI_SALAH", "API key salah.")
+    HTTP_ERRORS = ("TIDAK_DITEMUKAN", "METODE_SALAH", "GALAT")
+    REPLAY_HEADER = "X-Idempotent-Replay"
+    GARBLED_PAGE = "<html>Layanan sedang gangguan</html>"
+
+    def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
+        return {"kode": code, "pesan": message}
 
 
 def create_app(*, api_key: str, ledger_path: str = ":memory:") -> FastAPI:
-    runtime = SimulatorRuntime(Knobs(), Ledger(ledger_path))
-    app = simulator_app(runtime, title="Kelurahan simulator")
-
-    @app.post("/surat")
-    async def surat(request: Request) -> Response:
-        fault = await runtime.gate()
-        if fault is not None:
-            return JSONResponse({"kode": "SIBUK" if fault is Fault.BUSY else "TIDAK_TERSEDIA"}, status_code=503)
-        if request.headers.get("X-Api-Key") != api_key:
-            return JSONResponse({"kode": "KUNCI_SALAH"}, status_code=401)
-        body: dict[str, Any] = await request.json()
-        key = request.headers.get("Idempotency-Key", "")
-
-        def produce(sequence: int) -> dict[str, Any]:
-            if "bukittinggi" not in str(body.get("alamat", "")).lower():
-                raise OutsideArea
-            return {"nomor": f"470/{sequence:04d}/KEL", "tanggal": date.today().isoformat(), "status": "TERBIT"}
-
-        try:
-            result = runtime.ledger.apply_once(
-                key, operation="surat_domisili", subject="-", fingerprint=hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest(),
-                produce=produce, today=date.today(), quota=runtime.knobs.daily_quota,
-            )
-        except OutsideArea:
-            return JSONResponse({"kode": "DI_LUAR_WILAYAH"}, status_code=422)
-        if result.outcome is Outcome.CONFLICT:
-            return JSONResponse({"kode": "KUNCI_DIPAKAI"}, status_code=409)
-        if result.outcome is Outcome.QUOTA_EXCEEDED or result.entry is None:
-            return JSONResponse({"kode": "KUOTA_HABIS"}, status_code=429)
-        if runtime.drop_reply():
-            return JSONResponse({"kode": "GATEWAY_TIMEOUT"}, status_code=504)
-        if runtime.garble_reply():
-            return PlainTextResponse("<html>Layanan sedang gangguan</html>", status_code=200)
-        return JSONResponse(result.entry.response)
-
-    return app
+    runtime = sim.SimulatorRuntime.open(sim.Knobs(), ledger_path=ledger_path)
+    return sim.Simulator(runtime, DialekKelurahan(runtime, api_key), [SURAT], title="Kelurahan simulator").app

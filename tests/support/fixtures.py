@@ -1,4 +1,6 @@
-"""Shared fixtures: a throwaway Kafka broker and fresh PostgreSQL databases.
+"""Shared fixtures of every test suite (the hub's tests/ and each plug-in's tests/):
+a throwaway Kafka broker and fresh PostgreSQL databases. Registered once by the root
+conftest.py, so one session shares one broker whoever asks for it.
 
 Integration tests run against the real things. ``make test`` makes PostgreSQL
 available (deploy/postgres/ensure-postgres.sh) and exports its URL as
@@ -18,23 +20,22 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
-from support.stack import HubStack, running
 
 from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
 from hub.db.migrate import upgrade
+from support.stack import HubStack, running
 
 DEFAULT_PG_URL = "postgresql+asyncpg://mpphub:mpphub@127.0.0.1:5432/mpphub"
 
-#: Markers by directory, so a test file never forgets its own: ``pytest -m faults``
-#: runs the slow fault suite alone, ``-m "not integration"`` the quick unit tests.
+#: Markers by the directory a test file is in (``tests/unit``, ``examples/*/tests/integration``
+#: ...), so a test file never forgets its own: ``pytest -m faults`` runs the slow fault
+#: suite alone, ``-m unit`` the quick unit tests.
 MARKERS_BY_DIRECTORY = {"unit": ("unit",), "integration": ("integration",), "faults": ("integration", "faults")}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    tests_root = Path(__file__).parent
     for item in items:
-        relative = item.path.relative_to(tests_root) if item.path.is_relative_to(tests_root) else None
-        for name in MARKERS_BY_DIRECTORY.get(relative.parts[0] if relative else "", ()):
+        for name in MARKERS_BY_DIRECTORY.get(item.path.parent.name, ()):
             item.add_marker(name)
 
 

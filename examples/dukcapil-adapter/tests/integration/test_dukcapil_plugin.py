@@ -20,9 +20,6 @@ try:
     import mpp_dukcapil
 except ModuleNotFoundError as exc:  # say how to fix it instead of a bare import error
     raise ModuleNotFoundError("the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)") from exc
-# The hub's fixtures (a throwaway broker, fresh databases): its tests/conftest.py covers
-# only tests/, so this module takes them over; `make test` runs both suites.
-from conftest import kafka_bootstrap, new_database  # noqa: F401
 
 from adapters.sdk import AgencyPlugin, BackendSettings
 from adapters.sdk.discovery import AGENCIES_GROUP, installed, load_adapter_factory
@@ -33,7 +30,7 @@ from mpp_dukcapil.simulator import DEV_API_KEY
 from support.stack import HubStack
 
 
-PACKAGE_DIR = Path(__file__).resolve().parents[1]
+PACKAGE_DIR = Path(__file__).resolve().parents[2]
 REPO = PACKAGE_DIR.parents[1]
 SERVICE = "dukcapil.nik_verification"
 OFFICER = {"nik": "1375010101800001", "name": "Petugas MPP Bukittinggi"}
