@@ -10,7 +10,6 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from hub.features.adapter_status import STALE_AFTER, list_statuses
-from hub.api.errors import ApiError
 from hub.api.auth import Operator
 from hub.api.state import ApiState, api_state
 

@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy import text
 
 from hub.api import adapters as adapters_api
@@ -17,19 +18,18 @@ from hub.api.state import ApiState
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
 from hub.domain.workflow import make_workflow
-from hub.db.engine import create_engine, create_sessionmaker
+from hub.db.engine import database
 
 
-def create_app(settings: Settings, catalogue: Catalogue | None = None) -> FastAPI:
+def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions: async_sessionmaker[AsyncSession] | None = None) -> FastAPI:
+    """The API; ``sessions`` shares the process's database engine (else it opens its own)."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        engine = create_engine(settings.database_url)
-        loaded = catalogue or load_catalogue(settings)
-        app.state.hub = ApiState(settings=settings, sessions=create_sessionmaker(engine), catalogue=loaded, workflow=make_workflow(settings.sla, loaded))
-        try:
+        async with database(settings.database_url, sessions) as own:
+            loaded = catalogue or load_catalogue(settings)
+            app.state.hub = ApiState(settings=settings, sessions=own, catalogue=loaded, workflow=make_workflow(settings.sla, loaded))
             yield
-        finally:
-            await engine.dispose()
 
     app = FastAPI(
         title="mpp-hub",

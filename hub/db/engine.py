@@ -3,6 +3,8 @@ work opens one with ``async with sessions.begin()`` and commits or rolls back as
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -38,3 +40,18 @@ def create_engine(url: str) -> AsyncEngine:
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+@asynccontextmanager
+async def database(url: str, sessions: async_sessionmaker[AsyncSession] | None = None) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """The sessions of one OS process: ``sessions`` when the process already has them
+    (``mpp-hub dev`` runs every role on one engine and one pool), else an engine of
+    its own, disposed when the block ends."""
+    if sessions is not None:
+        yield sessions
+        return
+    engine = create_engine(url)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()

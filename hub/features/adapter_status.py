@@ -28,7 +28,6 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.config import Settings
-from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Base, utcnow
 from messaging import ConsumeLoop, FailurePolicy, PoisonMessage, create_consumer, skip_poison, started
 from messaging.status import AdapterStatus, parse_status_key
@@ -143,22 +142,17 @@ async def list_statuses(session: AsyncSession, *, now: datetime | None = None) -
     return result
 
 
-async def run_status_tracker(settings: Settings, stop: asyncio.Event) -> None:
+async def run_status_tracker(settings: Settings, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
     """Keep ``adapter_status`` up to date from ``mpp.adapter-status`` until ``stop``.
     The topic is prepared with the others by the router process."""
-    engine = create_engine(settings.database_url)
-    sessions = create_sessionmaker(engine)
 
     async def handle(update: StatusRecord, _: ConsumerRecord[bytes, bytes]) -> None:
         await apply_status(sessions, update)
 
-    try:
-        consumer = create_consumer(settings.kafka, GROUP_ID)
-        loop = ConsumeLoop(
-            consumer, [topics.ADAPTER_STATUS], handle, name="adapter status tracker", decoder=decode_status,
-            failures=FailurePolicy(poison=skip_poison("adapter status tracker")), batch_size=settings.kafka.consumer_batch_size,
-        )
-        async with started(consumer):
-            await loop.run(stop)
-    finally:
-        await engine.dispose()
+    consumer = create_consumer(settings.kafka, GROUP_ID)
+    loop = ConsumeLoop(
+        consumer, [topics.ADAPTER_STATUS], handle, name="adapter status tracker", decoder=decode_status,
+        failures=FailurePolicy(poison=skip_poison("adapter status tracker")), batch_size=settings.kafka.consumer_batch_size,
+    )
+    async with started(consumer):
+        await loop.run(stop)

@@ -15,7 +15,9 @@ from typing import Any
 
 import uvicorn
 
-from messaging import Topology, create_producer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from messaging import Topology, create_producer, started
 from messaging.topology import prepare
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import load_agency
@@ -25,7 +27,7 @@ from hub.features.adapter_status import run_status_tracker
 from hub.api.app import create_app
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
-from hub.db.engine import create_engine, create_sessionmaker
+from hub.db.engine import database
 from hub.features.deadletters import run_archiver
 from hub.features.notifications.dispatcher import WebhookDispatcher
 from hub.runtime.relay import OutboxRelay
@@ -36,6 +38,8 @@ from hub.domain.workflow import make_workflow
 from hub.runtime.router import run_router
 
 log = logging.getLogger(__name__)
+
+Sessions = async_sessionmaker[AsyncSession]
 
 
 class _QuietServer(uvicorn.Server):
@@ -62,41 +66,30 @@ async def prepare_topics(settings: Settings, catalogue: Catalogue) -> None:
     await prepare(settings.kafka, Topology(settings.kafka).hub(catalogue.providers()))
 
 
-async def run_api(settings: Settings, stop: asyncio.Event) -> None:
+async def run_api(settings: Settings, stop: asyncio.Event, *, sessions: Sessions | None = None) -> None:
     log.info("API on http://%s:%d (docs at /docs)", settings.api.host, settings.api.port)
-    await serve_asgi(create_app(settings), settings.api.host, settings.api.port, stop)
+    await serve_asgi(create_app(settings, sessions=sessions), settings.api.host, settings.api.port, stop)
 
 
-async def run_relay(settings: Settings, stop: asyncio.Event) -> None:
+async def run_relay(settings: Settings, stop: asyncio.Event, *, sessions: Sessions | None = None) -> None:
     """The outbox relay and the webhook dispatcher: both deliver what the DB decided."""
-    engine = create_engine(settings.database_url)
-    producer = create_producer(settings.kafka)
-    await producer.start()
-    try:
-        sessions = create_sessionmaker(engine)
-        relay = OutboxRelay(sessions, producer, batch_size=settings.relay.batch_size, poll_seconds=settings.relay.poll_seconds)
-        await asyncio.gather(relay.run(stop), WebhookDispatcher(sessions, settings.webhooks).run(stop))
-    finally:
-        await producer.stop()
-        await engine.dispose()
+    async with database(settings.database_url, sessions) as own, started(create_producer(settings.kafka)) as producer:
+        relay = OutboxRelay(own, producer, batch_size=settings.relay.batch_size, poll_seconds=settings.relay.poll_seconds)
+        await asyncio.gather(relay.run(stop), WebhookDispatcher(own, settings.webhooks).run(stop))
 
 
-async def run_router_process(settings: Settings, stop: asyncio.Event) -> None:
+async def run_router_process(settings: Settings, stop: asyncio.Event, *, sessions: Sessions | None = None) -> None:
     """The router, the poller, the SLA scanner, the adapter-status tracker and the dead-letter archive."""
-    engine = create_engine(settings.database_url)
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
-    sessions = create_sessionmaker(engine)
-    try:
+    async with database(settings.database_url, sessions) as own:
         await asyncio.gather(
-            run_router(sessions, make_workflow(settings.sla, catalogue), settings.kafka, stop),
-            Poller(sessions).run(stop),
-            SlaScanner(sessions, calendar_from_settings(settings.sla)).run(stop, interval_seconds=settings.sla.scan_seconds),
-            run_status_tracker(settings, stop),
-            run_archiver(settings, stop),
+            run_router(own, make_workflow(settings.sla, catalogue), settings.kafka, stop),
+            Poller(own).run(stop),
+            SlaScanner(own, calendar_from_settings(settings.sla)).run(stop, interval_seconds=settings.sla.scan_seconds),
+            run_status_tracker(settings, own, stop),
+            run_archiver(settings, own, stop),
         )
-    finally:
-        await engine.dispose()
 
 
 def backend_settings(settings: Settings, agency: str) -> BackendSettings:
@@ -128,11 +121,16 @@ async def run_all(settings: Settings, stop: asyncio.Event, *, with_simulators: b
     """Everything in one event loop, with every connected agency: the quick local run and the benchmark."""
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
+    async with database(settings.database_url) as sessions:  # one engine and pool for the whole process
+        await _run_together(settings, stop, sessions, with_simulators=with_simulators)
+
+
+async def _run_together(settings: Settings, stop: asyncio.Event, sessions: Sessions, *, with_simulators: bool) -> None:
     agencies = sorted(settings.agencies)
     tasks = [
-        asyncio.create_task(run_api(settings, stop), name="api"),
-        asyncio.create_task(run_relay(settings, stop), name="relay"),
-        asyncio.create_task(run_router_process(settings, stop), name="router"),
+        asyncio.create_task(run_api(settings, stop, sessions=sessions), name="api"),
+        asyncio.create_task(run_relay(settings, stop, sessions=sessions), name="relay"),
+        asyncio.create_task(run_router_process(settings, stop, sessions=sessions), name="router"),
         *(asyncio.create_task(run_adapter(settings, a, stop), name=f"adapter:{a}") for a in agencies),
     ]
     if with_simulators:

@@ -113,9 +113,9 @@ async def running_hub(bootstrap: str, database_url: str) -> AsyncIterator[Hub]:
     tasks = [
         asyncio.create_task(run_router(sessions, make_workflow(settings.sla, catalogue), settings.kafka, stop)),
         asyncio.create_task(OutboxRelay(sessions, relay_producer).run(stop)),
-        asyncio.create_task(run_archiver(settings, stop)),
+        asyncio.create_task(run_archiver(settings, sessions, stop)),
     ]
-    app = create_app(settings)
+    app = create_app(settings, sessions=sessions)
     if not any(getattr(r, "path", "").startswith("/v1/operator") for r in app.routes):
         app.include_router(operator_api.router)
     try:

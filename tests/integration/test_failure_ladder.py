@@ -25,6 +25,7 @@ from support.stack import TERMINAL, HubStack, pkb_request, running, submit_many
 from hub.api import adapters as adapters_api
 from hub.api.app import create_app
 from hub.config import Settings
+from hub.db.engine import database
 from hub.features.adapter_status import run_status_tracker
 from schemas import topics
 from schemas.identifiers import make_nik
@@ -216,15 +217,16 @@ async def operator_api(stack: HubStack) -> AsyncIterator[httpx.AsyncClient]:
     """The API app and the status tracker in this process (same code the hub runs)."""
     settings = Settings.model_validate({"database_url": stack.database_url, "kafka": {"bootstrap": stack.kafka_bootstrap}, "api": {"clients": {"test-portal-key": "portal"}}})
     stop = asyncio.Event()
-    tracker = asyncio.create_task(run_status_tracker(settings, stop))
-    app = create_app(settings)
-    if not any(getattr(r, "path", "") == "/v1/operator/adapters" for r in app.routes):
-        app.include_router(adapters_api.router)
-    async with app.router.lifespan_context(app):
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
-            yield client
-    stop.set()
-    await tracker
+    async with database(settings.database_url) as sessions:
+        tracker = asyncio.create_task(run_status_tracker(settings, sessions, stop))
+        app = create_app(settings, sessions=sessions)
+        if not any(getattr(r, "path", "") == "/v1/operator/adapters" for r in app.routes):
+            app.include_router(adapters_api.router)
+        async with app.router.lifespan_context(app):
+            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
+                yield client
+        stop.set()
+        await tracker
 
 
 async def samsat_states(api: httpx.AsyncClient) -> list[str]:

@@ -18,7 +18,6 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.config import Settings
-from hub.db.engine import create_engine, create_sessionmaker
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 from hub.features.deadletters.policy import archive_status, original_headers, replay_count_of
 from messaging import ConsumeLoop, FailurePolicy, create_consumer, header, raw_record, skip_poison, started
@@ -98,19 +97,15 @@ class DeadLetterArchiver:
             self.archived += 1
 
 
-async def run_archiver(settings: Settings, stop: asyncio.Event) -> None:
+async def run_archiver(settings: Settings, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
     """Archive ``mpp.deadletter`` into the ``dead_letters`` table until ``stop`` is set.
     The topic is prepared with the others by the router process."""
-    engine = create_engine(settings.database_url)
-    try:
-        consumer = create_consumer(settings.kafka, GROUP_ID)
-        loop = ConsumeLoop(
-            consumer, [topics.DEADLETTER], DeadLetterArchiver(create_sessionmaker(engine), limit=settings.dlq.max_replays).handle,
-            name="dead-letter archiver", decoder=raw_record,
-            # A dead letter cannot be dead-lettered again; raw records are never poison anyway.
-            failures=FailurePolicy(poison=skip_poison("dead-letter archiver")), batch_size=settings.kafka.consumer_batch_size,
-        )
-        async with started(consumer):
-            await loop.run(stop)
-    finally:
-        await engine.dispose()
+    consumer = create_consumer(settings.kafka, GROUP_ID)
+    loop = ConsumeLoop(
+        consumer, [topics.DEADLETTER], DeadLetterArchiver(sessions, limit=settings.dlq.max_replays).handle,
+        name="dead-letter archiver", decoder=raw_record,
+        # A dead letter cannot be dead-lettered again; raw records are never poison anyway.
+        failures=FailurePolicy(poison=skip_poison("dead-letter archiver")), batch_size=settings.kafka.consumer_batch_size,
+    )
+    async with started(consumer):
+        await loop.run(stop)
