@@ -44,6 +44,14 @@ def cases(draw: st.DrawFn) -> CaseState:
     return CaseState(kind=kind, status=S.SUBMITTED, steps=tuple(draw(st.permutations(steps))), applicant={"nik": "1375015203900007", "name": "Siti"})
 
 
+@st.composite
+def any_steps(draw: st.DrawFn) -> CaseState:
+    """A case whose steps are caught at any moment, even one the hub would not reach (a
+    hand-edited row); the tests try it under every case status."""
+    case = draw(cases())
+    return replace(case, steps=tuple(replace(s, status=draw(st.sampled_from(list(Status)))) for s in case.steps))
+
+
 @dataclass(frozen=True)
 class Round:
     before: CaseState
@@ -205,3 +213,19 @@ def test_cancel_skips_what_waits_stops_what_can_and_ends_the_case(case: CaseStat
             assert after.status is S.CANCELLED or before.status.is_terminal
         elif round_.cancelled:
             assert round_.decisions == [], "nothing follows a cancelled case"
+
+
+@PROPERTY
+@given(any_steps())
+def test_from_any_state_decisions_are_legal_well_founded_and_final(steps_only: CaseState) -> None:
+    for status in Status:
+        case = replace(steps_only, status=status)
+        decisions = decide(case, CATALOGUE)
+        for current, decision in _sequentially(Round(case, decisions, case, False, frozenset(), {}, False)):
+            if isinstance(decision, SetCaseStatus):
+                assert can_transition(current.status, decision.status), (current.status, decision.status)
+            if isinstance(decision, StartStep | FailStep | SkipStep):
+                assert current.step(decision.step).status is S.SUBMITTED
+            if isinstance(decision, StartStep | FailStep):
+                assert all(d.status is S.COMPLETED for d in _deps(current, current.step(decision.step)))
+        assert decide(evolve_all(case, decisions), CATALOGUE) == []
