@@ -1,20 +1,28 @@
 """Signed agency callbacks: how an asynchronous agency proves a callback is its own.
 
 The agency signs ``"<unix timestamp>.<step id>.<body>"`` with HMAC-SHA256 and a secret
-shared with the hub, and sends ``X-Callback-Signature: t=<timestamp>,v1=<hex>``.
-The hub refuses a wrong signature (forged), an old timestamp (stale) and a signature
-it has seen before (replayed).
+shared with the hub, and sends ``X-Callback-Signature: t=<timestamp>,v1=<hex>`` (the
+scheme of ``schemas.signatures``, shared with the hub's webhooks to portals). The hub
+refuses a wrong signature (forged), an old timestamp (stale) and a signature it has
+seen before (replayed).
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import time
 import uuid
 
+from schemas import signatures
+
 SIGNATURE_HEADER = "X-Callback-Signature"
-MAX_SKEW_SECONDS = 300
+MAX_SKEW_SECONDS = signatures.DEFAULT_TOLERANCE_SECONDS
+#: ``schemas.signatures`` reasons -> the codes the callback endpoint answers with.
+_CODES = {
+    "missing": "callback_signature_missing",
+    "malformed": "callback_signature_malformed",
+    "stale": "callback_stale",
+    "invalid": "callback_signature_invalid",
+}
 
 
 class CallbackRejected(ValueError):
@@ -25,27 +33,18 @@ class CallbackRejected(ValueError):
 
 def sign(secret: str, step_id: uuid.UUID | str, body: bytes, timestamp: int | None = None) -> str:
     """The header value an agency sends (also used by simulators and the contract kit)."""
-    ts = int(time.time()) if timestamp is None else timestamp
-    digest = hmac.new(secret.encode(), f"{ts}.{step_id}.".encode() + body, hashlib.sha256).hexdigest()
-    return f"t={ts},v1={digest}"
+    ts = int(time.time()) if timestamp is None else timestamp  # this module's clock, which tests may move
+    return signatures.sign(secret, body, context=(str(step_id),), timestamp=ts)
 
 
 def verify(secret: str, step_id: uuid.UUID | str, body: bytes, header: str | None, *, now: float | None = None) -> str:
     """Check a callback's signature header; returns the signature (the replay key)."""
-    if not header:
-        raise CallbackRejected("callback_signature_missing", f"{SIGNATURE_HEADER} header is required")
     try:
-        parts = dict(item.split("=", 1) for item in header.split(","))
-        timestamp, signature = int(parts["t"]), parts["v1"]
-    except (ValueError, KeyError):
-        raise CallbackRejected("callback_signature_malformed", f"{SIGNATURE_HEADER} must look like t=<unix>,v1=<hex>") from None
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > MAX_SKEW_SECONDS:
-        raise CallbackRejected("callback_stale", f"callback timestamp is more than {MAX_SKEW_SECONDS}s away from now")
-    expected = sign(secret, step_id, body, timestamp).split("v1=", 1)[1]
-    if not hmac.compare_digest(expected, signature):
-        raise CallbackRejected("callback_signature_invalid", "callback signature does not match")
-    return signature
+        verified = signatures.verify(secret, body, header, context=(str(step_id),), tolerance_seconds=MAX_SKEW_SECONDS,
+                                     now=time.time() if now is None else now, header_name=SIGNATURE_HEADER)
+    except signatures.SignatureError as exc:
+        raise CallbackRejected(_CODES[exc.reason], str(exc)) from None
+    return verified.signature
 
 
 CALLBACK_PATH = "/v1/callbacks/{agency}/{step_id}"

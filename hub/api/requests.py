@@ -21,7 +21,8 @@ from hub.domain.cases import load_case, transition
 from hub.catalogue import Catalogue
 from hub.db.models import Case, HistoryRecord, Step
 from hub.domain.outbox import enqueue
-from hub.domain.workflow import Trace, check_composite_request, current_steps
+from hub.domain.inputs import check_composite_request
+from hub.domain.workflow import Trace, current_steps
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.identifiers import mask_nik
@@ -130,6 +131,8 @@ async def revise_step(
             raise ApiError(404, "step_not_found", f"No step {step_id} in request {request_id}")
         if step.status != Status.NEEDS_REVISION or step.superseded_by is not None:
             raise ApiError(409, "step_not_awaiting_revision", f"Step {step_id} is {step.status}, not NEEDS_REVISION")
+        if Status(case.status).is_terminal:  # e.g. cancelled while the step waited for correction
+            raise ApiError(409, "request_already_final", f"Request {request_id} is already {case.status}")
         service = state.catalogue.get(step.service)
         assert service is not None
         try:
@@ -142,8 +145,7 @@ async def revise_step(
         step.superseded_by = revised.id
         transition(session, step, Status.CANCELLED, note=f"superseded by revised step {revised.id}")
         await session.flush()
-        state.workflow.start(session, case, revised, {}, message_id=None, trace=_trace(case.id))
-        state.workflow.settle(session, case, await current_steps(session, case), message_id=None)
+        await state.workflow.advance(session, case, message_id=None, trace=_trace(case.id))  # starts the revised step
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
 

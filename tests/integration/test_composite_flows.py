@@ -312,6 +312,31 @@ async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(s
     assert {old["id"], new["id"]} <= keys, "the revision went to the agency under a new idempotency key"
 
 
+async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: HubStack) -> None:
+    """BPJPH cannot cancel: its returned step stays NEEDS_REVISION after the citizen
+    cancels, but a cancelled case sends nothing more to any agency."""
+    body = food_business_body()
+    body["data"]["products"] = [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam"]}]  # flavouring without its certificate
+    case_id = await submit(stack, body)
+
+    async def returned() -> bool:
+        async with stack.client() as client:
+            return (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "NEEDS_REVISION"
+
+    await wait_for(returned, timeout=60)
+    async with stack.client() as client:
+        assert (await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "closing the shop"})).status_code == 200
+        case = (await client.get(f"/v1/requests/{case_id}")).json()
+        halal = next(s for s in case["steps"] if s["name"] == "halal")
+        assert (case["status"], halal["status"]) == ("CANCELLED", "NEEDS_REVISION")
+        fixed = {"nib": "9120001234567", "business_name": "Rendang Uni Siti", "business_scale": "micro", "route": "self_declare",
+                 "products": [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}]}
+        response = await client.post(f"/v1/requests/{case_id}/steps/{halal['id']}/revision", json={"data": fixed})
+        after = (await client.get(f"/v1/requests/{case_id}")).json()
+    assert (response.status_code, response.json()["code"]) == (409, "request_already_final")
+    assert [s["id"] for s in after["steps"]] == [s["id"] for s in case["steps"]], "no revised step was created"
+
+
 async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubStack) -> None:
     case_id = await stack.submit({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from hub.catalogue import Catalogue
-from hub.domain.workflow import aggregate, check_composite_request
+from hub.domain.engine import aggregate
+from hub.domain.inputs import check_composite_request
 from schemas.lifecycle import Status
 
 S = Status

@@ -7,8 +7,8 @@ Every delivery carries::
     X-MPP-Delivery-Id: <uuid of this delivery>      (one per event per subscription)
     X-MPP-Event:     case.status_changed | step.status_changed | case.sla_breached
 
-The secret is the one returned once by ``POST /v1/webhooks``. This mirrors the hub's
-own inbound callback signatures (``adapters.sdk.callbacks``), without the step id.
+The secret is the one returned once by ``POST /v1/webhooks``. The scheme is the one of
+``schemas.signatures``, shared with agencies' callbacks (which add the step id).
 
 A portal receiving webhooks should, in this order:
 
@@ -45,16 +45,20 @@ Example (FastAPI)::
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import secrets
-import time
+
+from schemas import signatures
+from schemas.signatures import DEFAULT_TOLERANCE_SECONDS
+
+__all__ = [
+    "DEFAULT_TOLERANCE_SECONDS", "DELIVERY_ID_HEADER", "EVENT_ID_HEADER", "EVENT_TYPE_HEADER", "SIGNATURE_HEADER",
+    "WebhookSignatureError", "new_secret", "sign", "verify_webhook",
+]
 
 SIGNATURE_HEADER = "X-MPP-Signature"
 EVENT_ID_HEADER = "X-MPP-Event-Id"
 DELIVERY_ID_HEADER = "X-MPP-Delivery-Id"
 EVENT_TYPE_HEADER = "X-MPP-Event"
-DEFAULT_TOLERANCE_SECONDS = 300
 
 
 class WebhookSignatureError(ValueError):
@@ -74,36 +78,9 @@ def new_secret() -> str:
     return "whsec_" + secrets.token_urlsafe(32)
 
 
-def _digest(secret: str, timestamp: int, body: bytes) -> str:
-    return hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-
-
 def sign(secret: str, body: bytes | str, timestamp: int | None = None) -> str:
     """The ``X-MPP-Signature`` value for ``body`` at ``timestamp`` (default: now)."""
-    ts = int(time.time()) if timestamp is None else int(timestamp)
-    raw = body.encode() if isinstance(body, str) else body
-    return f"t={ts},v1={_digest(secret, ts, raw)}"
-
-
-def _parse(header: str) -> tuple[int, list[str]]:
-    timestamp: int | None = None
-    signatures: list[str] = []
-    for item in header.split(","):
-        key, sep, value = item.strip().partition("=")
-        if not sep:
-            raise ValueError(item)
-        if key == "t":
-            if timestamp is not None or not value.isdigit():
-                raise ValueError(item)
-            timestamp = int(value)
-        elif key == "v1":
-            if len(value) != 64 or any(c not in "0123456789abcdef" for c in value):
-                raise ValueError(item)
-            signatures.append(value)
-        # other schemes (v0, a future v2) are ignored, as a verifier should
-    if timestamp is None or not signatures:
-        raise ValueError(header)
-    return timestamp, signatures
+    return signatures.sign(secret, body, timestamp=timestamp)
 
 
 def verify_webhook(
@@ -122,21 +99,7 @@ def verify_webhook(
     match), so the hub can sign with an old and a new secret while one is rotated.
     Comparison is constant-time. See the module docstring for deduplication.
     """
-    if not header:
-        raise WebhookSignatureError("signature_missing", f"{SIGNATURE_HEADER} header is required")
     try:
-        timestamp, signatures = _parse(header)
-    except ValueError:
-        raise WebhookSignatureError("signature_malformed", f"{SIGNATURE_HEADER} must look like t=<unix>,v1=<64 hex>") from None
-    current = time.time() if now is None else now
-    if abs(current - timestamp) > tolerance_seconds:
-        raise WebhookSignatureError("signature_stale", f"signature timestamp is more than {tolerance_seconds:g}s away from now")
-    raw = body.encode() if isinstance(body, str) else body
-    expected = _digest(secret, timestamp, raw)
-    # Compare against every candidate (no early exit), in constant time each.
-    matched = False
-    for candidate in signatures:
-        matched |= hmac.compare_digest(expected, candidate)
-    if not matched:
-        raise WebhookSignatureError("signature_invalid", "signature does not match the body and secret")
-    return timestamp
+        return signatures.verify(secret, body, header, tolerance_seconds=tolerance_seconds, now=now, header_name=SIGNATURE_HEADER).timestamp
+    except signatures.SignatureError as exc:
+        raise WebhookSignatureError(f"signature_{exc.reason}", str(exc)) from None
