@@ -317,7 +317,7 @@ async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: 
     cancels, but a cancelled case sends nothing more to any agency."""
     body = food_business_body()
     body["data"]["products"] = [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam"]}]  # flavouring without its certificate
-    case_id = await submit(stack, body)
+    case_id = await stack.submit(body)
 
     async def returned() -> bool:
         async with stack.client() as client:
