@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 import typer
 
+from adapters.sdk.discovery import load_agency
 from hub.runtime import processes
 from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.migrate import upgrade
@@ -138,10 +139,8 @@ def adapter(
 
 
 def _verify_adapter(agency: str) -> int:
-    from adapters.sdk.testing.contract_kit import verify_installed
-
     logging.basicConfig(level=logging.WARNING)
-    report = asyncio.run(verify_installed(agency))
+    report = asyncio.run(load_agency(agency).verify())
     for result in report.results:
         typer.echo(f"{'PASS' if result.passed else 'FAIL'}  {result.name}\n      {result.detail}")
     passed = sum(r.passed for r in report.results)

@@ -16,6 +16,7 @@ built-in agencies register exactly like a separately installed one.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
 import re
 from collections.abc import Callable, Mapping
@@ -27,10 +28,12 @@ from pydantic import SecretStr, ValidationError
 
 from adapters.sdk.contract import AgencyContract, SimulatorOptions
 from adapters.sdk.settings import BackendSettings
+from messaging.settings import KafkaSettings
 from schemas.validation import field_problems
 
 if TYPE_CHECKING:
     from adapters.sdk.base import Adapter
+    from adapters.sdk.testing.contract_kit import ContractReport
     from schemas.services.base import ServicePayloads
 
 #: An agency name is the suffix of its command topic and of its environment variables.
@@ -111,6 +114,21 @@ class AgencyPlugin:
         """Options that start the simulator with the secrets ``settings`` use."""
         secrets = {name: _plain(getattr(settings, source, None)) for name, source in self.dev.simulator_secrets.items()}
         return SimulatorOptions(ledger_path=ledger_path, secrets={name: value for name, value in secrets.items() if value is not None})
+
+    async def run_worker(self, settings: BackendSettings, kafka: KafkaSettings, stop: asyncio.Event) -> None:
+        """Run this agency's adapter under the SDK's worker runtime until ``stop`` is set.
+
+        The hub starts an agency through its plug-in only; the runtime (consume loop,
+        failure ladder, breaker) is imported here, when a worker really runs."""
+        from adapters.sdk.runtime.worker import run_adapter_worker
+
+        await run_adapter_worker(self.adapter(settings), kafka, stop)
+
+    async def verify(self) -> ContractReport:
+        """The generic contract kit against this agency's adapter and simulator."""
+        from adapters.sdk.testing.contract_kit import verify_plugin
+
+        return await verify_plugin(self)
 
 
 def lazy_value(reference: str) -> Callable[[], Any]:

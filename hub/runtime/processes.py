@@ -22,7 +22,6 @@ from messaging.topology import prepare
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import load_agency
 from adapters.sdk.settings import BackendSettings
-from adapters.sdk.runtime.worker import run_adapter_worker
 from hub.features.adapter_status import run_status_tracker
 from hub.api.app import create_app
 from hub.catalogue import Catalogue
@@ -99,8 +98,7 @@ def backend_settings(settings: Settings, agency: str) -> BackendSettings:
 
 
 async def run_adapter(settings: Settings, agency: str, stop: asyncio.Event) -> None:
-    adapter = load_agency(agency).adapter(backend_settings(settings, agency))
-    await run_adapter_worker(adapter, settings.kafka, stop)
+    await load_agency(agency).run_worker(backend_settings(settings, agency), settings.kafka, stop)
 
 
 def simulator_options(settings: Settings, agency: str, ledger_path: str = ":memory:") -> SimulatorOptions:

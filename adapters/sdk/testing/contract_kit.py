@@ -25,6 +25,7 @@ from adapters.sdk.base import Adapter, BackendStyle, capability_mismatches
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import AgencyContract, ContractSample
 from adapters.sdk.discovery import load_agency
+from adapters.sdk.plugin import AgencyPlugin
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, TransientBackendError
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepError, StepStatusReport
@@ -278,8 +279,13 @@ class ContractKit:
 
 
 async def verify_installed(agency: str) -> ContractReport:
-    """Run the kit on an installed agency's plug-in (`mpp-hub adapter verify`)."""
-    plugin = load_agency(agency)
+    """Run the kit on an installed agency's plug-in, found by name."""
+    return await verify_plugin(load_agency(agency))
+
+
+async def verify_plugin(plugin: AgencyPlugin) -> ContractReport:
+    """Run the kit on a plug-in (`mpp-hub adapter verify`)."""
+    agency = plugin.agency
     contract = plugin.contract()
     kit = ContractKit(agency, contract, plugin.adapter, plugin.simulator(contract.simulator_options), plugin.payloads())
     return await kit.run()
