@@ -22,7 +22,8 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.db.models import Case, HistoryRecord, Step
+from hub.db.models import Case, Step
+from hub.domain.cases import record_note
 from hub.domain.outbox import enqueue
 from schemas import topics
 from schemas.calendar import WorkingCalendar
@@ -96,15 +97,7 @@ class SlaScanner:
         if case.sla_breached_at is None:
             case.sla_breached_at = now
         due_local = step.sla_due_at.astimezone(self._calendar.tz)
-        session.add(
-            HistoryRecord(
-                case_id=case.id,
-                step_id=step.id,
-                from_status=step.status,
-                to_status=step.status,
-                note=f"SLA breached: due {due_local.isoformat()}, {step.service} at {step.agency}",
-            )
-        )
+        record_note(session, step, f"SLA breached: due {due_local.isoformat()}, {step.service} at {step.agency}")
         # Ids, service and agency only: no personal data leaves on this topic.
         payload = {
             "case_id": str(case.id),

@@ -7,21 +7,18 @@ so the stream is read as a portal reads it, event by event while the case moves.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
-from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from support.serve import serve
 from hub.api import events as events_api
 from hub.api import webhooks
 from hub.api.app import create_app
@@ -29,19 +26,12 @@ from hub.domain.cases import record_refusal, transition
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, Step
-from deploy.kafka.local_kafka import free_ports
 from schemas.lifecycle import Status
 
 
 NIK = "1375015203900007"
 KEY_A, KEY_B = "key-a", "key-b"
 EVENT_KEYS = {"event_id", "type", "occurred_at", "case", "step", "from_status", "to_status", "note"}
-
-
-class _QuietServer(uvicorn.Server):
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield
 
 
 @dataclass
@@ -97,22 +87,6 @@ async def hub(database_url: str) -> AsyncIterator[Hub]:
             yield Hub(base_url=base_url, sessions=create_sessionmaker(engine))
     finally:
         await engine.dispose()
-
-
-@asynccontextmanager
-async def serve(app: FastAPI) -> AsyncIterator[str]:
-    port = free_ports(1)[0]
-    server = _QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
-    task = asyncio.create_task(server.serve())
-    while not server.started:
-        if task.done():
-            task.result()
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        await task
 
 
 async def sse(response: httpx.Response) -> AsyncIterator[dict[str, Any]]:
