@@ -100,10 +100,6 @@ class AuditEntry(BaseModel):
     at: datetime
 
 
-def _filter(status: StatusName | None, topic: str | None, consumer: str | None, error_class: str | None) -> service.DeadLetterFilter:
-    return service.DeadLetterFilter(status=status, topic=topic, consumer=consumer, error_class=error_class)
-
-
 def _summary(row: DeadLetter) -> dict[str, object]:
     return {
         "id": row.id, "status": row.status, "original_topic": row.original_topic, "original_partition": row.original_partition,
@@ -124,14 +120,21 @@ FilterConsumer = Annotated[str | None, Query(description="The consumer that dead
 FilterErrorClass = Annotated[str | None, Query(description="e.g. PoisonMessage.")]
 
 
+def dead_letter_filter(
+    status: FilterStatus = None, topic: FilterTopic = None, consumer: FilterConsumer = None, error_class: FilterErrorClass = None
+) -> service.DeadLetterFilter:
+    """The query parameters that select dead letters, shared by listing and bulk replay."""
+    return service.DeadLetterFilter(status=status, topic=topic, consumer=consumer, error_class=error_class)
+
+
+Selection = Annotated[service.DeadLetterFilter, Depends(dead_letter_filter)]
+
+
 @router.get("/dead-letters", response_model=DeadLetterPage, responses=_ERRORS)
 async def list_dead_letters(
     _: Operator,
     state: State,
-    status: FilterStatus = None,
-    topic: FilterTopic = None,
-    consumer: FilterConsumer = None,
-    error_class: FilterErrorClass = None,
+    where: Selection,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
 ) -> DeadLetterPage:
@@ -143,7 +146,7 @@ async def list_dead_letters(
                            errors=[FieldError(field="cursor", loc=["query", "cursor"], type="cursor_invalid", message="not a cursor this API returned")])
         after = int(cursor)
     async with state.sessions() as session:
-        page = await service.list_dead_letters(session, _filter(status, topic, consumer, error_class), limit=limit, cursor=after)
+        page = await service.list_dead_letters(session, where, limit=limit, cursor=after)
     return DeadLetterPage(
         items=[DeadLetterSummary.model_validate(_summary(r)) for r in page.items],
         next_cursor=str(page.next_cursor) if page.next_cursor is not None else None,
@@ -154,14 +157,11 @@ async def list_dead_letters(
 async def replay_dead_letters(
     who: Operator,
     state: State,
-    status: FilterStatus = None,
-    topic: FilterTopic = None,
-    consumer: FilterConsumer = None,
-    error_class: FilterErrorClass = None,
+    where: Selection,
     force: Annotated[bool, Query(description="Also replay quarantined or resolved dead letters the filter selects.")] = False,
 ) -> BulkReplayResult:
     """Replay every dead letter the filters select (only `new` ones unless `status` is given), each audited."""
-    outcome = await service.replay_many(state.sessions, _filter(status, topic, consumer, error_class), actor=who, force=force)
+    outcome = await service.replay_many(state.sessions, where, actor=who, force=force)
     return BulkReplayResult(matched=outcome.matched, replayed=outcome.replayed, refused=outcome.refused, skipped=outcome.skipped)
 
 
