@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import math
@@ -63,22 +64,22 @@ import aiokafka
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from aiokafka.errors import GroupCoordinatorNotAvailableError
+from aiokafka.errors import GroupCoordinatorNotAvailableError, KafkaError
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from adapters.sdk.runtime.worker import report_message_id
+from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
 from hub.config import ApiSettings, Settings, get_settings
-from messaging import KafkaSettings, TopicSpec, create_consumer, create_producer
-from messaging.topology import Cleanup, prepare
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step
-from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
 from hub.runtime.processes import run_all
 from hub.runtime.router import CONSUMER as ROUTER_CONSUMER
 from hub.runtime.router import GROUP_ID as ROUTER_GROUP
+from messaging import KafkaSettings, TopicSpec, create_consumer, create_producer
+from messaging.topology import Cleanup, prepare
 from schemas import topics
 from schemas.identifiers import make_nik, make_plate
 from schemas.lifecycle import TERMINAL, Status
@@ -406,14 +407,14 @@ async def _wait_groups_idle(bootstrap: str, groups: list[str], *, check_members:
                     return
                 await asyncio.sleep(0.2)
                 continue
-            except Exception as exc:  # a courtesy, never the reason to fail: the hub will say what is wrong
+            except (KafkaError, OSError) as exc:  # a courtesy, never the reason to fail: the hub will say what is wrong
                 log.warning("could not reach the group coordinator (%r); going ahead", exc)
                 return
             if not check_members:
                 return
             try:
                 busy = await _busy_groups(admin, groups)
-            except Exception as exc:  # the check is a courtesy: never the reason to fail
+            except (KafkaError, OSError) as exc:  # the check is a courtesy: never the reason to fail
                 log.warning("could not inspect consumer groups (%r); going ahead", exc)
                 return
             if not busy:
@@ -650,7 +651,7 @@ async def _submit_and_track(
     first = min((s.sent for s in samples.values()), default=0.0)
     last = max((s.seen for s in done if s.seen is not None), default=first)
     stats = PathStats.of([s.seen - s.sent for s in done if s.seen is not None], last - first)
-    gaps = [b - a for a, b in zip(polls, polls[1:]) if b - a < 5 * POLL_INTERVAL_S]  # skip idle stretches
+    gaps = [b - a for a, b in itertools.pairwise(polls) if b - a < 5 * POLL_INTERVAL_S]  # skip idle stretches
     period = sum(gaps) / len(gaps) if gaps else POLL_INTERVAL_S
     return _Run(samples, stats, counts, period, by_sweep, cpu)
 
@@ -878,7 +879,7 @@ async def _delete_topics(bootstrap: str, names: list[str]) -> None:
     try:
         await admin.start()
         await admin.delete_topics(names)
-    except Exception as exc:
+    except (KafkaError, OSError) as exc:
         log.warning("could not delete bench topics %s: %r", names, exc)
     finally:
         with contextlib.suppress(Exception):

@@ -12,11 +12,11 @@ from typing import Annotated, Any
 import typer
 
 from adapters.sdk.discovery import load_agency
-from hub.runtime import processes
 from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
-from hub.db.migrate import upgrade
 from hub.db.engine import is_sqlite
+from hub.db.migrate import upgrade
 from hub.features.deadletters.cli import dlq_app
+from hub.runtime import processes
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
 db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)

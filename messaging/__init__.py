@@ -17,7 +17,7 @@ from messaging.errors import PoisonMessage, RetryLater
 from messaging.headers import KafkaHeaders, envelope_headers, header
 from messaging.retry import RetryPolicy
 from messaging.settings import KafkaSettings
-from messaging.topology import Topology, TopicSpec
+from messaging.topology import TopicSpec, Topology
 
 __all__ = [
     "ConsumeLoop",

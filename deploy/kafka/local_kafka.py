@@ -24,6 +24,7 @@ This module is stdlib-only and imports nothing else from ``hub``.
 from __future__ import annotations
 
 import base64
+import contextlib
 import fcntl
 import hashlib
 import os
@@ -391,10 +392,8 @@ class LocalKafka:
     def kill(self) -> None:
         pid = self._live_pid()
         if pid is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             self._wait_dead(pid, 10.0)
         self.pid_path.unlink(missing_ok=True)
         self._proc = None

@@ -9,9 +9,9 @@ from typing import Annotated
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
-from hub.features.adapter_status import STALE_AFTER, list_statuses
 from hub.api.auth import Operator
 from hub.api.state import ApiState, api_state
+from hub.features.adapter_status import STALE_AFTER, list_statuses
 
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
 

@@ -6,19 +6,19 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.api import adapters as adapters_api
 from hub.api import callbacks, events, requests, webhooks
-from hub.api import operator as operator_api
 from hub.api import catalogue as catalogue_api
+from hub.api import operator as operator_api
 from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
-from hub.domain.workflow import make_workflow
 from hub.db.engine import database
+from hub.domain.workflow import make_workflow
 
 
 def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions: async_sessionmaker[AsyncSession] | None = None) -> FastAPI:

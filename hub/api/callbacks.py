@@ -16,8 +16,8 @@ from pydantic import BaseModel
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from hub.api.errors import ApiError, Problem
 from hub.api.state import ApiState, api_state
-from hub.domain.cases import claim_message
 from hub.db.models import Step
+from hub.domain.cases import claim_message
 from hub.domain.outbox import enqueue
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent

@@ -14,13 +14,12 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from hub.api.errors import ApiError, FieldError, Problem
 from hub.api.auth import Operator
+from hub.api.errors import ApiError, FieldError, Problem
 from hub.api.state import ApiState, api_state
 from hub.features.deadletters import service
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
-
 
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 

@@ -17,11 +17,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.api.auth import PortalClient
 from hub.api.errors import ApiError, FieldError, Problem, field_errors, validation_error
 from hub.api.state import ApiState, api_state
-from hub.domain.cases import load_case, transition
 from hub.catalogue import Catalogue
 from hub.db.models import Case, HistoryRecord, Step
-from hub.domain.outbox import enqueue
+from hub.domain.cases import load_case, transition
 from hub.domain.inputs import check_composite_request
+from hub.domain.outbox import enqueue
 from hub.domain.workflow import Trace, current_steps
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent

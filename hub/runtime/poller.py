@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.domain.cases import load_case
 from hub.db.models import Step
+from hub.domain.cases import load_case
 from hub.domain.outbox import enqueue
+from hub.runtime.periodic import run_rounds
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCommand, StepPoll
@@ -71,12 +72,4 @@ class Poller:
         return len(steps)
 
     async def run(self, stop: asyncio.Event, *, interval_seconds: float = 0.5) -> None:
-        while not stop.is_set():
-            try:
-                await self.poll_due()
-            except Exception:
-                log.exception("poller: round failed; trying again")
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
-            except TimeoutError:
-                pass
+        await run_rounds("poller", self.poll_due, stop, interval_seconds=interval_seconds)

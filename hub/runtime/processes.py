@@ -14,27 +14,26 @@ from collections.abc import Iterator
 from typing import Any
 
 import uvicorn
-
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from messaging import Topology, create_producer, started
-from messaging.topology import prepare
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import load_agency
 from adapters.sdk.settings import BackendSettings
-from hub.features.adapter_status import run_status_tracker
 from hub.api.app import create_app
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
 from hub.db.engine import database
+from hub.domain.sla import calendar_from_settings
+from hub.domain.workflow import make_workflow
+from hub.features.adapter_status import run_status_tracker
 from hub.features.deadletters import run_archiver
 from hub.features.notifications.dispatcher import WebhookDispatcher
-from hub.runtime.relay import OutboxRelay
 from hub.runtime.poller import Poller
-from hub.domain.sla import calendar_from_settings
-from hub.runtime.sla_scanner import SlaScanner
-from hub.domain.workflow import make_workflow
+from hub.runtime.relay import OutboxRelay
 from hub.runtime.router import run_router
+from hub.runtime.sla_scanner import SlaScanner
+from messaging import Topology, create_producer, started
+from messaging.topology import prepare
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,13 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.db.models import OutboxMessage
+from hub.runtime.periodic import pause
 from messaging import RetryPolicy
 
 log = logging.getLogger(__name__)
+
+#: Kafka or the database away: retry the batch after growing pauses, capped.
+DEFAULT_BACKOFF = RetryPolicy()
 
 
 class OutboxRelay:
@@ -37,7 +41,7 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_seconds: float = 0.02,
-        backoff: RetryPolicy = RetryPolicy(),
+        backoff: RetryPolicy = DEFAULT_BACKOFF,
     ) -> None:
         self._sessions = sessions
         self._producer = producer
@@ -90,7 +94,4 @@ class OutboxRelay:
             # any work found brings the interval straight back down.
             idle_rounds = 0 if sent else min(idle_rounds + 1, 10)
             if sent < self._batch_size:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=self._poll_seconds * max(1, idle_rounds))
-                except TimeoutError:
-                    pass
+                await pause(stop, self._poll_seconds * max(1, idle_rounds))

@@ -17,10 +17,21 @@ from aiokafka import ConsumerRecord
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from messaging import ConsumeLoop, DeadLetters, FailurePolicy, KafkaSettings, PoisonMessage, create_consumer, create_producer, decode_envelope, header, started
-from hub.domain.cases import claim_message, load_case, record_refusal, transition
 from hub.db.models import Step
+from hub.domain.cases import claim_message, load_case, record_refusal, transition
 from hub.domain.workflow import Trace, Workflow, plan
+from messaging import (
+    ConsumeLoop,
+    DeadLetters,
+    FailurePolicy,
+    KafkaSettings,
+    PoisonMessage,
+    create_consumer,
+    create_producer,
+    decode_envelope,
+    header,
+    started,
+)
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
 from schemas.lifecycle import Status, can_transition

@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.db.models import Case, Step
 from hub.domain.cases import record_note
 from hub.domain.outbox import enqueue
+from hub.runtime.periodic import run_rounds
 from schemas import topics
 from schemas.calendar import WorkingCalendar
 from schemas.envelope import Envelope, MessageType, new_traceparent
@@ -125,15 +126,4 @@ class SlaScanner:
         log.info("SLA breached: step %s of case %s (%s at %s) was due %s", step.id, case.id, step.service, step.agency, due_local.isoformat())
 
     async def run(self, stop: asyncio.Event, interval_seconds: float = 1.0) -> None:
-        while not stop.is_set():
-            flagged = 0
-            try:
-                flagged = await self.scan()
-            except Exception:
-                log.exception("SLA scanner: round failed; trying again")
-            if flagged >= self._batch_size:
-                continue  # a backlog: take the next batch at once
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=interval_seconds)
-            except TimeoutError:
-                pass
+        await run_rounds("SLA scanner", self.scan, stop, interval_seconds=interval_seconds, backlog=self._batch_size)

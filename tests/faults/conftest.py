@@ -8,6 +8,7 @@ so the numbers can be read without rerunning the suite.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -18,9 +19,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from support.faults import ScenarioResult
 
 from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
+from support.faults import ScenarioResult
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
@@ -117,10 +118,8 @@ class BrokerPool:
 
     def close(self) -> None:
         if self._spare is not None:
-            try:
+            with contextlib.suppress(Exception):  # a failed warm-up has nothing to stop
                 self._spare.result().stop()
-            except Exception:  # noqa: BLE001 - a failed warm-up has nothing to stop
-                pass
         self._executor.shutdown(wait=True)
         shutil.rmtree(self._base, ignore_errors=True)
 

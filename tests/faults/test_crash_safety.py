@@ -12,12 +12,11 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
-from support.stack import HubStack, pkb_request, submit_many
 
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
 from schemas.identifiers import make_nik
-
+from support.stack import HubStack, pkb_request, submit_many
 
 BURST = 30
 

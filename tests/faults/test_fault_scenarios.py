@@ -13,6 +13,7 @@ purpose. Every scenario's numbers go to the fault report (``var/fault-report.md`
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 import signal
 import subprocess
@@ -24,6 +25,11 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+
+from deploy.kafka.local_kafka import LocalKafka, free_port
+from faults.conftest import FaultReport
+from schemas import topics
+from schemas.envelope import Envelope, MessageType
 from support.faults import (
     LocalPostgres,
     PortalLoad,
@@ -34,12 +40,6 @@ from support.faults import (
     utcnow,
 )
 from support.stack import HubStack, _die_with_parent
-
-from deploy.kafka.local_kafka import LocalKafka, free_port
-from faults.conftest import FaultReport
-from schemas import topics
-from schemas.envelope import Envelope, MessageType
-
 
 ADAPTER_TIMEOUT_SECONDS = 5  # HubStack's MPP_AGENCIES__SAMSAT__TIMEOUT_SECONDS
 
@@ -311,10 +311,8 @@ def own_postgres() -> Iterator[LocalPostgres]:
     try:
         yield postgres
     finally:
-        try:
+        with contextlib.suppress(subprocess.CalledProcessError):
             postgres.stop("immediate")
-        except subprocess.CalledProcessError:
-            pass
         shutil.rmtree(home, ignore_errors=True)
 
 

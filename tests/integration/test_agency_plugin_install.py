@@ -25,10 +25,10 @@ from typing import Any
 
 import httpx
 import pytest
-from support.stack import AUTH, _die_with_parent
 
 from adapters.sdk.discovery import AGENCIES_GROUP, available
 from deploy.kafka.local_kafka import free_ports
+from support.stack import AUTH, _die_with_parent
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,6 @@ from hub.db.models import Case, HistoryRecord, OutboxMessage
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 
-
 NIK = "1375015203900007"  # Bukittinggi, woman born 12-03-1990
 PLATE = "BA 1234 LZ"
 PORTAL_KEY, OTHER_KEY = "k1", "k2"

@@ -7,7 +7,6 @@ import json
 import math
 from pathlib import Path
 
-
 from benchmarks.bench import BenchResult, PathStats, format_result, run_bench
 
 

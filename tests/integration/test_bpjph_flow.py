@@ -15,10 +15,9 @@ from contextlib import AbstractAsyncContextManager
 from typing import Any
 
 import pytest
-from support.stack import HubStack
 
 from adapters.bpjph.simulator import DEV_API_KEY
-
+from support.stack import HubStack
 
 AGENCY = "bpjph"
 POLL_INTERVAL = "0.3"

@@ -13,12 +13,11 @@ from typing import Any
 
 import pytest
 from fastapi import FastAPI, Request, Response
-from support.stack import HubStack
 
 from adapters.samsat.simulator import data_register
 from adapters.sdk.testing.contract_kit import serve
 from hub.features.notifications.signing import verify_webhook
-
+from support.stack import HubStack
 
 NIK = "1375015203900007"
 POLRI_SECRET = "dev-polri-callback-secret"

@@ -10,11 +10,10 @@ import pytest
 
 from adapters.sdk import Adapter, BackendSettings
 from adapters.sdk.contract import AgencyContract, ContractSample
-from adapters.sdk.testing.contract_kit import ContractKit, verify_installed
 from adapters.sdk.discovery import available, load_agency
+from adapters.sdk.testing.contract_kit import ContractKit, verify_installed
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
-
 
 BUILT_IN = ["samsat", "polri", "imigrasi", "djp", "kemenag", "bpjph"]
 

@@ -30,7 +30,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from typer.testing import CliRunner
 
-from messaging import create_producer, envelope_headers
 from hub.api import operator as operator_api
 from hub.api.app import create_app
 from hub.config import Settings, get_settings, load_catalogue
@@ -44,11 +43,11 @@ from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 from hub.runtime.processes import prepare_topics
 from hub.runtime.relay import OutboxRelay
 from hub.runtime.router import run_router
+from messaging import create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.lifecycle import Status
 from schemas.messages import RequestSubmitted
-
 
 NIK = "1375015203900007"
 MASKED_NIK = "1375**********07"

@@ -16,8 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from support.stack import HubStack
 
+from support.stack import HubStack
 
 WIB = timezone(timedelta(hours=7))
 CLIENT_ID = "mpp-hub"

@@ -19,8 +19,6 @@ from typing import Any
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from support.fixtures import throwaway_broker
-from support.stack import TERMINAL, HubStack, pkb_request, running, submit_many
 
 from hub.api import adapters as adapters_api
 from hub.api.app import create_app
@@ -29,7 +27,8 @@ from hub.db.engine import database
 from hub.features.adapter_status import run_status_tracker
 from schemas import topics
 from schemas.identifiers import make_nik
-
+from support.fixtures import throwaway_broker
+from support.stack import TERMINAL, HubStack, pkb_request, running, submit_many
 
 OPERATOR = {"Authorization": "Bearer dev-operator-key"}
 LADDER = {"RETRY_ATTEMPTS": "2", "RETRY_MAX_WAIT_SECONDS": "0.1", "RETRY_TOPIC_DELAYS_SECONDS": "[0.5, 1, 2]", "BREAKER_FAILURE_THRESHOLD": "1000"}
@@ -222,9 +221,8 @@ async def operator_api(stack: HubStack) -> AsyncIterator[httpx.AsyncClient]:
         app = create_app(settings, sessions=sessions)
         if not any(getattr(r, "path", "") == "/v1/operator/adapters" for r in app.routes):
             app.include_router(adapters_api.router)
-        async with app.router.lifespan_context(app):
-            async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
-                yield client
+        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
+            yield client
         stop.set()
         await tracker
 

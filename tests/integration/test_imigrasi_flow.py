@@ -18,13 +18,12 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
-from support.stack import HubStack
 
 from messaging import KafkaSettings, create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCancel, StepCommand
-
+from support.stack import HubStack
 
 AGENCY = "imigrasi"
 POLL_INTERVAL = "0.3"

@@ -17,7 +17,6 @@ from datetime import date
 from typing import Any
 
 import pytest
-from support.stack import HubStack
 
 from adapters.kemenag.contract import (
     BRIDE_NIK,
@@ -27,7 +26,7 @@ from adapters.kemenag.contract import (
     under_age_bride_nik,
     working_day_after,
 )
-
+from support.stack import HubStack
 
 # Baseline knobs for every test: SIMKAH fast (the default 1.5 s latency is realistic
 # but slow for tests) and healthy.

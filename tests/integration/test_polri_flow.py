@@ -21,12 +21,11 @@ from typing import Any
 
 import httpx
 import pytest
-from support.stack import HubStack
 
 from adapters.polri.simulator import DEV_CALLBACK_SECRET, register_kendaraan
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 from adapters.sdk.testing.clock import add_months
-
+from support.stack import HubStack
 
 NIK = "1375015203900007"
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit

@@ -14,11 +14,10 @@ from datetime import date
 from typing import Any
 
 import pytest
-from support.stack import HubStack
 
 from adapters.samsat.simulator import data_register
 from schemas.identifiers import normalize_plate
-
+from support.stack import HubStack
 
 OWNER = "1375015203900007"  # registered owner / seller
 BUYER = "1375020101850011"  # the new owner, who applies for the transfer

@@ -12,11 +12,10 @@ from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaConsumer
-from support.stack import HubStack, running
 
 from hub.catalogue import export_shipped
 from schemas import topics
-
+from support.stack import HubStack, running
 
 TINY_SLA = 0.00003  # working days: about 2.6 seconds
 

@@ -19,7 +19,6 @@ from schemas.calendar import WorkingCalendar
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
 
-
 NIK = "3171015203900007"
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # Tuesday 12:00 WIB
 CALENDAR = WorkingCalendar(holidays=frozenset())

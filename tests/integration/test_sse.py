@@ -18,16 +18,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from support.serve import serve
 from hub.api import events as events_api
 from hub.api import webhooks
 from hub.api.app import create_app
-from hub.domain.cases import record_refusal, transition
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, Step
+from hub.domain.cases import record_refusal, transition
 from schemas.lifecycle import Status
-
+from support.serve import serve
 
 NIK = "1375015203900007"
 KEY_A, KEY_B = "key-a", "key-b"

@@ -25,21 +25,20 @@ from fastapi import FastAPI, Request, Response
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from support.serve import serve
+from deploy.kafka.local_kafka import free_ports
 from hub.api import events as events_api
 from hub.api import webhooks
 from hub.api.app import create_app
-from hub.domain.cases import record_refusal, transition
 from hub.config import Settings, WebhookSettings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, Step
-from deploy.kafka.local_kafka import free_ports
+from hub.domain.cases import record_refusal, transition
 from hub.features.notifications import urls
 from hub.features.notifications.dispatcher import WebhookDispatcher
 from hub.features.notifications.models import NotificationCursor, WebhookDelivery
 from hub.features.notifications.signing import verify_webhook
 from schemas.lifecycle import Status
-
+from support.serve import serve
 
 NIK = "1375015203900007"
 NAME = "Siti Rahmawati"

@@ -7,11 +7,11 @@ import asyncio
 from alembic import context
 from sqlalchemy.engine import Connection
 
+import hub.features.adapter_status
+import hub.features.deadletters.models
+import hub.features.notifications.models  # noqa: F401
 from hub.db.engine import create_engine
 from hub.db.models import Base
-import hub.features.adapter_status  # noqa: F401,E402  (tables declared next to their code, put on Base.metadata)
-import hub.features.deadletters.models  # noqa: F401,E402
-import hub.features.notifications.models  # noqa: F401,E402
 
 target_metadata = Base.metadata
 
@@ -46,7 +46,7 @@ else:
         def _target() -> None:
             try:
                 asyncio.run(_run_async())
-            except BaseException as exc:  # re-raised below in the caller's thread
+            except BaseException as exc:  # noqa: BLE001 - re-raised below in the caller's thread
                 errors.append(exc)
 
         thread = threading.Thread(target=_target)

@@ -28,7 +28,7 @@ T = TypeVar("T")
 def _actor() -> str:
     try:
         return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
+    except (KeyError, OSError):  # no user name in some containers
         return "cli"
 
 

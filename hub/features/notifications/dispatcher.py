@@ -50,6 +50,7 @@ from hub.features.notifications.events import build_events
 from hub.features.notifications.models import WEBHOOK_CURSOR, DeliveryStatus, NotificationCursor, WebhookDelivery, WebhookSubscription
 from hub.features.notifications.signing import DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 from hub.features.notifications.urls import Resolver, UrlRejected, check_webhook_url, pinned, resolve
+from hub.runtime.periodic import pause
 
 log = logging.getLogger(__name__)
 
@@ -336,11 +337,11 @@ class WebhookDispatcher:
                 failures += 1
                 delay = min(30.0, self._poll_seconds * 2**failures)
                 log.exception("webhooks %s failed, retrying in %.1fs", name, delay)
-                await _pause(stop, delay)
+                await pause(stop, delay)
                 continue
             failures = 0
             if not busy(done):
-                await _pause(stop, self._poll_seconds)
+                await pause(stop, self._poll_seconds)
 
     async def aclose(self) -> None:
         if self._owns_client:
@@ -352,9 +353,3 @@ class WebhookDispatcher:
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
 
-
-async def _pause(stop: asyncio.Event, seconds: float) -> None:
-    try:
-        await asyncio.wait_for(stop.wait(), timeout=seconds)
-    except TimeoutError:
-        pass
