@@ -204,7 +204,8 @@ class BenchResult:
         data = asdict(self)
         data["ratios"] = {"throughput_baseline_over_hub": self.throughput_ratio, **{f"{k}_hub_over_baseline": v for k, v in self.latency_ratios.items()}}
         data["all_completed"] = self.cases.all_completed
-        return _json_safe(data)
+        safe: dict[str, Any] = _json_safe(data)
+        return safe
 
 
 def _json_safe(value: Any) -> Any:
@@ -720,7 +721,7 @@ async def _stage_breakdown(engine: AsyncEngine, samples: dict[uuid.UUID, _Sample
             steps = await conn.execute(select(Step.id, Step.case_id).where(Step.case_id.in_(chunk)))
             for step_id, case_id in steps:
                 with contextlib.suppress(TypeError, ValueError):
-                    marks[case_id].setdefault("samsat_applied", datetime.fromisoformat(applied[str(step_id)]).timestamp())
+                    marks[case_id].setdefault("samsat_applied", datetime.fromisoformat(str(applied[str(step_id)])).timestamp())
         inbox_ids = list(by_message)
         for i in range(0, len(inbox_ids), _CHUNK):
             taken = await conn.execute(

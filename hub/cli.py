@@ -44,8 +44,8 @@ def catalogue_list() -> None:
         typer.echo(f"{composite.code:34} {'composite':10} {'':13} SLA {composite.sla_working_days:>3g} wd  {composite.name_en}")
         typer.echo(f"{'':34} fee: {composite.fee}")
         for step in composite.steps:
-            service = catalogue.get(step.service)
-            provider = service.provider if service else "?"  # the catalogue refuses unknown services
+            step_service = catalogue.get(step.service)
+            provider = step_service.provider if step_service else "?"  # the catalogue refuses unknown services
             after = f" after {', '.join(step.after)}" if step.after else ""
             typer.echo(f"{'':34}   {step.name}: {step.service} ({provider}){after}")
 

@@ -33,7 +33,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
-from typing import Generic, TypeVar
+from typing import Generic, TypeAlias, TypeVar
 
 from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
@@ -46,7 +46,7 @@ from schemas.envelope import Envelope
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Record = ConsumerRecord[bytes, bytes]
+Record: TypeAlias = ConsumerRecord[bytes, bytes]
 Decoder = Callable[[Record], T]
 Handler = Callable[[T, Record], Awaitable[None]]
 PoisonSink = Callable[[Record, BaseException], Awaitable[None]]
@@ -104,7 +104,7 @@ class _Partition:
     stopping: bool = False  # revoked: finish the current record, commit, stop
 
 
-class _Rebalance(ConsumerRebalanceListener):
+class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka ships no type information
     def __init__(self, loop: ConsumeLoop[object]) -> None:
         self._loop = loop
 

@@ -7,7 +7,7 @@ them; so do the dead-letter and retry coordinates. Values are UTF-8 bytes.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from schemas.envelope import Envelope, Headers
 
@@ -15,6 +15,7 @@ from schemas.envelope import Envelope, Headers
 KafkaHeaders = list[tuple[str, bytes]]
 
 
+@runtime_checkable
 class HasHeaders(Protocol):
     """Anything that carries headers, such as a ``ConsumerRecord``."""
 
@@ -24,7 +25,7 @@ class HasHeaders(Protocol):
 
 def header(source: HasHeaders | Sequence[tuple[str, bytes]] | None, name: str) -> str | None:
     """The first value of ``name`` in a record's headers (or in a list of them), decoded."""
-    items = source if source is None or isinstance(source, list | tuple) else source.headers
+    items = source.headers if isinstance(source, HasHeaders) else source
     for key, value in items or ():
         if key == name:
             return value.decode(errors="replace")

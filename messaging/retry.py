@@ -30,7 +30,7 @@ class RetryPolicy:
         """How long to wait after the ``failures``-th failure in a row (1-based)."""
         if failures < 1:
             return 0.0
-        return min(self.cap_seconds, self.base_seconds * 2 ** min(failures - 1, _MAX_DOUBLINGS))
+        return float(min(self.cap_seconds, self.base_seconds * 2 ** min(failures - 1, _MAX_DOUBLINGS)))
 
     def exhausted(self, failures: int) -> bool:
         return self.attempts is not None and failures >= self.attempts

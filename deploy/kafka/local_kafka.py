@@ -239,7 +239,7 @@ def _broker_ready(port: int, timeout: float = 2.0) -> bool:
         return False
     # Response header v0: correlation_id; body v4: throttle_time_ms, brokers[] ...
     corr, _throttle, n_brokers = struct.unpack_from(">iii", body)
-    return corr == correlation_id and n_brokers > 0
+    return bool(corr == correlation_id and n_brokers > 0)
 
 
 # --------------------------------------------------------------------------- process helpers

@@ -198,7 +198,7 @@ async def replay_dead_letter(
     if not outcome.replayed:
         raise ApiError(409, "replay_refused", "Replay refused", detail=outcome.reason)
     assert outcome.header_count is not None
-    return ReplayResult(id=outcome.dead_letter_id, outcome="replayed", status=outcome.status, replay_count=outcome.replay_count, replay_header=outcome.header_count)  # type: ignore[arg-type]
+    return ReplayResult(id=outcome.dead_letter_id, outcome="replayed", status=outcome.status, replay_count=outcome.replay_count, replay_header=outcome.header_count)
 
 
 @router.post("/dead-letters/{dead_letter_id}/resolve", response_model=DeadLetterSummary, responses=_ERRORS)

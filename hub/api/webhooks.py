@@ -158,7 +158,7 @@ async def list_deliveries(
         return [
             DeliveryView(
                 id=d.id, event_id=d.event_id, case_id=d.case_id, event_type=d.event_type, attempts=d.attempts,
-                status=d.status,  # type: ignore[arg-type]
+                status=d.status,
                 last_status_code=d.last_status_code, last_error=d.last_error, next_attempt_at=d.next_attempt_at,
                 delivered_at=d.delivered_at, created_at=d.created_at,
             )

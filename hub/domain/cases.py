@@ -24,11 +24,11 @@ def transition(
     old = target.status
     target.status = new.value
     target.updated_at = datetime.now(UTC)
-    is_step = isinstance(target, Step)
+    case_id, step_id = (target.case_id, target.id) if isinstance(target, Step) else (target.id, None)
     session.add(
         HistoryRecord(
-            case_id=target.case_id if is_step else target.id,
-            step_id=target.id if is_step else None,
+            case_id=case_id,
+            step_id=step_id,
             from_status=old,
             to_status=new.value,
             note=note,

@@ -14,12 +14,12 @@ import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.catalogue import Catalogue
+from hub.catalogue import Catalogue, Source
 from hub.db.models import Case, Step
 from hub.domain.cases import record_note, transition
 from hub.domain.decisions import (
@@ -61,6 +61,8 @@ class Trace:
 def plan(case: Case, catalogue: Catalogue) -> list[Step]:
     """The steps of a new case, all waiting (SUBMITTED) until ``advance`` starts them."""
     composite = catalogue.composite(case.service)
+    # (step name, service, steps it waits for, where its inputs come from, its own inputs)
+    specs: list[tuple[str, str, list[str], dict[str, Source] | None, dict[str, Any]]]
     if composite is not None:
         specs = [(s.name, s.service, list(s.after), dict(s.inputs), {}) for s in composite.steps]
     elif case.kind == "bundle":

@@ -34,6 +34,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord
 from aiokafka.errors import KafkaError
 from pydantic import BaseModel, ValidationError
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception_type, stop_after_attempt
+from tenacity.stop import stop_base
 
 from adapters.sdk.base import Adapter, Capability
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMessage, RetryLater, TransientBackendError
@@ -177,7 +178,7 @@ class AdapterWorker:
             # Every failed try counts towards the breaker, and an opened breaker ends the
             # tries at once: a failed half-open probe is one call, not retry_attempts.
             after=lambda state: self.breaker.record_failure(state.outcome.exception() if state.outcome else None),
-            stop=stop_after_attempt(settings.retry_attempts) | (lambda _: self.breaker.state is not BreakerState.CLOSED),
+            stop=stop_after_attempt(settings.retry_attempts) | _CircuitLeftClosed(self.breaker),
             wait=_wait_respecting_retry_after(settings.retry_max_wait_seconds),
             reraise=True,
         )
@@ -244,6 +245,16 @@ def short_retry_policy(settings: BackendSettings) -> RetryPolicy:
     """The first rung of the ladder as a :class:`RetryPolicy` value: ``retry_attempts``
     tries, backing off from 0.2 s up to ``retry_max_wait_seconds``."""
     return RetryPolicy(attempts=settings.retry_attempts, cap_seconds=settings.retry_max_wait_seconds)
+
+
+class _CircuitLeftClosed(stop_base):
+    """Stop retrying once the breaker is no longer closed: the outage is its business now."""
+
+    def __init__(self, breaker: CircuitBreaker) -> None:
+        self._breaker = breaker
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        return self._breaker.state is not BreakerState.CLOSED
 
 
 def _wait_respecting_retry_after(cap: float) -> Callable[[RetryCallState], float]:

@@ -164,9 +164,9 @@ def dlq_replay(
 
             return await service.replay_many(sessions, where, actor=actor, force=force, progress=advance, ids=ids)
 
-    outcome = _with_sessions(work)
-    typer.echo(f"matched {outcome.matched}, replayed {outcome.replayed}, refused {outcome.refused}, skipped {outcome.skipped}")
-    if outcome.refused:
+    bulk = _with_sessions(work)
+    typer.echo(f"matched {bulk.matched}, replayed {bulk.replayed}, refused {bulk.refused}, skipped {bulk.skipped}")
+    if bulk.refused:
         raise typer.Exit(2)
 
 

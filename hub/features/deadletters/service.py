@@ -50,7 +50,7 @@ class DeadLetterFilter:
             clauses.append(DeadLetter.error_class == self.error_class)
         return clauses
 
-    def query(self) -> Select[tuple[DeadLetter]]:
+    def query(self) -> Select[DeadLetter]:
         return select(DeadLetter).where(*self.clauses())
 
     def for_bulk_replay(self) -> DeadLetterFilter:

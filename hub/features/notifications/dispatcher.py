@@ -51,6 +51,7 @@ from hub.features.notifications.models import WEBHOOK_CURSOR, DeliveryStatus, No
 from hub.features.notifications.signing import DELIVERY_ID_HEADER, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, sign
 from hub.features.notifications.urls import Resolver, UrlRejected, check_webhook_url, pinned, resolve
 from hub.runtime.periodic import pause
+from messaging.retry import RetryPolicy
 
 log = logging.getLogger(__name__)
 
@@ -87,8 +88,7 @@ class WebhookDispatcher:
         self._allow_private = settings.allow_private_targets
         self._timeout = settings.timeout_seconds
         self._max_attempts = settings.max_attempts
-        self._backoff_base = settings.backoff_base_seconds
-        self._backoff_cap = settings.backoff_cap_seconds
+        self._backoff = RetryPolicy(attempts=settings.max_attempts, base_seconds=settings.backoff_base_seconds, cap_seconds=settings.backoff_cap_seconds)
         self._poll_seconds = settings.poll_seconds
         self._batch_size = batch_size
         self._gap_grace = gap_grace_seconds
@@ -312,7 +312,7 @@ class WebhookDispatcher:
 
     def backoff(self, attempts: int) -> float:
         """Seconds before the next try after ``attempts`` failed ones: base, 2*base, 4*base ... capped."""
-        return min(self._backoff_cap, self._backoff_base * 2 ** max(0, attempts - 1))
+        return self._backoff.delay(max(1, attempts))
 
     # --------------------------------------------------------------------- loop
 
