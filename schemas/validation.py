@@ -8,7 +8,9 @@ or a response. This is the one place that turns an error into such a description
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import ValidationError
 
@@ -29,9 +31,13 @@ class FieldProblem:
 def field_problems(error: ValidationError, *, limit: int | None = None) -> list[FieldProblem]:
     """The problems of ``error`` (the first ``limit`` of them), inputs left out."""
     details = error.errors(include_input=False, include_url=False, include_context=False)
-    if limit is not None:
-        details = details[:limit]
-    return [FieldProblem(loc=tuple(d["loc"]), type=d["type"], message=d["msg"]) for d in details]
+    return problems_of(details[:limit] if limit is not None else details)
+
+
+def problems_of(details: Iterable[Mapping[str, Any]]) -> list[FieldProblem]:
+    """Problems from error details in pydantic's shape (as FastAPI hands them over);
+    only where, what kind and the message are kept, never ``input``."""
+    return [FieldProblem(loc=tuple(d["loc"]), type=str(d["type"]), message=str(d["msg"])) for d in details]
 
 
 def describe(error: ValidationError, *, limit: int = 5, root: str = "<root>", with_message: bool = False) -> str:

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from schemas.validation import FieldProblem, problems_of
 
 log = logging.getLogger(__name__)
 
@@ -49,20 +50,19 @@ class ApiError(Exception):
 _LOCATIONS = frozenset({"body", "header", "path", "query", "cookie"})
 
 
-def field_errors(errors: Sequence[Any], prefix: Sequence[str | int] = ()) -> list[FieldError]:
-    """Pydantic errors -> FieldErrors with a dotted ``field`` relative to where it was sent.
+def field_errors(problems: Sequence[FieldProblem], prefix: Sequence[str | int] = ()) -> list[FieldError]:
+    """Validation problems (``schemas.validation``, never the input) -> FieldErrors with a
+    dotted ``field`` relative to where it was sent.
 
     ``loc`` keeps the location (``["header", "Idempotency-Key"]``); ``field`` drops it, so a
     body field reads ``data.plate``, a header ``Idempotency-Key`` and a path parameter
     ``request_id``. Only the leading location is dropped: a body field named ``body`` stays.
     """
     result = []
-    for error in errors:
-        loc = [*prefix, *error["loc"]]
+    for problem in problems:
+        loc = [*prefix, *problem.loc]
         path = loc[1:] if loc and loc[0] in _LOCATIONS else loc
-        result.append(
-            FieldError(field=".".join(str(p) for p in path) or "body", loc=list(loc), type=error["type"], message=error["msg"])
-        )
+        result.append(FieldError(field=".".join(str(p) for p in path) or "body", loc=list(loc), type=problem.type, message=problem.message))
     return result
 
 
@@ -88,7 +88,7 @@ def install_error_handlers(app: FastAPI) -> None:
                 ApiError(400, "malformed_json", "The body is not valid JSON", detail=raw[0].get("ctx", {}).get("error"),
                          errors=[FieldError(field="body", loc=["body"], type="json_invalid", message="body is not valid JSON")])
             )
-        return _respond(validation_error(field_errors([{k: v for k, v in e.items() if k != "input"} for e in raw])))
+        return _respond(validation_error(field_errors(problems_of(raw))))
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:

@@ -29,6 +29,7 @@ from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import RequestSubmitted, StepError
 from schemas.requests import CancelCreate, CaseView, HistoryEntry, RequestAccepted, RequestCreate, RevisionCreate, StepView
+from schemas.validation import field_problems
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,7 @@ async def revise_step(
         try:
             inputs = service.payloads.input.model_validate(body.data).model_dump(mode="json")
         except ValidationError as exc:
-            raise validation_error(field_errors(exc.errors(include_input=False), prefix=["body", "data"])) from None
+            raise validation_error(field_errors(field_problems(exc), prefix=["body", "data"])) from None
         revised = Step(id=uuid.uuid4(), case_id=case.id, name=step.name, depends_on=step.depends_on, input_mapping=None,
                        service=step.service, agency=step.agency, operation=step.operation, status=Status.SUBMITTED.value, inputs=inputs)
         session.add(revised)
@@ -168,7 +169,7 @@ def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, 
             try:
                 items.append({"service": service.code, "data": service.payloads.input.model_validate(item.data).model_dump(mode="json")})
             except ValidationError as exc:
-                errors += field_errors(exc.errors(include_input=False), prefix=["body", "items", index, "data"])
+                errors += field_errors(field_problems(exc), prefix=["body", "items", index, "data"])
         if errors:
             raise validation_error(errors)
         return "bundle", "bundle", {"items": items}
@@ -190,7 +191,7 @@ def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, 
     try:
         return service.code, "single", service.payloads.input.model_validate(body.data).model_dump(mode="json")
     except ValidationError as exc:
-        raise validation_error(field_errors(exc.errors(include_input=False), prefix=["body", "data"])) from None
+        raise validation_error(field_errors(field_problems(exc), prefix=["body", "data"])) from None
 
 
 def _unknown_service(catalogue: Catalogue, code: str, loc: list[str | int]) -> FieldError:

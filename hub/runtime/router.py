@@ -36,6 +36,7 @@ from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
 from schemas.lifecycle import Status, can_transition
 from schemas.messages import StepError, StepStatusReport
+from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -121,8 +122,7 @@ class Router:
         try:
             service.payloads.output.model_validate(report.outputs)
         except ValidationError as exc:
-            fields = ", ".join(".".join(str(p) for p in e["loc"]) for e in exc.errors(include_input=False)[:5])
-            return StepError(code="agency_output_invalid", message=f"outputs do not match {step.service}: {fields}")
+            return StepError(code="agency_output_invalid", message=f"outputs do not match {step.service}: {describe(exc, root='outputs')}")
         return None
 
 
