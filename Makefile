@@ -8,7 +8,7 @@ HUB    := $(VENV)/bin/mpp-hub
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install tools jars run test test-unit test-faults bench kafka-stop clean
+.PHONY: install tools jars run lint test test-unit test-faults bench kafka-stop clean
 
 install: $(STAMP) jars
 
@@ -33,8 +33,14 @@ run: install
 	$(HUB) kafka start
 	$(HUB) dev
 
-## make test: the whole suite on a real Kafka broker (throwaway) and PostgreSQL.
-test: install
+## make lint: ruff (lint and format) and mypy, as configured in pyproject.toml.
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+## make test: the checks, then the whole suite on a real Kafka broker (throwaway) and PostgreSQL.
+test: install lint
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install

@@ -21,19 +21,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.catalogue import Catalogue, Source
 from hub.db.models import Case, Step
+from hub.domain import decisions as d
 from hub.domain.cases import record_note, transition
-from hub.domain.decisions import (
-    CaseState,
-    Decision,
-    FailStep,
-    NoteStep,
-    RequestCancel,
-    SetCaseResult,
-    SetCaseStatus,
-    SkipStep,
-    StartStep,
-    StepState,
-)
 from hub.domain.engine import decide, decide_cancel
 from hub.domain.outbox import enqueue
 from hub.domain.sla import calendar_from_settings, deadline_for
@@ -88,9 +77,9 @@ async def current_steps(session: AsyncSession, case: Case) -> list[Step]:
 # ---------------------------------------------------------------- deciding and applying
 
 
-def snapshot(case: Case, steps: Sequence[Step]) -> CaseState:
+def snapshot(case: Case, steps: Sequence[Step]) -> d.CaseState:
     """The case and its live steps as the plain values the engine decides on."""
-    return CaseState(
+    return d.CaseState(
         kind=case.kind,
         status=Status(case.status),
         data=case.data,
@@ -98,7 +87,7 @@ def snapshot(case: Case, steps: Sequence[Step]) -> CaseState:
         outputs=case.outputs,
         error=case.error,
         steps=tuple(
-            StepState(name=s.name, service=s.service, agency=s.agency, status=Status(s.status), depends_on=tuple(s.depends_on or ()),
+            d.StepState(name=s.name, service=s.service, agency=s.agency, status=Status(s.status), depends_on=tuple(s.depends_on or ()),
                       input_mapping=s.input_mapping, inputs=s.inputs, outputs=s.outputs or {}, error=s.error)
             for s in steps
         ),
@@ -122,31 +111,31 @@ class Workflow:
         """The citizen cancels (see :func:`hub.domain.engine.decide_cancel`)."""
         self.apply(session, case, steps, decide_cancel(snapshot(case, steps), self.catalogue, reason=reason), message_id=None, trace=trace)
 
-    def apply(self, session: AsyncSession, case: Case, steps: Sequence[Step], decisions: Sequence[Decision], *,
+    def apply(self, session: AsyncSession, case: Case, steps: Sequence[Step], decisions: Sequence[d.Decision], *,
               message_id: uuid.UUID | None, trace: Trace) -> None:
         """Write ``decisions`` (about ``case`` and its live ``steps``) in the caller's transaction."""
         by_name = {s.name: s for s in steps}
         for decision in decisions:
             match decision:
-                case StartStep():
+                case d.StartStep():
                     self._start(session, case, by_name[decision.step], decision, message_id=message_id, trace=trace)
-                case FailStep():
+                case d.FailStep():
                     step = by_name[decision.step]
                     step.error = dict(decision.error)
                     transition(session, step, Status.FAILED, note=decision.note, message_id=message_id)
-                case SkipStep():
+                case d.SkipStep():
                     transition(session, by_name[decision.step], Status.CANCELLED, note=decision.note, message_id=message_id)
-                case RequestCancel():
+                case d.RequestCancel():
                     self._request_cancel(session, case, by_name[decision.step], decision, trace=trace)
-                case NoteStep():
+                case d.NoteStep():
                     record_note(session, by_name[decision.step], decision.note)
-                case SetCaseResult():
+                case d.SetCaseResult():
                     case.outputs = dict(decision.outputs)
                     case.error = dict(decision.error) if decision.error is not None else None
-                case SetCaseStatus():
+                case d.SetCaseStatus():
                     transition(session, case, decision.status, note=decision.note, message_id=message_id)
 
-    def _start(self, session: AsyncSession, case: Case, step: Step, decision: StartStep, *, message_id: uuid.UUID | None, trace: Trace) -> None:
+    def _start(self, session: AsyncSession, case: Case, step: Step, decision: d.StartStep, *, message_id: uuid.UUID | None, trace: Trace) -> None:
         """The step is ROUTED, its SLA clock starts, and its command goes out with the transaction."""
         step.inputs = dict(decision.inputs)
         transition(session, step, Status.ROUTED, note=decision.note, message_id=message_id)
@@ -161,7 +150,7 @@ class Workflow:
             traceparent=trace.traceparent,
         )
 
-    def _request_cancel(self, session: AsyncSession, case: Case, step: Step, decision: RequestCancel, *, trace: Trace) -> None:
+    def _request_cancel(self, session: AsyncSession, case: Case, step: Step, decision: d.RequestCancel, *, trace: Trace) -> None:
         command = StepCommand(service=step.service, operation=step.operation, applicant=Applicant.model_validate(case.applicant), data=step.inputs)
         cancel = StepCancel(command=command, agency_ref=step.agency_ref, reason=decision.reason)
         enqueue(session, topics.commands(decision.agency),

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaProducer
@@ -27,6 +28,7 @@ log = logging.getLogger(__name__)
 DEFAULT_BACKOFF = RetryPolicy()
 
 
+@dataclass
 class OutboxRelay:
     """Publishes unsent outbox rows in id order with an idempotent producer.
 
@@ -34,38 +36,30 @@ class OutboxRelay:
     started by mistake never publishes the same batch concurrently.
     """
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        producer: AIOKafkaProducer,
-        *,
-        batch_size: int = 500,
-        poll_seconds: float = 0.02,
-        backoff: RetryPolicy = DEFAULT_BACKOFF,
-    ) -> None:
-        self._sessions = sessions
-        self._producer = producer
-        self._batch_size = batch_size
-        self._poll_seconds = poll_seconds
-        self._backoff = backoff
-        self.published = 0
+    sessions: async_sessionmaker[AsyncSession]
+    producer: AIOKafkaProducer
+    _: KW_ONLY
+    batch_size: int = 500
+    poll_seconds: float = 0.02
+    backoff: RetryPolicy = DEFAULT_BACKOFF
+    published: int = field(default=0, init=False)
 
     async def publish_pending(self) -> int:
         """Publish one batch; returns how many rows it sent."""
-        async with self._sessions.begin() as session:
+        async with self.sessions.begin() as session:
             rows = (
                 await session.scalars(
                     select(OutboxMessage)
                     .where(OutboxMessage.sent_at.is_(None))
                     .order_by(OutboxMessage.id)
-                    .limit(self._batch_size)
+                    .limit(self.batch_size)
                     .with_for_update(skip_locked=True)
                 )
             ).all()
             if not rows:
                 return 0
             futures = [
-                await self._producer.send(
+                await self.producer.send(
                     row.topic, value=row.value, key=row.key, headers=[(k, v.encode()) for k, v in row.headers.items()]
                 )
                 for row in rows
@@ -86,12 +80,12 @@ class OutboxRelay:
             except Exception:
                 # Kafka or the DB is away: nothing was marked sent, so nothing is lost.
                 failures += 1
-                delay = self._backoff.delay(failures)
+                delay = self.backoff.delay(failures)
                 log.exception("outbox relay: publish failed, retrying in %.1fs", delay)
                 sent = 0
                 await asyncio.sleep(delay)
             # Idle polls back off (up to 10x) so an idle relay does not hammer the DB;
             # any work found brings the interval straight back down.
             idle_rounds = 0 if sent else min(idle_rounds + 1, 10)
-            if sent < self._batch_size:
-                await pause(stop, self._poll_seconds * max(1, idle_rounds))
+            if sent < self.batch_size:
+                await pause(stop, self.poll_seconds * max(1, idle_rounds))

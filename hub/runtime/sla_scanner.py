@@ -17,6 +17,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Callable
+from dataclasses import KW_ONLY, dataclass, field
 from datetime import UTC, datetime
 
 from sqlalchemy import select
@@ -45,29 +46,27 @@ def breach_message_id(step_id: uuid.UUID) -> uuid.UUID:
     return uuid.uuid5(_BREACH_NAMESPACE, f"sla-breached:{step_id}")
 
 
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
 class SlaScanner:
     """Flags live steps past their SLA deadline, once each, with history and an event."""
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        calendar: WorkingCalendar,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-        *,
-        batch_size: int = 100,
-    ) -> None:
-        self._sessions = sessions
-        self._calendar = calendar
-        self._clock = clock
-        self._batch_size = batch_size
-        self.flagged = 0
+    sessions: async_sessionmaker[AsyncSession]
+    calendar: WorkingCalendar
+    clock: Callable[[], datetime] = _utc_now
+    _: KW_ONLY
+    batch_size: int = 100
+    flagged: int = field(default=0, init=False)
 
     async def scan(self) -> int:
         """One round: flag every overdue step found (up to ``batch_size``); returns how many."""
-        now = self._clock()
+        now = self.clock()
         if now.tzinfo is None:
             raise ValueError("the scanner's clock must return timezone-aware datetimes")
-        async with self._sessions.begin() as session:
+        async with self.sessions.begin() as session:
             rows = (
                 await session.execute(
                     select(Step, Case)
@@ -82,7 +81,7 @@ class SlaScanner:
                         Case.status.not_in(_TERMINAL_VALUES),
                     )
                     .order_by(Step.sla_due_at, Step.id)
-                    .limit(self._batch_size)
+                    .limit(self.batch_size)
                     # Locks the steps and their cases; skips what the router holds now.
                     .with_for_update(skip_locked=True)
                 )
@@ -97,7 +96,7 @@ class SlaScanner:
         step.sla_breached_at = now
         if case.sla_breached_at is None:
             case.sla_breached_at = now
-        due_local = step.sla_due_at.astimezone(self._calendar.tz)
+        due_local = step.sla_due_at.astimezone(self.calendar.tz)
         record_note(session, step, f"SLA breached: due {due_local.isoformat()}, {step.service} at {step.agency}")
         # Ids, service and agency only: no personal data leaves on this topic.
         payload = {
@@ -126,4 +125,4 @@ class SlaScanner:
         log.info("SLA breached: step %s of case %s (%s at %s) was due %s", step.id, case.id, step.service, step.agency, due_local.isoformat())
 
     async def run(self, stop: asyncio.Event, interval_seconds: float = 1.0) -> None:
-        await run_rounds("SLA scanner", self.scan, stop, interval_seconds=interval_seconds, backlog=self._batch_size)
+        await run_rounds("SLA scanner", self.scan, stop, interval_seconds=interval_seconds, backlog=self.batch_size)
