@@ -115,12 +115,25 @@ class _Rebalance(ConsumerRebalanceListener):  # type: ignore[misc]  # aiokafka s
         log.info("%s: assigned %s", self._loop.name, sorted(assigned))
 
 
+@dataclass(frozen=True)
+class LoopTiming:
+    """How often the loop polls and how long it waits: ``clock`` gives wall seconds
+    (tests pass their own); an idle poll waits ``poll_seconds``, a poll while some
+    partition is busy ``busy_poll_seconds``; a revoked partition gets
+    ``revoke_grace_seconds`` to finish its record and commit."""
+
+    clock: Callable[[], float] = time.time
+    poll_seconds: float = 0.1
+    busy_poll_seconds: float = 0.01
+    revoke_grace_seconds: float = 10.0
+
+
 class ConsumeLoop(Generic[T]):
     """Consumes ``topics`` with ``consumer`` (not yet subscribed: the loop subscribes it
     with its rebalance listener) and hands each ``decoder(record)`` to ``handler``.
 
     ``gate()``: seconds every partition must hold (0 = go). ``not_before(record)``:
-    the clock time a record is due (retry levels). ``clock``: wall seconds.
+    the clock time a record is due (retry levels).
     """
 
     def __init__(
@@ -135,10 +148,7 @@ class ConsumeLoop(Generic[T]):
         batch_size: int = 200,
         gate: Callable[[], float] = no_hold,
         not_before: Callable[[Record], float] | None = None,
-        clock: Callable[[], float] = time.time,
-        poll_seconds: float = 0.1,
-        busy_poll_seconds: float = 0.01,
-        revoke_grace_seconds: float = 10.0,
+        timing: LoopTiming = LoopTiming(),
     ) -> None:
         self._consumer = consumer
         self._handler = handler
@@ -148,10 +158,8 @@ class ConsumeLoop(Generic[T]):
         self._batch_size = batch_size
         self._gate = gate
         self._not_before = not_before
-        self._clock = clock
-        self._poll = poll_seconds
-        self._busy_poll = busy_poll_seconds
-        self._revoke_grace = revoke_grace_seconds
+        self._timing = timing
+        self._clock = timing.clock
         self._partitions: dict[TopicPartition, _Partition] = {}
         self._running: dict[TopicPartition, asyncio.Task[None]] = {}
         self._stop: asyncio.Event | None = None
@@ -188,7 +196,7 @@ class ConsumeLoop(Generic[T]):
         self._apply_pauses(assignment, everything=hold > 0)
         if hold > 0:
             # Everything is paused: the poll returns nothing but keeps the member alive.
-            await self._consumer.getmany(timeout_ms=_ms(min(self._poll, hold)))
+            await self._consumer.getmany(timeout_ms=_ms(min(self._timing.poll_seconds, hold)))
             return
         busy = set(self._running)
         timeout_ms = _ms(self._timeout(now, busy))
@@ -218,9 +226,9 @@ class ConsumeLoop(Generic[T]):
                 state.stopping = True
         in_flight = [task for tp, task in self._running.items() if tp in revoked]
         if in_flight:
-            _, late = await asyncio.wait(in_flight, timeout=self._revoke_grace)
+            _, late = await asyncio.wait(in_flight, timeout=self._timing.revoke_grace_seconds)
             if late:
-                log.warning("%s: %d revoked partitions still busy after %.0fs; their commits will be refused", self.name, len(late), self._revoke_grace)
+                log.warning("%s: %d revoked partitions still busy after %.0fs; their commits will be refused", self.name, len(late), self._timing.revoke_grace_seconds)
 
     def _start(self, tp: TopicPartition, records: list[Record]) -> None:
         state = self._partitions.setdefault(tp, _Partition())
@@ -257,7 +265,7 @@ class ConsumeLoop(Generic[T]):
     def _timeout(self, now: float, busy: set[TopicPartition]) -> float:
         """Poll briefly while batches run, so a partition that finishes is fetched again
         soon; never past the moment a parked partition is due."""
-        timeout = self._busy_poll if busy else self._poll
+        timeout = self._timing.busy_poll_seconds if busy else self._timing.poll_seconds
         due = self.parked.values()
         return min(timeout, max(0.0, min(due) - now)) if due else timeout
 

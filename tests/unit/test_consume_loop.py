@@ -18,12 +18,12 @@ from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.abc import ConsumerRebalanceListener
 from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 
-from aiokafka.abc import ConsumerRebalanceListener
-
 from messaging import ConsumeLoop, DeadLetters, FailurePolicy, PoisonMessage, RetryLater, RetryPolicy, decode_envelope
+from messaging.consume import LoopTiming
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.messages import StepCommand
@@ -209,7 +209,7 @@ def make_loop(
         decoder=decode_envelope,
         failures=FailurePolicy(poison=DeadLetters(producer or FakeProducer(), "adapter:fake").publish, backoff=backoff),  # type: ignore[arg-type]
         batch_size=batch_size,
-        clock=clock,
+        timing=LoopTiming(clock=clock),
     )
 
 
