@@ -20,6 +20,7 @@ from adapters.sdk.runtime.circuit import AdapterStatus, BreakerState, CircuitBre
 from adapters.sdk.runtime.worker import AdapterWorker, short_retry_policy
 from messaging import ConsumeLoop, FailurePolicy, decode_envelope
 from messaging import retry_levels as rt
+from messaging.consume import LoopTiming
 from schemas import topics
 from schemas.envelope import Envelope, Headers
 from test_adapter_worker import FAST, FakeAdapter, FakeProducer, command_envelope
@@ -269,7 +270,7 @@ class Level:
         self.loop = ConsumeLoop(
             consumer,  # type: ignore[arg-type]
             [LEVEL1], handler, name="t", decoder=decode_envelope, failures=FailurePolicy(poison=dead_letter),
-            gate=breaker_wait, not_before=rt.due_at, clock=clock.seconds,
+            gate=breaker_wait, not_before=rt.due_at, timing=LoopTiming(clock=clock.seconds),
         )
 
     async def step(self) -> None:
