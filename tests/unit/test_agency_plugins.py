@@ -4,7 +4,9 @@ development defaults, and contributing its services to the catalogue."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import textwrap
 import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -15,7 +17,7 @@ from pydantic import SecretStr, ValidationError
 
 from adapters.sdk import AgencyPlugin, BackendSettings, DevDefaults, discovery
 from adapters.sdk.contract import AgencyContract
-from adapters.sdk.plugin import AgencySettingsInvalid, lazy_call, lazy_value
+from adapters.sdk.plugin import AgencySettingsInvalid, lazy_call, lazy_value, package_plugin
 from hub.catalogue import DEFAULT_PATH, Catalogue, CatalogueError, export_shipped
 from hub.config import Settings
 from schemas.services import defined_here
@@ -114,6 +116,69 @@ def test_lazy_references_import_their_module_only_when_called(tmp_path: Path, mo
     for malformed in ("lazy_probe_module", ":VALUE", "lazy_probe_module:"):
         with pytest.raises(ValueError, match="not 'package.module:NAME'"):
             lazy_value(malformed)
+
+
+#: A package laid out by the conventions, as files: each module records that it was imported.
+CONVENTIONAL_PACKAGE = {
+    "__init__.py": """
+        from adapters.sdk.plugin import DevDefaults, package_plugin
+        plugin = package_plugin(__name__, dev=DevDefaults(port=8191))
+    """,
+    "adapter.py": """
+        from adapters.sdk.settings import ApiKeySettings
+        class DinasPuSettings(ApiKeySettings):
+            pass
+        class DinasPuAdapter:
+            settings_model = DinasPuSettings
+            def __init__(self, settings):
+                self.settings = settings
+    """,
+    "simulator.py": "def from_options(options):\n    return ('app', options.ledger_path)\n",
+    "contract.py": "def contract():\n    return 'the contract'\n",
+    "payloads.py": "PAYLOADS = {'dinas_pu.permit': 'models'}\n",
+    "catalogue.toml": "",
+}
+
+
+def test_a_package_laid_out_by_the_conventions_declares_its_plug_in_in_one_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "mpp_dinas_pu"
+    package.mkdir()
+    for name, text in CONVENTIONAL_PACKAGE.items():
+        (package / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for module in [m for m in sys.modules if m.startswith("mpp_dinas_pu")]:
+        monkeypatch.delitem(sys.modules, module)
+    from mpp_dinas_pu import plugin  # type: ignore[import-not-found]
+
+    assert (plugin.agency, plugin.catalogue, plugin.dev.port) == ("dinas_pu", package / "catalogue.toml", 8191)
+    assert not [m for m in sys.modules if m.startswith("mpp_dinas_pu.")], "declaring the plug-in imports none of its modules"
+    settings = plugin.backend_settings({"base_url": "http://pu.test", "api_key": "k"}, {})
+    assert type(settings).__name__ == "DinasPuSettings", "the settings model is the adapter class's"
+    assert plugin.adapter(settings).settings is settings
+    assert plugin.simulator(plugin.simulator_options(settings, "/tmp/pu.db")) == ("app", "/tmp/pu.db")
+    assert (plugin.contract(), plugin.payloads()) == ("the contract", {"dinas_pu.permit": "models"})
+    for module in [m for m in sys.modules if m.startswith("mpp_dinas_pu")]:
+        monkeypatch.delitem(sys.modules, module)
+
+
+def test_a_conventional_plug_in_may_name_its_agency_and_payloads_itself() -> None:
+    plugin = package_plugin("adapters.samsat", agency="bapenda", payloads="schemas.services.samsat:PAYLOADS", dev=DevDefaults(port=1))
+    assert plugin.agency == "bapenda"
+    assert plugin.payloads()["samsat.pkb_annual"].input is PkbAnnualInput
+    with pytest.raises(ValueError, match="not an importable package"):
+        package_plugin("adapters.no_such_agency", dev=DevDefaults(port=1))
+
+
+def test_finding_the_built_in_plug_ins_imports_no_adapter_or_simulator() -> None:
+    probe = (
+        "import sys\n"
+        "from adapters.sdk import discovery\n"
+        "plugins = discovery.installed()\n"
+        "parts = {'adapter', 'simulator', 'native', 'contract', 'payloads'}\n"
+        "print(sorted(m for m in sys.modules if m.rpartition('.')[2] in parts and not m.startswith('adapters.sdk.')))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=HERE.parent.parent)
+    assert found.stdout.strip() == "[]", found.stdout
 
 
 # --- discovery -----------------------------------------------------------------------

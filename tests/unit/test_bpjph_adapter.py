@@ -19,7 +19,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from adapters.bpjph import adapter_factory
+from adapters.bpjph import plugin as bpjph_plugin
 from adapters.bpjph.adapter import STATUS_MAP, BpjphAdapter, BpjphSettings, canonical_field
 from adapters.bpjph.contract import contract
 from adapters.bpjph.native import PengajuanSertifikasi, StatusPengajuan
@@ -28,7 +28,6 @@ from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyReject
 from adapters.sdk.base import BackendStyle
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
-from adapters.bpjph import plugin as bpjph_plugin
 from schemas.services.djp import KswpOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
 
@@ -160,7 +159,7 @@ def test_bpjph_is_a_polling_backend_for_halal_certification() -> None:
 @pytest.mark.parametrize("api_key", [None, "  "], ids=["missing", "blank"])
 def test_the_adapter_refuses_to_start_without_its_api_key_naming_what_to_set(api_key: str | None) -> None:
     with pytest.raises(AdapterSettingsError) as caught:
-        adapter_factory(settings(api_key=api_key))
+        bpjph_plugin.adapter(settings(api_key=api_key))
     assert "MPP_AGENCIES__BPJPH__API_KEY" in str(caught.value)
     assert API_KEY not in str(caught.value)
 
@@ -168,7 +167,7 @@ def test_the_adapter_refuses_to_start_without_its_api_key_naming_what_to_set(api
 def test_poll_interval_defaults_to_a_minute_and_nonsense_is_refused() -> None:
     assert BpjphSettings.model_validate({"base_url": "http://x", "api_key": "k"}).poll_interval_seconds == 60
     with pytest.raises(AdapterSettingsError, match="POLL_INTERVAL_SECONDS"):
-        adapter_factory(settings(poll_interval_seconds="0"))
+        bpjph_plugin.adapter(settings(poll_interval_seconds="0"))
 
 
 # --- canonical -> native --------------------------------------------------------------------

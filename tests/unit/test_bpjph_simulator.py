@@ -22,7 +22,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.bpjph import simulator_factory
+from adapters.bpjph import plugin as bpjph_plugin
 from adapters.bpjph.native import BalasanGalat, StatusPengajuanHalal, TandaTerimaPengajuan
 from adapters.bpjph.simulator import DEV_API_KEY, WIB, BpjphKnobs, create_app
 from adapters.sdk.contract import SimulatorOptions
@@ -307,8 +307,8 @@ async def test_the_control_plane_needs_no_api_key(sim: Sihalal) -> None:
 
 
 def test_the_factory_uses_the_configured_key_or_the_hub_dev_default() -> None:
-    assert simulator_factory(SimulatorOptions(secrets={"api_key": "k2"})).state.simulator.dialect.api_key == "k2"
-    assert simulator_factory(SimulatorOptions()).state.simulator.dialect.api_key == DEV_API_KEY
+    assert bpjph_plugin.simulator(SimulatorOptions(secrets={"api_key": "k2"})).state.simulator.dialect.api_key == "k2"
+    assert bpjph_plugin.simulator(SimulatorOptions()).state.simulator.dialect.api_key == DEV_API_KEY
     assert Settings().simulator_ports["bpjph"] == 8106
 
 

@@ -23,7 +23,7 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from adapters.djp import adapter_factory
+from adapters.djp import plugin as djp_plugin
 from adapters.djp.adapter import DjpAdapter, DjpSettings
 from adapters.djp.contract import contract
 from adapters.djp.native import PermohonanAktivasi
@@ -185,7 +185,7 @@ def test_the_adapter_refuses_to_start_without_its_oauth_client(missing: tuple[st
     for name in missing:
         delattr(incomplete, name)
     with pytest.raises(AdapterSettingsError) as exc:
-        adapter_factory(incomplete)
+        djp_plugin.adapter(incomplete)
     for name in missing:
         assert name in str(exc.value)
         assert f"MPP_AGENCIES__DJP__{name.upper()} is required" in str(exc.value), "names the variable to set"

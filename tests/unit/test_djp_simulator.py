@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.djp import simulator_factory
+from adapters.djp import plugin as djp_plugin
 from adapters.djp.native import HasilAktivasi, HasilKswp, HasilSkf
 from adapters.djp.simulator import WIB, KonfigurasiSimulator, create_app
 from adapters.sdk.contract import SimulatorOptions
@@ -179,7 +179,7 @@ async def test_token_request_must_be_form_encoded() -> None:
 
 
 async def test_the_client_secret_comes_from_the_simulator_options() -> None:
-    async with in_process(simulator_factory(SimulatorOptions(secrets={"client_secret": "rahasia-produksi"}))) as client:
+    async with in_process(djp_plugin.simulator(SimulatorOptions(secrets={"client_secret": "rahasia-produksi"}))) as client:
         default = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic())
         configured = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic(secret="rahasia-produksi"))
     assert default.status_code == 401
@@ -188,7 +188,7 @@ async def test_the_client_secret_comes_from_the_simulator_options() -> None:
 
 def test_a_misspelt_secret_name_is_refused_not_ignored() -> None:
     with pytest.raises(ValueError, match="client-secret"):
-        simulator_factory(SimulatorOptions(secrets={"client-secret": "x"}))
+        djp_plugin.simulator(SimulatorOptions(secrets={"client-secret": "x"}))
 
 
 async def test_api_call_without_a_token_gets_401_bearer_challenge() -> None:

@@ -19,7 +19,7 @@ from xml.etree import ElementTree as ET
 import httpx
 import pytest
 
-from adapters.imigrasi import adapter_factory
+from adapters.imigrasi import plugin as imigrasi_plugin
 from adapters.imigrasi.adapter import STATUS_MAP, ImigrasiAdapter, ImigrasiSettings
 from adapters.imigrasi.native import StatusPermohonan
 from adapters.imigrasi.simulator import ImigrasiKnobs, create_app
@@ -558,8 +558,8 @@ async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, e
 
 
 def test_poll_interval_comes_from_the_agency_settings_and_defaults_to_thirty_seconds() -> None:
-    default = adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test"}))
-    configured = adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": "0.3"}))
+    default = imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test"}))
+    configured = imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": "0.3"}))
     assert isinstance(default.settings, ImigrasiSettings) and default.settings.poll_interval_seconds == 30.0
     assert isinstance(configured.settings, ImigrasiSettings) and configured.settings.poll_interval_seconds == 0.3
 
@@ -567,7 +567,7 @@ def test_poll_interval_comes_from_the_agency_settings_and_defaults_to_thirty_sec
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "100000"])
 def test_a_nonsense_poll_interval_is_refused_at_start(value: str) -> None:
     with pytest.raises(AdapterSettingsError, match="MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS is invalid"):
-        adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": value}))
+        imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": value}))
 
 
 # --- documents returned (NEEDS_REVISION) -------------------------------------------------

@@ -18,7 +18,7 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from adapters.kemenag import adapter_factory
+from adapters.kemenag import plugin as kemenag_plugin
 from adapters.kemenag.adapter import KemenagAdapter
 from adapters.kemenag.contract import BRIDE_NIK, GROOM_NIK, contract, duplicate_command, duplicate_data, registration_command
 from adapters.kemenag.native import FORM, PATH_DUPLIKAT, PATH_PENDAFTARAN, decode_form, encode_form
@@ -147,7 +147,7 @@ def test_unknown_settings_are_refused_instead_of_ignored() -> None:
 def test_the_adapter_is_found_by_entry_point() -> None:
     adapter = load_adapter_factory("kemenag")(BackendSettings(base_url="http://simkah.test"))
     assert isinstance(adapter, KemenagAdapter)
-    assert isinstance(adapter_factory(BackendSettings(base_url="http://simkah.test")), KemenagAdapter)
+    assert isinstance(kemenag_plugin.adapter(BackendSettings(base_url="http://simkah.test")), KemenagAdapter)
     assert adapter.operations == {"marriage_registration", "marriage_book_duplicate"}
 
 

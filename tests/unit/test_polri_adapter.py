@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.polri import adapter_factory
+from adapters.polri import plugin as polri_plugin
 from adapters.polri.adapter import PolriAdapter
 from adapters.polri.contract import contract
 from adapters.polri.native import PemberitahuanStatus, PermohonanCekFisik, PermohonanPerpanjanganSim, PermohonanSkck
@@ -29,7 +29,6 @@ from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
 from adapters.sdk.runtime.worker import AdapterWorker
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, Applicant, StepCommand
-from adapters.polri import plugin as polri_plugin
 from schemas.services.polri import SimRenewalOutput, SkckOutput, VehicleCheckOutput
 from schemas.services.samsat import OwnershipTransferInput
 
@@ -178,7 +177,7 @@ def test_polri_is_a_callback_backend_with_four_operations() -> None:
 )
 def test_the_adapter_refuses_to_start_without_callback_settings(missing: dict[str, Any], named: list[str]) -> None:
     with pytest.raises(AdapterSettingsError) as raised:
-        adapter_factory(settings(**missing))
+        polri_plugin.adapter(settings(**missing))
     for name in named:
         assert name in str(raised.value)
     assert "rahasia" not in str(raised.value), "the secret is never echoed"

@@ -25,7 +25,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.polri import simulator_factory
+from adapters.polri import plugin as polri_plugin
 from adapters.polri.native import GalatPolri, PemberitahuanStatus, TandaTerima
 from adapters.polri.simulator import (
     DEV_CALLBACK_SECRET,
@@ -847,8 +847,8 @@ async def test_the_lifespan_resumes_pending_deliveries(ledger_file: str) -> None
 
 
 def test_the_factory_signs_with_the_configured_secret_or_the_hub_dev_default() -> None:
-    configured = simulator_factory(SimulatorOptions(secrets={"callback_secret": "s3cret"}))
-    default = simulator_factory(SimulatorOptions())
+    configured = polri_plugin.simulator(SimulatorOptions(secrets={"callback_secret": "s3cret"}))
+    default = polri_plugin.simulator(SimulatorOptions())
     assert configured.state.polri.secret == "s3cret"
     assert default.state.polri.secret == DEV_CALLBACK_SECRET == "dev-polri-callback-secret"
     hub_default = Settings().agencies["polri"].callback_secret

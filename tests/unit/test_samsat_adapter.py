@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.samsat import adapter_factory, simulator_factory
+from adapters.samsat import plugin as samsat_plugin
 from adapters.samsat.adapter import SamsatAdapter
 from adapters.samsat.contract import contract, ownership_transfer_command, pkb_command, stnk_5year_command
 from adapters.samsat.native import (
@@ -525,7 +525,7 @@ async def test_a_repeated_step_gets_the_same_outputs_from_the_simulator(simulate
 
 async def test_the_contract_passes_the_generic_contract_kit() -> None:
     samsat_contract = contract()
-    kit = ContractKit("samsat", samsat_contract, adapter_factory, simulator_factory(samsat_contract.simulator_options))
+    kit = ContractKit("samsat", samsat_contract, samsat_plugin.adapter, samsat_plugin.simulator(samsat_contract.simulator_options))
     report = await kit.run()
     assert report.passed, "\n".join(f"{r.name}: {r.detail}" for r in report.results if not r.passed)
     assert {s.command.service for s in samsat_contract.samples} == {"samsat.pkb_annual", "samsat.stnk_5year", "samsat.ownership_transfer"}

@@ -3,7 +3,8 @@
 These models are the service's meaning in the hub's language (English names, the
 shared identifier types of ``schemas.identifiers``), independent of how Dukcapil's
 web service spells things. The hub learns about them through the plug-in object
-(``mpp_dukcapil.plugin.payloads``), which its catalogue asks when it loads.
+(``mpp_dukcapil.plugin.payloads``, which returns :data:`PAYLOADS`), which its catalogue
+asks when it loads.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Final
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from schemas.identifiers import Nik
+from schemas.services.base import ServicePayloads
 
 #: Catalogue code of the NIK verification service.
 NIK_VERIFICATION: Final[str] = "dukcapil.nik_verification"
@@ -73,6 +75,9 @@ class NikVerificationOutput(BaseModel):
     agency_reference: str = Field(min_length=1, description="Dukcapil's access-log number.")
 
 
+#: Canonical input/output models per service code.
+PAYLOADS: Final[dict[str, ServicePayloads]] = {NIK_VERIFICATION: ServicePayloads(input=NikVerificationInput, output=NikVerificationOutput)}
+
 __all__ = [
     "BirthDateCheck",
     "MASKED_16",
@@ -80,5 +85,6 @@ __all__ = [
     "NIK_VERIFICATION",
     "NikVerificationInput",
     "NikVerificationOutput",
+    "PAYLOADS",
     "RegisteredRegion",
 ]

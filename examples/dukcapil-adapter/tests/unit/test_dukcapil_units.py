@@ -412,9 +412,9 @@ async def test_error_rate_below_one_follows_the_seed() -> None:
     assert set(first) == {200, 503}
 
 
-async def test_simulator_factory_takes_the_api_key_from_the_secrets() -> None:
-    configured = mpp_dukcapil.simulator_factory(SimulatorOptions(secrets={"api_key": "from-secrets"}))
-    default = mpp_dukcapil.simulator_factory(SimulatorOptions())
+async def test_the_plug_ins_simulator_takes_the_api_key_from_the_secrets() -> None:
+    configured = mpp_dukcapil.plugin.simulator(SimulatorOptions(secrets={"api_key": "from-secrets"}))
+    default = mpp_dukcapil.plugin.simulator(SimulatorOptions())
     for app, good in ((configured, "from-secrets"), (default, DEV_API_KEY)):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d.test") as client:
             assert (await verify(client, body(), api_key=good)).status_code == 200
