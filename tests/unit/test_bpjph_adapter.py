@@ -1,6 +1,6 @@
 """Specification of the BPJPH adapter (adapters/bpjph/adapter.py).
 
-Most tests replace SIHALAL with an ``httpx.MockTransport`` that answers literal JSON,
+Most tests replace SIHALAL with the SDK's recording transport that answers literal JSON,
 so each test states what BPJPH says and what canonical outcome the adapter must make
 of it; the last ones run the adapter against the simulator (``httpx.ASGITransport``).
 Whatever BPJPH says, the adapter returns a report or raises one of the SDK's outcome
@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -26,6 +26,7 @@ from adapters.bpjph.native import PengajuanSertifikasi, StatusPengajuan
 from adapters.bpjph.simulator import BpjphKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
+from adapters.sdk.testing.recording import Handler, RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.djp import KswpOutput
@@ -37,8 +38,6 @@ NOMOR = "SH2026-1-000123"
 NOMOR_REGULER = "SH2026-2-000124"
 API_KEY = "rahasia-mitra"
 KSWP = {"npwp": "1375 0152 0390 0007", "taxpayer_status": "VALID", "kswp_confirmed_at": "2026-01-14T09:00:00+07:00"}
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def data(**changes: Any) -> dict[str, Any]:
@@ -98,52 +97,15 @@ def error(kode: str, pesan: str = "pesan") -> dict[str, Any]:
     return {"sukses": False, "galat": {"kode": kode, "pesan": pesan}}
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-
-def answer(status_code: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status_code, content=raw, headers=headers)
-        return httpx.Response(status_code, json=body, headers=headers)
-
-    return handler
-
-
-def fail_with(exc: Exception) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        raise exc
-
-    return handler
-
-
 def settings(**changes: Any) -> BackendSettings:
     values = {"base_url": "http://sihalal.test", "timeout_seconds": 0.5, "api_key": API_KEY, "poll_interval_seconds": 7.5, **changes}
     return BackendSettings.model_validate({k: v for k, v in values.items() if v is not None})
 
 
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[BpjphAdapter, Backend]]]:
-    adapters: list[BpjphAdapter] = []
-
-    def make(handler: Handler) -> tuple[BpjphAdapter, Backend]:
-        backend = Backend(handler)
-        adapter = BpjphAdapter(settings(), transport=httpx.MockTransport(backend))
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[BpjphAdapter, RecordingTransport]]:
+    async with recorded_adapters(lambda transport: BpjphAdapter(settings(), transport=transport)) as make:
+        yield make
 
 
 # --- what the adapter is ---------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Specification of the Imigrasi adapter (adapters/imigrasi/adapter.py).
 
-Most tests replace the passport service with an ``httpx.MockTransport`` that answers
+Most tests replace the passport service with the SDK's recording transport that answers
 literal SOAP XML, so each test states what Imigrasi says and what canonical outcome
 the adapter must make of it. The last ones run the adapter against the simulator
 (``httpx.ASGITransport``) through a whole application. Whatever Imigrasi says, the
@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
@@ -25,6 +25,7 @@ from adapters.imigrasi.native import StatusPermohonan
 from adapters.imigrasi.simulator import ImigrasiKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
+from adapters.sdk.testing.recording import Handler, RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.imigrasi import PassportNewOutput, PassportRenewalOutput
@@ -34,8 +35,6 @@ PAS = "http://ws.imigrasi.go.id/simkim/paspor/v1"
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NOMOR = "AGM-20260114-000123"
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def command(operation: str = "passport_new", **data: Any) -> StepCommand:
@@ -122,16 +121,8 @@ def fault(code: str, kode: str | None = None, pesan: str = "pesan", detik: str |
     return f"<S:Fault><faultcode>{code}</faultcode><faultstring>{pesan}</faultstring>{detail}</S:Fault>"
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
+class SoapBackend(RecordingTransport):
+    """The recording transport, reading back the SOAP the adapter sent."""
 
     def sent(self, index: int = -1) -> ET.Element:
         """The body element of a request the adapter sent."""
@@ -146,19 +137,12 @@ def field(element: ET.Element, path: str) -> str | None:
 
 
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[..., tuple[ImigrasiAdapter, Backend]]]:
-    adapters: list[ImigrasiAdapter] = []
+async def make_adapter() -> AsyncIterator[RecordedAdapters[ImigrasiAdapter, SoapBackend]]:
+    def build(transport: SoapBackend, **settings: Any) -> ImigrasiAdapter:
+        return ImigrasiAdapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "timeout_seconds": 0.5, **settings}), transport=transport)
 
-    def make(handler: Handler, **settings: Any) -> tuple[ImigrasiAdapter, Backend]:
-        backend = Backend(handler)
-        config = BackendSettings.model_validate({"base_url": "http://imigrasi.test", "timeout_seconds": 0.5, **settings})
-        adapter = ImigrasiAdapter(config, transport=httpx.MockTransport(backend))
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+    async with recorded_adapters(build, SoapBackend) as make:
+        yield make
 
 
 def answering(body: str, status: int = 200) -> Handler:
@@ -546,10 +530,7 @@ async def test_a_500_that_is_not_soap_is_transient_but_a_404_is_invalid(make_ada
     "error", [httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), httpx.RemoteProtocolError("reset")], ids=["timeout", "connect", "protocol"]
 )
 async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, error: Exception) -> None:
-    def fail(_request: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(fail)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError):
         await adapter.poll(command(), STEP_ID, NOMOR)
 

@@ -1,6 +1,6 @@
 """Specification of the Kemenag adapter (adapters/kemenag/adapter.py).
 
-SIMKAH is replaced by an ``httpx.MockTransport`` where a test states exactly what
+SIMKAH is replaced by the SDK's recording transport where a test states exactly what
 the backend answers, and by the simulator app (``httpx.ASGITransport``) for round
 trips. Whatever SIMKAH says, the adapter returns a report or raises one of the SDK's
 outcome errors: transient (retry, pause), rejection (REJECTED), invalid (FAILED).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
@@ -25,6 +25,7 @@ from adapters.kemenag.native import FORM, PATH_DUPLIKAT, PATH_PENDAFTARAN, decod
 from adapters.kemenag.simulator import WIB, KemenagKnobs, SimulatorSettings, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.discovery import load_adapter_factory
+from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import StepStatusReport
 from hub.catalogue import Catalogue
@@ -40,8 +41,6 @@ from schemas.services.kemenag import (
 PAYLOADS_UNDER_TEST = ("kemenag.marriage_registration", "kemenag.marriage_book_duplicate", "haji.regular_registration", "halal.certification")
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 HARI_INI = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 BERHASIL: dict[str, str] = {
     "status": "BERHASIL",
@@ -89,34 +88,18 @@ def html(text: str, status: int) -> httpx.Response:
 MAINTENANCE = "<!DOCTYPE html><html><body><h1>Sedang dalam pemeliharaan</h1></body></html>"
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
+class FormBackend(RecordingTransport):
+    """The recording transport, reading back the form the adapter sent."""
 
     def sent(self, index: int = -1) -> dict[str, str]:
         return decode_form(self.requests[index].content)
 
 
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[KemenagAdapter, Backend]]]:
-    adapters: list[KemenagAdapter] = []
-
-    def make(handler: Handler) -> tuple[KemenagAdapter, Backend]:
-        backend = Backend(handler)
-        adapter = KemenagAdapter(BackendSettings(base_url="http://simkah.test", timeout_seconds=0.5), transport=httpx.MockTransport(backend))
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[KemenagAdapter, FormBackend]]:
+    settings = BackendSettings(base_url="http://simkah.test", timeout_seconds=0.5)
+    async with recorded_adapters(lambda transport: KemenagAdapter(settings, transport=transport), FormBackend) as make:
+        yield make
 
 
 @pytest.fixture
@@ -356,10 +339,7 @@ async def test_busy_inside_a_200_answer_is_transient_too(make_adapter: Any) -> N
 
 @pytest.mark.parametrize("error", [httpx.ReadTimeout("slow"), httpx.ConnectTimeout("slow"), httpx.ConnectError("refused")])
 async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, error: Exception) -> None:
-    def raise_(_: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(raise_)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError):
         await adapter.execute(duplicate_command(duplicate_data()), STEP_ID)
 

@@ -7,17 +7,17 @@ the business rules behind each verdict, apply-once per X-Request-Id, the fault k
 and how callbacks are delivered (signed, retried while the hub is unreachable,
 stopped on 2xx/4xx, duplicated on purpose).
 
-Callbacks never leave the process: the simulator's outgoing client uses a
-``httpx.MockTransport`` (:class:`Hub`) that records each delivery and answers as told.
+Callbacks never leave the process: the simulator's outgoing client uses the SDK's
+recording transport (:class:`Hub`), which records each delivery and answers as told.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -41,6 +41,7 @@ from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.client import Driver
 from adapters.sdk.testing.clock import add_months
+from adapters.sdk.testing.recording import RecordingTransport
 from hub.config import Settings
 
 SKCK = "/api/v1/skck/permohonan"
@@ -96,35 +97,23 @@ def cek_fisik(nopol: str = "BA 2024 LA", **changes: Any) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Hub:
-    """The hub's callback endpoint as the simulator sees it: records, answers as told.
+def hub_answer(status: int) -> httpx.Response:
+    return httpx.Response(status, json={"accepted": status < 300})
 
-    ``answers`` is consumed one per delivery attempt (an int status or an exception to
-    raise); when empty, every further attempt gets ``default``."""
 
-    answers: list[int | Exception] = field(default_factory=list)
-    default: int = 202
-    received: list[httpx.Request] = field(default_factory=list)
-    on_request: Callable[[int], None] | None = None  # called with the delivery count
+class Hub(RecordingTransport):
+    """The hub's callback endpoint as the simulator sees it: records each delivery and
+    answers one of ``answers`` per attempt (a status, or an exception to raise), then
+    ``default`` to every further attempt."""
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.received.append(request)
-        if self.on_request is not None:
-            self.on_request(len(self.received))
-        answer = self.answers.pop(0) if self.answers else self.default
-        if isinstance(answer, Exception):
-            raise answer
-        return httpx.Response(answer, json={"accepted": answer < 300})
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.received]
+    def __init__(self, answers: Sequence[int | Exception] = (), default: int = 202) -> None:
+        super().__init__(lambda _: hub_answer(default), queue=[a if isinstance(a, Exception) else hub_answer(a) for a in answers])
 
 
 @dataclass
 class Polri(Driver):
     simulator: PolriSimulator
-    hub: Hub
+    hub: RecordingTransport
 
     async def ajukan(self, path: str, body: dict[str, Any] | bytes, key: str | None = "step-1") -> httpx.Response:
         headers = {} if key is None else {"X-Request-Id": key}
@@ -142,7 +131,7 @@ class Polri(Driver):
 async def polri(
     knobs: dict[str, Any] | None = None,
     *,
-    hub: Hub | None = None,
+    hub: RecordingTransport | None = None,
     at: datetime = HARI_INI,
     ledger_path: str = ":memory:",
     secret: str = DEV_CALLBACK_SECRET,
@@ -154,7 +143,7 @@ async def polri(
         ledger_path=ledger_path,
         callback_secret=secret,
         clock=lambda: at,
-        callback_transport=httpx.MockTransport(hub),
+        callback_transport=hub,
     )
     simulator: PolriSimulator = app.state.polri
     try:
@@ -224,7 +213,7 @@ async def test_the_verdict_is_posted_to_the_callback_url_signed_with_the_shared_
         receipt = (await p.ajukan(SKCK, skck_baru(), key="step-42")).json()
         await p.selesai()
 
-    [request] = p.hub.received
+    [request] = p.hub.requests
     assert str(request.url) == HUB + "step-1"
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["X-Request-Id"] == "step-42"
@@ -270,8 +259,8 @@ async def test_callbacks_carry_no_personal_data_and_neither_does_the_ledger() ->
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         ledger = json.dumps(await p.ledger())
-    assert NIK not in p.hub.received[0].content.decode()
-    assert "Siti" not in p.hub.received[0].content.decode()
+    assert NIK not in p.hub.requests[0].content.decode()
+    assert "Siti" not in p.hub.requests[0].content.decode()
     assert NIK not in ledger and "Siti" not in ledger
 
 
@@ -279,10 +268,10 @@ async def test_the_verdict_waits_for_verdict_delay_ms() -> None:
     async with polri({"verdict_delay_ms": 300}) as p:
         started = time.monotonic()
         await p.ajukan(SKCK, skck_baru())
-        assert p.hub.received == []  # accepted, not yet decided
+        assert p.hub.requests == []  # accepted, not yet decided
         await p.selesai()
         elapsed = time.monotonic() - started
-    assert len(p.hub.received) == 1
+    assert len(p.hub.requests) == 1
     assert elapsed >= 0.29
 
 
@@ -498,7 +487,7 @@ async def test_a_repeated_vehicle_check_is_applied_once() -> None:
     assert other.status_code == 409
     assert (ledger["applied"], ledger["replayed"]) == (1, 1)
     assert ledger["entries"][0]["subject"] == "CEK_FISIK_KENDARAAN"
-    assert len(p.hub.received) == 1
+    assert len(p.hub.requests) == 1
 
 
 async def test_verdict_fault_schema_invalid_drops_the_vehicle_clearance_too() -> None:
@@ -533,7 +522,7 @@ async def test_a_repeated_request_id_replays_the_receipt_and_decides_once() -> N
     assert "X-Idempotent-Replay" not in first.headers
     assert (ledger["applied"], ledger["replayed"]) == (1, 1)
     assert ledger["entries"][0]["key"] == "step-7"
-    assert len(p.hub.received) == 1, "one application, one verdict"
+    assert len(p.hub.requests) == 1, "one application, one verdict"
 
 
 async def test_the_same_body_in_another_key_order_is_the_same_application() -> None:
@@ -590,7 +579,7 @@ async def test_down_answers_503_and_applies_nothing() -> None:
     assert r.status_code == 503
     assert galat(r).kode == "LAYANAN_TIDAK_TERSEDIA"
     assert health.status_code == 200, "the control plane ignores 'down'"
-    assert p.hub.received == []
+    assert p.hub.requests == []
 
 
 async def test_error_rate_answers_busy_with_retry_after_before_applying() -> None:
@@ -620,7 +609,7 @@ async def test_drop_reply_after_apply_loses_the_receipt_but_not_the_application(
     assert retry.status_code == 202, "the retry gets the stored receipt"
     assert retry.headers["X-Idempotent-Replay"] == "true"
     assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert len(p.hub.received) == 1, "the verdict still comes, once"
+    assert len(p.hub.requests) == 1, "the verdict still comes, once"
 
 
 async def test_garble_rate_applies_then_answers_something_that_is_not_the_protocol() -> None:
@@ -666,9 +655,9 @@ async def test_delivery_is_retried_while_the_hub_is_unreachable_with_the_same_si
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
 
-    assert len(hub.received) == 3
-    assert len({r.headers[SIGNATURE_HEADER] for r in hub.received}) == 1, "a retry is the same signed request"
-    assert len({r.content for r in hub.received}) == 1
+    assert len(hub.requests) == 3
+    assert len({r.headers[SIGNATURE_HEADER] for r in hub.requests}) == 1, "a retry is the same signed request"
+    assert len({r.content for r in hub.requests}) == 1
     attempts = entry["state"]["percobaan"]
     assert [(a["ke"], a["http_status"], a["galat"]) for a in attempts] == [(1, None, "ConnectError"), (2, 503, None), (3, 202, None)]
     assert entry["state"]["status_pengiriman"] == "SELESAI"
@@ -695,19 +684,20 @@ async def test_a_retry_reuses_the_signature_until_it_is_four_minutes_old(monkeyp
     monkeypatch.setattr("adapters.sdk.callbacks.time", clock)
     monkeypatch.setattr("adapters.polri.simulator.time", clock)
 
-    def hub_down_for_a_while(deliveries: int) -> None:
-        if deliveries == 2:
+    def hub_down_for_a_while(request: httpx.Request) -> httpx.Response:
+        if len(hub.requests) == 2:
             clock.mono += 241  # the next retry happens four minutes after signing
+        return hub_answer(503 if len(hub.requests) <= 2 else 202)
 
-    hub = Hub(answers=[503, 503], default=202, on_request=hub_down_for_a_while)
+    hub = RecordingTransport(hub_down_for_a_while)
     async with polri(hub=hub) as p:
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
 
-    first, second, third = (r.headers[SIGNATURE_HEADER] for r in hub.received)
+    first, second, third = (r.headers[SIGNATURE_HEADER] for r in hub.requests)
     assert first == second, "a quick retry is the same signed request (the hub dedups it)"
     assert third != second, "an old signature would be refused as stale: re-signed"
-    verify(DEV_CALLBACK_SECRET, "step-1", hub.received[2].content, third, now=clock.wall)
+    verify(DEV_CALLBACK_SECRET, "step-1", hub.requests[2].content, third, now=clock.wall)
 
 
 async def test_delivery_gives_up_after_callback_max_attempts() -> None:
@@ -716,7 +706,7 @@ async def test_delivery_gives_up_after_callback_max_attempts() -> None:
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    assert len(hub.received) == 3
+    assert len(hub.requests) == 3
     assert entry["state"]["status_pengiriman"] == "GAGAL"
 
 
@@ -726,7 +716,7 @@ async def test_a_refusal_by_the_hub_is_not_retried() -> None:
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    assert len(hub.received) == 1
+    assert len(hub.requests) == 1
     assert entry["state"]["percobaan"][0]["http_status"] == 401
     assert entry["state"]["status_pengiriman"] == "SELESAI"
 
@@ -746,7 +736,7 @@ async def test_duplicate_callback_sends_the_identical_signed_callback_twice() ->
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    first, second = hub.received
+    first, second = hub.requests
     assert first.content == second.content
     assert first.headers[SIGNATURE_HEADER] == second.headers[SIGNATURE_HEADER]
     assert [(a["duplikat"], a["http_status"]) for a in entry["state"]["percobaan"]] == [(False, 202), (True, 409)]
@@ -757,7 +747,7 @@ async def corrupted_verdict(fault: str) -> bytes:
     async with polri({"verdict_fault": fault}) as p:
         await p.ajukan(SKCK, skck_baru(), key="step-9")
         await p.selesai()
-    [request] = p.hub.received
+    [request] = p.hub.requests
     verify(DEV_CALLBACK_SECRET, "step-9", request.content, request.headers[SIGNATURE_HEADER])
     return request.content
 
@@ -797,7 +787,7 @@ async def test_knobs_are_snapshotted_when_the_application_is_applied() -> None:
         await p.knobs(verdict_fault=None)
         await p.selesai()
     with pytest.raises(ValueError):
-        json.loads(p.hub.received[0].content)
+        json.loads(p.hub.requests[0].content)
 
 
 @pytest.fixture
@@ -808,7 +798,7 @@ def ledger_file(tmp_path: Path) -> Iterator[str]:
 async def test_pending_deliveries_survive_a_restart(ledger_file: str) -> None:
     async with polri({"verdict_delay_ms": 300}, ledger_path=ledger_file) as p:
         await p.ajukan(SKCK, skck_baru(), key="step-r")
-        assert p.hub.received == []
+        assert p.hub.requests == []
     # The simulator stopped before the verdict; the next one resumes it.
     hub = Hub()
     async with polri(hub=hub, ledger_path=ledger_file) as p:
@@ -817,8 +807,8 @@ async def test_pending_deliveries_survive_a_restart(ledger_file: str) -> None:
         assert p.simulator.lanjutkan_tertunda() == 1
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    assert len(hub.received) == 1
-    assert json.loads(hub.received[0].content)["id_permintaan"] == "step-r"
+    assert len(hub.requests) == 1
+    assert json.loads(hub.requests[0].content)["id_permintaan"] == "step-r"
     assert entry["state"]["status_pengiriman"] == "SELESAI"
 
 
@@ -830,17 +820,17 @@ async def test_a_repeated_application_resumes_a_pending_delivery(ledger_file: st
         again = await p.ajukan(SKCK, skck_baru(), key="step-r")
         await p.selesai()
     assert again.headers["X-Idempotent-Replay"] == "true"
-    assert len(hub.received) == 1
+    assert len(hub.requests) == 1
 
 
 async def test_the_lifespan_resumes_pending_deliveries(ledger_file: str) -> None:
     async with polri({"verdict_delay_ms": 300}, ledger_path=ledger_file) as p:
         await p.ajukan(SKCK, skck_baru(), key="step-r")
     hub = Hub()
-    app = create_app(PolriKnobs(**FAST), ledger_path=ledger_file, callback_transport=httpx.MockTransport(hub))
+    app = create_app(PolriKnobs(**FAST), ledger_path=ledger_file, callback_transport=hub)
     async with app.router.lifespan_context(app):
         await app.state.polri.menunggu_pengiriman()
-    assert len(hub.received) == 1
+    assert len(hub.requests) == 1
 
 
 # ---------------------------------------------------------------- entry point

@@ -1,6 +1,6 @@
 """Specification of the Samsat adapter (adapters/samsat/adapter.py).
 
-The backend is replaced by an ``httpx.MockTransport``: each test states what Samsat
+The backend is replaced by the SDK's recording transport: each test states what Samsat
 answers and what canonical outcome the adapter must make of it. The last tests run
 the adapter against the simulator itself, and its contract through the generic kit. Whatever Samsat
 says, the adapter returns a report or raises one of the SDK's outcome errors; it
@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
@@ -33,14 +33,13 @@ from adapters.samsat.native import (
 from adapters.samsat.simulator import WIB, create_app
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.testing.contract_kit import ContractKit
+from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.samsat import OwnershipTransferOutput, PkbAnnualOutput, Stnk5YearOutput
 
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 SUCCESS: dict[str, Any] = {
     "status": "BERHASIL",
@@ -67,43 +66,11 @@ def galat(kode: str, pesan: str = "ditolak") -> dict[str, Any]:
     return {"status": "GAGAL", "kode_error": kode, "pesan": pesan}
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[SamsatAdapter, Backend]]]:
-    adapters: list[SamsatAdapter] = []
-
-    def make(handler: Handler) -> tuple[SamsatAdapter, Backend]:
-        backend = Backend(handler)
-        adapter = SamsatAdapter(
-            BackendSettings(base_url="http://samsat.test", timeout_seconds=0.5),
-            transport=httpx.MockTransport(backend),
-        )
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
-
-
-def answer(status: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status, content=raw, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
-
-    return handler
+async def make_adapter() -> AsyncIterator[RecordedAdapters[SamsatAdapter, RecordingTransport]]:
+    settings = BackendSettings(base_url="http://samsat.test", timeout_seconds=0.5)
+    async with recorded_adapters(lambda transport: SamsatAdapter(settings, transport=transport)) as make:
+        yield make
 
 
 # --- canonical -> native --------------------------------------------------------
@@ -227,10 +194,7 @@ async def test_server_errors_are_transient_even_with_an_unreadable_body(make_ada
     ids=lambda e: type(e).__name__,
 )
 async def test_timeouts_and_connection_errors_are_transient(make_adapter, error: Exception) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(handler)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError) as exc:
         await adapter.execute(command(), STEP_ID)
     assert exc.value.retry_after is None

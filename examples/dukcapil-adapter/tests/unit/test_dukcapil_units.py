@@ -29,6 +29,7 @@ except ModuleNotFoundError as exc:  # say how to fix it instead of a bare import
     raise ModuleNotFoundError("the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)") from exc
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
 from mpp_dukcapil.adapter import DukcapilAdapter, DukcapilSettings
 from mpp_dukcapil.native import (
     HEADER_API_KEY,
@@ -446,9 +447,6 @@ def test_the_plug_ins_dev_defaults_match_its_simulator_and_its_settings_model() 
 
 # =============================================================== adapter
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
 def command(nik: str = SITI, full_name: str = "Siti Rahmawati", birth_date: str | None = "1990-03-12", **extra: Any) -> StepCommand:
     data: dict[str, Any] = {"nik": nik, "full_name": full_name, **extra}
     if birth_date is not None:
@@ -485,42 +483,12 @@ def galat(kode: str, pesan: str = "ditolak") -> dict[str, Any]:
     return {"respon": "GAGAL", "kode": kode, "pesan": pesan}
 
 
-def answer(status: int, payload: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status, content=raw, headers=headers)
-        return httpx.Response(status, json=payload, headers=headers)
-
-    return handler
-
-
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[..., tuple[DukcapilAdapter, Backend]]]:
-    made: list[DukcapilAdapter] = []
-
-    def make(handler: Handler) -> tuple[DukcapilAdapter, Backend]:
-        backend = Backend(handler)
-        # Plain BackendSettings with the extra, exactly as the hub's configuration hands it over.
-        settings = BackendSettings.model_validate({"base_url": "http://dukcapil.test", "timeout_seconds": 0.5, "api_key": KEY})
-        adapter = DukcapilAdapter(settings, transport=httpx.MockTransport(backend))
-        made.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in made:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[DukcapilAdapter, RecordingTransport]]:
+    # Plain BackendSettings with the extra, exactly as the hub's configuration hands it over.
+    settings = BackendSettings.model_validate({"base_url": "http://dukcapil.test", "timeout_seconds": 0.5, "api_key": KEY})
+    async with recorded_adapters(lambda transport: DukcapilAdapter(settings, transport=transport)) as make:
+        yield make
 
 
 # --- canonical -> native
@@ -633,10 +601,7 @@ async def test_server_side_failures_are_transient(make_adapter, status: int, kod
 
 @pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("cut")])
 async def test_network_failures_are_transient(make_adapter, error: Exception) -> None:
-    def fail(_: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(fail)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError):
         await adapter.execute(command(), STEP_ID)
 
