@@ -16,10 +16,11 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from adapters.sdk import AgencyPlugin, BackendSettings, DevDefaults, discovery
-from adapters.sdk.contract import AgencyContract
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, step_command
 from adapters.sdk.plugin import AgencySettingsInvalid, lazy_call, lazy_value, package_plugin
 from hub.catalogue import DEFAULT_PATH, Catalogue, CatalogueError, export_shipped
 from hub.config import Settings
+from schemas.lifecycle import Status
 from schemas.services import defined_here
 from schemas.services.base import ServicePayloads
 from schemas.services.samsat import PkbAnnualInput, PkbAnnualOutput
@@ -179,6 +180,28 @@ def test_finding_the_built_in_plug_ins_imports_no_adapter_or_simulator() -> None
     )
     found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=HERE.parent.parent)
     assert found.stdout.strip() == "[]", found.stdout
+
+
+# --- what a plug-in declares for the contract kit ------------------------------------
+
+
+def test_a_sample_command_is_addressed_to_the_services_operation_for_the_applicant() -> None:
+    command = step_command("kantah.land_title", {"parcel": "12"}, nik="1375015203900007", name="Siti Rahmah")
+    assert (command.service, command.operation, command.applicant.nik, command.data) == ("kantah.land_title", "land_title", "1375015203900007", {"parcel": "12"})
+    assert step_command("kantah.land_title", {}, nik="1375015203900007", name="S", operation="title_check").operation == "title_check"
+
+
+def test_samples_that_complete_or_are_refused_say_only_what_differs() -> None:
+    command = step_command("kantah.land_title", {}, nik="1375015203900007", name="S")
+    assert ContractSample.completes("issued", command) == ContractSample(name="issued", command=command, expect=Status.COMPLETED)
+    refused = ContractSample.refused("unknown parcel", command, "parcel_not_found")
+    assert (refused.expect, refused.expect_error_code) == (Status.REJECTED, "parcel_not_found")
+
+
+def test_contract_runs_use_quick_settings_every_agency_accepts() -> None:
+    for name, plugin in discovery.installed().items():
+        settings = plugin.contract().backend_settings("http://127.0.0.1:1", "http://127.0.0.1:2")
+        assert {field: getattr(settings, field) for field in CONTRACT_RUN_SETTINGS} == dict(CONTRACT_RUN_SETTINGS), name
 
 
 # --- discovery -----------------------------------------------------------------------
