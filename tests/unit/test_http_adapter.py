@@ -184,3 +184,21 @@ async def test_other_statuses_are_left_to_the_agency_mapping(make_adapter, statu
     adapter, _ = make_adapter(lambda _: httpx.Response(status))
     with pytest.raises(AgencyAnswerInvalid):
         await adapter.execute(command(), STEP_ID)
+
+
+# --- what the base does with the agency's answer -----------------------------------------
+
+
+def test_an_answer_that_cannot_make_the_services_output_is_invalid_naming_fields_not_values() -> None:
+    adapter = ContohAdapter(generic(api_key=SECRET))
+    with pytest.raises(AgencyAnswerInvalid) as caught, adapter.canonical_output():
+        ContohInput(nik=NIK, count="banyak")  # type: ignore[arg-type]
+    assert caught.value.code == "agency_answer_invalid"
+    assert "Contoh's answer does not fit the service's output" in caught.value.message and "count" in caught.value.message
+    assert "banyak" not in caught.value.message and caught.value.__cause__ is None
+
+
+def test_a_completed_step_carries_the_output_and_the_agencys_own_status_and_reference() -> None:
+    report = ContohAdapter.completed(ContohNative(jumlah=3), "SELESAI", "R" * 300)
+    assert (report.status, report.outputs, report.agency_status, report.agency_ref) == (Status.COMPLETED, {"jumlah": 3}, "SELESAI", "R" * 200)
+    assert ContohAdapter.completed(ContohNative(jumlah=3), "SELESAI").agency_ref is None
