@@ -13,10 +13,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Final
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, Field
 
 from schemas.identifiers import Nik
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 
 #: Catalogue code of the NIK verification service.
 NIK_VERIFICATION: Final[str] = "dukcapil.nik_verification"
@@ -25,14 +25,12 @@ NIK_VERIFICATION: Final[str] = "dukcapil.nik_verification"
 MASKED_16: Final[str] = r"^[0-9]{4}\*{10}[0-9]{2}$"
 
 
-class NikVerificationInput(BaseModel):
+class NikVerificationInput(CanonicalModel):
     """Verify a citizen's NIK and name against the population register.
 
     The person verified may be someone other than the applicant (a parent verifying a
     child, an officer verifying a company director), so the NIK is part of the data.
     """
-
-    model_config = ConfigDict(extra="forbid")
 
     nik: Nik = Field(description="NIK of the person to verify (may differ from the applicant's).")
     full_name: str = Field(min_length=1, max_length=100, description="Full name as on the KTP.")
@@ -52,20 +50,16 @@ class BirthDateCheck(StrEnum):
     NOT_CHECKED = "NOT_CHECKED"  # no birth date was given
 
 
-class RegisteredRegion(BaseModel):
+class RegisteredRegion(CanonicalModel):
     """Current domicile in the register, as cumulative Kemendagri codes (may differ from
     the NIK's prefix, which records the place of *first* registration)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     province: str = Field(pattern=r"^[0-9]{2}$", examples=["13"])
     regency: str = Field(pattern=r"^[0-9]{4}$", examples=["1375"])
     district: str = Field(pattern=r"^[0-9]{6}$", examples=["137501"])
 
 
-class NikVerificationOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NikVerificationOutput(CanonicalModel):
     nik_masked: str = Field(pattern=MASKED_16, description="The NIK verified, masked.")
     match_result: MatchResult
     birth_date_check: BirthDateCheck
