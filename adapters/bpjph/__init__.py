@@ -4,10 +4,6 @@ BPJPH has been a non-ministerial agency reporting to the President since 29 Jul 
 (before that it was part of Kemenag) [S:BPJPH-SPLIT]; its catalogue entry points
 ``halal.certification`` at it. Its backend is REST/JSON behind a partner API key,
 with progress polled.
-
-Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: bpjph =
-"adapters.bpjph:plugin"``, a plug-in laid out by the SDK's conventions whose modules
-are imported only when first needed.
 """
 
 from __future__ import annotations

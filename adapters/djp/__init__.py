@@ -3,10 +3,6 @@
 Services: NIK-as-NPWP activation, KSWP (taxpayer status confirmation) and SKF (tax
 clearance letter), over synchronous REST/JSON behind an expiring OAuth2
 client-credentials token.
-
-Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: djp =
-"adapters.djp:plugin"``, a plug-in laid out by the SDK's conventions whose modules are
-imported only when first needed.
 """
 
 from __future__ import annotations

@@ -1,9 +1,5 @@
 """Imigrasi (Direktorat Jenderal Imigrasi) adapter: passport applications over SOAP 1.1,
 progress polled.
-
-Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: imigrasi =
-"adapters.imigrasi:plugin"``, a plug-in laid out by the SDK's conventions whose modules
-are imported only when first needed.
 """
 
 from __future__ import annotations

@@ -4,10 +4,6 @@ marriage services through SIMKAH, a slow, form-encoded, sometimes-down backend.
 Hajj registration and halal certification left Kemenag in 2025 (to the Ministry of
 Hajj and Umrah and to BPJPH); the catalogue points them at their new providers, so
 this adapter does not carry them.
-
-Registered through one entry point (pyproject.toml): ``mpp_hub.agencies: kemenag =
-"adapters.kemenag:plugin"``, a plug-in laid out by the SDK's conventions whose modules
-are imported only when first needed.
 """
 
 from __future__ import annotations

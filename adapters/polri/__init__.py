@@ -1,9 +1,7 @@
 """Polri (Kepolisian Negara Republik Indonesia; Polres Bukittinggi at the MPP) adapter.
 
 An asynchronous ("callback") backend: it accepts an SKCK or SIM-renewal application
-and later calls the hub back with a signed verdict. Registered through one entry point
-(pyproject.toml): ``mpp_hub.agencies: polri = "adapters.polri:plugin"``, a plug-in laid
-out by the SDK's conventions whose modules are imported only when first needed.
+and later calls the hub back with a signed verdict.
 """
 
 from __future__ import annotations

@@ -1,9 +1,4 @@
-"""Samsat (Kantor Bersama Samsat: joint vehicle registration and tax office) adapter.
-
-Registered like any agency package, through one entry point (pyproject.toml):
-``mpp_hub.agencies: samsat = "adapters.samsat:plugin"``, a plug-in laid out by the
-SDK's conventions whose modules are imported only when first needed.
-"""
+"""Samsat (Kantor Bersama Samsat: joint vehicle registration and tax office) adapter."""
 
 from __future__ import annotations
 

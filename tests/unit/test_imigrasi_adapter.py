@@ -246,18 +246,20 @@ async def test_submission_is_accepted_with_the_application_number_to_poll_with(m
     assert report.outputs == {"application_number": NOMOR, "appointment_date": "2026-01-21"}
 
 
-def test_every_native_status_has_a_canonical_one() -> None:
+def test_every_native_status_has_a_canonical_one_of_its_own() -> None:
+    """One to one, read from the hub's side: the passport service's word for each canonical status."""
     assert set(STATUS_MAP) == set(StatusPermohonan)
-    assert STATUS_MAP == {
-        StatusPermohonan.DITERIMA: Status.ACCEPTED,
-        StatusPermohonan.MENUNGGU_PEMBAYARAN: Status.AWAITING_PAYMENT,
-        StatusPermohonan.DIPROSES: Status.IN_PROCESS,
-        StatusPermohonan.SIAP_DIAMBIL: Status.READY_FOR_PICKUP,
-        StatusPermohonan.SELESAI: Status.COMPLETED,
-        StatusPermohonan.DITOLAK: Status.REJECTED,
-        StatusPermohonan.KEDALUWARSA: Status.EXPIRED,
-        StatusPermohonan.BERKAS_DIKEMBALIKAN: Status.NEEDS_REVISION,
-        StatusPermohonan.DIBATALKAN: Status.CANCELLED,
+    native_of = {canonical: native.value for native, canonical in STATUS_MAP.items()}
+    assert native_of == {
+        Status.ACCEPTED: "DITERIMA",
+        Status.AWAITING_PAYMENT: "MENUNGGU_PEMBAYARAN",
+        Status.IN_PROCESS: "DIPROSES",
+        Status.READY_FOR_PICKUP: "SIAP_DIAMBIL",
+        Status.COMPLETED: "SELESAI",
+        Status.REJECTED: "DITOLAK",
+        Status.EXPIRED: "KEDALUWARSA",
+        Status.NEEDS_REVISION: "BERKAS_DIKEMBALIKAN",
+        Status.CANCELLED: "DIBATALKAN",
     }
 
 

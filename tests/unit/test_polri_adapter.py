@@ -28,7 +28,7 @@ from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyReject
 from adapters.sdk.base import BackendStyle
 from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
 from adapters.sdk.runtime.worker import AdapterWorker
-from adapters.sdk.testing.recording import Handler, RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
+from adapters.sdk.testing.recording import OUTAGES, Handler, RecordedAdapters, RecordingTransport, answer, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, Applicant, StepCommand
 from schemas.services.polri import SimRenewalOutput, SkckOutput, VehicleCheckOutput
@@ -293,12 +293,9 @@ def galat(kode: str, pesan: str = "ditolak") -> dict[str, Any]:
         (answer(503, galat("LAYANAN_SIBUK"), headers={"Retry-After": "1"}), 1.0),
         (answer(503, galat("LAYANAN_TIDAK_TERSEDIA")), None),
         (answer(504, galat("GATEWAY_TIMEOUT")), None),
-        (answer(502, raw=b"<html>Bad Gateway</html>"), None),
-        (answer(500, raw=b""), None),
-        (fail_with(httpx.ConnectError("refused")), None),
-        (fail_with(httpx.ReadTimeout("slow")), None),
+        *((outage, None) for outage in OUTAGES.values()),
     ],
-    ids=["busy", "down", "gateway-timeout", "bad-gateway-html", "500", "connect-error", "timeout"],
+    ids=["busy", "down", "gateway-timeout", *OUTAGES],
 )
 async def test_outages_are_transient(make_adapter, handler: Handler, retry_after: float | None) -> None:
     adapter, _ = make_adapter(handler)

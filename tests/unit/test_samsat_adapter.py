@@ -140,21 +140,23 @@ async def test_completed_outputs_are_json_ready(make_adapter) -> None:
 # --- native -> canonical: refusals on the merits -------------------------------
 
 
-async def test_unregistered_plate_is_rejected_as_plate_not_registered(make_adapter) -> None:
-    adapter, _ = make_adapter(answer(404, galat("NOPOL_TIDAK_TERDAFTAR", "Nomor polisi tidak terdaftar")))
-    with pytest.raises(AgencyRejection) as exc:
+@pytest.mark.parametrize(
+    ("status", "kode", "outcome", "code"),
+    [
+        (404, "NOPOL_TIDAK_TERDAFTAR", AgencyRejection, "plate_not_registered"),
+        (409, "NIK_TIDAK_SESUAI", AgencyRejection, "owner_mismatch"),
+        # A reused key is a hub bug, not the citizen's fault: FAILED with Samsat's code for support.
+        (409, "KUNCI_SUDAH_DIPAKAI", AgencyAnswerInvalid, "agency_refused_request"),
+    ],
+    ids=["unregistered-plate", "not-the-owner", "key-reused"],
+)
+async def test_known_errors_keep_samsats_code_and_words_and_only_refusals_on_the_merits_are_rejections(
+    make_adapter, status: int, kode: str, outcome: type[Exception], code: str
+) -> None:
+    adapter, _ = make_adapter(answer(status, galat(kode, "Pesan dari Samsat.")))
+    with pytest.raises(outcome) as exc:
         await adapter.execute(command(), STEP_ID)
-    assert exc.value.code == "plate_not_registered"
-    assert exc.value.agency_code == "NOPOL_TIDAK_TERDAFTAR"
-    assert exc.value.message == "Nomor polisi tidak terdaftar"
-
-
-async def test_nik_not_the_owner_is_rejected_as_owner_mismatch(make_adapter) -> None:
-    adapter, _ = make_adapter(answer(409, galat("NIK_TIDAK_SESUAI")))
-    with pytest.raises(AgencyRejection) as exc:
-        await adapter.execute(command(), STEP_ID)
-    assert exc.value.code == "owner_mismatch"
-    assert exc.value.agency_code == "NIK_TIDAK_SESUAI"
+    assert (exc.value.code, exc.value.agency_code, exc.value.message) == (code, kode, "Pesan dari Samsat.")  # type: ignore[attr-defined]
 
 
 # --- transient failures -------------------------------------------------------------
@@ -246,15 +248,6 @@ async def test_unknown_error_body_is_an_invalid_answer(make_adapter, status: int
         await adapter.execute(command(), STEP_ID)
     assert exc.value.code == "agency_answer_invalid"
     assert str(status) in exc.value.message
-
-
-async def test_known_error_that_is_not_a_refusal_on_the_merits_is_an_invalid_answer(make_adapter) -> None:
-    """A reused key is a hub bug, not the citizen's fault: FAILED with Samsat's code for support."""
-    adapter, _ = make_adapter(answer(409, galat("KUNCI_SUDAH_DIPAKAI", "kunci sudah dipakai")))
-    with pytest.raises(AgencyAnswerInvalid) as exc:
-        await adapter.execute(command(), STEP_ID)
-    assert exc.value.code == "agency_refused_request"
-    assert exc.value.agency_code == "KUNCI_SUDAH_DIPAKAI"
 
 
 # --- 5-year STNK renewal and ownership transfer (BBN-KB) ------------------------

@@ -3,7 +3,7 @@ control endpoints (``/_sim/knobs``, ``/_sim/ledger``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -49,6 +49,17 @@ class Driver:
 
     async def ledger(self) -> dict[str, Any]:
         return await read_ledger(self.client)
+
+
+def assert_replayed(first: httpx.Response, again: httpx.Response, ledger: Mapping[str, Any], *, header: str, key: str | None = None) -> None:
+    """``again`` repeated ``first`` under the same idempotency key: the stored reply came
+    back word for word, marked with the replay ``header`` (which a fresh reply lacks), and
+    the ledger (read afterwards) applied the request once and replayed it once."""
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    assert again.headers.get(header) == "true" and header not in first.headers
+    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
+    if key is not None:
+        assert ledger["entries"][0]["key"] == key
 
 
 async def poll_until(poll: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, limit: int, what: str) -> T:

@@ -11,9 +11,9 @@ adapters on fresh ones and closes them all at the end of a test.
 from __future__ import annotations
 
 import json
-from collections.abc import Awaitable, Callable, Iterable
-from types import TracebackType
-from typing import Any, Generic, Self, TypeVar, overload
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from types import MappingProxyType, TracebackType
+from typing import Any, Final, Generic, Self, TypeVar, overload
 
 import httpx
 
@@ -74,6 +74,19 @@ def fail_with(exc: Exception) -> Handler:
         raise exc
 
     return handler
+
+
+#: How any HTTP agency's outage looks on the wire, whatever its own protocol: a gateway's
+#: HTML page, an empty server error, a refused connection, a timeout. An HTTP adapter
+#: takes each as a ``TransientBackendError`` without a delay to wait.
+OUTAGES: Final[Mapping[str, Handler]] = MappingProxyType(
+    {
+        "bad-gateway": answer(502, raw=b"<html>Bad Gateway</html>"),
+        "500": answer(500, raw=b""),
+        "connect": fail_with(httpx.ConnectError("refused")),
+        "timeout": fail_with(httpx.ReadTimeout("slow")),
+    }
+)
 
 
 class RecordedAdapters(Generic[A, T]):

@@ -29,6 +29,7 @@ except ModuleNotFoundError as exc:  # say how to fix it instead of a bare import
     raise ModuleNotFoundError("the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)") from exc
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.client import assert_replayed
 from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
 from mpp_dukcapil.adapter import DukcapilAdapter, DukcapilSettings
 from mpp_dukcapil.native import (
@@ -274,10 +275,7 @@ async def test_same_request_id_and_body_replays_the_stored_answer() -> None:
         clock.at = NOW + timedelta(minutes=5)
         second = await verify(client, {"tgl_lahir": "12-03-1990", "nama_lengkap": "Siti Rahmawati", "nik": SITI})
         state = await ledger(client)
-    assert first.json() == second.json()  # same waktu_verifikasi and id_transaksi
-    assert HEADER_REPLAY not in first.headers
-    assert second.headers[HEADER_REPLAY] == "true"
-    assert (state["applied"], state["replayed"]) == (1, 1)
+    assert_replayed(first, second, state, header=HEADER_REPLAY)  # same waktu_verifikasi and id_transaksi
 
 
 async def test_same_request_id_with_another_body_is_a_conflict() -> None:
