@@ -26,6 +26,7 @@ from adapters.bpjph.native import PengajuanSertifikasi, StatusPengajuan
 from adapters.bpjph.simulator import BpjphKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
+from adapters.sdk.testing.client import execute_twice
 from adapters.sdk.testing.recording import OUTAGES, Handler, RecordedAdapters, RecordingTransport, answer, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
@@ -537,12 +538,7 @@ async def test_a_returned_application_is_fixed_by_a_new_step(simulated: tuple[Bp
 
 async def test_a_repeated_submission_is_applied_once_with_the_same_answer(simulated: tuple[BpjphAdapter, httpx.AsyncClient]) -> None:
     adapter, control = simulated
-    first = await adapter.execute(command(), STEP_ID)
-    second = await adapter.execute(command(), STEP_ID)
-    assert first == second
-    ledger = (await control.get("/_sim/ledger")).json()
-    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert ledger["entries"][0]["key"] == str(STEP_ID)
+    await execute_twice(adapter, command(), STEP_ID, control)
 
 
 async def test_the_simulators_taxpayer_refusal_is_a_rejection(simulated: tuple[BpjphAdapter, httpx.AsyncClient]) -> None:

@@ -25,6 +25,7 @@ from adapters.imigrasi.native import StatusPermohonan
 from adapters.imigrasi.simulator import ImigrasiKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
+from adapters.sdk.testing.client import execute_twice
 from adapters.sdk.testing.recording import Handler, RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
@@ -707,14 +708,7 @@ async def test_a_whole_application_against_the_simulator(simulated: tuple[Imigra
 
 async def test_a_repeated_submission_is_applied_once_with_the_same_answer(simulated: tuple[ImigrasiAdapter, httpx.AsyncClient]) -> None:
     adapter, control = simulated
-
-    first = await adapter.execute(command(), STEP_ID)
-    second = await adapter.execute(command(), STEP_ID)
-
-    assert first == second
-    ledger = (await control.get("/_sim/ledger")).json()
-    assert ledger["applied"] == 1 and ledger["replayed"] == 1
-    assert ledger["entries"][0]["key"] == str(STEP_ID)
+    await execute_twice(adapter, command(), STEP_ID, control)
 
 
 async def test_the_simulators_schema_refusal_reaches_the_hub_as_a_failure_with_the_reason(

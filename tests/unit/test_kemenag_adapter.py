@@ -25,10 +25,11 @@ from adapters.kemenag.native import FORM, PATH_DUPLIKAT, PATH_PENDAFTARAN, decod
 from adapters.kemenag.simulator import WIB, KemenagKnobs, SimulatorSettings, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.discovery import load_adapter_factory
+from adapters.sdk.testing.client import execute_twice
 from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
+from hub.catalogue import Catalogue
 from schemas.lifecycle import Status
 from schemas.messages import StepStatusReport
-from hub.catalogue import Catalogue
 from schemas.services.haji import RegularHajjRegistrationInput, RegularHajjRegistrationOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
 from schemas.services.kemenag import (
@@ -419,14 +420,8 @@ async def test_round_trip_against_the_simulator_applies_once_per_step(simulated:
     adapter, control = simulated
     command = registration_command(registration(ceremony_place="outside_kua_or_after_hours", ceremony_time="19:30:00"))
 
-    first = await adapter.execute(command, STEP_ID)
-    again = await adapter.execute(command, STEP_ID)  # a redelivered command
-
-    assert first == again
+    first = await execute_twice(adapter, command, STEP_ID, control)
     assert first.outputs["fee"] == 600_000 and first.outputs["billing_code"].startswith("8")
-    ledger = (await control.get("/_sim/ledger")).json()
-    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert ledger["entries"][0]["key"] == str(STEP_ID)
 
 
 async def test_round_trip_refusal_and_maintenance(simulated: tuple[KemenagAdapter, httpx.AsyncClient]) -> None:

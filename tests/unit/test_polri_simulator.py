@@ -154,6 +154,15 @@ async def polri(
         await simulator.aclose()
 
 
+async def first_answer(path: str, body: dict[str, Any]) -> tuple[int, str, int]:
+    """A fresh simulator's answer to ``body`` at ``path``: HTTP status, error code, and how
+    many applications it applied."""
+    async with polri() as p:
+        r = await p.ajukan(path, body)
+        applied = (await p.ledger())["applied"]
+    return r.status_code, galat(r).kode, applied
+
+
 def dokumen_terbit(body: dict[str, Any], jenis: str) -> dict[str, Any]:
     """The document a TERBIT verdict carries, once it is checked that the verdict carries
     exactly the envelope and that document."""
@@ -327,11 +336,7 @@ async def test_a_renewal_also_checks_the_criminal_record() -> None:
     ids=["renewal-without-old-skck", "new-with-old-skck"],
 )
 async def test_old_skck_data_goes_with_renewals_only(body: dict[str, Any]) -> None:
-    async with polri() as p:
-        r = await p.ajukan(SKCK, body)
-        assert (await p.ledger())["applied"] == 0
-    assert r.status_code == 422
-    assert galat(r).kode == "DATA_TIDAK_VALID"
+    assert await first_answer(SKCK, body) == (422, "DATA_TIDAK_VALID", 0)
 
 
 # -------------------------------------------------------------------- SIM renewal
@@ -463,11 +468,7 @@ def test_the_vehicle_register_is_the_one_samsat_keeps(nopol: str) -> None:
     ids=["plate-with-dashes", "vin-16", "vin-with-O", "lower-case-engine", "unknown-type", "no-engine-number"],
 )
 async def test_a_malformed_vehicle_check_is_refused_and_applies_nothing(body: dict[str, Any]) -> None:
-    async with polri() as p:
-        r = await p.ajukan(CEK_FISIK, body)
-        assert (await p.ledger())["applied"] == 0
-    assert r.status_code == 422
-    assert galat(r).kode == "DATA_TIDAK_VALID"
+    assert await first_answer(CEK_FISIK, body) == (422, "DATA_TIDAK_VALID", 0)
 
 
 async def test_a_repeated_vehicle_check_is_applied_once() -> None:

@@ -3,6 +3,7 @@ control endpoints (``/_sim/knobs``, ``/_sim/ledger``)."""
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -10,6 +11,9 @@ from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
+
+from adapters.sdk.base import Adapter
+from schemas.messages import StepCommand, StepStatusReport
 
 T = TypeVar("T")
 
@@ -60,6 +64,18 @@ def assert_replayed(first: httpx.Response, again: httpx.Response, ledger: Mappin
     assert (ledger["applied"], ledger["replayed"]) == (1, 1)
     if key is not None:
         assert ledger["entries"][0]["key"] == key
+
+
+async def execute_twice(adapter: Adapter, command: StepCommand, step_id: uuid.UUID, control: httpx.AsyncClient) -> StepStatusReport:
+    """A redelivered command against a simulator (``control`` is a client of it): executed
+    twice under one step id, the adapter reports the same both times and the simulator
+    applied it once, the second time replaying it under the step id as its key. Returns
+    the report."""
+    first = await adapter.execute(command, step_id)
+    assert await adapter.execute(command, step_id) == first, "a redelivered command must report what the first did"
+    ledger = await read_ledger(control)
+    assert (ledger["applied"], ledger["replayed"], ledger["entries"][0]["key"]) == (1, 1, str(step_id))
+    return first
 
 
 async def poll_until(poll: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, limit: int, what: str) -> T:
