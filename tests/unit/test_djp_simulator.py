@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -422,9 +422,10 @@ async def test_kswp_checks_the_last_two_tax_years_already_due(npwp: str, today: 
     assert r.json()["tahun_pajak_diperiksa"] == years
 
 
-async def test_kswp_of_an_unknown_npwp_is_refused() -> None:
+@pytest.mark.parametrize(("ask", "npwp"), [(kswp, "0012345005202000"), (skf, "1375015203900100")], ids=["kswp", "skf"])
+async def test_an_unknown_npwp_is_refused(ask: Callable[..., Awaitable[httpx.Response]], npwp: str) -> None:
     async with djp() as client:
-        r = await kswp(client, await minta_token(client), "0012345005202000")
+        r = await ask(client, await minta_token(client), npwp)
     assert galat(r) == (404, "DITOLAK", "NPWP_TIDAK_TERDAFTAR")
 
 
@@ -487,12 +488,6 @@ async def test_skf_is_refused_with_every_unmet_criterion(serial: str, unmet: lis
     assert galat(r) == (422, "DITOLAK", "SKF_KRITERIA_TIDAK_TERPENUHI")
     assert r.json()["rincian"] == unmet
     assert applied == 0
-
-
-async def test_skf_for_an_unknown_npwp_is_refused() -> None:
-    async with djp() as client:
-        r = await skf(client, await minta_token(client), "1375015203900100")
-    assert galat(r) == (404, "DITOLAK", "NPWP_TIDAK_TERDAFTAR")
 
 
 async def test_skf_is_issued_once_per_key() -> None:

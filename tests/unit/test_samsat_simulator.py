@@ -65,6 +65,15 @@ async def ajukan(client: httpx.AsyncClient, body: dict[str, Any], key: str | Non
 ledger = read_ledger
 
 
+async def refusal(body: dict[str, Any], path: str = PATH) -> tuple[int, str, str, int]:
+    """How a fresh simulator answers ``body`` at ``path``: HTTP status, ``status``,
+    ``kode_error``, and how many applications it applied."""
+    async with samsat() as client:
+        r = await client.post(path, json=body, headers={"Idempotency-Key": "step-1"})
+        book = await ledger(client)
+    return r.status_code, r.json()["status"], r.json().get("kode_error"), book["applied"]
+
+
 async def set_knobs(client: httpx.AsyncClient, **knobs: Any) -> dict[str, Any]:
     r = await put_knobs(client, **knobs)
     assert r.status_code == 200, r.text
@@ -250,12 +259,7 @@ async def test_in_memory_ledgers_are_private_to_each_app() -> None:
 
 @pytest.mark.parametrize("nopol", ["BA 9001 LZ", "BA 9999 LZ", "B 9500"])
 async def test_plates_with_serial_above_9000_are_unregistered(nopol: str) -> None:
-    async with samsat() as client:
-        r = await ajukan(client, {**MOBIL, "nopol": nopol})
-        book = await ledger(client)
-    assert r.status_code == 404
-    assert r.json()["kode_error"] == "NOPOL_TIDAK_TERDAFTAR"
-    assert book["applied"] == 0
+    assert await refusal({**MOBIL, "nopol": nopol}) == (404, "GAGAL", "NOPOL_TIDAK_TERDAFTAR", 0)
 
 
 async def test_plate_with_serial_9000_is_still_registered() -> None:
@@ -265,12 +269,7 @@ async def test_plate_with_serial_9000_is_still_registered() -> None:
 
 
 async def test_nik_ending_in_99_is_not_the_registered_owner() -> None:
-    async with samsat() as client:
-        r = await ajukan(client, {**MOBIL, "nik_pemilik": "1375015203900099"})
-        book = await ledger(client)
-    assert r.status_code == 409
-    assert r.json()["kode_error"] == "NIK_TIDAK_SESUAI"
-    assert book["applied"] == 0
+    assert await refusal({**MOBIL, "nik_pemilik": "1375015203900099"}) == (409, "GAGAL", "NIK_TIDAK_SESUAI", 0)
 
 
 @pytest.mark.parametrize(
@@ -614,12 +613,7 @@ async def test_five_year_renewal_on_29_february_is_valid_until_28_february() -> 
     ids=["unregistered", "not-owner", "wrong-bpkb", "wrong-chassis", "wrong-engine"],
 )
 async def test_five_year_renewal_refusals_apply_nothing(ubah: dict[str, Any], status: int, kode: str) -> None:
-    async with samsat() as client:
-        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(**ubah))
-        book = await ledger(client)
-    assert r.status_code == status
-    assert r.json()["status"] == "GAGAL" and r.json()["kode_error"] == kode
-    assert book["applied"] == 0
+    assert await refusal(lima_tahun(**ubah), PATH_LIMA_TAHUN) == (status, "GAGAL", kode, 0)
 
 
 async def test_a_refusal_is_not_recorded_so_the_same_key_applies_once_the_papers_are_right() -> None:
@@ -721,12 +715,7 @@ async def test_transfer_of_a_motorcycle_charges_bpkb_225000_stnk_100000_plates_6
     ids=["unregistered", "wrong-bpkb", "unstamped-receipt", "seller-not-owner", "same-owner", "wrong-engine"],
 )
 async def test_transfer_refusals_apply_nothing(ubah: dict[str, Any], status: int, kode: str) -> None:
-    async with samsat() as client:
-        r = await kirim(client, PATH_BBN, balik_nama(**ubah))
-        book = await ledger(client)
-    assert r.status_code == status
-    assert r.json()["status"] == "GAGAL" and r.json()["kode_error"] == kode
-    assert book["applied"] == 0
+    assert await refusal(balik_nama(**ubah), PATH_BBN) == (status, "GAGAL", kode, 0)
 
 
 async def test_transfer_replays_the_stored_reply_for_the_same_key() -> None:

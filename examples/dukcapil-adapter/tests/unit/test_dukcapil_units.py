@@ -318,24 +318,20 @@ async def test_concurrent_requests_with_one_id_apply_once() -> None:
 # =============================================================== simulator: knobs
 
 
-async def test_down_is_503_unavailable_before_anything_else() -> None:
+@pytest.mark.parametrize(
+    ("knob", "api_key", "kode", "retry_after"),
+    [
+        ({"down": True}, None, "LAYANAN_TIDAK_TERSEDIA", "5"),  # before anything else: even the key check is not reached
+        ({"error_rate": 1.0}, KEY, "LAYANAN_SIBUK", "1"),
+    ],
+    ids=["down-is-unavailable", "error-rate-is-busy"],
+)
+async def test_down_and_error_rate_answer_503_and_apply_nothing(knob: dict[str, Any], api_key: str | None, kode: str, retry_after: str) -> None:
     async with dukcapil() as client:
-        await knobs(client, down=True)
-        response = await verify(client, body(), api_key=None)  # even the key check is not reached
+        await knobs(client, **knob)
+        response = await verify(client, body(), api_key=api_key)
         assert (await ledger(client))["applied"] == 0
-    assert response.status_code == 503
-    assert galat_of(response).kode == "LAYANAN_TIDAK_TERSEDIA"
-    assert response.headers["Retry-After"] == "5"
-
-
-async def test_error_rate_is_503_busy_and_applies_nothing() -> None:
-    async with dukcapil() as client:
-        await knobs(client, error_rate=1.0)
-        response = await verify(client, body())
-        assert (await ledger(client))["applied"] == 0
-    assert response.status_code == 503
-    assert galat_of(response).kode == "LAYANAN_SIBUK"
-    assert response.headers["Retry-After"] == "1"
+    assert (response.status_code, galat_of(response).kode, response.headers["Retry-After"]) == (503, kode, retry_after)
 
 
 async def test_latency_delays_the_answer() -> None:
