@@ -55,6 +55,15 @@ async def djp(config: KonfigurasiSimulator | None = None, jam: Jam | None = None
         yield client
 
 
+@asynccontextmanager
+async def tuned(jam: Jam | None = None, **knobs: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A fresh simulator with a token issued, then ``knobs`` set."""
+    async with djp(jam=jam) as client:
+        token = await minta_token(client)
+        await set_knobs(client, **knobs)
+        yield client, token
+
+
 def basic(client_id: str = "mpp-hub", secret: str = "dev-djp-client-secret") -> dict[str, str]:
     return {"Authorization": "Basic " + base64.b64encode(f"{client_id}:{secret}".encode()).decode()}
 
@@ -507,9 +516,7 @@ async def test_skf_is_issued_once_per_key() -> None:
 
 
 async def test_down_fails_token_and_api_calls_with_503_and_applies_nothing() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, down=True)
+    async with tuned(down=True) as (client, token):
         token_call = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic())
         api_call = await aktivasi(client, token)
         health = await client.get("/_sim/health")
@@ -521,9 +528,7 @@ async def test_down_fails_token_and_api_calls_with_503_and_applies_nothing() -> 
 
 
 async def test_error_rate_refuses_as_busy_with_retry_after_before_applying() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, error_rate=1.0)
+    async with tuned(error_rate=1.0) as (client, token):
         r = await skf(client, token)
         applied = (await ledger(client))["applied"]
     assert galat(r) == (503, "GAGAL", "SISTEM_SIBUK")
@@ -532,9 +537,7 @@ async def test_error_rate_refuses_as_busy_with_retry_after_before_applying() -> 
 
 
 async def test_latency_delays_native_calls() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, latency_ms=150)
+    async with tuned(latency_ms=150) as (client, token):
         started = time.monotonic()
         r = await kswp(client, token)
     assert r.status_code == 200
@@ -542,9 +545,7 @@ async def test_latency_delays_native_calls() -> None:
 
 
 async def test_drop_reply_after_apply_applies_then_times_out_and_a_retry_gets_the_stored_answer() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, drop_reply_after_apply=1.0)
+    async with tuned(drop_reply_after_apply=1.0) as (client, token):
         lost = await skf(client, token)
         retried = await skf(client, token)
         book = await ledger(client)
@@ -555,9 +556,7 @@ async def test_drop_reply_after_apply_applies_then_times_out_and_a_retry_gets_th
 
 
 async def test_garble_rate_applies_then_answers_with_a_firewall_page() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, garble_rate=1.0)
+    async with tuned(garble_rate=1.0) as (client, token):
         garbled = await aktivasi(client, token)
         garbled_read = await kswp(client, token)
         retried = await aktivasi(client, token)
@@ -573,9 +572,7 @@ async def test_garble_rate_applies_then_answers_with_a_firewall_page() -> None:
 
 async def test_daily_quota_refuses_further_applications_until_the_next_wib_day() -> None:
     jam = Jam(datetime(2026, 1, 14, 23, 0, tzinfo=WIB))
-    async with djp(jam=jam) as client:
-        token = await minta_token(client)
-        await set_knobs(client, daily_quota=1)
+    async with tuned(jam=jam, daily_quota=1) as (client, token):
         first = await skf(client, token, key="a")
         over = await skf(client, token, key="b")
         replay = await skf(client, token, key="a")
@@ -591,9 +588,7 @@ async def test_daily_quota_refuses_further_applications_until_the_next_wib_day()
 
 
 async def test_status_override_replaces_the_status_of_every_success_answer_only() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, status_override="DALAM_PENELITIAN")
+    async with tuned(status_override="DALAM_PENELITIAN") as (client, token):
         answers = [await aktivasi(client, token, key="a"), await kswp(client, token), await skf(client, token, key="b")]
         refused = await skf(client, token, "1375015203900091", key="other")
     assert [r.json()["status"] for r in answers] == ["DALAM_PENELITIAN"] * 3

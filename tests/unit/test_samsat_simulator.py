@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from adapters.samsat.native import (
     HasilBalikNama,
@@ -567,16 +568,22 @@ async def kirim(client: httpx.AsyncClient, path: str, body: dict[str, Any], key:
     return await client.post(path, json=body, headers={"Idempotency-Key": key})
 
 
-async def test_five_year_renewal_of_a_car_charges_pkb_swdkllj_stnk_200000_and_plates_100000() -> None:
+async def after_annual_pkb(path: str, body: dict[str, Any], reply: type[BaseModel]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """The car's annual PKB, then ``body`` at ``path`` on the same simulator, answered with
+    a success of the native ``reply`` model about the same plate: the annual PKB, that
+    answer and the ledger."""
     async with samsat() as client:
         annual_pkb = (await ajukan(client, MOBIL, key="annual")).json()["rincian"]["pkb"]
-        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun())
+        r = await kirim(client, path, body)
         book = await ledger(client)
-
     assert r.status_code == 200, r.text
-    body = r.json()
-    HasilPerpanjanganLimaTahunan.model_validate(body)
-    assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
+    reply.model_validate(r.json())
+    assert r.json()["status"] == "BERHASIL" and r.json()["nopol"] == "BA 1234 LZ"
+    return annual_pkb, r.json(), book
+
+
+async def test_five_year_renewal_of_a_car_charges_pkb_swdkllj_stnk_200000_and_plates_100000() -> None:
+    annual_pkb, body, book = await after_annual_pkb(PATH_LIMA_TAHUN, lima_tahun(), HasilPerpanjanganLimaTahunan)
     assert re.fullmatch(r"13\d{13}", body["kode_bayar"])
     assert body["rincian"] == {"pkb": annual_pkb, "swdkllj": 143_000, "biaya_stnk": 200_000, "biaya_tnkb": 100_000}
     assert body["total_bayar"] == sum(body["rincian"].values())
@@ -664,15 +671,7 @@ async def test_daily_quota_counts_every_operation_and_is_checked_before_business
 
 
 async def test_transfer_of_a_car_issues_the_stnk_and_estimates_the_bpkb() -> None:
-    async with samsat() as client:
-        annual_pkb = (await ajukan(client, MOBIL, key="annual")).json()["rincian"]["pkb"]
-        r = await kirim(client, PATH_BBN, balik_nama())
-        book = await ledger(client)
-
-    assert r.status_code == 200, r.text
-    body = r.json()
-    HasilBalikNama.model_validate(body)
-    assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
+    annual_pkb, body, book = await after_annual_pkb(PATH_BBN, balik_nama(), HasilBalikNama)
     assert body["rincian"] == {
         "bbnkb": 0,  # BBNKB only on a first transfer since 5 Jan 2025 (UU 1/2022 art. 12(1))
         "pkb": annual_pkb,
