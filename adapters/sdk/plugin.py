@@ -149,7 +149,7 @@ def package_plugin(package: str, *, dev: DevDefaults, payloads: str | None = Non
     package's ``__init__.py`` as ``plugin = package_plugin(__name__, dev=DevDefaults(...))``.
 
     ================  ==========================================================================
-    agency            the package's last name without ``mpp_`` (``mpp_dukcapil`` -> ``dukcapil``)
+    agency            the package's last name without ``mpp_`` (``mpp_kantah`` -> ``kantah``)
     adapter           ``<package>.adapter:<Agency>Adapter`` (``dinas_pu`` -> ``DinasPuAdapter``)
     settings model    that adapter class's ``settings_model``
     simulator         ``<package>.simulator:from_options`` (``SimulatorOptions`` -> ASGI app)
