@@ -44,10 +44,13 @@ def contract() -> AgencyContract:
             ContractSample.completes(
                 "replacement of an expired passport, non-electronic, 5 years",
                 _command(
-                    "passport_renewal", passport_type="non_electronic", validity_years=5,
-                    supporting_document="marriage_book", old_passport_number="X1234567",
+                    "passport_renewal",
+                    passport_type="non_electronic",
+                    validity_years=5,
+                    supporting_document="marriage_book",
+                    old_passport_number="X1234567",
                 ),
-            ),  # fmt: skip
+            ),
             ContractSample.refused("applicant on the prevention list is refused after the interview", _command("passport_new", nik=NIK_CEKAL), "travel_ban"),
             ContractSample(
                 name="a birth certificate that does not match the NIK is returned for revision",

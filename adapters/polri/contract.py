@@ -11,6 +11,7 @@ reported stolen/blocked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 from adapters.polri.simulator import DEV_CALLBACK_SECRET, SECRET_NAME, register_kendaraan
@@ -36,7 +37,7 @@ def vehicle_check_data(plate: str = CLEAN_PLATE, vehicle_type: str = "car", **ch
     return {"plate": plate, "vehicle_type": vehicle_type, "chassis_number": register[0], "engine_number": register[1], **changes}
 
 
-def _command(operation: str, data: dict[str, object], nik: str = CLEAN_NIK) -> StepCommand:
+def _command(operation: str, data: Mapping[str, object], nik: str = CLEAN_NIK) -> StepCommand:
     return step_command(f"polri.{operation}", data, nik=nik, name="Siti Rahmah")
 
 
