@@ -538,30 +538,25 @@ def cek_fisik(nopol: str) -> dict[str, str]:
     return {"nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin}
 
 
-def lima_tahun(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
+def surat_kendaraan(nopol: str, jenis: str) -> dict[str, Any]:
+    """The vehicle's papers both services ask for: plate, type, BPKB and physical check,
+    the register's own (made-up ones for a plate the register does not know)."""
     record = data_register(nopol)
-    body = {
+    return {
         "nopol": nopol,
-        "nik_pemilik": PENJUAL,
         "jenis_kendaraan": jenis,
         "no_bpkb": record.no_bpkb if record else "P12345678",
         "cek_fisik": cek_fisik(nopol) if record else {"nomor_rangka": "MH1JFZ130KK123456", "nomor_mesin": "JFZ1E123456"},
     }
-    return {**body, **ubah}
+
+
+def lima_tahun(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
+    return {**surat_kendaraan(nopol, jenis), "nik_pemilik": PENJUAL, **ubah}
 
 
 def balik_nama(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
-    record = data_register(nopol)
-    body = {
-        "nopol": nopol,
-        "jenis_kendaraan": jenis,
-        "nik_pemilik_lama": PENJUAL,
-        "nik_pemilik_baru": PEMBELI,
-        "no_bpkb": record.no_bpkb if record else "P12345678",
-        "kwitansi": {"nomor": "KW/2026/0142", "bermeterai": True},
-        "cek_fisik": cek_fisik(nopol) if record else {"nomor_rangka": "MH1JFZ130KK123456", "nomor_mesin": "JFZ1E123456"},
-    }
-    return {**body, **ubah}
+    parties = {"nik_pemilik_lama": PENJUAL, "nik_pemilik_baru": PEMBELI, "kwitansi": {"nomor": "KW/2026/0142", "bermeterai": True}}
+    return {**surat_kendaraan(nopol, jenis), **parties, **ubah}
 
 
 async def kirim(client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str = "step-1") -> httpx.Response:
