@@ -13,10 +13,10 @@ from typing import Any
 
 from adapters.bpjph.adapter import BpjphSettings
 from adapters.bpjph.simulator import DEV_API_KEY, SECRET_NAME
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
 from adapters.sdk.settings import BackendSettings
 from schemas.lifecycle import Status
-from schemas.messages import Applicant, StepCommand
+from schemas.messages import StepCommand
 
 #: Shared by the adapter settings and the simulator options.
 CONTRACT_API_KEY = DEV_API_KEY
@@ -42,30 +42,18 @@ def certification_data(**changes: Any) -> dict[str, Any]:
 
 
 def command(**changes: Any) -> StepCommand:
-    return StepCommand(
-        service="halal.certification", operation="certification", applicant=Applicant(nik=NIK, name="Siti Rahmah"), data=certification_data(**changes)
-    )
+    return step_command("halal.certification", certification_data(**changes), nik=NIK, name="Siti Rahmah")
 
 
 def _samples() -> list[ContractSample]:
     return [
-        ContractSample(name="self-declare of a micro business is certified for free", command=command(), expect=Status.COMPLETED),
-        ContractSample(
-            name="regular route of a medium business is paid, audited and certified",
-            command=command(route="regular", business_scale="medium"),
-            expect=Status.COMPLETED,
-        ),
-        ContractSample(
-            name="a taxpayer DJP confirms as not valid is refused at submission",
-            command=command(taxpayer_status="TIDAK_VALID"),
-            expect=Status.REJECTED,
-            expect_error_code="taxpayer_status_invalid",
-        ),
-        ContractSample(
-            name="a product with a non-halal ingredient is refused by the fatwa session",
-            command=command(products=[{"name": "Sate", "ingredients": ["daging babi", "kecap"]}]),
-            expect=Status.REJECTED,
-            expect_error_code="ingredient_not_halal",
+        ContractSample.completes("self-declare of a micro business is certified for free", command()),
+        ContractSample.completes("regular route of a medium business is paid, audited and certified", command(route="regular", business_scale="medium")),
+        ContractSample.refused("a taxpayer DJP confirms as not valid is refused at submission", command(taxpayer_status="TIDAK_VALID"), "taxpayer_status_invalid"),
+        ContractSample.refused(
+            "a product with a non-halal ingredient is refused by the fatwa session",
+            command(products=[{"name": "Sate", "ingredients": ["daging babi", "kecap"]}]),
+            "ingredient_not_halal",
         ),
         ContractSample(
             name="a flavouring without its halal certificate is returned for revision",
@@ -77,14 +65,9 @@ def _samples() -> list[ContractSample]:
 
 
 def backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
-    """BPJPH is polled, so ``callback_base_url`` is unused; short timeouts and polls for tests."""
-    return BpjphSettings(
-        base_url=base_url,  # type: ignore[arg-type]  # validated to HttpUrl
-        api_key=CONTRACT_API_KEY,  # type: ignore[arg-type]  # validated to SecretStr
-        timeout_seconds=5.0,
-        retry_attempts=2,
-        retry_max_wait_seconds=0.2,
-        poll_interval_seconds=CONTRACT_POLL_INTERVAL_SECONDS,
+    """BPJPH is polled, so ``callback_base_url`` is unused; quick polls for tests."""
+    return BpjphSettings.model_validate(
+        {"base_url": base_url, "api_key": CONTRACT_API_KEY, "poll_interval_seconds": CONTRACT_POLL_INTERVAL_SECONDS, **CONTRACT_RUN_SETTINGS}
     )
 
 

@@ -88,14 +88,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import Response
 from pydantic import Field
 
-from adapters.bpjph import native
+from adapters.bpjph import DEV_API_KEY, native
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
 
-__all__ = ["DEV_API_KEY", "SECRET_NAME", "WIB", "BpjphKnobs", "create_app"]
+__all__ = ["DEV_API_KEY", "SECRET_NAME", "WIB", "BpjphKnobs", "create_app", "from_options"]
 
-#: Development API key shared with the hub's dev settings (MPP_AGENCIES__BPJPH__API_KEY).
-DEV_API_KEY: Final[str] = "dev-bpjph-api-key"
 SECRET_NAME: Final[str] = "api_key"
 
 OPERASI_PENGAJUAN: Final[str] = "PENGAJUAN_SERTIFIKASI_HALAL"
@@ -381,3 +380,9 @@ def create_app(
         description="Native SIHALAL partner API (halal certification: submit, poll status) for mpp-hub adapter tests.",
     )
     return simulator.app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator bpjph` (and the plug-in) starts: ``options.secrets["api_key"]``
+    is the partner key it accepts; the hub passes the adapter's (``MPP_AGENCIES__BPJPH__API_KEY``)."""
+    return create_app(ledger_path=options.ledger_path, api_key=options.secrets.get(SECRET_NAME, DEV_API_KEY))

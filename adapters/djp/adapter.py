@@ -70,7 +70,6 @@ from adapters.djp.native import (
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import NonBlankSecret
-from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.djp import (
     KswpInput,
@@ -87,6 +86,8 @@ from schemas.validation import describe
 log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
+#: The answers to DJP's writes: each says its status and the NPWP it is about.
+W = TypeVar("W", HasilAktivasi, HasilSkf)
 
 #: DJP's refusals on the merits, with the canonical code the portal sees.
 _REJECTIONS: dict[KodeGalat, str] = {
@@ -172,21 +173,17 @@ class DjpAdapter(HttpAdapter):
                 email=data.email,
                 nomor_hp="0" + data.phone.removeprefix("+62"),  # DJP stores national form
             )
-        answer = await self._call("POST", PATH_AKTIVASI, HasilAktivasi, "activation", json=native.model_dump(mode="json"), idempotency_key=step_id)
-        if answer.status != StatusAktivasi.AKTIF:
-            raise _unknown_status(answer.status, "activation")
-        if answer.npwp != native.nik:
-            raise AgencyAnswerInvalid("agency_answer_invalid", "DJP activated an NPWP other than the applicant's NIK")
-        output = _output(
-            NpwpActivationOutput,
-            npwp=answer.npwp,
-            activated_on=answer.tanggal_aktivasi,
-            tax_office_code=answer.kode_kpp,
-            tax_office_name=answer.nama_kpp,
-            already_active=not answer.aktivasi_baru,
-            agency_reference=answer.nomor_tanda_terima,
-        )
-        return _completed(output, answer.status, answer.nomor_tanda_terima)
+        answer = await self._write(PATH_AKTIVASI, native, HasilAktivasi, "activation", step_id, done=StatusAktivasi.AKTIF, npwp=native.nik)
+        with self.canonical_output():
+            output = NpwpActivationOutput(
+                npwp=answer.npwp,
+                activated_on=answer.tanggal_aktivasi,
+                tax_office_code=answer.kode_kpp,
+                tax_office_name=answer.nama_kpp,
+                already_active=not answer.aktivasi_baru,
+                agency_reference=answer.nomor_tanda_terima,
+            )
+        return self.completed(output, answer.status, answer.nomor_tanda_terima)
 
     async def _kswp(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         del step_id  # a read: no idempotency key; repeating it is harmless
@@ -195,8 +192,7 @@ class DjpAdapter(HttpAdapter):
         status = _KSWP_STATUS.get(answer.status)
         if status is None:
             raise _unknown_status(answer.status, "KSWP")
-        if answer.npwp != data.npwp:
-            raise AgencyAnswerInvalid("agency_answer_invalid", "DJP confirmed the status of another NPWP")
+        _check_npwp(answer.npwp, data.npwp, "KSWP")
         unmet: list[TaxComplianceCriterion] = []
         for criterion in answer.kriteria:
             canonical = _CRITERIA.get(criterion.kode)
@@ -204,36 +200,40 @@ class DjpAdapter(HttpAdapter):
                 raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP's KSWP answer names an unknown criterion {criterion.kode[:50]!r}")
             if not criterion.terpenuhi:
                 unmet.append(canonical)
-        output = _output(
-            KswpOutput,
-            npwp=answer.npwp,
-            status=status,
-            unmet_criteria=unmet,
-            tax_years_checked=answer.tahun_pajak_diperiksa,
-            confirmed_at=answer.waktu_konfirmasi,
-        )
-        return _completed(output, answer.status, None)
+        with self.canonical_output():
+            output = KswpOutput(
+                npwp=answer.npwp,
+                status=status,
+                unmet_criteria=unmet,
+                tax_years_checked=answer.tahun_pajak_diperiksa,
+                confirmed_at=answer.waktu_konfirmasi,
+            )
+        return self.completed(output, answer.status)
 
     async def _skf(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         data = self.parse_input(SkfInput, command)
         with self.native_request():
             native = PermohonanSkf(npwp=data.npwp, keperluan=data.purpose)
-        answer = await self._call("POST", PATH_SKF, HasilSkf, "SKF", json=native.model_dump(mode="json"), idempotency_key=step_id)
-        if answer.status != StatusSkf.TERBIT:
-            raise _unknown_status(answer.status, "SKF")
-        if answer.npwp != data.npwp:
-            raise AgencyAnswerInvalid("agency_answer_invalid", "DJP issued an SKF for another NPWP")
-        output = _output(
-            SkfOutput,
-            skf_number=answer.nomor_skf,
-            npwp=answer.npwp,
-            tax_office_code=answer.kode_kpp,
-            issued_on=answer.tanggal_terbit,
-            valid_until=answer.berlaku_sampai,
-        )
-        return _completed(output, answer.status, answer.nomor_skf)
+        answer = await self._write(PATH_SKF, native, HasilSkf, "SKF", step_id, done=StatusSkf.TERBIT, npwp=data.npwp)
+        with self.canonical_output():
+            output = SkfOutput(
+                skf_number=answer.nomor_skf,
+                npwp=answer.npwp,
+                tax_office_code=answer.kode_kpp,
+                issued_on=answer.tanggal_terbit,
+                valid_until=answer.berlaku_sampai,
+            )
+        return self.completed(output, answer.status, answer.nomor_skf)
 
     # -- HTTP with a token ---------------------------------------------------------------
+
+    async def _write(self, path: str, native: BaseModel, reply: type[W], what: str, step_id: uuid.UUID, *, done: str, npwp: str) -> W:
+        """A write, the step id its idempotency key; the answer must say ``done`` about ``npwp``."""
+        answer = await self._call("POST", path, reply, what, json=native.model_dump(mode="json"), idempotency_key=step_id)
+        if answer.status != done:
+            raise _unknown_status(answer.status, what)
+        _check_npwp(answer.npwp, npwp, what)
+        return answer
 
     async def _call(
         self,
@@ -344,21 +344,9 @@ def _parse(model: type[M], response: httpx.Response, what: str) -> M:
         ) from None
 
 
-def _output(model: type[M], **values: Any) -> M:
-    """The canonical output; a native answer that cannot become one is DJP's fault, not a crash."""
-    try:
-        return model.model_validate(values)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP answer does not fit the canonical output: {describe(exc, root='output')}") from None
-
-
-def _completed(output: BaseModel, agency_status: str, agency_ref: str | None) -> StepStatusReport:
-    return StepStatusReport(
-        status=Status.COMPLETED,
-        outputs=output.model_dump(mode="json"),
-        agency_status=agency_status[:100],
-        agency_ref=agency_ref[:200] if agency_ref else None,
-    )
+def _check_npwp(answered: str, asked: str, what: str) -> None:
+    if answered != asked:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP's {what} answer is about another NPWP than the one asked")
 
 
 def _unknown_status(status: str, what: str) -> AgencyAnswerInvalid:

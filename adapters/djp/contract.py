@@ -11,9 +11,8 @@ from __future__ import annotations
 
 from adapters.djp.adapter import DjpSettings
 from adapters.djp.simulator import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
-from schemas.lifecycle import Status
-from schemas.messages import Applicant, StepCommand
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
+from schemas.messages import StepCommand
 
 #: A woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi (the fictitious example NIK of docs/domain-sources.md).
 NIK_PATUH = "1375015203900007"
@@ -29,66 +28,39 @@ NPWP_BADAN = "0012345674202000"
 NPWP_TIDAK_TERDAFTAR = "0012345005202000"
 
 
-def _command(service: str, operation: str, data: dict[str, str], nik: str = NIK_PATUH, name: str = "Siti Rahmah") -> StepCommand:
-    return StepCommand(service=service, operation=operation, applicant=Applicant(nik=nik, name=name), data=data)
+def _command(service: str, data: dict[str, str], nik: str = NIK_PATUH) -> StepCommand:
+    return step_command(f"djp.{service}", data, nik=nik, name="Siti Rahmah")
 
 
 def samples() -> list[ContractSample]:
     contact = {"email": "warga@example.id", "phone": "0812-3456-7890"}
     return [
-        ContractSample(
-            name="npwp activation of a matched NIK",
-            command=_command("djp.npwp_activation", "npwp_activation", contact),
-            expect=Status.COMPLETED,
+        ContractSample.completes("npwp activation of a matched NIK", _command("npwp_activation", contact)),
+        ContractSample.refused(
+            "npwp activation refused: NIK not matched at Dukcapil", _command("npwp_activation", contact, nik=NIK_TIDAK_PADAN), "nik_not_matched"
         ),
-        ContractSample(
-            name="npwp activation refused: NIK not matched at Dukcapil",
-            command=_command("djp.npwp_activation", "npwp_activation", contact, nik=NIK_TIDAK_PADAN),
-            expect=Status.REJECTED,
-            expect_error_code="nik_not_matched",
+        ContractSample.completes("kswp of a compliant individual is VALID", _command("kswp", {"npwp": NIK_PATUH, "purpose": "Sertifikasi halal (BPJPH)"})),
+        ContractSample.completes(
+            "kswp with a missing annual return is TIDAK_VALID (still an answer)",
+            _command("kswp", {"npwp": NIK_SPT_KURANG, "purpose": "Izin usaha"}, nik=NIK_SPT_KURANG),
         ),
-        ContractSample(
-            name="kswp of a compliant individual is VALID",
-            command=_command("djp.kswp", "kswp", {"npwp": NIK_PATUH, "purpose": "Sertifikasi halal (BPJPH)"}),
-            expect=Status.COMPLETED,
+        ContractSample.refused(
+            "kswp of an unknown NPWP is refused", _command("kswp", {"npwp": NPWP_TIDAK_TERDAFTAR, "purpose": "Izin usaha"}), "npwp_not_registered"
         ),
-        ContractSample(
-            name="kswp with a missing annual return is TIDAK_VALID (still an answer)",
-            command=_command("djp.kswp", "kswp", {"npwp": NIK_SPT_KURANG, "purpose": "Izin usaha"}, nik=NIK_SPT_KURANG),
-            expect=Status.COMPLETED,
-        ),
-        ContractSample(
-            name="kswp of an unknown NPWP is refused",
-            command=_command("djp.kswp", "kswp", {"npwp": NPWP_TIDAK_TERDAFTAR, "purpose": "Izin usaha"}),
-            expect=Status.REJECTED,
-            expect_error_code="npwp_not_registered",
-        ),
-        ContractSample(
-            name="skf issued to a compliant entity",
-            command=_command("djp.skf", "skf", {"npwp": NPWP_BADAN, "purpose": "Tender pengadaan barang/jasa"}),
-            expect=Status.COMPLETED,
-        ),
-        ContractSample(
-            name="skf refused: annual return missing and tax debt",
-            command=_command("djp.skf", "skf", {"npwp": NIK_TIDAK_PATUH, "purpose": "Tender"}, nik=NIK_TIDAK_PATUH),
-            expect=Status.REJECTED,
-            expect_error_code="tax_clearance_criteria_unmet",
+        ContractSample.completes("skf issued to a compliant entity", _command("skf", {"npwp": NPWP_BADAN, "purpose": "Tender pengadaan barang/jasa"})),
+        ContractSample.refused(
+            "skf refused: annual return missing and tax debt",
+            _command("skf", {"npwp": NIK_TIDAK_PATUH, "purpose": "Tender"}, nik=NIK_TIDAK_PATUH),
+            "tax_clearance_criteria_unmet",
         ),
     ]
 
 
 def backend_settings(base_url: str, callback_base_url: str) -> DjpSettings:
-    """The adapter against a simulator started with :data:`SIMULATOR_OPTIONS`: matching
-    OAuth client, short timeouts and backoff so contract runs stay fast."""
-    del callback_base_url  # DJP answers synchronously; nothing calls back
-    return DjpSettings(
-        base_url=base_url,
-        oauth_client_id=DEFAULT_CLIENT_ID,
-        oauth_client_secret=DEFAULT_CLIENT_SECRET,
-        timeout_seconds=5.0,
-        retry_attempts=3,
-        retry_max_wait_seconds=0.5,
-        breaker_reset_seconds=1.0,
+    """The adapter against a simulator started with :data:`SIMULATOR_OPTIONS`, with the
+    matching OAuth client (DJP answers synchronously: nothing calls back)."""
+    return DjpSettings.model_validate(
+        {"base_url": base_url, "oauth_client_id": DEFAULT_CLIENT_ID, "oauth_client_secret": DEFAULT_CLIENT_SECRET, **CONTRACT_RUN_SETTINGS}
     )
 
 

@@ -160,10 +160,13 @@ class GalatOAuth(BaseModel):
 # ------------------------------------------------------------------ activation
 
 
-class PermohonanAktivasi(BaseModel):
-    """Body of ``POST /api/v1/wajib-pajak/aktivasi``; DJP is strict: unknown fields are refused."""
-
+class _Native(BaseModel):
+    # DJP's API is strict: an unknown field is refused, not ignored (its OAuth answers are not).
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PermohonanAktivasi(_Native):
+    """Body of ``POST /api/v1/wajib-pajak/aktivasi``; DJP is strict: unknown fields are refused."""
 
     nik: str = Field(pattern=POLA_NIK)
     nama: str = Field(min_length=1, max_length=200, description="Name as on the KTP.")
@@ -171,12 +174,10 @@ class PermohonanAktivasi(BaseModel):
     nomor_hp: str = Field(pattern=POLA_NOMOR_HP)
 
 
-class HasilAktivasi(BaseModel):
+class HasilAktivasi(_Native):
     """200 answer. ``status`` is a plain string on purpose: the adapter, not the parser,
     decides what an unknown status means (a new Coretax status must not look like a
     malformed body)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: str = Field(min_length=1)
     npwp: str = Field(pattern=POLA_NPWP)
@@ -190,18 +191,14 @@ class HasilAktivasi(BaseModel):
 # ------------------------------------------------------------------------ KSWP
 
 
-class KriteriaHasil(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class KriteriaHasil(_Native):
     kode: str = Field(min_length=1)
     terpenuhi: bool
     keterangan: str = ""
 
 
-class HasilKswp(BaseModel):
+class HasilKswp(_Native):
     """200 answer of ``GET /api/v1/kswp/{npwp}``: TIDAK_VALID is an answer, not an error."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: str = Field(min_length=1)
     npwp: str = Field(pattern=POLA_NPWP)
@@ -214,19 +211,15 @@ class HasilKswp(BaseModel):
 # ------------------------------------------------------------------------- SKF
 
 
-class PermohonanSkf(BaseModel):
+class PermohonanSkf(_Native):
     """Body of ``POST /api/v1/skf``."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     npwp: str = Field(pattern=POLA_NPWP)
     keperluan: str = Field(min_length=1, max_length=200, description="What the SKF is needed for.")
 
 
-class HasilSkf(BaseModel):
+class HasilSkf(_Native):
     """201 answer: the SKF was issued."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: str = Field(min_length=1)
     nomor_skf: str = Field(min_length=1)
@@ -241,10 +234,8 @@ class HasilSkf(BaseModel):
 # ---------------------------------------------------------------------- errors
 
 
-class GalatDjp(BaseModel):
+class GalatDjp(_Native):
     """Every non-2xx answer of the API (not of the token endpoint) has this shape."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: StatusGalat
     kode: KodeGalat

@@ -120,18 +120,20 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters.djp import native
+from adapters.djp import DEV_OAUTH_CLIENT, native
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
 
-__all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "WIB", "DjpKnobs", "KonfigurasiSimulator", "create_app"]
+__all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "WIB", "DjpKnobs", "KonfigurasiSimulator", "create_app", "from_options"]
 
 OPERASI_AKTIVASI: Final[str] = "AKTIVASI_NPWP"
 OPERASI_SKF: Final[str] = "PENERBITAN_SKF"
 OPERASI_KSWP: Final[str] = "KONFIRMASI_STATUS_WP"
 
-DEFAULT_CLIENT_ID: Final[str] = "mpp-hub"
-DEFAULT_CLIENT_SECRET: Final[str] = "dev-djp-client-secret"
+#: The one OAuth client it knows by default: the hub's development client.
+DEFAULT_CLIENT_ID: Final[str] = DEV_OAUTH_CLIENT["oauth_client_id"]
+DEFAULT_CLIENT_SECRET: Final[str] = DEV_OAUTH_CLIENT["oauth_client_secret"]
 #: Names accepted in ``SimulatorOptions.secrets`` (a typo must not silently fall back to a default).
 NAMA_RAHASIA: Final[frozenset[str]] = frozenset({"client_id", "client_secret"})
 
@@ -618,6 +620,13 @@ def create_app(config: KonfigurasiSimulator | None = None, *, clock: sim.Clock |
         return keadaan.tokens.summary()
 
     return app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator djp` (and the plug-in) starts: ``options.secrets`` may set
+    ``client_id`` and ``client_secret`` of the one OAuth client it knows; the hub passes
+    the adapter's (``MPP_AGENCIES__DJP__OAUTH_CLIENT_*``)."""
+    return create_app(KonfigurasiSimulator.dari_rahasia(options.ledger_path, options.secrets))
 
 
 def terbitkan_token(request: Request, raw: bytes, keadaan: KeadaanSimulator) -> Response:

@@ -13,10 +13,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from adapters.imigrasi.adapter import ImigrasiSettings
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
 from adapters.sdk.settings import BackendSettings
 from schemas.lifecycle import Status
-from schemas.messages import Applicant, StepCommand
+from schemas.messages import StepCommand
 
 NIK = "1375015203900007"  # woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi
 NIK_CEKAL = "1375010101900099"  # ends in 99: on the simulated prevention list
@@ -33,44 +33,33 @@ def _command(operation: str, nik: str = NIK, **data: object) -> StepCommand:
         "appointment_date": (date.today() + timedelta(days=7)).isoformat(),
         "supporting_document": "birth_certificate",
     }
-    return StepCommand(
-        service=f"imigrasi.{operation}",
-        operation=operation,
-        applicant=Applicant(nik=nik, name="Siti Rahmah"),
-        data={**base, **data},
-    )
+    return step_command(f"imigrasi.{operation}", {**base, **data}, nik=nik, name="Siti Rahmah")
 
 
 def contract() -> AgencyContract:
     return AgencyContract(
         agency="imigrasi",
         samples=[
-            ContractSample(name="new e-passport, 10 years", command=_command("passport_new"), expect=Status.COMPLETED),
-            ContractSample(
-                name="replacement of an expired passport, non-electronic, 5 years",
-                command=_command(
-                    "passport_renewal", passport_type="non_electronic", validity_years=5,
-                    supporting_document="marriage_book", old_passport_number="X1234567",
+            ContractSample.completes("new e-passport, 10 years", _command("passport_new")),
+            ContractSample.completes(
+                "replacement of an expired passport, non-electronic, 5 years",
+                _command(
+                    "passport_renewal",
+                    passport_type="non_electronic",
+                    validity_years=5,
+                    supporting_document="marriage_book",
+                    old_passport_number="X1234567",
                 ),
-                expect=Status.COMPLETED,
             ),
-            ContractSample(
-                name="applicant on the prevention list is refused after the interview",
-                command=_command("passport_new", nik=NIK_CEKAL),
-                expect=Status.REJECTED,
-                expect_error_code="travel_ban",
-            ),
+            ContractSample.refused("applicant on the prevention list is refused after the interview", _command("passport_new", nik=NIK_CEKAL), "travel_ban"),
             ContractSample(
                 name="a birth certificate that does not match the NIK is returned for revision",
                 command=_command("passport_new", nik=NIK_AKTA_TIDAK_SESUAI),
                 expect=Status.NEEDS_REVISION,
                 expect_error_code="documents_inconsistent",
             ),
-            ContractSample(
-                name="old passport not in the register is refused at submission",
-                command=_command("passport_renewal", old_passport_number="X0123456"),
-                expect=Status.REJECTED,
-                expect_error_code="old_passport_not_found",
+            ContractSample.refused(
+                "old passport not in the register is refused at submission", _command("passport_renewal", old_passport_number="X0123456"), "old_passport_not_found"
             ),
         ],
         backend_settings=_backend_settings,
@@ -80,10 +69,4 @@ def contract() -> AgencyContract:
 
 def _backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
     """Imigrasi does not call back (it is polled), so ``callback_base_url`` is unused."""
-    return ImigrasiSettings(
-        base_url=base_url,  # type: ignore[arg-type]  # validated to HttpUrl
-        timeout_seconds=5.0,
-        retry_attempts=2,
-        retry_max_wait_seconds=0.2,
-        poll_interval_seconds=CONTRACT_POLL_INTERVAL_SECONDS,
-    )
+    return ImigrasiSettings.model_validate({"base_url": base_url, "poll_interval_seconds": CONTRACT_POLL_INTERVAL_SECONDS, **CONTRACT_RUN_SETTINGS})

@@ -104,9 +104,10 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.imigrasi import native
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
 
-__all__ = ["WIB", "ImigrasiKnobs", "create_app"]
+__all__ = ["WIB", "ImigrasiKnobs", "create_app", "from_options"]
 
 KANTOR: Final[str] = "Kantor Imigrasi Kelas II Non TPI Agam"
 LOKASI: Final[str] = "Mal Pelayanan Publik Kota Bukittinggi"
@@ -509,3 +510,9 @@ def create_app(knobs: ImigrasiKnobs | None = None, *, ledger_path: str = ":memor
         description="Native SOAP 1.1 passport service (AjukanPermohonan, CekStatusPermohonan, BatalkanPermohonan) for mpp-hub adapter tests.",
     )
     return simulator.app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator imigrasi` (and the plug-in) starts; the passport service
+    has no shared secrets, so ``options.secrets`` is unused."""
+    return create_app(ledger_path=options.ledger_path)

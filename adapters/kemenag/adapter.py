@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from typing import ClassVar, Final, TypeVar
+from typing import Any, ClassVar, Final, TypeVar
 
 import httpx
 from pydantic import BaseModel, Field, ValidationError
@@ -55,7 +55,6 @@ from adapters.kemenag.native import (
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.http import HttpAdapter, retry_after_seconds
 from schemas.identifiers import mask_nik, parse_nik
-from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.kemenag import (
     CeremonyPlace,
@@ -65,6 +64,7 @@ from schemas.services.kemenag import (
     MarriageBookDuplicateOutput,
     MarriageRegistrationInput,
     MarriageRegistrationOutput,
+    Spouse,
 )
 from schemas.validation import describe
 
@@ -159,41 +159,29 @@ class KemenagAdapter(HttpAdapter):
         native = self._answer(await self._post(PATH_PENDAFTARAN, form.to_form()), JawabanPendaftaran)
         if native.kode_kua != form.kode_kua or native.tgl_akad != form.tgl_akad:
             raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH registered another KUA or ceremony date than requested")
-        output = _output(
-            MarriageRegistrationOutput,
-            registration_number=native.no_pendaftaran,
-            registered_on=native.tgl_daftar,
-            ceremony_date=native.tgl_akad,
-            ceremony_time=native.jam_akad,
-            ceremony_place=_PLACE_BACK[native.tempat_akad],
-            kua_code=native.kode_kua,
-            kua_name=native.nama_kua,
-            fee=native.biaya,
-            billing_code=native.kode_billing,
-            premarital_counselling_required=native.wajib_bimwin == "YA",
-            premarital_counselling_date=native.tgl_bimwin,
-        )
-        return _completed(output, native.status, native.no_pendaftaran)
+        with self.canonical_output():
+            output = MarriageRegistrationOutput(
+                registration_number=native.no_pendaftaran,
+                registered_on=native.tgl_daftar,
+                ceremony_date=native.tgl_akad,
+                ceremony_time=native.jam_akad,
+                ceremony_place=_PLACE_BACK[native.tempat_akad],
+                kua_code=native.kode_kua,
+                kua_name=native.nama_kua,
+                fee=native.biaya,
+                billing_code=native.kode_billing,
+                premarital_counselling_required=native.wajib_bimwin == "YA",
+                premarital_counselling_date=native.tgl_bimwin,
+            )
+        return self.completed(output, native.status, native.no_pendaftaran)
 
     @staticmethod
     def _registration_form(command: StepCommand, data: MarriageRegistrationInput, step_id: uuid.UUID) -> FormPendaftaran:
-        groom, bride = data.groom, data.bride
         return FormPendaftaran(
             id_transaksi=str(step_id),
             nik_pemohon=command.applicant.nik,
-            nik_suami=groom.nik,
-            nama_suami=groom.name,
-            # SIMKAH asks for birth dates; they are encoded in the NIK.
-            tgl_lahir_suami=parse_nik(groom.nik).birth_date,
-            status_kawin_suami=_MARITAL[groom.marital_status],
-            no_dok_kawin_lalu_suami=groom.previous_marriage_document,
-            no_n5_suami=groom.parental_consent_n5,
-            nik_istri=bride.nik,
-            nama_istri=bride.name,
-            tgl_lahir_istri=parse_nik(bride.nik).birth_date,
-            status_kawin_istri=_MARITAL[bride.marital_status],
-            no_dok_kawin_lalu_istri=bride.previous_marriage_document,
-            no_n5_istri=bride.parental_consent_n5,
+            **_party(data.groom, "suami"),
+            **_party(data.bride, "istri"),
             tgl_akad=data.ceremony_date,
             jam_akad=data.ceremony_time.replace(second=0, microsecond=0) if data.ceremony_time else None,
             tempat_akad=_PLACE[data.ceremony_place],
@@ -219,14 +207,14 @@ class KemenagAdapter(HttpAdapter):
         native = self._answer(await self._post(PATH_DUPLIKAT, form.to_form()), JawabanDuplikat)
         if native.no_akta_nikah != form.no_akta_nikah:
             raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH answered for another marriage certificate than requested")
-        output = _output(
-            MarriageBookDuplicateOutput,
-            duplicate_number=native.no_duplikat,
-            issued_on=native.tgl_terbit,
-            marriage_certificate_number=native.no_akta_nikah,
-            kua_code=native.kode_kua,
-        )
-        return _completed(output, native.status, native.no_duplikat)
+        with self.canonical_output():
+            output = MarriageBookDuplicateOutput(
+                duplicate_number=native.no_duplikat,
+                issued_on=native.tgl_terbit,
+                marriage_certificate_number=native.no_akta_nikah,
+                kua_code=native.kode_kua,
+            )
+        return self.completed(output, native.status, native.no_duplikat)
 
     async def _post(self, path: str, body: str) -> httpx.Response:
         return await self.send("POST", path, content=body.encode("utf-8"), headers={"Content-Type": FORM})
@@ -244,17 +232,17 @@ class KemenagAdapter(HttpAdapter):
 # ------------------------------------------------------------------ translation
 
 
-def _output(model: type[M], **fields: object) -> M:
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH's answer does not make a valid result: {describe(exc)}") from None
-
-
-def _completed(output: BaseModel, agency_status: str, agency_ref: str) -> StepStatusReport:
-    return StepStatusReport(
-        status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=agency_status, agency_ref=agency_ref[:200]
-    )
+def _party(person: Spouse, role: str) -> dict[str, Any]:
+    """One spouse's fields of the registration form; ``role`` is SIMKAH's suffix (``suami``, ``istri``)."""
+    return {
+        f"nik_{role}": person.nik,
+        f"nama_{role}": person.name,
+        # SIMKAH asks for birth dates; they are encoded in the NIK.
+        f"tgl_lahir_{role}": parse_nik(person.nik).birth_date,
+        f"status_kawin_{role}": _MARITAL[person.marital_status],
+        f"no_dok_kawin_lalu_{role}": person.previous_marriage_document,
+        f"no_n5_{role}": person.parental_consent_n5,
+    }
 
 
 def _answer(response: httpx.Response, model: type[M]) -> M:

@@ -11,9 +11,8 @@ from datetime import date, datetime, timedelta, timezone
 from typing import Any
 
 from adapters.kemenag.adapter import KemenagSettings
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
-from schemas.lifecycle import Status
-from schemas.messages import Applicant, StepCommand
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
+from schemas.messages import StepCommand
 
 WIB = timezone(timedelta(hours=7), name="WIB")
 
@@ -67,15 +66,11 @@ def duplicate_data(**overrides: Any) -> dict[str, Any]:
 
 
 def registration_command(data: dict[str, Any], nik: str = GROOM_NIK, name: str = "Budi Santoso") -> StepCommand:
-    return StepCommand(
-        service="kemenag.marriage_registration", operation="marriage_registration", applicant=Applicant(nik=nik, name=name), data=data
-    )
+    return step_command("kemenag.marriage_registration", data, nik=nik, name=name)
 
 
 def duplicate_command(data: dict[str, Any], nik: str = GROOM_NIK, name: str = "Budi Santoso") -> StepCommand:
-    return StepCommand(
-        service="kemenag.marriage_book_duplicate", operation="marriage_book_duplicate", applicant=Applicant(nik=nik, name=name), data=data
-    )
+    return step_command("kemenag.marriage_book_duplicate", data, nik=nik, name=name)
 
 
 def under_age_bride_nik(ceremony: date) -> str:
@@ -84,49 +79,29 @@ def under_age_bride_nik(ceremony: date) -> str:
 
 
 def backend_settings(base_url: str, callback_base_url: str) -> KemenagSettings:
-    """The adapter against a simulator: short timeouts and backoff for tests (SIMKAH
-    does not call back, so ``callback_base_url`` is not used)."""
-    return KemenagSettings(
-        base_url=base_url, timeout_seconds=5, retry_attempts=3, retry_max_wait_seconds=0.2, breaker_reset_seconds=1.0
-    )
+    """The adapter against a simulator (SIMKAH does not call back, so ``callback_base_url``
+    is not used)."""
+    return KemenagSettings.model_validate({"base_url": base_url, **CONTRACT_RUN_SETTINGS})
 
 
 def contract() -> AgencyContract:
     ceremony = working_day_after(30)
+    outside = registration_data(ceremony_place="outside_kua_or_after_hours", ceremony_time="19:30", ceremony_address="Jl. Sudirman 1, Bukittinggi")
+    under_age = registration_data(
+        bride={"nik": under_age_bride_nik(ceremony), "name": "Putri Muda", "parental_consent_n5": "N5/01/2026"}, ceremony_date=ceremony.isoformat()
+    )
     return AgencyContract(
         agency="kemenag",
         samples=[
-            ContractSample(name="registration_at_kua_in_office_hours", command=registration_command(registration_data()), expect=Status.COMPLETED),
-            ContractSample(
-                name="registration_outside_kua_with_fee",
-                command=registration_command(
-                    registration_data(ceremony_place="outside_kua_or_after_hours", ceremony_time="19:30", ceremony_address="Jl. Sudirman 1, Bukittinggi")
-                ),
-                expect=Status.COMPLETED,
-            ),
-            ContractSample(name="duplicate_of_a_lost_marriage_book", command=duplicate_command(duplicate_data()), expect=Status.COMPLETED),
-            ContractSample(
-                name="unknown_kua_is_refused",
-                command=registration_command(registration_data(kua_code="999901")),
-                expect=Status.REJECTED,
-                expect_error_code="unknown_kua",
-            ),
-            ContractSample(
-                name="under_age_without_dispensation_is_refused",
-                command=registration_command(
-                    registration_data(
-                        bride={"nik": under_age_bride_nik(ceremony), "name": "Putri Muda", "parental_consent_n5": "N5/01/2026"},
-                        ceremony_date=ceremony.isoformat(),
-                    )
-                ),
-                expect=Status.REJECTED,
-                expect_error_code="under_age_without_dispensation",
-            ),
-            ContractSample(
-                name="unknown_marriage_record_is_refused",
-                command=duplicate_command(duplicate_data(marriage_certificate_number="9123/137501/III/2019")),
-                expect=Status.REJECTED,
-                expect_error_code="marriage_record_not_found",
+            ContractSample.completes("registration_at_kua_in_office_hours", registration_command(registration_data())),
+            ContractSample.completes("registration_outside_kua_with_fee", registration_command(outside)),
+            ContractSample.completes("duplicate_of_a_lost_marriage_book", duplicate_command(duplicate_data())),
+            ContractSample.refused("unknown_kua_is_refused", registration_command(registration_data(kua_code="999901")), "unknown_kua"),
+            ContractSample.refused("under_age_without_dispensation_is_refused", registration_command(under_age), "under_age_without_dispensation"),
+            ContractSample.refused(
+                "unknown_marriage_record_is_refused",
+                duplicate_command(duplicate_data(marriage_certificate_number="9123/137501/III/2019")),
+                "marriage_record_not_found",
             ),
         ],
         backend_settings=backend_settings,

@@ -19,7 +19,7 @@ produces answers with them; the adapter builds requests and reads answers with t
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import date, datetime, time
 from enum import StrEnum
 from typing import Annotated, Any, Final, Literal
@@ -100,24 +100,19 @@ def format_tanggal(day: date) -> str:
     return day.strftime("%d-%m-%Y")
 
 
-def _tanggal(value: Any) -> Any:
-    """``dd-mm-yyyy`` text to a date (dates pass through)."""
-    if isinstance(value, str):
-        try:
-            return datetime.strptime(value, "%d-%m-%Y").date()
-        except ValueError as exc:
-            raise ValueError("tanggal harus dd-mm-yyyy") from exc
-    return value
+def _dibaca(fmt: str, part: Callable[[datetime], date | time], message: str) -> BeforeValidator:
+    """Form text in ``fmt`` to a date or time (``part`` of the parsed moment); values that
+    are already one pass through, text in another format is refused with ``message``."""
 
+    def parse(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                return part(datetime.strptime(value, fmt))
+            except ValueError as exc:
+                raise ValueError(message) from exc
+        return value
 
-def _jam(value: Any) -> Any:
-    """``HH:MM`` text to a time."""
-    if isinstance(value, str):
-        try:
-            return datetime.strptime(value, "%H:%M").time()
-        except ValueError as exc:
-            raise ValueError("jam harus HH:MM") from exc
-    return value
+    return BeforeValidator(parse)
 
 
 def _kosong_jadi_none(value: Any) -> Any:
@@ -125,8 +120,8 @@ def _kosong_jadi_none(value: Any) -> Any:
     return None if isinstance(value, str) and not value.strip() else value
 
 
-Tanggal = Annotated[date, BeforeValidator(_tanggal), PlainSerializer(format_tanggal, return_type=str)]
-Jam = Annotated[time, BeforeValidator(_jam), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
+Tanggal = Annotated[date, _dibaca("%d-%m-%Y", datetime.date, "tanggal harus dd-mm-yyyy"), PlainSerializer(format_tanggal, return_type=str)]
+Jam = Annotated[time, _dibaca("%H:%M", datetime.time, "jam harus HH:MM"), PlainSerializer(lambda t: t.strftime("%H:%M"), return_type=str)]
 Teks = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 TeksOpsional = Annotated[Teks | None, BeforeValidator(_kosong_jadi_none)]
 Nik = Annotated[str, StringConstraints(pattern=POLA_NIK)]

@@ -99,10 +99,11 @@ from pydantic import BaseModel, Field, ValidationError, model_validator
 
 from adapters.kemenag import native
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
 from schemas.validation import invalid_fields
 
-__all__ = ["WIB", "KemenagKnobs", "SimulatorSettings", "create_app"]
+__all__ = ["WIB", "KemenagKnobs", "SimulatorSettings", "create_app", "from_options"]
 
 #: The simulated KUA register: Kota Bukittinggi's districts [V:WILAYAH].
 KUA: Final[Mapping[str, str]] = {
@@ -388,3 +389,9 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: sim.Clock | 
         runtime, DialekSimkah(runtime), OPERASI, title="SIMKAH simulator (Kemenag KUA)", description="Form-encoded SIMKAH-like backend for mpp-hub tests."
     )
     return simulator.app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator kemenag` (and the plug-in) starts; SIMKAH uses no shared
+    secrets, so ``options.secrets`` is unused."""
+    return create_app(SimulatorSettings(ledger_path=options.ledger_path))

@@ -37,6 +37,8 @@ from __future__ import annotations
 import json
 import logging
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
@@ -114,13 +116,57 @@ _REASONS: dict[str, str] = {
     KodeAlasan.KENDARAAN_DIBLOKIR: "vehicle_blocked",
     KodeAlasan.CEK_FISIK_TIDAK_SESUAI: "physical_check_mismatch",
 }
-_OPERATIONS: dict[str, Layanan] = {
-    "skck_new": Layanan.SKCK_BARU,
-    "skck_renewal": Layanan.SKCK_PERPANJANGAN,
-    "sim_renewal": Layanan.SIM_PERPANJANGAN,
-    "vehicle_check": Layanan.CEK_FISIK_KENDARAAN,
-}
 _JENIS_KENDARAAN: dict[VehicleType, JenisKendaraan] = {VehicleType.CAR: JenisKendaraan.MOBIL, VehicleType.MOTORCYCLE: JenisKendaraan.MOTOR}
+
+
+@dataclass(frozen=True)
+class _Application:
+    """How one operation is filed: the service at Polri, where, and the native request
+    made of the canonical input and the fields every application carries."""
+
+    layanan: Layanan
+    path: str
+    input: type[BaseModel]
+    native: Callable[[Any, dict[str, Any]], BaseModel]
+
+
+def _skck_new(new: SkckNewInput, common: dict[str, Any]) -> PermohonanSkck:
+    return PermohonanSkck(**common, jenis_permohonan=JenisPermohonanSkck.BARU, alamat_domisili=new.address, keperluan=new.purpose)
+
+
+def _skck_renewal(renewal: SkckRenewalInput, common: dict[str, Any]) -> PermohonanSkck:
+    return PermohonanSkck(
+        **common,
+        jenis_permohonan=JenisPermohonanSkck.PERPANJANGAN,
+        alamat_domisili=renewal.address,
+        keperluan=renewal.purpose,
+        nomor_skck_lama=renewal.old_skck_number,
+        masa_berlaku_skck_lama=renewal.old_skck_valid_until,
+    )
+
+
+def _sim_renewal(sim: SimRenewalInput, common: dict[str, Any]) -> PermohonanPerpanjanganSim:
+    return PermohonanPerpanjanganSim(
+        **common, golongan_sim=_GOLONGAN[sim.licence_class], nomor_sim_lama=sim.old_sim_number, masa_berlaku_sim_lama=sim.old_valid_until
+    )
+
+
+def _vehicle_check(vehicle: VehicleCheckInput, common: dict[str, Any]) -> PermohonanCekFisik:
+    return PermohonanCekFisik(
+        **common,
+        nopol=vehicle.plate,
+        jenis_kendaraan=_JENIS_KENDARAAN[vehicle.vehicle_type],
+        nomor_rangka=vehicle.chassis_number,
+        nomor_mesin=vehicle.engine_number,
+    )
+
+
+_OPERATIONS: dict[str, _Application] = {
+    "skck_new": _Application(Layanan.SKCK_BARU, PATH_SKCK, SkckNewInput, _skck_new),
+    "skck_renewal": _Application(Layanan.SKCK_PERPANJANGAN, PATH_SKCK, SkckRenewalInput, _skck_renewal),
+    "sim_renewal": _Application(Layanan.SIM_PERPANJANGAN, PATH_SIM_PERPANJANGAN, SimRenewalInput, _sim_renewal),
+    "vehicle_check": _Application(Layanan.CEK_FISIK_KENDARAAN, PATH_CEK_FISIK, VehicleCheckInput, _vehicle_check),
+}
 _KNOWN_STATUSES = frozenset(s.value for s in StatusPermohonan)
 
 
@@ -145,58 +191,21 @@ class PolriAdapter(HttpAdapter):
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         self.check_operation(command)
-        layanan = _OPERATIONS[command.operation]
+        application = _OPERATIONS[command.operation]
+        data = self.parse_input(application.input, command)
+        common = {
+            "nik": command.applicant.nik,
+            "nama_lengkap": command.applicant.name,
+            "callback_url": callback_url(str(self.settings.callback_base_url), AGENCY, step_id),
+        }
         with self.native_request():
-            path, body = self._application(command, layanan, step_id)
-        response = await self.send("POST", path, json=body, headers={HEADER_REQUEST_ID: str(step_id)})
+            body = application.native(data, common).model_dump(mode="json", exclude_none=True)
+        response = await self.send("POST", application.path, json=body, headers={HEADER_REQUEST_ID: str(step_id)})
         if response.status_code != 202:
             raise self.transient_error(response) or _error_for(response)
-        receipt = _receipt(response, layanan)
-        log.info("polri accepted %s for %s as %s (step %s)", layanan, mask_nik(command.applicant.nik), receipt.nomor_registrasi, step_id)
+        receipt = _receipt(response, application.layanan)
+        log.info("polri accepted %s for %s as %s (step %s)", application.layanan, mask_nik(command.applicant.nik), receipt.nomor_registrasi, step_id)
         return StepStatusReport(status=Status.ACCEPTED, agency_status=receipt.status, agency_ref=receipt.nomor_registrasi)
-
-    def _application(self, command: StepCommand, layanan: Layanan, step_id: uuid.UUID) -> tuple[str, dict[str, Any]]:
-        url = callback_url(str(self.settings.callback_base_url), AGENCY, step_id)
-        applicant: dict[str, Any] = {"nik": command.applicant.nik, "nama_lengkap": command.applicant.name}
-        native: BaseModel
-        if layanan is Layanan.SIM_PERPANJANGAN:
-            sim = self.parse_input(SimRenewalInput, command)
-            native = PermohonanPerpanjanganSim(
-                **applicant,
-                golongan_sim=_GOLONGAN[sim.licence_class],
-                nomor_sim_lama=sim.old_sim_number,
-                masa_berlaku_sim_lama=sim.old_valid_until,
-                callback_url=url,
-            )
-            return PATH_SIM_PERPANJANGAN, native.model_dump(mode="json")
-        if layanan is Layanan.CEK_FISIK_KENDARAAN:
-            vehicle = self.parse_input(VehicleCheckInput, command)
-            native = PermohonanCekFisik(
-                **applicant,
-                nopol=vehicle.plate,
-                jenis_kendaraan=_JENIS_KENDARAAN[vehicle.vehicle_type],
-                nomor_rangka=vehicle.chassis_number,
-                nomor_mesin=vehicle.engine_number,
-                callback_url=url,
-            )
-            return PATH_CEK_FISIK, native.model_dump(mode="json")
-        if layanan is Layanan.SKCK_PERPANJANGAN:
-            renewal = self.parse_input(SkckRenewalInput, command)
-            native = PermohonanSkck(
-                **applicant,
-                jenis_permohonan=JenisPermohonanSkck.PERPANJANGAN,
-                alamat_domisili=renewal.address,
-                keperluan=renewal.purpose,
-                nomor_skck_lama=renewal.old_skck_number,
-                masa_berlaku_skck_lama=renewal.old_skck_valid_until,
-                callback_url=url,
-            )
-        else:
-            new = self.parse_input(SkckNewInput, command)
-            native = PermohonanSkck(
-                **applicant, jenis_permohonan=JenisPermohonanSkck.BARU, alamat_domisili=new.address, keperluan=new.purpose, callback_url=url
-            )
-        return PATH_SKCK, native.model_dump(mode="json", exclude_none=True)
 
     # -- native callback -> canonical
 

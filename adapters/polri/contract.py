@@ -11,13 +11,13 @@ reported stolen/blocked.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import date, timedelta
 
 from adapters.polri.simulator import DEV_CALLBACK_SECRET, SECRET_NAME, register_kendaraan
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
 from adapters.sdk.settings import BackendSettings
-from schemas.lifecycle import Status
-from schemas.messages import Applicant, StepCommand
+from schemas.messages import StepCommand
 
 #: Shared by the adapter settings and the simulator options, so callbacks verify.
 CONTRACT_SECRET = DEV_CALLBACK_SECRET
@@ -37,8 +37,8 @@ def vehicle_check_data(plate: str = CLEAN_PLATE, vehicle_type: str = "car", **ch
     return {"plate": plate, "vehicle_type": vehicle_type, "chassis_number": register[0], "engine_number": register[1], **changes}
 
 
-def _command(service: str, operation: str, data: dict[str, object], nik: str = CLEAN_NIK) -> StepCommand:
-    return StepCommand(service=service, operation=operation, applicant=Applicant(nik=nik, name="Siti Rahmah"), data=data)
+def _command(operation: str, data: Mapping[str, object], nik: str = CLEAN_NIK) -> StepCommand:
+    return step_command(f"polri.{operation}", data, nik=nik, name="Siti Rahmah")
 
 
 def samples(today: date | None = None) -> list[ContractSample]:
@@ -47,46 +47,21 @@ def samples(today: date | None = None) -> list[ContractSample]:
     skck = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi"}
     renewal = {**skck, "old_skck_number": "SKCK/YANMAS/01234/III/2025/INTELKAM", "old_skck_valid_until": (today - timedelta(days=30)).isoformat()}
     sim = {"licence_class": "C", "old_sim_number": "137501234567", "old_valid_until": (today + timedelta(days=20)).isoformat()}
+    too_late = {**renewal, "old_skck_valid_until": (today - timedelta(days=400)).isoformat()}
+    expired = {**sim, "old_valid_until": (today - timedelta(days=1)).isoformat()}
     return [
-        ContractSample(name="skck_new_issued", command=_command("polri.skck_new", "skck_new", skck), expect=Status.COMPLETED),
-        ContractSample(name="skck_renewal_issued", command=_command("polri.skck_renewal", "skck_renewal", renewal), expect=Status.COMPLETED),
-        ContractSample(name="sim_renewal_issued", command=_command("polri.sim_renewal", "sim_renewal", sim), expect=Status.COMPLETED),
-        ContractSample(
-            name="vehicle_check_cleared",
-            command=_command("polri.vehicle_check", "vehicle_check", vehicle_check_data(), nik=BUYER_NIK),
-            expect=Status.COMPLETED,
-        ),
-        ContractSample(
-            name="skck_record_hit",
-            command=_command("polri.skck_new", "skck_new", skck, nik=RECORD_HIT_NIK),
-            expect=Status.REJECTED,
-            expect_error_code="police_record_hit",
-        ),
-        ContractSample(
-            name="skck_renewal_too_late",
-            command=_command(
-                "polri.skck_renewal", "skck_renewal", {**renewal, "old_skck_valid_until": (today - timedelta(days=400)).isoformat()}
-            ),
-            expect=Status.REJECTED,
-            expect_error_code="previous_skck_expired",
-        ),
-        ContractSample(
-            name="sim_renewal_expired_licence",
-            command=_command("polri.sim_renewal", "sim_renewal", {**sim, "old_valid_until": (today - timedelta(days=1)).isoformat()}),
-            expect=Status.REJECTED,
-            expect_error_code="licence_expired",
-        ),
-        ContractSample(
-            name="vehicle_reported_stolen",
-            command=_command("polri.vehicle_check", "vehicle_check", vehicle_check_data(BLOCKED_PLATE), nik=BUYER_NIK),
-            expect=Status.REJECTED,
-            expect_error_code="vehicle_blocked",
-        ),
-        ContractSample(
-            name="vehicle_engine_number_differs",
-            command=_command("polri.vehicle_check", "vehicle_check", vehicle_check_data(engine_number="XYZ1234567"), nik=BUYER_NIK),
-            expect=Status.REJECTED,
-            expect_error_code="physical_check_mismatch",
+        ContractSample.completes("skck_new_issued", _command("skck_new", skck)),
+        ContractSample.completes("skck_renewal_issued", _command("skck_renewal", renewal)),
+        ContractSample.completes("sim_renewal_issued", _command("sim_renewal", sim)),
+        ContractSample.completes("vehicle_check_cleared", _command("vehicle_check", vehicle_check_data(), nik=BUYER_NIK)),
+        ContractSample.refused("skck_record_hit", _command("skck_new", skck, nik=RECORD_HIT_NIK), "police_record_hit"),
+        ContractSample.refused("skck_renewal_too_late", _command("skck_renewal", too_late), "previous_skck_expired"),
+        ContractSample.refused("sim_renewal_expired_licence", _command("sim_renewal", expired), "licence_expired"),
+        ContractSample.refused("vehicle_reported_stolen", _command("vehicle_check", vehicle_check_data(BLOCKED_PLATE), nik=BUYER_NIK), "vehicle_blocked"),
+        ContractSample.refused(
+            "vehicle_engine_number_differs",
+            _command("vehicle_check", vehicle_check_data(engine_number="XYZ1234567"), nik=BUYER_NIK),
+            "physical_check_mismatch",
         ),
     ]
 
@@ -94,16 +69,10 @@ def samples(today: date | None = None) -> list[ContractSample]:
 def backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
     """The adapter against a simulator at ``base_url``; callbacks to ``callback_base_url``.
 
-    Short timeouts and retry waits keep contract runs fast. The verdict delay is the
-    simulator's ``verdict_delay_ms`` knob (default 1.5 s; a kit may lower it with
-    ``PUT /_sim/knobs``)."""
-    return BackendSettings(
-        base_url=base_url,
-        callback_base_url=callback_base_url,
-        callback_secret=CONTRACT_SECRET,
-        timeout_seconds=5.0,
-        retry_attempts=3,
-        retry_max_wait_seconds=0.5,
+    The verdict delay is the simulator's ``verdict_delay_ms`` knob (default 1.5 s; a kit
+    may lower it with ``PUT /_sim/knobs``)."""
+    return BackendSettings.model_validate(
+        {"base_url": base_url, "callback_base_url": callback_base_url, "callback_secret": CONTRACT_SECRET, **CONTRACT_RUN_SETTINGS}
     )
 
 

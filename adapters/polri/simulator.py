@@ -99,18 +99,19 @@ import httpx
 from fastapi import FastAPI
 from pydantic import Field
 
-from adapters.polri import native
+from adapters.polri import DEV_CALLBACK_SECRET, native
 from adapters.sdk import testing as sim
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
+from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
 from adapters.sdk.testing.registers import data_register, serial_nopol
 
-__all__ = ["DEV_CALLBACK_SECRET", "SECRET_NAME", "WIB", "PolriKnobs", "PolriSimulator", "create_app", "kendaraan_diblokir", "register_kendaraan"]
+__all__ = [
+    "DEV_CALLBACK_SECRET", "SECRET_NAME", "WIB", "PolriKnobs", "PolriSimulator", "create_app", "from_options", "kendaraan_diblokir", "register_kendaraan",
+]  # fmt: skip
 
 log = logging.getLogger(__name__)
 
-#: Development secret shared with the hub (hub/config.py _DEV_EXTRAS["polri"]).
-DEV_CALLBACK_SECRET: Final[str] = "dev-polri-callback-secret"
 SECRET_NAME: Final[str] = "callback_secret"
 
 MAX_PANJANG_REQUEST_ID: Final[int] = 200
@@ -532,3 +533,9 @@ def create_app(
     )
     simulator.app.state.polri = polri
     return simulator.app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator polri` (and the plug-in) starts: ``options.secrets["callback_secret"]``
+    signs the callbacks; the hub passes the secret it verifies with (``MPP_AGENCIES__POLRI__CALLBACK_SECRET``)."""
+    return create_app(ledger_path=options.ledger_path, callback_secret=options.secrets.get(SECRET_NAME, DEV_CALLBACK_SECRET))

@@ -50,9 +50,7 @@ from adapters.samsat.native import (
 )
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection
 from adapters.sdk.http import HttpAdapter
-from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
-from schemas.validation import describe, field_problems
 from schemas.services.samsat import (
     OwnershipTransferBreakdown,
     OwnershipTransferInput,
@@ -66,6 +64,7 @@ from schemas.services.samsat import (
     Stnk5YearOutput,
     VehicleType,
 )
+from schemas.validation import describe, field_problems
 
 _VEHICLE = {VehicleType.CAR: JenisKendaraan.MOBIL, VehicleType.MOTORCYCLE: JenisKendaraan.MOTOR}
 
@@ -193,11 +192,9 @@ class SamsatAdapter(HttpAdapter):
             raise AgencyAnswerInvalid("agency_answer_invalid", _why_invalid(response, exc)) from None
         if reply.nopol != data.plate:
             raise AgencyAnswerInvalid("agency_answer_invalid", "Samsat answered about another plate than the one asked")
-        try:
+        with self.canonical_output():
             output = operation.to_output(reply)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"Samsat success answer does not fit the service's outputs: {describe(exc)}") from None
-        return StepStatusReport(status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=reply.status)
+        return self.completed(output, reply.status)
 
 
 def _why_invalid(response: httpx.Response, exc: ValidationError) -> str:

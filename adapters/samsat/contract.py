@@ -13,10 +13,9 @@ from __future__ import annotations
 from typing import Any
 
 from adapters.samsat.simulator import DataRegister, data_register
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
 from adapters.sdk.settings import BackendSettings
-from schemas.lifecycle import Status
-from schemas.messages import Applicant, StepCommand
+from schemas.messages import StepCommand
 
 #: Registered owner (Bukittinggi, woman born 12-03-1990) and a buyer.
 OWNER_NIK = "1375015203900007"
@@ -38,9 +37,7 @@ def _physical_check(plate: str) -> dict[str, str]:
 
 
 def _command(service: str, data: dict[str, Any], nik: str = OWNER_NIK, name: str = "Siti Rahmah") -> StepCommand:
-    return StepCommand(
-        service=f"samsat.{service}", operation=service, applicant=Applicant(nik=nik, name=name), data=data
-    )
+    return step_command(f"samsat.{service}", data, nik=nik, name=name)
 
 
 def pkb_command(plate: str = "BA 1234 LZ", vehicle_type: str = "car", nik: str = OWNER_NIK) -> StepCommand:
@@ -79,53 +76,23 @@ def ownership_transfer_command(
 
 def _samples() -> list[ContractSample]:
     return [
-        ContractSample(name="annual PKB, car", command=pkb_command(), expect=Status.COMPLETED),
-        ContractSample(name="annual PKB, motorcycle", command=pkb_command("BA 4321 LQ", "motorcycle"), expect=Status.COMPLETED),
-        ContractSample(name="5-year STNK + plates, motorcycle", command=stnk_5year_command(), expect=Status.COMPLETED),
-        ContractSample(name="ownership transfer, car", command=ownership_transfer_command(), expect=Status.COMPLETED),
-        ContractSample(
-            name="unregistered plate",
-            command=pkb_command("BA 9100 LA"),
-            expect=Status.REJECTED,
-            expect_error_code="plate_not_registered",
+        ContractSample.completes("annual PKB, car", pkb_command()),
+        ContractSample.completes("annual PKB, motorcycle", pkb_command("BA 4321 LQ", "motorcycle")),
+        ContractSample.completes("5-year STNK + plates, motorcycle", stnk_5year_command()),
+        ContractSample.completes("ownership transfer, car", ownership_transfer_command()),
+        ContractSample.refused("unregistered plate", pkb_command("BA 9100 LA"), "plate_not_registered"),
+        ContractSample.refused("applicant is not the registered owner", pkb_command(nik=NOT_OWNER_NIK), "owner_mismatch"),
+        ContractSample.refused("5-year renewal with another vehicle's BPKB", stnk_5year_command(bpkb_number=_register("BA 1 A").no_bpkb), "bpkb_mismatch"),
+        ContractSample.refused(
+            "transfer from someone who is not the registered owner", ownership_transfer_command(previous_owner_nik=NOT_OWNER_NIK), "owner_mismatch"
         ),
-        ContractSample(
-            name="applicant is not the registered owner",
-            command=pkb_command(nik=NOT_OWNER_NIK),
-            expect=Status.REJECTED,
-            expect_error_code="owner_mismatch",
-        ),
-        ContractSample(
-            name="5-year renewal with another vehicle's BPKB",
-            command=stnk_5year_command(bpkb_number=_register("BA 1 A").no_bpkb),
-            expect=Status.REJECTED,
-            expect_error_code="bpkb_mismatch",
-        ),
-        ContractSample(
-            name="transfer from someone who is not the registered owner",
-            command=ownership_transfer_command(previous_owner_nik=NOT_OWNER_NIK),
-            expect=Status.REJECTED,
-            expect_error_code="owner_mismatch",
-        ),
-        ContractSample(
-            name="transfer with a sale receipt without stamp duty",
-            command=ownership_transfer_command(stamped=False),
-            expect=Status.REJECTED,
-            expect_error_code="sale_receipt_unstamped",
-        ),
+        ContractSample.refused("transfer with a sale receipt without stamp duty", ownership_transfer_command(stamped=False), "sale_receipt_unstamped"),
     ]
 
 
 def backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
     """The adapter against a simulator at ``base_url``; Samsat never calls back."""
-    return BackendSettings(
-        base_url=base_url,
-        timeout_seconds=5.0,
-        retry_attempts=3,
-        retry_max_wait_seconds=0.2,
-        breaker_failure_threshold=5,
-        breaker_reset_seconds=1.0,
-    )
+    return BackendSettings.model_validate({"base_url": base_url, **CONTRACT_RUN_SETTINGS})
 
 
 def contract() -> AgencyContract:

@@ -148,34 +148,33 @@ BIAYA_BPKB: Final[dict[JenisKendaraan, int]] = {
 }
 
 
-class PermohonanPengesahan(BaseModel):
+class _Native(BaseModel):
+    # Samsat validates strictly: an unknown field is refused, not ignored.
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PermohonanPengesahan(_Native):
     """Request body of ``POST /api/v1/pkb/pengesahan``.
 
     Unknown fields are refused (422 ``DATA_TIDAK_VALID``) because Samsat's backend
     is strict; a silently ignored field would hide an adapter mapping bug.
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
     nopol: str = Field(pattern=POLA_NOPOL, description="Plate, e.g. 'BA 1234 LZ'.")
     nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
     jenis_kendaraan: JenisKendaraan
 
 
-class RincianBiaya(BaseModel):
+class RincianBiaya(_Native):
     """Breakdown of what the citizen pays, in whole rupiah."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pkb: int = Field(ge=0, description="Provincial vehicle tax (PKB).")
     swdkllj: int = Field(ge=0, description="Jasa Raharja accident-fund contribution.")
     biaya_pengesahan: int = Field(ge=0, description="STNK endorsement fee (PP 60/2016).")
 
 
-class HasilPengesahan(BaseModel):
+class HasilPengesahan(_Native):
     """Success (HTTP 200) reply: PKB paid and the STNK endorsed for another year."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: Literal["BERHASIL"] = "BERHASIL"
     nopol: str = Field(pattern=POLA_NOPOL)
@@ -187,20 +186,16 @@ class HasilPengesahan(BaseModel):
     no_transaksi: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
-class CekFisik(BaseModel):
+class CekFisik(_Native):
     """Result of the physical check (cek fisik) done at the counter: the officer rubs
     the chassis and engine numbers off the vehicle and types them in."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     nomor_rangka: str = Field(pattern=POLA_NOMOR_RANGKA, description="Chassis number (VIN), 17 characters.")
     nomor_mesin: str = Field(pattern=POLA_NOMOR_MESIN, description="Engine number.")
 
 
-class PermohonanPerpanjanganLimaTahunan(BaseModel):
+class PermohonanPerpanjanganLimaTahunan(_Native):
     """Request body of ``POST /api/v1/stnk/perpanjangan-lima-tahunan`` (strict, like all of Samsat)."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     nopol: str = Field(pattern=POLA_NOPOL, description="Plate, e.g. 'BA 1234 LZ'.")
     nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
@@ -209,10 +204,8 @@ class PermohonanPerpanjanganLimaTahunan(BaseModel):
     cek_fisik: CekFisik
 
 
-class RincianPerpanjangan(BaseModel):
+class RincianPerpanjangan(_Native):
     """Breakdown of the 5-year renewal, whole rupiah."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     pkb: int = Field(ge=0, description="This year's PKB.")
     swdkllj: int = Field(ge=0, description="This year's Jasa Raharja contribution.")
@@ -220,10 +213,8 @@ class RincianPerpanjangan(BaseModel):
     biaya_tnkb: int = Field(ge=0, description="New plates (PP 60/2016).")
 
 
-class HasilPerpanjanganLimaTahunan(BaseModel):
+class HasilPerpanjanganLimaTahunan(_Native):
     """Success (HTTP 200) reply: new STNK for five years, new plates ordered."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: Literal["BERHASIL"] = "BERHASIL"
     nopol: str = Field(pattern=POLA_NOPOL)
@@ -236,19 +227,15 @@ class HasilPerpanjanganLimaTahunan(BaseModel):
     no_transaksi: str = Field(min_length=1)
 
 
-class Kwitansi(BaseModel):
+class Kwitansi(_Native):
     """The sale receipt (kwitansi jual beli) of a used vehicle."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     nomor: str = Field(min_length=1, max_length=50, description="Receipt number.")
     bermeterai: bool = Field(description="Carries the Rp10,000 stamp duty (meterai); Samsat refuses it otherwise.")
 
 
-class PermohonanBalikNama(BaseModel):
+class PermohonanBalikNama(_Native):
     """Request body of ``POST /api/v1/bbnkb/balik-nama``: transfer to the new owner."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     nopol: str = Field(pattern=POLA_NOPOL)
     jenis_kendaraan: JenisKendaraan
@@ -259,10 +246,8 @@ class PermohonanBalikNama(BaseModel):
     cek_fisik: CekFisik
 
 
-class RincianBalikNama(BaseModel):
+class RincianBalikNama(_Native):
     """Breakdown of an ownership transfer, whole rupiah."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     bbnkb: int = Field(ge=0, description="BBNKB (provincial transfer tax): 0 for a used vehicle since 5 Jan 2025.")
     pkb: int = Field(ge=0)
@@ -278,18 +263,14 @@ class StatusBpkb(StrEnum):
     DIPROSES_POLDA = "DIPROSES_POLDA"
 
 
-class ProsesBpkb(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
+class ProsesBpkb(_Native):
     status: StatusBpkb
     perkiraan_selesai: date = Field(description="Estimated date the BPKB can be collected.")
     keterangan: str = Field(min_length=1)
 
 
-class HasilBalikNama(BaseModel):
+class HasilBalikNama(_Native):
     """Success (HTTP 200) reply: STNK issued in the new owner's name, BPKB in process."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: Literal["BERHASIL"] = "BERHASIL"
     nopol: str = Field(pattern=POLA_NOPOL)
@@ -302,10 +283,8 @@ class HasilBalikNama(BaseModel):
     no_transaksi: str = Field(min_length=1)
 
 
-class GalatSamsat(BaseModel):
+class GalatSamsat(_Native):
     """Every error reply from Samsat has this shape, whatever the HTTP status."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     status: Literal["GAGAL"] = "GAGAL"
     kode_error: KodeError

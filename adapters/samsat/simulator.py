@@ -105,10 +105,11 @@ from pydantic import Field
 
 from adapters.samsat import native
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
 from adapters.sdk.testing.registers import DataRegister, data_register
 
-__all__ = ["WIB", "DataRegister", "SamsatKnobs", "create_app", "data_register"]
+__all__ = ["WIB", "DataRegister", "SamsatKnobs", "create_app", "data_register", "from_options"]
 
 #: Names of the operations as recorded in the ledger.
 OPERASI_PENGESAHAN: Final[str] = "PKB_PENGESAHAN"
@@ -356,3 +357,9 @@ def create_app(knobs: SamsatKnobs | None = None, *, ledger_path: str = ":memory:
         return JSONResponse({"nopol": record.nopol, "no_bpkb": record.no_bpkb, "nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin})
 
     return simulator.app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator samsat` (and the plug-in) starts; Samsat's native API has
+    no shared secrets, so ``options.secrets`` is unused."""
+    return create_app(ledger_path=options.ledger_path)

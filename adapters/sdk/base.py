@@ -33,6 +33,7 @@ from pydantic import BaseModel, ValidationError
 
 from adapters.sdk.errors import AgencyAnswerInvalid, UndeclaredCapability
 from adapters.sdk.settings import BackendSettings, narrow
+from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepCommand, StepStatusReport
 from schemas.validation import describe
 
@@ -154,6 +155,23 @@ class Adapter(ABC):
             yield
         except ValidationError as exc:
             raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be expressed in {self.label}'s format: {describe(exc)}") from None
+
+    @contextmanager
+    def canonical_output(self) -> Iterator[None]:
+        """Around building the service's output from the agency's answer: an answer that
+        cannot make one is the agency's fault, FAILED ``agency_answer_invalid`` naming the
+        fields (never their values), not a crash."""
+        try:
+            yield
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"{self.label}'s answer does not fit the service's output: {describe(exc, root='output')}") from None
+
+    @staticmethod
+    def completed(output: BaseModel, agency_status: str, agency_ref: str | None = None) -> StepStatusReport:
+        """The step is done: COMPLETED with ``output``, the agency's own status word and reference."""
+        return StepStatusReport(
+            status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=agency_status[:100], agency_ref=agency_ref[:200] if agency_ref else None
+        )
 
 
 def capability_mismatches(adapter: type[Adapter]) -> list[str]:

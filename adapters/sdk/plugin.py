@@ -12,12 +12,16 @@ settings model and the service payload models behind callables (so finding a plu
 never drags in its HTTP client, its simulator or its native models), the catalogue
 file of its services, and how `mpp-hub dev` runs it against its own simulator. The
 built-in agencies register exactly like a separately installed one.
+
+A package laid out by the conventions (:func:`package_plugin`) declares its plug-in in
+one call; any other layout builds the :class:`AgencyPlugin` field by field.
 """
 
 from __future__ import annotations
 
 import asyncio
 import importlib
+import importlib.util
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -156,6 +160,50 @@ def lazy_call(reference: str) -> Callable[..., Any]:
 
     call.__qualname__ = call.__name__ = f"lazy_call({reference!r})"
     return call
+
+
+def package_plugin(package: str, *, dev: DevDefaults, payloads: str | None = None, agency: str | None = None) -> AgencyPlugin:
+    """The plug-in of an agency package laid out by the conventions, declared in the
+    package's ``__init__.py`` as ``plugin = package_plugin(__name__, dev=DevDefaults(...))``.
+
+    ================  ==========================================================================
+    agency            the package's last name without ``mpp_`` (``mpp_kantah`` -> ``kantah``)
+    adapter           ``<package>.adapter:<Agency>Adapter`` (``dinas_pu`` -> ``DinasPuAdapter``)
+    settings model    that adapter class's ``settings_model``
+    simulator         ``<package>.simulator:from_options`` (``SimulatorOptions`` -> ASGI app)
+    contract          ``<package>.contract:contract``
+    payloads          ``<package>.payloads:PAYLOADS``, or the ``package.module:NAME`` given
+    catalogue         ``catalogue.toml`` beside the package's ``__init__.py``
+    ================  ==========================================================================
+
+    Only the package itself is looked up (it is being imported anyway); every part is
+    imported when the hub first asks for it, so discovery stays cheap."""
+    name = agency or package.rpartition(".")[2].removeprefix("mpp_")
+    adapter = f"{package}.adapter:{''.join(part.capitalize() for part in name.split('_'))}Adapter"
+    adapter_class = lazy_value(adapter)
+
+    def settings_model() -> type[BackendSettings]:
+        model: type[BackendSettings] = adapter_class().settings_model
+        return model
+
+    settings_model.__qualname__ = settings_model.__name__ = f"settings_model of {adapter}"
+    return AgencyPlugin(
+        agency=name,
+        adapter=lazy_call(adapter),
+        settings_model=settings_model,
+        simulator=lazy_call(f"{package}.simulator:from_options"),
+        contract=lazy_call(f"{package}.contract:contract"),
+        payloads=lazy_value(payloads or f"{package}.payloads:PAYLOADS"),
+        catalogue=_package_directory(package) / "catalogue.toml",
+        dev=dev,
+    )
+
+
+def _package_directory(package: str) -> Path:
+    spec = importlib.util.find_spec(package)
+    if spec is None or spec.origin is None or not spec.submodule_search_locations:
+        raise ValueError(f"{package!r} is not an importable package with an __init__.py")
+    return Path(spec.origin).parent
 
 
 def _plain(value: Any) -> str | None:

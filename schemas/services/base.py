@@ -1,8 +1,16 @@
-"""What a service's payload registry entry is."""
+"""What a service's payload registry entry is, and what every payload model is."""
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
+
+
+class CanonicalModel(BaseModel):
+    """The base of every service payload model: a field the contract does not define is
+    refused, never silently dropped, so the portal learns of its mistake and no stray
+    (possibly personal) data travels on."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class ServicePayloads(BaseModel):

@@ -18,11 +18,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.identifiers import Npwp
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 
 # ---------------------------------------------------------------------- contact data
 
@@ -77,21 +77,17 @@ TaxOfficeCode = Annotated[str, Field(pattern=r"^[0-9]{3}$", description="KPP (ta
 # ---------------------------------------------------------------------- activation
 
 
-class NpwpActivationInput(BaseModel):
+class NpwpActivationInput(CanonicalModel):
     """Activation of the applicant's NIK as NPWP; the NIK and name come from the applicant.
 
     DJP matches the NIK at Dukcapil (the population registry) first; an unmatched NIK
     is refused (``nik_not_matched``)."""
 
-    model_config = ConfigDict(extra="forbid")
-
     email: Email = Field(description="Where DJP (Coretax) sends the activation link and notices.")
     phone: MobilePhone
 
 
-class NpwpActivationOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class NpwpActivationOutput(CanonicalModel):
     npwp: Npwp = Field(description="The NPWP: the 16-digit NIK itself for resident individuals.")
     activated_on: date
     tax_office_code: TaxOfficeCode
@@ -118,20 +114,16 @@ class TaxpayerStatus(StrEnum):
     NOT_VALID = "TIDAK_VALID"
 
 
-class KswpInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class KswpInput(CanonicalModel):
     npwp: Npwp
     purpose: str = Field(
         min_length=1, max_length=200, description="The public service the confirmation is for, e.g. 'Sertifikasi halal (BPJPH)'."
     )
 
 
-class KswpOutput(BaseModel):
+class KswpOutput(CanonicalModel):
     """A confirmation, whatever it says: TIDAK_VALID is an answer for the licensing
     body to act on, not a failed step."""
-
-    model_config = ConfigDict(extra="forbid")
 
     npwp: Npwp
     status: TaxpayerStatus
@@ -146,16 +138,12 @@ class KswpOutput(BaseModel):
         return self
 
 
-class SkfInput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SkfInput(CanonicalModel):
     npwp: Npwp
     purpose: str = Field(min_length=1, max_length=200, description="What the tax clearance is needed for, e.g. a procurement tender.")
 
 
-class SkfOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SkfOutput(CanonicalModel):
     skf_number: str = Field(min_length=1)
     npwp: Npwp
     tax_office_code: TaxOfficeCode

@@ -18,18 +18,16 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Final
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 
 #: Initial deposit (setoran awal) of the hajj cost, rupiah [V:HAJI-GOID].
 INITIAL_DEPOSIT: Final[int] = 25_000_000
 
 
-class RegularHajjRegistrationInput(BaseModel):
+class RegularHajjRegistrationInput(CanonicalModel):
     """Pendaftaran haji reguler, after the deposit was paid at a BPS-BPIH bank."""
-
-    model_config = ConfigDict(extra="forbid")
 
     deposit_bank: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)] = Field(
         description="The BPS-BPIH bank (hajj-deposit bank) that took the deposit."
@@ -46,9 +44,7 @@ class RegularHajjRegistrationInput(BaseModel):
     health_certificate_number: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
-class RegularHajjRegistrationOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class RegularHajjRegistrationOutput(CanonicalModel):
     portion_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{10}$")] = Field(
         description="Nomor porsi (queue number, ~10 digits) on the SPPH slip.", examples=["0301234567"]
     )

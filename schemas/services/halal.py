@@ -23,10 +23,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Self
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, model_validator
 
 from schemas.identifiers import BillingCode, Npwp
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 from schemas.services.djp import TaxpayerStatus
 
 Nib = Annotated[
@@ -50,17 +50,13 @@ class CertificationRoute(StrEnum):
     REGULAR = "regular"  # audit by a halal inspection body, Rp300k - Rp5 million
 
 
-class Product(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Product(CanonicalModel):
     name: Text
     ingredients: list[Text] = Field(min_length=1, max_length=100)
 
 
-class HalalCertificationInput(BaseModel):
+class HalalCertificationInput(CanonicalModel):
     """Sertifikasi halal for one or more products of one business."""
-
-    model_config = ConfigDict(extra="forbid")
 
     nib: Nib
     business_name: Text
@@ -86,9 +82,7 @@ class HalalCertificationInput(BaseModel):
         return self
 
 
-class HalalCertificationOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class HalalCertificationOutput(CanonicalModel):
     registration_number: str = Field(min_length=1, description="BPJPH registration (application) number.")
     certificate_number: str | None = Field(default=None, description="Halal certificate number, once issued.")
     issued_on: date | None = None

@@ -18,10 +18,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import BeforeValidator, Field
 
 from schemas.identifiers import BillingCode
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 
 _SEPARATORS = re.compile(r"[\s\-]+")
 
@@ -59,10 +59,8 @@ class SupportingDocument(StrEnum):
 ValidityYears = Literal[5, 10]
 
 
-class PassportNewInput(BaseModel):
+class PassportNewInput(CanonicalModel):
     """Paspor biasa baru: a first ordinary passport."""
-
-    model_config = ConfigDict(extra="forbid")
 
     passport_type: PassportType
     validity_years: ValidityYears = Field(description="5 or 10 years (PP 45/2024 fees differ).")
@@ -81,10 +79,8 @@ class PassportRenewalInput(PassportNewInput):
     old_passport_number: PassportNumber = Field(description="Number of the expired passport being replaced.")
 
 
-class PassportNewOutput(BaseModel):
+class PassportNewOutput(CanonicalModel):
     """The passport was printed and collected."""
-
-    model_config = ConfigDict(extra="forbid")
 
     application_number: str = Field(min_length=1, description="Imigrasi's application number (nomor permohonan).")
     passport_number: PassportNumber

@@ -29,10 +29,10 @@ from datetime import date, time
 from enum import StrEnum
 from typing import Annotated, Final, Self
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from schemas.identifiers import BillingCode, Nik
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 
 #: Fee for a ceremony outside the KUA or after office hours, rupiah (PNBP) [S:NIKAH-PDF].
 FEE_OUTSIDE_KUA: Final[int] = 600_000
@@ -75,10 +75,8 @@ class CeremonyPlace(StrEnum):
     OUTSIDE_KUA_OR_AFTER_HOURS = "outside_kua_or_after_hours"  # anywhere else or after hours: Rp600,000
 
 
-class Spouse(BaseModel):
+class Spouse(CanonicalModel):
     """One of the couple (calon pengantin). Personal data: never logged unmasked."""
-
-    model_config = ConfigDict(extra="forbid")
 
     nik: Nik
     name: str = Field(min_length=1, max_length=200, description="Full name as on the KTP.")
@@ -95,10 +93,8 @@ class Spouse(BaseModel):
         return self
 
 
-class MarriageRegistrationInput(BaseModel):
+class MarriageRegistrationInput(CanonicalModel):
     """Pendaftaran nikah at a KUA. The applicant must be the groom or the bride."""
-
-    model_config = ConfigDict(extra="forbid")
 
     groom: Spouse
     bride: Spouse
@@ -122,9 +118,7 @@ class MarriageRegistrationInput(BaseModel):
         return self
 
 
-class MarriageRegistrationOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MarriageRegistrationOutput(CanonicalModel):
     registration_number: str = Field(min_length=1, description="KUA registration number (nomor pendaftaran).")
     registered_on: date
     ceremony_date: date
@@ -149,10 +143,8 @@ class DuplicateReason(StrEnum):
     DAMAGED = "damaged"
 
 
-class MarriageBookDuplicateInput(BaseModel):
+class MarriageBookDuplicateInput(CanonicalModel):
     """Duplikat buku nikah: a duplicate of a lost or damaged marriage book."""
-
-    model_config = ConfigDict(extra="forbid")
 
     marriage_certificate_number: MarriageCertificateNumber
     reason: DuplicateReason
@@ -165,9 +157,7 @@ class MarriageBookDuplicateInput(BaseModel):
         return self
 
 
-class MarriageBookDuplicateOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class MarriageBookDuplicateOutput(CanonicalModel):
     duplicate_number: str = Field(min_length=1, description="Number of the duplicate marriage book.")
     issued_on: date
     marriage_certificate_number: MarriageCertificateNumber

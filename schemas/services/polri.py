@@ -26,10 +26,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from schemas.identifiers import PlateNumber
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 from schemas.services.samsat import ChassisNumber, EngineNumber, PhysicalCheck, VehicleType
 
 _SEPARATORS = re.compile(r"[\s.\-]+")
@@ -80,10 +80,8 @@ class LicenceClass(StrEnum):
     D1 = "D1"  # special vehicles for people with disabilities (car)
 
 
-class SkckNewInput(BaseModel):
+class SkckNewInput(CanonicalModel):
     """SKCK baru: a police clearance certificate for the first time."""
-
-    model_config = ConfigDict(extra="forbid")
 
     purpose: str = Field(
         min_length=3, max_length=200, description="Keperluan: what the SKCK is for, e.g. 'melamar pekerjaan' (job application)."
@@ -100,10 +98,8 @@ class SkckRenewalInput(SkckNewInput):
     old_skck_valid_until: date = Field(description="Expiry printed on the old SKCK; renewal allowed up to 1 year after it.")
 
 
-class SkckOutput(BaseModel):
+class SkckOutput(CanonicalModel):
     """An issued SKCK."""
-
-    model_config = ConfigDict(extra="forbid")
 
     skck_number: str = Field(min_length=1, max_length=100, description="Register number printed on the SKCK.")
     issued_on: date
@@ -118,20 +114,16 @@ class SkckOutput(BaseModel):
         return self
 
 
-class SimRenewalInput(BaseModel):
+class SimRenewalInput(CanonicalModel):
     """SIM perpanjangan: renew a driving licence before it expires."""
-
-    model_config = ConfigDict(extra="forbid")
 
     licence_class: LicenceClass
     old_sim_number: SimNumber
     old_valid_until: date = Field(description="Expiry printed on the old SIM; an expired SIM cannot be renewed.")
 
 
-class SimRenewalOutput(BaseModel):
+class SimRenewalOutput(CanonicalModel):
     """A renewed SIM."""
-
-    model_config = ConfigDict(extra="forbid")
 
     sim_number: SimNumber
     licence_class: LicenceClass
@@ -147,13 +139,11 @@ class SimRenewalOutput(BaseModel):
         return self
 
 
-class VehicleCheckInput(BaseModel):
+class VehicleCheckInput(CanonicalModel):
     """Cek fisik kendaraan: the vehicle presented at the Samsat check bay before a transfer.
 
     The chassis and engine numbers are what the officer rubbed off the vehicle; Polri
     compares them with the registration record of the plate."""
-
-    model_config = ConfigDict(extra="forbid")
 
     plate: PlateNumber = Field(description="Vehicle registration number (TNKB), e.g. 'BA 2024 LA'.")
     vehicle_type: VehicleType
@@ -161,11 +151,9 @@ class VehicleCheckInput(BaseModel):
     engine_number: EngineNumber
 
 
-class VehicleCheckOutput(BaseModel):
+class VehicleCheckOutput(CanonicalModel):
     """A passed vehicle check. A failed one (stolen/blocked, numbers not matching the
     register) is a refusal, never an output, hence ``stolen_or_blocked`` is always false."""
-
-    model_config = ConfigDict(extra="forbid")
 
     plate: PlateNumber
     physical_check: PhysicalCheck = Field(

@@ -14,10 +14,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, Field
 
 from schemas.identifiers import Nik, PlateNumber
-from schemas.services.base import ServicePayloads
+from schemas.services.base import CanonicalModel, ServicePayloads
 
 
 class VehicleType(StrEnum):
@@ -77,26 +77,20 @@ EngineNumber = Annotated[
 """Engine number, normalised to upper case without separators."""
 
 
-class PkbAnnualInput(BaseModel):
+class PkbAnnualInput(CanonicalModel):
     """Annual PKB (vehicle tax) payment and STNK (registration certificate) endorsement."""
-
-    model_config = ConfigDict(extra="forbid")
 
     plate: PlateNumber = Field(description="Vehicle registration number (TNKB), e.g. 'BA 1234 LZ'.")
     vehicle_type: VehicleType
 
 
-class PkbBreakdown(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PkbBreakdown(CanonicalModel):
     pkb: int = Field(ge=0, description="Pajak Kendaraan Bermotor (provincial vehicle tax), rupiah.")
     swdkllj: int = Field(ge=0, description="Mandatory road-accident fund contribution (Jasa Raharja), rupiah.")
     endorsement_fee: int = Field(ge=0, description="STNK annual endorsement fee (PP 60/2016), rupiah.")
 
 
-class PkbAnnualOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PkbAnnualOutput(CanonicalModel):
     billing_code: PaymentCode
     amount: int = Field(ge=0, description="Total to pay, rupiah.")
     breakdown: PkbBreakdown
@@ -104,22 +98,18 @@ class PkbAnnualOutput(BaseModel):
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
-class PhysicalCheck(BaseModel):
+class PhysicalCheck(CanonicalModel):
     """The physical check (cek fisik) done at the counter: the officer rubs the chassis
     and engine numbers off the vehicle; Samsat compares them with the register."""
-
-    model_config = ConfigDict(extra="forbid")
 
     chassis_number: ChassisNumber = Field(description="As rubbed off the vehicle at the physical check.")
     engine_number: EngineNumber = Field(description="As rubbed off the vehicle at the physical check.")
 
 
-class Stnk5YearInput(BaseModel):
+class Stnk5YearInput(CanonicalModel):
     """Perpanjangan STNK 5-tahunan + ganti TNKB: 5-year STNK renewal with new plates.
 
     The applicant is the registered owner; the original BPKB must be shown."""
-
-    model_config = ConfigDict(extra="forbid")
 
     plate: PlateNumber
     vehicle_type: VehicleType
@@ -127,18 +117,14 @@ class Stnk5YearInput(BaseModel):
     physical_check: PhysicalCheck
 
 
-class Stnk5YearBreakdown(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Stnk5YearBreakdown(CanonicalModel):
     pkb: int = Field(ge=0, description="This year's PKB, rupiah.")
     swdkllj: int = Field(ge=0, description="This year's Jasa Raharja contribution, rupiah.")
     stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 60/2016.")
     plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000, PP 60/2016.")
 
 
-class Stnk5YearOutput(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class Stnk5YearOutput(CanonicalModel):
     billing_code: PaymentCode
     amount: int = Field(ge=0, description="Total to pay, rupiah.")
     breakdown: Stnk5YearBreakdown
@@ -149,12 +135,10 @@ class Stnk5YearOutput(BaseModel):
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
-class OwnershipTransferInput(BaseModel):
+class OwnershipTransferInput(CanonicalModel):
     """Balik nama (BBN-KB): transfer of a used vehicle to its new owner, who is the applicant.
 
     No BBNKB is due on it (only a first transfer pays BBNKB since 5 January 2025)."""
-
-    model_config = ConfigDict(extra="forbid")
 
     plate: PlateNumber
     vehicle_type: VehicleType
@@ -165,9 +149,7 @@ class OwnershipTransferInput(BaseModel):
     physical_check: PhysicalCheck
 
 
-class OwnershipTransferBreakdown(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class OwnershipTransferBreakdown(CanonicalModel):
     bbnkb: int = Field(
         ge=0,
         description=(
@@ -182,10 +164,8 @@ class OwnershipTransferBreakdown(BaseModel):
     plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000.")
 
 
-class OwnershipTransferOutput(BaseModel):
+class OwnershipTransferOutput(CanonicalModel):
     """The step completes when the STNK is issued; the BPKB follows from Polda later."""
-
-    model_config = ConfigDict(extra="forbid")
 
     billing_code: PaymentCode
     amount: int = Field(ge=0, description="Total to pay, rupiah.")

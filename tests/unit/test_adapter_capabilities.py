@@ -9,12 +9,11 @@ cannot take gets the canonical answer without reaching the adapter. A
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 import pytest
+from test_adapter_worker import FakeProducer, Record
 
 from adapters.sdk import Adapter, BackendSettings, Capability, PoisonMessage
 from adapters.sdk.base import BackendStyle, capability_mismatches
@@ -59,27 +58,6 @@ class PolledAdapter(SyncAdapter):
         return StepStatusReport(status=Status.COMPLETED)
 
 
-@dataclass
-class Record:
-    headers: list[tuple[str, bytes]] = field(default_factory=list)
-    topic: str = "mpp.commands.fake"
-    partition: int = 0
-    offset: int = 0
-    key: bytes | None = b"request"
-    value: bytes | None = b"<bytes>"
-
-
-class Producer:
-    def __init__(self) -> None:
-        self.sent: list[Envelope] = []
-
-    async def send(self, topic: str, value: bytes, key: bytes, headers: list[tuple[str, bytes]]) -> asyncio.Future[Any]:
-        self.sent.append(Envelope.from_bytes(value))
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        future.set_result(None)
-        return future
-
-
 def envelope(message_type: MessageType, payload: dict[str, Any]) -> Envelope:
     return Envelope(message_id=uuid.uuid4(), request_id=uuid.uuid4(), step_id=STEP_ID, type=message_type, source="router", payload=payload)
 
@@ -90,10 +68,10 @@ CALLBACK = envelope(MessageType.AGENCY_CALLBACK, {"content_type": "application/j
 
 
 async def handle(adapter: Adapter, incoming: Envelope) -> StepStatusReport:
-    producer = Producer()
+    producer = FakeProducer()
     await AdapterWorker(adapter, producer).handle(incoming, Record())  # type: ignore[arg-type]
     [report] = producer.sent
-    return StepStatusReport.model_validate(report.payload)
+    return StepStatusReport.model_validate(report.envelope.payload)
 
 
 # --- the declaration -------------------------------------------------------------------
@@ -168,7 +146,7 @@ async def test_a_callback_for_an_adapter_that_does_not_declare_callbacks_is_pois
 async def test_not_implemented_error_from_adapter_code_is_a_bug_that_propagates(incoming: Envelope) -> None:
     """Not "unsupported operation": the consume loop must see it, retry it and log it."""
     adapter = PolledAdapter(SETTINGS, NotImplementedError("half-written mapping"))
-    producer = Producer()
+    producer = FakeProducer()
     with pytest.raises(NotImplementedError):
         await AdapterWorker(adapter, producer).handle(incoming, Record())  # type: ignore[arg-type]
     assert producer.sent == []

@@ -425,30 +425,22 @@ async def test_an_unexpected_adapter_bug_propagates_and_publishes_nothing() -> N
 
 
 @pytest.mark.parametrize(
-    "payload",
+    "incoming",
     [
-        {},
-        {"service": "fake.service", "operation": "do_it", "data": {}},  # no applicant
-        {"service": "fake.service", "operation": "do_it", "applicant": {"nik": "123", "name": "X"}, "data": {}},
-        {"service": "fake.service", "operation": "do_it", "applicant": {"nik": NIK, "name": "X"}, "data": {}, "x": 1},
+        command_envelope(payload={}),
+        command_envelope(payload={"service": "fake.service", "operation": "do_it", "data": {}}),  # no applicant
+        command_envelope(payload={"service": "fake.service", "operation": "do_it", "applicant": {"nik": "123", "name": "X"}, "data": {}}),
+        command_envelope(payload={"service": "fake.service", "operation": "do_it", "applicant": {"nik": NIK, "name": "X"}, "data": {}, "x": 1}),
+        command_envelope(type=MessageType.STEP_STATUS),
+        command_envelope(type=MessageType.REQUEST_SUBMITTED),
     ],
-    ids=["empty", "no-applicant", "bad-nik", "extra-field"],
+    ids=["empty", "no-applicant", "bad-nik", "extra-field", "a-status-report", "a-request"],
 )
-async def test_invalid_step_command_payload_is_poison(payload: dict[str, Any]) -> None:
+async def test_an_invalid_step_command_or_a_message_that_is_no_command_is_poison(incoming: Envelope) -> None:
     adapter = FakeAdapter(FAST, COMPLETED)
     producer = FakeProducer()
     with pytest.raises(PoisonMessage):
-        await AdapterWorker(adapter, producer).handle(command_envelope(payload=payload), Record())  # type: ignore[arg-type]
-    assert adapter.calls == []
-    assert producer.sent == []
-
-
-@pytest.mark.parametrize("message_type", [MessageType.STEP_STATUS, MessageType.REQUEST_SUBMITTED])
-async def test_a_non_command_message_is_poison(message_type: MessageType) -> None:
-    adapter = FakeAdapter(FAST, COMPLETED)
-    producer = FakeProducer()
-    with pytest.raises(PoisonMessage):
-        await AdapterWorker(adapter, producer).handle(command_envelope(type=message_type), Record())  # type: ignore[arg-type]
+        await AdapterWorker(adapter, producer).handle(incoming, Record())  # type: ignore[arg-type]
     assert adapter.calls == []
     assert producer.sent == []
 

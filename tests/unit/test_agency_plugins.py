@@ -4,7 +4,9 @@ development defaults, and contributing its services to the catalogue."""
 
 from __future__ import annotations
 
+import subprocess
 import sys
+import textwrap
 import tomllib
 from importlib.metadata import EntryPoint
 from pathlib import Path
@@ -14,10 +16,11 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from adapters.sdk import AgencyPlugin, BackendSettings, DevDefaults, discovery
-from adapters.sdk.contract import AgencyContract
-from adapters.sdk.plugin import AgencySettingsInvalid, lazy_call, lazy_value
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, step_command
+from adapters.sdk.plugin import AgencySettingsInvalid, lazy_call, lazy_value, package_plugin
 from hub.catalogue import DEFAULT_PATH, Catalogue, CatalogueError, export_shipped
 from hub.config import Settings
+from schemas.lifecycle import Status
 from schemas.services import defined_here
 from schemas.services.base import ServicePayloads
 from schemas.services.samsat import PkbAnnualInput, PkbAnnualOutput
@@ -114,6 +117,91 @@ def test_lazy_references_import_their_module_only_when_called(tmp_path: Path, mo
     for malformed in ("lazy_probe_module", ":VALUE", "lazy_probe_module:"):
         with pytest.raises(ValueError, match="not 'package.module:NAME'"):
             lazy_value(malformed)
+
+
+#: A package laid out by the conventions, as files: each module records that it was imported.
+CONVENTIONAL_PACKAGE = {
+    "__init__.py": """
+        from adapters.sdk.plugin import DevDefaults, package_plugin
+        plugin = package_plugin(__name__, dev=DevDefaults(port=8191))
+    """,
+    "adapter.py": """
+        from adapters.sdk.settings import ApiKeySettings
+        class DinasPuSettings(ApiKeySettings):
+            pass
+        class DinasPuAdapter:
+            settings_model = DinasPuSettings
+            def __init__(self, settings):
+                self.settings = settings
+    """,
+    "simulator.py": "def from_options(options):\n    return ('app', options.ledger_path)\n",
+    "contract.py": "def contract():\n    return 'the contract'\n",
+    "payloads.py": "PAYLOADS = {'dinas_pu.permit': 'models'}\n",
+    "catalogue.toml": "",
+}
+
+
+def test_a_package_laid_out_by_the_conventions_declares_its_plug_in_in_one_call(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    package = tmp_path / "mpp_dinas_pu"
+    package.mkdir()
+    for name, text in CONVENTIONAL_PACKAGE.items():
+        (package / name).write_text(textwrap.dedent(text), encoding="utf-8")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for module in [m for m in sys.modules if m.startswith("mpp_dinas_pu")]:
+        monkeypatch.delitem(sys.modules, module)
+    from mpp_dinas_pu import plugin  # type: ignore[import-not-found]
+
+    assert (plugin.agency, plugin.catalogue, plugin.dev.port) == ("dinas_pu", package / "catalogue.toml", 8191)
+    assert not [m for m in sys.modules if m.startswith("mpp_dinas_pu.")], "declaring the plug-in imports none of its modules"
+    settings = plugin.backend_settings({"base_url": "http://pu.test", "api_key": "k"}, {})
+    assert type(settings).__name__ == "DinasPuSettings", "the settings model is the adapter class's"
+    assert plugin.adapter(settings).settings is settings
+    assert plugin.simulator(plugin.simulator_options(settings, "/tmp/pu.db")) == ("app", "/tmp/pu.db")
+    assert (plugin.contract(), plugin.payloads()) == ("the contract", {"dinas_pu.permit": "models"})
+    for module in [m for m in sys.modules if m.startswith("mpp_dinas_pu")]:
+        monkeypatch.delitem(sys.modules, module)
+
+
+def test_a_conventional_plug_in_may_name_its_agency_and_payloads_itself() -> None:
+    plugin = package_plugin("adapters.samsat", agency="bapenda", payloads="schemas.services.samsat:PAYLOADS", dev=DevDefaults(port=1))
+    assert plugin.agency == "bapenda"
+    assert plugin.payloads()["samsat.pkb_annual"].input is PkbAnnualInput
+    with pytest.raises(ValueError, match="not an importable package"):
+        package_plugin("adapters.no_such_agency", dev=DevDefaults(port=1))
+
+
+def test_finding_the_built_in_plug_ins_imports_no_adapter_or_simulator() -> None:
+    probe = (
+        "import sys\n"
+        "from adapters.sdk import discovery\n"
+        "plugins = discovery.installed()\n"
+        "parts = {'adapter', 'simulator', 'native', 'contract', 'payloads'}\n"
+        "print(sorted(m for m in sys.modules if m.rpartition('.')[2] in parts and not m.startswith('adapters.sdk.')))\n"
+    )
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=HERE.parent.parent)
+    assert found.stdout.strip() == "[]", found.stdout
+
+
+# --- what a plug-in declares for the contract kit ------------------------------------
+
+
+def test_a_sample_command_is_addressed_to_the_services_operation_for_the_applicant() -> None:
+    command = step_command("kantah.land_title", {"parcel": "12"}, nik="1375015203900007", name="Siti Rahmah")
+    assert (command.service, command.operation, command.applicant.nik, command.data) == ("kantah.land_title", "land_title", "1375015203900007", {"parcel": "12"})
+    assert step_command("kantah.land_title", {}, nik="1375015203900007", name="S", operation="title_check").operation == "title_check"
+
+
+def test_samples_that_complete_or_are_refused_say_only_what_differs() -> None:
+    command = step_command("kantah.land_title", {}, nik="1375015203900007", name="S")
+    assert ContractSample.completes("issued", command) == ContractSample(name="issued", command=command, expect=Status.COMPLETED)
+    refused = ContractSample.refused("unknown parcel", command, "parcel_not_found")
+    assert (refused.expect, refused.expect_error_code) == (Status.REJECTED, "parcel_not_found")
+
+
+def test_contract_runs_use_quick_settings_every_agency_accepts() -> None:
+    for name, plugin in discovery.installed().items():
+        settings = plugin.contract().backend_settings("http://127.0.0.1:1", "http://127.0.0.1:2")
+        assert {field: getattr(settings, field) for field in CONTRACT_RUN_SETTINGS} == dict(CONTRACT_RUN_SETTINGS), name
 
 
 # --- discovery -----------------------------------------------------------------------

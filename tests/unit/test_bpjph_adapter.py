@@ -1,6 +1,6 @@
 """Specification of the BPJPH adapter (adapters/bpjph/adapter.py).
 
-Most tests replace SIHALAL with an ``httpx.MockTransport`` that answers literal JSON,
+Most tests replace SIHALAL with the SDK's recording transport that answers literal JSON,
 so each test states what BPJPH says and what canonical outcome the adapter must make
 of it; the last ones run the adapter against the simulator (``httpx.ASGITransport``).
 Whatever BPJPH says, the adapter returns a report or raises one of the SDK's outcome
@@ -12,23 +12,24 @@ from __future__ import annotations
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 from pydantic import ValidationError
 
-from adapters.bpjph import adapter_factory
+from adapters.bpjph import plugin as bpjph_plugin
 from adapters.bpjph.adapter import STATUS_MAP, BpjphAdapter, BpjphSettings, canonical_field
 from adapters.bpjph.contract import contract
 from adapters.bpjph.native import PengajuanSertifikasi, StatusPengajuan
 from adapters.bpjph.simulator import BpjphKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
+from adapters.sdk.testing.client import execute_twice
+from adapters.sdk.testing.recording import OUTAGES, Handler, RecordedAdapters, RecordingTransport, answer, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
-from adapters.bpjph import plugin as bpjph_plugin
 from schemas.services.djp import KswpOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
 
@@ -38,8 +39,6 @@ NOMOR = "SH2026-1-000123"
 NOMOR_REGULER = "SH2026-2-000124"
 API_KEY = "rahasia-mitra"
 KSWP = {"npwp": "1375 0152 0390 0007", "taxpayer_status": "VALID", "kswp_confirmed_at": "2026-01-14T09:00:00+07:00"}
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def data(**changes: Any) -> dict[str, Any]:
@@ -99,52 +98,15 @@ def error(kode: str, pesan: str = "pesan") -> dict[str, Any]:
     return {"sukses": False, "galat": {"kode": kode, "pesan": pesan}}
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-
-def answer(status_code: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status_code, content=raw, headers=headers)
-        return httpx.Response(status_code, json=body, headers=headers)
-
-    return handler
-
-
-def fail_with(exc: Exception) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        raise exc
-
-    return handler
-
-
 def settings(**changes: Any) -> BackendSettings:
     values = {"base_url": "http://sihalal.test", "timeout_seconds": 0.5, "api_key": API_KEY, "poll_interval_seconds": 7.5, **changes}
     return BackendSettings.model_validate({k: v for k, v in values.items() if v is not None})
 
 
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[BpjphAdapter, Backend]]]:
-    adapters: list[BpjphAdapter] = []
-
-    def make(handler: Handler) -> tuple[BpjphAdapter, Backend]:
-        backend = Backend(handler)
-        adapter = BpjphAdapter(settings(), transport=httpx.MockTransport(backend))
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[BpjphAdapter, RecordingTransport]]:
+    async with recorded_adapters(lambda transport: BpjphAdapter(settings(), transport=transport)) as make:
+        yield make
 
 
 # --- what the adapter is ---------------------------------------------------------------
@@ -160,7 +122,7 @@ def test_bpjph_is_a_polling_backend_for_halal_certification() -> None:
 @pytest.mark.parametrize("api_key", [None, "  "], ids=["missing", "blank"])
 def test_the_adapter_refuses_to_start_without_its_api_key_naming_what_to_set(api_key: str | None) -> None:
     with pytest.raises(AdapterSettingsError) as caught:
-        adapter_factory(settings(api_key=api_key))
+        bpjph_plugin.adapter(settings(api_key=api_key))
     assert "MPP_AGENCIES__BPJPH__API_KEY" in str(caught.value)
     assert API_KEY not in str(caught.value)
 
@@ -168,7 +130,7 @@ def test_the_adapter_refuses_to_start_without_its_api_key_naming_what_to_set(api
 def test_poll_interval_defaults_to_a_minute_and_nonsense_is_refused() -> None:
     assert BpjphSettings.model_validate({"base_url": "http://x", "api_key": "k"}).poll_interval_seconds == 60
     with pytest.raises(AdapterSettingsError, match="POLL_INTERVAL_SECONDS"):
-        adapter_factory(settings(poll_interval_seconds="0"))
+        bpjph_plugin.adapter(settings(poll_interval_seconds="0"))
 
 
 # --- canonical -> native --------------------------------------------------------------------
@@ -265,18 +227,17 @@ async def test_a_receipt_is_accepted_with_the_registration_number_to_poll_with(m
 
 
 def test_every_native_status_has_a_canonical_one() -> None:
+    """Read from the hub's side: which SIHALAL statuses each canonical status stands for."""
     assert set(STATUS_MAP) == set(StatusPengajuan)
-    assert STATUS_MAP == {
-        StatusPengajuan.DIAJUKAN: Status.ACCEPTED,
-        StatusPengajuan.VERIFIKASI: Status.IN_PROCESS,
-        StatusPengajuan.PENDAMPINGAN_PPH: Status.IN_PROCESS,
-        StatusPengajuan.MENUNGGU_PEMBAYARAN: Status.AWAITING_PAYMENT,
-        StatusPengajuan.PEMERIKSAAN_LPH: Status.IN_PROCESS,
-        StatusPengajuan.SIDANG_FATWA: Status.IN_PROCESS,
-        StatusPengajuan.TERBIT: Status.COMPLETED,
-        StatusPengajuan.DIKEMBALIKAN: Status.NEEDS_REVISION,
-        StatusPengajuan.DITOLAK: Status.REJECTED,
-        StatusPengajuan.KEDALUWARSA: Status.EXPIRED,
+    natives_of = {status: {native.value for native, mapped in STATUS_MAP.items() if mapped is status} for status in STATUS_MAP.values()}
+    assert natives_of == {
+        Status.ACCEPTED: {"DIAJUKAN"},
+        Status.IN_PROCESS: {"VERIFIKASI", "PENDAMPINGAN_PPH", "PEMERIKSAAN_LPH", "SIDANG_FATWA"},
+        Status.AWAITING_PAYMENT: {"MENUNGGU_PEMBAYARAN"},
+        Status.COMPLETED: {"TERBIT"},
+        Status.NEEDS_REVISION: {"DIKEMBALIKAN"},
+        Status.REJECTED: {"DITOLAK"},
+        Status.EXPIRED: {"KEDALUWARSA"},
     }
 
 
@@ -442,12 +403,9 @@ async def test_a_receipt_that_makes_no_sense_is_an_invalid_answer(make_adapter, 
         (answer(503, error("SISTEM_SIBUK"), headers={"Retry-After": "1"}), 1.0),
         (answer(503, error("LAYANAN_TIDAK_TERSEDIA")), None),
         (answer(504, error("WAKTU_HABIS")), None),
-        (answer(502, raw=b"<html>Bad Gateway</html>"), None),
-        (answer(500, raw=b""), None),
-        (fail_with(httpx.ConnectError("refused")), None),
-        (fail_with(httpx.ReadTimeout("slow")), None),
+        *((outage, None) for outage in OUTAGES.values()),
     ],
-    ids=["busy", "down", "gateway-timeout", "bad-gateway", "500", "connect", "timeout"],
+    ids=["busy", "down", "gateway-timeout", *OUTAGES],
 )
 async def test_outages_are_transient(make_adapter, handler: Handler, retry_after: float | None) -> None:
     adapter, _ = make_adapter(handler)
@@ -580,12 +538,7 @@ async def test_a_returned_application_is_fixed_by_a_new_step(simulated: tuple[Bp
 
 async def test_a_repeated_submission_is_applied_once_with_the_same_answer(simulated: tuple[BpjphAdapter, httpx.AsyncClient]) -> None:
     adapter, control = simulated
-    first = await adapter.execute(command(), STEP_ID)
-    second = await adapter.execute(command(), STEP_ID)
-    assert first == second
-    ledger = (await control.get("/_sim/ledger")).json()
-    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert ledger["entries"][0]["key"] == str(STEP_ID)
+    await execute_twice(adapter, command(), STEP_ID, control)
 
 
 async def test_the_simulators_taxpayer_refusal_is_a_rejection(simulated: tuple[BpjphAdapter, httpx.AsyncClient]) -> None:

@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.bpjph import simulator_factory
+from adapters.bpjph import plugin as bpjph_plugin
 from adapters.bpjph.native import BalasanGalat, StatusPengajuanHalal, TandaTerimaPengajuan
 from adapters.bpjph.simulator import DEV_API_KEY, WIB, BpjphKnobs, create_app
 from adapters.sdk.contract import SimulatorOptions
-from adapters.sdk.testing.client import Driver, in_process, poll_until
+from adapters.sdk.testing.client import Driver, assert_replayed, in_process, poll_until
 from adapters.sdk.testing.clock import SimClock
 from hub.config import Settings
 
@@ -307,8 +307,8 @@ async def test_the_control_plane_needs_no_api_key(sim: Sihalal) -> None:
 
 
 def test_the_factory_uses_the_configured_key_or_the_hub_dev_default() -> None:
-    assert simulator_factory(SimulatorOptions(secrets={"api_key": "k2"})).state.simulator.dialect.api_key == "k2"
-    assert simulator_factory(SimulatorOptions()).state.simulator.dialect.api_key == DEV_API_KEY
+    assert bpjph_plugin.simulator(SimulatorOptions(secrets={"api_key": "k2"})).state.simulator.dialect.api_key == "k2"
+    assert bpjph_plugin.simulator(SimulatorOptions()).state.simulator.dialect.api_key == DEV_API_KEY
     assert Settings().simulator_ports["bpjph"] == 8106
 
 
@@ -321,12 +321,8 @@ async def test_the_same_key_and_body_is_applied_once_and_replayed(sim: Sihalal) 
     again = await sim.ajukan(reordered, key="step-7")
     ledger = await sim.ledger()
 
-    assert again.status_code == 201
-    assert again.json() == first.json()
-    assert again.headers["Idempotent-Replayed"] == "true"
-    assert "Idempotent-Replayed" not in first.headers
-    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert ledger["entries"][0]["key"] == "step-7"
+    assert first.status_code == 201
+    assert_replayed(first, again, ledger, header="Idempotent-Replayed", key="step-7")
 
 
 async def test_the_same_key_with_another_body_is_a_conflict(sim: Sihalal) -> None:

@@ -272,6 +272,12 @@ async def test_stopping_mid_batch_commits_only_what_was_processed() -> None:
 # --- dead letters ----------------------------------------------------------------------
 
 
+def origin(dead: dict[str, Any]) -> tuple[bytes, bytes, bytes, bytes]:
+    """Where a dead letter came from and why: original topic, partition, offset, error class."""
+    headers = dead["headers"]
+    return headers["dlq.original.topic"], headers["dlq.original.partition"], headers["dlq.original.offset"], headers["dlq.error.class"]
+
+
 @pytest.mark.parametrize("value", [b"not json at all", b"\xff\xfe\x00garbage", b"[1, 2, 3]", b'{"request_id": "x"}'])
 async def test_undecodable_record_goes_to_dead_letters_and_processing_continues(value: bytes) -> None:
     bad = record(P0, 1, value=value, headers=[(Headers.CORRELATION_ID, b"corr-bad")])
@@ -283,13 +289,9 @@ async def test_undecodable_record_goes_to_dead_letters_and_processing_continues(
     assert dead["topic"] == topics.DEADLETTER
     assert dead["value"] == value  # original bytes, untouched
     assert dead["key"] == b"case-key"
-    headers = dead["headers"]
-    assert headers["dlq.original.topic"] == TOPIC.encode()
-    assert headers["dlq.original.partition"] == b"0"
-    assert headers["dlq.original.offset"] == b"1"
-    assert headers["dlq.error.class"] == b"PoisonMessage"
-    assert headers["dlq.consumer"] == b"adapter:fake"
-    assert headers[Headers.CORRELATION_ID] == b"corr-bad"  # original headers kept
+    assert origin(dead) == (TOPIC.encode(), b"0", b"1", b"PoisonMessage")
+    assert dead["headers"]["dlq.consumer"] == b"adapter:fake"
+    assert dead["headers"][Headers.CORRELATION_ID] == b"corr-bad"  # original headers kept
     assert loop.stats.dead_lettered == 1
     assert loop.stats.processed == 2
 
@@ -313,12 +315,8 @@ async def test_handler_raising_poison_goes_to_dead_letters_and_processing_contin
     assert consumer.committed(P1) == 8
     assert consumer.seeks == []
     [dead] = producer.sent
-    headers = dead["headers"]
-    assert headers["dlq.original.topic"] == TOPIC.encode()
-    assert headers["dlq.original.partition"] == b"1"
-    assert headers["dlq.original.offset"] == b"6"
-    assert headers["dlq.error.class"] == b"PoisonMessage"
-    assert headers["dlq.error.message"] == b"expects step.command"
+    assert origin(dead) == (TOPIC.encode(), b"1", b"6", b"PoisonMessage")
+    assert dead["headers"]["dlq.error.message"] == b"expects step.command"
     assert loop.stats.dead_lettered == 1
 
 

@@ -1,6 +1,6 @@
 """Specification of the DJP adapter (adapters/djp/adapter.py).
 
-Most tests replace DJP with a scripted backend behind ``httpx.MockTransport`` that
+Most tests replace DJP with a scripted backend behind the SDK's recording transport that
 issues tokens and answers API calls; each test states what DJP does and what the
 adapter must make of it. The last group runs the adapter against the real simulator
 (``httpx.ASGITransport``). Whatever DJP says, the adapter returns a report or raises
@@ -23,12 +23,13 @@ from urllib.parse import parse_qs
 import httpx
 import pytest
 
-from adapters.djp import adapter_factory
+from adapters.djp import plugin as djp_plugin
 from adapters.djp.adapter import DjpAdapter, DjpSettings
 from adapters.djp.contract import contract
-from adapters.djp.native import PermohonanAktivasi
+from adapters.djp.native import PATH_TOKEN, PermohonanAktivasi
 from adapters.djp.simulator import WIB, KonfigurasiSimulator, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.testing.recording import Handler, RecordingTransport, answer, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.djp import KswpOutput, NpwpActivationOutput, SkfOutput
@@ -69,8 +70,6 @@ SKF_TERBIT: dict[str, Any] = {
     "masa_ppn_diperiksa": ["2025-09", "2025-10", "2025-11"],
 }
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
 
 def activation(nik: str = NIK, phone: str = "0812-3456-7890", email: str = "Siti@Example.ID") -> StepCommand:
     return StepCommand(
@@ -93,15 +92,6 @@ def galat(kode: str, pesan: str = "ditolak", status: str = "DITOLAK", **extra: A
     return {"status": status, "kode": kode, "pesan": pesan, **extra}
 
 
-def answer(status: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status, content=raw, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
-
-    return handler
-
-
 class Detik:
     """The adapter's monotonic clock, moved by hand."""
 
@@ -112,26 +102,32 @@ class Detik:
         return self.t
 
 
-class FakeDjp:
+class FakeDjp(RecordingTransport):
     """A scripted DJP: issues tokens ``tok-1-...``, ``tok-2-...`` and refuses API calls
     whose token it did not issue (or revoked) with 401; other API answers come from ``api``."""
 
     def __init__(self, api: Handler, *, expires_in: float | None = 300, token_answer: Handler | None = None, token_delay: float = 0.0) -> None:
+        super().__init__(self.djp)
         self.api = api
         self.expires_in = expires_in
         self.token_answer = token_answer
         self.token_delay = token_delay
-        self.token_requests: list[httpx.Request] = []
-        self.api_requests: list[httpx.Request] = []
         self.valid: set[str] = set()
         self.issued: list[str] = []
+
+    @property
+    def token_requests(self) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path == PATH_TOKEN]
+
+    @property
+    def api_requests(self) -> list[httpx.Request]:
+        return [r for r in self.requests if r.url.path != PATH_TOKEN]
 
     def revoke(self) -> None:
         self.valid.clear()
 
-    async def __call__(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/oauth/token":
-            self.token_requests.append(request)
+    async def djp(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == PATH_TOKEN:
             if self.token_delay:
                 await asyncio.sleep(self.token_delay)
             if self.token_answer is not None:
@@ -143,7 +139,6 @@ class FakeDjp:
             if self.expires_in is not None:
                 body["expires_in"] = self.expires_in
             return httpx.Response(200, json=body)
-        self.api_requests.append(request)
         if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.valid:
             return httpx.Response(
                 401, json=galat("TOKEN_TIDAK_VALID", status="GAGAL"), headers={"WWW-Authenticate": 'Bearer realm="DJP", error="invalid_token"'}
@@ -163,17 +158,14 @@ MakeAdapter = Callable[..., tuple[DjpAdapter, FakeDjp, Detik]]
 
 @pytest.fixture
 async def make_adapter() -> AsyncIterator[MakeAdapter]:
-    adapters: list[DjpAdapter] = []
+    async with recorded_adapters(lambda djp, clock: DjpAdapter(settings(), transport=djp, clock=clock), FakeDjp) as adapters:
 
-    def make(api: Handler = answer(200, AKTIF), **fake: Any) -> tuple[DjpAdapter, FakeDjp, Detik]:
-        backend, clock = FakeDjp(api, **fake), Detik()
-        adapter = DjpAdapter(settings(), transport=httpx.MockTransport(backend), clock=clock)
-        adapters.append(adapter)
-        return adapter, backend, clock
+        def make(api: Handler = answer(200, AKTIF), **fake: Any) -> tuple[DjpAdapter, FakeDjp, Detik]:
+            clock = Detik()
+            adapter, djp = adapters(FakeDjp(api, **fake), clock)
+            return adapter, djp, clock
 
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+        yield make
 
 
 # --------------------------------------------------------------------------- settings
@@ -185,7 +177,7 @@ def test_the_adapter_refuses_to_start_without_its_oauth_client(missing: tuple[st
     for name in missing:
         delattr(incomplete, name)
     with pytest.raises(AdapterSettingsError) as exc:
-        adapter_factory(incomplete)
+        djp_plugin.adapter(incomplete)
     for name in missing:
         assert name in str(exc.value)
         assert f"MPP_AGENCIES__DJP__{name.upper()} is required" in str(exc.value), "names the variable to set"
@@ -537,10 +529,7 @@ async def test_server_errors_are_transient_even_with_an_unreadable_body(make_ada
     ids=lambda e: type(e).__name__,
 )
 async def test_api_timeouts_and_connection_errors_are_transient(make_adapter: MakeAdapter, error: Exception) -> None:
-    def handler(_: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _, _ = make_adapter(handler)
+    adapter, _, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError):
         await adapter.execute(kswp(), STEP_ID)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -20,11 +20,11 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.djp import simulator_factory
+from adapters.djp import plugin as djp_plugin
 from adapters.djp.native import HasilAktivasi, HasilKswp, HasilSkf
 from adapters.djp.simulator import WIB, KonfigurasiSimulator, create_app
 from adapters.sdk.contract import SimulatorOptions
-from adapters.sdk.testing.client import in_process, put_knobs, read_ledger
+from adapters.sdk.testing.client import assert_replayed, in_process, put_knobs, read_ledger
 
 TOKEN = "/oauth/token"
 AKTIVASI = "/api/v1/wajib-pajak/aktivasi"
@@ -53,6 +53,15 @@ async def djp(config: KonfigurasiSimulator | None = None, jam: Jam | None = None
     """A client wired straight into a fresh simulator app (no network)."""
     async with in_process(create_app(config, clock=jam or Jam()), "http://djp.test") as client:
         yield client
+
+
+@asynccontextmanager
+async def tuned(jam: Jam | None = None, **knobs: Any) -> AsyncIterator[tuple[httpx.AsyncClient, str]]:
+    """A fresh simulator with a token issued, then ``knobs`` set."""
+    async with djp(jam=jam) as client:
+        token = await minta_token(client)
+        await set_knobs(client, **knobs)
+        yield client, token
 
 
 def basic(client_id: str = "mpp-hub", secret: str = "dev-djp-client-secret") -> dict[str, str]:
@@ -179,7 +188,7 @@ async def test_token_request_must_be_form_encoded() -> None:
 
 
 async def test_the_client_secret_comes_from_the_simulator_options() -> None:
-    async with in_process(simulator_factory(SimulatorOptions(secrets={"client_secret": "rahasia-produksi"}))) as client:
+    async with in_process(djp_plugin.simulator(SimulatorOptions(secrets={"client_secret": "rahasia-produksi"}))) as client:
         default = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic())
         configured = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic(secret="rahasia-produksi"))
     assert default.status_code == 401
@@ -188,7 +197,7 @@ async def test_the_client_secret_comes_from_the_simulator_options() -> None:
 
 def test_a_misspelt_secret_name_is_refused_not_ignored() -> None:
     with pytest.raises(ValueError, match="client-secret"):
-        simulator_factory(SimulatorOptions(secrets={"client-secret": "x"}))
+        djp_plugin.simulator(SimulatorOptions(secrets={"client-secret": "x"}))
 
 
 async def test_api_call_without_a_token_gets_401_bearer_challenge() -> None:
@@ -327,12 +336,8 @@ async def test_the_same_key_and_body_replays_the_stored_answer() -> None:
         reordered = dict(reversed(list(WARGA.items())))  # key order does not make a different body
         second = await aktivasi(client, await minta_token(client), reordered)
         book = await ledger(client)
-    assert second.status_code == 200
-    assert second.json() == first.json()
-    assert second.headers["X-Idempotent-Replayed"] == "true"
-    assert "X-Idempotent-Replayed" not in first.headers
-    assert (book["applied"], book["replayed"]) == (1, 1)
-    assert book["entries"][0]["key"] == "step-1"
+    assert first.status_code == 200
+    assert_replayed(first, second, book, header="X-Idempotent-Replayed", key="step-1")
     assert book["entries"][0]["operation"] == "AKTIVASI_NPWP"
 
 
@@ -426,9 +431,10 @@ async def test_kswp_checks_the_last_two_tax_years_already_due(npwp: str, today: 
     assert r.json()["tahun_pajak_diperiksa"] == years
 
 
-async def test_kswp_of_an_unknown_npwp_is_refused() -> None:
+@pytest.mark.parametrize(("ask", "npwp"), [(kswp, "0012345005202000"), (skf, "1375015203900100")], ids=["kswp", "skf"])
+async def test_an_unknown_npwp_is_refused(ask: Callable[..., Awaitable[httpx.Response]], npwp: str) -> None:
     async with djp() as client:
-        r = await kswp(client, await minta_token(client), "0012345005202000")
+        r = await ask(client, await minta_token(client), npwp)
     assert galat(r) == (404, "DITOLAK", "NPWP_TIDAK_TERDAFTAR")
 
 
@@ -493,12 +499,6 @@ async def test_skf_is_refused_with_every_unmet_criterion(serial: str, unmet: lis
     assert applied == 0
 
 
-async def test_skf_for_an_unknown_npwp_is_refused() -> None:
-    async with djp() as client:
-        r = await skf(client, await minta_token(client), "1375015203900100")
-    assert galat(r) == (404, "DITOLAK", "NPWP_TIDAK_TERDAFTAR")
-
-
 async def test_skf_is_issued_once_per_key() -> None:
     async with djp() as client:
         token = await minta_token(client)
@@ -516,9 +516,7 @@ async def test_skf_is_issued_once_per_key() -> None:
 
 
 async def test_down_fails_token_and_api_calls_with_503_and_applies_nothing() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, down=True)
+    async with tuned(down=True) as (client, token):
         token_call = await client.post(TOKEN, data={"grant_type": "client_credentials"}, headers=basic())
         api_call = await aktivasi(client, token)
         health = await client.get("/_sim/health")
@@ -530,9 +528,7 @@ async def test_down_fails_token_and_api_calls_with_503_and_applies_nothing() -> 
 
 
 async def test_error_rate_refuses_as_busy_with_retry_after_before_applying() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, error_rate=1.0)
+    async with tuned(error_rate=1.0) as (client, token):
         r = await skf(client, token)
         applied = (await ledger(client))["applied"]
     assert galat(r) == (503, "GAGAL", "SISTEM_SIBUK")
@@ -541,9 +537,7 @@ async def test_error_rate_refuses_as_busy_with_retry_after_before_applying() -> 
 
 
 async def test_latency_delays_native_calls() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, latency_ms=150)
+    async with tuned(latency_ms=150) as (client, token):
         started = time.monotonic()
         r = await kswp(client, token)
     assert r.status_code == 200
@@ -551,9 +545,7 @@ async def test_latency_delays_native_calls() -> None:
 
 
 async def test_drop_reply_after_apply_applies_then_times_out_and_a_retry_gets_the_stored_answer() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, drop_reply_after_apply=1.0)
+    async with tuned(drop_reply_after_apply=1.0) as (client, token):
         lost = await skf(client, token)
         retried = await skf(client, token)
         book = await ledger(client)
@@ -564,9 +556,7 @@ async def test_drop_reply_after_apply_applies_then_times_out_and_a_retry_gets_th
 
 
 async def test_garble_rate_applies_then_answers_with_a_firewall_page() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, garble_rate=1.0)
+    async with tuned(garble_rate=1.0) as (client, token):
         garbled = await aktivasi(client, token)
         garbled_read = await kswp(client, token)
         retried = await aktivasi(client, token)
@@ -582,9 +572,7 @@ async def test_garble_rate_applies_then_answers_with_a_firewall_page() -> None:
 
 async def test_daily_quota_refuses_further_applications_until_the_next_wib_day() -> None:
     jam = Jam(datetime(2026, 1, 14, 23, 0, tzinfo=WIB))
-    async with djp(jam=jam) as client:
-        token = await minta_token(client)
-        await set_knobs(client, daily_quota=1)
+    async with tuned(jam=jam, daily_quota=1) as (client, token):
         first = await skf(client, token, key="a")
         over = await skf(client, token, key="b")
         replay = await skf(client, token, key="a")
@@ -600,9 +588,7 @@ async def test_daily_quota_refuses_further_applications_until_the_next_wib_day()
 
 
 async def test_status_override_replaces_the_status_of_every_success_answer_only() -> None:
-    async with djp() as client:
-        token = await minta_token(client)
-        await set_knobs(client, status_override="DALAM_PENELITIAN")
+    async with tuned(status_override="DALAM_PENELITIAN") as (client, token):
         answers = [await aktivasi(client, token, key="a"), await kswp(client, token), await skf(client, token, key="b")]
         refused = await skf(client, token, "1375015203900091", key="other")
     assert [r.json()["status"] for r in answers] == ["DALAM_PENELITIAN"] * 3

@@ -6,7 +6,7 @@ as ``TransientBackendError``."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import ClassVar
 
 import httpx
@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, BackendSettings, TransientBackendError
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import ApiKeySettings
+from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
 from schemas.identifiers import Nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
@@ -68,27 +69,10 @@ def command(operation: str = "do_it", **data: object) -> StepCommand:
     )
 
 
-Handler = Callable[[httpx.Request], httpx.Response]
-
-
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[ContohAdapter, list[httpx.Request]]]]:
-    made: list[ContohAdapter] = []
-
-    def make(handler: Handler) -> tuple[ContohAdapter, list[httpx.Request]]:
-        requests: list[httpx.Request] = []
-
-        def record(request: httpx.Request) -> httpx.Response:
-            requests.append(request)
-            return handler(request)
-
-        adapter = ContohAdapter(generic(api_key=SECRET, timeout_seconds=0.5), transport=httpx.MockTransport(record))
-        made.append(adapter)
-        return adapter, requests
-
-    yield make
-    for adapter in made:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[ContohAdapter, RecordingTransport]]:
+    async with recorded_adapters(lambda transport: ContohAdapter(generic(api_key=SECRET, timeout_seconds=0.5), transport=transport)) as make:
+        yield make
 
 
 # --- settings narrowing ------------------------------------------------------------------
@@ -140,40 +124,40 @@ def test_an_api_key_header_without_an_api_key_setting_is_refused_at_class_creati
 
 
 async def test_the_client_carries_base_url_timeout_and_the_agency_headers(make_adapter) -> None:
-    adapter, requests = make_adapter(lambda _: httpx.Response(200))
+    adapter, backend = make_adapter(lambda _: httpx.Response(200))
     await adapter.execute(command(), STEP_ID)
-    [request] = requests
+    [request] = backend.requests
     assert str(request.url) == "http://contoh.test/x"
     assert request.headers["X-Api-Key"] == SECRET
     assert request.extensions["timeout"]["read"] == 0.5
 
 
 async def test_step_input_that_does_not_fit_fails_before_the_call_naming_fields_not_values(make_adapter) -> None:
-    adapter, requests = make_adapter(lambda _: httpx.Response(200))
+    adapter, backend = make_adapter(lambda _: httpx.Response(200))
     with pytest.raises(AgencyAnswerInvalid) as caught:
         await adapter.execute(command(nik="1375019999990007", count="banyak"), STEP_ID)
     assert caught.value.code == "invalid_step_input"
     assert "nik" in caught.value.message and "count" in caught.value.message
     assert "1375019999990007" not in caught.value.message and "banyak" not in caught.value.message
     assert caught.value.__cause__ is None
-    assert requests == []
+    assert backend.requests == []
 
 
 async def test_input_the_native_format_refuses_is_invalid_step_input_too(make_adapter) -> None:
-    adapter, requests = make_adapter(lambda _: httpx.Response(200))
+    adapter, backend = make_adapter(lambda _: httpx.Response(200))
     with pytest.raises(AgencyAnswerInvalid) as caught:
         await adapter.execute(command(count=11), STEP_ID)
     assert caught.value.code == "invalid_step_input"
     assert "Contoh's format" in caught.value.message and "jumlah" in caught.value.message
-    assert requests == []
+    assert backend.requests == []
 
 
 async def test_an_operation_not_declared_is_refused_before_the_call(make_adapter) -> None:
-    adapter, requests = make_adapter(lambda _: httpx.Response(200))
+    adapter, backend = make_adapter(lambda _: httpx.Response(200))
     with pytest.raises(AgencyAnswerInvalid) as caught:
         await adapter.execute(command("launch_rocket"), STEP_ID)
     assert caught.value.code == "unsupported_operation"
-    assert requests == []
+    assert backend.requests == []
 
 
 @pytest.mark.parametrize(
@@ -182,10 +166,7 @@ async def test_an_operation_not_declared_is_refused_before_the_call(make_adapter
     ids=["timeout", "connection"],
 )
 async def test_transport_failures_are_transient(make_adapter, error: Exception, says: str) -> None:
-    def fail(_: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(fail)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError, match=says):
         await adapter.execute(command(), STEP_ID)
 
@@ -203,3 +184,21 @@ async def test_other_statuses_are_left_to_the_agency_mapping(make_adapter, statu
     adapter, _ = make_adapter(lambda _: httpx.Response(status))
     with pytest.raises(AgencyAnswerInvalid):
         await adapter.execute(command(), STEP_ID)
+
+
+# --- what the base does with the agency's answer -----------------------------------------
+
+
+def test_an_answer_that_cannot_make_the_services_output_is_invalid_naming_fields_not_values() -> None:
+    adapter = ContohAdapter(generic(api_key=SECRET))
+    with pytest.raises(AgencyAnswerInvalid) as caught, adapter.canonical_output():
+        ContohInput(nik=NIK, count="banyak")  # type: ignore[arg-type]
+    assert caught.value.code == "agency_answer_invalid"
+    assert "Contoh's answer does not fit the service's output" in caught.value.message and "count" in caught.value.message
+    assert "banyak" not in caught.value.message and caught.value.__cause__ is None
+
+
+def test_a_completed_step_carries_the_output_and_the_agencys_own_status_and_reference() -> None:
+    report = ContohAdapter.completed(ContohNative(jumlah=3), "SELESAI", "R" * 300)
+    assert (report.status, report.outputs, report.agency_status, report.agency_ref) == (Status.COMPLETED, {"jumlah": 3}, "SELESAI", "R" * 200)
+    assert ContohAdapter.completed(ContohNative(jumlah=3), "SELESAI").agency_ref is None

@@ -48,6 +48,13 @@ def only_error(adapter: TypeAdapter[str], value: object) -> dict[str, object]:
     return dict(errors[0])
 
 
+def refusal(adapter: TypeAdapter[str], value: object) -> tuple[object, object, object]:
+    """The one error ``value`` gets: its type, its message and the reason in its context."""
+    error = only_error(adapter, value)
+    assert isinstance(error["ctx"], dict)
+    return error["type"], error["msg"], error["ctx"]["reason"]
+
+
 # ---------------------------------------------------------------------------
 # Reference data
 # ---------------------------------------------------------------------------
@@ -210,10 +217,7 @@ class TestNikRejects:
         ],
     )
     def test_each_rejection_names_the_problem(self, value: str, reason: str, message: str) -> None:
-        error = only_error(NIK, value)
-        assert error["type"] == "nik_invalid"
-        assert error["msg"] == message
-        assert isinstance(error["ctx"], dict) and error["ctx"]["reason"] == reason
+        assert refusal(NIK, value) == ("nik_invalid", message, reason)
 
     def test_non_strings_are_rejected_by_pydantic_before_our_checks(self) -> None:
         assert only_error(NIK, 1375015203900007)["type"] == "string_type"
@@ -437,10 +441,7 @@ class TestPlateNumber:
         ],
     )
     def test_each_rejection_names_the_problem(self, value: str, reason: str, message: str) -> None:
-        error = only_error(PLATE, value)
-        assert error["type"] == "plate_invalid"
-        assert error["msg"] == message
-        assert isinstance(error["ctx"], dict) and error["ctx"]["reason"] == reason
+        assert refusal(PLATE, value) == ("plate_invalid", message, reason)
 
     def test_in_a_model_the_error_is_located_on_the_field(self) -> None:
         class Vehicle(BaseModel):
@@ -488,10 +489,7 @@ class TestBillingCode:
         ],
     )
     def test_each_rejection_names_the_problem(self, value: str, reason: str, message: str) -> None:
-        error = only_error(BILLING, value)
-        assert error["type"] == "billing_code_invalid"
-        assert error["msg"] == message
-        assert isinstance(error["ctx"], dict) and error["ctx"]["reason"] == reason
+        assert refusal(BILLING, value) == ("billing_code_invalid", message, reason)
 
 
 # ---------------------------------------------------------------------------

@@ -1,6 +1,6 @@
 """Specification of the Imigrasi adapter (adapters/imigrasi/adapter.py).
 
-Most tests replace the passport service with an ``httpx.MockTransport`` that answers
+Most tests replace the passport service with the SDK's recording transport that answers
 literal SOAP XML, so each test states what Imigrasi says and what canonical outcome
 the adapter must make of it. The last ones run the adapter against the simulator
 (``httpx.ASGITransport``) through a whole application. Whatever Imigrasi says, the
@@ -12,19 +12,21 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 from xml.etree import ElementTree as ET
 
 import httpx
 import pytest
 
-from adapters.imigrasi import adapter_factory
+from adapters.imigrasi import plugin as imigrasi_plugin
 from adapters.imigrasi.adapter import STATUS_MAP, ImigrasiAdapter, ImigrasiSettings
 from adapters.imigrasi.native import StatusPermohonan
 from adapters.imigrasi.simulator import ImigrasiKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
+from adapters.sdk.testing.client import execute_twice
+from adapters.sdk.testing.recording import Handler, RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.imigrasi import PassportNewOutput, PassportRenewalOutput
@@ -34,8 +36,6 @@ PAS = "http://ws.imigrasi.go.id/simkim/paspor/v1"
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NOMOR = "AGM-20260114-000123"
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 
 def command(operation: str = "passport_new", **data: Any) -> StepCommand:
@@ -122,16 +122,8 @@ def fault(code: str, kode: str | None = None, pesan: str = "pesan", detik: str |
     return f"<S:Fault><faultcode>{code}</faultcode><faultstring>{pesan}</faultstring>{detail}</S:Fault>"
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
+class SoapBackend(RecordingTransport):
+    """The recording transport, reading back the SOAP the adapter sent."""
 
     def sent(self, index: int = -1) -> ET.Element:
         """The body element of a request the adapter sent."""
@@ -146,19 +138,12 @@ def field(element: ET.Element, path: str) -> str | None:
 
 
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[..., tuple[ImigrasiAdapter, Backend]]]:
-    adapters: list[ImigrasiAdapter] = []
+async def make_adapter() -> AsyncIterator[RecordedAdapters[ImigrasiAdapter, SoapBackend]]:
+    def build(transport: SoapBackend, **settings: Any) -> ImigrasiAdapter:
+        return ImigrasiAdapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "timeout_seconds": 0.5, **settings}), transport=transport)
 
-    def make(handler: Handler, **settings: Any) -> tuple[ImigrasiAdapter, Backend]:
-        backend = Backend(handler)
-        config = BackendSettings.model_validate({"base_url": "http://imigrasi.test", "timeout_seconds": 0.5, **settings})
-        adapter = ImigrasiAdapter(config, transport=httpx.MockTransport(backend))
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+    async with recorded_adapters(build, SoapBackend) as make:
+        yield make
 
 
 def answering(body: str, status: int = 200) -> Handler:
@@ -262,18 +247,20 @@ async def test_submission_is_accepted_with_the_application_number_to_poll_with(m
     assert report.outputs == {"application_number": NOMOR, "appointment_date": "2026-01-21"}
 
 
-def test_every_native_status_has_a_canonical_one() -> None:
+def test_every_native_status_has_a_canonical_one_of_its_own() -> None:
+    """One to one, read from the hub's side: the passport service's word for each canonical status."""
     assert set(STATUS_MAP) == set(StatusPermohonan)
-    assert STATUS_MAP == {
-        StatusPermohonan.DITERIMA: Status.ACCEPTED,
-        StatusPermohonan.MENUNGGU_PEMBAYARAN: Status.AWAITING_PAYMENT,
-        StatusPermohonan.DIPROSES: Status.IN_PROCESS,
-        StatusPermohonan.SIAP_DIAMBIL: Status.READY_FOR_PICKUP,
-        StatusPermohonan.SELESAI: Status.COMPLETED,
-        StatusPermohonan.DITOLAK: Status.REJECTED,
-        StatusPermohonan.KEDALUWARSA: Status.EXPIRED,
-        StatusPermohonan.BERKAS_DIKEMBALIKAN: Status.NEEDS_REVISION,
-        StatusPermohonan.DIBATALKAN: Status.CANCELLED,
+    native_of = {canonical: native.value for native, canonical in STATUS_MAP.items()}
+    assert native_of == {
+        Status.ACCEPTED: "DITERIMA",
+        Status.AWAITING_PAYMENT: "MENUNGGU_PEMBAYARAN",
+        Status.IN_PROCESS: "DIPROSES",
+        Status.READY_FOR_PICKUP: "SIAP_DIAMBIL",
+        Status.COMPLETED: "SELESAI",
+        Status.REJECTED: "DITOLAK",
+        Status.EXPIRED: "KEDALUWARSA",
+        Status.NEEDS_REVISION: "BERKAS_DIKEMBALIKAN",
+        Status.CANCELLED: "DIBATALKAN",
     }
 
 
@@ -546,10 +533,7 @@ async def test_a_500_that_is_not_soap_is_transient_but_a_404_is_invalid(make_ada
     "error", [httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), httpx.RemoteProtocolError("reset")], ids=["timeout", "connect", "protocol"]
 )
 async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, error: Exception) -> None:
-    def fail(_request: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(fail)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError):
         await adapter.poll(command(), STEP_ID, NOMOR)
 
@@ -558,8 +542,8 @@ async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, e
 
 
 def test_poll_interval_comes_from_the_agency_settings_and_defaults_to_thirty_seconds() -> None:
-    default = adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test"}))
-    configured = adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": "0.3"}))
+    default = imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test"}))
+    configured = imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": "0.3"}))
     assert isinstance(default.settings, ImigrasiSettings) and default.settings.poll_interval_seconds == 30.0
     assert isinstance(configured.settings, ImigrasiSettings) and configured.settings.poll_interval_seconds == 0.3
 
@@ -567,7 +551,7 @@ def test_poll_interval_comes_from_the_agency_settings_and_defaults_to_thirty_sec
 @pytest.mark.parametrize("value", ["0", "-1", "soon", "100000"])
 def test_a_nonsense_poll_interval_is_refused_at_start(value: str) -> None:
     with pytest.raises(AdapterSettingsError, match="MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS is invalid"):
-        adapter_factory(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": value}))
+        imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": value}))
 
 
 # --- documents returned (NEEDS_REVISION) -------------------------------------------------
@@ -724,14 +708,7 @@ async def test_a_whole_application_against_the_simulator(simulated: tuple[Imigra
 
 async def test_a_repeated_submission_is_applied_once_with_the_same_answer(simulated: tuple[ImigrasiAdapter, httpx.AsyncClient]) -> None:
     adapter, control = simulated
-
-    first = await adapter.execute(command(), STEP_ID)
-    second = await adapter.execute(command(), STEP_ID)
-
-    assert first == second
-    ledger = (await control.get("/_sim/ledger")).json()
-    assert ledger["applied"] == 1 and ledger["replayed"] == 1
-    assert ledger["entries"][0]["key"] == str(STEP_ID)
+    await execute_twice(adapter, command(), STEP_ID, control)
 
 
 async def test_the_simulators_schema_refusal_reaches_the_hub_as_a_failure_with_the_reason(

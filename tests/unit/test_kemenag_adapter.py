@@ -1,6 +1,6 @@
 """Specification of the Kemenag adapter (adapters/kemenag/adapter.py).
 
-SIMKAH is replaced by an ``httpx.MockTransport`` where a test states exactly what
+SIMKAH is replaced by the SDK's recording transport where a test states exactly what
 the backend answers, and by the simulator app (``httpx.ASGITransport``) for round
 trips. Whatever SIMKAH says, the adapter returns a report or raises one of the SDK's
 outcome errors: transient (retry, pause), rejection (REJECTED), invalid (FAILED).
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime
 from typing import Any
 
@@ -18,16 +18,18 @@ import httpx
 import pytest
 from pydantic import ValidationError
 
-from adapters.kemenag import adapter_factory
+from adapters.kemenag import plugin as kemenag_plugin
 from adapters.kemenag.adapter import KemenagAdapter
 from adapters.kemenag.contract import BRIDE_NIK, GROOM_NIK, contract, duplicate_command, duplicate_data, registration_command
 from adapters.kemenag.native import FORM, PATH_DUPLIKAT, PATH_PENDAFTARAN, decode_form, encode_form
 from adapters.kemenag.simulator import WIB, KemenagKnobs, SimulatorSettings, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.discovery import load_adapter_factory
+from adapters.sdk.testing.client import execute_twice
+from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
+from hub.catalogue import Catalogue
 from schemas.lifecycle import Status
 from schemas.messages import StepStatusReport
-from hub.catalogue import Catalogue
 from schemas.services.haji import RegularHajjRegistrationInput, RegularHajjRegistrationOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
 from schemas.services.kemenag import (
@@ -40,8 +42,6 @@ from schemas.services.kemenag import (
 PAYLOADS_UNDER_TEST = ("kemenag.marriage_registration", "kemenag.marriage_book_duplicate", "haji.regular_registration", "halal.certification")
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 HARI_INI = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 BERHASIL: dict[str, str] = {
     "status": "BERHASIL",
@@ -89,34 +89,18 @@ def html(text: str, status: int) -> httpx.Response:
 MAINTENANCE = "<!DOCTYPE html><html><body><h1>Sedang dalam pemeliharaan</h1></body></html>"
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
+class FormBackend(RecordingTransport):
+    """The recording transport, reading back the form the adapter sent."""
 
     def sent(self, index: int = -1) -> dict[str, str]:
         return decode_form(self.requests[index].content)
 
 
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[KemenagAdapter, Backend]]]:
-    adapters: list[KemenagAdapter] = []
-
-    def make(handler: Handler) -> tuple[KemenagAdapter, Backend]:
-        backend = Backend(handler)
-        adapter = KemenagAdapter(BackendSettings(base_url="http://simkah.test", timeout_seconds=0.5), transport=httpx.MockTransport(backend))
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[KemenagAdapter, FormBackend]]:
+    settings = BackendSettings(base_url="http://simkah.test", timeout_seconds=0.5)
+    async with recorded_adapters(lambda transport: KemenagAdapter(settings, transport=transport), FormBackend) as make:
+        yield make
 
 
 @pytest.fixture
@@ -147,7 +131,7 @@ def test_unknown_settings_are_refused_instead_of_ignored() -> None:
 def test_the_adapter_is_found_by_entry_point() -> None:
     adapter = load_adapter_factory("kemenag")(BackendSettings(base_url="http://simkah.test"))
     assert isinstance(adapter, KemenagAdapter)
-    assert isinstance(adapter_factory(BackendSettings(base_url="http://simkah.test")), KemenagAdapter)
+    assert isinstance(kemenag_plugin.adapter(BackendSettings(base_url="http://simkah.test")), KemenagAdapter)
     assert adapter.operations == {"marriage_registration", "marriage_book_duplicate"}
 
 
@@ -356,10 +340,7 @@ async def test_busy_inside_a_200_answer_is_transient_too(make_adapter: Any) -> N
 
 @pytest.mark.parametrize("error", [httpx.ReadTimeout("slow"), httpx.ConnectTimeout("slow"), httpx.ConnectError("refused")])
 async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, error: Exception) -> None:
-    def raise_(_: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(raise_)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError):
         await adapter.execute(duplicate_command(duplicate_data()), STEP_ID)
 
@@ -439,14 +420,8 @@ async def test_round_trip_against_the_simulator_applies_once_per_step(simulated:
     adapter, control = simulated
     command = registration_command(registration(ceremony_place="outside_kua_or_after_hours", ceremony_time="19:30:00"))
 
-    first = await adapter.execute(command, STEP_ID)
-    again = await adapter.execute(command, STEP_ID)  # a redelivered command
-
-    assert first == again
+    first = await execute_twice(adapter, command, STEP_ID, control)
     assert first.outputs["fee"] == 600_000 and first.outputs["billing_code"].startswith("8")
-    ledger = (await control.get("/_sim/ledger")).json()
-    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert ledger["entries"][0]["key"] == str(STEP_ID)
 
 
 async def test_round_trip_refusal_and_maintenance(simulated: tuple[KemenagAdapter, httpx.AsyncClient]) -> None:

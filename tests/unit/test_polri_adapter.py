@@ -2,7 +2,7 @@
 
 Polri is a CALLBACK backend: ``execute`` files the application and reports ACCEPTED
 with Polri's registration number; the verdict comes later through the hub's callback
-endpoint and ``translate_callback``. The backend is an ``httpx.MockTransport`` (each
+endpoint and ``translate_callback``. The backend is the SDK's recording transport (each
 test states what Polri answers) or, for the round trips, the simulator itself. Whatever
 Polri says, the adapter returns a report or raises one of the SDK's outcome errors.
 """
@@ -12,13 +12,14 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from adapters.polri import adapter_factory
+from adapters.polri import plugin as polri_plugin
 from adapters.polri.adapter import PolriAdapter
 from adapters.polri.contract import contract
 from adapters.polri.native import PemberitahuanStatus, PermohonanCekFisik, PermohonanPerpanjanganSim, PermohonanSkck
@@ -27,9 +28,9 @@ from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyReject
 from adapters.sdk.base import BackendStyle
 from adapters.sdk.callbacks import SIGNATURE_HEADER, verify
 from adapters.sdk.runtime.worker import AdapterWorker
+from adapters.sdk.testing.recording import OUTAGES, Handler, RecordedAdapters, RecordingTransport, answer, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, Applicant, StepCommand
-from adapters.polri import plugin as polri_plugin
 from schemas.services.polri import SimRenewalOutput, SkckOutput, VehicleCheckOutput
 from schemas.services.samsat import OwnershipTransferInput
 
@@ -38,8 +39,6 @@ STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 HUB = "http://hub.test:8000"
 CALLBACK_URL = f"{HUB}/v1/callbacks/polri/{STEP_ID}"
 REG = "POLRES-BKT/SKCK/20260114/000001"
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 SKCK_DATA = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"}
 RENEWAL_DATA = {**SKCK_DATA, "old_skck_number": "skck/yanmas/01234/III/2025/intelkam", "old_skck_valid_until": "2025-09-01"}
@@ -81,53 +80,16 @@ def settings(**changes: Any) -> BackendSettings:
     return BackendSettings.model_validate({k: v for k, v in values.items() if v is not None})
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-
-def answer(status: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status, content=raw, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
-
-    return handler
-
-
-def fail_with(exc: Exception) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        raise exc
-
-    return handler
-
-
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[PolriAdapter, Backend]]]:
-    adapters: list[PolriAdapter] = []
-
-    def make(handler: Handler) -> tuple[PolriAdapter, Backend]:
-        backend = Backend(handler)
-        adapter = PolriAdapter(settings(), transport=httpx.MockTransport(backend))
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[PolriAdapter, RecordingTransport]]:
+    async with recorded_adapters(lambda transport: PolriAdapter(settings(), transport=transport)) as make:
+        yield make
 
 
 @pytest.fixture
 async def adapter() -> AsyncIterator[PolriAdapter]:
     """For translate_callback, which never calls Polri."""
-    instance = PolriAdapter(settings(), transport=httpx.MockTransport(answer(500)))
+    instance = PolriAdapter(settings(), transport=RecordingTransport(answer(500)))
     yield instance
     await instance.aclose()
 
@@ -178,7 +140,7 @@ def test_polri_is_a_callback_backend_with_four_operations() -> None:
 )
 def test_the_adapter_refuses_to_start_without_callback_settings(missing: dict[str, Any], named: list[str]) -> None:
     with pytest.raises(AdapterSettingsError) as raised:
-        adapter_factory(settings(**missing))
+        polri_plugin.adapter(settings(**missing))
     for name in named:
         assert name in str(raised.value)
     assert "rahasia" not in str(raised.value), "the secret is never echoed"
@@ -331,12 +293,9 @@ def galat(kode: str, pesan: str = "ditolak") -> dict[str, Any]:
         (answer(503, galat("LAYANAN_SIBUK"), headers={"Retry-After": "1"}), 1.0),
         (answer(503, galat("LAYANAN_TIDAK_TERSEDIA")), None),
         (answer(504, galat("GATEWAY_TIMEOUT")), None),
-        (answer(502, raw=b"<html>Bad Gateway</html>"), None),
-        (answer(500, raw=b""), None),
-        (fail_with(httpx.ConnectError("refused")), None),
-        (fail_with(httpx.ReadTimeout("slow")), None),
+        *((outage, None) for outage in OUTAGES.values()),
     ],
-    ids=["busy", "down", "gateway-timeout", "bad-gateway-html", "500", "connect-error", "timeout"],
+    ids=["busy", "down", "gateway-timeout", *OUTAGES],
 )
 async def test_outages_are_transient(make_adapter, handler: Handler, retry_after: float | None) -> None:
     adapter, _ = make_adapter(handler)
@@ -522,37 +481,37 @@ async def test_the_worker_turns_an_unreadable_callback_into_failed(adapter: Polr
 # --- round trip through the simulator -------------------------------------------------
 
 
-async def test_round_trip_through_the_simulator_from_application_to_signed_verdict() -> None:
-    """The adapter's request is accepted by the real simulator, whose signed callback
-    verifies with the shared secret and translates to a completed, canonical SIM."""
-    received: list[httpx.Request] = []
-
-    def hub(request: httpx.Request) -> httpx.Response:
-        received.append(request)
-        return httpx.Response(202, json={"accepted": True})
-
-    app = create_app(
-        PolriKnobs(verdict_delay_ms=0),
-        callback_secret="rahasia",
-        clock=lambda: datetime(2026, 1, 14, 9, 0, tzinfo=WIB),
-        callback_transport=httpx.MockTransport(hub),
-    )
-    polri = PolriAdapter(settings(), transport=httpx.ASGITransport(app=app))
+@asynccontextmanager
+async def simulated(
+    secret: str = DEV_CALLBACK_SECRET, backend: BackendSettings | None = None, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[tuple[PolriAdapter, RecordingTransport]]:
+    """The adapter on a simulator that delivers its verdicts at once to a recording hub;
+    leaving waits for every delivery, then closes both."""
+    hub = RecordingTransport(answer(202, {"accepted": True}))
+    app = create_app(PolriKnobs(verdict_delay_ms=0), callback_secret=secret, clock=clock, callback_transport=hub)
+    polri = PolriAdapter(backend or settings(), transport=httpx.ASGITransport(app=app))
     try:
-        accepted = await polri.execute(command("sim_renewal"), STEP_ID)
-        replayed = await polri.execute(command("sim_renewal"), STEP_ID)  # a redelivered command
+        yield polri, hub
         await app.state.polri.menunggu_pengiriman()
     finally:
         await polri.aclose()
         await app.state.polri.aclose()
 
+
+async def test_round_trip_through_the_simulator_from_application_to_signed_verdict() -> None:
+    """The adapter's request is accepted by the real simulator, whose signed callback
+    verifies with the shared secret and translates to a completed, canonical SIM."""
+    async with simulated("rahasia", clock=lambda: datetime(2026, 1, 14, 9, 0, tzinfo=WIB)) as (polri, hub):
+        accepted = await polri.execute(command("sim_renewal"), STEP_ID)
+        replayed = await polri.execute(command("sim_renewal"), STEP_ID)  # a redelivered command
+
     assert accepted.status is Status.ACCEPTED
     assert replayed.agency_ref == accepted.agency_ref, "Polri replays the stored receipt"
-    [request] = received
+    [request] = hub.requests
     assert str(request.url) == CALLBACK_URL
     verify("rahasia", STEP_ID, request.content, request.headers[SIGNATURE_HEADER])
     PemberitahuanStatus.model_validate_json(request.content)
-    report = polri.translate_callback(AgencyCallback(content_type="application/json", body=request.content.decode()), STEP_ID)
+    report = polri.translate_callback(callback(request.content.decode()), STEP_ID)
     assert report.status is Status.COMPLETED
     assert report.agency_ref == accepted.agency_ref
     output = SimRenewalOutput.model_validate(report.outputs)
@@ -560,22 +519,10 @@ async def test_round_trip_through_the_simulator_from_application_to_signed_verdi
 
 
 async def test_round_trip_of_a_record_hit_goes_in_process_then_rejected() -> None:
-    received: list[bytes] = []
-
-    def hub(request: httpx.Request) -> httpx.Response:
-        received.append(request.content)
-        return httpx.Response(202)
-
-    app = create_app(PolriKnobs(verdict_delay_ms=0), callback_secret=DEV_CALLBACK_SECRET, callback_transport=httpx.MockTransport(hub))
-    polri = PolriAdapter(settings(), transport=httpx.ASGITransport(app=app))
-    try:
+    async with simulated() as (polri, hub):
         await polri.execute(command("skck_new", nik="1375010101900013"), STEP_ID)
-        await app.state.polri.menunggu_pengiriman()
-    finally:
-        await polri.aclose()
-        await app.state.polri.aclose()
 
-    reports = [polri.translate_callback(AgencyCallback(content_type="application/json", body=b.decode()), STEP_ID) for b in received]
+    reports = [polri.translate_callback(callback(r.content.decode()), STEP_ID) for r in hub.requests]
     assert [r.status for r in reports] == [Status.IN_PROCESS, Status.REJECTED]
     assert reports[1].error is not None and reports[1].error.code == "police_record_hit"
 
@@ -591,26 +538,14 @@ async def test_round_trip_of_a_record_hit_goes_in_process_then_rejected() -> Non
     ids=["clean", "reported-stolen", "chassis-differs", "not-registered"],
 )
 async def test_round_trip_of_vehicle_checks(plate: str, changes: dict[str, str], statuses: list[Status], code: str | None) -> None:
-    received: list[bytes] = []
-
-    def hub(request: httpx.Request) -> httpx.Response:
-        received.append(request.content)
-        return httpx.Response(202)
-
     register = register_kendaraan(plate) or ("", "")
     data = {"plate": plate, "vehicle_type": "car", "chassis_number": register[0], "engine_number": register[1], **changes}
-    app = create_app(PolriKnobs(verdict_delay_ms=0), callback_secret=DEV_CALLBACK_SECRET, callback_transport=httpx.MockTransport(hub))
-    polri = PolriAdapter(settings(), transport=httpx.ASGITransport(app=app))
-    try:
+    async with simulated() as (polri, hub):
         accepted = await polri.execute(command("vehicle_check", data), STEP_ID)
-        await app.state.polri.menunggu_pengiriman()
-    finally:
-        await polri.aclose()
-        await app.state.polri.aclose()
 
     assert accepted.status is Status.ACCEPTED
     assert accepted.agency_ref is not None and accepted.agency_ref.startswith("POLRES-BKT/RANMOR/")
-    reports = [polri.translate_callback(AgencyCallback(content_type="application/json", body=b.decode()), STEP_ID) for b in received]
+    reports = [polri.translate_callback(callback(r.content.decode()), STEP_ID) for r in hub.requests]
     assert [r.status for r in reports] == statuses
     assert (reports[-1].error.code if reports[-1].error else None) == code
     if code is None:
@@ -622,25 +557,13 @@ async def test_every_contract_sample_reaches_its_expected_status_against_the_sim
     declared = contract()
     secret = declared.simulator_options.secrets["callback_secret"]
     for sample in declared.samples:
-        received: list[httpx.Request] = []
-
-        def hub(request: httpx.Request, received: list[httpx.Request] = received) -> httpx.Response:
-            received.append(request)
-            return httpx.Response(202)
-
-        app = create_app(PolriKnobs(verdict_delay_ms=0), callback_secret=secret, callback_transport=httpx.MockTransport(hub))
-        polri = PolriAdapter(declared.backend_settings("http://polri.test", HUB), transport=httpx.ASGITransport(app=app))
         step_id = uuid.uuid4()
-        try:
+        async with simulated(secret, declared.backend_settings("http://polri.test", HUB)) as (polri, hub):
             report = await polri.execute(sample.command, step_id)
-            await app.state.polri.menunggu_pengiriman()
-        finally:
-            await polri.aclose()
-            await app.state.polri.aclose()
-        for request in received:
+        for request in hub.requests:
             assert str(request.url) == f"{HUB}/v1/callbacks/polri/{step_id}"
             verify(secret, step_id, request.content, request.headers[SIGNATURE_HEADER])
-            report = polri.translate_callback(AgencyCallback(content_type="application/json", body=request.content.decode()), step_id)
+            report = polri.translate_callback(callback(request.content.decode()), step_id)
         assert report.status is sample.expect, sample.name
         assert (report.error.code if report.error else None) == sample.expect_error_code, sample.name
     assert {s.command.operation for s in declared.samples if s.expect is Status.COMPLETED} == PolriAdapter.operations

@@ -7,25 +7,26 @@ the business rules behind each verdict, apply-once per X-Request-Id, the fault k
 and how callbacks are delivered (signed, retried while the hub is unreachable,
 stopped on 2xx/4xx, duplicated on purpose).
 
-Callbacks never leave the process: the simulator's outgoing client uses a
-``httpx.MockTransport`` (:class:`Hub`) that records each delivery and answers as told.
+Callbacks never leave the process: the simulator's outgoing client uses the SDK's
+recording transport (:class:`Hub`), which records each delivery and answers as told.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from test_polri_adapter import CEK_FISIK as DOKUMEN_CEK_FISIK
 
-from adapters.polri import simulator_factory
+from adapters.polri import plugin as polri_plugin
 from adapters.polri.native import GalatPolri, PemberitahuanStatus, TandaTerima
 from adapters.polri.simulator import (
     DEV_CALLBACK_SECRET,
@@ -39,8 +40,9 @@ from adapters.polri.simulator import (
 from adapters.samsat.simulator import data_register
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import SimulatorOptions
-from adapters.sdk.testing.client import Driver
+from adapters.sdk.testing.client import Driver, assert_replayed
 from adapters.sdk.testing.clock import add_months
+from adapters.sdk.testing.recording import RecordingTransport
 from hub.config import Settings
 
 SKCK = "/api/v1/skck/permohonan"
@@ -96,35 +98,23 @@ def cek_fisik(nopol: str = "BA 2024 LA", **changes: Any) -> dict[str, Any]:
     }
 
 
-@dataclass
-class Hub:
-    """The hub's callback endpoint as the simulator sees it: records, answers as told.
+def hub_answer(status: int) -> httpx.Response:
+    return httpx.Response(status, json={"accepted": status < 300})
 
-    ``answers`` is consumed one per delivery attempt (an int status or an exception to
-    raise); when empty, every further attempt gets ``default``."""
 
-    answers: list[int | Exception] = field(default_factory=list)
-    default: int = 202
-    received: list[httpx.Request] = field(default_factory=list)
-    on_request: Callable[[int], None] | None = None  # called with the delivery count
+class Hub(RecordingTransport):
+    """The hub's callback endpoint as the simulator sees it: records each delivery and
+    answers one of ``answers`` per attempt (a status, or an exception to raise), then
+    ``default`` to every further attempt."""
 
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.received.append(request)
-        if self.on_request is not None:
-            self.on_request(len(self.received))
-        answer = self.answers.pop(0) if self.answers else self.default
-        if isinstance(answer, Exception):
-            raise answer
-        return httpx.Response(answer, json={"accepted": answer < 300})
-
-    def bodies(self) -> list[dict[str, Any]]:
-        return [json.loads(r.content) for r in self.received]
+    def __init__(self, answers: Sequence[int | Exception] = (), default: int = 202) -> None:
+        super().__init__(lambda _: hub_answer(default), queue=[a if isinstance(a, Exception) else hub_answer(a) for a in answers])
 
 
 @dataclass
 class Polri(Driver):
     simulator: PolriSimulator
-    hub: Hub
+    hub: RecordingTransport
 
     async def ajukan(self, path: str, body: dict[str, Any] | bytes, key: str | None = "step-1") -> httpx.Response:
         headers = {} if key is None else {"X-Request-Id": key}
@@ -142,7 +132,7 @@ class Polri(Driver):
 async def polri(
     knobs: dict[str, Any] | None = None,
     *,
-    hub: Hub | None = None,
+    hub: RecordingTransport | None = None,
     at: datetime = HARI_INI,
     ledger_path: str = ":memory:",
     secret: str = DEV_CALLBACK_SECRET,
@@ -154,7 +144,7 @@ async def polri(
         ledger_path=ledger_path,
         callback_secret=secret,
         clock=lambda: at,
-        callback_transport=httpx.MockTransport(hub),
+        callback_transport=hub,
     )
     simulator: PolriSimulator = app.state.polri
     try:
@@ -162,6 +152,15 @@ async def polri(
             yield Polri(client, simulator, hub)
     finally:
         await simulator.aclose()
+
+
+async def first_answer(path: str, body: dict[str, Any]) -> tuple[int, str, int]:
+    """A fresh simulator's answer to ``body`` at ``path``: HTTP status, error code, and how
+    many applications it applied."""
+    async with polri() as p:
+        r = await p.ajukan(path, body)
+        applied = (await p.ledger())["applied"]
+    return r.status_code, galat(r).kode, applied
 
 
 def dokumen_terbit(body: dict[str, Any], jenis: str) -> dict[str, Any]:
@@ -224,7 +223,7 @@ async def test_the_verdict_is_posted_to_the_callback_url_signed_with_the_shared_
         receipt = (await p.ajukan(SKCK, skck_baru(), key="step-42")).json()
         await p.selesai()
 
-    [request] = p.hub.received
+    [request] = p.hub.requests
     assert str(request.url) == HUB + "step-1"
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["X-Request-Id"] == "step-42"
@@ -270,8 +269,8 @@ async def test_callbacks_carry_no_personal_data_and_neither_does_the_ledger() ->
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         ledger = json.dumps(await p.ledger())
-    assert NIK not in p.hub.received[0].content.decode()
-    assert "Siti" not in p.hub.received[0].content.decode()
+    assert NIK not in p.hub.requests[0].content.decode()
+    assert "Siti" not in p.hub.requests[0].content.decode()
     assert NIK not in ledger and "Siti" not in ledger
 
 
@@ -279,10 +278,10 @@ async def test_the_verdict_waits_for_verdict_delay_ms() -> None:
     async with polri({"verdict_delay_ms": 300}) as p:
         started = time.monotonic()
         await p.ajukan(SKCK, skck_baru())
-        assert p.hub.received == []  # accepted, not yet decided
+        assert p.hub.requests == []  # accepted, not yet decided
         await p.selesai()
         elapsed = time.monotonic() - started
-    assert len(p.hub.received) == 1
+    assert len(p.hub.requests) == 1
     assert elapsed >= 0.29
 
 
@@ -337,11 +336,7 @@ async def test_a_renewal_also_checks_the_criminal_record() -> None:
     ids=["renewal-without-old-skck", "new-with-old-skck"],
 )
 async def test_old_skck_data_goes_with_renewals_only(body: dict[str, Any]) -> None:
-    async with polri() as p:
-        r = await p.ajukan(SKCK, body)
-        assert (await p.ledger())["applied"] == 0
-    assert r.status_code == 422
-    assert galat(r).kode == "DATA_TIDAK_VALID"
+    assert await first_answer(SKCK, body) == (422, "DATA_TIDAK_VALID", 0)
 
 
 # -------------------------------------------------------------------- SIM renewal
@@ -410,14 +405,7 @@ async def test_a_clean_vehicle_with_matching_numbers_gets_a_clearance() -> None:
     assert r.status_code == 202
     assert r.json()["layanan"] == "CEK_FISIK_KENDARAAN"
     assert r.json()["nomor_registrasi"] == "POLRES-BKT/RANMOR/20260114/000001"
-    assert dokumen_terbit(verdict(p), "cek_fisik") == {
-        "nomor_surat_keterangan": "SKET/RANMOR/00001/I/2026/RESKRIM",
-        "nopol": "BA 2024 LA",
-        "nomor_rangka": "MHWM7EENTVK71LAX6",
-        "nomor_mesin": "YKE2568643",
-        "tanggal_periksa": "2026-01-14",
-        "status_ranmor": "BERSIH",
-    }
+    assert dokumen_terbit(verdict(p), "cek_fisik") == DOKUMEN_CEK_FISIK, "the very document the adapter's spec translates"
 
 
 @pytest.mark.parametrize("nopol", ["BA 1313 LA", "BA 2013 LZ", "BA 13 T"])
@@ -480,11 +468,7 @@ def test_the_vehicle_register_is_the_one_samsat_keeps(nopol: str) -> None:
     ids=["plate-with-dashes", "vin-16", "vin-with-O", "lower-case-engine", "unknown-type", "no-engine-number"],
 )
 async def test_a_malformed_vehicle_check_is_refused_and_applies_nothing(body: dict[str, Any]) -> None:
-    async with polri() as p:
-        r = await p.ajukan(CEK_FISIK, body)
-        assert (await p.ledger())["applied"] == 0
-    assert r.status_code == 422
-    assert galat(r).kode == "DATA_TIDAK_VALID"
+    assert await first_answer(CEK_FISIK, body) == (422, "DATA_TIDAK_VALID", 0)
 
 
 async def test_a_repeated_vehicle_check_is_applied_once() -> None:
@@ -498,7 +482,7 @@ async def test_a_repeated_vehicle_check_is_applied_once() -> None:
     assert other.status_code == 409
     assert (ledger["applied"], ledger["replayed"]) == (1, 1)
     assert ledger["entries"][0]["subject"] == "CEK_FISIK_KENDARAAN"
-    assert len(p.hub.received) == 1
+    assert len(p.hub.requests) == 1
 
 
 async def test_verdict_fault_schema_invalid_drops_the_vehicle_clearance_too() -> None:
@@ -527,13 +511,9 @@ async def test_a_repeated_request_id_replays_the_receipt_and_decides_once() -> N
         await p.selesai()
         ledger = await p.ledger()
 
-    assert again.status_code == 202
-    assert again.json() == first.json()
-    assert again.headers["X-Idempotent-Replay"] == "true"
-    assert "X-Idempotent-Replay" not in first.headers
-    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert ledger["entries"][0]["key"] == "step-7"
-    assert len(p.hub.received) == 1, "one application, one verdict"
+    assert first.status_code == 202
+    assert_replayed(first, again, ledger, header="X-Idempotent-Replay", key="step-7")
+    assert len(p.hub.requests) == 1, "one application, one verdict"
 
 
 async def test_the_same_body_in_another_key_order_is_the_same_application() -> None:
@@ -590,7 +570,7 @@ async def test_down_answers_503_and_applies_nothing() -> None:
     assert r.status_code == 503
     assert galat(r).kode == "LAYANAN_TIDAK_TERSEDIA"
     assert health.status_code == 200, "the control plane ignores 'down'"
-    assert p.hub.received == []
+    assert p.hub.requests == []
 
 
 async def test_error_rate_answers_busy_with_retry_after_before_applying() -> None:
@@ -620,7 +600,7 @@ async def test_drop_reply_after_apply_loses_the_receipt_but_not_the_application(
     assert retry.status_code == 202, "the retry gets the stored receipt"
     assert retry.headers["X-Idempotent-Replay"] == "true"
     assert (ledger["applied"], ledger["replayed"]) == (1, 1)
-    assert len(p.hub.received) == 1, "the verdict still comes, once"
+    assert len(p.hub.requests) == 1, "the verdict still comes, once"
 
 
 async def test_garble_rate_applies_then_answers_something_that_is_not_the_protocol() -> None:
@@ -666,9 +646,9 @@ async def test_delivery_is_retried_while_the_hub_is_unreachable_with_the_same_si
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
 
-    assert len(hub.received) == 3
-    assert len({r.headers[SIGNATURE_HEADER] for r in hub.received}) == 1, "a retry is the same signed request"
-    assert len({r.content for r in hub.received}) == 1
+    assert len(hub.requests) == 3
+    assert len({r.headers[SIGNATURE_HEADER] for r in hub.requests}) == 1, "a retry is the same signed request"
+    assert len({r.content for r in hub.requests}) == 1
     attempts = entry["state"]["percobaan"]
     assert [(a["ke"], a["http_status"], a["galat"]) for a in attempts] == [(1, None, "ConnectError"), (2, 503, None), (3, 202, None)]
     assert entry["state"]["status_pengiriman"] == "SELESAI"
@@ -695,19 +675,20 @@ async def test_a_retry_reuses_the_signature_until_it_is_four_minutes_old(monkeyp
     monkeypatch.setattr("adapters.sdk.callbacks.time", clock)
     monkeypatch.setattr("adapters.polri.simulator.time", clock)
 
-    def hub_down_for_a_while(deliveries: int) -> None:
-        if deliveries == 2:
+    def hub_down_for_a_while(request: httpx.Request) -> httpx.Response:
+        if len(hub.requests) == 2:
             clock.mono += 241  # the next retry happens four minutes after signing
+        return hub_answer(503 if len(hub.requests) <= 2 else 202)
 
-    hub = Hub(answers=[503, 503], default=202, on_request=hub_down_for_a_while)
+    hub = RecordingTransport(hub_down_for_a_while)
     async with polri(hub=hub) as p:
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
 
-    first, second, third = (r.headers[SIGNATURE_HEADER] for r in hub.received)
+    first, second, third = (r.headers[SIGNATURE_HEADER] for r in hub.requests)
     assert first == second, "a quick retry is the same signed request (the hub dedups it)"
     assert third != second, "an old signature would be refused as stale: re-signed"
-    verify(DEV_CALLBACK_SECRET, "step-1", hub.received[2].content, third, now=clock.wall)
+    verify(DEV_CALLBACK_SECRET, "step-1", hub.requests[2].content, third, now=clock.wall)
 
 
 async def test_delivery_gives_up_after_callback_max_attempts() -> None:
@@ -716,7 +697,7 @@ async def test_delivery_gives_up_after_callback_max_attempts() -> None:
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    assert len(hub.received) == 3
+    assert len(hub.requests) == 3
     assert entry["state"]["status_pengiriman"] == "GAGAL"
 
 
@@ -726,7 +707,7 @@ async def test_a_refusal_by_the_hub_is_not_retried() -> None:
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    assert len(hub.received) == 1
+    assert len(hub.requests) == 1
     assert entry["state"]["percobaan"][0]["http_status"] == 401
     assert entry["state"]["status_pengiriman"] == "SELESAI"
 
@@ -746,7 +727,7 @@ async def test_duplicate_callback_sends_the_identical_signed_callback_twice() ->
         await p.ajukan(SKCK, skck_baru())
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    first, second = hub.received
+    first, second = hub.requests
     assert first.content == second.content
     assert first.headers[SIGNATURE_HEADER] == second.headers[SIGNATURE_HEADER]
     assert [(a["duplikat"], a["http_status"]) for a in entry["state"]["percobaan"]] == [(False, 202), (True, 409)]
@@ -757,7 +738,7 @@ async def corrupted_verdict(fault: str) -> bytes:
     async with polri({"verdict_fault": fault}) as p:
         await p.ajukan(SKCK, skck_baru(), key="step-9")
         await p.selesai()
-    [request] = p.hub.received
+    [request] = p.hub.requests
     verify(DEV_CALLBACK_SECRET, "step-9", request.content, request.headers[SIGNATURE_HEADER])
     return request.content
 
@@ -797,7 +778,7 @@ async def test_knobs_are_snapshotted_when_the_application_is_applied() -> None:
         await p.knobs(verdict_fault=None)
         await p.selesai()
     with pytest.raises(ValueError):
-        json.loads(p.hub.received[0].content)
+        json.loads(p.hub.requests[0].content)
 
 
 @pytest.fixture
@@ -808,7 +789,7 @@ def ledger_file(tmp_path: Path) -> Iterator[str]:
 async def test_pending_deliveries_survive_a_restart(ledger_file: str) -> None:
     async with polri({"verdict_delay_ms": 300}, ledger_path=ledger_file) as p:
         await p.ajukan(SKCK, skck_baru(), key="step-r")
-        assert p.hub.received == []
+        assert p.hub.requests == []
     # The simulator stopped before the verdict; the next one resumes it.
     hub = Hub()
     async with polri(hub=hub, ledger_path=ledger_file) as p:
@@ -817,8 +798,8 @@ async def test_pending_deliveries_survive_a_restart(ledger_file: str) -> None:
         assert p.simulator.lanjutkan_tertunda() == 1
         await p.selesai()
         [entry] = (await p.ledger())["entries"]
-    assert len(hub.received) == 1
-    assert json.loads(hub.received[0].content)["id_permintaan"] == "step-r"
+    assert len(hub.requests) == 1
+    assert json.loads(hub.requests[0].content)["id_permintaan"] == "step-r"
     assert entry["state"]["status_pengiriman"] == "SELESAI"
 
 
@@ -830,25 +811,25 @@ async def test_a_repeated_application_resumes_a_pending_delivery(ledger_file: st
         again = await p.ajukan(SKCK, skck_baru(), key="step-r")
         await p.selesai()
     assert again.headers["X-Idempotent-Replay"] == "true"
-    assert len(hub.received) == 1
+    assert len(hub.requests) == 1
 
 
 async def test_the_lifespan_resumes_pending_deliveries(ledger_file: str) -> None:
     async with polri({"verdict_delay_ms": 300}, ledger_path=ledger_file) as p:
         await p.ajukan(SKCK, skck_baru(), key="step-r")
     hub = Hub()
-    app = create_app(PolriKnobs(**FAST), ledger_path=ledger_file, callback_transport=httpx.MockTransport(hub))
+    app = create_app(PolriKnobs(**FAST), ledger_path=ledger_file, callback_transport=hub)
     async with app.router.lifespan_context(app):
         await app.state.polri.menunggu_pengiriman()
-    assert len(hub.received) == 1
+    assert len(hub.requests) == 1
 
 
 # ---------------------------------------------------------------- entry point
 
 
 def test_the_factory_signs_with_the_configured_secret_or_the_hub_dev_default() -> None:
-    configured = simulator_factory(SimulatorOptions(secrets={"callback_secret": "s3cret"}))
-    default = simulator_factory(SimulatorOptions())
+    configured = polri_plugin.simulator(SimulatorOptions(secrets={"callback_secret": "s3cret"}))
+    default = polri_plugin.simulator(SimulatorOptions())
     assert configured.state.polri.secret == "s3cret"
     assert default.state.polri.secret == DEV_CALLBACK_SECRET == "dev-polri-callback-secret"
     hub_default = Settings().agencies["polri"].callback_secret

@@ -1,6 +1,6 @@
 """Specification of the Samsat adapter (adapters/samsat/adapter.py).
 
-The backend is replaced by an ``httpx.MockTransport``: each test states what Samsat
+The backend is replaced by the SDK's recording transport: each test states what Samsat
 answers and what canonical outcome the adapter must make of it. The last tests run
 the adapter against the simulator itself, and its contract through the generic kit. Whatever Samsat
 says, the adapter returns a report or raises one of the SDK's outcome errors; it
@@ -11,14 +11,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Any
 
 import httpx
 import pytest
 
-from adapters.samsat import adapter_factory, simulator_factory
+from adapters.samsat import plugin as samsat_plugin
 from adapters.samsat.adapter import SamsatAdapter
 from adapters.samsat.contract import contract, ownership_transfer_command, pkb_command, stnk_5year_command
 from adapters.samsat.native import (
@@ -33,14 +33,13 @@ from adapters.samsat.native import (
 from adapters.samsat.simulator import WIB, create_app
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.testing.contract_kit import ContractKit
+from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.samsat import OwnershipTransferOutput, PkbAnnualOutput, Stnk5YearOutput
 
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
-
-Handler = Callable[[httpx.Request], httpx.Response]
 
 SUCCESS: dict[str, Any] = {
     "status": "BERHASIL",
@@ -67,43 +66,11 @@ def galat(kode: str, pesan: str = "ditolak") -> dict[str, Any]:
     return {"status": "GAGAL", "kode_error": kode, "pesan": pesan}
 
 
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[[Handler], tuple[SamsatAdapter, Backend]]]:
-    adapters: list[SamsatAdapter] = []
-
-    def make(handler: Handler) -> tuple[SamsatAdapter, Backend]:
-        backend = Backend(handler)
-        adapter = SamsatAdapter(
-            BackendSettings(base_url="http://samsat.test", timeout_seconds=0.5),
-            transport=httpx.MockTransport(backend),
-        )
-        adapters.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in adapters:
-        await adapter.aclose()
-
-
-def answer(status: int, body: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status, content=raw, headers=headers)
-        return httpx.Response(status, json=body, headers=headers)
-
-    return handler
+async def make_adapter() -> AsyncIterator[RecordedAdapters[SamsatAdapter, RecordingTransport]]:
+    settings = BackendSettings(base_url="http://samsat.test", timeout_seconds=0.5)
+    async with recorded_adapters(lambda transport: SamsatAdapter(settings, transport=transport)) as make:
+        yield make
 
 
 # --- canonical -> native --------------------------------------------------------
@@ -173,21 +140,23 @@ async def test_completed_outputs_are_json_ready(make_adapter) -> None:
 # --- native -> canonical: refusals on the merits -------------------------------
 
 
-async def test_unregistered_plate_is_rejected_as_plate_not_registered(make_adapter) -> None:
-    adapter, _ = make_adapter(answer(404, galat("NOPOL_TIDAK_TERDAFTAR", "Nomor polisi tidak terdaftar")))
-    with pytest.raises(AgencyRejection) as exc:
+@pytest.mark.parametrize(
+    ("status", "kode", "outcome", "code"),
+    [
+        (404, "NOPOL_TIDAK_TERDAFTAR", AgencyRejection, "plate_not_registered"),
+        (409, "NIK_TIDAK_SESUAI", AgencyRejection, "owner_mismatch"),
+        # A reused key is a hub bug, not the citizen's fault: FAILED with Samsat's code for support.
+        (409, "KUNCI_SUDAH_DIPAKAI", AgencyAnswerInvalid, "agency_refused_request"),
+    ],
+    ids=["unregistered-plate", "not-the-owner", "key-reused"],
+)
+async def test_known_errors_keep_samsats_code_and_words_and_only_refusals_on_the_merits_are_rejections(
+    make_adapter, status: int, kode: str, outcome: type[Exception], code: str
+) -> None:
+    adapter, _ = make_adapter(answer(status, galat(kode, "Pesan dari Samsat.")))
+    with pytest.raises(outcome) as exc:
         await adapter.execute(command(), STEP_ID)
-    assert exc.value.code == "plate_not_registered"
-    assert exc.value.agency_code == "NOPOL_TIDAK_TERDAFTAR"
-    assert exc.value.message == "Nomor polisi tidak terdaftar"
-
-
-async def test_nik_not_the_owner_is_rejected_as_owner_mismatch(make_adapter) -> None:
-    adapter, _ = make_adapter(answer(409, galat("NIK_TIDAK_SESUAI")))
-    with pytest.raises(AgencyRejection) as exc:
-        await adapter.execute(command(), STEP_ID)
-    assert exc.value.code == "owner_mismatch"
-    assert exc.value.agency_code == "NIK_TIDAK_SESUAI"
+    assert (exc.value.code, exc.value.agency_code, exc.value.message) == (code, kode, "Pesan dari Samsat.")  # type: ignore[attr-defined]
 
 
 # --- transient failures -------------------------------------------------------------
@@ -227,10 +196,7 @@ async def test_server_errors_are_transient_even_with_an_unreadable_body(make_ada
     ids=lambda e: type(e).__name__,
 )
 async def test_timeouts_and_connection_errors_are_transient(make_adapter, error: Exception) -> None:
-    def handler(request: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(handler)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError) as exc:
         await adapter.execute(command(), STEP_ID)
     assert exc.value.retry_after is None
@@ -282,15 +248,6 @@ async def test_unknown_error_body_is_an_invalid_answer(make_adapter, status: int
         await adapter.execute(command(), STEP_ID)
     assert exc.value.code == "agency_answer_invalid"
     assert str(status) in exc.value.message
-
-
-async def test_known_error_that_is_not_a_refusal_on_the_merits_is_an_invalid_answer(make_adapter) -> None:
-    """A reused key is a hub bug, not the citizen's fault: FAILED with Samsat's code for support."""
-    adapter, _ = make_adapter(answer(409, galat("KUNCI_SUDAH_DIPAKAI", "kunci sudah dipakai")))
-    with pytest.raises(AgencyAnswerInvalid) as exc:
-        await adapter.execute(command(), STEP_ID)
-    assert exc.value.code == "agency_refused_request"
-    assert exc.value.agency_code == "KUNCI_SUDAH_DIPAKAI"
 
 
 # --- 5-year STNK renewal and ownership transfer (BBN-KB) ------------------------
@@ -525,7 +482,7 @@ async def test_a_repeated_step_gets_the_same_outputs_from_the_simulator(simulate
 
 async def test_the_contract_passes_the_generic_contract_kit() -> None:
     samsat_contract = contract()
-    kit = ContractKit("samsat", samsat_contract, adapter_factory, simulator_factory(samsat_contract.simulator_options))
+    kit = ContractKit("samsat", samsat_contract, samsat_plugin.adapter, samsat_plugin.simulator(samsat_contract.simulator_options))
     report = await kit.run()
     assert report.passed, "\n".join(f"{r.name}: {r.detail}" for r in report.results if not r.passed)
     assert {s.command.service for s in samsat_contract.samples} == {"samsat.pkb_annual", "samsat.stnk_5year", "samsat.ownership_transfer"}

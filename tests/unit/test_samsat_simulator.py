@@ -25,6 +25,7 @@ from typing import Any
 
 import httpx
 import pytest
+from pydantic import BaseModel
 
 from adapters.samsat.native import (
     HasilBalikNama,
@@ -63,6 +64,15 @@ async def ajukan(client: httpx.AsyncClient, body: dict[str, Any], key: str | Non
 
 
 ledger = read_ledger
+
+
+async def refusal(body: dict[str, Any], path: str = PATH) -> tuple[int, str, str, int]:
+    """How a fresh simulator answers ``body`` at ``path``: HTTP status, ``status``,
+    ``kode_error``, and how many applications it applied."""
+    async with samsat() as client:
+        r = await client.post(path, json=body, headers={"Idempotency-Key": "step-1"})
+        book = await ledger(client)
+    return r.status_code, r.json()["status"], r.json().get("kode_error"), book["applied"]
 
 
 async def set_knobs(client: httpx.AsyncClient, **knobs: Any) -> dict[str, Any]:
@@ -250,12 +260,7 @@ async def test_in_memory_ledgers_are_private_to_each_app() -> None:
 
 @pytest.mark.parametrize("nopol", ["BA 9001 LZ", "BA 9999 LZ", "B 9500"])
 async def test_plates_with_serial_above_9000_are_unregistered(nopol: str) -> None:
-    async with samsat() as client:
-        r = await ajukan(client, {**MOBIL, "nopol": nopol})
-        book = await ledger(client)
-    assert r.status_code == 404
-    assert r.json()["kode_error"] == "NOPOL_TIDAK_TERDAFTAR"
-    assert book["applied"] == 0
+    assert await refusal({**MOBIL, "nopol": nopol}) == (404, "GAGAL", "NOPOL_TIDAK_TERDAFTAR", 0)
 
 
 async def test_plate_with_serial_9000_is_still_registered() -> None:
@@ -265,12 +270,7 @@ async def test_plate_with_serial_9000_is_still_registered() -> None:
 
 
 async def test_nik_ending_in_99_is_not_the_registered_owner() -> None:
-    async with samsat() as client:
-        r = await ajukan(client, {**MOBIL, "nik_pemilik": "1375015203900099"})
-        book = await ledger(client)
-    assert r.status_code == 409
-    assert r.json()["kode_error"] == "NIK_TIDAK_SESUAI"
-    assert book["applied"] == 0
+    assert await refusal({**MOBIL, "nik_pemilik": "1375015203900099"}) == (409, "GAGAL", "NIK_TIDAK_SESUAI", 0)
 
 
 @pytest.mark.parametrize(
@@ -538,46 +538,47 @@ def cek_fisik(nopol: str) -> dict[str, str]:
     return {"nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin}
 
 
-def lima_tahun(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
+def surat_kendaraan(nopol: str, jenis: str) -> dict[str, Any]:
+    """The vehicle's papers both services ask for: plate, type, BPKB and physical check,
+    the register's own (made-up ones for a plate the register does not know)."""
     record = data_register(nopol)
-    body = {
+    return {
         "nopol": nopol,
-        "nik_pemilik": PENJUAL,
         "jenis_kendaraan": jenis,
         "no_bpkb": record.no_bpkb if record else "P12345678",
         "cek_fisik": cek_fisik(nopol) if record else {"nomor_rangka": "MH1JFZ130KK123456", "nomor_mesin": "JFZ1E123456"},
     }
-    return {**body, **ubah}
+
+
+def lima_tahun(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
+    return {**surat_kendaraan(nopol, jenis), "nik_pemilik": PENJUAL, **ubah}
 
 
 def balik_nama(nopol: str = "BA 1234 LZ", jenis: str = "MOBIL", **ubah: Any) -> dict[str, Any]:
-    record = data_register(nopol)
-    body = {
-        "nopol": nopol,
-        "jenis_kendaraan": jenis,
-        "nik_pemilik_lama": PENJUAL,
-        "nik_pemilik_baru": PEMBELI,
-        "no_bpkb": record.no_bpkb if record else "P12345678",
-        "kwitansi": {"nomor": "KW/2026/0142", "bermeterai": True},
-        "cek_fisik": cek_fisik(nopol) if record else {"nomor_rangka": "MH1JFZ130KK123456", "nomor_mesin": "JFZ1E123456"},
-    }
-    return {**body, **ubah}
+    parties = {"nik_pemilik_lama": PENJUAL, "nik_pemilik_baru": PEMBELI, "kwitansi": {"nomor": "KW/2026/0142", "bermeterai": True}}
+    return {**surat_kendaraan(nopol, jenis), **parties, **ubah}
 
 
 async def kirim(client: httpx.AsyncClient, path: str, body: dict[str, Any], key: str = "step-1") -> httpx.Response:
     return await client.post(path, json=body, headers={"Idempotency-Key": key})
 
 
-async def test_five_year_renewal_of_a_car_charges_pkb_swdkllj_stnk_200000_and_plates_100000() -> None:
+async def after_annual_pkb(path: str, body: dict[str, Any], reply: type[BaseModel]) -> tuple[int, dict[str, Any], dict[str, Any]]:
+    """The car's annual PKB, then ``body`` at ``path`` on the same simulator, answered with
+    a success of the native ``reply`` model about the same plate: the annual PKB, that
+    answer and the ledger."""
     async with samsat() as client:
         annual_pkb = (await ajukan(client, MOBIL, key="annual")).json()["rincian"]["pkb"]
-        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun())
+        r = await kirim(client, path, body)
         book = await ledger(client)
-
     assert r.status_code == 200, r.text
-    body = r.json()
-    HasilPerpanjanganLimaTahunan.model_validate(body)
-    assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
+    reply.model_validate(r.json())
+    assert r.json()["status"] == "BERHASIL" and r.json()["nopol"] == "BA 1234 LZ"
+    return annual_pkb, r.json(), book
+
+
+async def test_five_year_renewal_of_a_car_charges_pkb_swdkllj_stnk_200000_and_plates_100000() -> None:
+    annual_pkb, body, book = await after_annual_pkb(PATH_LIMA_TAHUN, lima_tahun(), HasilPerpanjanganLimaTahunan)
     assert re.fullmatch(r"13\d{13}", body["kode_bayar"])
     assert body["rincian"] == {"pkb": annual_pkb, "swdkllj": 143_000, "biaya_stnk": 200_000, "biaya_tnkb": 100_000}
     assert body["total_bayar"] == sum(body["rincian"].values())
@@ -614,12 +615,7 @@ async def test_five_year_renewal_on_29_february_is_valid_until_28_february() -> 
     ids=["unregistered", "not-owner", "wrong-bpkb", "wrong-chassis", "wrong-engine"],
 )
 async def test_five_year_renewal_refusals_apply_nothing(ubah: dict[str, Any], status: int, kode: str) -> None:
-    async with samsat() as client:
-        r = await kirim(client, PATH_LIMA_TAHUN, lima_tahun(**ubah))
-        book = await ledger(client)
-    assert r.status_code == status
-    assert r.json()["status"] == "GAGAL" and r.json()["kode_error"] == kode
-    assert book["applied"] == 0
+    assert await refusal(lima_tahun(**ubah), PATH_LIMA_TAHUN) == (status, "GAGAL", kode, 0)
 
 
 async def test_a_refusal_is_not_recorded_so_the_same_key_applies_once_the_papers_are_right() -> None:
@@ -670,15 +666,7 @@ async def test_daily_quota_counts_every_operation_and_is_checked_before_business
 
 
 async def test_transfer_of_a_car_issues_the_stnk_and_estimates_the_bpkb() -> None:
-    async with samsat() as client:
-        annual_pkb = (await ajukan(client, MOBIL, key="annual")).json()["rincian"]["pkb"]
-        r = await kirim(client, PATH_BBN, balik_nama())
-        book = await ledger(client)
-
-    assert r.status_code == 200, r.text
-    body = r.json()
-    HasilBalikNama.model_validate(body)
-    assert body["status"] == "BERHASIL" and body["nopol"] == "BA 1234 LZ"
+    annual_pkb, body, book = await after_annual_pkb(PATH_BBN, balik_nama(), HasilBalikNama)
     assert body["rincian"] == {
         "bbnkb": 0,  # BBNKB only on a first transfer since 5 Jan 2025 (UU 1/2022 art. 12(1))
         "pkb": annual_pkb,
@@ -721,12 +709,7 @@ async def test_transfer_of_a_motorcycle_charges_bpkb_225000_stnk_100000_plates_6
     ids=["unregistered", "wrong-bpkb", "unstamped-receipt", "seller-not-owner", "same-owner", "wrong-engine"],
 )
 async def test_transfer_refusals_apply_nothing(ubah: dict[str, Any], status: int, kode: str) -> None:
-    async with samsat() as client:
-        r = await kirim(client, PATH_BBN, balik_nama(**ubah))
-        book = await ledger(client)
-    assert r.status_code == status
-    assert r.json()["status"] == "GAGAL" and r.json()["kode_error"] == kode
-    assert book["applied"] == 0
+    assert await refusal(balik_nama(**ubah), PATH_BBN) == (status, "GAGAL", kode, 0)
 
 
 async def test_transfer_replays_the_stored_reply_for_the_same_key() -> None:

@@ -38,7 +38,7 @@ from adapters.sdk.testing import (
     SimulatorRuntime,
     fingerprint,
 )
-from adapters.sdk.testing.client import Driver, in_process
+from adapters.sdk.testing.client import Driver, assert_replayed, in_process
 
 NOW = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
 
@@ -143,10 +143,10 @@ async def test_a_new_key_is_applied_once_and_a_repeat_replays_the_stored_reply()
         again = await sim.apply({"jenis": "A", "nomor": "1234"})  # same request, other key order
         book = await sim.ledger()
     assert (first.status_code, first.json()) == (201, {"nomor": "1234", "seq": 1})
-    assert (again.status_code, again.content) == (201, first.content)
-    assert again.headers["Replayed"] == "true" and "Replayed" not in first.headers
-    assert (book["applied"], book["replayed"]) == (1, 1)
+    assert_replayed(first, again, book, header="Replayed")
     assert sim.toy.produced == [1] and sim.toy.checked == ["1234"], "a replay runs neither the checks nor produce"
+    with pytest.raises(AssertionError):
+        assert_replayed(again, first, book, header="Replayed")  # the fresh reply is no replay
 
 
 async def test_another_request_under_a_used_key_is_a_conflict_and_changes_nothing() -> None:

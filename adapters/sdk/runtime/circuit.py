@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from messaging.status import AdapterStatus, BreakerState, status_key
@@ -25,25 +26,22 @@ from messaging.status import AdapterStatus, BreakerState, status_key
 __all__ = ["AdapterStatus", "BreakerState", "CircuitBreaker", "status_key"]
 
 
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(eq=False)  # one breaker per backend: identity, not equal state, makes it the same
 class CircuitBreaker:
-    def __init__(
-        self,
-        failure_threshold: int,
-        reset_seconds: float,
-        *,
-        clock: Callable[[], float] = time.monotonic,
-        wall_clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self.failure_threshold = failure_threshold
-        self.reset_seconds = reset_seconds
-        self._clock = clock
-        self._wall_clock = wall_clock
-        self._failures = 0
-        self._opened_at: float | None = None
-        self._opened_at_wall: datetime | None = None
-        self._probing = False
-        self._last_error: str | None = None
-        self._listeners: list[Callable[[], None]] = []
+    failure_threshold: int
+    reset_seconds: float
+    clock: Callable[[], float] = field(default=time.monotonic, kw_only=True)
+    wall_clock: Callable[[], datetime] = field(default=_now, kw_only=True)
+    _failures: int = field(default=0, init=False)
+    _opened_at: float | None = field(default=None, init=False)
+    _opened_at_wall: datetime | None = field(default=None, init=False)
+    _probing: bool = field(default=False, init=False)
+    _last_error: str | None = field(default=None, init=False)
+    _listeners: list[Callable[[], None]] = field(default_factory=list, init=False)
 
     def on_change(self, listener: Callable[[], None]) -> None:
         """Call ``listener`` (synchronously, cheaply) whenever state or failure count changes."""
@@ -57,7 +55,7 @@ class CircuitBreaker:
     def state(self) -> BreakerState:
         if self._opened_at is None:
             return BreakerState.CLOSED
-        if self._probing or self._clock() - self._opened_at >= self.reset_seconds:
+        if self._probing or self.clock() - self._opened_at >= self.reset_seconds:
             return BreakerState.HALF_OPEN
         return BreakerState.OPEN
 
@@ -79,7 +77,7 @@ class CircuitBreaker:
     def seconds_until_probe(self) -> float:
         if self._opened_at is None:
             return 0.0
-        return max(0.0, self.reset_seconds - (self._clock() - self._opened_at))
+        return max(0.0, self.reset_seconds - (self.clock() - self._opened_at))
 
     def record_success(self) -> None:
         changed = self._failures != 0 or self._opened_at is not None
@@ -95,8 +93,8 @@ class CircuitBreaker:
         if error is not None:
             self._last_error = type(error).__name__
         if self._probing or self._failures >= self.failure_threshold:
-            self._opened_at = self._clock()  # (re)open: a failed probe restarts the wait
-            self._opened_at_wall = self._wall_clock()
+            self._opened_at = self.clock()  # (re)open: a failed probe restarts the wait
+            self._opened_at_wall = self.wall_clock()
             self._probing = False
         self._changed()
 
@@ -108,5 +106,5 @@ class CircuitBreaker:
             consecutive_failures=self._failures,
             opened_at=self._opened_at_wall,
             last_error=self._last_error,
-            updated_at=self._wall_clock(),
+            updated_at=self.wall_clock(),
         )

@@ -269,26 +269,26 @@ def _wait_respecting_retry_after(cap: float) -> Callable[[RetryCallState], float
     return wait
 
 
+@dataclasses.dataclass(eq=False)
 class StatusPublisher:
     """Publishes the breaker's snapshot on every change and every ``heartbeat_seconds``
     (and when an open circuit turns half-open by time alone). Failing to publish is
     logged, never fatal: status is for operators, not for the flow."""
 
-    def __init__(
-        self, producer: AIOKafkaProducer, breaker: CircuitBreaker, agency: str, instance_id: str, *, heartbeat_seconds: float = STATUS_HEARTBEAT_SECONDS
-    ) -> None:
-        self._producer = producer
-        self._breaker = breaker
-        self.agency = agency
-        self.instance_id = instance_id
-        self._heartbeat = heartbeat_seconds
-        self._changed = asyncio.Event()
-        breaker.on_change(self._changed.set)
+    producer: AIOKafkaProducer
+    breaker: CircuitBreaker
+    agency: str
+    instance_id: str
+    heartbeat_seconds: float = dataclasses.field(default=STATUS_HEARTBEAT_SECONDS, kw_only=True)
+    _changed: asyncio.Event = dataclasses.field(default_factory=asyncio.Event, init=False)
+
+    def __post_init__(self) -> None:
+        self.breaker.on_change(self._changed.set)
 
     async def publish(self) -> None:
-        snapshot = self._breaker.snapshot(self.agency, self.instance_id)
+        snapshot = self.breaker.snapshot(self.agency, self.instance_id)
         try:
-            await (await self._producer.send(topics.ADAPTER_STATUS, value=snapshot.to_bytes(), key=snapshot.key))
+            await (await self.producer.send(topics.ADAPTER_STATUS, value=snapshot.to_bytes(), key=snapshot.key))
         except KafkaError:
             log.exception("adapter:%s: could not publish breaker status", self.agency)
 
@@ -298,16 +298,16 @@ class StatusPublisher:
             while not stop.is_set():
                 self._changed.clear()
                 await self.publish()
-                timeout = self._heartbeat
-                if self._breaker.state is BreakerState.OPEN:
-                    timeout = min(timeout, self._breaker.seconds_until_probe() + 0.05)
+                timeout = self.heartbeat_seconds
+                if self.breaker.state is BreakerState.OPEN:
+                    timeout = min(timeout, self.breaker.seconds_until_probe() + 0.05)
                 changed = asyncio.ensure_future(self._changed.wait())
                 await asyncio.wait({changed, stopping}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
                 changed.cancel()
         finally:
             stopping.cancel()
             try:  # a clean stop: forget this instance (compaction drops the key)
-                await (await self._producer.send(topics.ADAPTER_STATUS, value=None, key=status_key(self.agency, self.instance_id)))
+                await (await self.producer.send(topics.ADAPTER_STATUS, value=None, key=status_key(self.agency, self.instance_id)))
             except KafkaError:
                 log.warning("adapter:%s: could not publish the status tombstone", self.agency)
 

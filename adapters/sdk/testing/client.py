@@ -3,13 +3,17 @@ control endpoints (``/_sim/knobs``, ``/_sim/ledger``)."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import httpx
 from fastapi import FastAPI
+
+from adapters.sdk.base import Adapter
+from schemas.messages import StepCommand, StepStatusReport
 
 T = TypeVar("T")
 
@@ -49,6 +53,29 @@ class Driver:
 
     async def ledger(self) -> dict[str, Any]:
         return await read_ledger(self.client)
+
+
+def assert_replayed(first: httpx.Response, again: httpx.Response, ledger: Mapping[str, Any], *, header: str, key: str | None = None) -> None:
+    """``again`` repeated ``first`` under the same idempotency key: the stored reply came
+    back word for word, marked with the replay ``header`` (which a fresh reply lacks), and
+    the ledger (read afterwards) applied the request once and replayed it once."""
+    assert (again.status_code, again.content) == (first.status_code, first.content)
+    assert again.headers.get(header) == "true" and header not in first.headers
+    assert (ledger["applied"], ledger["replayed"]) == (1, 1)
+    if key is not None:
+        assert ledger["entries"][0]["key"] == key
+
+
+async def execute_twice(adapter: Adapter, command: StepCommand, step_id: uuid.UUID, control: httpx.AsyncClient) -> StepStatusReport:
+    """A redelivered command against a simulator (``control`` is a client of it): executed
+    twice under one step id, the adapter reports the same both times and the simulator
+    applied it once, the second time replaying it under the step id as its key. Returns
+    the report."""
+    first = await adapter.execute(command, step_id)
+    assert await adapter.execute(command, step_id) == first, "a redelivered command must report what the first did"
+    ledger = await read_ledger(control)
+    assert (ledger["applied"], ledger["replayed"], ledger["entries"][0]["key"]) == (1, 1, str(step_id))
+    return first
 
 
 async def poll_until(poll: Callable[[], Awaitable[T]], done: Callable[[T], bool], *, limit: int, what: str) -> T:

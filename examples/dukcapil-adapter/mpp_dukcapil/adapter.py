@@ -64,7 +64,6 @@ from mpp_dukcapil.payloads import (
     RegisteredRegion,
 )
 from schemas.identifiers import mask_nik
-from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.validation import describe
 
@@ -118,65 +117,57 @@ class DukcapilAdapter(HttpAdapter):
         log.info("verifying NIK %s at Dukcapil (step %s)", mask_nik(data.nik), step_id)
         response = await self.send("POST", PATH_VERIFIKASI, json=native.model_dump(mode="json"), headers={HEADER_REQUEST_ID: str(step_id)})
         if response.status_code == 200:
-            return _translate_answer(response, data.nik)
+            return self._translate_answer(response, data.nik)
         error = _galat(response)
         # Whatever the body says (gateways send HTML), a transient status is transient.
         raise self.transient_error(response, detail=f" {error.kode.value}" if error else "") or _error_for(response, error)
 
-
-def _translate_answer(response: httpx.Response, nik: str) -> StepStatusReport:
-    """A 200 answer as a report, a refusal, or an invalid answer; never anything else."""
-    try:
-        body = json.loads(response.content)
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        content_type = response.headers.get("content-type", "?")
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil HTTP 200 answer is not JSON ({content_type})") from None
-    try:
-        answer = JawabanVerifikasi.model_validate(body)
-        verified_at = baca_waktu(answer.waktu_verifikasi)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not match its schema: {describe(exc, root='body')}") from None
-    except ValueError:
-        raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer does not match its schema: waktu_verifikasi is not a time") from None
-    found = answer.data
-    if found.nik != nik:
-        raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answered about another NIK than the one asked")
-    try:
-        status = StatusData(found.status_data)
-    except ValueError:
-        raise AgencyAnswerInvalid(
-            "agency_status_unknown", f"unknown Dukcapil status_data {found.status_data[:40]!r}", agency_code=found.status_data[:100]
-        ) from None
-    if status in _RECORD_REFUSALS:
-        code, message = _RECORD_REFUSALS[status]
-        raise AgencyRejection(code, message, agency_code=status.value)
-    if found.hasil_nama is None or found.hasil_nama is HasilPadanan.TIDAK_DIPERIKSA or found.hasil_tgl_lahir is None:
-        raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer for an AKTIF record lacks the comparison results")
-    if found.no_kk is None or found.no_prop is None or found.no_kab is None or found.no_kec is None:
-        raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer for an AKTIF record lacks the KK number or domicile")
-    province = f"{found.no_prop:02d}"
-    try:  # cannot fail for an answer that passed the native schema; guarded all the same
-        output = NikVerificationOutput(
-            nik_masked=mask_nik(found.nik),
-            match_result=MatchResult.MATCH if found.hasil_nama is HasilPadanan.SESUAI else MatchResult.NAME_MISMATCH,
-            birth_date_check=_BIRTH_DATE[found.hasil_tgl_lahir],
-            region=RegisteredRegion(
-                province=province,
-                regency=f"{province}{found.no_kab:02d}",
-                district=f"{province}{found.no_kab:02d}{found.no_kec:02d}",
-            ),
-            kk_number_masked=mask_nik(found.no_kk),
-            verified_at=verified_at,
-            agency_reference=answer.id_transaksi,
-        )
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not fit the service output: {describe(exc)}") from None
-    return StepStatusReport(
-        status=Status.COMPLETED,
-        outputs=output.model_dump(mode="json"),
-        agency_status=status.value,
-        agency_ref=answer.id_transaksi,
-    )
+    def _translate_answer(self, response: httpx.Response, nik: str) -> StepStatusReport:
+        """A 200 answer as a report, a refusal, or an invalid answer; never anything else."""
+        try:
+            body = json.loads(response.content)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            content_type = response.headers.get("content-type", "?")
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil HTTP 200 answer is not JSON ({content_type})") from None
+        try:
+            answer = JawabanVerifikasi.model_validate(body)
+            verified_at = baca_waktu(answer.waktu_verifikasi)
+        except ValidationError as exc:
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not match its schema: {describe(exc, root='body')}") from None
+        except ValueError:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer does not match its schema: waktu_verifikasi is not a time") from None
+        found = answer.data
+        if found.nik != nik:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answered about another NIK than the one asked")
+        try:
+            status = StatusData(found.status_data)
+        except ValueError:
+            raise AgencyAnswerInvalid(
+                "agency_status_unknown", f"unknown Dukcapil status_data {found.status_data[:40]!r}", agency_code=found.status_data[:100]
+            ) from None
+        if status in _RECORD_REFUSALS:
+            code, message = _RECORD_REFUSALS[status]
+            raise AgencyRejection(code, message, agency_code=status.value)
+        if found.hasil_nama is None or found.hasil_nama is HasilPadanan.TIDAK_DIPERIKSA or found.hasil_tgl_lahir is None:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer for an AKTIF record lacks the comparison results")
+        if found.no_kk is None or found.no_prop is None or found.no_kab is None or found.no_kec is None:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer for an AKTIF record lacks the KK number or domicile")
+        province = f"{found.no_prop:02d}"
+        with self.canonical_output():  # cannot fail for an answer that passed the native schema; guarded all the same
+            output = NikVerificationOutput(
+                nik_masked=mask_nik(found.nik),
+                match_result=MatchResult.MATCH if found.hasil_nama is HasilPadanan.SESUAI else MatchResult.NAME_MISMATCH,
+                birth_date_check=_BIRTH_DATE[found.hasil_tgl_lahir],
+                region=RegisteredRegion(
+                    province=province,
+                    regency=f"{province}{found.no_kab:02d}",
+                    district=f"{province}{found.no_kab:02d}{found.no_kec:02d}",
+                ),
+                kk_number_masked=mask_nik(found.no_kk),
+                verified_at=verified_at,
+                agency_reference=answer.id_transaksi,
+            )
+        return self.completed(output, status.value, answer.id_transaksi)
 
 
 def _galat(response: httpx.Response) -> GalatDukcapil | None:

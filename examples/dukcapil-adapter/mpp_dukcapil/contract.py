@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
-from mpp_dukcapil.adapter import OPERATION, DukcapilSettings
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
+from mpp_dukcapil.adapter import DukcapilSettings
 from mpp_dukcapil.payloads import NIK_VERIFICATION
-from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 
 KIT_API_KEY = "contract-kit-dukcapil-api-key"
@@ -25,45 +24,22 @@ KIT_API_KEY = "contract-kit-dukcapil-api-key"
 APPLICANT = Applicant(nik="1375010101800001", name="Petugas MPP Bukittinggi")
 
 
-def _command(data: dict[str, Any]) -> StepCommand:
-    return StepCommand(service=NIK_VERIFICATION, operation=OPERATION, applicant=APPLICANT, data=data)
+def _command(nik: str, full_name: str, **data: Any) -> StepCommand:
+    return step_command(NIK_VERIFICATION, {"nik": nik, "full_name": full_name, **data}, nik=APPLICANT.nik, name=APPLICANT.name)
 
 
 def backend_settings(base_url: str, callback_base_url: str) -> DukcapilSettings:
     """Settings for a simulator at ``base_url`` (Dukcapil never calls back)."""
-    return DukcapilSettings(base_url=base_url, api_key=KIT_API_KEY, timeout_seconds=5, retry_attempts=2, retry_max_wait_seconds=0.5)
+    return DukcapilSettings.model_validate({"base_url": base_url, "api_key": KIT_API_KEY, **CONTRACT_RUN_SETTINGS})
 
 
 def contract() -> AgencyContract:
     samples = [
-        ContractSample(
-            name="seeded resident: name and birth date match",
-            command=_command({"nik": "1375015203900007", "full_name": "Siti Rahmawati", "birth_date": "1990-03-12"}),
-            expect=Status.COMPLETED,
-        ),
-        ContractSample(
-            name="registered name differs",
-            command=_command({"nik": "1375011204888123", "full_name": "Budi Hartono"}),
-            expect=Status.COMPLETED,
-        ),
-        ContractSample(
-            name="NIK not registered",
-            command=_command({"nik": "1375011204889123", "full_name": "Tidak Terdaftar"}),
-            expect=Status.REJECTED,
-            expect_error_code="nik_not_registered",
-        ),
-        ContractSample(
-            name="record blocked",
-            command=_command({"nik": "1375011204888912", "full_name": "Data Ganda"}),
-            expect=Status.REJECTED,
-            expect_error_code="nik_record_blocked",
-        ),
-        ContractSample(
-            name="holder deceased",
-            command=_command({"nik": "1375034506720012", "full_name": "Rosmaniar"}),
-            expect=Status.REJECTED,
-            expect_error_code="nik_holder_deceased",
-        ),
+        ContractSample.completes("seeded resident: name and birth date match", _command("1375015203900007", "Siti Rahmawati", birth_date="1990-03-12")),
+        ContractSample.completes("registered name differs", _command("1375011204888123", "Budi Hartono")),
+        ContractSample.refused("NIK not registered", _command("1375011204889123", "Tidak Terdaftar"), "nik_not_registered"),
+        ContractSample.refused("record blocked", _command("1375011204888912", "Data Ganda"), "nik_record_blocked"),
+        ContractSample.refused("holder deceased", _command("1375034506720012", "Rosmaniar"), "nik_holder_deceased"),
     ]
     return AgencyContract(
         agency="dukcapil",

@@ -84,25 +84,26 @@ class KodeGalat(StrEnum):
     GALAT_INTERNAL = "GALAT_INTERNAL"  # anything else
 
 
-class PermintaanVerifikasi(BaseModel):
-    """Body of ``POST /api/v1/kependudukan/verifikasi-nik``. Unknown fields are refused (422)."""
-
+class _Native(BaseModel):
+    # Dukcapil validates strictly: an unknown field is refused (422), not ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PermintaanVerifikasi(_Native):
+    """Body of ``POST /api/v1/kependudukan/verifikasi-nik``. Unknown fields are refused (422)."""
 
     nik: str = Field(pattern=POLA_NIK, description="NIK of the person to verify.")
     nama_lengkap: str = Field(min_length=1, max_length=100, description="Full name as the caller knows it.")
     tgl_lahir: str | None = Field(default=None, pattern=POLA_TANGGAL, description="Birth date DD-MM-YYYY; optional.")
 
 
-class DataVerifikasi(BaseModel):
+class DataVerifikasi(_Native):
     """What the register says about the NIK.
 
     For a record that is not ``AKTIF`` Dukcapil discloses nothing but its status, so
     every other field may be null. ``status_data`` is a plain string on the wire (the
     adapter, not the parser, decides what an unknown status means).
     """
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     nik: str = Field(pattern=POLA_NIK)
     status_data: str = Field(min_length=1, description="AKTIF | DIBLOKIR | MENINGGAL.")
@@ -115,10 +116,8 @@ class DataVerifikasi(BaseModel):
     no_kec: int | None = Field(default=None, ge=1, le=99, description="District within it, e.g. 1.")
 
 
-class JawabanVerifikasi(BaseModel):
+class JawabanVerifikasi(_Native):
     """Success (HTTP 200) reply."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     respon: Literal["SUKSES"] = "SUKSES"
     id_transaksi: str = Field(min_length=1, max_length=100, description="Dukcapil's access-log number.")
@@ -126,10 +125,8 @@ class JawabanVerifikasi(BaseModel):
     data: DataVerifikasi
 
 
-class GalatDukcapil(BaseModel):
+class GalatDukcapil(_Native):
     """Every error reply has this shape, whatever the HTTP status."""
-
-    model_config = ConfigDict(extra="forbid", frozen=True)
 
     respon: Literal["GAGAL"] = "GAGAL"
     kode: KodeGalat

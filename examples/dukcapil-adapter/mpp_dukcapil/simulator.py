@@ -81,10 +81,8 @@ from fastapi.responses import Response
 from pydantic import Field, ValidationError
 
 from adapters.sdk import testing as sim
-from mpp_dukcapil import native
-
-#: API key the simulator accepts when none is configured (development only).
-DEV_API_KEY: Final[str] = "dev-dukcapil-api-key"
+from adapters.sdk.contract import SimulatorOptions
+from mpp_dukcapil import DEV_API_KEY, native
 
 #: Operation name in the ledger.
 OPERASI_VERIFIKASI: Final[str] = "VERIFIKASI_NIK"
@@ -332,6 +330,13 @@ def create_app(
     return app
 
 
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator dukcapil` (and the plug-in) starts: ``options.secrets["api_key"]``
+    is the API key it accepts; the hub passes the adapter's (``MPP_AGENCIES__DUKCAPIL__API_KEY``),
+    and without it the simulator uses the development key."""
+    return create_app(api_key=options.secrets.get("api_key", DEV_API_KEY), ledger_path=options.ledger_path)
+
+
 __all__ = [
     "DEV_API_KEY",
     "NAMA_TERCATAT_BERBEDA",
@@ -344,6 +349,7 @@ __all__ = [
     "DukcapilKnobs",
     "cari_penduduk",
     "create_app",
+    "from_options",
     "normalisasi_nama",
     "skor_nama",
 ]

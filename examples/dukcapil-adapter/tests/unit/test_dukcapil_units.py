@@ -29,6 +29,8 @@ except ModuleNotFoundError as exc:  # say how to fix it instead of a bare import
     raise ModuleNotFoundError("the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)") from exc
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.client import assert_replayed
+from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
 from mpp_dukcapil.adapter import DukcapilAdapter, DukcapilSettings
 from mpp_dukcapil.native import (
     HEADER_API_KEY,
@@ -273,10 +275,7 @@ async def test_same_request_id_and_body_replays_the_stored_answer() -> None:
         clock.at = NOW + timedelta(minutes=5)
         second = await verify(client, {"tgl_lahir": "12-03-1990", "nama_lengkap": "Siti Rahmawati", "nik": SITI})
         state = await ledger(client)
-    assert first.json() == second.json()  # same waktu_verifikasi and id_transaksi
-    assert HEADER_REPLAY not in first.headers
-    assert second.headers[HEADER_REPLAY] == "true"
-    assert (state["applied"], state["replayed"]) == (1, 1)
+    assert_replayed(first, second, state, header=HEADER_REPLAY)  # same waktu_verifikasi and id_transaksi
 
 
 async def test_same_request_id_with_another_body_is_a_conflict() -> None:
@@ -319,24 +318,20 @@ async def test_concurrent_requests_with_one_id_apply_once() -> None:
 # =============================================================== simulator: knobs
 
 
-async def test_down_is_503_unavailable_before_anything_else() -> None:
+@pytest.mark.parametrize(
+    ("knob", "api_key", "kode", "retry_after"),
+    [
+        ({"down": True}, None, "LAYANAN_TIDAK_TERSEDIA", "5"),  # before anything else: even the key check is not reached
+        ({"error_rate": 1.0}, KEY, "LAYANAN_SIBUK", "1"),
+    ],
+    ids=["down-is-unavailable", "error-rate-is-busy"],
+)
+async def test_down_and_error_rate_answer_503_and_apply_nothing(knob: dict[str, Any], api_key: str | None, kode: str, retry_after: str) -> None:
     async with dukcapil() as client:
-        await knobs(client, down=True)
-        response = await verify(client, body(), api_key=None)  # even the key check is not reached
+        await knobs(client, **knob)
+        response = await verify(client, body(), api_key=api_key)
         assert (await ledger(client))["applied"] == 0
-    assert response.status_code == 503
-    assert galat_of(response).kode == "LAYANAN_TIDAK_TERSEDIA"
-    assert response.headers["Retry-After"] == "5"
-
-
-async def test_error_rate_is_503_busy_and_applies_nothing() -> None:
-    async with dukcapil() as client:
-        await knobs(client, error_rate=1.0)
-        response = await verify(client, body())
-        assert (await ledger(client))["applied"] == 0
-    assert response.status_code == 503
-    assert galat_of(response).kode == "LAYANAN_SIBUK"
-    assert response.headers["Retry-After"] == "1"
+    assert (response.status_code, galat_of(response).kode, response.headers["Retry-After"]) == (503, kode, retry_after)
 
 
 async def test_latency_delays_the_answer() -> None:
@@ -412,9 +407,9 @@ async def test_error_rate_below_one_follows_the_seed() -> None:
     assert set(first) == {200, 503}
 
 
-async def test_simulator_factory_takes_the_api_key_from_the_secrets() -> None:
-    configured = mpp_dukcapil.simulator_factory(SimulatorOptions(secrets={"api_key": "from-secrets"}))
-    default = mpp_dukcapil.simulator_factory(SimulatorOptions())
+async def test_the_plug_ins_simulator_takes_the_api_key_from_the_secrets() -> None:
+    configured = mpp_dukcapil.plugin.simulator(SimulatorOptions(secrets={"api_key": "from-secrets"}))
+    default = mpp_dukcapil.plugin.simulator(SimulatorOptions())
     for app, good in ((configured, "from-secrets"), (default, DEV_API_KEY)):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://d.test") as client:
             assert (await verify(client, body(), api_key=good)).status_code == 200
@@ -445,9 +440,6 @@ def test_the_plug_ins_dev_defaults_match_its_simulator_and_its_settings_model() 
 
 
 # =============================================================== adapter
-
-Handler = Callable[[httpx.Request], httpx.Response]
-
 
 def command(nik: str = SITI, full_name: str = "Siti Rahmawati", birth_date: str | None = "1990-03-12", **extra: Any) -> StepCommand:
     data: dict[str, Any] = {"nik": nik, "full_name": full_name, **extra}
@@ -485,42 +477,12 @@ def galat(kode: str, pesan: str = "ditolak") -> dict[str, Any]:
     return {"respon": "GAGAL", "kode": kode, "pesan": pesan}
 
 
-def answer(status: int, payload: Any = None, *, headers: dict[str, str] | None = None, raw: bytes | None = None) -> Handler:
-    def handler(_: httpx.Request) -> httpx.Response:
-        if raw is not None:
-            return httpx.Response(status, content=raw, headers=headers)
-        return httpx.Response(status, json=payload, headers=headers)
-
-    return handler
-
-
-class Backend:
-    """Records what the adapter sent and answers with ``handler``."""
-
-    def __init__(self, handler: Handler) -> None:
-        self.handler = handler
-        self.requests: list[httpx.Request] = []
-
-    def __call__(self, request: httpx.Request) -> httpx.Response:
-        self.requests.append(request)
-        return self.handler(request)
-
-
 @pytest.fixture
-async def make_adapter() -> AsyncIterator[Callable[..., tuple[DukcapilAdapter, Backend]]]:
-    made: list[DukcapilAdapter] = []
-
-    def make(handler: Handler) -> tuple[DukcapilAdapter, Backend]:
-        backend = Backend(handler)
-        # Plain BackendSettings with the extra, exactly as the hub's configuration hands it over.
-        settings = BackendSettings.model_validate({"base_url": "http://dukcapil.test", "timeout_seconds": 0.5, "api_key": KEY})
-        adapter = DukcapilAdapter(settings, transport=httpx.MockTransport(backend))
-        made.append(adapter)
-        return adapter, backend
-
-    yield make
-    for adapter in made:
-        await adapter.aclose()
+async def make_adapter() -> AsyncIterator[RecordedAdapters[DukcapilAdapter, RecordingTransport]]:
+    # Plain BackendSettings with the extra, exactly as the hub's configuration hands it over.
+    settings = BackendSettings.model_validate({"base_url": "http://dukcapil.test", "timeout_seconds": 0.5, "api_key": KEY})
+    async with recorded_adapters(lambda transport: DukcapilAdapter(settings, transport=transport)) as make:
+        yield make
 
 
 # --- canonical -> native
@@ -633,10 +595,7 @@ async def test_server_side_failures_are_transient(make_adapter, status: int, kod
 
 @pytest.mark.parametrize("error", [httpx.ConnectError("refused"), httpx.ReadTimeout("slow"), httpx.RemoteProtocolError("cut")])
 async def test_network_failures_are_transient(make_adapter, error: Exception) -> None:
-    def fail(_: httpx.Request) -> httpx.Response:
-        raise error
-
-    adapter, _ = make_adapter(fail)
+    adapter, _ = make_adapter(fail_with(error))
     with pytest.raises(TransientBackendError):
         await adapter.execute(command(), STEP_ID)
 

@@ -24,7 +24,6 @@ class KelurahanSettings(ApiKeySettings):
 
 class KelurahanAdapter(HttpAdapter):
     agency: ClassVar[str] = "kelurahan"
-    label: ClassVar[str] = "kelurahan"
     operations: ClassVar[frozenset[str]] = frozenset({"domicile_letter"})
     settings_model: ClassVar[type[BackendSettings]] = KelurahanSettings
     api_key_header: ClassVar[str | None] = "X-Api-Key"

@@ -11,6 +11,8 @@ from fastapi import FastAPI
 from pydantic import BaseModel, ConfigDict
 
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
+from mpp_kelurahan import DEV_API_KEY
 
 
 class PermintaanSurat(BaseModel):
@@ -61,3 +63,7 @@ class DialekKelurahan(sim.ApiKeyDialect):
 def create_app(*, api_key: str, ledger_path: str = ":memory:") -> FastAPI:
     runtime = sim.SimulatorRuntime.open(sim.Knobs(), ledger_path=ledger_path)
     return sim.Simulator(runtime, DialekKelurahan(runtime, api_key), [SURAT], title="Kelurahan simulator").app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    return create_app(api_key=options.secrets.get("api_key", DEV_API_KEY), ledger_path=options.ledger_path)
