@@ -49,7 +49,7 @@ def command(nik: str = NIK, **data: Any) -> StepCommand:
 
 
 def settings(base_url: str = "http://bpjs.test") -> BpjsKesehatanSettings:
-    return BpjsKesehatanSettings(base_url=base_url, cons_id=CONS_ID, secret=SECRET, retry_attempts=1)  # type: ignore[arg-type]
+    return BpjsKesehatanSettings(base_url=base_url, cons_id=CONS_ID, secret=SECRET, retry_attempts=1)
 
 
 def peserta(status: tuple[str, str] = ("0", "AKTIF"), jenis: str = "PPU", kelas: str | None = "1", **changes: Any) -> dict[str, Any]:
@@ -109,7 +109,7 @@ async def test_every_request_is_signed_and_carries_the_step_id_as_reference(sent
 def test_the_adapter_is_synchronous_and_needs_its_consumer_credentials() -> None:
     assert BpjsKesehatanAdapter.style is BackendStyle.SYNC
     with pytest.raises(AdapterSettingsError) as refused:
-        adapter_factory(BackendSettings(base_url="http://bpjs.test"))  # type: ignore[arg-type]
+        adapter_factory(BackendSettings(base_url="http://bpjs.test"))
     assert "MPP_AGENCIES__BPJS_KESEHATAN__CONS_ID" in str(refused.value)
     assert "MPP_AGENCIES__BPJS_KESEHATAN__SECRET" in str(refused.value)
 
