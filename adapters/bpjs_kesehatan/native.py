@@ -7,7 +7,7 @@ pilot Polda from 1 Jul 2024) and an SKCK (Perpol 6/2023) to be active JKN member
 [S:JKN-SIM-PILOT][S:JKN-SKCK]. The hub asks BPJS Kesehatan for the status.
 
 The backend is a foreign system to the hub, with the quirks of BPJS Kesehatan's
-bridging catalogues [V:BPJS-WS-CATALOG][S:BPJS-PCARE-WS]:
+bridging catalogues [S:BPJS-WS-CATALOG][S:BPJS-PCARE-WS]:
 
 * **Signed headers, no token**: every request carries ``X-cons-id`` (the consumer
   id BPJS issued), ``X-timestamp`` (Unix seconds, UTC) and ``X-signature`` =
@@ -26,7 +26,7 @@ bridging catalogues [V:BPJS-WS-CATALOG][S:BPJS-PCARE-WS]:
 
 The ``peserta`` part mirrors VClaim's participant answer (``statusPeserta``,
 ``jenisPeserta``, ``hakKelas``, ``provUmum`` as ``{"kode"|"kdProvider", ...}``
-pairs) [V:BPJS-WS-CATALOG]; its codes here are the simulator's [I].
+pairs) [S:BPJS-VCLAIM-PESERTA]; its codes here are the simulator's [I].
 
 This module is the wire format only; it imports nothing from ``hub`` or ``schemas``.
 """
@@ -50,11 +50,11 @@ HEADER_TIMESTAMP: Final[str] = "X-timestamp"
 HEADER_SIGNATURE: Final[str] = "X-signature"
 
 POLA_NIK: Final[str] = r"^[0-9]{16}$"
-#: JKN card number (nomor kartu, noKartu): 13 digits [V:BPJS-WS-CATALOG].
+#: JKN card number (nomor kartu, noKartu): 13 digits [S:BPJS-VCLAIM-PESERTA].
 POLA_NO_KARTU: Final[str] = r"^[0-9]{13}$"
 #: The caller's reference: printable, no spaces, up to 64 characters [I].
 POLA_NO_REFERENSI: Final[str] = r"^[A-Za-z0-9._:-]{1,64}$"
-#: FKTP (primary care) provider code: 4 digits, a letter, 3 digits, e.g. ``0301U015`` [I].
+#: FKTP (primary care) provider code: 4 digits, a letter, 3 digits, e.g. ``0138U020`` [S:BPJS-VCLAIM-PESERTA].
 POLA_KODE_FASKES: Final[str] = r"^[0-9]{4}[A-Z][0-9]{3}$"
 
 
@@ -101,7 +101,9 @@ class KodeStatusPeserta(StrEnum):
 
 
 class KodeJenisPeserta(StrEnum):
-    """``jenisPeserta.kode``: the membership segment (Perpres 82/2018 arts. 1-4) [V:PERPRES-82-2018]."""
+    """``jenisPeserta.kode``: the membership segment (Perpres 82/2018 art. 1) [V:PERPRES-82-2018]. VClaim's own
+    codes are numbers per member type ("13" private employee, "21" PBI APBN)
+    [S:BPJS-VCLAIM-PESERTA]; this service names the segment instead [I]."""
 
     PBI_APBN = "PBI_APBN"  # contribution paid by the central budget
     PBI_APBD = "PBI_APBD"  # paid by the regional budget

@@ -136,7 +136,7 @@ def nomor_kartu(nik: str) -> str:
 
 
 def hak_kelas(jenis: native.KodeJenisPeserta, nik: str) -> int:
-    """PBI members are class 3 (Perpres 82/2018); the others' class is derived [I]."""
+    """PBI members are class 3; the others' class is derived from the NIK [I]."""
     if jenis in (native.KodeJenisPeserta.PBI_APBN, native.KodeJenisPeserta.PBI_APBD):
         return 3
     return 1 + sim.stable_int("kelas", nik) % (2 if jenis is native.KodeJenisPeserta.PPU else 3)
