@@ -1,0 +1,295 @@
+"""OSS adapter: canonical ``oss.nib_registration`` <-> OSS-RBA's NIB API, synchronous.
+
+Every call carries the ``user_key`` OSS issued to the hub and a Bearer token obtained
+with the counter's OSS account (``POST /oss/api/v1/auth/token``). The adapter
+
+* caches one token and refreshes it shortly before it expires (a margin of
+  ``token_refresh_margin_seconds``, at most a fifth of its lifetime);
+* on a 401 ``TOKEN_TIDAK_VALID`` drops the token, fetches one more and retries once
+  -- safe, because a 401 means nothing was processed and ``nomor_referensi`` (the
+  step id) makes the registration idempotent anyway; a second 401 is FAILED
+  ``agency_auth_failed``;
+* lets concurrent commands share one token fetch (``asyncio.Lock``);
+* never logs the user_key, the password, a token or a full NIK.
+
+Mapping (native -> canonical), here and nowhere else:
+
+=====================================================  =========================================
+OSS answer                                             canonical
+=====================================================  =========================================
+201 ``skala_resiko`` R / MR / MT / T                   COMPLETED; risk_level low / medium_low /
+                                                       medium_high / high; the NIB is the licence
+                                                       only for R, else ``further_licence`` says
+                                                       what is still required
+201 with another ``skala_resiko``                      FAILED ``agency_status_unknown``
+201 whose ``status_perizinan`` contradicts the risk    FAILED ``agency_answer_invalid``
+``KBLI_TIDAK_DITEMUKAN``                               REJECTED ``kbli_not_found``
+``SKALA_USAHA_TIDAK_SESUAI``                           REJECTED ``business_scale_mismatch``
+``KUOTA_HABIS`` (429)                                  REJECTED ``agency_quota_exhausted``
+408/425/5xx, timeouts, connection errors               TransientBackendError (retried)
+401 after a fresh token; token endpoint 401            FAILED ``agency_auth_failed``
+``REFERENSI_BENTROK`` (409)                            FAILED ``agency_idempotency_conflict``
+other error codes                                      FAILED ``agency_refused_request``
+unreadable or schema-invalid body                      FAILED ``agency_answer_invalid``
+=====================================================  =========================================
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, ClassVar, Final, TypeVar
+
+import httpx
+from pydantic import BaseModel, Field, ValidationError
+
+from adapters.oss.native import (
+    HEADER_USER_KEY,
+    PATH_NIB_UMK,
+    PATH_TOKEN,
+    STATUS_UNTUK_RESIKO,
+    BalasanGalat,
+    BalasanSukses,
+    DataNib,
+    KodeGalat,
+    PermintaanToken,
+    PermohonanNib,
+    SkalaResiko,
+    SkalaUsaha,
+    TokenAkses,
+)
+from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.http import HttpAdapter
+from adapters.sdk.settings import NonBlankSecret
+from schemas.identifiers import mask_nik
+from schemas.lifecycle import Status
+from schemas.messages import StepCommand, StepStatusReport
+from schemas.services.oss import FURTHER_LICENCE, NibRegistrationInput, NibRegistrationOutput, RiskLevel, UmkScale
+from schemas.validation import describe
+
+log = logging.getLogger(__name__)
+
+M = TypeVar("M", bound=BaseModel)
+
+AGENCY: Final[str] = "oss"
+
+_SCALE: Final[dict[UmkScale, SkalaUsaha]] = {UmkScale.MICRO: SkalaUsaha.MIKRO, UmkScale.SMALL: SkalaUsaha.KECIL}
+#: Native risk code -> canonical risk level (the table in the module docstring).
+RISK_MAP: Final[dict[str, RiskLevel]] = {
+    SkalaResiko.RENDAH: RiskLevel.LOW,
+    SkalaResiko.MENENGAH_RENDAH: RiskLevel.MEDIUM_LOW,
+    SkalaResiko.MENENGAH_TINGGI: RiskLevel.MEDIUM_HIGH,
+    SkalaResiko.TINGGI: RiskLevel.HIGH,
+}
+_REJECTIONS: Final[dict[KodeGalat, str]] = {
+    KodeGalat.KBLI_TIDAK_DITEMUKAN: "kbli_not_found",
+    KodeGalat.SKALA_USAHA_TIDAK_SESUAI: "business_scale_mismatch",
+    KodeGalat.KUOTA_HABIS: "agency_quota_exhausted",
+}
+_INVALID: Final[dict[KodeGalat, str]] = {
+    KodeGalat.REFERENSI_BENTROK: "agency_idempotency_conflict",
+    KodeGalat.USER_KEY_TIDAK_VALID: "agency_auth_failed",
+    KodeGalat.KREDENSIAL_SALAH: "agency_auth_failed",
+    KodeGalat.TOKEN_TIDAK_VALID: "agency_auth_failed",
+}
+_MAX_MESSAGE: Final[int] = 1000
+
+
+class OssSettings(BackendSettings):
+    """BackendSettings plus what OSS issued to the hub: the ``user_key`` and the
+    counter's OSS account. Without them every call fails, so the adapter refuses to start."""
+
+    user_key: NonBlankSecret = Field(description="The user_key OSS issued to the hub (MPP_AGENCIES__OSS__USER_KEY); never logged.")
+    username: str = Field(min_length=1, max_length=100, description="The DPMPTSP counter's OSS account (MPP_AGENCIES__OSS__USERNAME).")
+    password: NonBlankSecret = Field(description="Its password (MPP_AGENCIES__OSS__PASSWORD); never logged.")
+    token_refresh_margin_seconds: float = Field(
+        default=30.0, ge=0, description="Refresh this long before expiry (at most a fifth of the lifetime)."
+    )
+
+
+#: The name adapters/oss/__init__.py documents; the SDK's one error for unusable settings.
+OssConfigurationError = AdapterSettingsError
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    value: str = field(repr=False)
+    refresh_at: float  # on the adapter's monotonic clock
+
+
+class OssAdapter(HttpAdapter):
+    agency: ClassVar[str] = AGENCY
+    label: ClassVar[str] = "OSS"
+    operations: ClassVar[frozenset[str]] = frozenset({"nib_registration"})
+    settings_model: ClassVar[type[BackendSettings]] = OssSettings
+
+    settings: OssSettings
+
+    def __init__(
+        self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__(settings, transport=transport)
+        self._clock = clock
+        self._token: _Token | None = None
+        self._token_lock = asyncio.Lock()
+        #: How many tokens were fetched (observable by tests).
+        self.token_fetches = 0
+
+    def default_headers(self) -> dict[str, str]:
+        return {HEADER_USER_KEY: self.settings.user_key.get_secret_value(), "Accept": "application/json"}
+
+    async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        """Register the business; the step id is ``nomor_referensi``, applied once by OSS."""
+        self.check_operation(command)
+        data = self.parse_input(NibRegistrationInput, command)
+        with self.native_request():
+            native = PermohonanNib(
+                nomor_referensi=str(step_id),
+                nik_penanggung_jwb=command.applicant.nik,
+                nama_penanggung_jwb=command.applicant.name,
+                nama_usaha=data.business_name,
+                kbli=data.kbli,
+                skala_usaha=_SCALE[data.business_scale],
+                kd_daerah=data.regency_code,
+                modal_usaha=data.capital,
+            )
+        log.info(
+            "oss: registering KBLI %s (%s) for %s (step %s)", native.kbli, native.skala_usaha.name, mask_nik(command.applicant.nik), step_id
+        )
+        response = await self._call("POST", PATH_NIB_UMK, json=native.model_dump(mode="json"))
+        if response.status_code != 201:
+            raise self.transient_error(response, what="NIB registration") or _error_for(response, "NIB registration")
+        answer = _parse(DataNib, _data(response, "NIB registration"), "NIB registration")
+        if answer.nomor_referensi != native.nomor_referensi or answer.kbli != native.kbli:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "OSS answered about another registration (nomor_referensi or KBLI differ)")
+        return _completed(answer)
+
+    # -- HTTP with a token ---------------------------------------------------------------
+
+    async def _call(self, method: str, path: str, *, json: dict[str, Any]) -> httpx.Response:
+        """One API call with a valid token: on 401 one fresh token and one retry."""
+        token = await self._access_token()
+        response = await self.send(method, path, what="NIB registration", json=json, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code == 401:
+            log.info("OSS refused the cached access token (HTTP 401); fetching a new one and retrying once")
+            token = await self._access_token(rejected=token)
+            response = await self.send(method, path, what="NIB registration", json=json, headers={"Authorization": f"Bearer {token}"})
+        if response.status_code == 401:
+            error = _error_body(response)
+            raise AgencyAnswerInvalid(
+                "agency_auth_failed",
+                "OSS refused a freshly issued access token (HTTP 401 twice); check MPP_AGENCIES__OSS__USER_KEY",
+                agency_code=error.kode.value if error else None,
+            )
+        return response
+
+    async def _access_token(self, *, rejected: str | None = None) -> str:
+        """The cached token unless due for refresh or just ``rejected``; under the lock,
+        so concurrent commands cause one fetch and a replaced token is not dropped twice."""
+        async with self._token_lock:
+            current = self._token
+            if current is not None and current.value != rejected and self._clock() < current.refresh_at:
+                return current.value
+            self._token = None
+            self._token = await self._fetch_token()
+            return self._token.value
+
+    async def _fetch_token(self) -> _Token:
+        settings = self.settings
+        body = PermintaanToken(username=settings.username, password=settings.password.get_secret_value())
+        started = self._clock()  # the lifetime runs from issue; counting from before the call errs safe
+        response = await self.send("POST", PATH_TOKEN, what="token endpoint", json=body.model_dump())
+        self.token_fetches += 1
+        if response.status_code != 200:
+            error = _error_body(response)
+            transient = self.transient_error(response, what="token endpoint")
+            if transient is not None:
+                raise transient
+            raise AgencyAnswerInvalid(
+                "agency_auth_failed",
+                f"OSS token endpoint refused the hub (HTTP {response.status_code}, {error.kode.value if error else 'unreadable answer'}); "
+                "check MPP_AGENCIES__OSS__USER_KEY / _USERNAME / _PASSWORD",
+                agency_code=error.kode.value if error else None,
+            )
+        token = _parse(TokenAkses, _data(response, "token"), "token")
+        margin = min(settings.token_refresh_margin_seconds, token.expires_in / 5)
+        log.info("OSS access token obtained, valid %ds (refresh %.1fs early)", token.expires_in, margin)
+        return _Token(value=token.access_token, refresh_at=started + token.expires_in - margin)
+
+
+# ---------------------------------------------------------------------- translation
+
+
+def _data(response: httpx.Response, what: str) -> dict[str, Any]:
+    """The ``data`` of OSS's success envelope; anything else is an invalid answer."""
+    try:
+        return dict(BalasanSukses.model_validate_json(response.content).data)
+    except ValidationError:
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"OSS {what}: HTTP {response.status_code} body is not an OSS success envelope"
+        ) from None
+
+
+def _parse(model: type[M], raw: dict[str, Any], what: str) -> M:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"OSS {what} answer does not match its schema: {describe(exc)}") from None
+
+
+def _error_body(response: httpx.Response) -> BalasanGalat | None:
+    try:
+        return BalasanGalat.model_validate_json(response.content)
+    except ValidationError:
+        return None
+
+
+def _error_for(response: httpx.Response, what: str) -> Exception:
+    """A non-transient error answer: a refusal on the merits, or OSS refusing our request."""
+    error = _error_body(response)
+    if error is None:
+        return AgencyAnswerInvalid("agency_answer_invalid", f"OSS {what}: HTTP {response.status_code} with an unreadable body")
+    message = error.message[:_MAX_MESSAGE]
+    if error.kode in _REJECTIONS:
+        return AgencyRejection(_REJECTIONS[error.kode], message, agency_code=error.kode.value)
+    code = _INVALID.get(error.kode, "agency_refused_request")
+    return AgencyAnswerInvalid(code, f"OSS {what}: HTTP {response.status_code}: {message}", agency_code=error.kode.value)
+
+
+def _completed(answer: DataNib) -> StepStatusReport:
+    risk = RISK_MAP.get(answer.skala_resiko)
+    if risk is None:
+        raise AgencyAnswerInvalid(
+            "agency_status_unknown",
+            f"OSS reported risk level {answer.skala_resiko[:10]!r}, which this adapter does not know",
+            agency_code=answer.skala_resiko[:50],
+        )
+    if answer.status_perizinan != STATUS_UNTUK_RESIKO[SkalaResiko(answer.skala_resiko)]:
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"OSS gave a {answer.skala_resiko} risk NIB the status {answer.status_perizinan[:60]!r}"
+        )
+    further = FURTHER_LICENCE[risk]
+    try:
+        output = NibRegistrationOutput(
+            nib=answer.nib,
+            issued_on=answer.tgl_terbit_nib,
+            kbli=answer.kbli,
+            risk_level=risk,
+            licence_complete=further is None,
+            further_licence=further,
+            note=answer.keterangan,
+        )
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid(
+            "agency_output_invalid", f"OSS's NIB does not fit oss.nib_registration outputs: {describe(exc)}"
+        ) from None
+    return StepStatusReport(
+        status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=answer.status_perizinan, agency_ref=answer.nib
+    )
+
+
+__all__ = ["RISK_MAP", "OssAdapter", "OssConfigurationError", "OssSettings"]

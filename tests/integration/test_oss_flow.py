@@ -1,0 +1,155 @@
+"""A business owner asks the DPMPTSP counter for a NIB through the hub: every process
+separate, real Kafka, real PostgreSQL, the OSS-RBA simulator as OSS. OSS answers a
+registration at once, so a case ends in one step report; the KBLI's risk level decides
+whether the NIB is the licence itself or comes with what is still required.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import pytest
+
+from adapters.oss import DEV_CREDENTIALS
+from support.stack import HubStack
+
+AGENCY = "oss"
+NIK = "1375015203900007"
+DEFAULT_KNOBS: dict[str, Any] = {
+    "latency_ms": 0,
+    "error_rate": 0.0,
+    "down": False,
+    "drop_reply_after_apply": 0.0,
+    "garble_rate": 0.0,
+    "daily_quota": None,
+    "token_ttl_seconds": 300,
+    "forced_risk": None,
+}
+
+
+def nib_request(**changes: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "business_name": "Kedai Nasi Kapau Uni Siti",
+        "kbli": "56103",
+        "business_scale": "micro",
+        "regency_code": "1375",
+        "capital": 50_000_000,
+    }
+    return {"service": "oss.nib_registration", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {**data, **changes}}
+
+
+def env() -> dict[str, str]:
+    """The credentials the simulator starts with (HubStack passes the dev ones), and short
+    backoffs so an outage resolves quickly in tests."""
+    return {
+        **{f"MPP_AGENCIES__OSS__{name.upper()}": value for name, value in DEV_CREDENTIALS.items()},
+        "MPP_AGENCIES__OSS__RETRY_MAX_WAIT_SECONDS": "0.2",
+        "MPP_AGENCIES__OSS__BREAKER_RESET_SECONDS": "1",
+    }
+
+
+@pytest.fixture(scope="module")
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack(agencies=(AGENCY,), extra_env=env()) as hub:
+        yield hub
+
+
+@pytest.fixture(autouse=True)
+async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
+    await stack.set_knobs(AGENCY, **DEFAULT_KNOBS)
+    yield
+    assert stack.processes[f"adapter:{AGENCY}"].poll() is None, f"the OSS adapter process died\n{stack.logs()}"
+
+
+def step_transitions(case: dict[str, Any]) -> list[str]:
+    return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
+
+
+async def applied(stack: HubStack) -> int:
+    return int((await stack.ledger(AGENCY))["applied"])
+
+
+async def test_a_low_risk_micro_business_gets_the_nib_as_its_licence(stack: HubStack) -> None:
+    case_id = await stack.submit(nib_request())
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "COMPLETED", case
+    outputs = case["outputs"]
+    assert len(outputs["nib"]) == 13 and outputs["nib"].isdigit()
+    assert (outputs["kbli"], outputs["risk_level"], outputs["licence_complete"], outputs["further_licence"]) == ("56103", "low", True, None)
+    assert step_transitions(case) == ["ROUTED", "COMPLETED"]
+    [step] = case["steps"]
+    assert (step["agency"], step["service"], step["outputs"]["nib"]) == (AGENCY, "oss.nib_registration", outputs["nib"])
+
+
+async def test_a_higher_risk_business_gets_the_nib_with_what_is_still_required(stack: HubStack) -> None:
+    case_id = await stack.submit(nib_request(kbli="55110", business_scale="small", capital=2_000_000_000, business_name="Hotel Jam Gadang"))
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "COMPLETED", case
+    outputs = case["outputs"]
+    assert (outputs["risk_level"], outputs["licence_complete"], outputs["further_licence"]) == (
+        "medium_high",
+        False,
+        "verified_standard_certificate",
+    )
+    assert "Sertifikat Standar" in outputs["note"] and "diverifikasi" in outputs["note"]
+
+
+async def test_an_unknown_kbli_is_rejected_with_the_reason_and_nothing_registered(stack: HubStack) -> None:
+    before = await applied(stack)
+    case_id = await stack.submit(nib_request(kbli="99999"))
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "REJECTED", case
+    assert (case["error"]["code"], case["error"]["agency_code"]) == ("kbli_not_found", "KBLI_TIDAK_DITEMUKAN")
+    assert "99999" in case["error"]["message"]
+    assert step_transitions(case) == ["ROUTED", "REJECTED"]
+    assert await applied(stack) == before
+
+
+async def test_an_oss_outage_is_waited_out_and_the_nib_is_registered_once(stack: HubStack) -> None:
+    before = await applied(stack)
+    await stack.set_knobs(AGENCY, down=True)
+    case_id = await stack.submit(nib_request())
+    await asyncio.sleep(1.5)  # retried, then paused behind the open circuit
+    async with stack.client() as client:
+        assert (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "ROUTED"
+    await stack.set_knobs(AGENCY, down=False)
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "COMPLETED", stack.logs()
+    assert case["outputs"]["risk_level"] == "low"
+    assert await applied(stack) == before + 1
+
+
+async def test_a_lost_reply_is_retried_without_a_second_nib(stack: HubStack) -> None:
+    before = await applied(stack)
+    await stack.set_knobs(AGENCY, drop_reply_after_apply=1.0)
+    case_id = await stack.submit(nib_request())
+    await asyncio.sleep(1.0)
+    await stack.set_knobs(AGENCY, drop_reply_after_apply=0.0)
+
+    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+
+    assert case["status"] == "COMPLETED", stack.logs()
+    assert await applied(stack) == before + 1, "the retry got the stored NIB"
+
+
+async def test_an_unknown_risk_level_fails_with_the_reason_and_the_adapter_keeps_serving(stack: HubStack) -> None:
+    await stack.set_knobs(AGENCY, forced_risk="ST")
+    odd = await stack.submit(nib_request())
+    case = (await stack.wait_terminal([odd], timeout=60))[odd]
+    await stack.set_knobs(AGENCY, forced_risk=None)
+
+    assert case["status"] == "FAILED"
+    assert (case["error"]["code"], case["error"]["agency_code"]) == ("agency_status_unknown", "ST")
+    following = await stack.submit(nib_request())
+    assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
