@@ -191,9 +191,7 @@ class BenchResult:
     @property
     def latency_ratios(self) -> dict[str, float]:
         """Hub ÷ baseline: how many times slower the hub path is per case."""
-        return {
-            k: _ratio(getattr(self.hub, k), getattr(self.baseline, k)) for k in ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms")
-        }
+        return {k: _ratio(getattr(self.hub, k), getattr(self.baseline, k)) for k in ("p50_ms", "p95_ms", "p99_ms", "mean_ms", "max_ms")}
 
     @property
     def throughput_ratio(self) -> float:
@@ -202,7 +200,10 @@ class BenchResult:
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
-        data["ratios"] = {"throughput_baseline_over_hub": self.throughput_ratio, **{f"{k}_hub_over_baseline": v for k, v in self.latency_ratios.items()}}
+        data["ratios"] = {
+            "throughput_baseline_over_hub": self.throughput_ratio,
+            **{f"{k}_hub_over_baseline": v for k, v in self.latency_ratios.items()},
+        }
         data["all_completed"] = self.cases.all_completed
         safe: dict[str, Any] = _json_safe(data)
         return safe
@@ -256,7 +257,11 @@ async def run_bench(
     if requests < 1 or concurrency < 1:
         raise ValueError("requests and concurrency must be at least 1")
     with contextlib.ExitStack() as stack:
-        tmp = Path(workdir) if workdir else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mpp-bench-", ignore_cleanup_errors=True)))
+        tmp = (
+            Path(workdir)
+            if workdir
+            else Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="mpp-bench-", ignore_cleanup_errors=True)))
+        )
         stack.enter_context(_quiet_logs())
         database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
         await asyncio.to_thread(upgrade, database_url)
@@ -266,8 +271,12 @@ async def run_bench(
             settings = _hub_settings(database_url, kafka_bootstrap)
 
             probe = _CpuProbe(broker)
-            hub = await _hub_phase(settings, probe, requests=requests, concurrency=concurrency, warmup=warmup, seed=seed, timeout=completion_timeout)
-            baseline_stats, baseline_cpu = await _baseline_phase(kafka_bootstrap, probe, requests=requests, concurrency=concurrency, warmup=warmup, timeout=completion_timeout)
+            hub = await _hub_phase(
+                settings, probe, requests=requests, concurrency=concurrency, warmup=warmup, seed=seed, timeout=completion_timeout
+            )
+            baseline_stats, baseline_cpu = await _baseline_phase(
+                kafka_bootstrap, probe, requests=requests, concurrency=concurrency, warmup=warmup, timeout=completion_timeout
+            )
 
         url = make_url(database_url)
         return BenchResult(
@@ -299,9 +308,7 @@ async def run_bench(
     raise AssertionError("unreachable")
 
 
-def main(
-    *, requests: int, concurrency: int, database_url: str | None, bootstrap: str | None, json_path: Path | None
-) -> int:
+def main(*, requests: int, concurrency: int, database_url: str | None, bootstrap: str | None, json_path: Path | None) -> int:
     """The `mpp-hub bench` command: run, print the table, optionally write JSON.
 
     Exit status 0 when every case completed, 1 otherwise (never because of speed)."""
@@ -486,11 +493,15 @@ def request_bodies(n: int, rng: random.Random) -> list[dict[str, Any]]:
         plate = make_plate(rng)
         while int(plate.split()[1]) > MAX_REGISTERED_SERIAL:
             plate = make_plate(rng)
-        bodies.append({"service": SERVICE, "applicant": {"nik": nik, "name": "Warga Bench"}, "data": {"plate": plate, "vehicle_type": "car"}})
+        bodies.append(
+            {"service": SERVICE, "applicant": {"nik": nik, "name": "Warga Bench"}, "data": {"plate": plate, "vehicle_type": "car"}}
+        )
     return bodies
 
 
-async def _hub_phase(settings: Settings, probe: _CpuProbe, *, requests: int, concurrency: int, warmup: int, seed: int, timeout: float) -> _HubOutcome:
+async def _hub_phase(
+    settings: Settings, probe: _CpuProbe, *, requests: int, concurrency: int, warmup: int, seed: int, timeout: float
+) -> _HubOutcome:
     rng = random.Random(seed)
     warm_bodies, bodies = request_bodies(warmup, rng), request_bodies(requests, rng)
     stop = asyncio.Event()
@@ -661,9 +672,7 @@ async def _terminal_since(engine: AsyncEngine, since: datetime) -> list[tuple[uu
     """Cases that turned terminal recently: one query with two fixed parameters, whose
     answer grows with throughput x slack, not with the number of cases in flight."""
     async with engine.connect() as conn:
-        rows = await conn.execute(
-            select(Case.id, Case.status).where(Case.status.in_(_TERMINAL_VALUES), Case.updated_at >= since)
-        )
+        rows = await conn.execute(select(Case.id, Case.status).where(Case.status.in_(_TERMINAL_VALUES), Case.updated_at >= since))
         return [(row[0], row[1]) for row in rows]
 
 
@@ -778,7 +787,9 @@ async def _baseline_phase(
     names = [f"mpp-bench-{suffix}.hop{i}" for i in range(1, KAFKA_HOPS + 1)]
     kafka = KafkaSettings(bootstrap=bootstrap)
     # Laid out like a hub topic on this broker (3 partitions), outside the hub's topology.
-    await prepare(kafka, [TopicSpec(n, "bench", 3, kafka.replication_factor, kafka.min_insync_replicas, Cleanup.DELETE, 3_600_000) for n in names])
+    await prepare(
+        kafka, [TopicSpec(n, "bench", 3, kafka.replication_factor, kafka.min_insync_replicas, Cleanup.DELETE, 3_600_000) for n in names]
+    )
     stop = asyncio.Event()
     producers = [create_producer(kafka) for _ in range(KAFKA_HOPS)]  # source + one per forwarding stage
     consumers = [create_consumer(kafka, f"mpp-bench-{suffix}-hop{i}", [name]) for i, name in enumerate(names, 1)]

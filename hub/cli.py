@@ -153,7 +153,9 @@ def simulator(
     name: Annotated[str, typer.Argument(help="Agency whose backend to simulate (e.g. samsat).")],
     port: Annotated[int | None, typer.Option(help="Defaults to the agency's simulator port (MPP_SIMULATOR_PORTS).")] = None,
     ledger: Annotated[Path | None, typer.Option(help="SQLite file for the ledger of applied keys (survives restarts).")] = None,
-    secret: Annotated[list[str] | None, typer.Option(help="Shared secret as NAME=VALUE (repeatable); default: the ones the hub's adapter uses.")] = None,
+    secret: Annotated[
+        list[str] | None, typer.Option(help="Shared secret as NAME=VALUE (repeatable); default: the ones the hub's adapter uses.")
+    ] = None,
 ) -> None:
     """Run an agency backend simulator, with the secrets the agency's adapter is configured with."""
     given = dict(item.split("=", 1) for item in secret or [] if "=" in item)
@@ -257,14 +259,21 @@ def kafka_topics(
 def bench(
     requests: Annotated[int, typer.Option(min=1, help="Requests to push through the whole path (after a short warm-up).")] = 300,
     concurrency: Annotated[int, typer.Option(min=1, help="Submissions in flight at once (and sends in flight in the baseline).")] = 20,
-    database_url: Annotated[str | None, typer.Option(help="An empty database to use; default: a fresh SQLite file in a temporary directory.")] = None,
-    bootstrap: Annotated[str | None, typer.Option(help="Kafka to use; default: MPP_KAFKA__BOOTSTRAP, or a throwaway local broker when nothing answers there.")] = None,
+    database_url: Annotated[
+        str | None, typer.Option(help="An empty database to use; default: a fresh SQLite file in a temporary directory.")
+    ] = None,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Kafka to use; default: MPP_KAFKA__BOOTSTRAP, or a throwaway local broker when nothing answers there."),
+    ] = None,
     json_path: Annotated[Path | None, typer.Option("--json", help="Also write the results to this JSON file.")] = None,
 ) -> None:
     """Measure throughput and p50/p95/p99 latency of the whole path, next to raw Kafka over the same hops."""
     from benchmarks import bench as bench_module
 
-    code = bench_module.main(requests=requests, concurrency=concurrency, database_url=database_url, bootstrap=bootstrap, json_path=json_path)
+    code = bench_module.main(
+        requests=requests, concurrency=concurrency, database_url=database_url, bootstrap=bootstrap, json_path=json_path
+    )
     raise typer.Exit(code)
 
 

@@ -82,7 +82,9 @@ class SlaSettings(BaseModel):
 
 class Settings(BaseSettings):
     # Errors name the setting, never its value: values include secrets and passwords.
-    model_config = SettingsConfigDict(env_prefix="MPP_", env_nested_delimiter="__", env_file=".env", extra="ignore", hide_input_in_errors=True)
+    model_config = SettingsConfigDict(
+        env_prefix="MPP_", env_nested_delimiter="__", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     database_url: str = Field(default=f"sqlite+aiosqlite:///{VAR_DIR}/mpp-hub.db")
     # The service catalogue: a TOML file or a directory of them; None = the built-in one.
@@ -140,7 +142,9 @@ class Settings(BaseSettings):
             if enabled is not None and name not in enabled:
                 continue
             try:
-                backends[name] = plugin.backend_settings(plugin.dev_settings(ports.get(name, plugin.dev.port), api.local_url), overrides.get(name, {}))
+                backends[name] = plugin.backend_settings(
+                    plugin.dev_settings(ports.get(name, plugin.dev.port), api.local_url), overrides.get(name, {})
+                )
             except AgencySettingsInvalid as exc:
                 problems.append(str(exc))
         if problems:

@@ -228,7 +228,12 @@ class ConsumeLoop(Generic[T]):
         if in_flight:
             _, late = await asyncio.wait(in_flight, timeout=self._timing.revoke_grace_seconds)
             if late:
-                log.warning("%s: %d revoked partitions still busy after %.0fs; their commits will be refused", self.name, len(late), self._timing.revoke_grace_seconds)
+                log.warning(
+                    "%s: %d revoked partitions still busy after %.0fs; their commits will be refused",
+                    self.name,
+                    len(late),
+                    self._timing.revoke_grace_seconds,
+                )
 
     def _start(self, tp: TopicPartition, records: list[Record]) -> None:
         state = self._partitions.setdefault(tp, _Partition())
@@ -299,7 +304,12 @@ class ConsumeLoop(Generic[T]):
             delay = self._failures.backoff.delay(state.failures)
             log.exception(
                 "%s: handler failed on %s[%d]@%d (%d in a row); that partition retries in %.1fs",
-                self.name, tp.topic, tp.partition, record.offset, state.failures, delay,
+                self.name,
+                tp.topic,
+                tp.partition,
+                record.offset,
+                state.failures,
+                delay,
             )
             self._park(tp, state, record.offset, self._clock() + delay)
             return False

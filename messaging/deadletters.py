@@ -50,7 +50,11 @@ class DeadLetters:
         await (await self._producer.send(topics.DEADLETTER, value=record.value, key=record.key, headers=headers))
         log.warning(
             "dead-lettered %s[%d]@%d from %s: %s",
-            record.topic, record.partition, record.offset, self._consumer_name, type(error).__name__,
+            record.topic,
+            record.partition,
+            record.offset,
+            self._consumer_name,
+            type(error).__name__,
         )
 
 

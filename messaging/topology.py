@@ -186,7 +186,11 @@ async def _await_visible(admin: AIOKafkaAdminClient, names: Sequence[str], timeo
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
         described = await admin.describe_topics(list(names))
-        pending = [t["topic"] for t in described if t["error_code"] != _NO_ERROR or not t["partitions"] or any(p["leader"] < 0 for p in t["partitions"])]
+        pending = [
+            t["topic"]
+            for t in described
+            if t["error_code"] != _NO_ERROR or not t["partitions"] or any(p["leader"] < 0 for p in t["partitions"])
+        ]
         if not pending:
             return
         if asyncio.get_running_loop().time() > deadline:
@@ -203,9 +207,7 @@ async def _check_layout(admin: AIOKafkaAdminClient, reports: Sequence[TopicRepor
             continue
         partitions = topic["partitions"]
         if len(partitions) != spec.partitions:
-            report.drift.append(
-                f"{len(partitions)} partitions, declared {spec.partitions} (not changed: adding partitions moves keys)"
-            )
+            report.drift.append(f"{len(partitions)} partitions, declared {spec.partitions} (not changed: adding partitions moves keys)")
         replicas = min((len(p["replicas"]) for p in partitions), default=0)
         if replicas != spec.replication_factor:
             report.drift.append(f"replication factor {replicas}, declared {spec.replication_factor} (needs a partition reassignment)")

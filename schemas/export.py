@@ -43,7 +43,10 @@ def _service_models() -> dict[str, type[BaseModel]]:
 def json_schemas() -> dict[str, dict[str, Any]]:
     """File name -> JSON Schema (draft 2020-12, as pydantic emits it)."""
     models = {**BUS_MODELS, **API_MODELS, **_service_models()}
-    return {f"{name}.schema.json": {"$schema": "https://json-schema.org/draft/2020-12/schema", **model.model_json_schema()} for name, model in models.items()}
+    return {
+        f"{name}.schema.json": {"$schema": "https://json-schema.org/draft/2020-12/schema", **model.model_json_schema()}
+        for name, model in models.items()
+    }
 
 
 def _message(name: str, message_type: MessageType, payload: type[BaseModel], summary: str) -> dict[str, Any]:
@@ -56,10 +59,15 @@ def _message(name: str, message_type: MessageType, payload: type[BaseModel], sum
         "payload": {
             "allOf": [
                 {"$ref": "#/components/schemas/Envelope"},
-                {"type": "object", "properties": {"type": {"const": message_type.value}, "payload": {"$ref": f"#/components/schemas/{payload.__name__}"}}},
+                {
+                    "type": "object",
+                    "properties": {"type": {"const": message_type.value}, "payload": {"$ref": f"#/components/schemas/{payload.__name__}"}},
+                },
             ]
         },
-        "bindings": {"kafka": {"key": {"type": "string", "format": "uuid", "description": "The request id: a case stays on one partition."}}},
+        "bindings": {
+            "kafka": {"key": {"type": "string", "format": "uuid", "description": "The request id: a case stays on one partition."}}
+        },
     }
 
 
@@ -83,10 +91,16 @@ def asyncapi() -> dict[str, Any]:
         "required": [Headers.MESSAGE_ID, Headers.MESSAGE_TYPE, Headers.CORRELATION_ID],
     }
     messages = {
-        "RequestSubmitted": _message("RequestSubmitted", MessageType.REQUEST_SUBMITTED, RequestSubmitted, "A citizen's request was accepted by the API."),
-        "StepCommand": _message("StepCommand", MessageType.STEP_COMMAND, StepCommand, "Carry out one step at the agency; the step id is the idempotency key."),
+        "RequestSubmitted": _message(
+            "RequestSubmitted", MessageType.REQUEST_SUBMITTED, RequestSubmitted, "A citizen's request was accepted by the API."
+        ),
+        "StepCommand": _message(
+            "StepCommand", MessageType.STEP_COMMAND, StepCommand, "Carry out one step at the agency; the step id is the idempotency key."
+        ),
         "StepPoll": _message("StepPoll", MessageType.STEP_POLL, StepPoll, "Ask a polling backend about a step."),
-        "AgencyCallback": _message("AgencyCallback", MessageType.AGENCY_CALLBACK, AgencyCallback, "A verified native callback to translate."),
+        "AgencyCallback": _message(
+            "AgencyCallback", MessageType.AGENCY_CALLBACK, AgencyCallback, "A verified native callback to translate."
+        ),
         "StepStatusReport": _message("StepStatusReport", MessageType.STEP_STATUS, StepStatusReport, "The step reached a canonical status."),
     }
     return {
@@ -115,11 +129,27 @@ def asyncapi() -> dict[str, Any]:
             },
         },
         "operations": {
-            "routeRequests": {"action": "receive", "channel": {"$ref": "#/channels/requests"}, "summary": "The router consumes new requests."},
-            "sendCommands": {"action": "send", "channel": {"$ref": "#/channels/commands"}, "summary": "The router (via its outbox) commands adapters."},
-            "receiveCommands": {"action": "receive", "channel": {"$ref": "#/channels/commands"}, "summary": "An adapter consumes its agency's commands."},
+            "routeRequests": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/requests"},
+                "summary": "The router consumes new requests.",
+            },
+            "sendCommands": {
+                "action": "send",
+                "channel": {"$ref": "#/channels/commands"},
+                "summary": "The router (via its outbox) commands adapters.",
+            },
+            "receiveCommands": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/commands"},
+                "summary": "An adapter consumes its agency's commands.",
+            },
             "sendReports": {"action": "send", "channel": {"$ref": "#/channels/events"}, "summary": "An adapter reports step status."},
-            "receiveReports": {"action": "receive", "channel": {"$ref": "#/channels/events"}, "summary": "The router applies reports to cases."},
+            "receiveReports": {
+                "action": "receive",
+                "channel": {"$ref": "#/channels/events"},
+                "summary": "The router applies reports to cases.",
+            },
         },
         "components": {"schemas": schemas, "messages": messages},
     }

@@ -286,8 +286,7 @@ def parse_nik(value: str, *, today: date | None = None) -> NikInfo:
         raise _error(
             "nik_invalid",
             "birth_day",
-            "NIK birth day (seventh and eighth digits) is out of range: the day of the month "
-            "for men, the day plus forty for women",
+            "NIK birth day (seventh and eighth digits) is out of range: the day of the month for men, the day plus forty for women",
         )
     month = int(mm)
     if not 1 <= month <= 12:
@@ -359,10 +358,7 @@ Nik = Annotated[
     str,
     AfterValidator(normalize_nik),
     Field(
-        description=(
-            "NIK (Nomor Induk Kependudukan): 16 digits PPKKCCDDMMYYSSSS; "
-            "spaces and dots are ignored."
-        ),
+        description=("NIK (Nomor Induk Kependudukan): 16 digits PPKKCCDDMMYYSSSS; spaces and dots are ignored."),
         examples=["1375015203900007"],
     ),
 ]
@@ -477,8 +473,7 @@ def normalize_plate(value: str) -> str:
         raise _error(
             "plate_invalid",
             "shape",
-            "plate number must be region letters, a 1-4 digit number and up to 3 series "
-            "letters, e.g. 'BA 1234 LZ'",
+            "plate number must be region letters, a 1-4 digit number and up to 3 series letters, e.g. 'BA 1234 LZ'",
         )
     region, number, series = match.groups()
     if len(region) > 2:

@@ -30,9 +30,7 @@ class Status(StrEnum):
         return self in TERMINAL
 
 
-TERMINAL: frozenset[Status] = frozenset(
-    {Status.COMPLETED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED, Status.FAILED}
-)
+TERMINAL: frozenset[Status] = frozenset({Status.COMPLETED, Status.REJECTED, Status.CANCELLED, Status.EXPIRED, Status.FAILED})
 
 # Which moves are legal. An agency reporting anything else is refused and recorded,
 # never applied: a late "IN_PROCESS" must not resurrect a COMPLETED step.

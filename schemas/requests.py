@@ -29,10 +29,14 @@ class RequestCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    service: str | None = Field(default=None, min_length=1, max_length=100, description="Catalogue service or composite code, e.g. 'samsat.pkb_annual'.")
+    service: str | None = Field(
+        default=None, min_length=1, max_length=100, description="Catalogue service or composite code, e.g. 'samsat.pkb_annual'."
+    )
     applicant: Applicant
     data: dict[str, Any] = Field(default_factory=dict)
-    items: list[RequestItem] | None = Field(default=None, min_length=2, max_length=10, description="Independent services requested together.")
+    items: list[RequestItem] | None = Field(
+        default=None, min_length=2, max_length=10, description="Independent services requested together."
+    )
 
 
 class RevisionCreate(BaseModel):

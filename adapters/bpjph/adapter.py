@@ -191,10 +191,17 @@ class BpjphAdapter(HttpAdapter):
             raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH answered a submission with status {status}, expected DIAJUKAN")
         receipt = _validate(TandaTerimaPengajuan, raw, "submission receipt")
         if receipt.jenis_pengajuan is not native.jenis_pengajuan:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH registered a {receipt.jenis_pengajuan.value} application, not {native.jenis_pengajuan.value}")
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid",
+                f"BPJPH registered a {receipt.jenis_pengajuan.value} application, not {native.jenis_pengajuan.value}",
+            )
         return StepStatusReport(
             status=Status.ACCEPTED,
-            outputs={"registration_number": receipt.nomor_daftar, "route": data.route.value, "submitted_on": receipt.tanggal_pengajuan.isoformat()},
+            outputs={
+                "registration_number": receipt.nomor_daftar,
+                "route": data.route.value,
+                "submitted_on": receipt.tanggal_pengajuan.isoformat(),
+            },
             agency_status=receipt.status,
             agency_ref=receipt.nomor_daftar,
             poll_after_seconds=self.settings.poll_interval_seconds,
@@ -212,7 +219,9 @@ class BpjphAdapter(HttpAdapter):
             raise _unknown_status(str(status)[:50])
         answer = _validate(StatusPengajuanHalal, raw, "status answer")
         if answer.nomor_daftar != agency_ref:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH answered about application {answer.nomor_daftar}, asked about {agency_ref}")
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"BPJPH answered about application {answer.nomor_daftar}, asked about {agency_ref}"
+            )
         report = _report(answer)
         if report.status.is_terminal or report.status is Status.NEEDS_REVISION:
             return report
@@ -227,11 +236,15 @@ def _data(response: httpx.Response, what: str) -> dict[str, Any]:
     try:
         raw = response.json()
     except ValueError:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH {what}: HTTP {response.status_code} with a body that is not JSON") from None
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"BPJPH {what}: HTTP {response.status_code} with a body that is not JSON"
+        ) from None
     try:
         return dict(BalasanSukses.model_validate(raw).data)
     except ValidationError:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH {what}: HTTP {response.status_code} body is not a SIHALAL success answer") from None
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"BPJPH {what}: HTTP {response.status_code} body is not a SIHALAL success answer"
+        ) from None
 
 
 def _validate(model: type[Any], raw: dict[str, Any], what: str) -> Any:
@@ -242,7 +255,9 @@ def _validate(model: type[Any], raw: dict[str, Any], what: str) -> Any:
 
 
 def _unknown_status(value: str) -> AgencyAnswerInvalid:
-    return AgencyAnswerInvalid("agency_status_unknown", f"BPJPH reported status {value!r}, which this adapter does not know", agency_code=value or None)
+    return AgencyAnswerInvalid(
+        "agency_status_unknown", f"BPJPH reported status {value!r}, which this adapter does not know", agency_code=value or None
+    )
 
 
 def _error_for(response: httpx.Response, what: str) -> Exception:
@@ -316,7 +331,9 @@ def _completed(answer: StatusPengajuanHalal) -> dict[str, Any]:
     try:
         return HalalCertificationOutput.model_validate(values).model_dump(mode="json")
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_output_invalid", f"BPJPH's issued certificate does not fit halal.certification outputs: {describe(exc)}") from None
+        raise AgencyAnswerInvalid(
+            "agency_output_invalid", f"BPJPH's issued certificate does not fit halal.certification outputs: {describe(exc)}"
+        ) from None
 
 
 def _revision(answer: StatusPengajuanHalal, native: StatusPengajuan) -> StepStatusReport:
@@ -351,4 +368,4 @@ def _iso(value: date) -> str:
     return value.isoformat()
 
 
-__all__ = ["BpjphAdapter", "BpjphConfigurationError", "BpjphSettings", "STATUS_MAP", "canonical_field"]
+__all__ = ["STATUS_MAP", "BpjphAdapter", "BpjphConfigurationError", "BpjphSettings", "canonical_field"]

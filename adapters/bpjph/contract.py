@@ -48,8 +48,14 @@ def command(**changes: Any) -> StepCommand:
 def _samples() -> list[ContractSample]:
     return [
         ContractSample.completes("self-declare of a micro business is certified for free", command()),
-        ContractSample.completes("regular route of a medium business is paid, audited and certified", command(route="regular", business_scale="medium")),
-        ContractSample.refused("a taxpayer DJP confirms as not valid is refused at submission", command(taxpayer_status="TIDAK_VALID"), "taxpayer_status_invalid"),
+        ContractSample.completes(
+            "regular route of a medium business is paid, audited and certified", command(route="regular", business_scale="medium")
+        ),
+        ContractSample.refused(
+            "a taxpayer DJP confirms as not valid is refused at submission",
+            command(taxpayer_status="TIDAK_VALID"),
+            "taxpayer_status_invalid",
+        ),
         ContractSample.refused(
             "a product with a non-halal ingredient is refused by the fatwa session",
             command(products=[{"name": "Sate", "ingredients": ["daging babi", "kecap"]}]),
@@ -67,7 +73,12 @@ def _samples() -> list[ContractSample]:
 def backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
     """BPJPH is polled, so ``callback_base_url`` is unused; quick polls for tests."""
     return BpjphSettings.model_validate(
-        {"base_url": base_url, "api_key": CONTRACT_API_KEY, "poll_interval_seconds": CONTRACT_POLL_INTERVAL_SECONDS, **CONTRACT_RUN_SETTINGS}
+        {
+            "base_url": base_url,
+            "api_key": CONTRACT_API_KEY,
+            "poll_interval_seconds": CONTRACT_POLL_INTERVAL_SECONDS,
+            **CONTRACT_RUN_SETTINGS,
+        }
     )
 
 

@@ -238,7 +238,10 @@ def status_untuk(key: str, keadaan: dict[str, Any], clock: sim.SimClock) -> nati
             "tanggal_bayar": tanggal + timedelta(days=1) if dibayar else None,
         }
     if tahap is native.StatusPengajuan.TERBIT:
-        isi["sertifikat"] = {"nomor_sertifikat": nomor_sertifikat(key), "tanggal_terbit": clock.add_working_days(tanggal, native.HARI_KERJA_TERBIT[jenis.value])}
+        isi["sertifikat"] = {
+            "nomor_sertifikat": nomor_sertifikat(key),
+            "tanggal_terbit": clock.add_working_days(tanggal, native.HARI_KERJA_TERBIT[jenis.value]),
+        }
     if tahap is native.StatusPengajuan.DIKEMBALIKAN:
         isi["catatan_perbaikan"] = keadaan["catatan"]
     if keadaan.get("alasan") == native.KodePenolakan.BAHAN_TIDAK_HALAL:
@@ -247,7 +250,10 @@ def status_untuk(key: str, keadaan: dict[str, Any], clock: sim.SimClock) -> nati
             "alasan": f"Sidang fatwa menetapkan produk tidak halal: mengandung {keadaan['bahan_tidak_halal']}.",
         }
     elif keadaan.get("alasan") == native.KodePenolakan.BILLING_KEDALUWARSA:
-        isi["penolakan"] = {"kode": native.KodePenolakan.BILLING_KEDALUWARSA.value, "alasan": f"Biaya sertifikasi tidak dibayar dalam {native.HARI_BAYAR} hari."}
+        isi["penolakan"] = {
+            "kode": native.KodePenolakan.BILLING_KEDALUWARSA.value,
+            "alasan": f"Biaya sertifikasi tidak dibayar dalam {native.HARI_BAYAR} hari.",
+        }
     return native.StatusPengajuanHalal.model_validate(isi)
 
 
@@ -261,8 +267,13 @@ def periksa_pengajuan(call: sim.Call[native.PengajuanSertifikasi]) -> None:
             native.KodeGalat.STATUS_WP_TIDAK_VALID,
             "Status wajib pajak (KSWP) pelaku usaha TIDAK VALID; selesaikan kewajiban perpajakan di DJP sebelum mengajukan sertifikasi halal.",
         )
-    if permohonan.jenis_pengajuan is native.JenisPengajuan.SELF_DECLARE and permohonan.skala_usaha not in (native.SkalaUsaha.MIKRO, native.SkalaUsaha.KECIL):
-        raise sim.Refusal(native.KodeGalat.SELF_DECLARE_TIDAK_BERHAK, "Jalur self declare hanya untuk usaha mikro dan kecil; gunakan jalur reguler.")
+    if permohonan.jenis_pengajuan is native.JenisPengajuan.SELF_DECLARE and permohonan.skala_usaha not in (
+        native.SkalaUsaha.MIKRO,
+        native.SkalaUsaha.KECIL,
+    ):
+        raise sim.Refusal(
+            native.KodeGalat.SELF_DECLARE_TIDAK_BERHAK, "Jalur self declare hanya untuk usaha mikro dan kecil; gunakan jalur reguler."
+        )
 
 
 def ajukan(call: sim.Call[native.PengajuanSertifikasi], urutan: int) -> sim.Produced:
@@ -271,7 +282,9 @@ def ajukan(call: sim.Call[native.PengajuanSertifikasi], urutan: int) -> sim.Prod
     jenis = permohonan.jenis_pengajuan
     knobs = call.knobs
     assert isinstance(knobs, BpjphKnobs)
-    tanda = native.TandaTerimaPengajuan(nomor_daftar=nomor_daftar(jenis, urutan, hari_ini), jenis_pengajuan=jenis, tanggal_pengajuan=hari_ini)
+    tanda = native.TandaTerimaPengajuan(
+        nomor_daftar=nomor_daftar(jenis, urutan, hari_ini), jenis_pengajuan=jenis, tanggal_pengajuan=hari_ini
+    )
     keadaan = {
         "nomor_daftar": tanda.nomor_daftar,
         "tahap": native.StatusPengajuan.DIAJUKAN.value,
@@ -326,7 +339,9 @@ class DialekSihalal(sim.ApiKeyDialect):
     DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan SIHALAL sedang dalam pemeliharaan.")
     BUSY = sim.Say(503, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
     KEY_MISSING = KEY_INVALID = sim.Say(
-        400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {native.HEADER_IDEMPOTENCY_KEY} wajib diisi (maksimal {MAX_PANJANG_KEY} karakter)."
+        400,
+        native.KodeGalat.IDEMPOTENCY_KEY_WAJIB,
+        f"Header {native.HEADER_IDEMPOTENCY_KEY} wajib diisi (maksimal {MAX_PANJANG_KEY} karakter).",
     )
     MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data pengajuan tidak valid.")
     CONFLICT = sim.Say(409, native.KodeGalat.KUNCI_BENTROK, f"{native.HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk pengajuan lain.")
@@ -340,7 +355,9 @@ class DialekSihalal(sim.ApiKeyDialect):
     GARBLED_PAGE = "<!DOCTYPE html><html><head><title>SIHALAL</title></head><body><h1>Sesi berakhir</h1></body></html>"
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
-        return native.BalasanGalat(galat=native.Galat(kode=native.KodeGalat(code), pesan=message, rincian=details)).model_dump(mode="json", exclude_none=True)
+        return native.BalasanGalat(galat=native.Galat(kode=native.KodeGalat(code), pesan=message, rincian=details)).model_dump(
+            mode="json", exclude_none=True
+        )
 
     def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         return super().success(call, {"sukses": True, "data": body}, replayed=replayed)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from adapters.bpjs_kesehatan.adapter import BpjsKesehatanSettings
 from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET, nomor_kartu
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 
@@ -56,13 +56,8 @@ def samples() -> list[ContractSample]:
 def backend_settings(base_url: str, callback_base_url: str) -> BpjsKesehatanSettings:
     """The adapter against a simulator started with :data:`SIMULATOR_OPTIONS`; short timeouts."""
     del callback_base_url  # BPJS Kesehatan answers synchronously; nothing calls back
-    return BpjsKesehatanSettings(
-        base_url=base_url,
-        cons_id=DEV_CONS_ID,
-        secret=DEV_SECRET,
-        timeout_seconds=5.0,
-        retry_attempts=2,
-        retry_max_wait_seconds=0.2,
+    return BpjsKesehatanSettings.model_validate(
+        {"base_url": base_url, "cons_id": DEV_CONS_ID, "secret": DEV_SECRET, **CONTRACT_RUN_SETTINGS}
     )
 
 

@@ -16,5 +16,7 @@ DEV_OAUTH_CLIENT = {"oauth_client_id": "mpp-hub", "oauth_client_secret": "dev-dj
 plugin = package_plugin(
     __name__,
     payloads="schemas.services.djp:PAYLOADS",
-    dev=DevDefaults(port=8104, settings=DEV_OAUTH_CLIENT, simulator_secrets={"client_id": "oauth_client_id", "client_secret": "oauth_client_secret"}),
+    dev=DevDefaults(
+        port=8104, settings=DEV_OAUTH_CLIENT, simulator_secrets={"client_id": "oauth_client_id", "client_secret": "oauth_client_secret"}
+    ),
 )

@@ -323,7 +323,9 @@ class DjpAdapter(HttpAdapter):
         try:
             answer = TokenAkses.model_validate_json(response.content)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP token answer is not an RFC 6749 token response: {describe(exc)}") from None
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"DJP token answer is not an RFC 6749 token response: {describe(exc)}"
+            ) from None
         if answer.token_type.lower() != "bearer":
             raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP issued a {answer.token_type[:30]!r} token; only Bearer is supported")
         lifetime = answer.expires_in or _DEFAULT_TOKEN_LIFETIME
@@ -340,7 +342,8 @@ def _parse(model: type[M], response: httpx.Response, what: str) -> M:
         return model.model_validate_json(response.content)
     except ValidationError as exc:
         raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"DJP {what} answer (HTTP {response.status_code}) does not match its schema: {describe(exc, root='body')}"
+            "agency_answer_invalid",
+            f"DJP {what} answer (HTTP {response.status_code}) does not match its schema: {describe(exc, root='body')}",
         ) from None
 
 

@@ -37,17 +37,25 @@ def samples() -> list[ContractSample]:
     return [
         ContractSample.completes("npwp activation of a matched NIK", _command("npwp_activation", contact)),
         ContractSample.refused(
-            "npwp activation refused: NIK not matched at Dukcapil", _command("npwp_activation", contact, nik=NIK_TIDAK_PADAN), "nik_not_matched"
+            "npwp activation refused: NIK not matched at Dukcapil",
+            _command("npwp_activation", contact, nik=NIK_TIDAK_PADAN),
+            "nik_not_matched",
         ),
-        ContractSample.completes("kswp of a compliant individual is VALID", _command("kswp", {"npwp": NIK_PATUH, "purpose": "Sertifikasi halal (BPJPH)"})),
+        ContractSample.completes(
+            "kswp of a compliant individual is VALID", _command("kswp", {"npwp": NIK_PATUH, "purpose": "Sertifikasi halal (BPJPH)"})
+        ),
         ContractSample.completes(
             "kswp with a missing annual return is TIDAK_VALID (still an answer)",
             _command("kswp", {"npwp": NIK_SPT_KURANG, "purpose": "Izin usaha"}, nik=NIK_SPT_KURANG),
         ),
         ContractSample.refused(
-            "kswp of an unknown NPWP is refused", _command("kswp", {"npwp": NPWP_TIDAK_TERDAFTAR, "purpose": "Izin usaha"}), "npwp_not_registered"
+            "kswp of an unknown NPWP is refused",
+            _command("kswp", {"npwp": NPWP_TIDAK_TERDAFTAR, "purpose": "Izin usaha"}),
+            "npwp_not_registered",
         ),
-        ContractSample.completes("skf issued to a compliant entity", _command("skf", {"npwp": NPWP_BADAN, "purpose": "Tender pengadaan barang/jasa"})),
+        ContractSample.completes(
+            "skf issued to a compliant entity", _command("skf", {"npwp": NPWP_BADAN, "purpose": "Tender pengadaan barang/jasa"})
+        ),
         ContractSample.refused(
             "skf refused: annual return missing and tax debt",
             _command("skf", {"npwp": NIK_TIDAK_PATUH, "purpose": "Tender"}, nik=NIK_TIDAK_PATUH),

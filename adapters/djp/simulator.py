@@ -322,7 +322,6 @@ def galat_oauth(status_code: int, error: str, description: str, *, basic: bool =
     return JSONResponse({"error": error, "error_description": description}, status_code=status_code, headers=headers)
 
 
-
 # -------------------------------------------------------------------------- tokens
 
 
@@ -403,7 +402,9 @@ def aktivasi(ledger: sim.Ledger) -> Callable[[sim.Call[native.PermohonanAktivasi
         kpp = kode_kpp(nik)
         for entry in ledger.entries():
             if entry.operation == OPERASI_AKTIVASI and entry.subject == subjek(nik):
-                return sim.Produced({**entry.response, "status": native.StatusAktivasi.AKTIF.value, "aktivasi_baru": False}, {"kode_kpp": kpp})
+                return sim.Produced(
+                    {**entry.response, "status": native.StatusAktivasi.AKTIF.value, "aktivasi_baru": False}, {"kode_kpp": kpp}
+                )
         return sim.Produced(
             native.HasilAktivasi(
                 status=native.StatusAktivasi.AKTIF,
@@ -519,7 +520,9 @@ class DialekDjp(sim.JsonDialect):
     BUSY = sim.Say(503, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", retry_after=1)
     KEY_MISSING = sim.Say(400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"Header {native.HEADER_IDEMPOTENCY_KEY} wajib diisi.")
     KEY_INVALID = sim.Say(
-        400, native.KodeGalat.IDEMPOTENCY_KEY_WAJIB, f"{native.HEADER_IDEMPOTENCY_KEY} harus teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
+        400,
+        native.KodeGalat.IDEMPOTENCY_KEY_WAJIB,
+        f"{native.HEADER_IDEMPOTENCY_KEY} harus teks tercetak, maksimal {MAX_PANJANG_KEY} karakter.",
     )
     MALFORMED = sim.Say(400, native.KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
     CONFLICT = sim.Say(409, native.KodeGalat.KUNCI_SUDAH_DIPAKAI, f"{native.HEADER_IDEMPOTENCY_KEY} sudah dipakai untuk permohonan lain.")
@@ -549,7 +552,9 @@ class DialekDjp(sim.JsonDialect):
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
         status = native.StatusGalat.DITOLAK if refused else native.StatusGalat.GAGAL
-        return native.GalatDjp(status=status, kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(mode="json", exclude_none=True)
+        return native.GalatDjp(status=status, kode=native.KodeGalat(code), pesan=message, rincian=details).model_dump(
+            mode="json", exclude_none=True
+        )
 
     def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         knobs = self.runtime.knobs

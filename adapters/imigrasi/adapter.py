@@ -207,7 +207,9 @@ class ImigrasiAdapter(HttpAdapter):
             raise _unknown_status(answer.Status)
         if answer.Status != StatusPermohonan.DITERIMA:
             # The protocol refuses with faults; a registration always answers DITERIMA.
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi answered a submission with status {answer.Status}, expected DITERIMA")
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"Imigrasi answered a submission with status {answer.Status}, expected DITERIMA"
+            )
         return StepStatusReport(
             status=Status.ACCEPTED,
             outputs={"application_number": answer.NomorPermohonan, "appointment_date": answer.JadwalKedatangan.isoformat()},
@@ -230,7 +232,9 @@ class ImigrasiAdapter(HttpAdapter):
     async def cancel(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str | None) -> StepStatusReport:
         """Withdraw the application (``BatalkanPermohonan``); see the module docstring."""
         _, _, output_model = self._operation(command)
-        request = BatalkanPermohonan(IdTransaksi=str(step_id), NomorPermohonan=agency_ref, AlasanPembatalan="Dibatalkan oleh pemohon melalui MPP.")
+        request = BatalkanPermohonan(
+            IdTransaksi=str(step_id), NomorPermohonan=agency_ref, AlasanPembatalan="Dibatalkan oleh pemohon melalui MPP."
+        )
         try:
             body = await self._call(OP_BATALKAN, request)
         except AgencyAnswerInvalid as exc:
@@ -274,13 +278,17 @@ class ImigrasiAdapter(HttpAdapter):
             if status >= 500:
                 # An application server's own error page instead of a SOAP fault.
                 raise TransientBackendError(f"Imigrasi {operation}: HTTP {status} without a SOAP fault") from exc
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: HTTP {status} body is not a SOAP message ({exc})") from exc
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"Imigrasi {operation}: HTTP {status} body is not a SOAP message ({exc})"
+            ) from exc
         if is_fault(body):
             raise _fault_error(operation, body)
         if status != 200:
             raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: unexpected HTTP {status}")
         if body.tag != q(respons(operation)):
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: answer element is {body.tag}, expected {respons(operation)}")
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"Imigrasi {operation}: answer element is {body.tag}, expected {respons(operation)}"
+            )
         return body
 
 
@@ -299,11 +307,17 @@ def _decode(body: ET.Element, model: type[Any], operation: str) -> Any:
     try:
         return model.model_validate(fields)
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation} answer does not match its schema: {describe(exc)}") from None
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"Imigrasi {operation} answer does not match its schema: {describe(exc)}"
+        ) from None
 
 
 def _unknown_status(value: str) -> AgencyAnswerInvalid:
-    return AgencyAnswerInvalid("agency_status_unknown", f"Imigrasi reported status {value[:60]!r}, which this adapter does not know", agency_code=value[:100] or None)
+    return AgencyAnswerInvalid(
+        "agency_status_unknown",
+        f"Imigrasi reported status {value[:60]!r}, which this adapter does not know",
+        agency_code=value[:100] or None,
+    )
 
 
 def _fault_error(operation: str, body: ET.Element) -> Exception:
@@ -319,8 +333,12 @@ def _fault_error(operation: str, body: ET.Element) -> Exception:
     if fault.kind == "Client":
         if code in _REJECTION_FAULTS:
             return AgencyRejection(_REJECTION_FAULTS[code], message, agency_code=code)
-        return AgencyAnswerInvalid("agency_refused_request", f"Imigrasi refused the {operation} request: {message}", agency_code=code or fault.faultcode)
-    return AgencyAnswerInvalid("agency_answer_invalid", f"Imigrasi {operation}: SOAP fault with unknown faultcode {fault.faultcode!r}: {message}")
+        return AgencyAnswerInvalid(
+            "agency_refused_request", f"Imigrasi refused the {operation} request: {message}", agency_code=code or fault.faultcode
+        )
+    return AgencyAnswerInvalid(
+        "agency_answer_invalid", f"Imigrasi {operation}: SOAP fault with unknown faultcode {fault.faultcode!r}: {message}"
+    )
 
 
 def _report(answer: StatusPermohonanPaspor, output_model: type[PassportNewOutput]) -> StepStatusReport:
@@ -336,7 +354,11 @@ def _report(answer: StatusPermohonanPaspor, output_model: type[PassportNewOutput
         message = f"correct supporting_document ({correction['value']}): {explanation}"
         error = StepError(code=_REASONS.get(reason, _DEFAULT_REASON[status]), message=message, agency_code=reason or native.value)
         return StepStatusReport(
-            status=status, outputs={**base, "corrections": [correction]}, error=error, agency_status=native.value, agency_ref=answer.NomorPermohonan
+            status=status,
+            outputs={**base, "corrections": [correction]},
+            error=error,
+            agency_status=native.value,
+            agency_ref=answer.NomorPermohonan,
         )
     if status is Status.CANCELLED:
         return StepStatusReport(status=status, outputs=base, agency_status=native.value, agency_ref=answer.NomorPermohonan)

@@ -51,7 +51,9 @@ def contract() -> AgencyContract:
                     old_passport_number="X1234567",
                 ),
             ),
-            ContractSample.refused("applicant on the prevention list is refused after the interview", _command("passport_new", nik=NIK_CEKAL), "travel_ban"),
+            ContractSample.refused(
+                "applicant on the prevention list is refused after the interview", _command("passport_new", nik=NIK_CEKAL), "travel_ban"
+            ),
             ContractSample(
                 name="a birth certificate that does not match the NIK is returned for revision",
                 command=_command("passport_new", nik=NIK_AKTA_TIDAK_SESUAI),
@@ -59,7 +61,9 @@ def contract() -> AgencyContract:
                 expect_error_code="documents_inconsistent",
             ),
             ContractSample.refused(
-                "old passport not in the register is refused at submission", _command("passport_renewal", old_passport_number="X0123456"), "old_passport_not_found"
+                "old passport not in the register is refused at submission",
+                _command("passport_renewal", old_passport_number="X0123456"),
+                "old_passport_not_found",
             ),
         ],
         backend_settings=_backend_settings,
@@ -69,4 +73,6 @@ def contract() -> AgencyContract:
 
 def _backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
     """Imigrasi does not call back (it is polled), so ``callback_base_url`` is unused."""
-    return ImigrasiSettings.model_validate({"base_url": base_url, "poll_interval_seconds": CONTRACT_POLL_INTERVAL_SECONDS, **CONTRACT_RUN_SETTINGS})
+    return ImigrasiSettings.model_validate(
+        {"base_url": base_url, "poll_interval_seconds": CONTRACT_POLL_INTERVAL_SECONDS, **CONTRACT_RUN_SETTINGS}
+    )

@@ -161,6 +161,7 @@ POLA_NOMOR_PERMOHONAN: Final[str] = r"^[A-Z]{3}-[0-9]{8}-[0-9]{6}$"
 #: by the service itself, which answers a ``soap:Client`` fault otherwise.
 POLA_NAMA: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z][A-Za-z .,'-]{0,59}$")
 
+
 class JenisPermohonan(StrEnum):
     BARU = "BARU"  # first passport
     PENGGANTIAN = "PENGGANTIAN"  # replacement of an expired passport
@@ -432,7 +433,8 @@ def baca_amplop(raw: bytes) -> ET.Element:
         raise XmlTidakValid("SOAP Envelope without a Body")
     if len(body) != 1:
         raise XmlTidakValid(f"SOAP Body holds {len(body)} elements, expected exactly one")
-    return body[0]
+    content: ET.Element = body[0]
+    return content
 
 
 @dataclass(frozen=True, slots=True)
@@ -474,26 +476,12 @@ def baca_fault(isi: ET.Element) -> Fault:
 
 
 __all__ = [
-    "BatalkanPermohonan",
     "CONTENT_TYPE",
-    "CekStatus",
-    "DataPaspor",
-    "DataPemohon",
-    "DataTagihan",
-    "DokumenPendukung",
     "FAULT_CLIENT",
     "FAULT_SERVER",
-    "Fault",
-    "GalatLayanan",
     "HARI_AMBIL",
     "HARI_BAYAR",
     "HARI_KERJA_PROSES",
-    "HasilPengajuan",
-    "JenisPaspor",
-    "JenisPermohonan",
-    "KodeAlasan",
-    "KodeGalat",
-    "MasaBerlaku",
     "NS_PASPOR",
     "NS_SOAP",
     "OPERASI",
@@ -508,10 +496,24 @@ __all__ = [
     "POLA_NOMOR_PASPOR",
     "POLA_NOMOR_PERMOHONAN",
     "POLA_NTPN",
+    "TARIF",
+    "BatalkanPermohonan",
+    "CekStatus",
+    "DataPaspor",
+    "DataPemohon",
+    "DataTagihan",
+    "DokumenPendukung",
+    "Fault",
+    "GalatLayanan",
+    "HasilPengajuan",
+    "JenisPaspor",
+    "JenisPermohonan",
+    "KodeAlasan",
+    "KodeGalat",
+    "MasaBerlaku",
     "PermohonanPaspor",
     "StatusPermohonan",
     "StatusPermohonanPaspor",
-    "TARIF",
     "XmlTidakValid",
     "amplop",
     "amplop_galat",

@@ -146,8 +146,7 @@ _ALASAN: Final[dict[native.KodeAlasan, str]] = {
 }
 
 _HTML_504: Final[bytes] = (
-    b"<html><head><title>504 Gateway Time-out</title></head>"
-    b"<body><center><h1>504 Gateway Time-out</h1></center></body></html>"
+    b"<html><head><title>504 Gateway Time-out</title></head><body><center><h1>504 Gateway Time-out</h1></center></body></html>"
 )
 
 
@@ -410,8 +409,20 @@ class Layanan:
                 quota_day=_jadwal,  # the quota is per service day: ~20 applicants per Wednesday
                 summary="AjukanPermohonan",
             ),
-            sim.Query(name=native.OP_CEK_STATUS, path=native.PATH_LAYANAN, model=native.CekStatus, answer=self.cek_status, summary="CekStatusPermohonan"),
-            sim.Query(name=native.OP_BATALKAN, path=native.PATH_LAYANAN, model=native.BatalkanPermohonan, answer=self.batalkan, summary="BatalkanPermohonan"),
+            sim.Query(
+                name=native.OP_CEK_STATUS,
+                path=native.PATH_LAYANAN,
+                model=native.CekStatus,
+                answer=self.cek_status,
+                summary="CekStatusPermohonan",
+            ),
+            sim.Query(
+                name=native.OP_BATALKAN,
+                path=native.PATH_LAYANAN,
+                model=native.BatalkanPermohonan,
+                answer=self.batalkan,
+                summary="BatalkanPermohonan",
+            ),
         )
 
 
@@ -429,7 +440,11 @@ def galat(faultcode: str, kode: str, pesan: str, *, detik_coba_lagi: int | None 
 
 
 #: The body model of each operation's answer element.
-_BALASAN: Final[dict[str, type[BaseModel]]] = {native.OP_AJUKAN: native.HasilPengajuan, native.OP_CEK_STATUS: native.StatusPermohonanPaspor, native.OP_BATALKAN: native.StatusPermohonanPaspor}
+_BALASAN: Final[dict[str, type[BaseModel]]] = {
+    native.OP_AJUKAN: native.HasilPengajuan,
+    native.OP_CEK_STATUS: native.StatusPermohonanPaspor,
+    native.OP_BATALKAN: native.StatusPermohonanPaspor,
+}
 
 
 class DialekSoap(sim.Dialect):
@@ -456,7 +471,9 @@ class DialekSoap(sim.Dialect):
             raise sim.Malformed(f"Pesan tidak sesuai skema: {'; '.join(sim.problem_lines(exc))}") from None
 
     def down(self, retry_after: float) -> Response:
-        return galat(native.FAULT_SERVER, native.KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan paspor sedang tidak tersedia (pemeliharaan sistem).")
+        return galat(
+            native.FAULT_SERVER, native.KodeGalat.SISTEM_TIDAK_TERSEDIA, "Layanan paspor sedang tidak tersedia (pemeliharaan sistem)."
+        )
 
     def busy(self) -> Response:
         return galat(native.FAULT_SERVER, native.KodeGalat.SISTEM_SIBUK, "Sistem sedang sibuk, silakan coba lagi.", detik_coba_lagi=1)
@@ -472,11 +489,21 @@ class DialekSoap(sim.Dialect):
 
     def conflict(self, call: sim.Call[Any], existing: sim.LedgerEntry) -> Response:
         if existing.operation == OP_TUTUP:
-            return galat(native.FAULT_CLIENT, native.KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {call.key} sudah dibatalkan dan tidak dapat dipakai lagi.")
-        return galat(native.FAULT_CLIENT, native.KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {call.key} sudah dipakai untuk permohonan lain.")
+            return galat(
+                native.FAULT_CLIENT,
+                native.KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI,
+                f"IdTransaksi {call.key} sudah dibatalkan dan tidak dapat dipakai lagi.",
+            )
+        return galat(
+            native.FAULT_CLIENT, native.KodeGalat.ID_TRANSAKSI_SUDAH_DIPAKAI, f"IdTransaksi {call.key} sudah dipakai untuk permohonan lain."
+        )
 
     def quota(self, call: sim.Call[Any], day: date) -> Response:
-        return galat(native.FAULT_CLIENT, native.KodeGalat.KUOTA_HABIS, f"Kuota layanan paspor di {LOKASI} untuk tanggal {day.isoformat()} sudah habis.")
+        return galat(
+            native.FAULT_CLIENT,
+            native.KodeGalat.KUOTA_HABIS,
+            f"Kuota layanan paspor di {LOKASI} untuk tanggal {day.isoformat()} sudah habis.",
+        )
 
     def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         name = call.endpoint.name

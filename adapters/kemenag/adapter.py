@@ -222,7 +222,9 @@ class KemenagAdapter(HttpAdapter):
     def _answer(self, response: httpx.Response, model: type[M]) -> M:
         """The success answer as ``model``; every other answer raises the matching SDK error."""
         if _is_maintenance_page(response):
-            raise TransientBackendError(f"SIMKAH is in maintenance (HTTP {response.status_code})", retry_after=retry_after_seconds(response))
+            raise TransientBackendError(
+                f"SIMKAH is in maintenance (HTTP {response.status_code})", retry_after=retry_after_seconds(response)
+            )
         transient = self.transient_error(response, detail=_kode_suffix(response))
         if transient is not None:
             raise transient
@@ -260,7 +262,9 @@ def _answer(response: httpx.Response, model: type[M]) -> M:
         try:
             return model.model_validate(fields)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH success answer does not match its schema: {describe(exc)}") from None
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"SIMKAH success answer does not match its schema: {describe(exc)}"
+            ) from None
     if native_status == "GAGAL":
         try:
             refusal = JawabanGagal.model_validate(fields)
@@ -302,5 +306,4 @@ def _kode_suffix(response: httpx.Response) -> str:
         return ""
 
 
-
-__all__: list[str] = ["DEFAULT_TIMEOUT_SECONDS", "KemenagAdapter", "KemenagSettings", "OP_DUPLICATE", "OP_REGISTRATION"]
+__all__: list[str] = ["DEFAULT_TIMEOUT_SECONDS", "OP_DUPLICATE", "OP_REGISTRATION", "KemenagAdapter", "KemenagSettings"]

@@ -86,9 +86,12 @@ def backend_settings(base_url: str, callback_base_url: str) -> KemenagSettings:
 
 def contract() -> AgencyContract:
     ceremony = working_day_after(30)
-    outside = registration_data(ceremony_place="outside_kua_or_after_hours", ceremony_time="19:30", ceremony_address="Jl. Sudirman 1, Bukittinggi")
+    outside = registration_data(
+        ceremony_place="outside_kua_or_after_hours", ceremony_time="19:30", ceremony_address="Jl. Sudirman 1, Bukittinggi"
+    )
     under_age = registration_data(
-        bride={"nik": under_age_bride_nik(ceremony), "name": "Putri Muda", "parental_consent_n5": "N5/01/2026"}, ceremony_date=ceremony.isoformat()
+        bride={"nik": under_age_bride_nik(ceremony), "name": "Putri Muda", "parental_consent_n5": "N5/01/2026"},
+        ceremony_date=ceremony.isoformat(),
     )
     return AgencyContract(
         agency="kemenag",
@@ -97,7 +100,9 @@ def contract() -> AgencyContract:
             ContractSample.completes("registration_outside_kua_with_fee", registration_command(outside)),
             ContractSample.completes("duplicate_of_a_lost_marriage_book", duplicate_command(duplicate_data())),
             ContractSample.refused("unknown_kua_is_refused", registration_command(registration_data(kua_code="999901")), "unknown_kua"),
-            ContractSample.refused("under_age_without_dispensation_is_refused", registration_command(under_age), "under_age_without_dispensation"),
+            ContractSample.refused(
+                "under_age_without_dispensation_is_refused", registration_command(under_age), "under_age_without_dispensation"
+            ),
             ContractSample.refused(
                 "unknown_marriage_record_is_refused",
                 duplicate_command(duplicate_data(marriage_certificate_number="9123/137501/III/2019")),

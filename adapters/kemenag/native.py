@@ -269,8 +269,11 @@ class JawabanGagal(_Jawaban):
 
 
 __all__ = [
-    "AlasanDuplikat",
     "FORM",
+    "PATH_DUPLIKAT",
+    "PATH_PENDAFTARAN",
+    "TEKS_PEMELIHARAAN",
+    "AlasanDuplikat",
     "FormDuplikat",
     "FormPendaftaran",
     "FormatTidakValid",
@@ -278,11 +281,8 @@ __all__ = [
     "JawabanGagal",
     "JawabanPendaftaran",
     "KodeGagal",
-    "PATH_DUPLIKAT",
-    "PATH_PENDAFTARAN",
     "StatusJawaban",
     "StatusKawin",
-    "TEKS_PEMELIHARAAN",
     "TempatAkad",
     "decode_form",
     "encode_form",

@@ -124,7 +124,7 @@ OPERASI_PENDAFTARAN: Final[str] = "PENDAFTARAN_NIKAH"
 OPERASI_DUPLIKAT: Final[str] = "DUPLIKAT_BUKU_NIKAH"
 
 HALAMAN_PEMELIHARAAN: Final[str] = (
-    "<!DOCTYPE html>\n<html lang=\"id\"><head><meta charset=\"utf-8\"><title>SIMKAH</title></head>\n"
+    '<!DOCTYPE html>\n<html lang="id"><head><meta charset="utf-8"><title>SIMKAH</title></head>\n'
     f"<body><h1>{native.TEKS_PEMELIHARAAN}</h1>\n"
     "<p>SIMKAH sedang dalam pemeliharaan sistem. Silakan coba beberapa saat lagi.</p></body></html>\n"
 )
@@ -144,7 +144,9 @@ class KemenagKnobs(sim.Knobs):
 
     latency_ms: int = Field(default=1500, ge=0, le=600_000, description="Base delay of each native request (SIMKAH is slow).")
     jitter_ms: int = Field(default=500, ge=0, le=600_000, description="Uniform random extra delay, 0..jitter_ms.")
-    downtime_every_seconds: float | None = Field(default=None, gt=0, description="Period of maintenance windows (aligned to the Unix epoch).")
+    downtime_every_seconds: float | None = Field(
+        default=None, gt=0, description="Period of maintenance windows (aligned to the Unix epoch)."
+    )
     downtime_seconds: float = Field(default=0.0, ge=0, description="Length of the window at the start of each period.")
 
     @model_validator(mode="after")
@@ -232,11 +234,14 @@ def periksa_pendaftaran(call: sim.Call[native.FormPendaftaran]) -> None:
             )
     for siapa, lahir, n5, _, _ in calon:
         if umur(lahir, form.tgl_akad) < USIA_TANPA_IZIN and n5 is None:
-            raise sim.Refusal(native.KodeGagal.IZIN_ORANG_TUA_WAJIB, f"Calon {siapa} belum berusia 21 tahun; diperlukan izin orang tua (N5).")
+            raise sim.Refusal(
+                native.KodeGagal.IZIN_ORANG_TUA_WAJIB, f"Calon {siapa} belum berusia 21 tahun; diperlukan izin orang tua (N5)."
+            )
     for siapa, _, _, status_kawin, dokumen in calon:
         if status_kawin is not native.StatusKawin.BELUM_KAWIN and dokumen is None:
             raise sim.Refusal(
-                native.KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB, f"Calon {siapa} pernah menikah; lampirkan akta cerai atau surat kematian (N6)."
+                native.KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB,
+                f"Calon {siapa} pernah menikah; lampirkan akta cerai atau surat kematian (N6).",
             )
 
 
@@ -271,7 +276,9 @@ def periksa_duplikat(call: sim.Call[native.FormDuplikat]) -> None:
     if kode_kua not in KUA or int(urut) >= BATAS_URUT_AKTA or int(tahun) > call.today.year:
         raise sim.Refusal(native.KodeGagal.AKTA_TIDAK_DITEMUKAN, f"Akta nikah {form.no_akta_nikah} tidak ditemukan.")
     if form.alasan is native.AlasanDuplikat.HILANG and form.no_surat_kehilangan is None:
-        raise sim.Refusal(native.KodeGagal.SURAT_KEHILANGAN_WAJIB, "Buku nikah hilang: lampirkan surat keterangan kehilangan dari kepolisian.")
+        raise sim.Refusal(
+            native.KodeGagal.SURAT_KEHILANGAN_WAJIB, "Buku nikah hilang: lampirkan surat keterangan kehilangan dari kepolisian."
+        )
 
 
 def buat_duplikat(call: sim.Call[native.FormDuplikat], sequence: int) -> dict[str, Any]:
@@ -386,7 +393,11 @@ def create_app(settings: SimulatorSettings | None = None, *, clock: sim.Clock | 
     settings = settings or SimulatorSettings()
     runtime = KemenagRuntime.open(settings.knobs, ledger_path=settings.ledger_path, clock=clock)
     simulator = sim.Simulator(
-        runtime, DialekSimkah(runtime), OPERASI, title="SIMKAH simulator (Kemenag KUA)", description="Form-encoded SIMKAH-like backend for mpp-hub tests."
+        runtime,
+        DialekSimkah(runtime),
+        OPERASI,
+        title="SIMKAH simulator (Kemenag KUA)",
+        description="Form-encoded SIMKAH-like backend for mpp-hub tests.",
     )
     return simulator.app
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from adapters.oss import DEV_CREDENTIALS
 from adapters.oss.adapter import OssSettings
-from adapters.sdk.contract import AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions
 from adapters.sdk.settings import BackendSettings
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
@@ -66,9 +66,7 @@ def _samples() -> list[ContractSample]:
 
 def backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
     """OSS answers synchronously, so ``callback_base_url`` is unused; short timeouts for tests."""
-    return OssSettings.model_validate(
-        {**DEV_CREDENTIALS, "base_url": base_url, "timeout_seconds": 5.0, "retry_attempts": 2, "retry_max_wait_seconds": 0.2}
-    )
+    return OssSettings.model_validate({**DEV_CREDENTIALS, "base_url": base_url, **CONTRACT_RUN_SETTINGS})
 
 
 def contract() -> AgencyContract:

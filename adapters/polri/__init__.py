@@ -16,6 +16,9 @@ plugin = package_plugin(
     __name__,
     payloads="schemas.services.polri:PAYLOADS",
     dev=DevDefaults(
-        port=8102, settings={"callback_secret": DEV_CALLBACK_SECRET}, simulator_secrets={"callback_secret": "callback_secret"}, calls_back=True
+        port=8102,
+        settings={"callback_secret": DEV_CALLBACK_SECRET},
+        simulator_secrets={"callback_secret": "callback_secret"},
+        calls_back=True,
     ),
 )

@@ -204,7 +204,13 @@ class PolriAdapter(HttpAdapter):
         if response.status_code != 202:
             raise self.transient_error(response) or _error_for(response)
         receipt = _receipt(response, application.layanan)
-        log.info("polri accepted %s for %s as %s (step %s)", application.layanan, mask_nik(command.applicant.nik), receipt.nomor_registrasi, step_id)
+        log.info(
+            "polri accepted %s for %s as %s (step %s)",
+            application.layanan,
+            mask_nik(command.applicant.nik),
+            receipt.nomor_registrasi,
+            step_id,
+        )
         return StepStatusReport(status=Status.ACCEPTED, agency_status=receipt.status, agency_ref=receipt.nomor_registrasi)
 
     # -- native callback -> canonical
@@ -225,7 +231,9 @@ class PolriAdapter(HttpAdapter):
         except ValidationError as exc:
             raise AgencyAnswerInvalid("agency_callback_invalid", f"Polri callback does not match its schema: {describe(exc)}") from None
         if notice.id_permintaan != str(step_id):
-            raise AgencyAnswerInvalid("agency_callback_mismatch", f"Polri callback is about request {notice.id_permintaan[:64]!r}, not this step")
+            raise AgencyAnswerInvalid(
+                "agency_callback_mismatch", f"Polri callback is about request {notice.id_permintaan[:64]!r}, not this step"
+            )
         outputs: dict[str, Any] = {}
         error: StepError | None = None
         if notice.status is StatusPermohonan.TERBIT:
@@ -235,7 +243,11 @@ class PolriAdapter(HttpAdapter):
             code = _REASONS.get(notice.penolakan.kode_alasan, "agency_rejected")
             error = StepError(code=code, message=notice.penolakan.alasan, agency_code=notice.penolakan.kode_alasan)
         return StepStatusReport(
-            status=_STATUS[notice.status], outputs=outputs, error=error, agency_status=notice.status.value, agency_ref=notice.nomor_registrasi
+            status=_STATUS[notice.status],
+            outputs=outputs,
+            error=error,
+            agency_status=notice.status.value,
+            agency_ref=notice.nomor_registrasi,
         )
 
 
@@ -288,7 +300,9 @@ def _outputs(notice: PemberitahuanStatus) -> dict[str, Any]:
                 registration_number=notice.nomor_registrasi,
             )
     except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Polri document does not fit {notice.layanan} outputs: {describe(exc)}") from None
+        raise AgencyAnswerInvalid(
+            "agency_answer_invalid", f"Polri document does not fit {notice.layanan} outputs: {describe(exc)}"
+        ) from None
     return output.model_dump(mode="json")
 
 
@@ -303,4 +317,3 @@ def _error_for(response: httpx.Response) -> Exception:
     if error.kode is KodeGalat.REQUEST_ID_BENTROK:
         return AgencyAnswerInvalid("agency_idempotency_conflict", error.pesan, agency_code=error.kode.value)
     return AgencyAnswerInvalid("agency_refused_request", f"Polri HTTP {response.status_code}: {error.pesan}", agency_code=error.kode.value)
-

@@ -45,7 +45,11 @@ def samples(today: date | None = None) -> list[ContractSample]:
     """One success per operation, and the refusals the adapter must map."""
     today = today or date.today()
     skck = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi"}
-    renewal = {**skck, "old_skck_number": "SKCK/YANMAS/01234/III/2025/INTELKAM", "old_skck_valid_until": (today - timedelta(days=30)).isoformat()}
+    renewal = {
+        **skck,
+        "old_skck_number": "SKCK/YANMAS/01234/III/2025/INTELKAM",
+        "old_skck_valid_until": (today - timedelta(days=30)).isoformat(),
+    }
     sim = {"licence_class": "C", "old_sim_number": "137501234567", "old_valid_until": (today + timedelta(days=20)).isoformat()}
     too_late = {**renewal, "old_skck_valid_until": (today - timedelta(days=400)).isoformat()}
     expired = {**sim, "old_valid_until": (today - timedelta(days=1)).isoformat()}
@@ -57,7 +61,9 @@ def samples(today: date | None = None) -> list[ContractSample]:
         ContractSample.refused("skck_record_hit", _command("skck_new", skck, nik=RECORD_HIT_NIK), "police_record_hit"),
         ContractSample.refused("skck_renewal_too_late", _command("skck_renewal", too_late), "previous_skck_expired"),
         ContractSample.refused("sim_renewal_expired_licence", _command("sim_renewal", expired), "licence_expired"),
-        ContractSample.refused("vehicle_reported_stolen", _command("vehicle_check", vehicle_check_data(BLOCKED_PLATE), nik=BUYER_NIK), "vehicle_blocked"),
+        ContractSample.refused(
+            "vehicle_reported_stolen", _command("vehicle_check", vehicle_check_data(BLOCKED_PLATE), nik=BUYER_NIK), "vehicle_blocked"
+        ),
         ContractSample.refused(
             "vehicle_engine_number_differs",
             _command("vehicle_check", vehicle_check_data(engine_number="XYZ1234567"), nik=BUYER_NIK),

@@ -249,15 +249,23 @@ def putusan_cek_fisik(permohonan: native.PermohonanCekFisik, urutan: int, today:
     """The callbacks a vehicle check will produce (rules in the module docstring)."""
     register = register_kendaraan(permohonan.nopol)
     if register is None:
-        return [_ditolak(native.KodeAlasan.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {permohonan.nopol} tidak terdaftar dalam register kendaraan.")]
+        return [
+            _ditolak(native.KodeAlasan.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {permohonan.nopol} tidak terdaftar dalam register kendaraan.")
+        ]
     if kendaraan_diblokir(permohonan.nopol):
         return [
             {"status": native.StatusPermohonan.DIPROSES.value, "tahap": "KOORDINASI_RANMOR"},
-            _ditolak(native.KodeAlasan.KENDARAAN_DIBLOKIR, "Kendaraan tercatat sebagai kendaraan hilang/diblokir; proses balik nama tidak dapat dilanjutkan."),
+            _ditolak(
+                native.KodeAlasan.KENDARAAN_DIBLOKIR,
+                "Kendaraan tercatat sebagai kendaraan hilang/diblokir; proses balik nama tidak dapat dilanjutkan.",
+            ),
         ]
     beda = [
         nama
-        for nama, dilihat, terdaftar in (("nomor rangka", permohonan.nomor_rangka, register[0]), ("nomor mesin", permohonan.nomor_mesin, register[1]))
+        for nama, dilihat, terdaftar in (
+            ("nomor rangka", permohonan.nomor_rangka, register[0]),
+            ("nomor mesin", permohonan.nomor_mesin, register[1]),
+        )
         if dilihat != terdaftar
     ]
     if beda:
@@ -302,7 +310,9 @@ class DialekPolri(sim.JsonDialect):
     DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan Polri sedang tidak tersedia.")
     BUSY = sim.Say(503, native.KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
     KEY_MISSING = sim.Say(400, native.KodeGalat.REQUEST_ID_WAJIB, f"Header {native.HEADER_REQUEST_ID} wajib diisi.")
-    KEY_INVALID = sim.Say(400, native.KodeGalat.REQUEST_ID_TIDAK_VALID, f"{native.HEADER_REQUEST_ID} maksimal {MAX_PANJANG_REQUEST_ID} karakter tercetak.")
+    KEY_INVALID = sim.Say(
+        400, native.KodeGalat.REQUEST_ID_TIDAK_VALID, f"{native.HEADER_REQUEST_ID} maksimal {MAX_PANJANG_REQUEST_ID} karakter tercetak."
+    )
     MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
     CONFLICT = sim.Say(409, native.KodeGalat.REQUEST_ID_BENTROK, f"{native.HEADER_REQUEST_ID} sudah dipakai untuk permohonan lain.")
     QUOTA = sim.Say(429, native.KodeGalat.KUOTA_HARIAN_HABIS, "Kuota layanan hari ini sudah habis.")
@@ -364,9 +374,24 @@ class PolriSimulator:
 
         return (
             op(native.Layanan.SKCK_BARU, native.PATH_SKCK, native.PermohonanSkck, "SKCK baru: accepted now, verdict by callback"),
-            op(native.Layanan.SKCK_PERPANJANGAN, native.PATH_SKCK, native.PermohonanSkck, "SKCK perpanjangan: accepted now, verdict by callback"),
-            op(native.Layanan.SIM_PERPANJANGAN, native.PATH_SIM_PERPANJANGAN, native.PermohonanPerpanjanganSim, "SIM renewal: accepted now, verdict by callback"),
-            op(native.Layanan.CEK_FISIK_KENDARAAN, native.PATH_CEK_FISIK, native.PermohonanCekFisik, "Vehicle physical check + stolen/blocked check: accepted now, verdict by callback"),
+            op(
+                native.Layanan.SKCK_PERPANJANGAN,
+                native.PATH_SKCK,
+                native.PermohonanSkck,
+                "SKCK perpanjangan: accepted now, verdict by callback",
+            ),
+            op(
+                native.Layanan.SIM_PERPANJANGAN,
+                native.PATH_SIM_PERPANJANGAN,
+                native.PermohonanPerpanjanganSim,
+                "SIM renewal: accepted now, verdict by callback",
+            ),
+            op(
+                native.Layanan.CEK_FISIK_KENDARAAN,
+                native.PATH_CEK_FISIK,
+                native.PermohonanCekFisik,
+                "Vehicle physical check + stolen/blocked check: accepted now, verdict by callback",
+            ),
         )
 
     def terima(self, call: sim.Call[Any], urutan: int) -> sim.Produced:
@@ -474,7 +499,14 @@ class PolriSimulator:
         except httpx.HTTPError as exc:
             galat_kirim = type(exc).__name__
         state["percobaan"].append(
-            {"pesan": nomor, "ke": ke, "duplikat": duplikat, "http_status": kode, "galat": galat_kirim, "waktu": datetime.now(UTC).isoformat(timespec="milliseconds")}
+            {
+                "pesan": nomor,
+                "ke": ke,
+                "duplikat": duplikat,
+                "http_status": kode,
+                "galat": galat_kirim,
+                "waktu": datetime.now(UTC).isoformat(timespec="milliseconds"),
+            }
         )
         return kode
 

@@ -183,7 +183,9 @@ class SamsatAdapter(HttpAdapter):
         data: Any = self.parse_input(operation.input, command)
         with self.native_request():
             native = operation.to_native(data, command)
-        response = await self.send("POST", operation.path, json=native.model_dump(mode="json"), headers={HEADER_IDEMPOTENCY_KEY: str(step_id)})
+        response = await self.send(
+            "POST", operation.path, json=native.model_dump(mode="json"), headers={HEADER_IDEMPOTENCY_KEY: str(step_id)}
+        )
         if response.status_code != 200:
             raise self.transient_error(response) or _error_for(response)
         try:

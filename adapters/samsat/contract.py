@@ -82,11 +82,17 @@ def _samples() -> list[ContractSample]:
         ContractSample.completes("ownership transfer, car", ownership_transfer_command()),
         ContractSample.refused("unregistered plate", pkb_command("BA 9100 LA"), "plate_not_registered"),
         ContractSample.refused("applicant is not the registered owner", pkb_command(nik=NOT_OWNER_NIK), "owner_mismatch"),
-        ContractSample.refused("5-year renewal with another vehicle's BPKB", stnk_5year_command(bpkb_number=_register("BA 1 A").no_bpkb), "bpkb_mismatch"),
         ContractSample.refused(
-            "transfer from someone who is not the registered owner", ownership_transfer_command(previous_owner_nik=NOT_OWNER_NIK), "owner_mismatch"
+            "5-year renewal with another vehicle's BPKB", stnk_5year_command(bpkb_number=_register("BA 1 A").no_bpkb), "bpkb_mismatch"
         ),
-        ContractSample.refused("transfer with a sale receipt without stamp duty", ownership_transfer_command(stamped=False), "sale_receipt_unstamped"),
+        ContractSample.refused(
+            "transfer from someone who is not the registered owner",
+            ownership_transfer_command(previous_owner_nik=NOT_OWNER_NIK),
+            "owner_mismatch",
+        ),
+        ContractSample.refused(
+            "transfer with a sale receipt without stamp duty", ownership_transfer_command(stamped=False), "sale_receipt_unstamped"
+        ),
     ]
 
 

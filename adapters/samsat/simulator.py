@@ -138,7 +138,8 @@ class SamsatKnobs(sim.Knobs):
         default=14, ge=1, le=120, description="Working days until a transferred vehicle's new BPKB is ready at Polda."
     )
     error_status: Literal[500, 503] = Field(
-        default=503, description="How error_rate fails: 503 SISTEM_SIBUK with Retry-After, or a bare 500 GALAT_INTERNAL (a crashed backend)."
+        default=503,
+        description="How error_rate fails: 503 SISTEM_SIBUK with Retry-After, or a bare 500 GALAT_INTERNAL (a crashed backend).",
     )
 
 
@@ -193,11 +194,16 @@ def wajib_cek_fisik(call: sim.Call[Any]) -> None:
     record, cek = _register(call), call.payload.cek_fisik
     beda = [
         nama
-        for nama, dilihat, terdaftar in (("nomor rangka", cek.nomor_rangka, record.nomor_rangka), ("nomor mesin", cek.nomor_mesin, record.nomor_mesin))
+        for nama, dilihat, terdaftar in (
+            ("nomor rangka", cek.nomor_rangka, record.nomor_rangka),
+            ("nomor mesin", cek.nomor_mesin, record.nomor_mesin),
+        )
         if dilihat != terdaftar
     ]
     if beda:
-        raise sim.Refusal(native.KodeError.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai registrasi: {', '.join(beda)}.", status=409)
+        raise sim.Refusal(
+            native.KodeError.CEK_FISIK_TIDAK_SESUAI, f"Hasil cek fisik tidak sesuai registrasi: {', '.join(beda)}.", status=409
+        )
 
 
 def wajib_meterai(call: sim.Call[native.PermohonanBalikNama]) -> None:
@@ -213,7 +219,11 @@ def wajib_pemilik_baru_lain(call: sim.Call[native.PermohonanBalikNama]) -> None:
 def buat_pengesahan(call: sim.Call[native.PermohonanPengesahan], sequence: int) -> dict[str, Any]:
     """Annual endorsement: fees, totals, validity and Samsat's own numbers."""
     p, today = call.payload, call.today
-    rincian = native.RincianBiaya(pkb=hitung_pkb(p.nopol, p.jenis_kendaraan), swdkllj=native.SWDKLLJ[p.jenis_kendaraan], biaya_pengesahan=native.BIAYA_PENGESAHAN[p.jenis_kendaraan])
+    rincian = native.RincianBiaya(
+        pkb=hitung_pkb(p.nopol, p.jenis_kendaraan),
+        swdkllj=native.SWDKLLJ[p.jenis_kendaraan],
+        biaya_pengesahan=native.BIAYA_PENGESAHAN[p.jenis_kendaraan],
+    )
     return native.HasilPengesahan(
         nopol=p.nopol,
         kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
@@ -229,7 +239,12 @@ def buat_perpanjangan(call: sim.Call[native.PermohonanPerpanjanganLimaTahunan], 
     """5-year renewal: this year's PKB + SWDKLLJ, a new STNK for 5 years and new plates."""
     p, today = call.payload, call.today
     jenis = p.jenis_kendaraan
-    rincian = native.RincianPerpanjangan(pkb=hitung_pkb(p.nopol, jenis), swdkllj=native.SWDKLLJ[jenis], biaya_stnk=native.BIAYA_STNK[jenis], biaya_tnkb=native.BIAYA_TNKB[jenis])
+    rincian = native.RincianPerpanjangan(
+        pkb=hitung_pkb(p.nopol, jenis),
+        swdkllj=native.SWDKLLJ[jenis],
+        biaya_stnk=native.BIAYA_STNK[jenis],
+        biaya_tnkb=native.BIAYA_TNKB[jenis],
+    )
     berlaku = sim.add_years(today, 5)
     return native.HasilPerpanjanganLimaTahunan(
         nopol=p.nopol,
@@ -306,7 +321,9 @@ class DialekSamsat(sim.JsonDialect):
     CRASHED = sim.Say(500, native.KodeError.GALAT_INTERNAL, "Terjadi kesalahan internal.")
     KEY_MISSING = sim.Say(400, native.KodeError.IDEMPOTENCY_KEY_WAJIB, "Header Idempotency-Key wajib diisi.")
     KEY_INVALID = sim.Say(
-        400, native.KodeError.IDEMPOTENCY_KEY_TIDAK_VALID, f"Idempotency-Key harus berupa teks tercetak, maksimal {MAX_PANJANG_KEY} karakter."
+        400,
+        native.KodeError.IDEMPOTENCY_KEY_TIDAK_VALID,
+        f"Idempotency-Key harus berupa teks tercetak, maksimal {MAX_PANJANG_KEY} karakter.",
     )
     MALFORMED = sim.Say(422, native.KodeError.DATA_TIDAK_VALID, "Data permohonan tidak valid.")
     CONFLICT = sim.Say(409, native.KodeError.KUNCI_SUDAH_DIPAKAI, "Idempotency-Key sudah dipakai untuk permohonan lain.")
@@ -321,7 +338,9 @@ class DialekSamsat(sim.JsonDialect):
     )
 
     def error_body(self, code: str, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
-        return native.GalatSamsat(kode_error=native.KodeError(code), pesan=message, kesalahan=details).model_dump(mode="json", exclude_none=True)
+        return native.GalatSamsat(kode_error=native.KodeError(code), pesan=message, kesalahan=details).model_dump(
+            mode="json", exclude_none=True
+        )
 
     def busy(self) -> Response:
         knobs = self.runtime.knobs
@@ -354,7 +373,9 @@ def create_app(knobs: SamsatKnobs | None = None, *, ledger_path: str = ":memory:
         record = data_register(nopol)
         if record is None:
             return dialect.error(sim.Say(404, native.KodeError.NOPOL_TIDAK_TERDAFTAR, f"Nomor polisi {nopol} tidak terdaftar."))
-        return JSONResponse({"nopol": record.nopol, "no_bpkb": record.no_bpkb, "nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin})
+        return JSONResponse(
+            {"nopol": record.nopol, "no_bpkb": record.no_bpkb, "nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin}
+        )
 
     return simulator.app
 

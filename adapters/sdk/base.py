@@ -129,7 +129,7 @@ class Adapter(ABC):
         Raise ``AgencyAnswerInvalid`` for a body that cannot be understood."""
         raise UndeclaredCapability(self.agency, Capability.CALLBACK)
 
-    async def aclose(self) -> None:
+    async def aclose(self) -> None:  # noqa: B027 - an optional hook: most adapters hold nothing to release
         """Release connections. Called once when the worker stops."""
 
     # -- helpers every adapter needs ----------------------------------------------------
@@ -154,7 +154,9 @@ class Adapter(ABC):
         try:
             yield
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("invalid_step_input", f"step input cannot be expressed in {self.label}'s format: {describe(exc)}") from None
+            raise AgencyAnswerInvalid(
+                "invalid_step_input", f"step input cannot be expressed in {self.label}'s format: {describe(exc)}"
+            ) from None
 
     @contextmanager
     def canonical_output(self) -> Iterator[None]:
@@ -164,13 +166,18 @@ class Adapter(ABC):
         try:
             yield
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"{self.label}'s answer does not fit the service's output: {describe(exc, root='output')}") from None
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"{self.label}'s answer does not fit the service's output: {describe(exc, root='output')}"
+            ) from None
 
     @staticmethod
     def completed(output: BaseModel, agency_status: str, agency_ref: str | None = None) -> StepStatusReport:
         """The step is done: COMPLETED with ``output``, the agency's own status word and reference."""
         return StepStatusReport(
-            status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=agency_status[:100], agency_ref=agency_ref[:200] if agency_ref else None
+            status=Status.COMPLETED,
+            outputs=output.model_dump(mode="json"),
+            agency_status=agency_status[:100],
+            agency_ref=agency_ref[:200] if agency_ref else None,
         )
 
 

@@ -40,8 +40,15 @@ def sign(secret: str, step_id: uuid.UUID | str, body: bytes, timestamp: int | No
 def verify(secret: str, step_id: uuid.UUID | str, body: bytes, header: str | None, *, now: float | None = None) -> str:
     """Check a callback's signature header; returns the signature (the replay key)."""
     try:
-        verified = signatures.verify(secret, body, header, context=(str(step_id),), tolerance_seconds=MAX_SKEW_SECONDS,
-                                     now=time.time() if now is None else now, header_name=SIGNATURE_HEADER)
+        verified = signatures.verify(
+            secret,
+            body,
+            header,
+            context=(str(step_id),),
+            tolerance_seconds=MAX_SKEW_SECONDS,
+            now=time.time() if now is None else now,
+            header_name=SIGNATURE_HEADER,
+        )
     except signatures.SignatureError as exc:
         raise CallbackRejected(_CODES[exc.reason], str(exc)) from None
     return verified.signature

@@ -32,7 +32,8 @@ class SimulatorOptions(BaseModel):
 
     ledger_path: str = Field(default=":memory:", description="SQLite file for the ledger; ':memory:' forgets on restart.")
     secrets: dict[str, str] = Field(
-        default_factory=dict, description="Agency-specific shared secrets (callback signing key, OAuth clients); simulators have dev defaults."
+        default_factory=dict,
+        description="Agency-specific shared secrets (callback signing key, OAuth clients); simulators have dev defaults.",
     )
 
 
@@ -57,7 +58,9 @@ class ContractSample(BaseModel):
 def step_command(service: str, data: Mapping[str, Any], *, nik: str, name: str, operation: str | None = None) -> StepCommand:
     """The command the hub sends for ``service`` (``<agency>.<operation>``; the operation
     is the part after the agency unless given) on behalf of the applicant ``nik``."""
-    return StepCommand(service=service, operation=operation or service.partition(".")[2], applicant=Applicant(nik=nik, name=name), data=dict(data))
+    return StepCommand(
+        service=service, operation=operation or service.partition(".")[2], applicant=Applicant(nik=nik, name=name), data=dict(data)
+    )
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,9 @@ class HttpAdapter(Adapter):
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         if cls.api_key_header is not None and not issubclass(cls.settings_model, ApiKeySettings):
-            raise TypeError(f"{cls.__name__} sends {cls.api_key_header} but its settings_model has no api_key (derive it from ApiKeySettings)")
+            raise TypeError(
+                f"{cls.__name__} sends {cls.api_key_header} but its settings_model has no api_key (derive it from ApiKeySettings)"
+            )
 
     def __init__(self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None) -> None:
         super().__init__(settings)

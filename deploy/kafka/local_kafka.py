@@ -148,15 +148,24 @@ def ensure_jars(libs_dir: Path) -> Path:
         tmp = libs_dir.parent / f".{libs_dir.name}.tmp-{os.getpid()}"
         shutil.rmtree(tmp, ignore_errors=True)
         cmd = [
-            mvn, "-B", "-q", "-Dstyle.color=never", "-f", str(POM_PATH),
+            mvn,
+            "-B",
+            "-q",
+            "-Dstyle.color=never",
+            "-f",
+            str(POM_PATH),
             f"{DEPENDENCY_PLUGIN}:copy-dependencies",
             "-DincludeScope=runtime",
             f"-DoutputDirectory={tmp}",
         ]
         try:
             proc = subprocess.run(
-                cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, timeout=900,
+                cmd,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=900,
             )
         except subprocess.TimeoutExpired as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -164,9 +173,7 @@ def ensure_jars(libs_dir: Path) -> Path:
         if proc.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
             shutil.rmtree(tmp, ignore_errors=True)
             out = "\n".join(proc.stdout.strip().splitlines()[-40:])
-            raise LocalKafkaError(
-                f"fetching Kafka jars failed (mvn exit {proc.returncode}): {' '.join(cmd)}\n{out}"
-            )
+            raise LocalKafkaError(f"fetching Kafka jars failed (mvn exit {proc.returncode}): {' '.join(cmd)}\n{out}")
         (tmp / MARKER_NAME).write_text(digest + "\n")
         if libs_dir.exists():
             shutil.rmtree(libs_dir)
@@ -334,10 +341,7 @@ class LocalKafka:
             raise LocalKafkaError("port and controller_port must differ")
         for p in (self.config.port, self.config.controller_port):
             if _port_open(p):
-                raise LocalKafkaError(
-                    f"port 127.0.0.1:{p} is already in use by another process "
-                    f"(no broker of ours runs in {self.home})"
-                )
+                raise LocalKafkaError(f"port 127.0.0.1:{p} is already in use by another process (no broker of ours runs in {self.home})")
 
         libs = ensure_jars(self.config.libs_dir)
         self.home.mkdir(parents=True, exist_ok=True)
@@ -357,7 +361,8 @@ class LocalKafka:
             "-Djava.awt.headless=true",
             f"-Dlog4j2.configurationFile={log4j}",
             f"-Dkafka.logs.dir={self.home}",
-            "-cp", f"{libs}/*",
+            "-cp",
+            f"{libs}/*",
             _MAIN_CLASS,
             str(self.properties_path),
         ]
@@ -545,21 +550,27 @@ class LocalKafka:
             _java(),
             "-Xmx256m",
             f"-Dlog4j2.configurationFile={log4j}",
-            "-cp", f"{libs}/*",
-            "kafka.tools.StorageTool", "format",
-            "-t", self._cluster_id(),
-            "-c", str(self.properties_path),
+            "-cp",
+            f"{libs}/*",
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            self._cluster_id(),
+            "-c",
+            str(self.properties_path),
             # static controller.quorum.voters => no --standalone / --initial-controllers
         ]
         try:
             proc = subprocess.run(
-                cmd, cwd=self.home, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT, text=True, timeout=120,
+                cmd,
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                timeout=120,
             )
         except subprocess.TimeoutExpired as exc:
             raise LocalKafkaError(f"formatting Kafka storage timed out: {' '.join(cmd)}") from exc
         if proc.returncode != 0 or not (self.data_dir / "meta.properties").exists():
-            raise LocalKafkaError(
-                f"formatting Kafka storage failed (exit {proc.returncode}): {' '.join(cmd)}\n"
-                + proc.stdout.strip()
-            )
+            raise LocalKafkaError(f"formatting Kafka storage failed (exit {proc.returncode}): {' '.join(cmd)}\n" + proc.stdout.strip())

@@ -16,10 +16,6 @@ from hub.features.adapter_status import STALE_AFTER, list_statuses
 router = APIRouter(prefix="/v1/operator", tags=["operator"])
 
 
-
-
-
-
 class AdapterInstance(BaseModel):
     instance_id: str
     state: str = Field(description="closed | open | half_open")
@@ -48,7 +44,5 @@ async def list_adapters(state: Annotated[ApiState, Depends(api_state)], _: Opera
         statuses = await list_statuses(session)
     agencies = sorted(set(statuses) | set(state.catalogue.providers()))
     return AdaptersView(
-        agencies=[
-            AgencyAdapters(agency=a, instances=[AdapterInstance(**vars(i)) for i in statuses.get(a, [])]) for a in agencies
-        ]
+        agencies=[AgencyAdapters(agency=a, instances=[AdapterInstance(**vars(i)) for i in statuses.get(a, [])]) for a in agencies]
     )

@@ -29,7 +29,9 @@ def portal_client(
 PortalClient = Annotated[str, Depends(portal_client)]
 
 
-_operator_bearer = HTTPBearer(auto_error=False, scheme_name="OperatorKey", description="Operator key, e.g. `Authorization: Bearer dev-operator-key`.")
+_operator_bearer = HTTPBearer(
+    auto_error=False, scheme_name="OperatorKey", description="Operator key, e.g. `Authorization: Bearer dev-operator-key`."
+)
 
 
 def operator(

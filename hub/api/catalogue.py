@@ -69,10 +69,19 @@ def composite_input_schema(composite: Composite, catalogue: Catalogue) -> dict[s
     for field, (code, target) in composite.data_fields().items():
         schema = catalogue.get(code).payloads.input.model_json_schema()  # type: ignore[union-attr]
         defs.update(schema.get("$defs", {}))
-        properties[field] = {**schema["properties"][target], "description": schema["properties"][target].get("description", f"{target} for {code}")}
+        properties[field] = {
+            **schema["properties"][target],
+            "description": schema["properties"][target].get("description", f"{target} for {code}"),
+        }
         if target in schema.get("required", []):
             required.append(field)
-    result: dict[str, Any] = {"title": f"{composite.code} data", "type": "object", "properties": properties, "required": sorted(required), "additionalProperties": False}
+    result: dict[str, Any] = {
+        "title": f"{composite.code} data",
+        "type": "object",
+        "properties": properties,
+        "required": sorted(required),
+        "additionalProperties": False,
+    }
     if defs:
         result["$defs"] = defs
     return result
@@ -80,10 +89,17 @@ def composite_input_schema(composite: Composite, catalogue: Catalogue) -> dict[s
 
 def _composite_view(composite: Composite, state: ApiState) -> CompositeView:
     catalogue = state.catalogue
-    steps = [CompositeStepView(name=s.name, service=s.service, provider=catalogue.get(s.service).provider, after=s.after) for s in composite.steps]  # type: ignore[union-attr]
+    steps = [
+        CompositeStepView(name=s.name, service=s.service, provider=catalogue.provider_of(s.service), after=s.after) for s in composite.steps
+    ]
     return CompositeView(
-        code=composite.code, name=composite.name, name_en=composite.name_en, required_documents=composite.required_documents,
-        fee=composite.fee, sla_working_days=composite.sla_working_days, steps=steps,
+        code=composite.code,
+        name=composite.name,
+        name_en=composite.name_en,
+        required_documents=composite.required_documents,
+        fee=composite.fee,
+        sla_working_days=composite.sla_working_days,
+        steps=steps,
         connected=all(s.provider in state.settings.agencies for s in steps),
         input_schema=composite_input_schema(composite, catalogue),
     )

@@ -41,9 +41,20 @@ class Problem(BaseModel):
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, title: str, *, detail: str | None = None, errors: Sequence[FieldError] = (), headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        title: str,
+        *,
+        detail: str | None = None,
+        errors: Sequence[FieldError] = (),
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(title)
-        self.problem = Problem(type=f"https://mpp-hub.dev/problems/{code}", title=title, status=status, code=code, detail=detail, errors=list(errors))
+        self.problem = Problem(
+            type=f"https://mpp-hub.dev/problems/{code}", title=title, status=status, code=code, detail=detail, errors=list(errors)
+        )
         self.headers = headers
 
 
@@ -72,7 +83,9 @@ def validation_error(errors: list[FieldError]) -> ApiError:
 
 
 def _respond(error: ApiError) -> JSONResponse:
-    return JSONResponse(error.problem.model_dump(mode="json"), status_code=error.problem.status, media_type=PROBLEM_JSON, headers=error.headers)
+    return JSONResponse(
+        error.problem.model_dump(mode="json"), status_code=error.problem.status, media_type=PROBLEM_JSON, headers=error.headers
+    )
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -85,8 +98,13 @@ def install_error_handlers(app: FastAPI) -> None:
         raw = list(exc.errors())
         if any(e["type"] == "json_invalid" for e in raw):
             return _respond(
-                ApiError(400, "malformed_json", "The body is not valid JSON", detail=raw[0].get("ctx", {}).get("error"),
-                         errors=[FieldError(field="body", loc=["body"], type="json_invalid", message="body is not valid JSON")])
+                ApiError(
+                    400,
+                    "malformed_json",
+                    "The body is not valid JSON",
+                    detail=raw[0].get("ctx", {}).get("error"),
+                    errors=[FieldError(field="body", loc=["body"], type="json_invalid", message="body is not valid JSON")],
+                )
             )
         return _respond(validation_error(field_errors(problems_of(raw))))
 

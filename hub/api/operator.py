@@ -24,8 +24,6 @@ from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
 
-
-
 State = Annotated[ApiState, Depends(api_state)]
 StatusName = Literal["new", "replayed", "resolved", "quarantined"]
 DeadLetterId = Annotated[int, Path(ge=1, description="The dead letter's id.")]
@@ -58,7 +56,9 @@ class HeaderView(BaseModel):
 
 
 class ValueView(BaseModel):
-    encoding: Literal["json", "base64", "none"] = Field(description="json: UTF-8 JSON text with NIK-like numbers masked; base64: anything else.")
+    encoding: Literal["json", "base64", "none"] = Field(
+        description="json: UTF-8 JSON text with NIK-like numbers masked; base64: anything else."
+    )
     text: str | None
 
 
@@ -101,11 +101,20 @@ class AuditEntry(BaseModel):
 
 def _summary(row: DeadLetter) -> dict[str, object]:
     return {
-        "id": row.id, "status": row.status, "original_topic": row.original_topic, "original_partition": row.original_partition,
-        "original_offset": row.original_offset, "consumer": row.consumer, "error_class": row.error_class,
-        "error_message": mask_nik_like(row.error_message), "attempts": row.attempts, "correlation_id": row.correlation_id,
-        "incoming_replay_count": row.incoming_replay_count, "replay_count": row.replay_count,
-        "dead_lettered_at": row.dead_lettered_at, "last_replayed_at": row.last_replayed_at,
+        "id": row.id,
+        "status": row.status,
+        "original_topic": row.original_topic,
+        "original_partition": row.original_partition,
+        "original_offset": row.original_offset,
+        "consumer": row.consumer,
+        "error_class": row.error_class,
+        "error_message": mask_nik_like(row.error_message),
+        "attempts": row.attempts,
+        "correlation_id": row.correlation_id,
+        "incoming_replay_count": row.incoming_replay_count,
+        "replay_count": row.replay_count,
+        "dead_lettered_at": row.dead_lettered_at,
+        "last_replayed_at": row.last_replayed_at,
     }
 
 
@@ -141,8 +150,15 @@ async def list_dead_letters(
     after: int | None = None
     if cursor is not None:
         if not cursor.isdigit():
-            raise ApiError(422, "validation_error", "The request is invalid", detail="Invalid fields: cursor",
-                           errors=[FieldError(field="cursor", loc=["query", "cursor"], type="cursor_invalid", message="not a cursor this API returned")])
+            raise ApiError(
+                422,
+                "validation_error",
+                "The request is invalid",
+                detail="Invalid fields: cursor",
+                errors=[
+                    FieldError(field="cursor", loc=["query", "cursor"], type="cursor_invalid", message="not a cursor this API returned")
+                ],
+            )
         after = int(cursor)
     async with state.sessions() as session:
         page = await service.list_dead_letters(session, where, limit=limit, cursor=after)
@@ -173,14 +189,16 @@ async def show_dead_letter(dead_letter_id: DeadLetterId, _: Operator, state: Sta
         except service.DeadLetterNotFound:
             raise _not_found(dead_letter_id) from None
     shown = show_bytes(row.value)
-    return DeadLetterDetail.model_validate({
-        **_summary(row),
-        "key": show_key(row.key),
-        "headers": [{"name": name, "value": mask_nik_like(value)} for name, value in row.headers],
-        "value": {"encoding": shown.encoding, "text": shown.text},
-        "dlq_partition": row.dlq_partition,
-        "dlq_offset": row.dlq_offset,
-    })
+    return DeadLetterDetail.model_validate(
+        {
+            **_summary(row),
+            "key": show_key(row.key),
+            "headers": [{"name": name, "value": mask_nik_like(value)} for name, value in row.headers],
+            "value": {"encoding": shown.encoding, "text": shown.text},
+            "dlq_partition": row.dlq_partition,
+            "dlq_offset": row.dlq_offset,
+        }
+    )
 
 
 @router.post("/dead-letters/{dead_letter_id}/replay", response_model=ReplayResult, responses=_ERRORS)
@@ -198,7 +216,13 @@ async def replay_dead_letter(
     if not outcome.replayed:
         raise ApiError(409, "replay_refused", "Replay refused", detail=outcome.reason)
     assert outcome.header_count is not None
-    return ReplayResult(id=outcome.dead_letter_id, outcome="replayed", status=outcome.status, replay_count=outcome.replay_count, replay_header=outcome.header_count)
+    return ReplayResult(
+        id=outcome.dead_letter_id,
+        outcome="replayed",
+        status=outcome.status,
+        replay_count=outcome.replay_count,
+        replay_header=outcome.header_count,
+    )
 
 
 @router.post("/dead-letters/{dead_letter_id}/resolve", response_model=DeadLetterSummary, responses=_ERRORS)

@@ -73,16 +73,26 @@ async def submit_request(
     try:
         async with state.sessions.begin() as session:
             case = Case(
-                id=case_id, client_id=client, idempotency_key=idempotency_key, request_hash=request_hash,
-                service=service_code, kind=kind, status=Status.SUBMITTED.value, applicant=applicant, data=data, outputs={},
+                id=case_id,
+                client_id=client,
+                idempotency_key=idempotency_key,
+                request_hash=request_hash,
+                service=service_code,
+                kind=kind,
+                status=Status.SUBMITTED.value,
+                applicant=applicant,
+                data=data,
+                outputs={},
             )
             session.add(case)
             session.add(HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}"))
             submitted = RequestSubmitted(service=service_code, applicant=body.applicant, data=data)
             enqueue(
-                session, topics.REQUESTS,
+                session,
+                topics.REQUESTS,
                 Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="api", payload=submitted.model_dump(mode="json")),
-                correlation_id=str(case_id), traceparent=new_traceparent(),
+                correlation_id=str(case_id),
+                traceparent=new_traceparent(),
             )
     except IntegrityError:
         # The same key raced us from another connection; its case is the answer.
@@ -118,7 +128,9 @@ async def cancel_request(
         return await _case_view(session, await _owned_case(session, request_id, client))
 
 
-@router.post("/{request_id}/steps/{step_id}/revision", status_code=202, response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}})
+@router.post(
+    "/{request_id}/steps/{step_id}/revision", status_code=202, response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}}
+)
 async def revise_step(
     request_id: uuid.UUID, step_id: uuid.UUID, body: RevisionCreate, client: PortalClient, state: Annotated[ApiState, Depends(api_state)]
 ) -> CaseView:
@@ -140,8 +152,18 @@ async def revise_step(
             inputs = service.payloads.input.model_validate(body.data).model_dump(mode="json")
         except ValidationError as exc:
             raise validation_error(field_errors(field_problems(exc), prefix=["body", "data"])) from None
-        revised = Step(id=uuid.uuid4(), case_id=case.id, name=step.name, depends_on=step.depends_on, input_mapping=None,
-                       service=step.service, agency=step.agency, operation=step.operation, status=Status.SUBMITTED.value, inputs=inputs)
+        revised = Step(
+            id=uuid.uuid4(),
+            case_id=case.id,
+            name=step.name,
+            depends_on=step.depends_on,
+            input_mapping=None,
+            service=step.service,
+            agency=step.agency,
+            operation=step.operation,
+            status=Status.SUBMITTED.value,
+            inputs=inputs,
+        )
         session.add(revised)
         step.superseded_by = revised.id
         transition(session, step, Status.CANCELLED, note=f"superseded by revised step {revised.id}")
@@ -156,8 +178,9 @@ def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, 
     catalogue = state.catalogue
     if body.items is not None:
         if body.service is not None or body.data:
-            raise validation_error([FieldError(field="items", loc=["body", "items"], type="items_exclusive",
-                                               message="give either service and data, or items")])
+            raise validation_error(
+                [FieldError(field="items", loc=["body", "items"], type="items_exclusive", message="give either service and data, or items")]
+            )
         errors: list[FieldError] = []
         items = []
         for index, item in enumerate(body.items):
@@ -174,7 +197,9 @@ def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, 
             raise validation_error(errors)
         return "bundle", "bundle", {"items": items}
     if body.service is None:
-        raise validation_error([FieldError(field="service", loc=["body", "service"], type="missing", message="service (or items) is required")])
+        raise validation_error(
+            [FieldError(field="service", loc=["body", "service"], type="missing", message="service (or items) is required")]
+        )
     composite = catalogue.composite(body.service)
     if composite is not None:
         for step in composite.steps:
@@ -182,7 +207,14 @@ def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, 
             _require_connected(state, composite.code, provider)
         data, problems = check_composite_request(composite, catalogue, body.data, body.applicant.model_dump(mode="json"))
         if problems:
-            raise validation_error([FieldError(field=".".join(str(p) for p in problem.loc), loc=["body", *problem.loc], type=problem.type, message=problem.message) for problem in problems])
+            raise validation_error(
+                [
+                    FieldError(
+                        field=".".join(str(p) for p in problem.loc), loc=["body", *problem.loc], type=problem.type, message=problem.message
+                    )
+                    for problem in problems
+                ]
+            )
         return composite.code, "composite", data
     service = catalogue.get(body.service)
     if service is None:
@@ -196,12 +228,16 @@ def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, 
 
 def _unknown_service(catalogue: Catalogue, code: str, loc: list[str | int]) -> FieldError:
     known = ", ".join([*catalogue.codes(), *(c.code for c in catalogue.composites())])
-    return FieldError(field=".".join(str(p) for p in loc[1:]), loc=loc, type="unknown_service", message=f"unknown service {code!r}; known: {known}")
+    return FieldError(
+        field=".".join(str(p) for p in loc[1:]), loc=loc, type="unknown_service", message=f"unknown service {code!r}; known: {known}"
+    )
 
 
 def _require_connected(state: ApiState, code: str, provider: str) -> None:
     if provider not in state.settings.agencies:
-        raise ApiError(503, "provider_not_connected", f"{code} needs {provider!r}, which is not connected to this hub", headers={"Retry-After": "3600"})
+        raise ApiError(
+            503, "provider_not_connected", f"{code} needs {provider!r}, which is not connected to this hub", headers={"Retry-After": "3600"}
+        )
 
 
 async def _owned_case(session: AsyncSession, request_id: uuid.UUID, client: str, *, for_update: bool = False) -> Case:
@@ -222,10 +258,18 @@ async def _replay(state: ApiState, client: str, key: str, request_hash: str) -> 
         return None
     if case.request_hash != request_hash:
         raise ApiError(
-            422, "idempotency_key_reused", "Idempotency-Key was already used with a different body",
+            422,
+            "idempotency_key_reused",
+            "Idempotency-Key was already used with a different body",
             detail=f"request {case.id} was created with this key",
-            errors=[FieldError(field="Idempotency-Key", loc=["header", "Idempotency-Key"], type="idempotency_key_reused",
-                               message="this key belongs to another request body")],
+            errors=[
+                FieldError(
+                    field="Idempotency-Key",
+                    loc=["header", "Idempotency-Key"],
+                    type="idempotency_key_reused",
+                    message="this key belongs to another request body",
+                )
+            ],
         )
     return _accepted(case.id, Status(case.status))
 
@@ -253,14 +297,30 @@ async def _case_view(session: AsyncSession, case: Case) -> CaseView:
         outputs=case.outputs,
         error=StepError.model_validate(case.error) if case.error else None,
         steps=[
-            StepView(id=s.id, name=s.name, service=s.service, agency=s.agency, status=Status(s.status), depends_on=s.depends_on,
-                     outputs=s.outputs, error=StepError.model_validate(s.error) if s.error else None, sla_due_at=s.sla_due_at,
-                     sla_breached_at=s.sla_breached_at, superseded_by=s.superseded_by, updated_at=s.updated_at)
+            StepView(
+                id=s.id,
+                name=s.name,
+                service=s.service,
+                agency=s.agency,
+                status=Status(s.status),
+                depends_on=s.depends_on,
+                outputs=s.outputs,
+                error=StepError.model_validate(s.error) if s.error else None,
+                sla_due_at=s.sla_due_at,
+                sla_breached_at=s.sla_breached_at,
+                superseded_by=s.superseded_by,
+                updated_at=s.updated_at,
+            )
             for s in steps
         ],
         history=[
-            HistoryEntry(at=h.at, step_id=h.step_id, from_status=Status(h.from_status) if h.from_status else None,
-                         to_status=Status(h.to_status), note=h.note)
+            HistoryEntry(
+                at=h.at,
+                step_id=h.step_id,
+                from_status=Status(h.from_status) if h.from_status else None,
+                to_status=Status(h.to_status),
+                note=h.note,
+            )
             for h in history
         ],
     )

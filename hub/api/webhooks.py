@@ -92,12 +92,17 @@ async def create_webhook(
         ) from None
     async with state.sessions.begin() as session:
         active = await session.scalar(
-            select(func.count()).select_from(WebhookSubscription)
+            select(func.count())
+            .select_from(WebhookSubscription)
             .where(WebhookSubscription.client_id == client, WebhookSubscription.deleted_at.is_(None))
         )
         if (active or 0) >= MAX_SUBSCRIPTIONS_PER_CLIENT:
-            raise ApiError(409, "webhook_limit_reached", f"A client may have at most {MAX_SUBSCRIPTIONS_PER_CLIENT} webhooks",
-                           detail="delete one before adding another")
+            raise ApiError(
+                409,
+                "webhook_limit_reached",
+                f"A client may have at most {MAX_SUBSCRIPTIONS_PER_CLIENT} webhooks",
+                detail="delete one before adding another",
+            )
         # Events up to now happened before the subscription: it starts with the next one.
         start_after = await session.scalar(select(func.coalesce(func.max(HistoryRecord.id), 0)))
         sub = WebhookSubscription(
@@ -157,10 +162,17 @@ async def list_deliveries(
         rows = await session.scalars(query.order_by(WebhookDelivery.event_id.desc()).limit(limit))
         return [
             DeliveryView(
-                id=d.id, event_id=d.event_id, case_id=d.case_id, event_type=d.event_type, attempts=d.attempts,
+                id=d.id,
+                event_id=d.event_id,
+                case_id=d.case_id,
+                event_type=d.event_type,
+                attempts=d.attempts,
                 status=d.status,
-                last_status_code=d.last_status_code, last_error=d.last_error, next_attempt_at=d.next_attempt_at,
-                delivered_at=d.delivered_at, created_at=d.created_at,
+                last_status_code=d.last_status_code,
+                last_error=d.last_error,
+                next_attempt_at=d.next_attempt_at,
+                delivered_at=d.delivered_at,
+                created_at=d.created_at,
             )
             for d in rows
         ]

@@ -121,7 +121,9 @@ class Catalogue:
             if unknown:
                 raise CatalogueError(f"{where}: step {step.name!r} waits for unknown steps {sorted(unknown)}")
             if not step.step_sources() <= set(step.after):
-                raise CatalogueError(f"{where}: step {step.name!r} reads outputs of {sorted(step.step_sources() - set(step.after))} without waiting for them (add them to 'after')")
+                raise CatalogueError(
+                    f"{where}: step {step.name!r} reads outputs of {sorted(step.step_sources() - set(step.after))} without waiting for them (add them to 'after')"
+                )
             fields = service.payloads.input.model_fields
             for target, source in step.inputs.items():
                 if target not in fields:
@@ -173,6 +175,13 @@ class Catalogue:
         if overlap:
             raise CatalogueError(f"{sorted(overlap)} defined both as a service and as a composite")
         return cls(services, composites)
+
+    def provider_of(self, code: str) -> str:
+        """Who provides a service the catalogue holds (composites are checked to name only such services)."""
+        service = self.get(code)
+        if service is None:
+            raise LookupError(f"service {code!r} is not in the catalogue")
+        return service.provider
 
     def get(self, code: str) -> Service | None:
         return self._services.get(code)
@@ -241,6 +250,8 @@ def _service(file: Path, code: str, entry: dict[str, Any], known: dict[str, Serv
     except ValidationError as exc:
         raise CatalogueError(f"{file}: service {code!r} is invalid:\n{exc}") from exc
     if code not in payloads:
-        raise CatalogueError(f"{file}: service {code!r} has no payload models: neither the hub nor an installed agency plug-in defines them")
+        raise CatalogueError(
+            f"{file}: service {code!r} has no payload models: neither the hub nor an installed agency plug-in defines them"
+        )
     service._payloads = payloads[code]
     return service

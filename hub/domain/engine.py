@@ -93,8 +93,14 @@ def _start(step: StepState, case: CaseState, services: Services, outputs: Mappin
         except InputsInvalid as exc:
             error = StepError(code="step_inputs_invalid", message=f"inputs for {step.service} could not be built: {exc}")
             return FailStep(step.name, error=error.model_dump())
-    return StartStep(step.name, inputs=inputs, service=service.code, agency=service.provider, operation=service.operation,
-                     sla_working_days=service.sla_working_days)
+    return StartStep(
+        step.name,
+        inputs=inputs,
+        service=service.code,
+        agency=service.provider,
+        operation=service.operation,
+        sla_working_days=service.sla_working_days,
+    )
 
 
 def settle(case: CaseState) -> list[Decision]:
@@ -142,7 +148,9 @@ def decide_cancel(case: CaseState, services: Services, *, reason: str) -> list[D
             if service is not None and service.cancellable:
                 decisions.append(RequestCancel(step.name, agency=step.agency, reason=reason))
             else:
-                decisions.append(NoteStep(step.name, note=f"{step.agency} cannot cancel a running step; it continues and its result is kept"))
+                decisions.append(
+                    NoteStep(step.name, note=f"{step.agency} cannot cancel a running step; it continues and its result is kept")
+                )
     decisions.append(SetCaseStatus(Status.CANCELLED, note=f"cancelled by the portal: {reason}"))
     return decisions
 

@@ -72,7 +72,9 @@ def _fed_by_steps(source: Source) -> bool:
     return isinstance(source, str) and source.startswith("steps.")
 
 
-def check_composite_request(composite: Composite, catalogue: Catalogue, data: dict[str, Any], applicant: dict[str, Any]) -> tuple[dict[str, Any], list[FieldProblem]]:
+def check_composite_request(
+    composite: Composite, catalogue: Catalogue, data: dict[str, Any], applicant: dict[str, Any]
+) -> tuple[dict[str, Any], list[FieldProblem]]:
     """Validate a composite request's ``data`` against every step that uses it, before
     anything starts. Fields fed by earlier steps' outputs are not known yet and are
     skipped; everything else must be right now. Returns normalised data and problems

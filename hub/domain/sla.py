@@ -71,5 +71,7 @@ def calendar_from_settings(settings: SlaSettings) -> WorkingCalendar:
     holidays = load_holidays(Path(path), kinds=kinds) | frozenset(settings.extra_holidays)
     this_year = datetime.now(tz).year
     if not any(h.year == this_year for h in holidays):
-        log.warning("the holiday list %s has no dates in %d: SLA deadlines count every weekday this year; add the year's SKB", path, this_year)
+        log.warning(
+            "the holiday list %s has no dates in %d: SLA deadlines count every weekday this year; add the year's SKB", path, this_year
+        )
     return WorkingCalendar(weekend=settings.weekend_days, holidays=holidays, tz=tz)

@@ -63,8 +63,20 @@ def plan(case: Case, catalogue: Catalogue) -> list[Step]:
         service = catalogue.get(code)
         if service is None:
             raise LookupError(f"service {code!r} of {case.service!r} is not in the catalogue")
-        steps.append(Step(id=uuid.uuid4(), case_id=case.id, name=name, depends_on=after, input_mapping=mapping, service=code,
-                          agency=service.provider, operation=service.operation, status=Status.SUBMITTED.value, inputs=inputs))
+        steps.append(
+            Step(
+                id=uuid.uuid4(),
+                case_id=case.id,
+                name=name,
+                depends_on=after,
+                input_mapping=mapping,
+                service=code,
+                agency=service.provider,
+                operation=service.operation,
+                status=Status.SUBMITTED.value,
+                inputs=inputs,
+            )
+        )
     return steps
 
 
@@ -87,15 +99,26 @@ def snapshot(case: Case, steps: Sequence[Step]) -> d.CaseState:
         outputs=case.outputs,
         error=case.error,
         steps=tuple(
-            d.StepState(name=s.name, service=s.service, agency=s.agency, status=Status(s.status), depends_on=tuple(s.depends_on or ()),
-                      input_mapping=s.input_mapping, inputs=s.inputs, outputs=s.outputs or {}, error=s.error)
+            d.StepState(
+                name=s.name,
+                service=s.service,
+                agency=s.agency,
+                status=Status(s.status),
+                depends_on=tuple(s.depends_on or ()),
+                input_mapping=s.input_mapping,
+                inputs=s.inputs,
+                outputs=s.outputs or {},
+                error=s.error,
+            )
             for s in steps
         ),
     )
 
 
 class Workflow:
-    def __init__(self, catalogue: Catalogue, *, deadline: Deadline | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+    def __init__(
+        self, catalogue: Catalogue, *, deadline: Deadline | None = None, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self.catalogue = catalogue
         self.deadline = deadline
         self.now = now
@@ -111,8 +134,16 @@ class Workflow:
         """The citizen cancels (see :func:`hub.domain.engine.decide_cancel`)."""
         self.apply(session, case, steps, decide_cancel(snapshot(case, steps), self.catalogue, reason=reason), message_id=None, trace=trace)
 
-    def apply(self, session: AsyncSession, case: Case, steps: Sequence[Step], decisions: Sequence[d.Decision], *,
-              message_id: uuid.UUID | None, trace: Trace) -> None:
+    def apply(
+        self,
+        session: AsyncSession,
+        case: Case,
+        steps: Sequence[Step],
+        decisions: Sequence[d.Decision],
+        *,
+        message_id: uuid.UUID | None,
+        trace: Trace,
+    ) -> None:
         """Write ``decisions`` (about ``case`` and its live ``steps``) in the caller's transaction."""
         by_name = {s.name: s for s in steps}
         for decision in decisions:
@@ -135,27 +166,41 @@ class Workflow:
                 case d.SetCaseStatus():
                     transition(session, case, decision.status, note=decision.note, message_id=message_id)
 
-    def _start(self, session: AsyncSession, case: Case, step: Step, decision: d.StartStep, *, message_id: uuid.UUID | None, trace: Trace) -> None:
+    def _start(
+        self, session: AsyncSession, case: Case, step: Step, decision: d.StartStep, *, message_id: uuid.UUID | None, trace: Trace
+    ) -> None:
         """The step is ROUTED, its SLA clock starts, and its command goes out with the transaction."""
         step.inputs = dict(decision.inputs)
         transition(session, step, Status.ROUTED, note=decision.note, message_id=message_id)
         if self.deadline is not None:
             step.sla_due_at = self.deadline(self.now(), decision.sla_working_days)
-        command = StepCommand(service=decision.service, operation=decision.operation, applicant=Applicant.model_validate(case.applicant), data=step.inputs)
+        command = StepCommand(
+            service=decision.service, operation=decision.operation, applicant=Applicant.model_validate(case.applicant), data=step.inputs
+        )
         enqueue(
             session,
             topics.commands(decision.agency),
-            Envelope(request_id=case.id, step_id=step.id, type=MessageType.STEP_COMMAND, source="router", payload=command.model_dump(mode="json")),
+            Envelope(
+                request_id=case.id, step_id=step.id, type=MessageType.STEP_COMMAND, source="router", payload=command.model_dump(mode="json")
+            ),
             correlation_id=trace.correlation_id,
             traceparent=trace.traceparent,
         )
 
     def _request_cancel(self, session: AsyncSession, case: Case, step: Step, decision: d.RequestCancel, *, trace: Trace) -> None:
-        command = StepCommand(service=step.service, operation=step.operation, applicant=Applicant.model_validate(case.applicant), data=step.inputs)
+        command = StepCommand(
+            service=step.service, operation=step.operation, applicant=Applicant.model_validate(case.applicant), data=step.inputs
+        )
         cancel = StepCancel(command=command, agency_ref=step.agency_ref, reason=decision.reason)
-        enqueue(session, topics.commands(decision.agency),
-                Envelope(request_id=case.id, step_id=step.id, type=MessageType.STEP_CANCEL, source="api", payload=cancel.model_dump(mode="json")),
-                correlation_id=trace.correlation_id, traceparent=trace.traceparent)
+        enqueue(
+            session,
+            topics.commands(decision.agency),
+            Envelope(
+                request_id=case.id, step_id=step.id, type=MessageType.STEP_CANCEL, source="api", payload=cancel.model_dump(mode="json")
+            ),
+            correlation_id=trace.correlation_id,
+            traceparent=trace.traceparent,
+        )
         record_note(session, step, decision.note)
 
 

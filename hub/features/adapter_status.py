@@ -151,8 +151,13 @@ async def run_status_tracker(settings: Settings, sessions: async_sessionmaker[As
 
     consumer = create_consumer(settings.kafka, GROUP_ID)
     loop = ConsumeLoop(
-        consumer, [topics.ADAPTER_STATUS], handle, name="adapter status tracker", decoder=decode_status,
-        failures=FailurePolicy(poison=skip_poison("adapter status tracker")), batch_size=settings.kafka.consumer_batch_size,
+        consumer,
+        [topics.ADAPTER_STATUS],
+        handle,
+        name="adapter status tracker",
+        decoder=decode_status,
+        failures=FailurePolicy(poison=skip_poison("adapter status tracker")),
+        batch_size=settings.kafka.consumer_batch_size,
     )
     async with started(consumer):
         await loop.run(stop)

@@ -20,7 +20,9 @@ async def pause(stop: asyncio.Event, seconds: float) -> None:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
 
 
-async def run_rounds(name: str, one_round: Callable[[], Awaitable[int]], stop: asyncio.Event, *, interval_seconds: float, backlog: int | None = None) -> None:
+async def run_rounds(
+    name: str, one_round: Callable[[], Awaitable[int]], stop: asyncio.Event, *, interval_seconds: float, backlog: int | None = None
+) -> None:
     """Run ``one_round`` every ``interval_seconds`` until ``stop``; a round that handled
     ``backlog`` items or more (a full batch) is followed at once by the next."""
     while not stop.is_set():

@@ -56,8 +56,10 @@ class Poller:
                     continue
                 poll = StepPoll(
                     command=StepCommand(
-                        service=step.service, operation=step.operation,
-                        applicant=Applicant.model_validate(case.applicant), data=step.inputs,
+                        service=step.service,
+                        operation=step.operation,
+                        applicant=Applicant.model_validate(case.applicant),
+                        data=step.inputs,
                     ),
                     agency_ref=step.agency_ref,
                     attempt=step.poll_attempts,
@@ -65,7 +67,13 @@ class Poller:
                 enqueue(
                     session,
                     topics.commands(step.agency),
-                    Envelope(request_id=case.id, step_id=step.id, type=MessageType.STEP_POLL, source="poller", payload=poll.model_dump(mode="json")),
+                    Envelope(
+                        request_id=case.id,
+                        step_id=step.id,
+                        type=MessageType.STEP_POLL,
+                        source="poller",
+                        payload=poll.model_dump(mode="json"),
+                    ),
                     correlation_id=str(case.id),
                     traceparent=new_traceparent(),
                 )

@@ -59,15 +59,11 @@ class OutboxRelay:
             if not rows:
                 return 0
             futures = [
-                await self.producer.send(
-                    row.topic, value=row.value, key=row.key, headers=[(k, v.encode()) for k, v in row.headers.items()]
-                )
+                await self.producer.send(row.topic, value=row.value, key=row.key, headers=[(k, v.encode()) for k, v in row.headers.items()])
                 for row in rows
             ]
             await asyncio.gather(*futures)  # every row acked (acks=all) before it is marked sent
-            await session.execute(
-                update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])).values(sent_at=datetime.now(UTC))
-            )
+            await session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows])).values(sent_at=datetime.now(UTC)))
         self.published += len(rows)
         return len(rows)
 

@@ -99,7 +99,9 @@ class Router:
             step.agency_status = report.agency_status  # still in progress (a poll answer): no transition
             return
         if not can_transition(current, new):
-            record_refusal(session, step, new, note=f"illegal transition {current} -> {new} from {envelope.source}", message_id=envelope.message_id)
+            record_refusal(
+                session, step, new, note=f"illegal transition {current} -> {new} from {envelope.source}", message_id=envelope.message_id
+            )
             log.warning("refused %s -> %s for step %s", current, new, step.id)
             return
         error = report.error
@@ -145,8 +147,13 @@ async def run_router(sessions: async_sessionmaker[AsyncSession], workflow: Workf
     async with started(create_producer(kafka)) as producer:
         consumer = create_consumer(kafka, GROUP_ID)
         loop = ConsumeLoop(
-            consumer, [topics.REQUESTS, topics.EVENTS], Router(sessions, workflow).handle, name=CONSUMER,
-            decoder=decode_envelope, failures=FailurePolicy(poison=DeadLetters(producer, CONSUMER).publish), batch_size=kafka.consumer_batch_size,
+            consumer,
+            [topics.REQUESTS, topics.EVENTS],
+            Router(sessions, workflow).handle,
+            name=CONSUMER,
+            decoder=decode_envelope,
+            failures=FailurePolicy(poison=DeadLetters(producer, CONSUMER).publish),
+            batch_size=kafka.consumer_batch_size,
         )
         async with started(consumer):
             await loop.run(stop)

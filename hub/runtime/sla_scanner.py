@@ -122,7 +122,9 @@ class SlaScanner:
             correlation_id=str(case.id),
             traceparent=new_traceparent(),
         )
-        log.info("SLA breached: step %s of case %s (%s at %s) was due %s", step.id, case.id, step.service, step.agency, due_local.isoformat())
+        log.info(
+            "SLA breached: step %s of case %s (%s at %s) was due %s", step.id, case.id, step.service, step.agency, due_local.isoformat()
+        )
 
     async def run(self, stop: asyncio.Event, interval_seconds: float = 1.0) -> None:
         await run_rounds("SLA scanner", self.scan, stop, interval_seconds=interval_seconds, backlog=self.batch_size)

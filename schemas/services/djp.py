@@ -59,9 +59,7 @@ def normalize_mobile(value: str) -> str:
     else:
         national = ""
     if not _MOBILE.fullmatch(national):
-        raise PydanticCustomError(
-            "phone_invalid", "phone must be an Indonesian mobile number such as 0812 3456 7890", {"reason": "shape"}
-        )
+        raise PydanticCustomError("phone_invalid", "phone must be an Indonesian mobile number such as 0812 3456 7890", {"reason": "shape"})
     return "+62" + national
 
 

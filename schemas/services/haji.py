@@ -37,7 +37,9 @@ class RegularHajjRegistrationInput(CanonicalModel):
     )
     deposit_amount: int = Field(ge=INITIAL_DEPOSIT, description="Rupiah; at least the Rp25 million initial deposit.")
     deposit_date: date = Field(description="Registration must follow within 5 working days.")
-    family_card_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")] = Field(description="No. KK (16-digit family card number).")
+    family_card_number: Annotated[str, StringConstraints(pattern=r"^[0-9]{16}$")] = Field(
+        description="No. KK (16-digit family card number)."
+    )
     registration_office: Annotated[str, StringConstraints(pattern=r"^[0-9]{4}$")] = Field(
         description="Regency/city code of the registering office, e.g. '1375' (Kota Bukittinggi).", examples=["1375"]
     )

@@ -67,7 +67,9 @@ class HalalCertificationInput(CanonicalModel):
     taxpayer_status: TaxpayerStatus | None = Field(
         default=None, description="DJP's KSWP answer (outputs.status of the KSWP step); BPJPH refuses anything but VALID."
     )
-    kswp_confirmed_at: AwareDatetime | None = Field(default=None, description="When DJP confirmed it (outputs.confirmed_at of the KSWP step).")
+    kswp_confirmed_at: AwareDatetime | None = Field(
+        default=None, description="When DJP confirmed it (outputs.confirmed_at of the KSWP step)."
+    )
 
     @model_validator(mode="after")
     def _self_declare_is_for_small_businesses(self) -> Self:

@@ -48,6 +48,7 @@ KuaCode = Annotated[
     Field(description="6-digit district code of the KUA, e.g. '137501' (Guguak Panjang, Bukittinggi).", examples=["137501"]),
 ]
 
+
 #: Akta nikah (marriage certificate) number ``seq/KUA-code/month-in-roman/year`` [I].
 def _upper(value: object) -> object:
     """Roman months are often typed in lower case ("iii"); one record, one spelling."""
@@ -84,7 +85,9 @@ class Spouse(CanonicalModel):
     previous_marriage_document: DocumentNumber | None = Field(
         default=None, description="Divorce certificate (akta cerai) or death certificate / N6 number; required unless never married."
     )
-    parental_consent_n5: DocumentNumber | None = Field(default=None, description="N5 parental consent letter number; the KUA requires it under 21.")
+    parental_consent_n5: DocumentNumber | None = Field(
+        default=None, description="N5 parental consent letter number; the KUA requires it under 21."
+    )
 
     @model_validator(mode="after")
     def _previous_marriage_documented(self) -> Self:
@@ -148,7 +151,9 @@ class MarriageBookDuplicateInput(CanonicalModel):
 
     marriage_certificate_number: MarriageCertificateNumber
     reason: DuplicateReason
-    police_report_number: DocumentNumber | None = Field(default=None, description="Police loss report (surat keterangan kehilangan); required when lost.")
+    police_report_number: DocumentNumber | None = Field(
+        default=None, description="Police loss report (surat keterangan kehilangan); required when lost."
+    )
 
     @model_validator(mode="after")
     def _lost_needs_police_report(self) -> Self:

@@ -86,9 +86,7 @@ class SkckNewInput(CanonicalModel):
     purpose: str = Field(
         min_length=3, max_length=200, description="Keperluan: what the SKCK is for, e.g. 'melamar pekerjaan' (job application)."
     )
-    address: str = Field(
-        min_length=5, max_length=300, description="Domicile address as on the KTP; it decides the issuing Polres/Polsek."
-    )
+    address: str = Field(min_length=5, max_length=300, description="Domicile address as on the KTP; it decides the issuing Polres/Polsek.")
 
 
 class SkckRenewalInput(SkckNewInput):

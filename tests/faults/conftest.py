@@ -68,7 +68,9 @@ class FaultReport:
             for name, _ in COLUMNS:
                 value = getattr(r, name)
                 cells.append("—" if value is None else str(value))
-            lines.append("| " + " | ".join(cells) + " | " + ("ok" if r.ok else "FAILED: " + "; ".join(r.violations).replace("|", "/")) + " |")
+            lines.append(
+                "| " + " | ".join(cells) + " | " + ("ok" if r.ok else "FAILED: " + "; ".join(r.violations).replace("|", "/")) + " |"
+            )
         lines += ["", "## Faults", ""]
         lines += [f"- **{r.scenario}**: {r.fault}" + (f" ({r.notes})" if r.notes else "") for r in self.results]
         return "\n".join(lines) + "\n"

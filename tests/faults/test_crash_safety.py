@@ -38,8 +38,7 @@ def bodies(count: int, seed: int) -> list[dict[str, object]]:
     rng = random.Random(seed)
     niks = (make_nik(rng) for _ in iter(int, 1))
     return [
-        pkb_request(next(n for n in niks if not n.endswith("99")), f"BA {rng.randint(1, 8999)} L{rng.choice('ABC')}")
-        for _ in range(count)
+        pkb_request(next(n for n in niks if not n.endswith("99")), f"BA {rng.randint(1, 8999)} L{rng.choice('ABC')}") for _ in range(count)
     ]
 
 
@@ -80,11 +79,13 @@ async def test_kill9_mid_flight_loses_nothing_and_applies_nothing_twice(stack: H
     try:
         async with create_sessionmaker(engine)() as session:
             steps_per_case = dict((await session.execute(select(Step.case_id, func.count()).group_by(Step.case_id))).all())
-            completions = (await session.execute(
-                select(HistoryRecord.case_id, func.count())
-                .where(HistoryRecord.step_id.is_(None), HistoryRecord.to_status == "COMPLETED")
-                .group_by(HistoryRecord.case_id)
-            )).all()
+            completions = (
+                await session.execute(
+                    select(HistoryRecord.case_id, func.count())
+                    .where(HistoryRecord.step_id.is_(None), HistoryRecord.to_status == "COMPLETED")
+                    .group_by(HistoryRecord.case_id)
+                )
+            ).all()
             step_ids = {str(s) for s in (await session.scalars(select(Step.id))).all()}
             unsent = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.sent_at.is_(None)))
     finally:

@@ -89,14 +89,18 @@ async def test_api_killed_mid_load_loses_nothing_and_makes_no_duplicate_case(hub
     await hub.wait_http(hub.api_url + "/healthz")
     cleared = utcnow()
 
-    result = await measure("api-kill9", "kill -9 the API while the portal submits; restart it", hub, load, started=started, cleared_at=cleared)
+    result = await measure(
+        "api-kill9", "kill -9 the API while the portal submits; restart it", hub, load, started=started, cleared_at=cleared
+    )
     if load.retried == 0:
         result.violations.append("the kill interrupted no portal request (no retry was needed)")
     finish(fault_report, result, hub)
 
 
 @pytest.mark.parametrize("victim", ["relay", "router", "adapter"])
-async def test_a_hub_process_killed_mid_load_loses_nothing_and_applies_nothing_twice(hub: HubStack, fault_report: FaultReport, victim: str) -> None:
+async def test_a_hub_process_killed_mid_load_loses_nothing_and_applies_nothing_twice(
+    hub: HubStack, fault_report: FaultReport, victim: str
+) -> None:
     started = time.monotonic()
     await hub.set_knobs(latency_ms=50)
     load = PortalLoad(hub, load_bodies(40, seed={"relay": 12, "router": 13, "adapter": 14}[victim]), concurrency=6, interval=0.05).start()
@@ -119,7 +123,9 @@ async def test_a_hub_process_killed_mid_load_loses_nothing_and_applies_nothing_t
 
 
 @pytest.mark.parametrize("how", ["SIGTERM", "SIGKILL"])
-async def test_broker_restarted_mid_load_loses_nothing(hub: HubStack, fault_broker: LocalKafka, fault_report: FaultReport, how: str) -> None:
+async def test_broker_restarted_mid_load_loses_nothing(
+    hub: HubStack, fault_broker: LocalKafka, fault_report: FaultReport, how: str
+) -> None:
     started = time.monotonic()
     await hub.set_knobs(latency_ms=20)
     load = PortalLoad(hub, load_bodies(40, seed=21 if how == "SIGTERM" else 22), concurrency=4, interval=0.15).start()
@@ -133,8 +139,13 @@ async def test_broker_restarted_mid_load_loses_nothing(hub: HubStack, fault_brok
     cleared = utcnow()
 
     result = await measure(
-        f"broker-{how.lower()}", f"{how} the Kafka broker mid-load, start it again on the same data", hub, load,
-        started=started, cleared_at=cleared, notes=f"{accepted_while_down} requests accepted while the broker was down",
+        f"broker-{how.lower()}",
+        f"{how} the Kafka broker mid-load, start it again on the same data",
+        hub,
+        load,
+        started=started,
+        cleared_at=cleared,
+        notes=f"{accepted_while_down} requests accepted while the broker was down",
     )
     if accepted_while_down == 0:
         result.violations.append("no request was accepted while the broker was down: the fault did not hit the load")
@@ -186,8 +197,12 @@ async def test_replies_lost_after_apply_are_recovered_with_one_application_each(
     load = PortalLoad(hub, load_bodies(30, seed=41), concurrency=6).start()
 
     result = await measure(
-        "execute-then-timeout", "half of Samsat's replies are lost after it applied (504), all along", hub, load,
-        started=started, cleared_at=None,
+        "execute-then-timeout",
+        "half of Samsat's replies are lost after it applied (504), all along",
+        hub,
+        load,
+        started=started,
+        cleared_at=None,
     )
     if result.replayed == 0:
         result.violations.append("no reply was lost: the retry-with-the-same-key path was not exercised")
@@ -207,9 +222,16 @@ def poison_records() -> list[tuple[str, bytes | None]]:
         (topics.REQUESTS, Envelope(request_id=ghost, type=MessageType.REQUEST_SUBMITTED, source="fault-test").to_bytes()),
         (topics.REQUESTS, None),  # a tombstone
         (topics.commands("samsat"), b"<xml>wrong protocol</xml>"),
-        (topics.commands("samsat"), Envelope(request_id=ghost, step_id=uuid.uuid4(), type=MessageType.STEP_COMMAND, source="fault-test",
-                                            payload={"operation": 42}).to_bytes()),  # schema-invalid command
-        (topics.commands("samsat"), Envelope(request_id=ghost, type=MessageType.STEP_COMMAND, source="fault-test").to_bytes()),  # no step id
+        (
+            topics.commands("samsat"),
+            Envelope(
+                request_id=ghost, step_id=uuid.uuid4(), type=MessageType.STEP_COMMAND, source="fault-test", payload={"operation": 42}
+            ).to_bytes(),
+        ),  # schema-invalid command
+        (
+            topics.commands("samsat"),
+            Envelope(request_id=ghost, type=MessageType.STEP_COMMAND, source="fault-test").to_bytes(),
+        ),  # no step id
     ]
 
 
@@ -230,8 +252,13 @@ async def test_poison_is_dead_lettered_and_the_real_load_completes(hub: HubStack
         await producer.stop()
 
     result = await measure(
-        "poison", f"{len(injected)} undecodable / schema-invalid / unknown-case records injected on mpp.requests and mpp.commands.samsat",
-        hub, load, started=started, cleared_at=None, expected_dead_letters=injected,
+        "poison",
+        f"{len(injected)} undecodable / schema-invalid / unknown-case records injected on mpp.requests and mpp.commands.samsat",
+        hub,
+        load,
+        started=started,
+        cleared_at=None,
+        expected_dead_letters=injected,
     )
     finish(fault_report, result, hub)
 
@@ -243,7 +270,14 @@ async def test_the_same_request_sent_ten_times_at_once_is_one_case(hub: HubStack
     started = time.monotonic()
     load = PortalLoad(hub, load_bodies(5, seed=61), concurrency=50, copies=10).start()
 
-    result = await measure("same-key-10x", "each of 5 requests POSTed 10 times at once with its one Idempotency-Key", hub, load, started=started, cleared_at=None)
+    result = await measure(
+        "same-key-10x",
+        "each of 5 requests POSTed 10 times at once with its one Idempotency-Key",
+        hub,
+        load,
+        started=started,
+        cleared_at=None,
+    )
     if not any(s.replayed for s in load.submissions):
         result.violations.append("no submission was answered as a replay")
     finish(fault_report, result, hub)
@@ -263,9 +297,15 @@ async def test_a_second_adapter_joining_and_leaving_mid_load_loses_and_repeats_n
     log_path = hub.workdir / "adapter-samsat-extra.log"
     with open(log_path, "ab") as log:
         extra = subprocess.Popen(
-            hub._command("adapter:samsat"), env=hub.env(), stdout=log, stderr=subprocess.STDOUT, cwd=hub.workdir, preexec_fn=_die_with_parent
+            hub._command("adapter:samsat"),
+            env=hub.env(),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=hub.workdir,
+            preexec_fn=_die_with_parent,
         )
     try:
+
         async def extra_worked() -> bool:
             return " -> " in log_path.read_text(errors="replace")
 
@@ -287,8 +327,13 @@ async def test_a_second_adapter_joining_and_leaving_mid_load_loses_and_repeats_n
     handled = log_path.read_text(errors="replace").count(" -> ")
 
     result = await measure(
-        "rebalance", "a second adapter:samsat worker joins the consumer group mid-load, then leaves", hub, load,
-        started=started, cleared_at=cleared, notes=f"the second worker handled {handled} commands",
+        "rebalance",
+        "a second adapter:samsat worker joins the consumer group mid-load, then leaves",
+        hub,
+        load,
+        started=started,
+        cleared_at=cleared,
+        notes=f"the second worker handled {handled} commands",
     )
     finish(fault_report, result, hub)
 
@@ -333,8 +378,12 @@ async def test_postgres_restarted_mid_load_loses_nothing(
         cleared = utcnow()
 
         result = await measure(
-            "postgres-restart", "PostgreSQL stopped (fast: connections cut) mid-load, started again 1 s later", stack, load,
-            started=started, cleared_at=cleared,
+            "postgres-restart",
+            "PostgreSQL stopped (fast: connections cut) mid-load, started again 1 s later",
+            stack,
+            load,
+            started=started,
+            cleared_at=cleared,
         )
         if load.retried == 0:
             result.violations.append("the portal never saw the database down (no retry was needed)")

@@ -46,8 +46,13 @@ def install(source: Path, site: Path) -> None:
         shutil.copytree(source / package, site / package)
     dist_info = site / f"{project['name'].replace('-', '_')}-{project['version']}.dist-info"
     dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n", encoding="utf-8")
-    groups = [f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in entries.items()) for group, entries in project["entry-points"].items()]
+    (dist_info / "METADATA").write_text(
+        f"Metadata-Version: 2.1\nName: {project['name']}\nVersion: {project['version']}\n", encoding="utf-8"
+    )
+    groups = [
+        f"[{group}]\n" + "".join(f"{name} = {target}\n" for name, target in entries.items())
+        for group, entries in project["entry-points"].items()
+    ]
     (dist_info / "entry_points.txt").write_text("\n".join(groups), encoding="utf-8")
     (dist_info / "INSTALLER").write_text("tests\n", encoding="utf-8")
 
@@ -68,7 +73,9 @@ def hub_env(site: Path, **settings: str) -> dict[str, str]:
 
 
 def mpp_hub(site: Path, *args: str, timeout: float = 180) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hub.cli", *args], env=hub_env(site), cwd=site.parent, capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "hub.cli", *args], env=hub_env(site), cwd=site.parent, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def test_only_the_one_entry_point_is_declared() -> None:
@@ -110,7 +117,12 @@ def dev_hub(site: Path, kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[s
     output = tmp_path / "dev.log"
     with output.open("wb") as log:
         process = subprocess.Popen(
-            [sys.executable, "-m", "hub.cli", "dev"], env=env, cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT, preexec_fn=_die_with_parent
+            [sys.executable, "-m", "hub.cli", "dev"],
+            env=env,
+            cwd=tmp_path,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            preexec_fn=_die_with_parent,
         )
     try:
         yield {"api": f"http://127.0.0.1:{api_port}", "simulators": simulator_ports, "output": output, "process": process}
@@ -141,9 +153,15 @@ async def test_under_mpp_hub_dev_every_agency_runs_and_a_request_completes(dev_h
     await wait_ready(dev_hub["api"] + "/healthz", dev_hub)
     for agency, port in dev_hub["simulators"].items():
         await wait_ready(f"http://127.0.0.1:{port}/_sim/health", dev_hub)
-        assert f"simulator http://127.0.0.1:{port}" in dev_hub["output"].read_text(errors="replace"), f"{agency}'s simulator URL is not printed"
+        assert f"simulator http://127.0.0.1:{port}" in dev_hub["output"].read_text(errors="replace"), (
+            f"{agency}'s simulator URL is not printed"
+        )
 
-    body = {"service": SERVICE, "applicant": {"nik": "1375015203900007", "name": "Siti Rahmawati"}, "data": {"address": "Jl. Sudirman 5, Bukittinggi"}}
+    body = {
+        "service": SERVICE,
+        "applicant": {"nik": "1375015203900007", "name": "Siti Rahmawati"},
+        "data": {"address": "Jl. Sudirman 5, Bukittinggi"},
+    }
     async with httpx.AsyncClient(base_url=dev_hub["api"], headers=AUTH, timeout=10) as client:
         accepted = await client.post("/v1/requests", json=body)
         assert accepted.status_code == 202, accepted.text

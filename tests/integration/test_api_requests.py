@@ -44,7 +44,9 @@ def pkb(nik: str = NIK, plate: str = PLATE, vehicle_type: str = "car", name: str
 
 @pytest.fixture
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
-    app = create_app(Settings.model_validate({"database_url": database_url, "api": {"clients": {PORTAL_KEY: "portal", OTHER_KEY: "other"}}}))
+    app = create_app(
+        Settings.model_validate({"database_url": database_url, "api": {"clients": {PORTAL_KEY: "portal", OTHER_KEY: "other"}}})
+    )
     async with app.router.lifespan_context(app):
         yield app
 
@@ -102,7 +104,9 @@ async def tables(database_url: str) -> AsyncIterator[Tables]:
         await engine.dispose()
 
 
-def assert_problem(response: httpx.Response, status: int, code: str, *, field: str | None = None, type: str | None = None) -> dict[str, Any]:
+def assert_problem(
+    response: httpx.Response, status: int, code: str, *, field: str | None = None, type: str | None = None
+) -> dict[str, Any]:
     """The response is an RFC 9457 problem with this status and code; with ``field``,
     one of its errors names that field (and has ``type``, if given)."""
     assert response.status_code == status, response.text
@@ -133,7 +137,9 @@ def assert_no_nik_echo(response: httpx.Response, nik: str) -> None:
 
 
 class TestIdempotencyKey:
-    async def test_resubmitting_the_same_body_with_the_same_key_returns_the_original_case(self, portal: httpx.AsyncClient, tables: Tables) -> None:
+    async def test_resubmitting_the_same_body_with_the_same_key_returns_the_original_case(
+        self, portal: httpx.AsyncClient, tables: Tables
+    ) -> None:
         first = await portal.post("/v1/requests", json=pkb(), headers={"Idempotency-Key": "order-1"})
         second = await portal.post("/v1/requests", json=pkb(), headers={"Idempotency-Key": "order-1"})
 
@@ -388,7 +394,9 @@ class TestBadInput:
         [None, "Bearer unknown-key", "Bearer ", f"Basic {PORTAL_KEY}", PORTAL_KEY],
         ids=["missing", "unknown-key", "empty-key", "basic-scheme", "no-scheme"],
     )
-    async def test_a_missing_or_unknown_bearer_key_is_a_401(self, anonymous: httpx.AsyncClient, tables: Tables, authorization: str | None) -> None:
+    async def test_a_missing_or_unknown_bearer_key_is_a_401(
+        self, anonymous: httpx.AsyncClient, tables: Tables, authorization: str | None
+    ) -> None:
         headers = {"Authorization": authorization} if authorization is not None else {}
         post = await anonymous.post("/v1/requests", json=pkb(), headers=headers)
         get = await anonymous.get(f"/v1/requests/{uuid.uuid4()}", headers=headers)
@@ -456,7 +464,11 @@ class TestAcceptedMeansStored:
 
         [case] = await tables.rows(select(Case))
         assert (case.id, case.client_id, case.idempotency_key, case.service, case.status) == (
-            case_id, "portal", None, "samsat.pkb_annual", "SUBMITTED"
+            case_id,
+            "portal",
+            None,
+            "samsat.pkb_annual",
+            "SUBMITTED",
         )
         assert case.applicant == {"nik": NIK, "name": "Siti Rahmawati"}, "stored normalised"
         assert case.data == {"plate": PLATE, "vehicle_type": "car"}, "stored normalised"

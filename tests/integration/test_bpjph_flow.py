@@ -97,7 +97,11 @@ async def test_a_regular_application_waits_for_payment_then_is_certified(stack: 
     assert billing["billing_code"].startswith("8") and len(billing["billing_code"]) == 15
     assert (billing["amount"], billing["fee"]) == (2_500_000, 2_500_000)
     assert case["status"] == "COMPLETED", case
-    assert (case["outputs"]["route"], case["outputs"]["fee"], case["outputs"]["billing_code"]) == ("regular", 2_500_000, billing["billing_code"])
+    assert (case["outputs"]["route"], case["outputs"]["fee"], case["outputs"]["billing_code"]) == (
+        "regular",
+        2_500_000,
+        billing["billing_code"],
+    )
     assert step_transitions(case) == ["ROUTED", "ACCEPTED", "IN_PROCESS", "AWAITING_PAYMENT", "IN_PROCESS", "COMPLETED"]
 
 
@@ -147,7 +151,10 @@ async def test_returned_documents_need_revision_and_a_revised_step_is_certified(
     await asyncio.sleep(1.5)  # five poll intervals: the hub stopped polling a returned application
     assert (await ledger_entry(stack, returned["id"]))["state"]["total_cek"] == polls
 
-    fixed = {**body["data"], "products": [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}]}
+    fixed = {
+        **body["data"],
+        "products": [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}],
+    }
     async with stack.client() as client:
         revised = await client.post(f"/v1/requests/{case_id}/steps/{returned['id']}/revision", json={"data": fixed})
     assert revised.status_code == 202, revised.text

@@ -32,7 +32,9 @@ def repointed_catalogue(tmp_path: Path, service: str, provider: str) -> Path:
         if f'[services."{service}"]' in text:
             current = tomllib.loads(text)["services"][service]["provider"]
             head, _, tail = text.partition(f'[services."{service}"]')
-            file.write_text(head + f'[services."{service}"]' + tail.replace(f'provider = "{current}"', f'provider = "{provider}"', 1), encoding="utf-8")
+            file.write_text(
+                head + f'[services."{service}"]' + tail.replace(f'provider = "{current}"', f'provider = "{provider}"', 1), encoding="utf-8"
+            )
             return target
     raise AssertionError(f"{service} is not in the shipped catalogue")
 
@@ -43,8 +45,18 @@ async def route_one(database_url: str, catalogue: Catalogue, service: str) -> tu
     case_id = uuid.uuid4()
     try:
         async with sessions.begin() as session:
-            session.add(Case(id=case_id, client_id="portal", request_hash="x", service=service, status=Status.SUBMITTED.value,
-                             applicant={"nik": "1375015203900007", "name": "Siti"}, data={}, outputs={}))
+            session.add(
+                Case(
+                    id=case_id,
+                    client_id="portal",
+                    request_hash="x",
+                    service=service,
+                    status=Status.SUBMITTED.value,
+                    applicant={"nik": "1375015203900007", "name": "Siti"},
+                    data={},
+                    outputs={},
+                )
+            )
             session.add(HistoryRecord(case_id=case_id, to_status=Status.SUBMITTED.value))
         envelope = Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="test")
         await Router(sessions, Workflow(catalogue)).handle(envelope, SimpleNamespace(headers=[]))  # type: ignore[arg-type]
@@ -57,7 +69,9 @@ async def route_one(database_url: str, catalogue: Catalogue, service: str) -> tu
 
 
 @pytest.mark.parametrize("service", ["samsat.pkb_annual", "halal.certification", "haji.regular_registration"])
-async def test_repointing_a_service_in_the_catalogue_routes_its_steps_to_the_new_provider(database_url: str, tmp_path: Path, service: str) -> None:
+async def test_repointing_a_service_in_the_catalogue_routes_its_steps_to_the_new_provider(
+    database_url: str, tmp_path: Path, service: str
+) -> None:
     shipped = Catalogue.load()
     if shipped.get(service) is None:
         pytest.fail(f"{service} must be in the shipped catalogue")

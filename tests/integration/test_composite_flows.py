@@ -44,7 +44,9 @@ async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]])
 @pytest.fixture(autouse=True)
 async def quick_agencies(stack: HubStack) -> None:
     await stack.set_knobs("polri", verdict_delay_ms=200, duplicate_callback=False, verdict_fault=None, garble_rate=0.0)
-    await stack.set_knobs("imigrasi", polls_per_stage=1, unpaid=False, uncollected=False, forced_status=None, garble_rate=0.0, return_documents=False)
+    await stack.set_knobs(
+        "imigrasi", polls_per_stage=1, unpaid=False, uncollected=False, forced_status=None, garble_rate=0.0, return_documents=False
+    )
     await stack.set_knobs("bpjph", polls_per_stage=1, unpaid=False, forced_status=None, garble_rate=0.0)
 
 
@@ -69,18 +71,24 @@ def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 async def test_job_seeker_pack_runs_skck_passport_and_sim_in_parallel_and_completes(stack: HubStack) -> None:
-    case_id = await stack.submit({"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
+    case_id = await stack.submit(
+        {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()}
+    )
 
     case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
 
     assert case["status"] == "COMPLETED", case["error"]
     assert case["kind"] == "composite"
     assert {s["name"]: (s["agency"], s["status"]) for s in case["steps"]} == {
-        "skck": ("polri", "COMPLETED"), "passport": ("imigrasi", "COMPLETED"), "sim": ("polri", "COMPLETED"),
+        "skck": ("polri", "COMPLETED"),
+        "passport": ("imigrasi", "COMPLETED"),
+        "sim": ("polri", "COMPLETED"),
     }
     history = step_history(case)
     first_completion = next(i for i, (_, status) in enumerate(history) if status == "COMPLETED")
-    assert {name for name, status in history[:first_completion] if status == "ROUTED"} == {"skck", "passport", "sim"}, "independent steps start together"
+    assert {name for name, status in history[:first_completion] if status == "ROUTED"} == {"skck", "passport", "sim"}, (
+        "independent steps start together"
+    )
     assert set(case["outputs"]) == {"skck", "passport", "sim"}
     assert case["outputs"]["skck"]["skck_number"].startswith("SKCK")
 
@@ -89,7 +97,9 @@ async def test_a_composite_request_with_bad_data_is_refused_naming_the_request_f
     data = job_seeker_data(passport_type="golden", unexpected="x")
     del data["address"]
     async with stack.client() as client:
-        response = await client.post("/v1/requests", json={"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti"}, "data": data})
+        response = await client.post(
+            "/v1/requests", json={"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti"}, "data": data}
+        )
 
     assert response.status_code == 422
     fields = {e["field"]: e["type"] for e in response.json()["errors"]}
@@ -110,7 +120,8 @@ async def test_several_independent_services_in_one_request_complete_together(sta
 
     assert (case["kind"], case["status"]) == ("bundle", "COMPLETED")
     assert {(s["name"], s["service"], s["status"]) for s in case["steps"]} == {
-        ("item1", "samsat.pkb_annual", "COMPLETED"), ("item2", "polri.skck_new", "COMPLETED"),
+        ("item1", "samsat.pkb_annual", "COMPLETED"),
+        ("item2", "polri.skck_new", "COMPLETED"),
     }
     assert case["outputs"]["item1"]["billing_code"].startswith("13")  # Samsat's regional-tax payment code
 
@@ -123,11 +134,16 @@ async def test_a_bundle_item_with_bad_data_is_named_by_its_position(stack: HubSt
     async with stack.client() as client:
         response = await client.post("/v1/requests", json=body)
     assert response.status_code == 422
-    assert {e["field"]: e["type"] for e in response.json()["errors"]} == {"items.0.data.plate": "plate_invalid", "items.1.service": "unknown_service"}
+    assert {e["field"]: e["type"] for e in response.json()["errors"]} == {
+        "items.0.data.plate": "plate_invalid",
+        "items.1.service": "unknown_service",
+    }
 
 
 async def test_cancelling_a_case_after_it_finished_is_refused(stack: HubStack) -> None:
-    case_id = await stack.submit({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 77 LB", "vehicle_type": "car"}})
+    case_id = await stack.submit(
+        {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 77 LB", "vehicle_type": "car"}}
+    )
     await stack.wait_terminal([case_id], timeout=60)
     async with stack.client() as client:
         response = await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "changed my mind"})
@@ -159,11 +175,19 @@ async def test_the_portal_receives_every_change_of_its_case_as_a_signed_webhook_
         created = await client.post("/v1/webhooks", json={"url": f"{receiver_url}/hooks"})
         assert created.status_code == 201, created.text
         secret, hook_id = created.json()["secret"], created.json()["id"]
-        case_id = await stack.submit({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 88 LC", "vehicle_type": "car"}})
+        case_id = await stack.submit(
+            {
+                "service": "samsat.pkb_annual",
+                "applicant": {"nik": NIK, "name": "Siti"},
+                "data": {"plate": "BA 88 LC", "vehicle_type": "car"},
+            }
+        )
         await stack.wait_terminal([case_id], timeout=60)
 
         async def case_completed_delivered() -> bool:
-            return any(json.loads(body)["case"]["id"] == case_id and json.loads(body)["case"]["status"] == "COMPLETED" for _, body in received)
+            return any(
+                json.loads(body)["case"]["id"] == case_id and json.loads(body)["case"]["status"] == "COMPLETED" for _, body in received
+            )
 
         await wait_for(case_completed_delivered, timeout=60)
         log = (await client.get(f"/v1/webhooks/{hook_id}/deliveries")).json()
@@ -186,10 +210,20 @@ def transfer_body(plate: str, **changes: Any) -> dict[str, Any]:
     register = data_register(plate)
     assert register is not None
     data = {
-        "plate": plate, "vehicle_type": "car", "chassis_number": register.nomor_rangka, "engine_number": register.nomor_mesin,
-        "previous_owner_nik": SELLER_NIK, "bpkb_number": register.no_bpkb, "sale_receipt_number": "KW/2026/0142", "sale_receipt_stamped": True,
+        "plate": plate,
+        "vehicle_type": "car",
+        "chassis_number": register.nomor_rangka,
+        "engine_number": register.nomor_mesin,
+        "previous_owner_nik": SELLER_NIK,
+        "bpkb_number": register.no_bpkb,
+        "sale_receipt_number": "KW/2026/0142",
+        "sale_receipt_stamped": True,
     }
-    return {"service": "mpp.vehicle_ownership_transfer", "applicant": {"nik": BUYER_NIK, "name": "Rudi Hartono"}, "data": {**data, **changes}}
+    return {
+        "service": "mpp.vehicle_ownership_transfer",
+        "applicant": {"nik": BUYER_NIK, "name": "Rudi Hartono"},
+        "data": {**data, **changes},
+    }
 
 
 async def test_ownership_transfer_runs_the_police_check_then_samsat_with_its_result(stack: HubStack) -> None:
@@ -257,7 +291,10 @@ def food_business_body(nik: str = NIK) -> dict[str, Any]:
         "service": "mpp.food_business_start",
         "applicant": {"nik": nik, "name": "Siti Rahmah"},
         "data": {
-            "nib": "9120001234567", "business_name": "Rendang Uni Siti", "business_scale": "micro", "route": "self_declare",
+            "nib": "9120001234567",
+            "business_name": "Rendang Uni Siti",
+            "business_scale": "micro",
+            "route": "self_declare",
             "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bumbu"]}],
         },
     }
@@ -279,9 +316,16 @@ async def test_food_business_confirms_tax_status_then_certifies_halal_with_it(st
 
 async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(stack: HubStack) -> None:
     await stack.set_knobs("imigrasi", return_documents=True)
-    body = {"service": "imigrasi.passport_new", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {
-        "passport_type": "electronic", "validity_years": 10, "appointment_date": (date.today() + timedelta(days=3)).isoformat(),
-        "supporting_document": "birth_certificate"}}
+    body = {
+        "service": "imigrasi.passport_new",
+        "applicant": {"nik": NIK, "name": "Siti Rahmah"},
+        "data": {
+            "passport_type": "electronic",
+            "validity_years": 10,
+            "appointment_date": (date.today() + timedelta(days=3)).isoformat(),
+            "supporting_document": "birth_certificate",
+        },
+    }
     case_id = await stack.submit(body)
 
     async def returned() -> bool:
@@ -294,8 +338,10 @@ async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(s
         case = (await client.get(f"/v1/requests/{case_id}")).json()
         [returned_step] = case["steps"]
         assert returned_step["error"]["code"] == "documents_inconsistent"
-        resubmitted = await client.post(f"/v1/requests/{case_id}/steps/{returned_step['id']}/revision",
-                                        json={"data": {**body["data"], "supporting_document": "marriage_book"}})
+        resubmitted = await client.post(
+            f"/v1/requests/{case_id}/steps/{returned_step['id']}/revision",
+            json={"data": {**body["data"], "supporting_document": "marriage_book"}},
+        )
     assert resubmitted.status_code == 202, resubmitted.text
 
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
@@ -315,7 +361,9 @@ async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: 
     """BPJPH cannot cancel: its returned step stays NEEDS_REVISION after the citizen
     cancels, but a cancelled case sends nothing more to any agency."""
     body = food_business_body()
-    body["data"]["products"] = [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam"]}]  # flavouring without its certificate
+    body["data"]["products"] = [
+        {"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam"]}
+    ]  # flavouring without its certificate
     case_id = await stack.submit(body)
 
     async def returned() -> bool:
@@ -328,8 +376,13 @@ async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: 
         case = (await client.get(f"/v1/requests/{case_id}")).json()
         halal = next(s for s in case["steps"] if s["name"] == "halal")
         assert (case["status"], halal["status"]) == ("CANCELLED", "NEEDS_REVISION")
-        fixed = {"nib": "9120001234567", "business_name": "Rendang Uni Siti", "business_scale": "micro", "route": "self_declare",
-                 "products": [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}]}
+        fixed = {
+            "nib": "9120001234567",
+            "business_name": "Rendang Uni Siti",
+            "business_scale": "micro",
+            "route": "self_declare",
+            "products": [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}],
+        }
         response = await client.post(f"/v1/requests/{case_id}/steps/{halal['id']}/revision", json={"data": fixed})
         after = (await client.get(f"/v1/requests/{case_id}")).json()
     assert (response.status_code, response.json()["code"]) == (409, "request_already_final")
@@ -337,10 +390,14 @@ async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: 
 
 
 async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubStack) -> None:
-    case_id = await stack.submit({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
+    case_id = await stack.submit(
+        {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 99 LD", "vehicle_type": "car"}}
+    )
     case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
     async with stack.client() as client:
-        response = await client.post(f"/v1/requests/{case_id}/steps/{case['steps'][0]['id']}/revision", json={"data": {"plate": "BA 99 LD", "vehicle_type": "car"}})
+        response = await client.post(
+            f"/v1/requests/{case_id}/steps/{case['steps'][0]['id']}/revision", json={"data": {"plate": "BA 99 LD", "vehicle_type": "car"}}
+        )
     assert response.status_code == 409
     assert response.json()["code"] == "step_not_awaiting_revision"
 
@@ -348,7 +405,9 @@ async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubS
 async def test_cancelling_asks_an_agency_that_can_cancel_to_stop_its_running_step(stack: HubStack) -> None:
     await stack.set_knobs("imigrasi", polls_per_stage=1000)  # the passport application stays open at Imigrasi
     await stack.set_knobs("polri", verdict_delay_ms=3000)
-    case_id = await stack.submit({"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()})
+    case_id = await stack.submit(
+        {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()}
+    )
 
     async def passport_accepted() -> bool:
         async with stack.client() as client:

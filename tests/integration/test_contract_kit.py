@@ -48,5 +48,10 @@ async def test_the_kit_fails_an_adapter_that_ignores_its_backend() -> None:
 
     failed = {r.name for r in report.results if not r.passed}
     assert not report.passed
-    assert {"samples reach their expected status", "same step id is applied once", "busy or down backend is transient",
-            "timeout is transient", "garbled answer is invalid, never a crash"} <= failed
+    assert {
+        "samples reach their expected status",
+        "same step id is applied once",
+        "busy or down backend is transient",
+        "timeout is transient",
+        "garbled answer is invalid, never a crash",
+    } <= failed

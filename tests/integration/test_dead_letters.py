@@ -94,13 +94,19 @@ class Hub:
 
     async def audit(self, dead_letter_id: int) -> list[tuple[str, str, str]]:
         async with self.sessions() as session:
-            rows = (await session.scalars(select(DeadLetterAudit).where(DeadLetterAudit.dead_letter_id == dead_letter_id).order_by(DeadLetterAudit.id))).all()
+            rows = (
+                await session.scalars(
+                    select(DeadLetterAudit).where(DeadLetterAudit.dead_letter_id == dead_letter_id).order_by(DeadLetterAudit.id)
+                )
+            ).all()
             return [(r.actor, r.action, r.result) for r in rows]
 
 
 @asynccontextmanager
 async def running_hub(bootstrap: str, database_url: str) -> AsyncIterator[Hub]:
-    settings = dlq_settings(database_url=database_url, kafka={"bootstrap": bootstrap, "partitions": 2}, api={"clients": {PORTAL_KEY: "portal"}})
+    settings = dlq_settings(
+        database_url=database_url, kafka={"bootstrap": bootstrap, "partitions": 2}, api={"clients": {PORTAL_KEY: "portal"}}
+    )
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
     engine = create_engine(database_url)
@@ -138,13 +144,21 @@ async def hub(own_kafka: str, new_database: Callable[[], Awaitable[str]]) -> Asy
 
 
 def submitted(case_id: uuid.UUID) -> Envelope:
-    body = RequestSubmitted.model_validate({"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti Rahmawati"}, "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"}})
+    body = RequestSubmitted.model_validate(
+        {
+            "service": "samsat.pkb_annual",
+            "applicant": {"nik": NIK, "name": "Siti Rahmawati"},
+            "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"},
+        }
+    )
     return Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="api", payload=body.model_dump(mode="json"))
 
 
 def schema_invalid(case_id: uuid.UUID) -> bytes:
     """Valid JSON, carrying a NIK, with a message type nobody knows."""
-    return json.dumps({"request_id": str(case_id), "type": "request.teleport", "source": "test", "payload": {"applicant": {"nik": NIK}}}).encode()
+    return json.dumps(
+        {"request_id": str(case_id), "type": "request.teleport", "source": "test", "payload": {"applicant": {"nik": NIK}}}
+    ).encode()
 
 
 POISON = b"\x00\x01 not an envelope, not even JSON"
@@ -153,10 +167,19 @@ POISON = b"\x00\x01 not an envelope, not even JSON"
 async def create_case(hub: Hub, envelope: Envelope) -> None:
     """What the API would have stored had it not been lost: the case row, after the fact."""
     async with hub.sessions.begin() as session:
-        session.add(Case(
-            id=envelope.request_id, client_id="portal", request_hash="0" * 64, service=envelope.payload["service"], kind="single",
-            status=Status.SUBMITTED.value, applicant=envelope.payload["applicant"], data=envelope.payload["data"], outputs={},
-        ))
+        session.add(
+            Case(
+                id=envelope.request_id,
+                client_id="portal",
+                request_hash="0" * 64,
+                service=envelope.payload["service"],
+                kind="single",
+                status=Status.SUBMITTED.value,
+                applicant=envelope.payload["applicant"],
+                data=envelope.payload["data"],
+                outputs={},
+            )
+        )
 
 
 async def wait_case_routed(hub: Hub, case_id: uuid.UUID, timeout: float = 30.0) -> Case:
@@ -186,7 +209,8 @@ async def test_dead_letters_are_archived_browsable_masked_and_a_fixed_one_replay
         "poison": await hub.inject(POISON, key=b"poison", headers=[("mpp-correlation-id", b"corr-poison")]),
         "invalid": await hub.inject(schema_invalid(uuid.uuid4()), key=b"invalid"),
         "fixable": await hub.inject(
-            fixable.to_bytes(), key=fixable.key,
+            fixable.to_bytes(),
+            key=fixable.key,
             headers=envelope_headers(fixable, correlation_id="corr-fixable", traceparent=new_traceparent()),
         ),
     }
@@ -240,7 +264,9 @@ async def test_dead_letters_are_archived_browsable_masked_and_a_fixed_one_replay
     assert case.status == Status.ROUTED
     async with hub.sessions() as session:
         steps = (await session.scalars(select(Step).where(Step.case_id == case.id))).all()
-        command = await session.scalar(select(func.count()).select_from(OutboxMessage).where(OutboxMessage.topic == topics.commands("samsat")))
+        command = await session.scalar(
+            select(func.count()).select_from(OutboxMessage).where(OutboxMessage.topic == topics.commands("samsat"))
+        )
     assert [s.status for s in steps] == [Status.ROUTED] and command == 1
     [after] = await hub.dead_letters(id=fixed.id)
     assert (after.status, after.replay_count) == ("replayed", 1) and after.last_replayed_at is not None
@@ -261,7 +287,11 @@ async def test_only_operator_keys_open_the_operator_api(hub: Hub) -> None:
             "unknown key": await stranger.get(path),
         }
     assert {name: r.status_code for name, r in answers.items()} == {
-        "portal list": 403, "portal replay": 403, "portal bulk": 403, "anonymous": 401, "unknown key": 401,
+        "portal list": 403,
+        "portal replay": 403,
+        "portal bulk": 403,
+        "anonymous": 401,
+        "unknown key": 401,
     }
     assert {r.headers["content-type"] for r in answers.values()} == {PROBLEM_JSON}
     assert answers["portal list"].json()["code"] == "forbidden"
@@ -299,7 +329,9 @@ async def test_poison_that_keeps_coming_back_is_quarantined_and_needs_force(hub:
     assert (bounced.status, bounced.incoming_replay_count) == ("quarantined", MAX_REPLAYS + 1)
 
     assert await hub.audit(current.id) == [
-        ("archiver", "archive", "quarantined"), ("ops-ani", "replay", "refused"), ("ops-ani", "replay", "replayed"),
+        ("archiver", "archive", "quarantined"),
+        ("ops-ani", "replay", "refused"),
+        ("ops-ani", "replay", "replayed"),
     ]
     async with hub.sessions() as session:
         sent = (await session.scalars(select(OutboxMessage).where(OutboxMessage.topic == topics.REQUESTS).order_by(OutboxMessage.id))).all()
@@ -329,7 +361,9 @@ async def test_bulk_replay_by_filter_reports_counts_and_audits_each(hub: Hub) ->
     rows = await hub.wait_dead_letters(4)
     [resolved] = [r for r in rows if r.value == POISON + b"\x00"]
     async with hub.client() as ops:
-        assert (await ops.post(f"/v1/operator/dead-letters/{resolved.id}/resolve", params={"note": "known test garbage"})).status_code == 200
+        assert (
+            await ops.post(f"/v1/operator/dead-letters/{resolved.id}/resolve", params={"note": "known test garbage"})
+        ).status_code == 200
 
         bulk = await ops.post("/v1/operator/dead-letters/replay", params={"topic": topics.REQUESTS})
         assert bulk.status_code == 200, bulk.text
@@ -340,7 +374,9 @@ async def test_bulk_replay_by_filter_reports_counts_and_audits_each(hub: Hub) ->
         assert resolved_again.json() == {"matched": 1, "replayed": 0, "refused": 1, "skipped": 0}
 
     assert await hub.audit(resolved.id) == [
-        ("archiver", "archive", "new"), ("ops-ani", "resolve", "resolved"), ("ops-ani", "replay", "refused"),
+        ("archiver", "archive", "new"),
+        ("ops-ani", "resolve", "resolved"),
+        ("ops-ani", "replay", "refused"),
     ]
     for row in rows:
         if row.id != resolved.id:

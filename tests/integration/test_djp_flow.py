@@ -111,9 +111,7 @@ async def tokens(stack: HubStack) -> dict[str, int]:
 
 async def test_the_three_djp_services_complete_with_canonical_outputs_and_history(stack: HubStack) -> None:
     before = (await stack.ledger("djp"))["applied"]
-    activated, valid, not_valid, clearance = await finish(
-        stack, activation(), kswp(), kswp(NIK_SPT_KURANG), skf()
-    )
+    activated, valid, not_valid, clearance = await finish(stack, activation(), kswp(), kswp(NIK_SPT_KURANG), skf())
 
     assert activated["status"] == "COMPLETED", activated
     assert activated["applicant_nik_masked"] == "1375**********07"
@@ -220,4 +218,3 @@ async def test_garbled_and_unknown_status_answers_fail_with_the_reason_and_the_a
     assert adapter_alive(stack)
     [following] = await finish(stack, kswp())
     assert following["status"] == "COMPLETED"
-

@@ -31,7 +31,12 @@ from support.fixtures import throwaway_broker
 from support.stack import TERMINAL, HubStack, pkb_request, running, submit_many
 
 OPERATOR = {"Authorization": "Bearer dev-operator-key"}
-LADDER = {"RETRY_ATTEMPTS": "2", "RETRY_MAX_WAIT_SECONDS": "0.1", "RETRY_TOPIC_DELAYS_SECONDS": "[0.5, 1, 2]", "BREAKER_FAILURE_THRESHOLD": "1000"}
+LADDER = {
+    "RETRY_ATTEMPTS": "2",
+    "RETRY_MAX_WAIT_SECONDS": "0.1",
+    "RETRY_TOPIC_DELAYS_SECONDS": "[0.5, 1, 2]",
+    "BREAKER_FAILURE_THRESHOLD": "1000",
+}
 
 
 @pytest.fixture(scope="module")
@@ -45,8 +50,11 @@ class Watcher:
 
     def __init__(self, bootstrap: str) -> None:
         self.consumer = AIOKafkaConsumer(
-            *(f"mpp.retry.samsat.{n}" for n in (1, 2, 3)), topics.DEADLETTER,
-            bootstrap_servers=bootstrap, group_id=f"test-watch-{uuid.uuid4().hex[:6]}", auto_offset_reset="earliest",
+            *(f"mpp.retry.samsat.{n}" for n in (1, 2, 3)),
+            topics.DEADLETTER,
+            bootstrap_servers=bootstrap,
+            group_id=f"test-watch-{uuid.uuid4().hex[:6]}",
+            auto_offset_reset="earliest",
             metadata_max_age_ms=500,
         )
         self.seen: list[tuple[str, str, dict[str, str], float]] = []  # (topic, request id, headers, seen at)
@@ -74,11 +82,17 @@ class Watcher:
 
 
 @pytest.fixture(scope="module")
-async def stack(own_kafka: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HubStack]:
-    async with running(HubStack(
-            database_url=await new_database(), kafka_bootstrap=own_kafka, workdir=tmp_path_factory.mktemp("ladder-hub"),
+async def stack(
+    own_kafka: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[HubStack]:
+    async with running(
+        HubStack(
+            database_url=await new_database(),
+            kafka_bootstrap=own_kafka,
+            workdir=tmp_path_factory.mktemp("ladder-hub"),
             extra_env={"MPP_KAFKA__PARTITIONS": "1", **{f"MPP_AGENCIES__SAMSAT__{k}": v for k, v in LADDER.items()}},
-        )) as hub:
+        )
+    ) as hub:
         yield hub
 
 
@@ -214,14 +228,23 @@ async def test_a_case_in_the_retry_topics_does_not_block_the_next_case_on_its_pa
 @pytest.fixture
 async def operator_api(stack: HubStack) -> AsyncIterator[httpx.AsyncClient]:
     """The API app and the status tracker in this process (same code the hub runs)."""
-    settings = Settings.model_validate({"database_url": stack.database_url, "kafka": {"bootstrap": stack.kafka_bootstrap}, "api": {"clients": {"test-portal-key": "portal"}}})
+    settings = Settings.model_validate(
+        {
+            "database_url": stack.database_url,
+            "kafka": {"bootstrap": stack.kafka_bootstrap},
+            "api": {"clients": {"test-portal-key": "portal"}},
+        }
+    )
     stop = asyncio.Event()
     async with database(settings.database_url) as sessions:
         tracker = asyncio.create_task(run_status_tracker(settings, sessions, stop))
         app = create_app(settings, sessions=sessions)
         if not any(getattr(r, "path", "") == "/v1/operator/adapters" for r in app.routes):
             app.include_router(adapters_api.router)
-        async with app.router.lifespan_context(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client:
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub") as client,
+        ):
             yield client
         stop.set()
         await tracker
@@ -234,7 +257,9 @@ async def samsat_states(api: httpx.AsyncClient) -> list[str]:
     return [i["state"] for i in samsat["instances"] if not i["stale"]]
 
 
-async def test_the_operator_sees_the_breaker_open_and_closed_again(stack: HubStack, watcher: Watcher, operator_api: httpx.AsyncClient) -> None:
+async def test_the_operator_sees_the_breaker_open_and_closed_again(
+    stack: HubStack, watcher: Watcher, operator_api: httpx.AsyncClient
+) -> None:
     restart_adapter(stack, BREAKER_FAILURE_THRESHOLD="2", BREAKER_RESET_SECONDS="1")
     try:
         await wait_until(lambda: _states_are(operator_api, ["closed"]), what="a closed samsat instance")

@@ -33,9 +33,7 @@ NIK_AKTA_TIDAK_SESUAI = "1375015203900098"  # ends in 98: the birth certificate 
 STAGES = ["ROUTED", "ACCEPTED", "AWAITING_PAYMENT", "IN_PROCESS", "READY_FOR_PICKUP", "COMPLETED"]
 
 
-def passport_request(
-    service: str = "imigrasi.passport_new", *, nik: str = NIK, name: str = "Siti Rahmah", **data: Any
-) -> dict[str, Any]:
+def passport_request(service: str = "imigrasi.passport_new", *, nik: str = NIK, name: str = "Siti Rahmah", **data: Any) -> dict[str, Any]:
     base: dict[str, Any] = {
         "passport_type": "electronic",
         "validity_years": 10,
@@ -183,7 +181,8 @@ async def test_returned_documents_put_the_case_in_needs_revision_naming_what_to_
     # step (new step id = new IdTransaksi), a new application that goes through.
     async with stack.client() as client:
         revised = await client.post(
-            f"/v1/requests/{case_id}/steps/{returned['id']}/revision", json={"data": {**body["data"], "supporting_document": "marriage_book"}}
+            f"/v1/requests/{case_id}/steps/{returned['id']}/revision",
+            json={"data": {**body["data"], "supporting_document": "marriage_book"}},
         )
     assert revised.status_code == 202, revised.text
     done = (await stack.wait_terminal([case_id], timeout=60))[case_id]
@@ -207,7 +206,9 @@ async def send_cancel(stack: HubStack, case: dict[str, Any], body: dict[str, Any
         step_id=uuid.UUID(step["id"]),
         type=MessageType.STEP_CANCEL,
         source="test:cancel",
-        payload=StepCancel(command=command, agency_ref=case["outputs"]["application_number"], reason="Pemohon membatalkan").model_dump(mode="json"),
+        payload=StepCancel(command=command, agency_ref=case["outputs"]["application_number"], reason="Pemohon membatalkan").model_dump(
+            mode="json"
+        ),
     )
     producer = create_producer(KafkaSettings(bootstrap=stack.kafka_bootstrap))
     await producer.start()

@@ -146,7 +146,11 @@ async def test_new_skck_is_accepted_then_issued_by_callback(stack: HubStack) -> 
 
 
 async def test_skck_renewal_is_issued(stack: HubStack) -> None:
-    data = {**SKCK_DATA, "old_skck_number": "SKCK/YANMAS/01234/III/2025/INTELKAM", "old_skck_valid_until": (date.today() - timedelta(days=40)).isoformat()}
+    data = {
+        **SKCK_DATA,
+        "old_skck_number": "SKCK/YANMAS/01234/III/2025/INTELKAM",
+        "old_skck_valid_until": (date.today() - timedelta(days=40)).isoformat(),
+    }
     case = await finish(stack, request("polri.skck_renewal", data))
 
     assert case["status"] == "COMPLETED", case
@@ -191,7 +195,11 @@ async def test_a_stolen_vehicle_and_a_mismatched_engine_number_are_rejected_with
     cases = await stack.wait_terminal(ids, timeout=30)
     stolen, mismatch = (cases[i] for i in ids)
 
-    assert (stolen["status"], stolen["error"]["code"], stolen["error"]["agency_code"]) == ("REJECTED", "vehicle_blocked", "KENDARAAN_DIBLOKIR")
+    assert (stolen["status"], stolen["error"]["code"], stolen["error"]["agency_code"]) == (
+        "REJECTED",
+        "vehicle_blocked",
+        "KENDARAAN_DIBLOKIR",
+    )
     assert (True, "ACCEPTED", "IN_PROCESS") in transitions(stolen), "the stolen-list hit is held for coordination first"
     assert (mismatch["status"], mismatch["error"]["code"]) == ("REJECTED", "physical_check_mismatch")
     assert "nomor mesin" in mismatch["error"]["message"]
@@ -289,16 +297,25 @@ async def test_a_forged_callback_is_refused_and_the_case_is_unaffected(stack: Hu
             "layanan": "SKCK_BARU",
             "status": "TERBIT",
             "waktu": "2026-01-14T09:30:00+07:00",
-            "skck": {"nomor_skck": "SKCK/PALSU/00000/I/2026/X", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2030-01-14", "biaya_pnbp": 0},
+            "skck": {
+                "nomor_skck": "SKCK/PALSU/00000/I/2026/X",
+                "tanggal_terbit": "2026-01-14",
+                "berlaku_sampai": "2030-01-14",
+                "biaya_pnbp": 0,
+            },
         }
     ).encode()
 
     url = f"/v1/callbacks/polri/{step_id}"
     async with httpx.AsyncClient(base_url=stack.api_url, timeout=10) as client:
-        wrong_secret = await client.post(url, content=forged, headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign("guessed-secret", step_id, forged)})
+        wrong_secret = await client.post(
+            url, content=forged, headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign("guessed-secret", step_id, forged)}
+        )
         unsigned = await client.post(url, content=forged, headers={"Content-Type": "application/json"})
         other_step = await client.post(
-            url, content=forged, headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(DEV_CALLBACK_SECRET, uuid.uuid4(), forged)}
+            url,
+            content=forged,
+            headers={"Content-Type": "application/json", SIGNATURE_HEADER: sign(DEV_CALLBACK_SECRET, uuid.uuid4(), forged)},
         )
 
     assert (wrong_secret.status_code, wrong_secret.json()["code"]) == (401, "callback_signature_invalid")

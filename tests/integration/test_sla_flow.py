@@ -31,10 +31,13 @@ def catalogue_with_tiny_skck_sla(target: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[HubStack]:
+async def stack(
+    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
+) -> AsyncIterator[HubStack]:
     workdir = tmp_path_factory.mktemp("sla-stack")
     (workdir / "no-holidays.toml").write_text("", encoding="utf-8")
-    async with running(HubStack(
+    async with running(
+        HubStack(
             database_url=await new_database(),
             kafka_bootstrap=kafka_bootstrap,
             workdir=workdir,
@@ -46,17 +49,22 @@ async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]]
                 "MPP_SLA__HOLIDAYS_PATH": str(workdir / "no-holidays.toml"),
                 "MPP_SLA__SCAN_SECONDS": "0.3",
             },
-        )) as hub:
+        )
+    ) as hub:
         yield hub
 
 
 async def test_a_step_past_its_sla_is_flagged_announced_and_still_completes(stack: HubStack) -> None:
     await stack.set_knobs("polri", verdict_delay_ms=6000)  # Polri answers well after the 2.6 s SLA
     async with stack.client() as client:
-        response = await client.post("/v1/requests", json={
-            "service": "polri.skck_new", "applicant": {"nik": "1375015203900007", "name": "Siti Rahmah"},
-            "data": {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"},
-        })
+        response = await client.post(
+            "/v1/requests",
+            json={
+                "service": "polri.skck_new",
+                "applicant": {"nik": "1375015203900007", "name": "Siti Rahmah"},
+                "data": {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"},
+            },
+        )
     case_id = response.json()["id"]
 
     deadline = time.monotonic() + 20

@@ -46,23 +46,43 @@ async def add_case(
     case_id = uuid.uuid4()
     step_ids = [uuid.uuid4() for _ in steps]
     async with sessions.begin() as session:
-        session.add(Case(id=case_id, client_id="portal", request_hash="x", service="polri.skck_new", status=case_status.value,
-                         applicant={"nik": NIK, "name": "Siti Aminah"}, data={"nik": NIK}, outputs={}))
+        session.add(
+            Case(
+                id=case_id,
+                client_id="portal",
+                request_hash="x",
+                service="polri.skck_new",
+                status=case_status.value,
+                applicant={"nik": NIK, "name": "Siti Aminah"},
+                data={"nik": NIK},
+                outputs={},
+            )
+        )
         await session.flush()
         for step_id, fields in zip(step_ids, steps, strict=True):
-            session.add(Step(**{
-                "id": step_id, "case_id": case_id, "service": "polri.skck_new", "agency": "polri", "operation": "skck.apply",
-                "status": Status.IN_PROCESS.value, "inputs": {"nik": NIK}, "sla_due_at": NOW - timedelta(hours=1),
-                **fields,
-            }))
+            session.add(
+                Step(
+                    **{
+                        "id": step_id,
+                        "case_id": case_id,
+                        "service": "polri.skck_new",
+                        "agency": "polri",
+                        "operation": "skck.apply",
+                        "status": Status.IN_PROCESS.value,
+                        "inputs": {"nik": NIK},
+                        "sla_due_at": NOW - timedelta(hours=1),
+                        **fields,
+                    }
+                )
+            )
     return case_id, step_ids
 
 
 async def breach_rows(sessions: async_sessionmaker[AsyncSession], case_id: uuid.UUID) -> tuple[list[HistoryRecord], list[OutboxMessage]]:
     async with sessions() as session:
-        history = (await session.scalars(
-            select(HistoryRecord).where(HistoryRecord.case_id == case_id, HistoryRecord.note.like("SLA breached%"))
-        )).all()
+        history = (
+            await session.scalars(select(HistoryRecord).where(HistoryRecord.case_id == case_id, HistoryRecord.note.like("SLA breached%")))
+        ).all()
         outbox = (await session.scalars(select(OutboxMessage).where(OutboxMessage.key == str(case_id).encode()))).all()
     return list(history), list(outbox)
 
@@ -113,7 +133,9 @@ async def test_an_overdue_step_is_flagged_once(sessions: async_sessionmaker[Asyn
         pytest.param({}, Status.CANCELLED, id="case-cancelled"),
     ],
 )
-async def test_steps_that_are_not_flagged(sessions: async_sessionmaker[AsyncSession], fields: dict[str, object], case_status: Status) -> None:
+async def test_steps_that_are_not_flagged(
+    sessions: async_sessionmaker[AsyncSession], fields: dict[str, object], case_status: Status
+) -> None:
     case_id, (step_id,) = await add_case(sessions, fields, case_status=case_status)
     assert await scanner(sessions).scan() == 0
     async with sessions() as session:

@@ -43,7 +43,11 @@ class Hub:
         return httpx.AsyncClient(base_url=self.base_url, headers=headers, timeout=10)
 
     async def submit(self, key: str = KEY_A) -> uuid.UUID:
-        body = {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"}}
+        body = {
+            "service": "samsat.pkb_annual",
+            "applicant": {"nik": NIK, "name": "Siti"},
+            "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"},
+        }
         async with self.client(key) as portal:
             response = await portal.post("/v1/requests", json=body)
         assert response.status_code == 202, response.text
@@ -58,7 +62,15 @@ class Hub:
 
     async def add_step(self, case_id: uuid.UUID) -> uuid.UUID:
         async with self.sessions.begin() as session:
-            step = Step(case_id=case_id, name="pay", service="samsat.pkb_annual", agency="samsat", operation="pkb_annual", status="SUBMITTED", inputs={})
+            step = Step(
+                case_id=case_id,
+                name="pay",
+                service="samsat.pkb_annual",
+                agency="samsat",
+                operation="pkb_annual",
+                status="SUBMITTED",
+                inputs={},
+            )
             session.add(step)
             await session.flush()
             return step.id
@@ -71,7 +83,9 @@ class Hub:
 
     async def history_ids(self, case_id: uuid.UUID) -> list[int]:
         async with self.sessions() as session:
-            return list((await session.scalars(select(HistoryRecord.id).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id))).all())
+            return list(
+                (await session.scalars(select(HistoryRecord.id).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id))).all()
+            )
 
 
 @pytest.fixture
@@ -143,12 +157,22 @@ async def test_the_stream_follows_the_case_in_order_and_ends_when_it_is_terminal
     refusal = history[3]
     events = events_only(received)
     assert [int(e["id"]) for e in events] == [i for i in history if i != refusal]
-    assert [e["event"] for e in events] == ["case.status_changed", "step.status_changed", "case.status_changed", "step.status_changed", "case.status_changed"]
+    assert [e["event"] for e in events] == [
+        "case.status_changed",
+        "step.status_changed",
+        "case.status_changed",
+        "step.status_changed",
+        "case.status_changed",
+    ]
     bodies = [json.loads(e["data"]) for e in events]
     assert all(set(b) == EVENT_KEYS for b in bodies)
     assert [b["event_id"] for b in bodies] == [int(e["id"]) for e in events]
     assert [(b["to_status"], b["case"]["status"]) for b in bodies] == [
-        ("SUBMITTED", "SUBMITTED"), ("ROUTED", "SUBMITTED"), ("ROUTED", "ROUTED"), ("COMPLETED", "ROUTED"), ("COMPLETED", "COMPLETED"),
+        ("SUBMITTED", "SUBMITTED"),
+        ("ROUTED", "SUBMITTED"),
+        ("ROUTED", "ROUTED"),
+        ("COMPLETED", "ROUTED"),
+        ("COMPLETED", "COMPLETED"),
     ]
     assert bodies[1]["step"]["id"] == str(step_id) and bodies[0]["step"] is None
     assert NIK not in "".join(e["data"] for e in events)

@@ -78,7 +78,9 @@ async def test_the_adapter_status_topic_is_compacted_with_one_partition(kafka_bo
     assert found["min.insync.replicas"] == ("1", TOPIC_OVERRIDE)
 
 
-async def test_prepare_leaves_existing_topics_be_and_apply_sets_the_declared_configs(kafka_bootstrap: str, admin: AIOKafkaAdminClient) -> None:
+async def test_prepare_leaves_existing_topics_be_and_apply_sets_the_declared_configs(
+    kafka_bootstrap: str, admin: AIOKafkaAdminClient
+) -> None:
     name = agency()
     first = KafkaSettings(bootstrap=kafka_bootstrap, retention_hours={"commands": 12})
     await prepare(first, [Topology(first).topic(topics.commands(name))])

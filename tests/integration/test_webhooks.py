@@ -103,7 +103,15 @@ class Hub:
 
     async def add_step(self, case_id: uuid.UUID, name: str = "pay") -> uuid.UUID:
         async with self.sessions.begin() as session:
-            step = Step(case_id=case_id, name=name, service="samsat.pkb_annual", agency="samsat", operation="pkb_annual", status=Status.SUBMITTED.value, inputs={})
+            step = Step(
+                case_id=case_id,
+                name=name,
+                service="samsat.pkb_annual",
+                agency="samsat",
+                operation="pkb_annual",
+                status=Status.SUBMITTED.value,
+                inputs={},
+            )
             session.add(step)
             await session.flush()
             return step.id
@@ -116,7 +124,9 @@ class Hub:
 
     async def history_ids(self, case_id: uuid.UUID) -> list[int]:
         async with self.sessions() as session:
-            return list((await session.scalars(select(HistoryRecord.id).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id))).all())
+            return list(
+                (await session.scalars(select(HistoryRecord.id).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id))).all()
+            )
 
     async def deliveries(self, subscription_id: str | uuid.UUID | None = None) -> list[WebhookDelivery]:
         query = select(WebhookDelivery).order_by(WebhookDelivery.subscription_id, WebhookDelivery.event_id)
@@ -129,7 +139,11 @@ class Hub:
 @asynccontextmanager
 async def running_hub(database_url: str, allow_private_targets: bool) -> AsyncIterator[Hub]:
     settings = Settings.model_validate(
-        {"database_url": database_url, "api": {"clients": {KEY_A: "portal-a", KEY_B: "portal-b"}}, "webhooks": {"allow_private_targets": allow_private_targets}}
+        {
+            "database_url": database_url,
+            "api": {"clients": {KEY_A: "portal-a", KEY_B: "portal-b"}},
+            "webhooks": {"allow_private_targets": allow_private_targets},
+        }
     )
     app = create_app(settings)
     app.include_router(webhooks.router)
@@ -321,7 +335,9 @@ class TestFanOut:
             assert await dispatcher.fan_out() == 0  # the cursor moved with the rows
         ids_a, ids_b = await strict_hub.history_ids(case_a), await strict_hub.history_ids(case_b)
         rows = await strict_hub.deliveries()
-        by_sub = {str(s): sorted((d.case_id, d.event_id) for d in rows if str(d.subscription_id) == s) for s in {a1["id"], a2["id"], b1["id"]}}
+        by_sub = {
+            str(s): sorted((d.case_id, d.event_id) for d in rows if str(d.subscription_id) == s) for s in {a1["id"], a2["id"], b1["id"]}
+        }
         assert by_sub[a1["id"]] == by_sub[a2["id"]] == [(case_a, i) for i in ids_a]
         assert by_sub[b1["id"]] == [(case_b, i) for i in ids_b]
         async with strict_hub.sessions() as session:
@@ -330,7 +346,9 @@ class TestFanOut:
         # Each client reads only its own log.
         async with strict_hub.client(KEY_A) as portal:
             log = (await portal.get(f"/v1/webhooks/{a1['id']}/deliveries")).json()
-        assert [(d["event_id"], d["case_id"], d["status"], d["attempts"]) for d in log] == [(i, str(case_a), "pending", 0) for i in reversed(ids_a)]
+        assert [(d["event_id"], d["case_id"], d["status"], d["attempts"]) for d in log] == [
+            (i, str(case_a), "pending", 0) for i in reversed(ids_a)
+        ]
 
     async def test_a_new_subscription_starts_with_the_next_event(self, strict_hub: Hub) -> None:
         case_id = await strict_hub.submit()
@@ -365,7 +383,13 @@ class TestFanOut:
         first, step_event = bodies[0], bodies[1]
         assert set(first) == {"event_id", "type", "occurred_at", "case", "step", "from_status", "to_status", "note"}
         assert first["case"] == {"id": str(case_id), "service": "samsat.pkb_annual", "status": "SUBMITTED"} and first["step"] is None
-        assert step_event["step"] == {"id": str(step_id), "name": "pay", "service": "samsat.pkb_annual", "agency": "samsat", "status": "ROUTED"}
+        assert step_event["step"] == {
+            "id": str(step_id),
+            "name": "pay",
+            "service": "samsat.pkb_annual",
+            "agency": "samsat",
+            "status": "ROUTED",
+        }
         assert bodies[3]["note"] == "samsat: E12: no record for NIK [redacted]"
         raw = "".join(d.body for d in await strict_hub.deliveries(sub["id"]))
         assert NIK not in raw and NAME not in raw and "BA 1234" not in raw
@@ -441,7 +465,9 @@ class TestDelivery:
             assert headers["content-type"] == "application/json"
             assert headers["host"] == base_url.removeprefix("http://")
         last = r.received[-1]
-        assert verify_webhook(sub["secret"], last.body, last.headers["x-mpp-signature"], now=hub.clock().timestamp()) == int(hub.clock().timestamp())
+        assert verify_webhook(sub["secret"], last.body, last.headers["x-mpp-signature"], now=hub.clock().timestamp()) == int(
+            hub.clock().timestamp()
+        )
         assert last.json["event_id"] == event_id and last.json["case"]["status"] == "SUBMITTED"
 
     async def test_events_of_one_subscription_are_sent_in_order(self, hub: Hub, receiver: tuple[Receiver, str]) -> None:
@@ -567,7 +593,9 @@ class TestDelivery:
         e1, e2 = await hub.history_ids(case_id)
         r.failures[("hook", e1)] = 1
         stop = asyncio.Event()
-        dispatcher = WebhookDispatcher(hub.sessions, hub.settings.webhooks.model_copy(update={"backoff_base_seconds": 0.05, "poll_seconds": 0.02}))
+        dispatcher = WebhookDispatcher(
+            hub.sessions, hub.settings.webhooks.model_copy(update={"backoff_base_seconds": 0.05, "poll_seconds": 0.02})
+        )
         task = asyncio.create_task(dispatcher.run(stop))
         try:
             async with asyncio.timeout(10):
@@ -606,4 +634,3 @@ class TestDeliveryLogQuery:
         assert [d["event_id"] for d in page + rest] == list(reversed(ids))
         assert none == []
         assert assert_problem(bad, 422, "validation_error")["errors"][0]["field"] == "status"
-

@@ -126,7 +126,9 @@ class PortalLoad:
 
     async def _run(self) -> None:
         semaphore = asyncio.Semaphore(self.concurrency)
-        async with httpx.AsyncClient(base_url=self.stack.api_url, headers={"Authorization": "Bearer test-portal-key"}, timeout=10) as client:
+        async with httpx.AsyncClient(
+            base_url=self.stack.api_url, headers={"Authorization": "Bearer test-portal-key"}, timeout=10
+        ) as client:
 
             async def one(submission: Submission, body: dict[str, Any]) -> None:
                 async with semaphore:
@@ -239,6 +241,7 @@ async def read_dead_letters(bootstrap: str) -> list[DeadLetter]:
         await consumer.seek_to_beginning(*tps)
         end = await consumer.end_offsets(tps)
         out: list[DeadLetter] = []
+
         async def behind() -> bool:
             return any([await consumer.position(tp) < end[tp] for tp in tps])
 
@@ -246,7 +249,11 @@ async def read_dead_letters(bootstrap: str) -> list[DeadLetter]:
             for records in (await consumer.getmany(*tps, timeout_ms=500)).values():
                 for record in records:
                     h = {k: v.decode(errors="replace") for k, v in record.headers or ()}
-                    original = (h.get("dlq.original.topic", "?"), int(h.get("dlq.original.partition", -1)), int(h.get("dlq.original.offset", -1)))
+                    original = (
+                        h.get("dlq.original.topic", "?"),
+                        int(h.get("dlq.original.partition", -1)),
+                        int(h.get("dlq.original.offset", -1)),
+                    )
                     out.append(DeadLetter(original, h.get("dlq.error.class", "?"), h.get("dlq.consumer", "?")))
         return out
     finally:
@@ -351,7 +358,11 @@ async def measure(
     if result.applied != result.completed:
         result.violations.append(f"ledger applied {result.applied}, completed {result.completed}")
 
-    letters = await (wait_dead_letters(stack.kafka_bootstrap, set(expected_dead_letters)) if expected_dead_letters else read_dead_letters(stack.kafka_bootstrap))
+    letters = await (
+        wait_dead_letters(stack.kafka_bootstrap, set(expected_dead_letters))
+        if expected_dead_letters
+        else read_dead_letters(stack.kafka_bootstrap)
+    )
     result.dead_letters_expected = sum(1 for d in letters if d.original in expected_dead_letters)
     unexpected = [d for d in letters if d.original not in expected_dead_letters]
     result.dead_letters_unexpected = len(unexpected)
@@ -408,7 +419,9 @@ class LocalPostgres:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.home} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"
-        self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.home / "server.log"), "-o", options, "-w", "-t", "60", "start")
+        self._run(
+            str(self.bin / "pg_ctl"), "-D", str(self.data), "-l", str(self.home / "server.log"), "-o", options, "-w", "-t", "60", "start"
+        )
 
     def stop(self, mode: str = "fast") -> None:
         self._run(str(self.bin / "pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "-t", "60", "stop")

@@ -75,7 +75,9 @@ def hub_stack(
     runs the hub as separate processes on the session's broker and a fresh database."""
 
     @contextlib.asynccontextmanager
-    async def make(*, agencies: tuple[str, ...] = ("samsat",), extra_env: dict[str, str] | None = None, **options: Any) -> AsyncIterator[HubStack]:
+    async def make(
+        *, agencies: tuple[str, ...] = ("samsat",), extra_env: dict[str, str] | None = None, **options: Any
+    ) -> AsyncIterator[HubStack]:
         stack = HubStack(
             database_url=await new_database(),
             kafka_bootstrap=kafka_bootstrap,
@@ -143,7 +145,9 @@ def new_database() -> Iterator[Callable[[], Awaitable[str]]]:
 
 async def _drop_databases(admin_url: str, names: list[str]) -> None:
     url = make_url(admin_url)
-    connection = await asyncpg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database)
+    connection = await asyncpg.connect(
+        host=url.host, port=url.port or 5432, user=url.username, password=url.password, database=url.database
+    )
     try:
         for name in names:
             await connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')

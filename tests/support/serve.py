@@ -26,7 +26,9 @@ class _QuietServer(uvicorn.Server):
 async def serve(app: Any) -> AsyncIterator[str]:
     """``app`` on http://127.0.0.1:<free port> (its lifespan is the caller's business)."""
     port = free_ports(1)[0]
-    server = _QuietServer(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2))
+    server = _QuietServer(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off", timeout_graceful_shutdown=2)
+    )
     task = asyncio.create_task(server.serve())
     while not server.started:
         if task.done():

@@ -104,7 +104,10 @@ def test_declared_capabilities_are_checked_against_the_methods_both_ways() -> No
         async def poll(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str) -> StepStatusReport:
             return ACCEPTED
 
-    assert capability_mismatches(Forgetful) == ["implements poll but does not declare poll", "declares cancel but does not implement cancel"]
+    assert capability_mismatches(Forgetful) == [
+        "implements poll but does not declare poll",
+        "declares cancel but does not implement cancel",
+    ]
     assert capability_mismatches(PolledAdapter) == []
     assert capability_mismatches(SyncAdapter) == []
 

@@ -371,7 +371,11 @@ async def test_poison_is_dead_lettered_under_its_own_coordinates_with_the_reques
     await worker.dead_letter(Record(headers=[], partition=2, offset=9), PoisonMessage("invalid step.command payload"))  # type: ignore[arg-type]
     [dead] = producer.sent
     assert dead.topic == topics.DEADLETTER
-    assert (dead.header("dlq.original.topic"), dead.header("dlq.original.partition"), dead.header("dlq.original.offset")) == ("mpp.commands.fake", "2", "9")
+    assert (dead.header("dlq.original.topic"), dead.header("dlq.original.partition"), dead.header("dlq.original.offset")) == (
+        "mpp.commands.fake",
+        "2",
+        "9",
+    )
     assert dead.header("dlq.error.class") == "PoisonMessage"
     assert dead.header("dlq.attempts") == "1"
     assert dead.header("dlq.consumer") == "adapter:fake"
@@ -430,7 +434,9 @@ async def test_an_unexpected_adapter_bug_propagates_and_publishes_nothing() -> N
         command_envelope(payload={}),
         command_envelope(payload={"service": "fake.service", "operation": "do_it", "data": {}}),  # no applicant
         command_envelope(payload={"service": "fake.service", "operation": "do_it", "applicant": {"nik": "123", "name": "X"}, "data": {}}),
-        command_envelope(payload={"service": "fake.service", "operation": "do_it", "applicant": {"nik": NIK, "name": "X"}, "data": {}, "x": 1}),
+        command_envelope(
+            payload={"service": "fake.service", "operation": "do_it", "applicant": {"nik": NIK, "name": "X"}, "data": {}, "x": 1}
+        ),
         command_envelope(type=MessageType.STEP_STATUS),
         command_envelope(type=MessageType.REQUEST_SUBMITTED),
     ],

@@ -46,7 +46,9 @@ def make_plugin(agency: str = "kantah", **changes: Any) -> AgencyPlugin:
         "contract": _unused,
         "payloads": dict,
         "catalogue": HERE / "no-such-catalogue.toml",
-        "dev": DevDefaults(port=8190, settings={"token": "dev-token", "poll_seconds": 5}, simulator_secrets={"kunci": "token"}, calls_back=True),
+        "dev": DevDefaults(
+            port=8190, settings={"token": "dev-token", "poll_seconds": 5}, simulator_secrets={"kunci": "token"}, calls_back=True
+        ),
     }
     return AgencyPlugin(**{**fields, **changes})
 
@@ -79,7 +81,12 @@ def test_an_agency_name_must_be_usable_as_topic_suffix_and_env_name() -> None:
 def test_dev_settings_point_at_its_own_simulator_and_the_hub_for_callbacks() -> None:
     plugin = make_plugin()
     defaults = plugin.dev_settings(9001, "http://127.0.0.1:8000")
-    assert defaults == {"base_url": "http://127.0.0.1:9001", "token": "dev-token", "poll_seconds": 5, "callback_base_url": "http://127.0.0.1:8000"}
+    assert defaults == {
+        "base_url": "http://127.0.0.1:9001",
+        "token": "dev-token",
+        "poll_seconds": 5,
+        "callback_base_url": "http://127.0.0.1:8000",
+    }
     assert "callback_base_url" not in make_plugin(dev=DevDefaults(port=1)).dev_settings(1, "http://hub")
 
 
@@ -87,7 +94,11 @@ def test_an_override_replaces_only_its_own_field_and_the_settings_model_validate
     plugin = make_plugin()
     settings = plugin.backend_settings(plugin.dev_settings(9001, "http://hub"), {"poll_seconds": "0.5"})
     assert isinstance(settings, TokenSettings)
-    assert (str(settings.base_url), settings.poll_seconds, settings.token.get_secret_value()) == ("http://127.0.0.1:9001/", 0.5, "dev-token")
+    assert (str(settings.base_url), settings.poll_seconds, settings.token.get_secret_value()) == (
+        "http://127.0.0.1:9001/",
+        0.5,
+        "dev-token",
+    )
 
 
 def test_invalid_settings_name_the_environment_variables_never_the_values() -> None:
@@ -95,7 +106,11 @@ def test_invalid_settings_name_the_environment_variables_never_the_values() -> N
     with pytest.raises(AgencySettingsInvalid) as caught:
         plugin.backend_settings({"base_url": "not a url"}, {"poll_seconds": "s3cret-ish"})
     message = str(caught.value)
-    assert "MPP_AGENCIES__KANTAH__BASE_URL" in message and "MPP_AGENCIES__KANTAH__TOKEN" in message and "MPP_AGENCIES__KANTAH__POLL_SECONDS" in message
+    assert (
+        "MPP_AGENCIES__KANTAH__BASE_URL" in message
+        and "MPP_AGENCIES__KANTAH__TOKEN" in message
+        and "MPP_AGENCIES__KANTAH__POLL_SECONDS" in message
+    )
     assert "not a url" not in message and "s3cret-ish" not in message
 
 
@@ -187,7 +202,12 @@ def test_finding_the_built_in_plug_ins_imports_no_adapter_or_simulator() -> None
 
 def test_a_sample_command_is_addressed_to_the_services_operation_for_the_applicant() -> None:
     command = step_command("kantah.land_title", {"parcel": "12"}, nik="1375015203900007", name="Siti Rahmah")
-    assert (command.service, command.operation, command.applicant.nik, command.data) == ("kantah.land_title", "land_title", "1375015203900007", {"parcel": "12"})
+    assert (command.service, command.operation, command.applicant.nik, command.data) == (
+        "kantah.land_title",
+        "land_title",
+        "1375015203900007",
+        {"parcel": "12"},
+    )
     assert step_command("kantah.land_title", {}, nik="1375015203900007", name="S", operation="title_check").operation == "title_check"
 
 
@@ -294,7 +314,11 @@ def test_an_invalid_field_is_refused_at_start_up_without_its_value(monkeypatch: 
 
 @pytest.mark.parametrize(
     ("variable", "value"),
-    [("MPP_AGENCIES__KEMENHAJ__BASE_URL", "http://siskohat.example"), ("MPP_ENABLED_AGENCIES", '["samsat", "kemenhaj"]'), ("MPP_SIMULATOR_PORTS", '{"kemenhaj": 9100}')],
+    [
+        ("MPP_AGENCIES__KEMENHAJ__BASE_URL", "http://siskohat.example"),
+        ("MPP_ENABLED_AGENCIES", '["samsat", "kemenhaj"]'),
+        ("MPP_SIMULATOR_PORTS", '{"kemenhaj": 9100}'),
+    ],
 )
 def test_settings_for_an_agency_that_is_not_installed_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)

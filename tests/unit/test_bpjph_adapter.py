@@ -53,11 +53,16 @@ def data(**changes: Any) -> dict[str, Any]:
 
 
 def command(operation: str = "certification", **changes: Any) -> StepCommand:
-    return StepCommand(service="halal.certification", operation=operation, applicant=Applicant(nik=NIK, name="Siti Rahmah"), data=data(**changes))
+    return StepCommand(
+        service="halal.certification", operation=operation, applicant=Applicant(nik=NIK, name="Siti Rahmah"), data=data(**changes)
+    )
 
 
 def receipt(nomor: str = NOMOR, jenis: str = "SELF_DECLARE", **changes: Any) -> dict[str, Any]:
-    return {"sukses": True, "data": {"nomor_daftar": nomor, "status": "DIAJUKAN", "jenis_pengajuan": jenis, "tanggal_pengajuan": "2026-01-14", **changes}}
+    return {
+        "sukses": True,
+        "data": {"nomor_daftar": nomor, "status": "DIAJUKAN", "jenis_pengajuan": jenis, "tanggal_pengajuan": "2026-01-14", **changes},
+    }
 
 
 TAGIHAN = {"kode_billing": "820260114000123", "jumlah": 2_500_000, "batas_bayar": "2026-01-21"}
@@ -78,7 +83,9 @@ SECTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-def status(native: str, *, jenis: str = "REGULER", nomor: str = NOMOR_REGULER, biaya: int | None = 2_500_000, **changes: Any) -> dict[str, Any]:
+def status(
+    native: str, *, jenis: str = "REGULER", nomor: str = NOMOR_REGULER, biaya: int | None = 2_500_000, **changes: Any
+) -> dict[str, Any]:
     body: dict[str, Any] = {
         "nomor_daftar": nomor, "status": native, "jenis_pengajuan": jenis, "tanggal_pengajuan": "2026-01-14", "keterangan": "keterangan",
         **({"biaya": biaya} if biaya is not None else {}), **SECTIONS.get(native, {}),
@@ -171,7 +178,10 @@ async def test_without_a_kswp_answer_the_kswp_fields_are_left_out(make_adapter) 
     [
         ({"business_scale": "small"}, ("KECIL", "SELF_DECLARE")),
         ({"business_scale": "medium", "route": "regular"}, ("MENENGAH", "REGULER")),
-        ({"business_scale": "large", "route": "regular", "taxpayer_status": "TIDAK_VALID", "kswp_confirmed_at": "2026-01-14T09:00:00Z"}, ("BESAR", "REGULER")),
+        (
+            {"business_scale": "large", "route": "regular", "taxpayer_status": "TIDAK_VALID", "kswp_confirmed_at": "2026-01-14T09:00:00Z"},
+            ("BESAR", "REGULER"),
+        ),
     ],
 )
 async def test_canonical_choices_become_sihalal_codes(make_adapter, changes: dict[str, str], expected: tuple[str, str]) -> None:
@@ -245,16 +255,36 @@ def test_every_native_status_has_a_canonical_one() -> None:
     ("native", "canonical", "extra"),
     [
         ("VERIFIKASI", Status.IN_PROCESS, {}),
-        ("MENUNGGU_PEMBAYARAN", Status.AWAITING_PAYMENT, {"billing_code": "820260114000123", "amount": 2_500_000, "pay_before": "2026-01-21"}),
-        ("PEMERIKSAAN_LPH", Status.IN_PROCESS, {"billing_code": "820260114000123", "amount": 2_500_000, "pay_before": "2026-01-21", "paid_on": "2026-01-15"}),
-        ("SIDANG_FATWA", Status.IN_PROCESS, {"billing_code": "820260114000123", "amount": 2_500_000, "pay_before": "2026-01-21", "paid_on": "2026-01-15"}),
+        (
+            "MENUNGGU_PEMBAYARAN",
+            Status.AWAITING_PAYMENT,
+            {"billing_code": "820260114000123", "amount": 2_500_000, "pay_before": "2026-01-21"},
+        ),
+        (
+            "PEMERIKSAAN_LPH",
+            Status.IN_PROCESS,
+            {"billing_code": "820260114000123", "amount": 2_500_000, "pay_before": "2026-01-21", "paid_on": "2026-01-15"},
+        ),
+        (
+            "SIDANG_FATWA",
+            Status.IN_PROCESS,
+            {"billing_code": "820260114000123", "amount": 2_500_000, "pay_before": "2026-01-21", "paid_on": "2026-01-15"},
+        ),
     ],
 )
-async def test_progress_is_mapped_with_cumulative_outputs_and_a_next_poll(make_adapter, native: str, canonical: Status, extra: dict[str, Any]) -> None:
+async def test_progress_is_mapped_with_cumulative_outputs_and_a_next_poll(
+    make_adapter, native: str, canonical: Status, extra: dict[str, Any]
+) -> None:
     adapter, _ = make_adapter(answer(200, status(native)))
     report = await adapter.poll(command(route="regular", business_scale="medium"), STEP_ID, NOMOR_REGULER)
     assert (report.status, report.agency_status, report.agency_ref, report.poll_after_seconds) == (canonical, native, NOMOR_REGULER, 7.5)
-    assert report.outputs == {"registration_number": NOMOR_REGULER, "route": "regular", "submitted_on": "2026-01-14", "fee": 2_500_000, **extra}
+    assert report.outputs == {
+        "registration_number": NOMOR_REGULER,
+        "route": "regular",
+        "submitted_on": "2026-01-14",
+        "fee": 2_500_000,
+        **extra,
+    }
 
 
 async def test_the_self_declare_stages_need_no_billing(make_adapter) -> None:
@@ -458,7 +488,13 @@ def test_the_kswp_steps_outputs_fit_the_halal_input_as_they_are() -> None:
     """The composite maps steps.kswp.outputs.{npwp,status,confirmed_at} to npwp,
     taxpayer_status and kswp_confirmed_at; the values must pass unchanged."""
     kswp = KswpOutput.model_validate(
-        {"npwp": NIK, "status": "TIDAK_VALID", "unmet_criteria": ["annual_returns_filed"], "tax_years_checked": [2024, 2025], "confirmed_at": "2026-01-14T02:00:00Z"}
+        {
+            "npwp": NIK,
+            "status": "TIDAK_VALID",
+            "unmet_criteria": ["annual_returns_filed"],
+            "tax_years_checked": [2024, 2025],
+            "confirmed_at": "2026-01-14T02:00:00Z",
+        }
     ).model_dump(mode="json")
     mapped = data(npwp=kswp["npwp"], taxpayer_status=kswp["status"], kswp_confirmed_at=kswp["confirmed_at"])
     halal = HalalCertificationInput.model_validate(mapped)
@@ -479,7 +515,11 @@ def test_the_output_model_keeps_the_fee_consistent_with_the_route() -> None:
     base = {"registration_number": NOMOR, "certificate_number": "ID13000000000000123", "issued_on": "2026-01-30"}
     assert HalalCertificationOutput.model_validate({**base, "route": "self_declare", "fee": 0})
     assert HalalCertificationOutput.model_validate({**base, "route": "regular", "fee": 300_000, "billing_code": "820260114000123"})
-    for wrong in ({"route": "self_declare", "fee": 300_000}, {"route": "self_declare", "fee": 0, "billing_code": "820260114000123"}, {"route": "regular", "fee": 0}):
+    for wrong in (
+        {"route": "self_declare", "fee": 300_000},
+        {"route": "self_declare", "fee": 0, "billing_code": "820260114000123"},
+        {"route": "regular", "fee": 0},
+    ):
         with pytest.raises(ValidationError):
             HalalCertificationOutput.model_validate({**base, **wrong})
 
@@ -532,7 +572,9 @@ async def test_a_returned_application_is_fixed_by_a_new_step(simulated: tuple[Bp
     assert returned[-1].status is Status.NEEDS_REVISION
     assert returned[-1].outputs["corrections"][0]["field"] == "products.0.ingredients.1"
 
-    fixed = await drive(adapter, command(products=[{"name": "Keripik", "ingredients": ["singkong", "perisa ayam (ID13110000123450124)"]}]), uuid.uuid4())
+    fixed = await drive(
+        adapter, command(products=[{"name": "Keripik", "ingredients": ["singkong", "perisa ayam (ID13110000123450124)"]}]), uuid.uuid4()
+    )
     assert fixed[-1].status is Status.COMPLETED
 
 

@@ -64,7 +64,9 @@ def galat(response: httpx.Response) -> tuple[int, str]:
 
 
 class Sihalal(Driver):
-    async def ajukan(self, body: dict[str, Any] | bytes, key: str | None = "step-1", headers: dict[str, str] | None = None) -> httpx.Response:
+    async def ajukan(
+        self, body: dict[str, Any] | bytes, key: str | None = "step-1", headers: dict[str, str] | None = None
+    ) -> httpx.Response:
         sent = {**KEY, **({} if key is None else {"Idempotency-Key": key}), **(headers or {})}
         if isinstance(body, bytes):
             return await self.client.post(PATH, content=body, headers={**sent, "Content-Type": "application/json"})
@@ -85,11 +87,15 @@ class Sihalal(Driver):
         return StatusPengajuanHalal.model_validate(response.json()["data"])
 
     async def sampai(self, nomor: str, status: str, limit: int = 30) -> StatusPengajuanHalal:
-        return await poll_until(lambda: self.status(nomor), lambda a: a.status == status, limit=limit, what=f"{nomor} never reached {status}")
+        return await poll_until(
+            lambda: self.status(nomor), lambda a: a.status == status, limit=limit, what=f"{nomor} never reached {status}"
+        )
 
 
 @asynccontextmanager
-async def sihalal(knobs: dict[str, Any] | None = None, *, ledger_path: str = ":memory:", api_key: str = DEV_API_KEY) -> AsyncIterator[Sihalal]:
+async def sihalal(
+    knobs: dict[str, Any] | None = None, *, ledger_path: str = ":memory:", api_key: str = DEV_API_KEY
+) -> AsyncIterator[Sihalal]:
     app = create_app(BpjphKnobs(**(knobs or {})), ledger_path=ledger_path, api_key=api_key, clock=lambda: NOW)
     async with in_process(app, "http://sihalal.test") as client:
         yield Sihalal(client)
@@ -209,7 +215,16 @@ async def test_the_nib_is_checked_before_the_taxpayer_status(sim: Sihalal) -> No
         pengajuan(email="x@y.z"),
         {k: v for k, v in pengajuan().items() if k != "penanggung_jawab"},
     ],
-    ids=["nib-12-digits", "no-products", "no-ingredients", "kswp-without-time", "npwp-with-dots", "unknown-route", "unknown-field", "no-person"],
+    ids=[
+        "nib-12-digits",
+        "no-products",
+        "no-ingredients",
+        "kswp-without-time",
+        "npwp-with-dots",
+        "unknown-route",
+        "unknown-field",
+        "no-person",
+    ],
 )
 async def test_malformed_submissions_are_refused_with_field_details(sim: Sihalal, body: dict[str, Any]) -> None:
     response = await sim.ajukan(body)
@@ -226,7 +241,9 @@ async def test_a_body_that_is_not_json_is_refused(sim: Sihalal) -> None:
 
 
 async def test_a_flavouring_without_its_halal_certificate_is_returned_and_waits(sim: Sihalal) -> None:
-    body = pengajuan(produk=[{"nama_produk": "Rendang", "bahan": ["daging"]}, {"nama_produk": "Keripik", "bahan": ["singkong", "Perisa ayam"]}])
+    body = pengajuan(
+        produk=[{"nama_produk": "Rendang", "bahan": ["daging"]}, {"nama_produk": "Keripik", "bahan": ["singkong", "Perisa ayam"]}]
+    )
     nomor = await sim.daftar(body)
 
     seen = [await sim.status(nomor) for _ in range(6)]
@@ -248,7 +265,15 @@ async def test_a_non_halal_ingredient_is_refused_by_the_fatwa_session(sim: Sihal
 
     seen = [await sim.status(nomor) for _ in range(9)]
 
-    assert [s.status for s in seen][:7] == ["DIAJUKAN", "VERIFIKASI", "VERIFIKASI", "PENDAMPINGAN_PPH", "PENDAMPINGAN_PPH", "SIDANG_FATWA", "SIDANG_FATWA"]
+    assert [s.status for s in seen][:7] == [
+        "DIAJUKAN",
+        "VERIFIKASI",
+        "VERIFIKASI",
+        "PENDAMPINGAN_PPH",
+        "PENDAMPINGAN_PPH",
+        "SIDANG_FATWA",
+        "SIDANG_FATWA",
+    ]
     refused = seen[7]
     assert refused.status == "DITOLAK" and seen[8].status == "DITOLAK"
     assert refused.penolakan is not None and refused.penolakan.kode == "BAHAN_TIDAK_HALAL"

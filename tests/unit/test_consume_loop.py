@@ -45,7 +45,9 @@ def envelope_bytes(**payload: Any) -> bytes:
     ).to_bytes()
 
 
-def record(tp: TopicPartition, offset: int, value: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> ConsumerRecord[bytes, bytes]:
+def record(
+    tp: TopicPartition, offset: int, value: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+) -> ConsumerRecord[bytes, bytes]:
     value = envelope_bytes(n=offset) if value is None else value
     return ConsumerRecord(
         topic=tp.topic,
@@ -158,7 +160,9 @@ class FakeProducer:
 class Recorder:
     """A handler that records what it saw (and the commits at that moment) and can be told to fail."""
 
-    def __init__(self, consumer_ref: list[FakeConsumer], fail: Callable[[ConsumerRecord[bytes, bytes], int], Exception | None] | None = None) -> None:
+    def __init__(
+        self, consumer_ref: list[FakeConsumer], fail: Callable[[ConsumerRecord[bytes, bytes], int], Exception | None] | None = None
+    ) -> None:
         self._consumer_ref = consumer_ref
         self._fail = fail
         self.calls: list[tuple[int, int]] = []  # (partition, offset)
@@ -231,9 +235,7 @@ async def step(loop: ConsumeLoop[Envelope]) -> None:
 
 
 async def test_commits_last_processed_offset_plus_one_per_partition() -> None:
-    consumer, producer, recorder, loop = await run_loop(
-        {P0: [record(P0, o) for o in (10, 11, 12)], P1: [record(P1, o) for o in (5, 6)]}
-    )
+    consumer, producer, recorder, loop = await run_loop({P0: [record(P0, o) for o in (10, 11, 12)], P1: [record(P1, o) for o in (5, 6)]})
     assert [c for c in recorder.calls if c[0] == 0] == [(0, 10), (0, 11), (0, 12)]
     assert [c for c in recorder.calls if c[0] == 1] == [(1, 5), (1, 6)]
     assert consumer.committed(P0) == 13
@@ -353,9 +355,7 @@ async def test_a_failing_partition_does_not_hold_back_another() -> None:
     def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
         return RuntimeError("stuck") if rec.partition == 0 else None
 
-    consumer, _, recorder, _ = await run_loop(
-        {P0: [record(P0, 0)], P1: [record(P1, o) for o in range(3)]}, fail, max_polls=2
-    )
+    consumer, _, recorder, _ = await run_loop({P0: [record(P0, 0)], P1: [record(P1, o) for o in range(3)]}, fail, max_polls=2)
     assert consumer.committed(P0) is None
     assert consumer.committed(P1) == 3
     assert [c for c in recorder.calls if c[0] == 1] == [(1, 0), (1, 1), (1, 2)]
@@ -364,7 +364,9 @@ async def test_a_failing_partition_does_not_hold_back_another() -> None:
 async def test_repeated_handler_failures_back_off_exponentially_up_to_the_cap() -> None:
     clock = Clock()
     consumer = FakeConsumer(asyncio.Event(), {P0: [record(P0, 0)]})
-    loop = make_loop(consumer, Recorder([consumer], lambda rec, attempt: RuntimeError("down")), backoff=RetryPolicy(cap_seconds=0.5), clock=clock)
+    loop = make_loop(
+        consumer, Recorder([consumer], lambda rec, attempt: RuntimeError("down")), backoff=RetryPolicy(cap_seconds=0.5), clock=clock
+    )
     waits = []
     for _ in range(5):
         await step(loop)
@@ -437,9 +439,7 @@ async def test_retry_later_rewinds_and_parks_only_its_partition_for_the_delay() 
     def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
         return RetryLater(delay, "circuit open") if rec.partition == 0 and rec.offset == 1 and attempt == 0 else None
 
-    consumer, producer, recorder, loop = await run_loop(
-        {P0: [record(P0, o) for o in range(3)], P1: [record(P1, 0)]}, fail
-    )
+    consumer, producer, recorder, loop = await run_loop({P0: [record(P0, o) for o in range(3)], P1: [record(P1, 0)]}, fail)
 
     assert (P0, 1) in consumer.seeks
     assert consumer.pauses, "the consumer was never paused"
@@ -454,9 +454,7 @@ async def test_retry_later_rewinds_and_parks_only_its_partition_for_the_delay() 
 
 
 async def test_a_commit_lost_to_a_rebalance_is_not_fatal() -> None:
-    consumer, _, recorder, _ = await run_loop(
-        {P0: [record(P0, o) for o in range(2)]}, commit_error=CommitFailedError("rebalanced")
-    )
+    _consumer, _, recorder, _ = await run_loop({P0: [record(P0, o) for o in range(2)]}, commit_error=CommitFailedError("rebalanced"))
     assert recorder.calls == [(0, 0), (0, 1)]
 
 
@@ -514,7 +512,10 @@ async def test_a_holding_gate_pauses_every_partition_until_it_opens() -> None:
     recorder = Recorder([consumer])
     loop = ConsumeLoop(
         consumer,  # type: ignore[arg-type]
-        [TOPIC], recorder, name="t", decoder=decode_envelope,
+        [TOPIC],
+        recorder,
+        name="t",
+        decoder=decode_envelope,
         failures=FailurePolicy(poison=DeadLetters(FakeProducer(), "x").publish),  # type: ignore[arg-type]
         gate=lambda: hold[0],
     )
@@ -569,7 +570,7 @@ async def test_schema_invalid_envelope_reason_names_fields_but_never_the_values(
     data = json.loads(envelope_bytes(x=1))
     data["request_id"] = NIK  # a NIK typed into the wrong field
     data["source"] = NIK * 10  # too long
-    consumer, producer, recorder, _ = await run_loop({P0: [record(P0, 0, value=json.dumps(data).encode())]})
+    _consumer, producer, recorder, _ = await run_loop({P0: [record(P0, 0, value=json.dumps(data).encode())]})
 
     assert recorder.calls == []
     [dead] = producer.sent

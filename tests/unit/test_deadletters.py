@@ -130,8 +130,17 @@ def test_a_record_without_origin_or_value_is_never_replayed_even_forced() -> Non
 
 def _record(headers: list[tuple[str, bytes]], *, offset: int = 7, value: bytes | None = b"poison") -> ConsumerRecord[bytes, bytes]:
     return ConsumerRecord(
-        topic="mpp.deadletter", partition=1, offset=offset, timestamp=1_760_000_000_000, timestamp_type=0,
-        key=b"k", value=value, checksum=None, serialized_key_size=1, serialized_value_size=6, headers=headers,
+        topic="mpp.deadletter",
+        partition=1,
+        offset=offset,
+        timestamp=1_760_000_000_000,
+        timestamp_type=0,
+        key=b"k",
+        value=value,
+        checksum=None,
+        serialized_key_size=1,
+        serialized_value_size=6,
+        headers=headers,
     )
 
 

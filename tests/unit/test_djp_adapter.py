@@ -81,11 +81,15 @@ def activation(nik: str = NIK, phone: str = "0812-3456-7890", email: str = "Siti
 
 
 def kswp(npwp: str = NIK, purpose: str = "Izin usaha") -> StepCommand:
-    return StepCommand(service="djp.kswp", operation="kswp", applicant=Applicant(nik=NIK, name="Siti Rahmah"), data={"npwp": npwp, "purpose": purpose})
+    return StepCommand(
+        service="djp.kswp", operation="kswp", applicant=Applicant(nik=NIK, name="Siti Rahmah"), data={"npwp": npwp, "purpose": purpose}
+    )
 
 
 def skf(npwp: str = NPWP_BADAN, purpose: str = "Tender pengadaan") -> StepCommand:
-    return StepCommand(service="djp.skf", operation="skf", applicant=Applicant(nik=NIK, name="Siti Rahmah"), data={"npwp": npwp, "purpose": purpose})
+    return StepCommand(
+        service="djp.skf", operation="skf", applicant=Applicant(nik=NIK, name="Siti Rahmah"), data={"npwp": npwp, "purpose": purpose}
+    )
 
 
 def galat(kode: str, pesan: str = "ditolak", status: str = "DITOLAK", **extra: Any) -> dict[str, Any]:
@@ -106,7 +110,9 @@ class FakeDjp(RecordingTransport):
     """A scripted DJP: issues tokens ``tok-1-...``, ``tok-2-...`` and refuses API calls
     whose token it did not issue (or revoked) with 401; other API answers come from ``api``."""
 
-    def __init__(self, api: Handler, *, expires_in: float | None = 300, token_answer: Handler | None = None, token_delay: float = 0.0) -> None:
+    def __init__(
+        self, api: Handler, *, expires_in: float | None = 300, token_answer: Handler | None = None, token_delay: float = 0.0
+    ) -> None:
         super().__init__(self.djp)
         self.api = api
         self.expires_in = expires_in
@@ -141,7 +147,9 @@ class FakeDjp(RecordingTransport):
             return httpx.Response(200, json=body)
         if request.headers.get("authorization", "").removeprefix("Bearer ") not in self.valid:
             return httpx.Response(
-                401, json=galat("TOKEN_TIDAK_VALID", status="GAGAL"), headers={"WWW-Authenticate": 'Bearer realm="DJP", error="invalid_token"'}
+                401,
+                json=galat("TOKEN_TIDAK_VALID", status="GAGAL"),
+                headers={"WWW-Authenticate": 'Bearer realm="DJP", error="invalid_token"'},
             )
         return self.api(request)
 
@@ -295,7 +303,11 @@ async def test_kswp_valid_is_completed_with_no_unmet_criteria(make_adapter: Make
 
 
 async def test_kswp_tidak_valid_is_an_answer_not_a_failure(make_adapter: MakeAdapter) -> None:
-    body = {**KSWP_VALID, "status": "TIDAK_VALID", "kriteria": [{"kode": "NPWP_AKTIF", "terpenuhi": False}, {"kode": "SPT_TAHUNAN_2_TAHUN", "terpenuhi": False}]}
+    body = {
+        **KSWP_VALID,
+        "status": "TIDAK_VALID",
+        "kriteria": [{"kode": "NPWP_AKTIF", "terpenuhi": False}, {"kode": "SPT_TAHUNAN_2_TAHUN", "terpenuhi": False}],
+    }
     adapter, _, _ = make_adapter(answer(200, body))
     report = await adapter.execute(kswp(), STEP_ID)
     assert report.status is Status.COMPLETED
@@ -425,7 +437,12 @@ async def test_a_token_endpoint_timeout_is_transient(make_adapter: MakeAdapter) 
 
 @pytest.mark.parametrize(
     "body",
-    [b"<html>login</html>", b'{"token_type": "Bearer"}', b'{"access_token": "x", "token_type": "mac"}', b'{"access_token": "x", "token_type": "Bearer", "expires_in": -5}'],
+    [
+        b"<html>login</html>",
+        b'{"token_type": "Bearer"}',
+        b'{"access_token": "x", "token_type": "mac"}',
+        b'{"access_token": "x", "token_type": "Bearer", "expires_in": -5}',
+    ],
     ids=["html", "no-access-token", "mac-token", "negative-lifetime"],
 )
 async def test_a_token_answer_that_is_not_an_rfc_6749_bearer_token_is_invalid(make_adapter: MakeAdapter, body: bytes) -> None:
@@ -481,7 +498,9 @@ async def test_neither_the_secret_nor_a_token_reaches_logs_or_errors(make_adapte
         (skf(), 429, "KUOTA_HABIS", "agency_quota_exhausted"),
     ],
 )
-async def test_refusals_on_the_merits_are_rejections(make_adapter: MakeAdapter, command: StepCommand, status: int, kode: str, code: str) -> None:
+async def test_refusals_on_the_merits_are_rejections(
+    make_adapter: MakeAdapter, command: StepCommand, status: int, kode: str, code: str
+) -> None:
     adapter, _, _ = make_adapter(answer(status, galat(kode, "alasan DJP")))
     with pytest.raises(AgencyRejection) as exc:
         await adapter.execute(command, STEP_ID)
@@ -489,7 +508,9 @@ async def test_refusals_on_the_merits_are_rejections(make_adapter: MakeAdapter, 
 
 
 async def test_an_skf_refusal_names_every_unmet_criterion_canonically(make_adapter: MakeAdapter) -> None:
-    body = galat("SKF_KRITERIA_TIDAK_TERPENUHI", "Permohonan SKF tidak dapat diproses.", rincian=["SPT_TAHUNAN_2_TAHUN", "TIDAK_ADA_UTANG_PAJAK"])
+    body = galat(
+        "SKF_KRITERIA_TIDAK_TERPENUHI", "Permohonan SKF tidak dapat diproses.", rincian=["SPT_TAHUNAN_2_TAHUN", "TIDAK_ADA_UTANG_PAJAK"]
+    )
     adapter, _, _ = make_adapter(answer(422, body))
     with pytest.raises(AgencyRejection) as exc:
         await adapter.execute(skf(), STEP_ID)
@@ -560,8 +581,17 @@ async def test_a_firewall_page_instead_of_json_is_an_invalid_answer(make_adapter
         (skf(), galat("NIK_TIDAK_VALID")),  # an error body with a 2xx
     ],
     ids=[
-        "bad-npwp", "missing-field", "extra-field", "other-nik", "naive-datetime", "unknown-criterion",
-        "valid-with-unmet", "tidak-valid-all-met", "expired-skf", "list", "error-body",
+        "bad-npwp",
+        "missing-field",
+        "extra-field",
+        "other-nik",
+        "naive-datetime",
+        "unknown-criterion",
+        "valid-with-unmet",
+        "tidak-valid-all-met",
+        "expired-skf",
+        "list",
+        "error-body",
     ],
 )
 async def test_a_schema_invalid_success_answer_is_invalid(make_adapter: MakeAdapter, command: StepCommand, body: Any) -> None:
@@ -664,7 +694,9 @@ async def outcome(adapter: DjpAdapter, command: StepCommand, step_id: uuid.UUID)
         return Status.FAILED, exc.code
 
 
-async def test_every_contract_sample_reaches_its_expected_outcome_against_the_simulator(simulated: Callable[..., Awaitable[Simulated]]) -> None:
+async def test_every_contract_sample_reaches_its_expected_outcome_against_the_simulator(
+    simulated: Callable[..., Awaitable[Simulated]],
+) -> None:
     declared = contract()
     config = KonfigurasiSimulator.dari_rahasia(":memory:", declared.simulator_options.secrets)
     adapter, _, _ = await simulated(config)

@@ -65,13 +65,18 @@ def generic(**values: object) -> BackendSettings:
 
 def command(operation: str = "do_it", **data: object) -> StepCommand:
     return StepCommand(
-        service="contoh.layanan", operation=operation, applicant={"nik": NIK, "name": "Siti Rahmah"}, data={"nik": NIK, "count": 1, **data}  # type: ignore[arg-type]
+        service="contoh.layanan",
+        operation=operation,
+        applicant={"nik": NIK, "name": "Siti Rahmah"},
+        data={"nik": NIK, "count": 1, **data},  # type: ignore[arg-type]
     )
 
 
 @pytest.fixture
 async def make_adapter() -> AsyncIterator[RecordedAdapters[ContohAdapter, RecordingTransport]]:
-    async with recorded_adapters(lambda transport: ContohAdapter(generic(api_key=SECRET, timeout_seconds=0.5), transport=transport)) as make:
+    async with recorded_adapters(
+        lambda transport: ContohAdapter(generic(api_key=SECRET, timeout_seconds=0.5), transport=transport)
+    ) as make:
         yield make
 
 
@@ -162,7 +167,10 @@ async def test_an_operation_not_declared_is_refused_before_the_call(make_adapter
 
 @pytest.mark.parametrize(
     ("error", "says"),
-    [(httpx.ReadTimeout("slow"), "Contoh submission timed out after 0.5s"), (httpx.ConnectError("refused"), "Contoh submission connection failed: ConnectError")],
+    [
+        (httpx.ReadTimeout("slow"), "Contoh submission timed out after 0.5s"),
+        (httpx.ConnectError("refused"), "Contoh submission connection failed: ConnectError"),
+    ],
     ids=["timeout", "connection"],
 )
 async def test_transport_failures_are_transient(make_adapter, error: Exception, says: str) -> None:
@@ -200,5 +208,10 @@ def test_an_answer_that_cannot_make_the_services_output_is_invalid_naming_fields
 
 def test_a_completed_step_carries_the_output_and_the_agencys_own_status_and_reference() -> None:
     report = ContohAdapter.completed(ContohNative(jumlah=3), "SELESAI", "R" * 300)
-    assert (report.status, report.outputs, report.agency_status, report.agency_ref) == (Status.COMPLETED, {"jumlah": 3}, "SELESAI", "R" * 200)
+    assert (report.status, report.outputs, report.agency_status, report.agency_ref) == (
+        Status.COMPLETED,
+        {"jumlah": 3},
+        "SELESAI",
+        "R" * 200,
+    )
     assert ContohAdapter.completed(ContohNative(jumlah=3), "SELESAI").agency_ref is None

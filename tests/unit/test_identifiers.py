@@ -72,8 +72,14 @@ class TestReferenceData:
 
     def test_province_codes_follow_the_island_groups(self) -> None:
         allowed = (
-            set(range(11, 20)) | {21} | set(range(31, 37)) | set(range(51, 54))
-            | set(range(61, 66)) | set(range(71, 77)) | {81, 82} | set(range(91, 97))
+            set(range(11, 20))
+            | {21}
+            | set(range(31, 37))
+            | set(range(51, 54))
+            | set(range(61, 66))
+            | set(range(71, 77))
+            | {81, 82}
+            | set(range(91, 97))
         )
         assert {int(code) for code in PROVINCES} == allowed
 
@@ -160,15 +166,11 @@ class TestNikCentury:
 
 NOT_DIGITS = "NIK must contain only digits (spaces and dots are ignored)"
 PROVINCE = "NIK province code (first two digits) is not an Indonesian province"
-BIRTH_DAY = (
-    "NIK birth day (seventh and eighth digits) is out of range: the day of the month for men, "
-    "the day plus forty for women"
-)
+BIRTH_DAY = "NIK birth day (seventh and eighth digits) is out of range: the day of the month for men, the day plus forty for women"
 BIRTH_MONTH = "NIK birth month (ninth and tenth digits) is not a month"
 NOT_A_DATE = "NIK birth date (seventh to twelfth digits) is not a real date"
 NOT_A_LEAP_DAY = (
-    "NIK birth date (seventh to twelfth digits) is not a real date: a leap day in a year that "
-    "is not a leap year in either century"
+    "NIK birth date (seventh to twelfth digits) is not a real date: a leap day in a year that is not a leap year in either century"
 )
 
 # Every 16-digit NIK the validator rejects, one per way it can be wrong.
@@ -309,9 +311,7 @@ class TestMaskNik:
     def test_normalises_before_masking(self) -> None:
         assert mask_nik("13.75.01.520390.0007") == "1375**********07"
 
-    @pytest.mark.parametrize(
-        "garbage", ["", "123", "13750152039000071", "abcdefghijklmnop", "1375 0152 0390 007"]
-    )
+    @pytest.mark.parametrize("garbage", ["", "123", "13750152039000071", "abcdefghijklmnop", "1375 0152 0390 007"])
     def test_anything_that_is_not_a_nik_is_masked_entirely(self, garbage: str) -> None:
         masked = mask_nik(garbage)
         assert set(masked) == {"*"}
@@ -362,9 +362,7 @@ class TestNpwp:
     def test_wrong_check_digit_is_rejected(self, value: str, actual: int, expected: int) -> None:
         error = only_error(NPWP, value)
         assert error["type"] == "npwp_invalid"
-        assert error["msg"] == (
-            f"NPWP check digit is {actual}, expected {expected} (Luhn over the first 8 digits)"
-        )
+        assert error["msg"] == (f"NPWP check digit is {actual}, expected {expected} (Luhn over the first 8 digits)")
         assert error["ctx"] == {"reason": "check_digit", "actual": actual, "expected": expected}
 
     def test_a_16_digit_npwp_not_starting_with_0_must_be_a_valid_nik(self) -> None:
@@ -373,9 +371,7 @@ class TestNpwp:
         assert error["msg"] == f"NPWP of an individual must be a valid NIK: {PROVINCE}"
         assert isinstance(error["ctx"], dict) and error["ctx"]["nik_reason"] == "province"
 
-    @pytest.mark.parametrize(
-        ("value", "length"), [("", 0), ("0812345691230", 13), ("00812345691230001", 17)]
-    )
+    @pytest.mark.parametrize(("value", "length"), [("", 0), ("0812345691230", 13), ("00812345691230001", 17)])
     def test_wrong_length_is_rejected(self, value: str, length: int) -> None:
         error = only_error(NPWP, value)
         assert error["type"] == "npwp_invalid"
@@ -433,8 +429,7 @@ class TestPlateNumber:
                 (
                     bad,
                     "shape",
-                    "plate number must be region letters, a 1-4 digit number and up to 3 "
-                    "series letters, e.g. 'BA 1234 LZ'",
+                    "plate number must be region letters, a 1-4 digit number and up to 3 series letters, e.g. 'BA 1234 LZ'",
                 )
                 for bad in ("", "1234 LZ", "BA LZ", "BA 1234 LZ 5", "BA 1234 L2", "BA 1234 ÉZ")
             ],
@@ -537,9 +532,7 @@ class TestGenerators:
     def test_generators_are_deterministic_for_a_seed(self) -> None:
         def batch(seed: int) -> list[str]:
             rng = random.Random(seed)
-            return [make_nik(rng), make_plate(rng), make_billing_code(rng)] + [
-                make_nik(rng, female=True) for _ in range(5)
-            ]
+            return [make_nik(rng), make_plate(rng), make_billing_code(rng)] + [make_nik(rng, female=True) for _ in range(5)]
 
         assert batch(42) == batch(42)
         assert batch(42) != batch(43)

@@ -54,8 +54,7 @@ def command(operation: str = "passport_new", **data: Any) -> StepCommand:
 
 def envelope(body: str) -> bytes:
     return (
-        f'<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="{SOAP}" xmlns:ns2="{PAS}">'
-        f"<S:Body>{body}</S:Body></S:Envelope>"
+        f'<?xml version="1.0" encoding="utf-8"?><S:Envelope xmlns:S="{SOAP}" xmlns:ns2="{PAS}"><S:Body>{body}</S:Body></S:Envelope>'
     ).encode()
 
 
@@ -140,7 +139,9 @@ def field(element: ET.Element, path: str) -> str | None:
 @pytest.fixture
 async def make_adapter() -> AsyncIterator[RecordedAdapters[ImigrasiAdapter, SoapBackend]]:
     def build(transport: SoapBackend, **settings: Any) -> ImigrasiAdapter:
-        return ImigrasiAdapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "timeout_seconds": 0.5, **settings}), transport=transport)
+        return ImigrasiAdapter(
+            BackendSettings.model_validate({"base_url": "http://imigrasi.test", "timeout_seconds": 0.5, **settings}), transport=transport
+        )
 
     async with recorded_adapters(build, SoapBackend) as make:
         yield make
@@ -335,7 +336,13 @@ async def test_a_completed_renewal_names_the_passport_it_replaces(make_adapter: 
     ("native", "sections", "canonical", "code", "agency_code"),
     [
         ("DITOLAK", SECTIONS["DITOLAK"], Status.REJECTED, "travel_ban", "CEKAL"),
-        ("DITOLAK", "<ns2:KodeAlasan>DOKUMEN_TIDAK_SESUAI</ns2:KodeAlasan>", Status.REJECTED, "documents_inconsistent", "DOKUMEN_TIDAK_SESUAI"),
+        (
+            "DITOLAK",
+            "<ns2:KodeAlasan>DOKUMEN_TIDAK_SESUAI</ns2:KodeAlasan>",
+            Status.REJECTED,
+            "documents_inconsistent",
+            "DOKUMEN_TIDAK_SESUAI",
+        ),
         ("DITOLAK", "<ns2:KodeAlasan>ALASAN_BARU</ns2:KodeAlasan>", Status.REJECTED, "application_refused", "ALASAN_BARU"),
         ("KEDALUWARSA", SECTIONS["KEDALUWARSA"], Status.EXPIRED, "billing_expired", "BILLING_KEDALUWARSA"),
         ("KEDALUWARSA", "<ns2:KodeAlasan>TIDAK_DIAMBIL</ns2:KodeAlasan>", Status.EXPIRED, "not_collected", "TIDAK_DIAMBIL"),
@@ -387,7 +394,7 @@ async def test_a_submission_answered_with_another_known_status_is_invalid(make_a
         envelope(accepted_xml())[:120],
         f'<S:Envelope xmlns:S="{SOAP}"><S:Header/></S:Envelope>'.encode(),
         f'<S:Envelope xmlns:S="{SOAP}"><S:Body/></S:Envelope>'.encode(),
-        f'<Envelope><Body>{accepted_xml()}</Body></Envelope>'.replace("ns2:", "").encode(),
+        f"<Envelope><Body>{accepted_xml()}</Body></Envelope>".replace("ns2:", "").encode(),
         b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;&a;">]><x>&b;</x>',
     ],
     ids=["empty", "text", "json", "html", "truncated", "no body", "empty body", "no soap namespace", "entity expansion"],
@@ -414,7 +421,16 @@ async def test_a_body_that_is_not_a_soap_message_is_an_invalid_answer(make_adapt
         status_xml("DITERIMA").replace("CekStatusPermohonanResponse", "AjukanPermohonanResponse"),
         accepted_xml().replace("AjukanPermohonanResponse", "CekStatusPermohonanResponse"),
     ],
-    ids=["missing element", "bad date", "bad application number", "unknown element", "unqualified element", "repeated element", "off-schema", "answer to another operation"],
+    ids=[
+        "missing element",
+        "bad date",
+        "bad application number",
+        "unknown element",
+        "unqualified element",
+        "repeated element",
+        "off-schema",
+        "answer to another operation",
+    ],
 )
 async def test_a_submission_answer_off_the_schema_is_invalid(make_adapter: Any, body: str) -> None:
     adapter, _ = make_adapter(answering(body))
@@ -486,9 +502,7 @@ async def test_client_faults_on_the_merits_are_rejections(make_adapter: Any, kod
     assert caught.value.message == "Kuota habis untuk 2026-01-21."
 
 
-@pytest.mark.parametrize(
-    "kode", ["PERMINTAAN_TIDAK_VALID", "ID_TRANSAKSI_SUDAH_DIPAKAI", "PERMOHONAN_TIDAK_DITEMUKAN", "KODE_BARU"]
-)
+@pytest.mark.parametrize("kode", ["PERMINTAAN_TIDAK_VALID", "ID_TRANSAKSI_SUDAH_DIPAKAI", "PERMOHONAN_TIDAK_DITEMUKAN", "KODE_BARU"])
 async def test_other_client_faults_fail_the_step_with_the_agencys_reason(make_adapter: Any, kode: str) -> None:
     adapter, _ = make_adapter(answering(fault("S:Client", kode, pesan="NamaLengkap tidak valid"), status=500))
 
@@ -530,7 +544,9 @@ async def test_a_500_that_is_not_soap_is_transient_but_a_404_is_invalid(make_ada
 
 
 @pytest.mark.parametrize(
-    "error", [httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), httpx.RemoteProtocolError("reset")], ids=["timeout", "connect", "protocol"]
+    "error",
+    [httpx.ReadTimeout("slow"), httpx.ConnectError("refused"), httpx.RemoteProtocolError("reset")],
+    ids=["timeout", "connect", "protocol"],
 )
 async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, error: Exception) -> None:
     adapter, _ = make_adapter(fail_with(error))
@@ -543,7 +559,9 @@ async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, e
 
 def test_poll_interval_comes_from_the_agency_settings_and_defaults_to_thirty_seconds() -> None:
     default = imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test"}))
-    configured = imigrasi_plugin.adapter(BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": "0.3"}))
+    configured = imigrasi_plugin.adapter(
+        BackendSettings.model_validate({"base_url": "http://imigrasi.test", "poll_interval_seconds": "0.3"})
+    )
     assert isinstance(default.settings, ImigrasiSettings) and default.settings.poll_interval_seconds == 30.0
     assert isinstance(configured.settings, ImigrasiSettings) and configured.settings.poll_interval_seconds == 0.3
 
@@ -621,7 +639,12 @@ async def test_cancel_asks_batalkan_permohonan_with_the_step_id_and_the_applicat
     assert backend.sent().tag == f"{{{PAS}}}BatalkanPermohonan"
     assert field(backend.sent(), "IdTransaksi") == str(STEP_ID)
     assert field(backend.sent(), "NomorPermohonan") == NOMOR
-    assert (report.status, report.agency_status, report.agency_ref, report.poll_after_seconds) == (Status.CANCELLED, "DIBATALKAN", NOMOR, None)
+    assert (report.status, report.agency_status, report.agency_ref, report.poll_after_seconds) == (
+        Status.CANCELLED,
+        "DIBATALKAN",
+        NOMOR,
+        None,
+    )
 
 
 async def test_cancel_without_an_agency_ref_identifies_the_application_by_the_step_id(make_adapter: Any) -> None:
@@ -663,7 +686,9 @@ async def test_cancel_of_an_application_imigrasi_never_registered_is_cancelled(m
     ],
     ids=["busy", "client-fault", "unknown-status", "another-application", "not-soap"],
 )
-async def test_cancel_errors_follow_the_same_contract(make_adapter: Any, handler: Handler, error: type[Exception], code: str | None) -> None:
+async def test_cancel_errors_follow_the_same_contract(
+    make_adapter: Any, handler: Handler, error: type[Exception], code: str | None
+) -> None:
     adapter, _ = make_adapter(handler)
     with pytest.raises(error) as caught:
         await adapter.cancel(command(), STEP_ID, NOMOR)
@@ -769,7 +794,9 @@ async def test_cancel_against_the_simulator_before_and_after_payment(simulated: 
     assert (await adapter.poll(command(), late, late_ref)).status is Status.READY_FOR_PICKUP, "the paid one goes on"
 
 
-async def test_a_cancel_that_overtakes_its_submission_stops_the_late_submission(simulated: tuple[ImigrasiAdapter, httpx.AsyncClient]) -> None:
+async def test_a_cancel_that_overtakes_its_submission_stops_the_late_submission(
+    simulated: tuple[ImigrasiAdapter, httpx.AsyncClient],
+) -> None:
     adapter, _ = simulated
     cancelled = await adapter.cancel(command(), STEP_ID, None)
     assert cancelled.status is Status.CANCELLED

@@ -73,7 +73,9 @@ def cek_xml(nomor: str) -> str:
 
 def batal_xml(key: str = "step-1", nomor: str | None = None) -> str:
     nomor_xml = f"<pas:NomorPermohonan>{nomor}</pas:NomorPermohonan>" if nomor else ""
-    return envelope("BatalkanPermohonan", f"<pas:IdTransaksi>{key}</pas:IdTransaksi>{nomor_xml}<pas:AlasanPembatalan>Batal</pas:AlasanPembatalan>")
+    return envelope(
+        "BatalkanPermohonan", f"<pas:IdTransaksi>{key}</pas:IdTransaksi>{nomor_xml}<pas:AlasanPembatalan>Batal</pas:AlasanPembatalan>"
+    )
 
 
 def action(operation: str) -> dict[str, str]:
@@ -304,7 +306,14 @@ async def test_a_birth_certificate_not_matching_the_nik_is_returned_at_the_inter
 
     seen = [await sim.cek(nomor) for _ in range(6)]
 
-    assert [a.status for a in seen] == ["DITERIMA", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN", "BERKAS_DIKEMBALIKAN"]
+    assert [a.status for a in seen] == [
+        "DITERIMA",
+        "BERKAS_DIKEMBALIKAN",
+        "BERKAS_DIKEMBALIKAN",
+        "BERKAS_DIKEMBALIKAN",
+        "BERKAS_DIKEMBALIKAN",
+        "BERKAS_DIKEMBALIKAN",
+    ]
     returned = seen[1]
     assert returned.text("KodeAlasan") == "DOKUMEN_TIDAK_SESUAI"
     assert returned.text("DokumenDikembalikan") == "AKTA_KELAHIRAN"
@@ -561,8 +570,17 @@ async def test_faults_are_soap_1_1_faults_with_http_500_and_the_service_detail(s
         (ajukan_xml(), "CekStatusPermohonan"),
     ],
     ids=[
-        "not xml", "json", "no envelope", "envelope without body", "validity of 7 years", "unknown passport type",
-        "date not iso", "unknown element", "unqualified element", "no IdTransaksi", "SOAPAction of another operation",
+        "not xml",
+        "json",
+        "no envelope",
+        "envelope without body",
+        "validity of 7 years",
+        "unknown passport type",
+        "date not iso",
+        "unknown element",
+        "unqualified element",
+        "no IdTransaksi",
+        "SOAPAction of another operation",
     ],
 )
 async def test_malformed_requests_are_client_faults(sim: Sim, body: str, operation: str) -> None:
@@ -574,13 +592,18 @@ async def test_malformed_requests_are_client_faults(sim: Sim, body: str, operati
 
 
 async def test_entity_expansion_is_refused_not_expanded(sim: Sim) -> None:
-    bomb = '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>' + ajukan_xml(nama="&b;").split("?>", 1)[1]
+    bomb = (
+        '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;">]>'
+        + ajukan_xml(nama="&b;").split("?>", 1)[1]
+    )
     answer = Answer(await sim.post("AjukanPermohonan", bomb))
     assert answer.fault == ("soap:Client", "PERMINTAAN_TIDAK_VALID")
 
 
 async def test_an_operation_the_service_does_not_have_is_a_client_fault(sim: Sim) -> None:
-    answer = Answer(await sim.post("UbahJadwalKedatangan", envelope("UbahJadwalKedatangan", "<pas:NomorPermohonan>X</pas:NomorPermohonan>")))
+    answer = Answer(
+        await sim.post("UbahJadwalKedatangan", envelope("UbahJadwalKedatangan", "<pas:NomorPermohonan>X</pas:NomorPermohonan>"))
+    )
     assert answer.fault == ("soap:Client", "OPERASI_TIDAK_DIKENAL")
 
 
@@ -668,6 +691,12 @@ async def test_daily_quota_counts_applicants_per_service_day(sim: Sim) -> None:
 
 async def test_imigrasi_knobs_are_listed_and_validated(sim: Sim) -> None:
     knobs = (await sim.client.get("/_sim/knobs")).json()
-    assert {"polls_per_stage": 2, "unpaid": False, "uncollected": False, "return_documents": False, "forced_status": None}.items() <= knobs.items()
+    assert {
+        "polls_per_stage": 2,
+        "unpaid": False,
+        "uncollected": False,
+        "return_documents": False,
+        "forced_status": None,
+    }.items() <= knobs.items()
     assert (await sim.knobs(polls_per_stage=0)).status_code == 422
     assert (await sim.knobs(unpiad=True)).status_code == 422, "a typo fails loudly"

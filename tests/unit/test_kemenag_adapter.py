@@ -39,7 +39,12 @@ from schemas.services.kemenag import (
     MarriageRegistrationOutput,
 )
 
-PAYLOADS_UNDER_TEST = ("kemenag.marriage_registration", "kemenag.marriage_book_duplicate", "haji.regular_registration", "halal.certification")
+PAYLOADS_UNDER_TEST = (
+    "kemenag.marriage_registration",
+    "kemenag.marriage_book_duplicate",
+    "haji.regular_registration",
+    "halal.certification",
+)
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 HARI_INI = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
 
@@ -57,7 +62,13 @@ BERHASIL: dict[str, str] = {
     "tgl_bimwin": "04-02-2026",
 }
 BERHASIL_LUAR = {**BERHASIL, "tempat_akad": "LUAR_KUA", "jam_akad": "19:30", "biaya": "600000", "kode_billing": "820260114000123"}
-DUPLIKAT_OK = {"status": "BERHASIL", "no_duplikat": "DUP/137501/2026/00003", "no_akta_nikah": "0123/137501/III/2019", "kode_kua": "137501", "tgl_terbit": "14-01-2026"}
+DUPLIKAT_OK = {
+    "status": "BERHASIL",
+    "no_duplikat": "DUP/137501/2026/00003",
+    "no_akta_nikah": "0123/137501/III/2019",
+    "kode_kua": "137501",
+    "tgl_terbit": "14-01-2026",
+}
 
 
 def registration(**overrides: Any) -> dict[str, Any]:
@@ -169,7 +180,13 @@ async def test_optional_documents_and_place_are_translated(make_adapter: Any) ->
     adapter, backend = make_adapter(lambda _: form(BERHASIL_LUAR))
     data = registration(
         groom={"nik": GROOM_NIK, "name": "Budi", "marital_status": "widowed", "previous_marriage_document": "474.3/07/2023"},
-        bride={"nik": BRIDE_NIK, "name": "Siti", "marital_status": "divorced", "previous_marriage_document": "0456/AC/2024/PA.Bkt", "parental_consent_n5": "N5/1"},
+        bride={
+            "nik": BRIDE_NIK,
+            "name": "Siti",
+            "marital_status": "divorced",
+            "previous_marriage_document": "0456/AC/2024/PA.Bkt",
+            "parental_consent_n5": "N5/1",
+        },
         ceremony_place="outside_kua_or_after_hours",
         ceremony_time="19:30:45",
         ceremony_address="Jl. Sudirman 1, Bukittinggi",
@@ -279,7 +296,9 @@ async def test_business_refusals_become_rejections_with_clear_codes(make_adapter
     assert "Alasan dari KUA." in caught.value.message
 
 
-@pytest.mark.parametrize("kode", ["DATA_TIDAK_LENGKAP", "DATA_TIDAK_VALID", "FORMAT_TIDAK_VALID", "ID_TRANSAKSI_WAJIB", "ID_TRANSAKSI_GANDA"])
+@pytest.mark.parametrize(
+    "kode", ["DATA_TIDAK_LENGKAP", "DATA_TIDAK_VALID", "FORMAT_TIDAK_VALID", "ID_TRANSAKSI_WAJIB", "ID_TRANSAKSI_GANDA"]
+)
 async def test_protocol_refusals_are_our_bug_and_fail_the_step(make_adapter: Any, kode: str) -> None:
     adapter, _ = make_adapter(lambda _: gagal(kode, status=400 if kode != "ID_TRANSAKSI_GANDA" else 200))
 
@@ -351,7 +370,11 @@ async def test_timeouts_and_connection_errors_are_transient(make_adapter: Any, e
 @pytest.mark.parametrize(
     "response",
     [
-        httpx.Response(200, text="<br />\n<b>Warning</b>:  mysqli_query(): MySQL server has gone away<br />\nstatus=BERHASIL&no_", headers={"Content-Type": "text/html"}),
+        httpx.Response(
+            200,
+            text="<br />\n<b>Warning</b>:  mysqli_query(): MySQL server has gone away<br />\nstatus=BERHASIL&no_",
+            headers={"Content-Type": "text/html"},
+        ),
         httpx.Response(200, json={"status": "BERHASIL"}),
         httpx.Response(200, content=b""),
         httpx.Response(200, content=b"status=BERHASIL&status=GAGAL", headers={"Content-Type": FORM}),
@@ -485,9 +508,15 @@ def test_a_lost_book_needs_a_police_report_in_the_request() -> None:
 
 def test_a_fee_comes_with_a_billing_code_in_the_output() -> None:
     base = {
-        "registration_number": "DFT/137501/2026/00001", "registered_on": "2026-01-14", "ceremony_date": "2026-02-11",
-        "ceremony_time": "10:00", "ceremony_place": "kua_office_hours", "kua_code": "137501", "kua_name": "KUA",
-        "fee": 0, "premarital_counselling_required": True,
+        "registration_number": "DFT/137501/2026/00001",
+        "registered_on": "2026-01-14",
+        "ceremony_date": "2026-02-11",
+        "ceremony_time": "10:00",
+        "ceremony_place": "kua_office_hours",
+        "kua_code": "137501",
+        "kua_name": "KUA",
+        "fee": 0,
+        "premarital_counselling_required": True,
     }
     assert MarriageRegistrationOutput.model_validate(base).billing_code is None
     with pytest.raises(ValidationError):
@@ -497,7 +526,12 @@ def test_a_fee_comes_with_a_billing_code_in_the_output() -> None:
 
 
 def test_self_declare_halal_is_only_for_micro_and_small_businesses() -> None:
-    body = {"nib": "9120001234567", "business_name": "Rendang Uni", "route": "self_declare", "products": [{"name": "Rendang", "ingredients": ["daging"]}]}
+    body = {
+        "nib": "9120001234567",
+        "business_name": "Rendang Uni",
+        "route": "self_declare",
+        "products": [{"name": "Rendang", "ingredients": ["daging"]}],
+    }
     assert HalalCertificationInput.model_validate({**body, "business_scale": "micro"})
     with pytest.raises(ValidationError, match="self_declare"):
         HalalCertificationInput.model_validate({**body, "business_scale": "medium"})
@@ -507,8 +541,13 @@ def test_self_declare_halal_is_only_for_micro_and_small_businesses() -> None:
 
 def test_hajj_registration_needs_the_25_million_deposit() -> None:
     body = {
-        "deposit_bank": "BSI", "deposit_validation_number": "V-1", "deposit_amount": 25_000_000, "deposit_date": "2026-01-14",
-        "family_card_number": "1375011401260001", "registration_office": "1375", "health_certificate_number": "440/1",
+        "deposit_bank": "BSI",
+        "deposit_validation_number": "V-1",
+        "deposit_amount": 25_000_000,
+        "deposit_date": "2026-01-14",
+        "family_card_number": "1375011401260001",
+        "registration_office": "1375",
+        "health_certificate_number": "440/1",
     }
     assert RegularHajjRegistrationInput.model_validate(body)
     with pytest.raises(ValidationError):

@@ -58,7 +58,9 @@ def cepat(**knobs: Any) -> SimulatorSettings:
 
 
 @asynccontextmanager
-async def simkah(settings: SimulatorSettings | None = None, clock: Callable[[], datetime] | None = None) -> AsyncIterator[httpx.AsyncClient]:
+async def simkah(
+    settings: SimulatorSettings | None = None, clock: Callable[[], datetime] | None = None
+) -> AsyncIterator[httpx.AsyncClient]:
     async with in_process(create_app(settings or cepat(), clock=clock or (lambda: HARI_INI)), "http://simkah.test") as client:
         yield client
 

@@ -109,9 +109,20 @@ def notice(status: str = "TERBIT", layanan: str = "SKCK_BARU", **changes: Any) -
     if status == "TERBIT" and layanan == "CEK_FISIK_KENDARAAN":
         body["cek_fisik"] = dict(CEK_FISIK)
     elif status == "TERBIT" and layanan == "SIM_PERPANJANGAN":
-        body["sim"] = {"nomor_sim": "26011375000001", "golongan_sim": "BI", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2031-01-14", "biaya_pnbp": 80_000}
+        body["sim"] = {
+            "nomor_sim": "26011375000001",
+            "golongan_sim": "BI",
+            "tanggal_terbit": "2026-01-14",
+            "berlaku_sampai": "2031-01-14",
+            "biaya_pnbp": 80_000,
+        }
     elif status == "TERBIT":
-        body["skck"] = {"nomor_skck": "SKCK/YANMAS/00001/I/2026/INTELKAM", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2026-07-14", "biaya_pnbp": 30_000}
+        body["skck"] = {
+            "nomor_skck": "SKCK/YANMAS/00001/I/2026/INTELKAM",
+            "tanggal_terbit": "2026-01-14",
+            "berlaku_sampai": "2026-07-14",
+            "biaya_pnbp": 30_000,
+        }
     elif status == "DITOLAK":
         body["penolakan"] = {"kode_alasan": "CATATAN_KRIMINAL", "alasan": "Pemohon memiliki catatan kriminal."}
     elif status == "DIPROSES":
@@ -305,7 +316,9 @@ async def test_outages_are_transient(make_adapter, handler: Handler, retry_after
 
 
 async def test_the_daily_quota_is_a_refusal(make_adapter) -> None:
-    adapter, _ = make_adapter(answer(429, galat("KUOTA_HARIAN_HABIS", "Kuota layanan hari ini sudah habis."), headers={"Retry-After": "3600"}))
+    adapter, _ = make_adapter(
+        answer(429, galat("KUOTA_HARIAN_HABIS", "Kuota layanan hari ini sudah habis."), headers={"Retry-After": "3600"})
+    )
     with pytest.raises(AgencyRejection) as raised:
         await adapter.execute(command(), STEP_ID)
     assert (raised.value.code, raised.value.agency_code) == ("agency_quota_exhausted", "KUOTA_HARIAN_HABIS")
@@ -444,11 +457,24 @@ def test_a_refusal_is_rejected_with_the_reason(adapter: PolriAdapter, kode: str,
         (notice("TERBIT", "SIM_PERPANJANGAN", sim={"nomor_sim": "12"}), "agency_callback_invalid"),
         (notice(layanan="PASPOR"), "agency_callback_invalid"),
         (notice(id_permintaan=str(uuid.uuid4())), "agency_callback_mismatch"),
-        (notice(skck={"nomor_skck": "S/1", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2025-07-14", "biaya_pnbp": 30_000}), "agency_answer_invalid"),
+        (
+            notice(skck={"nomor_skck": "S/1", "tanggal_terbit": "2026-01-14", "berlaku_sampai": "2025-07-14", "biaya_pnbp": 30_000}),
+            "agency_answer_invalid",
+        ),
     ],
     ids=[
-        "html", "empty", "array", "unknown-status", "no-status", "status-not-a-string", "issued-without-document",
-        "refused-without-reason", "bad-sim-document", "unknown-service", "other-step", "expires-before-issue",
+        "html",
+        "empty",
+        "array",
+        "unknown-status",
+        "no-status",
+        "status-not-a-string",
+        "issued-without-document",
+        "refused-without-reason",
+        "bad-sim-document",
+        "unknown-service",
+        "other-step",
+        "expires-before-issue",
     ],
 )
 def test_a_callback_that_makes_no_sense_is_an_invalid_answer(adapter: PolriAdapter, body: Any, code: str) -> None:
@@ -533,7 +559,12 @@ async def test_round_trip_of_a_record_hit_goes_in_process_then_rejected() -> Non
         ("BA 2024 LA", {}, [Status.COMPLETED], None),
         ("BA 1313 LA", {}, [Status.IN_PROCESS, Status.REJECTED], "vehicle_blocked"),
         ("BA 2024 LA", {"chassis_number": "MH1JFZ130KK123456"}, [Status.REJECTED], "physical_check_mismatch"),
-        ("BA 9001 LA", {"chassis_number": "MH1JFZ130KK123456", "engine_number": "JFZ1E1234567"}, [Status.REJECTED], "vehicle_not_registered"),
+        (
+            "BA 9001 LA",
+            {"chassis_number": "MH1JFZ130KK123456", "engine_number": "JFZ1E1234567"},
+            [Status.REJECTED],
+            "vehicle_not_registered",
+        ),
     ],
     ids=["clean", "reported-stolen", "chassis-differs", "not-registered"],
 )

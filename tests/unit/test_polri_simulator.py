@@ -127,7 +127,6 @@ class Polri(Driver):
         await self.simulator.menunggu_pengiriman()
 
 
-
 @asynccontextmanager
 async def polri(
     knobs: dict[str, Any] | None = None,
@@ -364,7 +363,9 @@ async def test_a_renewed_sim_gets_a_new_number_valid_five_years_from_issue() -> 
     assert dokumen["nomor_sim"].isdigit() and len(dokumen["nomor_sim"]) == 14
 
 
-@pytest.mark.parametrize(("berlaku", "status"), [("2026-01-14", "TERBIT"), ("2026-01-13", "DITOLAK")], ids=["expires-today", "expired-yesterday"])
+@pytest.mark.parametrize(
+    ("berlaku", "status"), [("2026-01-14", "TERBIT"), ("2026-01-13", "DITOLAK")], ids=["expires-today", "expired-yesterday"]
+)
 async def test_an_expired_sim_cannot_be_renewed_even_by_one_day(berlaku: str, status: str) -> None:
     body = await putusan(SIM, sim(berlaku=berlaku))
     assert body["status"] == status
@@ -422,7 +423,13 @@ async def test_a_vehicle_reported_stolen_is_held_for_coordination_then_refused(n
 
 
 def test_only_serials_ending_in_13_are_on_the_stolen_list() -> None:
-    assert [kendaraan_diblokir(n) for n in ("BA 1313 LA", "BA 113", "BA 131 LA", "BA 1234 LZ", "BA 3 A")] == [True, True, False, False, False]
+    assert [kendaraan_diblokir(n) for n in ("BA 1313 LA", "BA 113", "BA 131 LA", "BA 1234 LZ", "BA 3 A")] == [
+        True,
+        True,
+        False,
+        False,
+        False,
+    ]
 
 
 @pytest.mark.parametrize(

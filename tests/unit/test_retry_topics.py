@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from aiokafka import ConsumerRecord, TopicPartition
+from test_adapter_worker import FAST, FakeAdapter, FakeProducer, command_envelope
 
 from adapters.sdk import BackendSettings, TransientBackendError
 from adapters.sdk.errors import RetryLater
@@ -23,7 +24,6 @@ from messaging import retry_levels as rt
 from messaging.consume import LoopTiming
 from schemas import topics
 from schemas.envelope import Envelope, Headers
-from test_adapter_worker import FAST, FakeAdapter, FakeProducer, command_envelope
 
 NIK = "1375015203900007"
 LEVEL1 = "mpp.retry.fake.1"
@@ -31,14 +31,30 @@ P0 = TopicPartition(LEVEL1, 0)
 P1 = TopicPartition(LEVEL1, 1)
 
 
-def record(tp: TopicPartition, offset: int, *, not_before: int | None = None, value: bytes | None = None, headers: list[tuple[str, bytes]] | None = None) -> ConsumerRecord[bytes, bytes]:
+def record(
+    tp: TopicPartition,
+    offset: int,
+    *,
+    not_before: int | None = None,
+    value: bytes | None = None,
+    headers: list[tuple[str, bytes]] | None = None,
+) -> ConsumerRecord[bytes, bytes]:
     value = command_envelope().to_bytes() if value is None else value
     hs = list(headers or [(Headers.CORRELATION_ID, b"corr-1")])
     if not_before is not None:
         hs.append((rt.H_NOT_BEFORE, str(not_before).encode()))
     return ConsumerRecord(
-        topic=tp.topic, partition=tp.partition, offset=offset, timestamp=0, timestamp_type=0, key=b"case-key", value=value,
-        checksum=None, serialized_key_size=8, serialized_value_size=len(value), headers=hs,
+        topic=tp.topic,
+        partition=tp.partition,
+        offset=offset,
+        timestamp=0,
+        timestamp_type=0,
+        key=b"case-key",
+        value=value,
+        checksum=None,
+        serialized_key_size=8,
+        serialized_value_size=len(value),
+        headers=hs,
     )
 
 
@@ -121,7 +137,9 @@ def ladder_settings(**extra: Any) -> BackendSettings:
     return FAST.model_copy(update={"retry_topic_delays_seconds": [0.5, 1, 2], **extra})  # type: ignore[arg-type]
 
 
-@pytest.mark.parametrize(("level", "topic", "delay_ms"), [(0, "mpp.retry.fake.1", 500), (1, "mpp.retry.fake.2", 1000), (2, "mpp.retry.fake.3", 2000)])
+@pytest.mark.parametrize(
+    ("level", "topic", "delay_ms"), [(0, "mpp.retry.fake.1", 500), (1, "mpp.retry.fake.2", 1000), (2, "mpp.retry.fake.3", 2000)]
+)
 async def test_a_failed_pass_at_a_level_goes_to_the_next_level(level: int, topic: str, delay_ms: int) -> None:
     producer = FakeProducer()
     worker = AdapterWorker(FakeAdapter(ladder_settings(), TransientBackendError("503")), producer, now_ms=lambda: 10_000)  # type: ignore[arg-type]
@@ -136,7 +154,11 @@ async def test_after_the_last_level_the_command_is_dead_lettered_under_its_origi
     producer = FakeProducer()
     worker = AdapterWorker(FakeAdapter(ladder_settings(), TransientBackendError("Samsat HTTP 503")), producer)  # type: ignore[arg-type]
     first = record(TopicPartition("mpp.commands.fake", 2), 41, headers=[(Headers.CORRELATION_ID, b"corr-9")])
-    at_level_3 = record(TopicPartition("mpp.retry.fake.3", 0), 5, headers=rt.retry_headers(first, attempt=3, not_before_ms=1, error=TransientBackendError("x")))
+    at_level_3 = record(
+        TopicPartition("mpp.retry.fake.3", 0),
+        5,
+        headers=rt.retry_headers(first, attempt=3, not_before_ms=1, error=TransientBackendError("x")),
+    )
 
     await worker.handle_at_level(command_envelope(), at_level_3, 3)
 
@@ -226,7 +248,9 @@ class FakeConsumer:
     def seek(self, tp: TopicPartition, offset: int) -> None:
         self.positions[tp] = offset
 
-    async def getmany(self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
+    async def getmany(
+        self, *partitions: TopicPartition, timeout_ms: int = 0, max_records: int | None = None
+    ) -> dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]]:
         self.timeouts.append(timeout_ms)
         batch = {}
         for tp, records in self.logs.items():
@@ -257,7 +281,16 @@ class Clock:
 class Level:
     """A retry level as the worker runs it: the consume loop with ``not_before=due_at``."""
 
-    def __init__(self, consumer: FakeConsumer, clock: Clock, handled: list[tuple[int, int, int]], *, breaker_wait: Any = lambda: 0.0, fail: Any = None, dead: list[Any] | None = None) -> None:
+    def __init__(
+        self,
+        consumer: FakeConsumer,
+        clock: Clock,
+        handled: list[tuple[int, int, int]],
+        *,
+        breaker_wait: Any = lambda: 0.0,
+        fail: Any = None,
+        dead: list[Any] | None = None,
+    ) -> None:
         async def handler(envelope: Envelope, rec: ConsumerRecord[bytes, bytes]) -> None:
             if fail is not None and (error := fail(rec)) is not None:
                 raise error
@@ -269,8 +302,14 @@ class Level:
         self.clock = clock
         self.loop = ConsumeLoop(
             consumer,  # type: ignore[arg-type]
-            [LEVEL1], handler, name="t", decoder=decode_envelope, failures=FailurePolicy(poison=dead_letter),
-            gate=breaker_wait, not_before=rt.due_at, timing=LoopTiming(clock=clock.seconds),
+            [LEVEL1],
+            handler,
+            name="t",
+            decoder=decode_envelope,
+            failures=FailurePolicy(poison=dead_letter),
+            gate=breaker_wait,
+            not_before=rt.due_at,
+            timing=LoopTiming(clock=clock.seconds),
         )
 
     async def step(self) -> None:
@@ -312,7 +351,9 @@ async def test_a_record_is_handled_only_once_its_not_before_has_passed() -> None
 
 async def test_a_waiting_partition_does_not_hold_back_another() -> None:
     clock = Clock()
-    consumer = FakeConsumer({P0: [record(P0, 0, not_before=clock.now + 10_000)], P1: [record(P1, 0, not_before=clock.now - 1), record(P1, 1)]})
+    consumer = FakeConsumer(
+        {P0: [record(P0, 0, not_before=clock.now + 10_000)], P1: [record(P1, 0, not_before=clock.now - 1), record(P1, 1)]}
+    )
     handled: list[tuple[int, int, int]] = []
     loop = make_loop(consumer, clock, handled)
     await loop.step()
@@ -427,4 +468,3 @@ def test_a_success_without_change_is_not_a_change() -> None:
     breaker.on_change(lambda: calls.append(None))
     breaker.record_success()
     assert calls == []
-

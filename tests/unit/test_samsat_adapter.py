@@ -269,7 +269,14 @@ TRANSFER_SUCCESS: dict[str, Any] = {
     "status": "BERHASIL",
     "nopol": "BA 2024 LA",
     "kode_bayar": "820260114000789",
-    "rincian": {"bbnkb": 1_000_000, "pkb": 2_000_000, "swdkllj": 143_000, "biaya_bpkb": 375_000, "biaya_stnk": 200_000, "biaya_tnkb": 100_000},
+    "rincian": {
+        "bbnkb": 1_000_000,
+        "pkb": 2_000_000,
+        "swdkllj": 143_000,
+        "biaya_bpkb": 375_000,
+        "biaya_stnk": 200_000,
+        "biaya_tnkb": 100_000,
+    },
     "total_bayar": 3_818_000,
     "no_stnk": "01234567",
     "bpkb": {"status": "DIPROSES_POLDA", "perkiraan_selesai": "2026-02-03", "keterangan": "BPKB sedang diproses di Polda."},
@@ -358,7 +365,12 @@ async def test_transfer_completes_with_the_stnk_while_the_bpkb_is_still_at_polda
     output = OwnershipTransferOutput.model_validate(report.outputs)
     assert output.amount == 3_818_000
     assert output.breakdown.model_dump() == {
-        "bbnkb": 1_000_000, "pkb": 2_000_000, "swdkllj": 143_000, "bpkb_fee": 375_000, "stnk_fee": 200_000, "plate_fee": 100_000
+        "bbnkb": 1_000_000,
+        "pkb": 2_000_000,
+        "swdkllj": 143_000,
+        "bpkb_fee": 375_000,
+        "stnk_fee": 200_000,
+        "plate_fee": 100_000,
     }
     assert output.stnk_number == "01234567"
     assert output.bpkb_ready_estimate.isoformat() == "2026-02-03"
@@ -469,7 +481,9 @@ async def test_every_operation_round_trips_through_the_simulator(simulated: Sams
     assert (five_year.breakdown.stnk_fee, five_year.breakdown.plate_fee) == (100_000, 60_000)  # motorcycle
     assert (five_year.stnk_valid_until.isoformat(), five_year.plate_valid_until) == ("2031-01-14", "2031-01")
     moved = OwnershipTransferOutput.model_validate(transfer.outputs)
-    assert moved.breakdown.bpkb_fee == 375_000 and moved.bpkb_ready_estimate.isoformat() == "2026-02-04"  # 14 working days; 16 Jan is a holiday
+    assert (
+        moved.breakdown.bpkb_fee == 375_000 and moved.bpkb_ready_estimate.isoformat() == "2026-02-04"
+    )  # 14 working days; 16 Jan is a holiday
     assert {r.status for r in (pkb, five, transfer)} == {Status.COMPLETED}
 
 

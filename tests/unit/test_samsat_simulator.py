@@ -158,9 +158,7 @@ async def test_same_body_is_judged_after_parsing_so_key_order_and_spacing_do_not
     async with samsat() as client:
         first = await ajukan(client, MOBIL)
         reordered = json.dumps(dict(reversed(list(MOBIL.items()))), indent=2)
-        second = await client.post(
-            PATH, content=reordered, headers={"Idempotency-Key": "step-1", "Content-Type": "application/json"}
-        )
+        second = await client.post(PATH, content=reordered, headers={"Idempotency-Key": "step-1", "Content-Type": "application/json"})
         book = await ledger(client)
     assert second.status_code == 200 and second.content == first.content
     assert book["applied"] == 1 and book["replayed"] == 1
@@ -747,6 +745,11 @@ async def test_the_register_can_be_looked_up_on_the_control_plane() -> None:
     record = data_register("BA 1234 LZ")
     assert record is not None
     assert found.status_code == 200
-    assert found.json() == {"nopol": "BA 1234 LZ", "no_bpkb": record.no_bpkb, "nomor_rangka": record.nomor_rangka, "nomor_mesin": record.nomor_mesin}
+    assert found.json() == {
+        "nopol": "BA 1234 LZ",
+        "no_bpkb": record.no_bpkb,
+        "nomor_rangka": record.nomor_rangka,
+        "nomor_mesin": record.nomor_mesin,
+    }
     assert missing.status_code == 404 and missing.json()["kode_error"] == "NOPOL_TIDAK_TERDAFTAR"
     assert malformed.status_code == 422

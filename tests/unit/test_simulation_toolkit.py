@@ -42,7 +42,14 @@ def ledger() -> Iterator[Ledger]:
 
 def apply(book: Ledger, key: str, fingerprint: str = "f1", *, today: date = DAY, quota: int | None = None, **kw: Any) -> Any:
     return book.apply_once(
-        key, operation="OP", subject="BA 1234 LZ", fingerprint=fingerprint, produce=lambda seq: {"seq": seq, "key": key}, today=today, quota=quota, **kw
+        key,
+        operation="OP",
+        subject="BA 1234 LZ",
+        fingerprint=fingerprint,
+        produce=lambda seq: {"seq": seq, "key": key},
+        today=today,
+        quota=quota,
+        **kw,
     )
 
 
@@ -192,7 +199,6 @@ def test_an_entry_is_found_by_a_reference_number_in_its_state(ledger: Ledger) ->
     assert found is not None and found.key == "b"
     assert ledger.find_by_state("nomor_daftar", "SH2026-1-999999") is None
     assert ledger.find_by_state("other", "SH2026-1-000001") is None
-
 
 
 def test_state_is_stored_updated_and_shown_in_the_summary(ledger: Ledger) -> None:

@@ -103,13 +103,17 @@ class Toy:
 
     def endpoints(self) -> list[Operation[Any] | Query[Any]]:
         def apply(name: str, path: str) -> Operation[Permintaan]:
-            return Operation(name=name, path=path, model=Permintaan, status=201, subject=lambda p: p.jenis, checks=(self.check,), produce=self.produce)
+            return Operation(
+                name=name, path=path, model=Permintaan, status=201, subject=lambda p: p.jenis, checks=(self.check,), produce=self.produce
+            )
 
         return [
             apply("APPLY", "/apply"),
             apply("APPLY_A", "/shared"),
             apply("APPLY_B", "/shared"),
-            Query(name="STATUS", path="/status/{ref}", method="GET", read=lambda request, _: request.path_params["ref"], answer=self.status),
+            Query(
+                name="STATUS", path="/status/{ref}", method="GET", read=lambda request, _: request.path_params["ref"], answer=self.status
+            ),
         ]
 
 
@@ -124,7 +128,9 @@ class ToySim(Driver):
 
 
 @asynccontextmanager
-async def toy(knobs: Knobs | None = None, *, at: datetime = NOW, dialect: type[Dialek] = Dialek, **dialect_args: Any) -> AsyncIterator[ToySim]:
+async def toy(
+    knobs: Knobs | None = None, *, at: datetime = NOW, dialect: type[Dialek] = Dialek, **dialect_args: Any
+) -> AsyncIterator[ToySim]:
     runtime = SimulatorRuntime(knobs or Knobs(), Ledger(), SimClock(lambda: at))
     agency = Toy(runtime.ledger)
     app = Simulator(runtime, dialect(runtime, **dialect_args), agency.endpoints(), title="toy").app
@@ -224,7 +230,9 @@ async def test_authentication_comes_after_the_gate_and_before_the_key() -> None:
     assert down.status_code == 503, "the gate comes before the API key"
 
 
-@pytest.mark.parametrize(("key", "code"), [(None, "KEY_MISSING"), ("  ", "KEY_MISSING"), ("k" * 21, "KEY_INVALID"), ("k\x01", "KEY_INVALID")])
+@pytest.mark.parametrize(
+    ("key", "code"), [(None, "KEY_MISSING"), ("  ", "KEY_MISSING"), ("k" * 21, "KEY_INVALID"), ("k\x01", "KEY_INVALID")]
+)
 async def test_the_key_is_checked_before_the_body(key: str | None, code: str) -> None:
     async with toy() as sim:
         response = await sim.apply(b"not json", key=key)

@@ -175,7 +175,9 @@ def test_same_utc_time_across_other_countries_dst_changes(plain: WorkingCalendar
         start = datetime.combine(friday, datetime.min.time(), tzinfo=UTC).replace(hour=3)  # 10:00 WIB
         due = plain.add_working_days(start, 1)
         assert due - start == timedelta(days=3)
-        assert plain.add_working_days(start + timedelta(days=1), 0.0001).time().replace(microsecond=0) == datetime(2000, 1, 1, 1, 0, 8).time()
+        assert (
+            plain.add_working_days(start + timedelta(days=1), 0.0001).time().replace(microsecond=0) == datetime(2000, 1, 1, 1, 0, 8).time()
+        )
 
 
 # ----------------------------------------------------------------------- properties
@@ -277,8 +279,11 @@ def test_calendar_from_settings_defaults() -> None:
 
 def test_calendar_from_settings_overrides(tmp_path: Path) -> None:
     path = tmp_path / "holidays.toml"
-    path.write_text('[[holidays]]\ndate = 2026-12-01\nname = "Hari X"\nkind = "libur_nasional"\n'
-                    '[[holidays]]\ndate = 2026-12-02\nname = "Cuti X"\nkind = "cuti_bersama"\n', encoding="utf-8")
+    path.write_text(
+        '[[holidays]]\ndate = 2026-12-01\nname = "Hari X"\nkind = "libur_nasional"\n'
+        '[[holidays]]\ndate = 2026-12-02\nname = "Cuti X"\nkind = "cuti_bersama"\n',
+        encoding="utf-8",
+    )
     settings = SlaSettings(
         timezone="Asia/Makassar",
         weekend_days=[6],

@@ -57,8 +57,13 @@ def test_every_topic_of_the_hub_has_one_declaration() -> None:
     layout = Topology(KafkaSettings(partitions=6))
     hub = layout.hub(["samsat", "polri", "samsat"])
     assert [s.name for s in hub] == [
-        topics.REQUESTS, topics.EVENTS, topics.DEADLETTER, topics.CASE_EVENTS, topics.ADAPTER_STATUS,
-        "mpp.commands.polri", "mpp.commands.samsat",
+        topics.REQUESTS,
+        topics.EVENTS,
+        topics.DEADLETTER,
+        topics.CASE_EVENTS,
+        topics.ADAPTER_STATUS,
+        "mpp.commands.polri",
+        "mpp.commands.samsat",
     ]
     keyed = [s for s in hub if s.name != topics.ADAPTER_STATUS]
     assert {(s.partitions, s.cleanup) for s in keyed} == {(6, Cleanup.DELETE)}
@@ -74,7 +79,12 @@ def test_adapter_status_is_compacted_on_one_partition_without_retention() -> Non
 def test_an_adapter_prepares_what_it_reads_and_writes() -> None:
     names = [s.name for s in Topology(KafkaSettings()).adapter("samsat", retry_levels=2)]
     assert names == [
-        "mpp.commands.samsat", "mpp.retry.samsat.1", "mpp.retry.samsat.2", topics.EVENTS, topics.DEADLETTER, topics.ADAPTER_STATUS,
+        "mpp.commands.samsat",
+        "mpp.retry.samsat.1",
+        "mpp.retry.samsat.2",
+        topics.EVENTS,
+        topics.DEADLETTER,
+        topics.ADAPTER_STATUS,
     ]
 
 

@@ -47,8 +47,16 @@ def test_composite_data_errors_are_named_in_the_request_and_normalised_values_ke
     composite = catalogue.composite("mpp.vehicle_ownership_transfer")
     assert composite is not None
     applicant = {"nik": "1375020101850011", "name": "Rudi"}
-    good = {"plate": "ba2024la", "vehicle_type": "car", "chassis_number": "MHABCDEFGHJKLMNPR", "engine_number": "ABC1234567",
-            "previous_owner_nik": "1375015203900007", "bpkb_number": "P12345678", "sale_receipt_number": "KW/1", "sale_receipt_stamped": True}
+    good = {
+        "plate": "ba2024la",
+        "vehicle_type": "car",
+        "chassis_number": "MHABCDEFGHJKLMNPR",
+        "engine_number": "ABC1234567",
+        "previous_owner_nik": "1375015203900007",
+        "bpkb_number": "P12345678",
+        "sale_receipt_number": "KW/1",
+        "sale_receipt_stamped": True,
+    }
 
     data, problems = check_composite_request(composite, catalogue, good, applicant)
     assert [(p.loc, p.type) for p in problems] == []
@@ -58,5 +66,7 @@ def test_composite_data_errors_are_named_in_the_request_and_normalised_values_ke
     del bad["bpkb_number"]
     _, problems = check_composite_request(composite, catalogue, bad, applicant)
     assert {(".".join(map(str, p.loc)), p.type) for p in problems} == {
-        ("data.plate", "plate_invalid"), ("data.bpkb_number", "missing"), ("data.surprise", "extra_forbidden"),
+        ("data.plate", "plate_invalid"),
+        ("data.bpkb_number", "missing"),
+        ("data.surprise", "extra_forbidden"),
     }, "physical_check comes from the police step, so it is not reported missing"

@@ -24,8 +24,16 @@ CATALOGUE = Catalogue.load()
 NOW = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 TRACE = Trace(correlation_id="corr-1", traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-01")
 APPLICANT = {"nik": "1375020101850011", "name": "Rudi"}
-TRANSFER_DATA = {"plate": "BA 2024 LA", "vehicle_type": "car", "chassis_number": "MHABCDEFGHJKLMNPR", "engine_number": "ABC1234567",
-                 "previous_owner_nik": "1375015203900007", "bpkb_number": "P12345678", "sale_receipt_number": "KW/1", "sale_receipt_stamped": True}
+TRANSFER_DATA = {
+    "plate": "BA 2024 LA",
+    "vehicle_type": "car",
+    "chassis_number": "MHABCDEFGHJKLMNPR",
+    "engine_number": "ABC1234567",
+    "previous_owner_nik": "1375015203900007",
+    "bpkb_number": "P12345678",
+    "sale_receipt_number": "KW/1",
+    "sale_receipt_stamped": True,
+}
 
 
 class RecordingSession:
@@ -46,8 +54,17 @@ def workflow() -> Workflow:
 
 
 def new_case(service: str, data: dict[str, Any], kind: str) -> tuple[Case, list[Step]]:
-    case = Case(id=uuid.uuid4(), client_id="portal", request_hash="x", service=service, kind=kind, status=Status.SUBMITTED.value,
-                applicant=APPLICANT, data=data, outputs={})
+    case = Case(
+        id=uuid.uuid4(),
+        client_id="portal",
+        request_hash="x",
+        service=service,
+        kind=kind,
+        status=Status.SUBMITTED.value,
+        applicant=APPLICANT,
+        data=data,
+        outputs={},
+    )
     return case, plan(case, CATALOGUE)
 
 
@@ -74,7 +91,12 @@ def test_applying_writes_what_the_decisions_say_with_history_and_outbox() -> Non
     assert outbox.topic == topics.commands("polri")
     assert (outbox.headers[Headers.CORRELATION_ID], outbox.headers[Headers.TRACEPARENT]) == (TRACE.correlation_id, TRACE.traceparent)
     envelope = Envelope.from_bytes(outbox.value)
-    assert (envelope.request_id, envelope.step_id, envelope.type, envelope.source) == (case.id, check.id, MessageType.STEP_COMMAND, "router")
+    assert (envelope.request_id, envelope.step_id, envelope.type, envelope.source) == (
+        case.id,
+        check.id,
+        MessageType.STEP_COMMAND,
+        "router",
+    )
     assert envelope.payload["data"] == check.inputs and envelope.payload["operation"] == "vehicle_check"
     assert envelope.payload["applicant"] == APPLICANT
 

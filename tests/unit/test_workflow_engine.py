@@ -35,16 +35,40 @@ S = Status
 CATALOGUE = Catalogue.load()
 APPLICANT = {"nik": "1375020101850011", "name": "Rudi"}
 CHECK = {"chassis_number": "MHABCDEFGHJKLMNPR", "engine_number": "ABC1234567"}
-TRANSFER_DATA = {"plate": "ba2024la", "vehicle_type": "car", **CHECK, "previous_owner_nik": "1375015203900007", "bpkb_number": "P12345678",
-                 "sale_receipt_number": "KW/1", "sale_receipt_stamped": True}
+TRANSFER_DATA = {
+    "plate": "ba2024la",
+    "vehicle_type": "car",
+    **CHECK,
+    "previous_owner_nik": "1375015203900007",
+    "bpkb_number": "P12345678",
+    "sale_receipt_number": "KW/1",
+    "sale_receipt_stamped": True,
+}
 
 
-def step(name: str, status: Status = S.SUBMITTED, *, after: tuple[str, ...] = (), service: str = "samsat.pkb_annual",
-         mapping: dict[str, Any] | None = None, inputs: dict[str, Any] | None = None, outputs: dict[str, Any] | None = None,
-         error: dict[str, Any] | None = None) -> StepState:
+def step(
+    name: str,
+    status: Status = S.SUBMITTED,
+    *,
+    after: tuple[str, ...] = (),
+    service: str = "samsat.pkb_annual",
+    mapping: dict[str, Any] | None = None,
+    inputs: dict[str, Any] | None = None,
+    outputs: dict[str, Any] | None = None,
+    error: dict[str, Any] | None = None,
+) -> StepState:
     provider = CATALOGUE.get(service).provider  # type: ignore[union-attr]
-    return StepState(name=name, service=service, agency=provider, status=status, depends_on=after, input_mapping=mapping,
-                     inputs=inputs or {}, outputs=outputs or {}, error=error)
+    return StepState(
+        name=name,
+        service=service,
+        agency=provider,
+        status=status,
+        depends_on=after,
+        input_mapping=mapping,
+        inputs=inputs or {},
+        outputs=outputs or {},
+        error=error,
+    )
 
 
 def case(*steps: StepState, status: Status = S.ROUTED, kind: str = "composite", data: dict[str, Any] | None = None) -> CaseState:
@@ -55,7 +79,10 @@ def composite_steps(code: str, **statuses: Status) -> list[StepState]:
     """The steps ``plan`` makes for a shipped composite, with some already moved on."""
     composite = CATALOGUE.composite(code)
     assert composite is not None
-    return [step(s.name, statuses.get(s.name, S.SUBMITTED), after=tuple(s.after), service=s.service, mapping=dict(s.inputs)) for s in composite.steps]
+    return [
+        step(s.name, statuses.get(s.name, S.SUBMITTED), after=tuple(s.after), service=s.service, mapping=dict(s.inputs))
+        for s in composite.steps
+    ]
 
 
 def with_step(state: CaseState, name: str, **changes: Any) -> CaseState:
@@ -84,8 +111,14 @@ def test_a_new_case_starts_its_steps_without_dependencies_and_is_routed_before_i
     decisions = decide(new, CATALOGUE)
 
     assert decisions == [
-        StartStep("police_check", inputs={"plate": "BA 2024 LA", "vehicle_type": "car", **CHECK}, service="polri.vehicle_check",
-                  agency="polri", operation="vehicle_check", sla_working_days=1.0),
+        StartStep(
+            "police_check",
+            inputs={"plate": "BA 2024 LA", "vehicle_type": "car", **CHECK},
+            service="polri.vehicle_check",
+            agency="polri",
+            operation="vehicle_check",
+            sla_working_days=1.0,
+        ),
         SetCaseStatus(S.ROUTED),
         SetCaseStatus(S.IN_PROCESS),
     ], "the transfer waits for the police check; a case goes SUBMITTED -> ROUTED -> IN_PROCESS, never straight on"
@@ -93,15 +126,29 @@ def test_a_new_case_starts_its_steps_without_dependencies_and_is_routed_before_i
 
 
 def test_independent_steps_all_start_at_once() -> None:
-    pack = case(*composite_steps("mpp.job_seeker_pack"), status=S.SUBMITTED, data={
-        "skck_purpose": "Melamar pekerjaan", "address": "Jl. Sudirman 1, Padang", "passport_type": "electronic", "passport_validity_years": 10,
-        "appointment_date": soon(3), "supporting_document": "birth_certificate", "licence_class": "A", "old_sim_number": "123456789012",
-        "old_sim_valid_until": soon(20)})
+    pack = case(
+        *composite_steps("mpp.job_seeker_pack"),
+        status=S.SUBMITTED,
+        data={
+            "skck_purpose": "Melamar pekerjaan",
+            "address": "Jl. Sudirman 1, Padang",
+            "passport_type": "electronic",
+            "passport_validity_years": 10,
+            "appointment_date": soon(3),
+            "supporting_document": "birth_certificate",
+            "licence_class": "A",
+            "old_sim_number": "123456789012",
+            "old_sim_valid_until": soon(20),
+        },
+    )
 
     decisions = decide(pack, CATALOGUE)
 
     assert [(type(d).__name__, d.step) for d in decisions if not isinstance(d, SetCaseStatus)] == [
-        ("StartStep", "skck"), ("StartStep", "passport"), ("StartStep", "sim")], decisions
+        ("StartStep", "skck"),
+        ("StartStep", "passport"),
+        ("StartStep", "sim"),
+    ], decisions
     assert of(SetCaseStatus, decisions)[-1] == SetCaseStatus(S.ROUTED), "all steps routed: the case is ROUTED"
 
 
@@ -116,8 +163,14 @@ def test_a_step_waits_until_every_dependency_completed() -> None:
 
 
 def test_a_dependant_gets_its_inputs_from_the_outputs_of_the_step_it_waits_for() -> None:
-    checked = {"plate": "BA 2024 LA", "physical_check": CHECK, "clearance_number": "CF/1", "checked_on": "2031-01-02",
-               "stolen_or_blocked": False, "registration_number": "R1"}
+    checked = {
+        "plate": "BA 2024 LA",
+        "physical_check": CHECK,
+        "clearance_number": "CF/1",
+        "checked_on": "2031-01-02",
+        "stolen_or_blocked": False,
+        "registration_number": "R1",
+    }
     state = case(*composite_steps("mpp.vehicle_ownership_transfer"), data=TRANSFER_DATA)
     state = with_step(state, "police_check", status=S.COMPLETED, outputs=checked)
 
@@ -184,8 +237,11 @@ def test_inputs_that_cannot_be_built_fail_the_step_and_its_dependants_are_skippe
 
     fail, skip = decisions[0], decisions[1]
     assert isinstance(fail, FailStep) and fail.step == "transfer" and fail.note == "inputs could not be built"
-    assert fail.error == {"code": "step_inputs_invalid", "agency_code": None,
-                          "message": "inputs for samsat.ownership_transfer could not be built: steps.police_check.outputs.physical_check is not available"}
+    assert fail.error == {
+        "code": "step_inputs_invalid",
+        "agency_code": None,
+        "message": "inputs for samsat.ownership_transfer could not be built: steps.police_check.outputs.physical_check is not available",
+    }
     assert skip == SkipStep("later", note="skipped: transfer ended FAILED")
     result = evolve_all(state, decisions)
     assert result.status is S.FAILED
@@ -233,7 +289,9 @@ def test_decisions_come_in_the_order_they_must_be_applied() -> None:
     decisions = decide(state, CATALOGUE)
 
     assert [(type(d).__name__, getattr(d, "step", None)) for d in decisions if not isinstance(d, SetCaseResult | SetCaseStatus)] == [
-        ("FailStep", "b"), ("SkipStep", "c")]
+        ("FailStep", "b"),
+        ("SkipStep", "c"),
+    ]
 
 
 # ------------------------------------------------------------------ the case follows its steps
@@ -267,8 +325,13 @@ def test_a_single_service_case_mirrors_its_steps_outputs_and_error() -> None:
 
 
 def test_a_multi_step_case_gathers_outputs_by_step_and_names_the_failed_step() -> None:
-    state = case(step("item1", S.COMPLETED, outputs={"a": 1}), step("item2", S.IN_PROCESS),
-                 step("item3", S.REJECTED, error={"code": "x", "message": "ditolak"}), kind="bundle", status=S.IN_PROCESS)
+    state = case(
+        step("item1", S.COMPLETED, outputs={"a": 1}),
+        step("item2", S.IN_PROCESS),
+        step("item3", S.REJECTED, error={"code": "x", "message": "ditolak"}),
+        kind="bundle",
+        status=S.IN_PROCESS,
+    )
 
     [result] = of(SetCaseResult, decide(state, CATALOGUE))
 
@@ -277,8 +340,13 @@ def test_a_multi_step_case_gathers_outputs_by_step_and_names_the_failed_step() -
 
 @pytest.mark.parametrize(
     ("endings", "final"),
-    [((S.COMPLETED, S.COMPLETED), S.COMPLETED), ((S.COMPLETED, S.REJECTED), S.REJECTED), ((S.EXPIRED, S.COMPLETED), S.EXPIRED),
-     ((S.CANCELLED, S.COMPLETED), S.CANCELLED), ((S.FAILED, S.REJECTED), S.REJECTED)],
+    [
+        ((S.COMPLETED, S.COMPLETED), S.COMPLETED),
+        ((S.COMPLETED, S.REJECTED), S.REJECTED),
+        ((S.EXPIRED, S.COMPLETED), S.EXPIRED),
+        ((S.CANCELLED, S.COMPLETED), S.CANCELLED),
+        ((S.FAILED, S.REJECTED), S.REJECTED),
+    ],
 )
 def test_a_case_is_final_once_all_its_steps_are(endings: tuple[Status, Status], final: Status) -> None:
     state = case(step("a", endings[0]), step("b", endings[1]), status=S.IN_PROCESS)
@@ -316,8 +384,13 @@ def test_the_engine_does_not_change_what_it_is_given() -> None:
 
 
 def test_cancel_skips_waiting_steps_asks_cancellable_agencies_and_notes_the_rest() -> None:
-    state = case(step("skck", S.IN_PROCESS, service="polri.skck_new"), step("passport", S.ACCEPTED, service="imigrasi.passport_new"),
-                 step("sim", S.COMPLETED, service="polri.sim_renewal"), step("later", after=("skck",)), status=S.IN_PROCESS)
+    state = case(
+        step("skck", S.IN_PROCESS, service="polri.skck_new"),
+        step("passport", S.ACCEPTED, service="imigrasi.passport_new"),
+        step("sim", S.COMPLETED, service="polri.sim_renewal"),
+        step("later", after=("skck",)),
+        status=S.IN_PROCESS,
+    )
 
     decisions = decide_cancel(state, CATALOGUE, reason="found a job")
 

@@ -16,7 +16,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hub.catalogue import Catalogue
-from hub.domain.decisions import CaseState, Decision, FailStep, RequestCancel, NoteStep, SetCaseStatus, SkipStep, StartStep, StepState, evolve, evolve_all
+from hub.domain.decisions import (
+    CaseState,
+    Decision,
+    FailStep,
+    NoteStep,
+    RequestCancel,
+    SetCaseStatus,
+    SkipStep,
+    StartStep,
+    StepState,
+    evolve,
+    evolve_all,
+)
 from hub.domain.engine import aggregate, decide, decide_cancel
 from schemas.lifecycle import ALLOWED_TRANSITIONS, TERMINAL, Status, can_transition
 
@@ -38,10 +50,20 @@ def cases(draw: st.DrawFn) -> CaseState:
         after = draw(st.lists(st.sampled_from(names[:i]), unique=True, max_size=3)) if i else []
         service = draw(st.sampled_from([CANCELLABLE, NOT_CANCELLABLE]))
         broken = draw(st.integers(0, 9)) == 0
-        steps.append(StepState(name=name, service=service, agency=CATALOGUE.get(service).provider,  # type: ignore[union-attr]
-                               status=S.SUBMITTED, depends_on=tuple(after), input_mapping=BROKEN_INPUTS if broken else None))
+        steps.append(
+            StepState(
+                name=name,
+                service=service,
+                agency=CATALOGUE.get(service).provider,  # type: ignore[union-attr]
+                status=S.SUBMITTED,
+                depends_on=tuple(after),
+                input_mapping=BROKEN_INPUTS if broken else None,
+            )
+        )
     kind = "single" if count == 1 else draw(st.sampled_from(["composite", "bundle"]))
-    return CaseState(kind=kind, status=S.SUBMITTED, steps=tuple(draw(st.permutations(steps))), applicant={"nik": "1375015203900007", "name": "Siti"})
+    return CaseState(
+        kind=kind, status=S.SUBMITTED, steps=tuple(draw(st.permutations(steps))), applicant={"nik": "1375015203900007", "name": "Siti"}
+    )
 
 
 @st.composite
@@ -148,7 +170,11 @@ def test_exactly_the_steps_downstream_of_a_dependency_that_did_not_complete_are_
     for round_ in play(case, data):
         after = round_.after
         started = round_.started | {(d.step, round_.revision[d.step]) for d in round_.decisions if isinstance(d, StartStep | FailStep)}
-        ended_badly = {s.name for s in after.steps if s.status.is_terminal and s.status is not S.COMPLETED and (s.name, round_.revision[s.name]) in started}
+        ended_badly = {
+            s.name
+            for s in after.steps
+            if s.status.is_terminal and s.status is not S.COMPLETED and (s.name, round_.revision[s.name]) in started
+        }
         skipped = {s.name for s in after.steps if s.status is S.CANCELLED and (s.name, round_.revision[s.name]) not in started}
         assert skipped == _downstream(after, ended_badly), (ended_badly, after)
         for current, decision in _sequentially(round_):

@@ -121,7 +121,14 @@ class AdapterWorker:
     async def _escalate(self, record: ConsumerRecord[bytes, bytes], level: int, error: TransientBackendError) -> None:
         step = rt.escalation(level, self.retry_delays)
         if step.next_level is None:
-            log.error("%s: %s[%d]@%d failed after %d passes; dead-lettering", self.source, record.topic, record.partition, record.offset, level + 1)
+            log.error(
+                "%s: %s[%d]@%d failed after %d passes; dead-lettering",
+                self.source,
+                record.topic,
+                record.partition,
+                record.offset,
+                level + 1,
+            )
             await self.dead_letter(record, error, attempts=level + 1)
             return
         not_before = self._now_ms() + int(step.delay_seconds * 1000)
@@ -131,7 +138,14 @@ class AdapterWorker:
         await (await self._producer.send(topic, value=record.value, key=record.key, headers=headers))
         log.warning(
             "%s: %s[%d]@%d unavailable (%s); retry %d in %.1fs via %s",
-            self.source, record.topic, record.partition, record.offset, type(error).__name__, step.next_level, step.delay_seconds, topic,
+            self.source,
+            record.topic,
+            record.partition,
+            record.offset,
+            type(error).__name__,
+            step.next_level,
+            step.delay_seconds,
+            topic,
         )
 
     async def dead_letter(self, record: ConsumerRecord[bytes, bytes], error: BaseException, *, attempts: int = 1) -> None:
@@ -151,7 +165,9 @@ class AdapterWorker:
             report = await self._guarded(command, lambda: self.adapter.execute(command, step_id))
         elif envelope.type is MessageType.STEP_POLL:
             poll = _parse(StepPoll, envelope)
-            report = await self._guarded(poll.command, lambda: self.adapter.poll(poll.command, step_id, poll.agency_ref), needs=Capability.POLL)
+            report = await self._guarded(
+                poll.command, lambda: self.adapter.poll(poll.command, step_id, poll.agency_ref), needs=Capability.POLL
+            )
         elif envelope.type is MessageType.STEP_CANCEL:
             cancel = _parse(StepCancel, envelope)
             report = await self._guarded(
@@ -346,17 +362,29 @@ def consume_loops(worker: AdapterWorker, kafka: KafkaSettings, batch_size: int) 
     agency = worker.adapter.agency
     failures = FailurePolicy(poison=worker.dead_letter)
 
-    def loop(group: str, topic: str, handler: LevelHandler, name: str, not_before: DueAt | None = None) -> tuple[AIOKafkaConsumer, ConsumeLoop[Envelope]]:
+    def loop(
+        group: str, topic: str, handler: LevelHandler, name: str, not_before: DueAt | None = None
+    ) -> tuple[AIOKafkaConsumer, ConsumeLoop[Envelope]]:
         consumer = create_consumer(kafka, group)
         return consumer, ConsumeLoop(
-            consumer, [topic], handler, name=name, decoder=decode_envelope, failures=failures,
-            batch_size=batch_size, gate=worker.breaker_hold, not_before=not_before,
+            consumer,
+            [topic],
+            handler,
+            name=name,
+            decoder=decode_envelope,
+            failures=failures,
+            batch_size=batch_size,
+            gate=worker.breaker_hold,
+            not_before=not_before,
         )
 
     levels = rt.retry_topics(agency, len(worker.retry_delays))
     return [
         loop(f"mpp-adapter-{agency}", topics.commands(agency), worker.handle, worker.source),
-        *(loop(rt.retry_group(agency, n), topic, worker.level_handler(n), f"{worker.source}:retry-{n}", not_before=rt.due_at) for n, topic in enumerate(levels, 1)),
+        *(
+            loop(rt.retry_group(agency, n), topic, worker.level_handler(n), f"{worker.source}:retry-{n}", not_before=rt.due_at)
+            for n, topic in enumerate(levels, 1)
+        ),
     ]
 
 

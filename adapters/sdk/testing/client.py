@@ -55,7 +55,9 @@ class Driver:
         return await read_ledger(self.client)
 
 
-def assert_replayed(first: httpx.Response, again: httpx.Response, ledger: Mapping[str, Any], *, header: str, key: str | None = None) -> None:
+def assert_replayed(
+    first: httpx.Response, again: httpx.Response, ledger: Mapping[str, Any], *, header: str, key: str | None = None
+) -> None:
     """``again`` repeated ``first`` under the same idempotency key: the stored reply came
     back word for word, marked with the replay ``header`` (which a fresh reply lacks), and
     the ledger (read afterwards) applied the request once and replayed it once."""

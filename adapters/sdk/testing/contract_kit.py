@@ -25,8 +25,8 @@ from adapters.sdk.base import Adapter, BackendStyle, capability_mismatches
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
 from adapters.sdk.contract import AgencyContract, ContractSample
 from adapters.sdk.discovery import load_agency
-from adapters.sdk.plugin import AgencyPlugin
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, TransientBackendError
+from adapters.sdk.plugin import AgencyPlugin
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepError, StepStatusReport
 from schemas.services.base import ServicePayloads
@@ -124,7 +124,9 @@ class ContractKit:
     async def run(self) -> ContractReport:
         report = ContractReport(self.agency)
         settings_probe = self.contract.backend_settings("http://127.0.0.1:1", "http://127.0.0.1:1")
-        receiver = _CallbackReceiver(self.agency, settings_probe.callback_secret.get_secret_value() if settings_probe.callback_secret else None)
+        receiver = _CallbackReceiver(
+            self.agency, settings_probe.callback_secret.get_secret_value() if settings_probe.callback_secret else None
+        )
         async with serve(self.simulator_app) as simulator_url, serve(receiver.app) as receiver_url:
             settings = self.contract.backend_settings(simulator_url, receiver_url)
             adapter = self.make_adapter(settings)
@@ -152,7 +154,7 @@ class ContractKit:
             return CheckResult(name, True, await check(adapter))
         except AssertionError as exc:
             return CheckResult(name, False, str(exc) or "assertion failed")
-        except Exception as exc:  # a crash is a failed check, with its reason
+        except Exception as exc:  # noqa: BLE001 - a crash of the adapter under test is a failed check, reported with its reason
             return CheckResult(name, False, f"{type(exc).__name__}: {exc}")
 
     async def _knobs(self, **knobs: Any) -> None:
@@ -177,7 +179,9 @@ class ContractKit:
         mismatches = capability_mismatches(type(adapter))
         assert not mismatches, f"capabilities do not match the methods: {'; '.join(mismatches)}"
         if adapter.style is BackendStyle.CALLBACK:
-            assert adapter.settings.callback_base_url and adapter.settings.callback_secret, "callback adapters need callback_base_url and callback_secret"
+            assert adapter.settings.callback_base_url and adapter.settings.callback_secret, (
+                "callback adapters need callback_base_url and callback_secret"
+            )
         return f"{adapter.style} backend, capabilities {sorted(adapter.capabilities)}, operations {sorted(adapter.operations)}"
 
     async def _drive(self, adapter: Adapter, sample: ContractSample, step_id: uuid.UUID) -> list[StepStatusReport]:
@@ -232,7 +236,9 @@ class ContractKit:
         second = await adapter.execute(sample.command, step_id)
         applied = await self._applied() - before
         assert applied == 1, f"one step id applied {applied} times"
-        assert (first.status, first.outputs, first.agency_ref) == (second.status, second.outputs, second.agency_ref), "a repeat gave another answer"
+        assert (first.status, first.outputs, first.agency_ref) == (second.status, second.outputs, second.agency_ref), (
+            "a repeat gave another answer"
+        )
         return "repeat returned the stored answer"
 
     async def _expect(self, error: type[Exception], call: Awaitable[Any]) -> str:

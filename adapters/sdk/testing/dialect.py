@@ -143,7 +143,13 @@ class JsonDialect(Dialect):
         raise NotImplementedError
 
     def error(
-        self, say: Say, *, message: str | None = None, details: list[str] | None = None, refused: bool = False, headers: dict[str, str] | None = None
+        self,
+        say: Say,
+        *,
+        message: str | None = None,
+        details: list[str] | None = None,
+        refused: bool = False,
+        headers: dict[str, str] | None = None,
     ) -> JSONResponse:
         if say.retry_after is not None:
             headers = {"Retry-After": str(say.retry_after), **(headers or {})}

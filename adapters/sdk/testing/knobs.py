@@ -30,7 +30,9 @@ class Knobs(BaseModel):
     error_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Fraction refused as overloaded before applying anything.")
     down: bool = Field(default=False, description="Every native request fails as unavailable.")
     drop_reply_after_apply: float = Field(default=0.0, ge=0.0, le=1.0, description="Fraction applied, then answered as a gateway timeout.")
-    garble_rate: float = Field(default=0.0, ge=0.0, le=1.0, description="Fraction applied, then answered with a body that is not the protocol.")
+    garble_rate: float = Field(
+        default=0.0, ge=0.0, le=1.0, description="Fraction applied, then answered with a body that is not the protocol."
+    )
     daily_quota: int | None = Field(default=None, ge=0, description="Max applications per day.")
     seed: int = Field(default=0, description="Seed of the simulator's own random.Random.")
 

@@ -34,7 +34,14 @@ class LedgerEntry:
     replays: int
 
     def public(self) -> dict[str, Any]:
-        return {"key": self.key, "operation": self.operation, "subject": self.subject, "applied_at": self.applied_at, "replays": self.replays, "state": self.state}
+        return {
+            "key": self.key,
+            "operation": self.operation,
+            "subject": self.subject,
+            "applied_at": self.applied_at,
+            "replays": self.replays,
+            "state": self.state,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -128,8 +135,17 @@ class Ledger:
                     applied_at = now or datetime.now(UTC)
                     self._conn.execute(
                         f"INSERT INTO ledger (id, {_COLUMNS.replace(', replays', '')}, applied_on) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                        (sequence, key, operation, subject, fingerprint, json.dumps(produced.response), json.dumps(produced.state),
-                         applied_at.isoformat(timespec="milliseconds"), today.isoformat()),
+                        (
+                            sequence,
+                            key,
+                            operation,
+                            subject,
+                            fingerprint,
+                            json.dumps(produced.response),
+                            json.dumps(produced.state),
+                            applied_at.isoformat(timespec="milliseconds"),
+                            today.isoformat(),
+                        ),
                     )
                     result = LedgerResult(Outcome.APPLIED, self._find(key))
             except BaseException:

@@ -133,9 +133,13 @@ class DukcapilAdapter(HttpAdapter):
             answer = JawabanVerifikasi.model_validate(body)
             verified_at = baca_waktu(answer.waktu_verifikasi)
         except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"Dukcapil answer does not match its schema: {describe(exc, root='body')}") from None
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"Dukcapil answer does not match its schema: {describe(exc, root='body')}"
+            ) from None
         except ValueError:
-            raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answer does not match its schema: waktu_verifikasi is not a time") from None
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", "Dukcapil answer does not match its schema: waktu_verifikasi is not a time"
+            ) from None
         found = answer.data
         if found.nik != nik:
             raise AgencyAnswerInvalid("agency_answer_invalid", "Dukcapil answered about another NIK than the one asked")
@@ -189,4 +193,4 @@ def _error_for(response: httpx.Response, error: GalatDukcapil | None) -> Excepti
     return AgencyAnswerInvalid("agency_refused_request", error.pesan, agency_code=error.kode.value)
 
 
-__all__ = ["DukcapilAdapter", "DukcapilSettings", "OPERATION"]
+__all__ = ["OPERATION", "DukcapilAdapter", "DukcapilSettings"]

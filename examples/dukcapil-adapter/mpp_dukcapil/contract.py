@@ -35,7 +35,9 @@ def backend_settings(base_url: str, callback_base_url: str) -> DukcapilSettings:
 
 def contract() -> AgencyContract:
     samples = [
-        ContractSample.completes("seeded resident: name and birth date match", _command("1375015203900007", "Siti Rahmawati", birth_date="1990-03-12")),
+        ContractSample.completes(
+            "seeded resident: name and birth date match", _command("1375015203900007", "Siti Rahmawati", birth_date="1990-03-12")
+        ),
         ContractSample.completes("registered name differs", _command("1375011204888123", "Budi Hartono")),
         ContractSample.refused("NIK not registered", _command("1375011204889123", "Tidak Terdaftar"), "nik_not_registered"),
         ContractSample.refused("record blocked", _command("1375011204888912", "Data Ganda"), "nik_record_blocked"),

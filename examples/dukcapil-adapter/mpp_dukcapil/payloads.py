@@ -73,12 +73,12 @@ class NikVerificationOutput(CanonicalModel):
 PAYLOADS: Final[dict[str, ServicePayloads]] = {NIK_VERIFICATION: ServicePayloads(input=NikVerificationInput, output=NikVerificationOutput)}
 
 __all__ = [
-    "BirthDateCheck",
     "MASKED_16",
-    "MatchResult",
     "NIK_VERIFICATION",
+    "PAYLOADS",
+    "BirthDateCheck",
+    "MatchResult",
     "NikVerificationInput",
     "NikVerificationOutput",
-    "PAYLOADS",
     "RegisteredRegion",
 ]

@@ -98,7 +98,6 @@ SERIAL_NAMA_BERBEDA: Final[range] = range(8000, 8500)
 NAMA_TERCATAT_BERBEDA: Final[str] = "NAMA TERCATAT BERBEDA"
 
 
-
 class DukcapilKnobs(sim.Knobs):
     """The toolkit's fault knobs plus Dukcapil's own."""
 
@@ -271,7 +270,9 @@ class DialekDukcapil(sim.ApiKeyDialect):
     key = sim.KeyRule(native.HEADER_REQUEST_ID, max_length=100, pattern=POLA_REQUEST_ID)
     DOWN = sim.Say(503, native.KodeGalat.LAYANAN_TIDAK_TERSEDIA, "Layanan sedang dalam pemeliharaan.", retry_after=5)
     BUSY = sim.Say(503, native.KodeGalat.LAYANAN_SIBUK, "Layanan sedang sibuk, silakan coba lagi.", retry_after=1)
-    KEY_MISSING = KEY_INVALID = sim.Say(400, native.KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -).")
+    KEY_MISSING = KEY_INVALID = sim.Say(
+        400, native.KodeGalat.REQUEST_ID_WAJIB, "Header X-Request-Id wajib diisi (1-100 karakter A-Z a-z 0-9 . _ : -)."
+    )
     MALFORMED = sim.Say(422, native.KodeGalat.DATA_TIDAK_VALID, "Data permintaan tidak valid.")
     CONFLICT = sim.Say(409, native.KodeGalat.REQUEST_ID_SUDAH_DIPAKAI, "X-Request-Id sudah dipakai untuk permintaan lain.")
     QUOTA = sim.Say(429, native.KodeGalat.KUOTA_AKSES_HABIS, "Kuota akses harian lembaga sudah habis.")

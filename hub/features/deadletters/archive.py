@@ -102,10 +102,14 @@ async def run_archiver(settings: Settings, sessions: async_sessionmaker[AsyncSes
     The topic is prepared with the others by the router process."""
     consumer = create_consumer(settings.kafka, GROUP_ID)
     loop = ConsumeLoop(
-        consumer, [topics.DEADLETTER], DeadLetterArchiver(sessions, limit=settings.dlq.max_replays).handle,
-        name="dead-letter archiver", decoder=raw_record,
+        consumer,
+        [topics.DEADLETTER],
+        DeadLetterArchiver(sessions, limit=settings.dlq.max_replays).handle,
+        name="dead-letter archiver",
+        decoder=raw_record,
         # A dead letter cannot be dead-lettered again; raw records are never poison anyway.
-        failures=FailurePolicy(poison=skip_poison("dead-letter archiver")), batch_size=settings.kafka.consumer_batch_size,
+        failures=FailurePolicy(poison=skip_poison("dead-letter archiver")),
+        batch_size=settings.kafka.consumer_batch_size,
     )
     async with started(consumer):
         await loop.run(stop)

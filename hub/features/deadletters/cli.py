@@ -156,7 +156,9 @@ def dlq_replay(
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> service.BulkOutcome:
         ids = await service.matching_ids(sessions, where.for_bulk_replay())
-        with Progress(TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn()) as progress:
+        with Progress(
+            TextColumn("replaying"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.fields[note]}"), TimeElapsedColumn()
+        ) as progress:
             task = progress.add_task("replay", total=len(ids), note="")
 
             def advance(result: service.ReplayOutcome) -> None:

@@ -124,7 +124,11 @@ async def replay(sessions: async_sessionmaker[AsyncSession], dead_letter_id: int
 
 def _replay_locked(session: AsyncSession, row: DeadLetter, *, actor: str, force: bool) -> ReplayOutcome:
     reason = replay_refusal(
-        row.status, force=force, original_topic=row.original_topic, has_value=row.value is not None, incoming_replay_count=row.incoming_replay_count
+        row.status,
+        force=force,
+        original_topic=row.original_topic,
+        has_value=row.value is not None,
+        incoming_replay_count=row.incoming_replay_count,
     )
     if reason is not None:
         session.add(DeadLetterAudit(dead_letter_id=row.id, actor=actor, action="replay", result="refused", detail=reason))
@@ -137,7 +141,9 @@ def _replay_locked(session: AsyncSession, row: DeadLetter, *, actor: str, force:
     row.status = STATUS_REPLAYED
     row.replay_count += 1
     row.last_replayed_at = datetime.now(UTC)
-    detail = f"to {row.original_topic} with dlq.replay.count={count}" + (f" (forced, was {previous})" if force and previous != STATUS_NEW else "")
+    detail = f"to {row.original_topic} with dlq.replay.count={count}" + (
+        f" (forced, was {previous})" if force and previous != STATUS_NEW else ""
+    )
     session.add(DeadLetterAudit(dead_letter_id=row.id, actor=actor, action="replay", result="replayed", detail=detail))
     return ReplayOutcome(row.id, True, row.status, row.replay_count, header_count=count)
 
@@ -196,5 +202,13 @@ async def resolve(sessions: async_sessionmaker[AsyncSession], dead_letter_id: in
             raise DeadLetterNotFound(f"dead letter {dead_letter_id} does not exist")
         previous = row.status
         row.status = STATUS_RESOLVED
-        session.add(DeadLetterAudit(dead_letter_id=row.id, actor=actor, action="resolve", result=STATUS_RESOLVED, detail=f"was {previous}" + (f": {note}" if note else "")))
+        session.add(
+            DeadLetterAudit(
+                dead_letter_id=row.id,
+                actor=actor,
+                action="resolve",
+                result=STATUS_RESOLVED,
+                detail=f"was {previous}" + (f": {note}" if note else ""),
+            )
+        )
         return row

@@ -88,7 +88,9 @@ class WebhookDispatcher:
         self._allow_private = settings.allow_private_targets
         self._timeout = settings.timeout_seconds
         self._max_attempts = settings.max_attempts
-        self._backoff = RetryPolicy(attempts=settings.max_attempts, base_seconds=settings.backoff_base_seconds, cap_seconds=settings.backoff_cap_seconds)
+        self._backoff = RetryPolicy(
+            attempts=settings.max_attempts, base_seconds=settings.backoff_base_seconds, cap_seconds=settings.backoff_cap_seconds
+        )
         self._poll_seconds = settings.poll_seconds
         self._batch_size = batch_size
         self._gap_grace = gap_grace_seconds
@@ -119,7 +121,10 @@ class WebhookDispatcher:
                 return 0  # another dispatcher is fanning out right now
             rows = (
                 await session.scalars(
-                    select(HistoryRecord).where(HistoryRecord.id > cursor.last_history_id).order_by(HistoryRecord.id).limit(self._batch_size)
+                    select(HistoryRecord)
+                    .where(HistoryRecord.id > cursor.last_history_id)
+                    .order_by(HistoryRecord.id)
+                    .limit(self._batch_size)
                 )
             ).all()
             accepted, last = self._contiguous(cursor.last_history_id, rows, now)
@@ -141,8 +146,7 @@ class WebhookDispatcher:
                     )
                 }
                 wanted = [
-                    r for r in accepted
-                    if any(r.id > s.start_after_event_id for s in subscriptions.get(owners.get(r.case_id, ""), ()))
+                    r for r in accepted if any(r.id > s.start_after_event_id for s in subscriptions.get(owners.get(r.case_id, ""), ()))
                 ]
                 events = await build_events(session, wanted)
             created = 0
@@ -152,8 +156,14 @@ class WebhookDispatcher:
                         continue
                     session.add(
                         WebhookDelivery(
-                            subscription_id=sub.id, event_id=event.id, case_id=event.case_id, event_type=event.type,
-                            body=event.json(), status=DeliveryStatus.PENDING, attempts=0, next_attempt_at=now,
+                            subscription_id=sub.id,
+                            event_id=event.id,
+                            case_id=event.case_id,
+                            event_type=event.type,
+                            body=event.json(),
+                            status=DeliveryStatus.PENDING,
+                            attempts=0,
+                            next_attempt_at=now,
                         )
                     )
                     created += 1
@@ -183,8 +193,12 @@ class WebhookDispatcher:
                 first_seen = self._gaps.setdefault(expected, now)
                 if (now - first_seen).total_seconds() < self._gap_grace:
                     break
-                log.warning("webhooks: history ids %d..%d never appeared in %.0fs (rolled back); moving past them",
-                            expected, row.id - 1, self._gap_grace)
+                log.warning(
+                    "webhooks: history ids %d..%d never appeared in %.0fs (rolled back); moving past them",
+                    expected,
+                    row.id - 1,
+                    self._gap_grace,
+                )
             accepted.append(row)
             expected = row.id + 1
         self._gaps = {k: v for k, v in self._gaps.items() if k >= expected}
@@ -277,8 +291,13 @@ class WebhookDispatcher:
             try:
                 async with asyncio.timeout(self._timeout):
                     async with self._client.stream(
-                        "POST", request.url, content=body, headers={**headers, **request.headers},
-                        extensions=request.extensions, timeout=self._timeout, follow_redirects=False,
+                        "POST",
+                        request.url,
+                        content=body,
+                        headers={**headers, **request.headers},
+                        extensions=request.extensions,
+                        timeout=self._timeout,
+                        follow_redirects=False,
                     ) as response:
                         status = response.status_code  # the body is never read: its size is the receiver's business
             except httpx.ConnectError as exc:
@@ -306,7 +325,13 @@ class WebhookDispatcher:
         elif outcome.final or delivery.attempts >= self._max_attempts:
             delivery.status = DeliveryStatus.FAILED
             delivery.next_attempt_at = None
-            log.warning("webhook delivery %s (event %d) failed after %d attempts: %s", delivery.id, delivery.event_id, delivery.attempts, outcome.error)
+            log.warning(
+                "webhook delivery %s (event %d) failed after %d attempts: %s",
+                delivery.id,
+                delivery.event_id,
+                delivery.attempts,
+                outcome.error,
+            )
         else:
             delivery.next_attempt_at = now + timedelta(seconds=self.backoff(delivery.attempts))
 
@@ -352,4 +377,3 @@ class WebhookDispatcher:
 
     async def __aexit__(self, *exc: object) -> None:
         await self.aclose()
-

@@ -103,12 +103,11 @@ async def build_events(session: AsyncSession, rows: Sequence[HistoryRecord]) -> 
         c.id: c
         for c in (await session.execute(select(Case.id, Case.client_id, Case.service, Case.status).where(Case.id.in_(case_ids)))).all()
     }
-    steps = {
-        s.id: s
-        for s in (
-            await session.execute(select(Step.id, Step.name, Step.service, Step.agency).where(Step.id.in_(step_ids)))
-        ).all()
-    } if step_ids else {}
+    steps = (
+        {s.id: s for s in (await session.execute(select(Step.id, Step.name, Step.service, Step.agency).where(Step.id.in_(step_ids)))).all()}
+        if step_ids
+        else {}
+    )
     # Case-level status changes up to the newest row, to tell the case status as of each event.
     timeline: dict[uuid.UUID, list[tuple[int, str]]] = defaultdict(list)
     case_rows = await session.execute(

@@ -51,8 +51,15 @@ from schemas import signatures
 from schemas.signatures import DEFAULT_TOLERANCE_SECONDS
 
 __all__ = [
-    "DEFAULT_TOLERANCE_SECONDS", "DELIVERY_ID_HEADER", "EVENT_ID_HEADER", "EVENT_TYPE_HEADER", "SIGNATURE_HEADER",
-    "WebhookSignatureError", "new_secret", "sign", "verify_webhook",
+    "DEFAULT_TOLERANCE_SECONDS",
+    "DELIVERY_ID_HEADER",
+    "EVENT_ID_HEADER",
+    "EVENT_TYPE_HEADER",
+    "SIGNATURE_HEADER",
+    "WebhookSignatureError",
+    "new_secret",
+    "sign",
+    "verify_webhook",
 ]
 
 SIGNATURE_HEADER = "X-MPP-Signature"

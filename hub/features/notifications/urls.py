@@ -104,7 +104,12 @@ def _syntax(url: str) -> tuple[str, str, int]:
     if scheme not in ("http", "https"):
         problems.append(UrlProblem("url_scheme", f"the scheme must be http or https, not {parts.scheme or 'missing'!r}"))
     if parts.username is not None or parts.password is not None:
-        problems.append(UrlProblem("url_credentials", "credentials (user:password@) are not allowed in the URL; deliveries are authenticated by their signature"))
+        problems.append(
+            UrlProblem(
+                "url_credentials",
+                "credentials (user:password@) are not allowed in the URL; deliveries are authenticated by their signature",
+            )
+        )
     if parts.fragment:
         problems.append(UrlProblem("url_fragment", "a fragment (#...) is never sent to the server; remove it"))
     host = parts.hostname or ""

@@ -19,7 +19,9 @@ import pytest
 try:
     import mpp_dukcapil
 except ModuleNotFoundError as exc:  # say how to fix it instead of a bare import error
-    raise ModuleNotFoundError("the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)") from exc
+    raise ModuleNotFoundError(
+        "the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)"
+    ) from exc
 
 from adapters.sdk import AgencyPlugin, BackendSettings
 from adapters.sdk.discovery import AGENCIES_GROUP, installed, load_adapter_factory
@@ -28,7 +30,6 @@ from hub.catalogue import Catalogue
 from mpp_dukcapil.payloads import NikVerificationInput, NikVerificationOutput
 from mpp_dukcapil.simulator import DEV_API_KEY
 from support.stack import HubStack
-
 
 PACKAGE_DIR = Path(__file__).resolve().parents[2]
 REPO = PACKAGE_DIR.parents[1]

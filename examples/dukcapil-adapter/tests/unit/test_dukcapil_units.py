@@ -26,7 +26,9 @@ import pytest
 try:
     import mpp_dukcapil
 except ModuleNotFoundError as exc:  # say how to fix it instead of a bare import error
-    raise ModuleNotFoundError("the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)") from exc
+    raise ModuleNotFoundError(
+        "the Dukcapil plug-in is not installed: pip install -e examples/dukcapil-adapter (`make install` does it)"
+    ) from exc
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.client import assert_replayed
@@ -86,9 +88,7 @@ async def dukcapil(
         app.state.runtime.ledger.close()
 
 
-async def verify(
-    client: httpx.AsyncClient, payload: Any, request_id: str | None = "req-1", api_key: str | None = KEY
-) -> httpx.Response:
+async def verify(client: httpx.AsyncClient, payload: Any, request_id: str | None = "req-1", api_key: str | None = KEY) -> httpx.Response:
     headers = {}
     if request_id is not None:
         headers[HEADER_REQUEST_ID] = request_id
@@ -193,7 +193,9 @@ async def test_unregistered_or_impossible_nik_is_404_and_not_logged(nik: str) ->
     assert galat_of(response).kode == "NIK_TIDAK_TERDAFTAR"
 
 
-@pytest.mark.parametrize(("nik", "status"), [(BLOCKED, "DIBLOKIR"), (DECEASED, "MENINGGAL"), ("1375034506720012", "MENINGGAL"), ("1375031008950044", "DIBLOKIR")])
+@pytest.mark.parametrize(
+    ("nik", "status"), [(BLOCKED, "DIBLOKIR"), (DECEASED, "MENINGGAL"), ("1375034506720012", "MENINGGAL"), ("1375031008950044", "DIBLOKIR")]
+)
 async def test_blocked_and_deceased_records_disclose_only_their_status(nik: str, status: str) -> None:
     async with dukcapil() as client:
         response = await verify(client, body(nik=nik, tgl=None))
@@ -326,7 +328,9 @@ async def test_concurrent_requests_with_one_id_apply_once() -> None:
     ],
     ids=["down-is-unavailable", "error-rate-is-busy"],
 )
-async def test_down_and_error_rate_answer_503_and_apply_nothing(knob: dict[str, Any], api_key: str | None, kode: str, retry_after: str) -> None:
+async def test_down_and_error_rate_answer_503_and_apply_nothing(
+    knob: dict[str, Any], api_key: str | None, kode: str, retry_after: str
+) -> None:
     async with dukcapil() as client:
         await knobs(client, **knob)
         response = await verify(client, body(), api_key=api_key)
@@ -421,7 +425,7 @@ def test_the_plug_in_still_gives_its_payloads_after_its_modules_are_imported() -
     """Importing a submodule binds its name on the package (``mpp_dukcapil.payloads`` is
     now the module); the plug-in object the hub uses must not depend on those names."""
     import mpp_dukcapil.contract
-    import mpp_dukcapil.payloads  # noqa: F401 - the import is the point
+    import mpp_dukcapil.payloads
 
     assert callable(mpp_dukcapil.plugin.payloads) and callable(mpp_dukcapil.plugin.contract)
     assert mpp_dukcapil.plugin.payloads()["dukcapil.nik_verification"].input is NikVerificationInput
@@ -440,6 +444,7 @@ def test_the_plug_ins_dev_defaults_match_its_simulator_and_its_settings_model() 
 
 
 # =============================================================== adapter
+
 
 def command(nik: str = SITI, full_name: str = "Siti Rahmawati", birth_date: str | None = "1990-03-12", **extra: Any) -> StepCommand:
     data: dict[str, Any] = {"nik": nik, "full_name": full_name, **extra}
@@ -553,7 +558,10 @@ async def test_aktif_answer_becomes_completed_with_canonical_masked_outputs(make
     assert SITI not in json.dumps(report.outputs) and "1306052001200007" not in json.dumps(report.outputs)
 
 
-@pytest.mark.parametrize(("hasil_nama", "hasil_tgl", "match", "birth"), [("TIDAK_SESUAI", "SESUAI", "NAME_MISMATCH", "MATCH"), ("SESUAI", "TIDAK_SESUAI", "MATCH", "MISMATCH")])
+@pytest.mark.parametrize(
+    ("hasil_nama", "hasil_tgl", "match", "birth"),
+    [("TIDAK_SESUAI", "SESUAI", "NAME_MISMATCH", "MATCH"), ("SESUAI", "TIDAK_SESUAI", "MATCH", "MISMATCH")],
+)
 async def test_comparison_results_map_to_canonical_values(make_adapter, hasil_nama: str, hasil_tgl: str, match: str, birth: str) -> None:
     adapter, _ = make_adapter(answer(200, success(hasil_nama=hasil_nama, hasil_tgl_lahir=hasil_tgl)))
     report = await adapter.execute(command(), STEP_ID)
@@ -566,14 +574,21 @@ async def test_comparison_results_map_to_canonical_values(make_adapter, hasil_na
 
 @pytest.mark.parametrize(("status_data", "code"), [("DIBLOKIR", "nik_record_blocked"), ("MENINGGAL", "nik_holder_deceased")])
 async def test_blocked_or_deceased_record_is_rejected(make_adapter, status_data: str, code: str) -> None:
-    only_status = {"respon": "SUKSES", "id_transaksi": "DKC-1", "waktu_verifikasi": "2026-01-14 09:30:05", "data": {"nik": SITI, "status_data": status_data}}
+    only_status = {
+        "respon": "SUKSES",
+        "id_transaksi": "DKC-1",
+        "waktu_verifikasi": "2026-01-14 09:30:05",
+        "data": {"nik": SITI, "status_data": status_data},
+    }
     adapter, _ = make_adapter(answer(200, only_status))
     with pytest.raises(AgencyRejection) as exc:
         await adapter.execute(command(), STEP_ID)
     assert (exc.value.code, exc.value.agency_code) == (code, status_data)
 
 
-@pytest.mark.parametrize(("status", "kode", "code"), [(404, "NIK_TIDAK_TERDAFTAR", "nik_not_registered"), (429, "KUOTA_AKSES_HABIS", "agency_quota_exhausted")])
+@pytest.mark.parametrize(
+    ("status", "kode", "code"), [(404, "NIK_TIDAK_TERDAFTAR", "nik_not_registered"), (429, "KUOTA_AKSES_HABIS", "agency_quota_exhausted")]
+)
 async def test_refusals_on_the_merits_are_rejections(make_adapter, status: int, kode: str, code: str) -> None:
     adapter, _ = make_adapter(answer(status, galat(kode, "NIK tidak terdaftar")))
     with pytest.raises(AgencyRejection) as exc:
@@ -584,7 +599,9 @@ async def test_refusals_on_the_merits_are_rejections(make_adapter, status: int, 
 # --- transient
 
 
-@pytest.mark.parametrize(("status", "kode"), [(503, "LAYANAN_SIBUK"), (503, "LAYANAN_TIDAK_TERSEDIA"), (504, "WAKTU_HABIS"), (502, None), (500, None)])
+@pytest.mark.parametrize(
+    ("status", "kode"), [(503, "LAYANAN_SIBUK"), (503, "LAYANAN_TIDAK_TERSEDIA"), (504, "WAKTU_HABIS"), (502, None), (500, None)]
+)
 async def test_server_side_failures_are_transient(make_adapter, status: int, kode: str | None) -> None:
     handler = answer(status, galat(kode), headers={"Retry-After": "7"}) if kode else answer(status, raw=b"<html>Bad Gateway</html>")
     adapter, _ = make_adapter(handler)
@@ -701,8 +718,12 @@ async def test_a_repeated_step_is_applied_once_and_answers_the_same(simulated: t
     assert state["entries"][0]["key"] == str(STEP_ID)
 
 
-@pytest.mark.parametrize(("nik", "code"), [(NOT_REGISTERED, "nik_not_registered"), (BLOCKED, "nik_record_blocked"), (DECEASED, "nik_holder_deceased")])
-async def test_simulated_refusals_reach_the_adapter_as_rejections(simulated: tuple[DukcapilAdapter, httpx.AsyncClient], nik: str, code: str) -> None:
+@pytest.mark.parametrize(
+    ("nik", "code"), [(NOT_REGISTERED, "nik_not_registered"), (BLOCKED, "nik_record_blocked"), (DECEASED, "nik_holder_deceased")]
+)
+async def test_simulated_refusals_reach_the_adapter_as_rejections(
+    simulated: tuple[DukcapilAdapter, httpx.AsyncClient], nik: str, code: str
+) -> None:
     adapter, _ = simulated
     with pytest.raises(AgencyRejection) as exc:
         await adapter.execute(command(nik=nik, birth_date=None), STEP_ID)

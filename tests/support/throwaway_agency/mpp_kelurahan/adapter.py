@@ -44,4 +44,6 @@ class KelurahanAdapter(HttpAdapter):
             outputs = DomicileLetterOutput(letter_number=body["nomor"], issued_on=body["tanggal"])
         except (ValueError, KeyError, TypeError, ValidationError):
             raise AgencyAnswerInvalid("agency_answer_invalid", "the answer is not the kelurahan's JSON") from None
-        return StepStatusReport(status=Status.COMPLETED, outputs=outputs.model_dump(mode="json"), agency_status="TERBIT", agency_ref=outputs.letter_number)
+        return StepStatusReport(
+            status=Status.COMPLETED, outputs=outputs.model_dump(mode="json"), agency_status="TERBIT", agency_ref=outputs.letter_number
+        )
