@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 
 from adapters.bpjph.simulator import DEV_API_KEY
-from support.stack import HubStack
+from support.stack import HubStack, step_transitions
 
 AGENCY = "bpjph"
 POLL_INTERVAL = "0.3"
@@ -54,10 +54,6 @@ async def calm_agency(stack: HubStack) -> None:
         AGENCY, polls_per_stage=1, unpaid=False, forced_status=None,
         garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
     )  # fmt: skip
-
-
-def step_transitions(case: dict[str, Any]) -> list[str]:
-    return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
 
 
 async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:

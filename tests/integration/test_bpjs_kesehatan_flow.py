@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET
-from support.stack import HubStack
+from support.stack import HubStack, step_transitions
 
 AGENCY = "bpjs_kesehatan"
 NIK_AKTIF = "1375015203900007"
@@ -49,10 +49,6 @@ async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
     await stack.set_knobs(AGENCY, **CALM)
     yield
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, f"the BPJS Kesehatan adapter died\n{stack.logs()}"
-
-
-def step_transitions(case: dict[str, Any]) -> list[str]:
-    return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
 
 
 async def test_active_and_inactive_members_both_complete_with_their_status(stack: HubStack) -> None:

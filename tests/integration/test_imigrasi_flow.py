@@ -23,7 +23,7 @@ from messaging import KafkaSettings, create_producer, envelope_headers
 from schemas import topics
 from schemas.envelope import Envelope, MessageType, new_traceparent
 from schemas.messages import Applicant, StepCancel, StepCommand
-from support.stack import HubStack
+from support.stack import HubStack, step_transitions
 
 AGENCY = "imigrasi"
 POLL_INTERVAL = "0.3"
@@ -59,10 +59,6 @@ async def calm_agency(stack: HubStack) -> None:
         AGENCY, polls_per_stage=1, unpaid=False, uncollected=False, return_documents=False, forced_status=None,
         garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
     )  # fmt: skip
-
-
-def step_transitions(case: dict[str, Any]) -> list[str]:
-    return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
 
 
 def case_transitions(case: dict[str, Any]) -> list[str]:

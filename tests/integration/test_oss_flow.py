@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from adapters.oss import DEV_CREDENTIALS
-from support.stack import HubStack
+from support.stack import HubStack, step_transitions
 
 AGENCY = "oss"
 NIK = "1375015203900007"
@@ -62,10 +62,6 @@ async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
     await stack.set_knobs(AGENCY, **DEFAULT_KNOBS)
     yield
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, f"the OSS adapter process died\n{stack.logs()}"
-
-
-def step_transitions(case: dict[str, Any]) -> list[str]:
-    return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
 
 
 async def applied(stack: HubStack) -> int:

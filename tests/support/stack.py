@@ -225,6 +225,11 @@ class HubStack:
             await asyncio.sleep(0.1)
 
 
+def step_transitions(case: dict[str, Any]) -> list[str]:
+    """The statuses a case's steps moved to, in order (case-level entries left out)."""
+    return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
+
+
 @contextlib.asynccontextmanager
 async def running(stack: HubStack) -> AsyncIterator[HubStack]:
     """Start every process of ``stack``, and stop them all however the block ends."""
