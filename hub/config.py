@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from pydantic import BaseModel, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.sdk import discovery
@@ -35,6 +35,10 @@ class ApiSettings(BaseModel):
     clients: dict[str, str] = Field(default_factory=lambda: {"dev-portal-key": "portal"})
     # Operator bearer key -> operator name: dead letters, adapter status. Never a portal key.
     operator_keys: dict[str, str] = Field(default_factory=lambda: {"dev-operator-key": "operator"})
+    # Signs the console's session cookies; unset = a random key per API process (sessions
+    # end when it restarts, and several API replicas need one shared value).
+    console_secret: SecretStr | None = None
+    console_session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
 
     @property
     def local_url(self) -> str:

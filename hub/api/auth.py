@@ -3,6 +3,7 @@ keys and which cases a client may read."""
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends
@@ -34,14 +35,14 @@ _operator_bearer = HTTPBearer(
 )
 
 
-def operator(
+async def operator(
     state: Annotated[ApiState, Depends(api_state)],
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_operator_bearer)],
 ) -> str:
     """MPP operators have their own keys (``Settings.operator_keys``); a portal key is refused."""
     if credentials is None:
         raise ApiError(401, "unauthenticated", "An operator bearer key is required", headers={"WWW-Authenticate": "Bearer"})
-    name = state.settings.api.operator_keys.get(credentials.credentials)
+    name = await operator_for_key(state, credentials.credentials)
     if name is not None:
         return name
     if credentials.credentials in state.settings.api.clients:
@@ -50,3 +51,15 @@ def operator(
 
 
 Operator = Annotated[str, Depends(operator)]
+
+
+async def operator_for_key(state: ApiState, key: str) -> str | None:
+    """The operator a key belongs to, or None: the one place operator keys are checked
+    (the operator API and the console's sign-in both ask here), async so keys may live
+    in the database. Portal keys are never operator keys."""
+    if not key:
+        return None
+    for known, name in state.settings.api.operator_keys.items():
+        if hmac.compare_digest(known.encode(), key.encode()):
+            return name
+    return None
