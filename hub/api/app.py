@@ -17,6 +17,7 @@ from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
 from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
+from hub.console import mount as mount_console
 from hub.db.engine import database
 from hub.domain.workflow import make_workflow
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
     app.include_router(events.router)
     app.include_router(adapters_api.router)
     app.include_router(operator_api.router)
+    mount_console(app, settings)
 
     @app.get("/healthz", tags=["ops"])
     async def healthz() -> dict[str, str]:

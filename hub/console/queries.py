@@ -24,6 +24,7 @@ from schemas.lifecycle import TERMINAL, Status
 MINUTE = timedelta(minutes=1)
 HOUR = timedelta(hours=1)
 TERMINAL_NAMES = sorted(s.value for s in TERMINAL)
+RECENT = 8  # cases the flow page lists
 BREAKER_SEVERITY = {"open": 3, "half_open": 2, "closed": 1}
 
 
@@ -59,14 +60,30 @@ class AgencyTile:
     lag: int | None = None
 
 
+@dataclass(frozen=True)
+class RecentCase:
+    """A case as the flow page lists it: no personal data."""
+
+    id: str
+    service: str
+    status: str
+    updated_at: str
+
+
 @dataclass
 class FlowSnapshot:
     at: datetime
     portal_per_minute: int
     agencies: list[AgencyTile] = field(default_factory=list)
+    recent: list[RecentCase] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {"at": self.at.isoformat(), "portal_per_minute": self.portal_per_minute, "agencies": [vars(a) for a in self.agencies]}
+        return {
+            "at": self.at.isoformat(),
+            "portal_per_minute": self.portal_per_minute,
+            "agencies": [vars(a) for a in self.agencies],
+            "recent": [vars(c) for c in self.recent],
+        }
 
 
 async def _count(session: AsyncSession, query: Select[Any]) -> int:
@@ -78,6 +95,10 @@ async def flow_snapshot(session: AsyncSession, agencies: list[str], *, now: date
     snapshot = FlowSnapshot(at=now, portal_per_minute=await _count(session, select(func.count()).where(Case.created_at >= now - MINUTE)))
     for agency in agencies:
         snapshot.agencies.append(await _agency_tile(session, agency, now))
+    latest = (
+        await session.execute(select(Case.id, Case.service, Case.status, Case.updated_at).order_by(Case.updated_at.desc()).limit(RECENT))
+    ).all()
+    snapshot.recent = [RecentCase(str(i), service, status, updated.isoformat()) for i, service, status, updated in latest]
     return snapshot
 
 
@@ -155,7 +176,9 @@ async def search_cases(session: AsyncSession, query: CaseQuery) -> list[CaseRow]
     if query.created_to:
         stmt = stmt.where(Case.created_at <= query.created_to)
     if query.sla_breached:
-        stmt = stmt.where(or_(Case.sla_breached_at.is_not(None), Case.id.in_(select(Step.case_id).where(Step.sla_breached_at.is_not(None)))))
+        stmt = stmt.where(
+            or_(Case.sla_breached_at.is_not(None), Case.id.in_(select(Step.case_id).where(Step.sla_breached_at.is_not(None))))
+        )
     cases = list((await session.scalars(stmt)).all())
     agencies = await _agencies_of(session, [c.id for c in cases])
     return [

@@ -39,7 +39,8 @@ class StepNode:
     service: str
     status: str
     depends_on: list[str]
-    depth: int
+    depth: int  # column: the longest chain of steps it waits for
+    row: int  # position among the steps of its column
     sla_due_at: datetime | None
 
 
@@ -55,6 +56,11 @@ class CaseView:
     trace_id: str | None
     hops: list[Hop]
     steps: list[StepNode]
+
+    @property
+    def graph_size(self) -> tuple[int, int]:
+        """Columns and rows of the step graph."""
+        return 1 + max((s.depth for s in self.steps), default=0), 1 + max((s.row for s in self.steps), default=0)
 
 
 def trace_id_of(traceparent: str | None) -> str | None:
@@ -100,9 +106,7 @@ def _outbox_hop(row: OutboxMessage) -> Hop:
 
 def with_durations(hops: list[Hop]) -> list[Hop]:
     ordered = sorted(hops, key=lambda h: h.at)
-    return [
-        Hop(h.at, h.kind, h.step, h.detail, None if i == 0 else h.at - ordered[i - 1].at) for i, h in enumerate(ordered)
-    ]
+    return [Hop(h.at, h.kind, h.step, h.detail, None if i == 0 else h.at - ordered[i - 1].at) for i, h in enumerate(ordered)]
 
 
 def step_graph(steps: list[Step]) -> list[StepNode]:
@@ -116,10 +120,13 @@ def step_graph(steps: list[Step]) -> list[StepNode]:
             depth[name] = 1 + max((depth_of(p, seen | {name}) for p in parents), default=-1)
         return depth[name]
 
-    return [
-        StepNode(s.name, s.agency, s.service, s.status, list(s.depends_on), depth_of(s.name), s.sla_due_at)
-        for s in sorted(current.values(), key=lambda s: (depth_of(s.name), s.name))
-    ]
+    rows: dict[int, int] = {}
+    nodes = []
+    for s in sorted(current.values(), key=lambda s: (depth_of(s.name), s.name)):
+        column = depth_of(s.name)
+        rows[column] = rows.get(column, -1) + 1
+        nodes.append(StepNode(s.name, s.agency, s.service, s.status, list(s.depends_on), column, rows[column], s.sla_due_at))
+    return nodes
 
 
 async def case_view(session: AsyncSession, case_id: uuid.UUID) -> CaseView | None:
@@ -130,7 +137,9 @@ async def case_view(session: AsyncSession, case_id: uuid.UUID) -> CaseView | Non
     by_id = {s.id: s for s in steps}
     history = (await session.scalars(select(HistoryRecord).where(HistoryRecord.case_id == case_id).order_by(HistoryRecord.id))).all()
     # Outbox rows are keyed by the case id (Envelope.key), so one partition keeps a case in order.
-    outbox = (await session.scalars(select(OutboxMessage).where(OutboxMessage.key == str(case_id).encode()).order_by(OutboxMessage.id))).all()
+    outbox = (
+        await session.scalars(select(OutboxMessage).where(OutboxMessage.key == str(case_id).encode()).order_by(OutboxMessage.id))
+    ).all()
     hops = [_history_hop(r, by_id.get(r.step_id) if r.step_id else None) for r in history] + [_outbox_hop(r) for r in outbox]
     trace = getattr(case, "trace_id", None) or next((t for r in outbox if (t := trace_id_of(r.headers.get(Headers.TRACEPARENT)))), None)
     return CaseView(

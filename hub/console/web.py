@@ -1,0 +1,127 @@
+"""What every console route shares: its state, the signed-in operator, the CSRF
+check and page rendering with strict security headers."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.templating import Jinja2Templates
+
+from hub.api.state import ApiState, api_state
+from hub.config import Settings
+from hub.console.i18n import LANGUAGE_COOKIE, language_of, translator
+from hub.console.lag import LagCache
+from hub.console.session import COOKIE, ConsoleSession, SessionSigner
+
+HERE = Path(__file__).parent
+PREFIX = "/console"
+
+#: Only our own static files run; nothing inline, nothing framed, nothing from elsewhere.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; frame-ancestors 'none'; form-action 'self'",
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+@dataclass(frozen=True)
+class ConsoleState:
+    templates: Jinja2Templates
+    signer: SessionSigner
+    lag: LagCache
+
+
+def make_state(settings: Settings) -> ConsoleState:
+    secret = settings.api.console_secret.get_secret_value().encode() if settings.api.console_secret else secrets.token_bytes(32)
+    templates = Jinja2Templates(directory=HERE / "templates")
+    return ConsoleState(templates, SessionSigner(secret, settings.api.console_session_minutes * 60), LagCache(settings.kafka))
+
+
+def console_state(request: Request) -> ConsoleState:
+    state: ConsoleState = request.app.state.console
+    return state
+
+
+class SignInRequired(Exception):
+    """No valid session: pages redirect to the sign-in form, streams answer 401."""
+
+
+def signed_in(request: Request, console: Annotated[ConsoleState, Depends(console_state)]) -> ConsoleSession:
+    session = console.signer.verify(request.cookies.get(COOKIE))
+    if session is None:
+        raise SignInRequired
+    return session
+
+
+def csrf_checked(
+    session: Annotated[ConsoleSession, Depends(signed_in)],
+    console: Annotated[ConsoleState, Depends(console_state)],
+    csrf_token: Annotated[str, Form()] = "",
+) -> ConsoleSession:
+    """A state-changing form must carry the session's CSRF token."""
+    if not console.signer.csrf_ok(session, csrf_token):
+        raise CsrfRefused
+    return session
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+Console = Annotated[ConsoleState, Depends(console_state)]
+Hub = Annotated[ApiState, Depends(api_state)]
+Session = Annotated[ConsoleSession, Depends(signed_in)]
+CheckedSession = Annotated[ConsoleSession, Depends(csrf_checked)]
+
+
+def language(request: Request) -> str:
+    return language_of(request.cookies.get(LANGUAGE_COOKIE))
+
+
+def secure_cookies(request: Request) -> bool:
+    """Secure cookies when the console is reached over TLS (directly or, with uvicorn's
+    proxy headers on, behind a TLS-terminating proxy)."""
+    return request.url.scheme == "https"
+
+
+def with_headers(response: Response) -> Response:
+    response.headers.update(SECURITY_HEADERS)
+    return response
+
+
+def render(
+    request: Request, console: ConsoleState, template: str, session: ConsoleSession | None, status_code: int = 200, **context: Any
+) -> HTMLResponse:
+    lang = language(request)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    response = console.templates.TemplateResponse(
+        request,
+        template,
+        {
+            "t": translator(lang),
+            "lang": lang,
+            "other_lang": "en" if lang == "id" else "id",
+            "here": quote(here, safe="/?=&"),
+            "operator": session.operator if session else None,
+            "csrf": console.signer.csrf_token(session) if session else "",
+            "prefix": PREFIX,
+            **context,
+        },
+        status_code=status_code,
+    )
+    with_headers(response)
+    return response
+
+
+def redirect(path: str) -> RedirectResponse:
+    response = RedirectResponse(path, status_code=303)
+    with_headers(response)
+    return response
