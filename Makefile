@@ -39,9 +39,10 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-## make test: the checks, then the whole suite on a real Kafka broker (throwaway) and PostgreSQL.
+## make test: the checks, then the whole suite on a real Kafka broker (throwaway) and PostgreSQL, the console in Debian's Chromium.
 test: install lint
-	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
+	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" MPP_TEST_CHROMIUM="$$(bash deploy/browser/ensure-chromium.sh)" \
+	  $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)

@@ -26,7 +26,8 @@ router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 #: How often the flow page's live stream sends a new snapshot.
 FLOW_INTERVAL_SECONDS = 2.0
-SLA_NEAR = timedelta(days=1)
+SLA_NEAR_HOURS = 24  # "near" on the SLA page unless the operator widens it
+SLA_NEAR_MAX_HOURS = 24 * 90
 
 
 @router.get("")
@@ -189,7 +190,14 @@ async def adapters_page(request: Request, console: Console, hub: Hub, session: S
 
 
 @router.get("/sla", response_class=HTMLResponse)
-async def sla_page(request: Request, console: Console, hub: Hub, session: Session) -> HTMLResponse:
+async def sla_page(
+    request: Request,
+    console: Console,
+    hub: Hub,
+    session: Session,
+    hours: Annotated[int, Query(ge=1, le=SLA_NEAR_MAX_HOURS)] = SLA_NEAR_HOURS,
+) -> HTMLResponse:
+    """Open steps past their deadline or due within ``hours``."""
     async with hub.sessions() as db:
-        by_agency = await queries.sla_watch(db, within=SLA_NEAR)
-    return render(request, console, "sla.html", session, by_agency=by_agency, near_hours=int(SLA_NEAR.total_seconds() // 3600))
+        by_agency = await queries.sla_watch(db, within=timedelta(hours=hours))
+    return render(request, console, "sla.html", session, by_agency=by_agency, near_hours=hours)

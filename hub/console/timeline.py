@@ -79,8 +79,10 @@ def _history_hop(record: HistoryRecord, step: Step | None) -> Hop:
             kind = "hop.submitted"
         elif record.to_status == Status.COMPLETED.value:
             kind = "hop.completed"
-        else:
+        elif Status(record.to_status).is_terminal:
             kind = "hop.ended"
+        else:
+            kind = "hop.routed" if record.to_status == Status.ROUTED.value else "hop.reported"
         return Hop(record.at, kind, None, " ".join(filter(None, [record.to_status, note])))
     if note.startswith("refused:") or record.from_status == record.to_status:
         kind = "hop.note"
