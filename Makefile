@@ -8,7 +8,7 @@ HUB    := $(VENV)/bin/mpp-hub
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install tools jars run lint test test-unit test-faults bench kafka-stop clean
+.PHONY: install tools jars run lint test test-unit test-faults screenshots bench kafka-stop clean
 
 install: $(STAMP) jars
 
@@ -49,6 +49,11 @@ test-unit: install
 
 test-faults: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m faults $(PYTEST_ARGS)
+
+## make screenshots: the console's browser tests, keeping their screenshots in docs/console.
+screenshots: install
+	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" MPP_TEST_CHROMIUM="$$(bash deploy/browser/ensure-chromium.sh)" \
+	  MPP_CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest -m browser $(PYTEST_ARGS)
 
 bench: install
 	$(HUB) bench

@@ -183,9 +183,20 @@ def dev() -> None:
         f"mpp-hub dev: API http://{settings.api.host}:{settings.api.port}/docs  "
         f"(bearer key: {next(iter(settings.api.clients), '-')}), Kafka {settings.kafka.bootstrap}, DB {settings.database_url}"
     )
+    typer.echo(f"  console    {settings.api.local_url}/console  ({_console_sign_in_hint(settings)})")
     for agency, backend in sorted(settings.agencies.items()):
         typer.echo(f"  {agency:10} simulator http://127.0.0.1:{settings.simulator_ports[agency]}  adapter -> {backend.base_url}")
     _run("dev", processes.run_all)
+
+
+DEV_OPERATOR_KEY = "dev-operator-key"  # the default of ApiSettings.operator_keys
+
+
+def _console_sign_in_hint(settings: Settings) -> str:
+    """Names the development operator key only; a real one is never printed."""
+    if DEV_OPERATOR_KEY in settings.api.operator_keys:
+        return f"operator key: {DEV_OPERATOR_KEY}"
+    return "sign in with an operator key of MPP_API__OPERATOR_KEYS"
 
 
 def _local_kafka(home: Path, port: int, controller_port: int) -> Any:

@@ -41,7 +41,7 @@ SubmittedCases = dict[str, str]
 
 @pytest.fixture(scope="module")
 async def stack(hub_stack: Callable[..., contextlib.AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(agencies=("samsat",), extra_env=FAST_FAILING_SAMSAT) as running:
+    async with hub_stack(agencies=("samsat", "polri"), extra_env=FAST_FAILING_SAMSAT) as running:
         yield running
 
 
