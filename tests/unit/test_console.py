@@ -7,12 +7,14 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from jinja2 import Environment, FileSystemLoader
 
 from hub.console.i18n import DEFAULT_LANGUAGE, MESSAGES, language_of, translator
 from hub.console.masking import applicant_label, initials, mask_fields
 from hub.console.queries import percentile, worst_breaker
 from hub.console.session import SessionSigner
-from hub.console.timeline import Hop, _history_hop, _outbox_hop, step_graph, trace_id_of, with_durations
+from hub.console.timeline import CaseView, Hop, _history_hop, _outbox_hop, step_graph, trace_id_of, with_durations
+from hub.console.web import HERE
 from hub.db.models import HistoryRecord, OutboxMessage, Step
 from hub.features.adapter_status import InstanceView
 
@@ -208,3 +210,16 @@ class TestFlowArithmetic:
         assert worst_breaker([instance("closed"), instance("half_open")]) == "half_open"
         assert worst_breaker([instance("closed"), instance("open", stale=True)]) == "closed"
         assert worst_breaker([instance("open", stale=True)]) == "open"  # only stale ones: show what they said last
+
+
+class TestCasePage:
+    def test_a_composite_is_drawn_with_an_arrow_per_dependency(self) -> None:
+        steps = step_graph([_step("skck", []), _step("bpjs", []), _step("card", ["skck", "bpjs"])])
+        view = CaseView(uuid.uuid4(), "mpp.job_seeker_pack", "composite", "ROUTED", "S. N.", {}, T0, None, [], steps)
+        env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=True)
+        html = env.get_template("case.html").render(
+            case=view, t=translator("en"), lang="en", other_lang="id", here="/", operator="ayu", csrf="x", prefix="/console"
+        )
+        assert html.count('<g class="step') == 3
+        assert html.count('<line class="edge"') == 2  # skck -> card, bpjs -> card
+        assert 'id="trace-id">none' in html
