@@ -18,7 +18,7 @@ from hub.console.i18n import LANGUAGE_COOKIE, MESSAGES
 from hub.console.lag import AgencyLag
 from hub.console.session import COOKIE
 from hub.console.timeline import case_view
-from hub.console.web import PREFIX, CheckedSession, Console, Hub, Session, redirect, render, secure_cookies
+from hub.console.web import PREFIX, CheckedSession, Console, CsrfRefused, Hub, Session, redirect, render, same_origin, secure_cookies
 from hub.features.adapter_status import list_statuses
 from schemas.lifecycle import Status
 
@@ -43,6 +43,8 @@ async def login_form(request: Request, console: Console, out: bool = False) -> H
 @router.post("/login", response_model=None)
 async def login(request: Request, console: Console, hub: Hub, key: Annotated[str, Form(max_length=500)] = "") -> Response:
     """An operator key opens a session; anything else (a portal key included) does not."""
+    if not same_origin(request):
+        raise CsrfRefused
     operator = await operator_for_key(hub, key.strip())
     if operator is None:
         return render(request, console, "login.html", None, status_code=401, signed_out=False, refused=True)

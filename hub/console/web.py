@@ -82,6 +82,13 @@ Session = Annotated[ConsoleSession, Depends(signed_in)]
 CheckedSession = Annotated[ConsoleSession, Depends(csrf_checked)]
 
 
+def same_origin(request: Request) -> bool:
+    """A browser posting from another site's page says so in ``Origin``; the sign-in form
+    (which has no session to bind a CSRF token to yet) refuses such posts."""
+    origin = request.headers.get("origin")
+    return origin is None or origin == f"{request.url.scheme}://{request.url.netloc}"
+
+
 def language(request: Request) -> str:
     return language_of(request.cookies.get(LANGUAGE_COOKIE))
 

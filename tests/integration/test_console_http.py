@@ -76,6 +76,13 @@ async def test_a_portal_key_or_an_unknown_key_never_opens_the_console(browser: h
     assert (await browser.get("/console/flow", headers=HTML)).status_code == 303
 
 
+async def test_the_sign_in_form_refuses_posts_from_another_site(browser: httpx.AsyncClient) -> None:
+    response = await browser.post("/console/login", data={"key": OPERATOR_KEY}, headers={"Origin": "https://evil.example"})
+    assert response.status_code == 403
+    assert "set-cookie" not in response.headers
+    assert (await browser.post("/console/login", data={"key": OPERATOR_KEY}, headers={"Origin": "http://hub"})).status_code == 303
+
+
 async def test_an_operator_key_gives_a_strict_httponly_session_cookie(app: FastAPI, browser: httpx.AsyncClient) -> None:
     response = await _sign_in(browser)
     assert response.status_code == 303 and response.headers["location"] == "/console/flow"
