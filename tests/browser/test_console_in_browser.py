@@ -2,8 +2,9 @@
 the real broker: what an MPP operator does with it, page by page.
 
 The tests of this module share one stack and run in order: a case submitted in one is
-looked up in the next. Samsat's adapter gives up quickly here (one try, one retry level,
-breaker open after two failures) so an outage shows within seconds.
+looked up in the next. Samsat answers at once; Polri accepts an SKCK application first
+and calls its verdict back later. Samsat's adapter gives up quickly here (one try, one
+retry level, breaker open after two failures) so an outage shows within seconds.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from playwright.async_api import BrowserContext, Dialog, Page, expect
 
+from adapters.polri.simulator import DEV_CALLBACK_SECRET as POLRI_CALLBACK_SECRET
 from schemas import topics
 from support.browser import OPERATOR_KEY, PORTAL_KEY, sign_in
 from support.stack import HubStack, pkb_request
@@ -29,7 +31,14 @@ NAME = "Siti Nurhaliza"
 POISON_NIK = "3171099912340001"
 SLOW = 45_000  # ms: a case's full round trip, a breaker report, a lag refresh
 
-FAST_FAILING_SAMSAT = {
+SKCK = {
+    "service": "polri.skck_new",
+    "applicant": {"nik": "1375015203900040", "name": "Rahmat Hidayat"},
+    "data": {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"},
+}
+STACK_ENV = {
+    # The simulator signs its callbacks with its development secret: the hub must verify with it.
+    "MPP_AGENCIES__POLRI__CALLBACK_SECRET": POLRI_CALLBACK_SECRET,
     "MPP_AGENCIES__SAMSAT__RETRY_ATTEMPTS": "1",
     "MPP_AGENCIES__SAMSAT__RETRY_TOPIC_DELAYS_SECONDS": "[1]",
     "MPP_AGENCIES__SAMSAT__BREAKER_FAILURE_THRESHOLD": "2",
@@ -41,7 +50,7 @@ SubmittedCases = dict[str, str]
 
 @pytest.fixture(scope="module")
 async def stack(hub_stack: Callable[..., contextlib.AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(agencies=("samsat", "polri"), extra_env=FAST_FAILING_SAMSAT) as running:
+    async with hub_stack(agencies=("samsat", "polri"), extra_env=STACK_ENV) as running:
         yield running
 
 
@@ -131,6 +140,20 @@ async def test_a_case_timeline_shows_every_hop_with_the_citizen_masked(
     assert NIK not in html and "Nurhaliza" not in html
     assert MASKED_NIK in html
     await screenshot(page, screenshots, "case")
+
+
+async def test_an_application_accepted_first_shows_the_agency_accepting_it(
+    stack: HubStack, signed_in: Callable[[HubStack], Awaitable[Page]]
+) -> None:
+    await stack.set_knobs("polri", verdict_delay_ms=200)
+    case_id = await stack.submit(SKCK)
+    await stack.wait_status(case_id, "COMPLETED", timeout=SLOW / 1000)
+    page = await signed_in(stack)
+    await page.goto(f"{stack.api_url}/console/cases/{case_id}")
+    hops = await page.locator("#timeline li").evaluate_all("items => items.map(li => li.dataset.hop)")
+    assert hops.index("command_sent") < hops.index("accepted") < hops.index("reported") < hops.index("completed"), hops
+    await expect(page.locator("#timeline li[data-hop=accepted]")).to_contain_text("polri: ACCEPTED")
+    await expect(page.locator("#applicant")).to_have_text("R. H. · 1375**********40")
 
 
 async def test_a_poison_message_is_dead_lettered_then_replayed_with_its_audit(
