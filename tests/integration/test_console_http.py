@@ -185,7 +185,17 @@ async def test_a_bulk_replay_reports_its_progress_line_by_line(app: FastAPI, bro
     assert {a.actor for a in audit} == {"ayu"}
 
 
-async def _dead_letter(app: FastAPI, *, offset: int = 0) -> int:
+async def test_what_a_record_carried_is_shown_as_text_never_as_markup(app: FastAPI, browser: httpx.AsyncClient) -> None:
+    dead_letter = await _dead_letter(app, error_message="<script>alert(1)</script>", value=b'{"x": "<img src=x onerror=alert(1)>"}')
+    await _sign_in(browser)
+    for page in (await browser.get("/console/dead-letters"), await browser.get(f"/console/dead-letters/{dead_letter}")):
+        assert "<script>alert" not in page.text and "<img src=x" not in page.text
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page.text
+
+
+async def _dead_letter(
+    app: FastAPI, *, offset: int = 0, error_message: str = "Envelope invalid", value: bytes = json.dumps({"nik": NIK}).encode()
+) -> int:
     async with app.state.hub.sessions.begin() as session:
         row = DeadLetter(
             dlq_partition=0,
@@ -194,10 +204,10 @@ async def _dead_letter(app: FastAPI, *, offset: int = 0) -> int:
             original_partition=0,
             original_offset=offset,
             key=b"poison",
-            value=json.dumps({"nik": NIK}).encode(),
+            value=value,
             headers=[],
             error_class="PoisonMessage",
-            error_message="Envelope invalid",
+            error_message=error_message,
             consumer="router",
             dead_lettered_at=datetime.now(UTC),
             status="new",
