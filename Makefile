@@ -8,7 +8,7 @@ HUB    := $(VENV)/bin/mpp-hub
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install tools jars run lint test test-unit test-faults bench kafka-stop clean
+.PHONY: install tools jars deploy-tools-start run lint test test-unit test-faults test-deploy bench kafka-stop clean
 
 install: $(STAMP) jars
 
@@ -39,12 +39,22 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
+# helm (go install, var/tools/bin) builds in the background while the rest is set up; docker-compose from Debian.
+deploy-tools-start:
+	@bash deploy/tools/ensure-deploy-tools.sh --start
+
 ## make test: the checks, then the whole suite on a real Kafka broker (throwaway) and PostgreSQL.
-test: install lint
+test: deploy-tools-start install lint
+	bash deploy/tools/ensure-deploy-tools.sh --wait
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
+
+## make test-deploy: the image, Compose and Helm checks alone (tests/deploy).
+test-deploy: install
+	bash deploy/tools/ensure-deploy-tools.sh
+	$(PY) -m pytest -m deploy $(PYTEST_ARGS)
 
 test-faults: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m faults $(PYTEST_ARGS)

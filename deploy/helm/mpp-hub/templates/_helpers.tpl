@@ -194,8 +194,13 @@ spec:
   {{- end }}
   revisionHistoryLimit: 5
   strategy:
+    {{- if .recreate }}
+    # Never two at once, not even during a rollout.
+    type: Recreate
+    {{- else }}
     type: RollingUpdate
     rollingUpdate: {maxUnavailable: 0, maxSurge: 1}
+    {{- end }}
   selector:
     matchLabels:
       {{- include "mpp-hub.selector" . | trim | nindent 6 }}
