@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """The image's HEALTHCHECK: GET /livez of the process this container runs.
 
-One image runs every role, so the check reads the role from PID 1's command line: the
+One image runs every role, so the check reads the role from the command line of the
+``mpp-hub`` process (PID 1, or the child of an init such as ``docker run --init``): the
 API answers on its own port (``MPP_API__PORT``), every other long-running process on
 ``MPP_METRICS_PORT``. One-shot commands (``db upgrade``) and the simulators have no
 health endpoint and count as healthy while they run. Standard library only: it runs
@@ -38,9 +39,22 @@ def health_port(process_role: str | None, environ: dict[str, str]) -> int | None
     return None
 
 
-def main() -> int:
-    cmdline = [part.decode() for part in Path("/proc/1/cmdline").read_bytes().split(b"\0") if part]
-    port = health_port(role(cmdline), dict(os.environ))
+def command_lines(proc: Path = Path("/proc")) -> list[list[str]]:
+    """Every process's command line, PID 1 first."""
+    pids = sorted((int(entry.name) for entry in proc.iterdir() if entry.name.isdigit()), key=lambda pid: (pid != 1, pid))
+    lines: list[list[str]] = []
+    for pid in pids:
+        try:
+            raw = (proc / str(pid) / "cmdline").read_bytes()
+        except OSError:  # the process ended while we looked
+            continue
+        lines.append([part.decode(errors="replace") for part in raw.split(b"\0") if part])
+    return lines
+
+
+def main(proc: Path = Path("/proc")) -> int:
+    roles = [found for cmdline in command_lines(proc) if (found := role(cmdline))]
+    port = health_port(roles[0] if roles else None, dict(os.environ))
     if port is None:
         return 0
     try:
