@@ -164,6 +164,13 @@ def test_the_chart_scales_the_api_and_the_adapters(production: list[Manifest]) -
     assert of_kind(production, "ServiceMonitor")
 
 
+def test_the_api_is_published_over_tls_only(production: list[Manifest]) -> None:
+    (ingress,) = of_kind(production, "Ingress")
+    (rule,) = ingress["spec"]["rules"]
+    assert ingress["spec"]["tls"] == [{"hosts": [rule["host"]], "secretName": "mpp-hub-tls"}]
+    assert rule["http"]["paths"][0]["backend"]["service"]["name"].endswith("-api")
+
+
 def test_the_chart_inlines_no_secret(production: list[Manifest]) -> None:
     assert not of_kind(production, "Secret")
     secret_fields = {
