@@ -5,6 +5,7 @@ secrets referenced and never inlined."""
 from __future__ import annotations
 
 import inspect
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,7 @@ from hub.runtime import processes
 from support.deployment import (
     CHART,
     COMPOSE_PROMETHEUS,
+    DEPLOY,
     PRODUCTION_VALUES,
     Manifest,
     compose_config,
@@ -111,6 +113,9 @@ def test_compose_starts_the_hub_after_migrations(compose_services: dict[str, dic
 
 def test_prometheus_scrapes_every_long_running_compose_process(compose_services: dict[str, dict[str, Any]]) -> None:
     config = yaml.safe_load(COMPOSE_PROMETHEUS.read_text())
+    # One job with a role per target: the alert rules watch up{job="mpp-hub"} and name the role.
+    assert [job["job_name"] for job in config["scrape_configs"]] == ["mpp-hub"]
+    assert all(group["labels"]["role"] for job in config["scrape_configs"] for group in job["static_configs"])
     targets = {target for job in config["scrape_configs"] for group in job["static_configs"] for target in group["targets"]}
     expected = set()
     for name, service in compose_services.items():
@@ -161,7 +166,11 @@ def test_the_chart_scales_the_api_and_the_adapters(production: list[Manifest]) -
     for deployment in of_kind(production, "Deployment"):
         autoscaled = deployment["metadata"]["name"].endswith("-api") or "-adapter-" in deployment["metadata"]["name"]
         assert ("replicas" in deployment["spec"]) != autoscaled, "an autoscaler owns the replica count of what it scales"
-    assert of_kind(production, "ServiceMonitor")
+    (monitor,) = of_kind(production, "ServiceMonitor")
+    assert monitor["spec"]["jobLabel"] == "app.kubernetes.io/part-of"  # job="mpp-hub", as the alert rules expect
+    assert {"targetLabel": "role", "sourceLabels": ["__meta_kubernetes_service_label_app_kubernetes_io_component"]} in monitor["spec"][
+        "endpoints"
+    ][0]["relabelings"]
 
 
 def test_the_api_is_published_over_tls_only(production: list[Manifest]) -> None:
@@ -191,3 +200,17 @@ def test_every_pod_runs_as_a_non_root_user_on_a_read_only_root(production: list[
         for container in spec["containers"]:
             assert container["securityContext"]["readOnlyRootFilesystem"] is True
             assert container["securityContext"]["allowPrivilegeEscalation"] is False
+
+
+def test_every_file_compose_mounts_is_in_the_repository() -> None:
+    """Prometheus's alert rules, Grafana's dashboard and provisioning: a mistyped path
+    would mount an empty directory instead."""
+    services = compose_config(profiles=("simulators",))["services"]
+    sources = [
+        Path(volume["source"] if isinstance(volume, dict) else volume.split(":", 1)[0])
+        for service in services.values()
+        for volume in service.get("volumes", [])
+        if (volume.get("type") == "bind" if isinstance(volume, dict) else volume.startswith(("/", ".")))
+    ]
+    assert sources, "the stack mounts no configuration at all"
+    assert [str(source) for source in sources if not (DEPLOY / source).exists()] == []
