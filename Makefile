@@ -8,7 +8,7 @@ HUB    := $(VENV)/bin/mpp-hub
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install tools jars run lint test test-unit test-faults screenshots bench kafka-stop clean
+.PHONY: install tools jars deploy-tools-start run lint test test-unit test-faults test-deploy screenshots bench kafka-stop clean
 
 install: $(STAMP) jars
 
@@ -39,13 +39,24 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-## make test: the checks, then the whole suite on a real Kafka broker (throwaway) and PostgreSQL, the console in Debian's Chromium.
-test: install lint
+# helm (go install, var/tools/bin) builds in the background while the rest is set up; docker-compose from Debian.
+deploy-tools-start:
+	@bash deploy/tools/ensure-deploy-tools.sh --start
+
+## make test: the checks, then the whole suite on a real Kafka broker (throwaway) and PostgreSQL, the console in
+## Debian's Chromium; independent groups (the fault suite, everything else) run side by side (tests/run-groups.sh).
+test: deploy-tools-start install lint
+	bash deploy/tools/ensure-deploy-tools.sh --wait
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" MPP_TEST_CHROMIUM="$$(bash deploy/browser/ensure-chromium.sh)" \
-	  $(PY) -m pytest $(PYTEST_ARGS)
+	  bash tests/run-groups.sh $(PYTEST_ARGS)
 
 test-unit: install
 	$(PY) -m pytest -m unit $(PYTEST_ARGS)
+
+## make test-deploy: the image, Compose and Helm checks alone (tests/deploy).
+test-deploy: install
+	bash deploy/tools/ensure-deploy-tools.sh
+	$(PY) -m pytest -m deploy $(PYTEST_ARGS)
 
 test-faults: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m faults $(PYTEST_ARGS)

@@ -27,7 +27,9 @@ class BackendSettings(BaseModel):
     through as extra fields and are validated by the adapter's subclass of this model
     (its ``settings_model``, see :func:`narrow`)."""
 
-    model_config = ConfigDict(extra="allow")
+    # An agency's own fields reach the model JSON-decoded from the environment, so a
+    # numeric consumer id or password arrives as a number: take it back as text.
+    model_config = ConfigDict(extra="allow", coerce_numbers_to_str=True)
 
     base_url: HttpUrl
     timeout_seconds: float = Field(default=10.0, gt=0, description="Per HTTP call to the agency.")

@@ -35,6 +35,7 @@ MARKERS_BY_DIRECTORY = {
     "integration": ("integration",),
     "faults": ("integration", "faults"),
     "browser": ("browser",),
+    "deploy": ("deploy",),
 }
 
 
