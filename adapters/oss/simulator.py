@@ -20,6 +20,9 @@ Native API (wire format in :mod:`adapters.oss.native`)
     Registers the business at most once per ``nomor_referensi``; a repeat with the
     same body gets the stored 201 with ``X-Replayed: true``, another body ``409
     REFERENSI_BENTROK``.
+``POST /simbg/api/v1/pbg``, ``GET /simbg/api/v1/pbg/{nomor_registrasi}``
+    SIMBG's building approval (PBG), behind the same key and token: its stages and
+    rules are in :mod:`adapters.oss.simbg`.
 
 Simulated business rules (deterministic, so tests can aim at them); refusals are 422,
 nothing recorded, so a corrected retry with the same reference can still apply:
