@@ -32,6 +32,10 @@ OSS answer                                             canonical
 other error codes                                      FAILED ``agency_refused_request``
 unreadable or schema-invalid body                      FAILED ``agency_answer_invalid``
 =====================================================  =========================================
+
+The building approval (``oss.pbg_application``, through SIMBG, behind the same
+``user_key`` and token) is polled: its submission and status mapping are in
+:mod:`adapters.oss.pbg`.
 """
 
 from __future__ import annotations
@@ -47,6 +51,7 @@ from typing import Any, ClassVar, Final, TypeVar
 import httpx
 from pydantic import BaseModel, Field, ValidationError
 
+from adapters.oss import pbg
 from adapters.oss.native import (
     HEADER_USER_KEY,
     PATH_NIB_UMK,
@@ -62,13 +67,16 @@ from adapters.oss.native import (
     SkalaUsaha,
     TokenAkses,
 )
+from adapters.oss.simbg import PATH_PBG, PATH_STATUS_PBG, KeadaanPbg, TandaTerimaPbg
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.base import Capability
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import NonBlankSecret
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.oss import FURTHER_LICENCE, NibRegistrationInput, NibRegistrationOutput, RiskLevel, UmkScale
+from schemas.services.pbg import PbgApplicationInput
 from schemas.validation import describe
 
 log = logging.getLogger(__name__)
@@ -109,6 +117,10 @@ class OssSettings(BackendSettings):
     token_refresh_margin_seconds: float = Field(
         default=30.0, ge=0, description="Refresh this long before expiry (at most a fifth of the lifetime)."
     )
+    poll_interval_seconds: float = Field(
+        default=3600.0, gt=0, le=86_400,
+        description="How long the hub waits before asking SIMBG about a building approval again (MPP_AGENCIES__OSS__POLL_INTERVAL_SECONDS).",
+    )  # fmt: skip
 
 
 #: The name adapters/oss/__init__.py documents; the SDK's one error for unusable settings.
@@ -124,7 +136,9 @@ class _Token:
 class OssAdapter(HttpAdapter):
     agency: ClassVar[str] = AGENCY
     label: ClassVar[str] = "OSS"
-    operations: ClassVar[frozenset[str]] = frozenset({"nib_registration"})
+    operations: ClassVar[frozenset[str]] = frozenset({"nib_registration", pbg.OPERATION})
+    #: NIB registrations answer at once; building approvals are polled.
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.POLL})
     settings_model: ClassVar[type[BackendSettings]] = OssSettings
 
     settings: OssSettings
@@ -143,8 +157,11 @@ class OssAdapter(HttpAdapter):
         return {HEADER_USER_KEY: self.settings.user_key.get_secret_value(), "Accept": "application/json"}
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        """Register the business; the step id is ``nomor_referensi``, applied once by OSS."""
+        """Register the business (or apply for a building approval); the step id is
+        ``nomor_referensi``, applied once by OSS."""
         self.check_operation(command)
+        if command.operation == pbg.OPERATION:
+            return await self._apply_for_pbg(command, step_id)
         data = self.parse_input(NibRegistrationInput, command)
         with self.native_request():
             native = PermohonanNib(
@@ -168,16 +185,56 @@ class OssAdapter(HttpAdapter):
             raise AgencyAnswerInvalid("agency_answer_invalid", "OSS answered about another registration (nomor_referensi or KBLI differ)")
         return _completed(answer)
 
+    async def poll(self, command: StepCommand, step_id: uuid.UUID, agency_ref: str) -> StepStatusReport:
+        """Where a building approval is now (NIB registrations are never polled)."""
+        self.check_operation(command)
+        if command.operation != pbg.OPERATION:
+            raise AgencyAnswerInvalid("unsupported_operation", f"OSS answers {command.operation!r} at once; there is nothing to poll")
+        response = await self._call("GET", PATH_STATUS_PBG.format(nomor_registrasi=agency_ref), what="PBG status")
+        if response.status_code != 200:
+            raise self.transient_error(response, what="PBG status") or _error_for(response, "PBG status")
+        answer = _parse(KeadaanPbg, _data(response, "PBG status"), "PBG status")
+        if answer.nomor_registrasi != agency_ref:
+            raise AgencyAnswerInvalid(
+                "agency_answer_invalid", f"SIMBG answered about {answer.nomor_registrasi[:40]}, asked about {agency_ref}"
+            )
+        return pbg.report(answer, agency_ref, self.settings.poll_interval_seconds, self._issued)
+
+    async def _apply_for_pbg(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        data = self.parse_input(PbgApplicationInput, command)
+        with self.native_request():
+            native = pbg.application(data, command, str(step_id))
+        log.info("oss: PBG application (%s, %d floors) for %s (step %s)", native.fungsi_bangunan.name, native.jumlah_lantai,
+                 mask_nik(command.applicant.nik), step_id)  # fmt: skip
+        response = await self._call("POST", PATH_PBG, what="PBG application", json=native.model_dump(mode="json"))
+        if response.status_code != 201:
+            raise self.transient_error(response, what="PBG application") or _error_for(response, "PBG application")
+        receipt = _parse(TandaTerimaPbg, _data(response, "PBG application"), "PBG application")
+        if receipt.nomor_referensi != native.nomor_referensi:
+            raise AgencyAnswerInvalid("agency_answer_invalid", "SIMBG acknowledged another application (nomor_referensi differs)")
+        return StepStatusReport(
+            status=Status.ACCEPTED,
+            outputs={"registration_number": receipt.nomor_registrasi},
+            agency_status=receipt.status.value,
+            agency_ref=receipt.nomor_registrasi,
+            poll_after_seconds=self.settings.poll_interval_seconds,
+        )
+
+    def _issued(self, answer: KeadaanPbg) -> StepStatusReport:
+        with self.canonical_output():
+            output = pbg.output(answer)
+        return self.completed(output, answer.status, answer.nomor_registrasi)
+
     # -- HTTP with a token ---------------------------------------------------------------
 
-    async def _call(self, method: str, path: str, *, json: dict[str, Any]) -> httpx.Response:
+    async def _call(self, method: str, path: str, *, what: str = "NIB registration", json: dict[str, Any] | None = None) -> httpx.Response:
         """One API call with a valid token: on 401 one fresh token and one retry."""
         token = await self._access_token()
-        response = await self.send(method, path, what="NIB registration", json=json, headers={"Authorization": f"Bearer {token}"})
+        response = await self.send(method, path, what=what, json=json, headers={"Authorization": f"Bearer {token}"})
         if response.status_code == 401:
             log.info("OSS refused the cached access token (HTTP 401); fetching a new one and retrying once")
             token = await self._access_token(rejected=token)
-            response = await self.send(method, path, what="NIB registration", json=json, headers={"Authorization": f"Bearer {token}"})
+            response = await self.send(method, path, what=what, json=json, headers={"Authorization": f"Bearer {token}"})
         if response.status_code == 401:
             error = _error_body(response)
             raise AgencyAnswerInvalid(

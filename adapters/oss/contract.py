@@ -12,7 +12,7 @@ from typing import Any
 
 from adapters.oss import DEV_CREDENTIALS
 from adapters.oss.adapter import OssSettings
-from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions
+from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
 from adapters.sdk.settings import BackendSettings
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
@@ -61,12 +61,46 @@ def _samples() -> list[ContractSample]:
             expect=Status.REJECTED,
             expect_error_code="business_scale_mismatch",
         ),
+        *_pbg_samples(),
+    ]
+
+
+def pbg_data(**changes: Any) -> dict[str, Any]:
+    """A two-storey house to a ministry prototype design in Bukittinggi (override to vary)."""
+    data: dict[str, Any] = {
+        "building_function": "residential",
+        "floors": 2,
+        "floor_area_m2": 72,
+        "land_title_number": "SHM 03.12.05.01.1.00123",
+        "regency_code": "1375",
+        "technical_plan_reference": "RT-2026-0042",
+        "prototype_design": "T36-A1",
+    }
+    return {**data, **changes}
+
+
+def pbg_command(**changes: Any) -> StepCommand:
+    return step_command("oss.pbg_application", pbg_data(**changes), nik=NIK, name="Siti Rahmah")
+
+
+def _pbg_samples() -> list[ContractSample]:
+    return [
+        ContractSample.completes("a house to a prototype design is approved without a technical consultation", pbg_command()),
+        ContractSample.completes(
+            "a shop-house goes through the expert team's consultation and is approved",
+            pbg_command(building_function="mixed", floors=3, floor_area_m2=240, prototype_design=None),
+        ),
+        ContractSample.refused(
+            "a building above the zoning's height is refused by the expert team",
+            pbg_command(building_function="business", floors=6, floor_area_m2=1800, prototype_design=None),
+            "building_exceeds_height_limit",
+        ),
     ]
 
 
 def backend_settings(base_url: str, callback_base_url: str) -> BackendSettings:
     """OSS answers synchronously, so ``callback_base_url`` is unused; short timeouts for tests."""
-    return OssSettings.model_validate({**DEV_CREDENTIALS, "base_url": base_url, **CONTRACT_RUN_SETTINGS})
+    return OssSettings.model_validate({**DEV_CREDENTIALS, "base_url": base_url, "poll_interval_seconds": 0.05, **CONTRACT_RUN_SETTINGS})
 
 
 def contract() -> AgencyContract:

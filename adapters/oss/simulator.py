@@ -20,6 +20,9 @@ Native API (wire format in :mod:`adapters.oss.native`)
     Registers the business at most once per ``nomor_referensi``; a repeat with the
     same body gets the stored 201 with ``X-Replayed: true``, another body ``409
     REFERENSI_BENTROK``.
+``POST /simbg/api/v1/pbg``, ``GET /simbg/api/v1/pbg/{nomor_registrasi}``
+    SIMBG's building approval (PBG), behind the same key and token: its stages and
+    rules are in :mod:`adapters.oss.simbg`.
 
 Simulated business rules (deterministic, so tests can aim at them); refusals are 422,
 nothing recorded, so a corrected retry with the same reference can still apply:
@@ -57,7 +60,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from pydantic import Field, ValidationError
 
-from adapters.oss import DEV_CREDENTIALS, native
+from adapters.oss import DEV_CREDENTIALS, native, simbg
 from adapters.sdk import testing as sim
 
 __all__ = ["DEV_ACCOUNT", "DEV_USER_KEY", "REFERENSI_KBLI", "OssKnobs", "create_app"]
@@ -246,6 +249,8 @@ class DialekOss(sim.JsonDialect):
         return JSONResponse(body.model_dump(mode="json"), status_code=say.status, headers=headers)
 
     def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
+        if call.endpoint.name != OPERASI_NIB:  # SIMBG's answers: the same envelope, their own words
+            return super().success(call, {"status": call.endpoint.status, "message": "Sukses", "data": body}, replayed=replayed)
         knobs = self.runtime.knobs
         forced = knobs.forced_risk if isinstance(knobs, OssKnobs) else None
         data = {**body, "skala_resiko": forced} if forced else body
@@ -274,13 +279,14 @@ def create_app(
                       key=lambda p: p.nomor_referensi, subject=lambda p: f"{p.skala_usaha.name}/{p.kbli}",
                       checks=(periksa_kbli, periksa_skala), produce=terbitkan_nib,
                       summary="Register a micro/small individual business and issue its NIB (applied once per nomor_referensi)"),
+        *simbg.operations(runtime),
     )  # fmt: skip
     simulator = sim.Simulator(
         runtime,
         dialect,
         operations,
         title="OSS-RBA simulator",
-        description="Native OSS-RBA NIB registration API for mpp-hub adapter tests.",
+        description="Native OSS-RBA NIB registration and SIMBG building-approval (PBG) APIs for mpp-hub adapter tests.",
     )
     app = simulator.app
 

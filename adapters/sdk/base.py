@@ -16,6 +16,14 @@ cannot take never reaches the adapter. The declaration also fixes the backend st
 - ``POLLING`` (POLL): ``execute`` returns ACCEPTED with an ``agency_ref`` and
   ``poll_after_seconds``; the hub then sends ``poll`` commands until a final status
   (Imigrasi).
+- ``BATCH`` (BATCH and POLL): the agency exchanges files in batches. ``execute`` puts
+  the command as one record into the agency's open batch (idempotent by step id) and
+  returns ACCEPTED with the batch and record as ``agency_ref`` and
+  ``poll_after_seconds`` reaching past the batch's cut-off; ``poll`` reads the
+  batch's result file and reports the record's result, or the same status again
+  while the file is not out. The hub's poller drives the re-asks, so no result is
+  missed and none is applied twice (Kemenhaj's Siskohat exchange).
+  :mod:`adapters.sdk.batch` has the small pieces such an adapter shares.
 
 ``CANCEL`` adds ``cancel``: stopping a running step at the agency (Imigrasi).
 """
@@ -44,6 +52,7 @@ class BackendStyle(StrEnum):
     SYNC = "sync"
     CALLBACK = "callback"
     POLLING = "polling"
+    BATCH = "batch"
 
 
 class Capability(StrEnum):
@@ -52,9 +61,12 @@ class Capability(StrEnum):
     POLL = "poll"
     CALLBACK = "callback"
     CANCEL = "cancel"
+    #: Commands go into the agency's batches; results come with its result files,
+    #: read by ``poll`` (so BATCH comes with POLL).
+    BATCH = "batch"
 
 
-#: The method each capability promises.
+#: The method each capability promises (BATCH promises POLL's ``poll``).
 CAPABILITY_METHODS: dict[Capability, str] = {
     Capability.POLL: "poll",
     Capability.CALLBACK: "translate_callback",
@@ -65,6 +77,10 @@ CAPABILITY_METHODS: dict[Capability, str] = {
 def _style_of(capabilities: frozenset[Capability]) -> BackendStyle:
     if {Capability.POLL, Capability.CALLBACK} <= capabilities:
         raise TypeError("an adapter is polled or called back, not both")
+    if Capability.BATCH in capabilities:
+        if Capability.POLL not in capabilities:
+            raise TypeError("a batch adapter reads its results by polling: declare POLL with BATCH")
+        return BackendStyle.BATCH
     if Capability.POLL in capabilities:
         return BackendStyle.POLLING
     if Capability.CALLBACK in capabilities:

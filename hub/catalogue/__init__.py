@@ -1,9 +1,8 @@
 """The service catalogue: which services exist, who provides each, what they need.
 
-The shipped catalogue is the hub's own TOML files in ``services/`` (services whose
-provider has no agency plug-in yet, such as hajj registration, and the cross-agency
-composites) plus the file each installed agency plug-in contributes for its own
-services. An operator's own file or directory (``MPP_CATALOGUE_PATH``; start from
+The shipped catalogue is the hub's own TOML files in ``services/`` (the cross-agency
+composites, and any service whose provider has no agency plug-in yet) plus the file
+each installed agency plug-in contributes for its own services. An operator's own file or directory (``MPP_CATALOGUE_PATH``; start from
 `mpp-hub catalogue export`) replaces it, so re-pointing a service to another provider
 is a data change, not a code change. What each service's data means (its payload
 models) comes from the same plug-ins, whichever catalogue is used.
@@ -21,13 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError
 
 from adapters.sdk import discovery
 from adapters.sdk.plugin import AgencyPlugin
-from schemas.services import haji
 from schemas.services.base import ServicePayloads
 
 #: The hub's own catalogue files.
 DEFAULT_PATH = Path(__file__).with_name("services")
-#: Payloads of the hub's own services: those no installed agency provides.
-OWN_PAYLOADS: Mapping[str, ServicePayloads] = haji.PAYLOADS
+#: Payloads of the hub's own services: those no installed agency provides (none now:
+#: hajj registration, the last one, moved to the kemenhaj plug-in).
+OWN_PAYLOADS: Mapping[str, ServicePayloads] = {}
 
 
 class Service(BaseModel):

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_vali
 
 from schemas.services.base import ServicePayloads
 from schemas.services.halal import Nib, Text
+from schemas.services.pbg import PbgApplicationInput, PbgApplicationOutput
 
 Kbli = Annotated[
     str,
@@ -111,4 +112,5 @@ class NibRegistrationOutput(BaseModel):
 
 PAYLOADS: dict[str, ServicePayloads] = {
     "oss.nib_registration": ServicePayloads(input=NibRegistrationInput, output=NibRegistrationOutput),
+    "oss.pbg_application": ServicePayloads(input=PbgApplicationInput, output=PbgApplicationOutput),
 }

@@ -17,7 +17,7 @@ from fastapi import FastAPI, Request, Response
 from adapters.samsat.simulator import data_register
 from adapters.sdk.testing.contract_kit import serve
 from hub.features.notifications.signing import verify_webhook
-from support.stack import HubStack
+from support.stack import HubStack, step_history
 
 NIK = "1375015203900007"
 POLRI_SECRET = "dev-polri-callback-secret"
@@ -63,11 +63,6 @@ def job_seeker_data(**changes: Any) -> dict[str, Any]:
         "old_sim_valid_until": (date.today() + timedelta(days=20)).isoformat(),
     }
     return {**data, **changes}
-
-
-def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:
-    names = {s["id"]: s["name"] for s in case["steps"]}
-    return [(names[h["step_id"]], h["to_status"]) for h in case["history"] if h["step_id"]]
 
 
 async def test_job_seeker_pack_runs_skck_passport_and_sim_in_parallel_and_completes(stack: HubStack) -> None:

@@ -26,6 +26,7 @@ from adapters.kemenag.contract import (
     under_age_bride_nik,
     working_day_after,
 )
+from adapters.kemenhaj.contract import registration_data as hajj_registration_data
 from support.stack import HubStack
 
 # Baseline knobs for every test: SIMKAH fast (the default 1.5 s latency is realistic
@@ -169,15 +170,7 @@ async def test_hajj_and_halal_are_not_routed_to_kemenag_any_more(stack: HubStack
     hajj = {
         "service": "haji.regular_registration",
         "applicant": {"nik": GROOM_NIK, "name": "Budi Santoso"},
-        "data": {
-            "deposit_bank": "Bank Syariah Indonesia",
-            "deposit_validation_number": "BSI-2026-000123",
-            "deposit_amount": 25_000_000,
-            "deposit_date": date.today().isoformat(),
-            "family_card_number": "1375011401260001",
-            "registration_office": "1375",
-            "health_certificate_number": "440/123/PKM-GP/2026",
-        },
+        "data": hajj_registration_data(),
     }
     halal = {
         "service": "halal.certification",

@@ -230,6 +230,12 @@ def step_transitions(case: dict[str, Any]) -> list[str]:
     return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
 
 
+def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:
+    """(step name, status it moved to) in order: which step waited for which."""
+    names = {s["id"]: s["name"] for s in case["steps"]}
+    return [(names[h["step_id"]], h["to_status"]) for h in case["history"] if h["step_id"]]
+
+
 @contextlib.asynccontextmanager
 async def running(stack: HubStack) -> AsyncIterator[HubStack]:
     """Start every process of ``stack``, and stop them all however the block ends."""

@@ -315,14 +315,14 @@ def test_an_invalid_field_is_refused_at_start_up_without_its_value(monkeypatch: 
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
-        ("MPP_AGENCIES__KEMENHAJ__BASE_URL", "http://siskohat.example"),
-        ("MPP_ENABLED_AGENCIES", '["samsat", "kemenhaj"]'),
-        ("MPP_SIMULATOR_PORTS", '{"kemenhaj": 9100}'),
+        ("MPP_AGENCIES__KEMENSOS__BASE_URL", "http://siks.example"),
+        ("MPP_ENABLED_AGENCIES", '["samsat", "kemensos"]'),
+        ("MPP_SIMULATOR_PORTS", '{"kemensos": 9100}'),
     ],
 )
 def test_settings_for_an_agency_that_is_not_installed_are_refused(monkeypatch: pytest.MonkeyPatch, variable: str, value: str) -> None:
     monkeypatch.setenv(variable, value)
-    with pytest.raises(ValidationError, match=r"\['kemenhaj'\], which no installed agency plug-in provides"):
+    with pytest.raises(ValidationError, match=r"\['kemensos'\], which no installed agency plug-in provides"):
         Settings()
 
 
@@ -345,17 +345,26 @@ def test_each_agency_contributes_its_catalogue_entries_and_payloads() -> None:
     assert not set(defined_here()) - set(catalogue.codes()), "a canonical model without its service in the shipped catalogue"
 
 
-def test_the_hubs_own_files_hold_no_installed_agencys_services() -> None:
+def test_the_hubs_own_files_hold_no_installed_agencys_services(tmp_path: Path) -> None:
     installed = set(discovery.available())
     for file in DEFAULT_PATH.glob("*.toml"):
         services = tomllib.loads(file.read_text(encoding="utf-8")).get("services", {})
         assert not {entry["provider"] for entry in services.values()} & installed, f"{file.name} holds an agency's own services"
-    assert Catalogue.load(DEFAULT_PATH / "haji.toml", agencies={}).codes() == ["haji.regular_registration"]
+    # A file naming a provider that is not installed still loads, its payloads coming from
+    # whichever plug-in defines the service codes (here: the hajj services re-pointed away).
+    kemenhaj = discovery.load_agency("kemenhaj")
+    own = tmp_path / "hajj.toml"
+    own.write_text(
+        kemenhaj.catalogue.read_text(encoding="utf-8").replace('provider = "kemenhaj"', 'provider = "kemenag_legacy"'), encoding="utf-8"
+    )
+    unconnected = Catalogue.load(own, agencies={"kemenhaj": kemenhaj})
+    assert unconnected.providers() == {"kemenag_legacy"}
+    assert unconnected.codes() == ["haji.cancellation", "haji.portion_transfer", "haji.regular_registration"]
 
 
 def test_an_operators_own_catalogue_still_gets_the_plug_ins_payloads(tmp_path: Path) -> None:
     written = export_shipped(tmp_path)
-    assert {p.name for p in written} >= {"haji.toml", "composites.toml", "samsat.toml", "bpjph.toml"}
+    assert {p.name for p in written} >= {"kemenhaj.toml", "composites.toml", "samsat.toml", "bpjph.toml"}
     own = Catalogue.load(tmp_path)
     assert own.codes() == Catalogue.load().codes()
     pkb = own.get("samsat.pkb_annual")

@@ -135,9 +135,11 @@ async def make(ticker: Ticker) -> AsyncIterator[Callable[[Handler], OssAdapter]]
 # --- declaration and settings --------------------------------------------------------------
 
 
-def test_the_adapter_is_synchronous_and_registers_nibs() -> None:
-    assert OssAdapter.style is BackendStyle.SYNC
-    assert OssAdapter.operations == frozenset({"nib_registration"})
+def test_the_adapter_registers_nibs_and_is_polled_for_building_approvals() -> None:
+    # NIBs are still answered at once (the registration tests above get COMPLETED from
+    # execute); building approvals (adapters/oss/pbg.py) are polled.
+    assert OssAdapter.style is BackendStyle.POLLING
+    assert OssAdapter.operations == frozenset({"nib_registration", "pbg_application"})
 
 
 def test_missing_credentials_stop_the_adapter_naming_the_variables() -> None:

@@ -31,6 +31,9 @@ from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepError, StepStatusReport
 from schemas.services.base import ServicePayloads
 
+#: Styles whose results the hub fetches by polling (a batch's result file is polled too).
+_POLLED = frozenset({BackendStyle.POLLING, BackendStyle.BATCH})
+
 
 @dataclass
 class CheckResult:
@@ -187,12 +190,16 @@ class ContractKit:
     async def _drive(self, adapter: Adapter, sample: ContractSample, step_id: uuid.UUID) -> list[StepStatusReport]:
         """Execute, then poll or await callbacks until a terminal (or the expected) status."""
         reports = [await adapter.execute(sample.command, step_id)]
+        if adapter.style is BackendStyle.BATCH:  # a record waits for its batch: no answer at submission
+            assert reports[0].status is Status.ACCEPTED, f"{sample.name}: a batch backend answered {reports[0].status} at submission"
         deadline = time.monotonic() + 60
         while not reports[-1].status.is_terminal and reports[-1].status is not sample.expect:
             assert time.monotonic() < deadline, f"{sample.name}: stuck at {reports[-1].status}"
             last = reports[-1]
-            if adapter.style is BackendStyle.POLLING:
-                assert last.agency_ref and last.poll_after_seconds, f"{sample.name}: polling report without agency_ref/poll_after_seconds"
+            if adapter.style in _POLLED:
+                assert last.agency_ref and last.poll_after_seconds, (
+                    f"{sample.name}: {adapter.style} report without agency_ref/poll_after_seconds"
+                )
                 await asyncio.sleep(min(last.poll_after_seconds, 1.0))
                 reports.append(await adapter.poll(sample.command, step_id, last.agency_ref))
             elif adapter.style is BackendStyle.CALLBACK:
