@@ -406,7 +406,7 @@ def consume_loops(worker: AdapterWorker, kafka: KafkaSettings, batch_size: int) 
 
     levels = rt.retry_topics(agency, len(worker.retry_delays))
     return [
-        loop(f"mpp-adapter-{agency}", topics.commands(agency), worker.handle, worker.source),
+        loop(rt.adapter_group(agency), topics.commands(agency), worker.handle, worker.source),
         *(
             loop(rt.retry_group(agency, n), topic, worker.level_handler(n), f"{worker.source}:retry-{n}", not_before=rt.due_at)
             for n, topic in enumerate(levels, 1)
