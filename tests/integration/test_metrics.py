@@ -10,22 +10,27 @@ adapter is down.
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import yaml
 from prometheus_client.parser import text_string_to_metric_families
 
 from deploy.kafka.local_kafka import free_ports
 from messaging import KafkaSettings, create_producer, started
 from schemas import topics
+from support.prometheus import BUILT_IN, dashboard_expressions, exposed_names, metrics_in
 from support.stack import HubStack, pkb_request
 
 pytestmark = pytest.mark.integration
 
+DEPLOY = Path(__file__).resolve().parents[2] / "deploy"
 SERVICE = "samsat.pkb_annual"
 ADAPTER_GROUP = "mpp-adapter-samsat"
 PROCESSES = ("relay", "router", "adapter:samsat")
@@ -44,11 +49,15 @@ def base_url(stack: HubStack, process: str) -> str:
     return stack.api_url if process == "api" else f"http://127.0.0.1:{stack.metrics_ports[process]}"
 
 
-async def scrape(stack: HubStack, process: str) -> list[Any]:
+async def families(stack: HubStack, process: str) -> list[Any]:
     async with httpx.AsyncClient(timeout=30) as client:
         response = await client.get(base_url(stack, process) + "/metrics")
     assert response.status_code == 200, response.text
-    return [sample for family in text_string_to_metric_families(response.text) for sample in family.samples]
+    return list(text_string_to_metric_families(response.text))
+
+
+async def scrape(stack: HubStack, process: str) -> list[Any]:
+    return [sample for family in await families(stack, process) for sample in family.samples]
 
 
 def value(samples: list[Any], name: str, **labels: str) -> float:
@@ -160,3 +169,13 @@ async def test_lag_is_zero_after_a_drain_and_grows_while_the_adapter_is_stopped(
 
     await stack.wait_status(case_id, "COMPLETED", timeout=90)
     await eventually(stack, "router", lag, lambda v: v == 0, messaging_consumer_group_name=ADAPTER_GROUP)
+
+
+async def test_every_metric_the_alerts_and_dashboard_use_is_served_by_a_running_process(stack: HubStack) -> None:
+    served = set().union(*[exposed_names(await families(stack, process)) for process in ("api", *PROCESSES)]) | BUILT_IN
+    alerts = yaml.safe_load((DEPLOY / "prometheus" / "alerts.yml").read_text())["groups"]
+    used = {name for group in alerts for rule in group["rules"] for name in metrics_in(rule["expr"])}
+    used |= {
+        name for expr in dashboard_expressions(json.loads((DEPLOY / "grafana" / "mpp-hub.json").read_text())) for name in metrics_in(expr)
+    }
+    assert used - served == set()
