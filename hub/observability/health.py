@@ -32,7 +32,8 @@ async def livez(_request: Request) -> Response:
 
 async def readyz(_request: Request) -> Response:
     readiness = await PROBES.readiness()
-    body = {"status": "ok" if readiness.ready else "unavailable", "checks": readiness.checks}
+    status = "ok" if readiness.ready else "unavailable" if readiness.checks else "starting"
+    body = {"status": status, "checks": readiness.checks}
     return JSONResponse(body, status_code=200 if readiness.ready else 503)
 
 

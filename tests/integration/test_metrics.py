@@ -85,9 +85,13 @@ async def test_every_process_is_live_and_ready_for_what_its_role_needs(stack: Hu
         "router": {"database", "kafka"},
         "adapter:samsat": {"kafka", "breaker:samsat"},
     }[process]
+    deadline = time.monotonic() + 60
     async with httpx.AsyncClient(timeout=30) as client:
         live = await client.get(base_url(stack, process) + "/livez")
-        ready = await client.get(base_url(stack, process) + "/readyz")
+        # Ready once its roles have started (until then: 503, "starting").
+        while (ready := await client.get(base_url(stack, process) + "/readyz")).status_code != 200 and time.monotonic() < deadline:
+            assert ready.status_code == 503 and ready.json()["status"] in ("starting", "unavailable"), ready.text
+            await asyncio.sleep(0.5)
     assert live.status_code == 200
     assert ready.status_code == 200, ready.text
     assert ready.json() == {"status": "ok", "checks": dict.fromkeys(needs, "ok")}
