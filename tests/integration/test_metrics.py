@@ -183,3 +183,22 @@ async def test_every_metric_the_alerts_and_dashboard_use_is_served_by_a_running_
         name for expr in dashboard_expressions(json.loads((DEPLOY / "grafana" / "mpp-hub.json").read_text())) for name in metrics_in(expr)
     }
     assert used - served == set()
+
+
+async def test_an_agency_outage_opens_the_breaker_gauge_and_makes_the_adapter_unready(stack: HubStack) -> None:
+    adapter = base_url(stack, "adapter:samsat")
+    await stack.set_knobs(down=True)
+    try:
+        case_id = await stack.submit(pkb_request("3171010101900003", "B 2345 OUT"))
+        await eventually(stack, "adapter:samsat", "mpp_adapter_breaker_state", lambda v: v == 0, agency="samsat", state="closed")
+        async with httpx.AsyncClient(timeout=30) as client:
+            ready = await client.get(adapter + "/readyz")
+        assert ready.status_code == 503, ready.text
+        assert ready.json()["checks"]["breaker:samsat"].startswith("breaker ")
+    finally:
+        await stack.set_knobs(down=False)
+
+    await stack.wait_status(case_id, "COMPLETED", timeout=120)
+    await eventually(stack, "adapter:samsat", "mpp_adapter_breaker_state", lambda v: v == 1, agency="samsat", state="closed")
+    async with httpx.AsyncClient(timeout=30) as client:
+        assert (await client.get(adapter + "/readyz")).status_code == 200

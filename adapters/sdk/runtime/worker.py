@@ -363,13 +363,13 @@ async def run_adapter_worker(
 
 @contextlib.contextmanager
 def _probes(worker: AdapterWorker, kafka: KafkaSettings) -> Iterator[None]:
-    """Readiness: Kafka answers and the agency's breaker is not open; the breaker's
+    """Readiness: Kafka answers and the agency's breaker is closed; the breaker's
     state is read at each scrape (it turns half-open by the clock, not by an event)."""
     agency = worker.adapter.agency
 
     async def breaker_closed() -> str | None:
-        state = worker.breaker.state
-        return "breaker open: the agency backend is failing" if state is BreakerState.OPEN else None
+        state = worker.breaker.state  # half-open is still probing a failing backend: not ready yet
+        return None if state is BreakerState.CLOSED else f"breaker {state.value}: the agency backend is failing"
 
     async def breaker_gauge() -> None:
         metrics.breaker(agency, worker.breaker.state)
