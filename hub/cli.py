@@ -82,9 +82,16 @@ def _setup_logging(settings: Settings, name: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]) -> None:
+MetricsPortOption = Annotated[
+    int | None, typer.Option("--metrics-port", help="Serve /metrics, /livez and /readyz on this port (MPP_METRICS_PORT).")
+]
+
+
+def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]], metrics_port: int | None = None) -> None:
     """Run ``main`` until SIGINT/SIGTERM, which ask it to stop cleanly."""
     settings = get_settings()
+    if metrics_port is not None:
+        settings = settings.model_copy(update={"metrics_port": metrics_port})
     _setup_logging(settings, name)
 
     async def runner() -> None:
@@ -92,7 +99,7 @@ def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop.set)
-        await main(settings, stop)
+        await processes.observed(settings, stop, main(settings, stop))
 
     asyncio.run(runner())
 
@@ -106,27 +113,28 @@ def db_upgrade() -> None:
 
 
 @app.command()
-def api() -> None:
+def api(metrics_port: MetricsPortOption = None) -> None:
     """Serve the portal API (MPP_API__HOST / MPP_API__PORT)."""
-    _run("api", processes.run_api)
+    _run("api", processes.run_api, metrics_port)
 
 
 @app.command()
-def relay() -> None:
+def relay(metrics_port: MetricsPortOption = None) -> None:
     """Publish the transactional outbox to Kafka."""
-    _run("relay", processes.run_relay)
+    _run("relay", processes.run_relay, metrics_port)
 
 
 @app.command()
-def router() -> None:
+def router(metrics_port: MetricsPortOption = None) -> None:
     """Route requests to agencies and apply their reports to cases."""
-    _run("router", processes.run_router_process)
+    _run("router", processes.run_router_process, metrics_port)
 
 
 @app.command()
 def adapter(
     name: Annotated[str, typer.Argument(help="Agency, as named by its entry point (e.g. samsat), or `verify`.")],
     agency: Annotated[str | None, typer.Argument(help="With `verify`: the agency whose adapter to verify.")] = None,
+    metrics_port: MetricsPortOption = None,
 ) -> None:
     """`mpp-hub adapter <agency>` runs its worker; `mpp-hub adapter verify <agency>` runs the contract kit against its simulator."""
     if name == "verify":
@@ -135,7 +143,7 @@ def adapter(
         raise typer.Exit(_verify_adapter(agency))
     if agency is not None:
         raise typer.BadParameter(f"unexpected argument {agency!r}")
-    _run(f"adapter:{name}", lambda s, stop: processes.run_adapter(s, name, stop))
+    _run(f"adapter:{name}", lambda s, stop: processes.run_adapter(s, name, stop), metrics_port)
 
 
 def _verify_adapter(agency: str) -> int:
@@ -172,7 +180,7 @@ def simulator(
 
 
 @app.command()
-def dev() -> None:
+def dev(metrics_port: MetricsPortOption = None) -> None:
     """Everything in one process (API, relay, router, and every connected agency's adapter
     and simulator) on the configured DB."""
     settings = get_settings()
@@ -186,7 +194,7 @@ def dev() -> None:
     typer.echo(f"  console    {settings.api.local_url}/console  ({_console_sign_in_hint(settings)})")
     for agency, backend in sorted(settings.agencies.items()):
         typer.echo(f"  {agency:10} simulator http://127.0.0.1:{settings.simulator_ports[agency]}  adapter -> {backend.base_url}")
-    _run("dev", processes.run_all)
+    _run("dev", processes.run_all, metrics_port)
 
 
 DEV_OPERATOR_KEY = "dev-operator-key"  # the default of ApiSettings.operator_keys

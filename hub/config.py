@@ -95,6 +95,9 @@ class Settings(BaseSettings):
     # Re-pointing a service to another provider is an edit here, not a code change.
     catalogue_path: Path | None = None
     log_level: str = "INFO"
+    # Port of /metrics, /livez and /readyz on processes other than the API (which serves
+    # them itself); None = not served. `mpp-hub dev` serves one registry for all roles.
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from messaging import metrics
 from messaging.settings import KafkaSettings
+
+
+class _MeteredProducer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka ships no type information
+    """Counts every send (``send_and_wait`` goes through ``send`` too) when the broker answers."""
+
+    async def send(self, topic: str, *args: Any, **kwargs: Any) -> Any:
+        delivery = await super().send(topic, *args, **kwargs)
+        metrics.track_send(topic, delivery)
+        return delivery
 
 
 def create_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
     """Idempotent producer (acks=all): a retried send never duplicates within a session,
     and a write is acknowledged only once ``min.insync.replicas`` copies have it."""
-    return AIOKafkaProducer(bootstrap_servers=kafka.bootstrap, enable_idempotence=True, acks="all", linger_ms=2)
+    return _MeteredProducer(bootstrap_servers=kafka.bootstrap, enable_idempotence=True, acks="all", linger_ms=2)
 
 
 def create_consumer(kafka: KafkaSettings, group_id: str, topics: Sequence[str] = ()) -> AIOKafkaConsumer:

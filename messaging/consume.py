@@ -39,6 +39,7 @@ from aiokafka import AIOKafkaConsumer, ConsumerRebalanceListener, ConsumerRecord
 from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from pydantic import ValidationError
 
+from messaging import metrics
 from messaging.errors import PoisonMessage, RetryLater
 from messaging.retry import RetryPolicy
 from schemas.envelope import Envelope
@@ -164,6 +165,7 @@ class ConsumeLoop(Generic[T]):
         self._running: dict[TopicPartition, asyncio.Task[None]] = {}
         self._stop: asyncio.Event | None = None
         self.stats = LoopStats()
+        self._group = str(getattr(consumer, "_group_id", None) or "")  # the metrics' consumer group label
         consumer.subscribe(list(topics), listener=_Rebalance(self))  # type: ignore[arg-type]
 
     @property
@@ -317,12 +319,18 @@ class ConsumeLoop(Generic[T]):
         return True
 
     async def _process(self, record: Record) -> None:
+        started = time.perf_counter()
         try:
             await self._handler(self._decoder(record), record)
         except PoisonMessage as exc:
+            metrics.consumed(record.topic, self._group, time.perf_counter() - started, exc)
             await self._failures.poison(record, exc)
             self.stats.dead_lettered += 1
             return
+        except Exception as exc:  # measured, then handled by the caller as before
+            metrics.consumed(record.topic, self._group, time.perf_counter() - started, exc)
+            raise
+        metrics.consumed(record.topic, self._group, time.perf_counter() - started, None)
         self.stats.processed += 1
 
     def _park(self, tp: TopicPartition, state: _Partition, offset: int, until: float) -> None:

@@ -7,6 +7,7 @@ import logging
 from aiokafka import AIOKafkaProducer, ConsumerRecord
 from pydantic import ValidationError
 
+from messaging import metrics
 from messaging.errors import PoisonMessage
 from messaging.headers import KafkaHeaders
 from schemas import topics
@@ -48,6 +49,7 @@ class DeadLetters:
             (H_CONSUMER, self._consumer_name.encode()),
         ]
         await (await self._producer.send(topics.DEADLETTER, value=record.value, key=record.key, headers=headers))
+        metrics.dead_lettered(record.topic, error)
         log.warning(
             "dead-lettered %s[%d]@%d from %s: %s",
             record.topic,

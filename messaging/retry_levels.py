@@ -80,6 +80,11 @@ def retry_topics(agency: str, levels: int) -> list[str]:
     return [retry_topic(agency, n) for n in range(1, levels + 1)]
 
 
+def adapter_group(agency: str) -> str:
+    """The consumer group of an agency's command topic, shared by its workers."""
+    return f"mpp-adapter-{agency}"
+
+
 def retry_group(agency: str, level: int) -> str:
     """Each level has a consumer group of its own, so one level's wait never holds another."""
     return f"mpp-adapter-{agency}-retry-{level}"

@@ -20,6 +20,9 @@ from hub.config import Settings, load_catalogue
 from hub.console import mount as mount_console
 from hub.db.engine import database
 from hub.domain.workflow import make_workflow
+from hub.observability.health import ROUTES as OBSERVABILITY_ROUTES
+from hub.observability.health import RequestMetrics, database_check
+from messaging.probes import PROBES
 
 
 def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions: async_sessionmaker[AsyncSession] | None = None) -> FastAPI:
@@ -30,7 +33,8 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
         async with database(settings.database_url, sessions) as own:
             loaded = catalogue or load_catalogue(settings)
             app.state.hub = ApiState(settings=settings, sessions=own, catalogue=loaded, workflow=make_workflow(settings.sla, loaded))
-            yield
+            with PROBES.check("database", database_check(own)):
+                yield
 
     app = FastAPI(
         title="mpp-hub",
@@ -39,6 +43,8 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    app.add_middleware(RequestMetrics)
+    app.router.routes.extend(OBSERVABILITY_ROUTES)  # /metrics, /livez, /readyz
     app.include_router(requests.router)
     app.include_router(catalogue_api.router)
     app.include_router(callbacks.router)

@@ -10,11 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Coroutine, Iterator
 from typing import Any
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
 
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.discovery import load_agency
@@ -28,11 +29,15 @@ from hub.domain.workflow import make_workflow
 from hub.features.adapter_status import run_status_tracker
 from hub.features.deadletters import run_archiver
 from hub.features.notifications.dispatcher import WebhookDispatcher
+from hub.observability.health import ROUTES as OBSERVABILITY_ROUTES
+from hub.observability.health import database_check
+from hub.observability.sampler import Sampler
 from hub.runtime.poller import Poller
 from hub.runtime.relay import OutboxRelay
 from hub.runtime.router import run_router
 from hub.runtime.sla_scanner import SlaScanner
 from messaging import Topology, create_producer, started
+from messaging.probes import PROBES, kafka_check
 from messaging.topology import prepare
 
 log = logging.getLogger(__name__)
@@ -59,6 +64,26 @@ async def serve_asgi(app: Any, host: str, port: int, stop: asyncio.Event) -> Non
     await task
 
 
+async def observed(settings: Settings, stop: asyncio.Event, main: Coroutine[Any, Any, None]) -> None:
+    """``main``, with ``/metrics``, ``/livez`` and ``/readyz`` served on ``settings.metrics_port``
+    (when set) for as long as it runs; a port that cannot be served stops ``main``."""
+    if settings.metrics_port is None:
+        await main
+        return
+    log.info("metrics on http://%s:%d/metrics", settings.api.host, settings.metrics_port)
+    server_stop = asyncio.Event()
+    server = asyncio.create_task(serve_asgi(Starlette(routes=OBSERVABILITY_ROUTES), settings.api.host, settings.metrics_port, server_stop))
+    running = asyncio.ensure_future(main)
+    try:
+        done, _ = await asyncio.wait({running, server}, return_when=asyncio.FIRST_COMPLETED)
+        if server in done:
+            stop.set()
+        await running
+    finally:
+        server_stop.set()
+        await server
+
+
 async def prepare_topics(settings: Settings, catalogue: Catalogue) -> None:
     """The hub's topics as the topology declares them: the fixed ones and each provider's commands."""
     await prepare(settings.kafka, Topology(settings.kafka).hub(catalogue.providers()))
@@ -73,14 +98,15 @@ async def run_relay(settings: Settings, stop: asyncio.Event, *, sessions: Sessio
     """The outbox relay and the webhook dispatcher: both deliver what the DB decided."""
     async with database(settings.database_url, sessions) as own, started(create_producer(settings.kafka)) as producer:
         relay = OutboxRelay(own, producer, batch_size=settings.relay.batch_size, poll_seconds=settings.relay.poll_seconds)
-        await asyncio.gather(relay.run(stop), WebhookDispatcher(own, settings.webhooks).run(stop))
+        with PROBES.check("database", database_check(own)), PROBES.check("kafka", kafka_check(settings.kafka)):
+            await asyncio.gather(relay.run(stop), WebhookDispatcher(own, settings.webhooks).run(stop))
 
 
 async def run_router_process(settings: Settings, stop: asyncio.Event, *, sessions: Sessions | None = None) -> None:
     """The router, the poller, the SLA scanner, the adapter-status tracker and the dead-letter archive."""
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
-    async with database(settings.database_url, sessions) as own:
+    async with database(settings.database_url, sessions) as own, _router_probes(settings, own):
         await asyncio.gather(
             run_router(own, make_workflow(settings.sla, catalogue), settings.kafka, stop),
             Poller(own).run(stop),
@@ -88,6 +114,20 @@ async def run_router_process(settings: Settings, stop: asyncio.Event, *, session
             run_status_tracker(settings, own, stop),
             run_archiver(settings, own, stop),
         )
+
+
+@contextlib.asynccontextmanager
+async def _router_probes(settings: Settings, sessions: Sessions) -> AsyncIterator[None]:
+    """Readiness: database and Kafka. Scrapes sample the outbox, steps, webhooks and lag."""
+    levels = {agency: len(backend.retry_topic_delays_seconds) for agency, backend in settings.agencies.items()}
+    sampler = Sampler(sessions, settings.kafka, levels)
+    with (
+        PROBES.check("database", database_check(sessions)),
+        PROBES.check("kafka", kafka_check(settings.kafka)),
+        PROBES.refresher("database-gauges", sampler.database),
+        PROBES.refresher("consumer-lag", sampler.lag),
+    ):
+        yield
 
 
 def backend_settings(settings: Settings, agency: str) -> BackendSettings:

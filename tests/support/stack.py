@@ -53,6 +53,8 @@ class HubStack:
     extra_env: dict[str, str] = field(default_factory=dict)
     api_port: int = 0
     simulator_ports: dict[str, int] = field(default_factory=dict)
+    # Component -> port of its /metrics, /livez and /readyz (--metrics-port); none by default.
+    metrics_ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen[bytes]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -106,6 +108,10 @@ class HubStack:
             return [*base, "simulator", agency, "--ledger", str(self.workdir / f"{agency}-ledger.db")]
         return [*base, kind]
 
+    def _argv(self, component: str) -> list[str]:
+        port = self.metrics_ports.get(component)
+        return self._command(component) + ([] if port is None else ["--metrics-port", str(port)])
+
     def _key(self, component: str) -> str:
         return f"{component}:samsat" if component in ("adapter", "simulator") else component
 
@@ -114,7 +120,7 @@ class HubStack:
         assert component not in self.processes or self.processes[component].poll() is not None, f"{component} runs"
         log = open(self.workdir / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
         self.processes[component] = subprocess.Popen(
-            self._command(component), env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, preexec_fn=_die_with_parent
+            self._argv(component), env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, preexec_fn=_die_with_parent
         )
 
     def kill9(self, component: str) -> None:

@@ -21,12 +21,13 @@ a clean stop publishes a tombstone, so only crashed instances linger (as stale).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import os
 import socket
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AsyncExitStack
 from typing import TypeVar
 
@@ -40,11 +41,13 @@ from adapters.sdk.base import Adapter, Capability
 from adapters.sdk.errors import AgencyAnswerInvalid, AgencyRejection, PoisonMessage, RetryLater, TransientBackendError
 from adapters.sdk.runtime.circuit import BreakerState, CircuitBreaker, status_key
 from adapters.sdk.settings import BackendSettings
+from messaging import metrics
 from messaging import retry_levels as rt
 from messaging.clients import create_consumer, create_producer, started
 from messaging.consume import ConsumeLoop, FailurePolicy, decode_envelope
 from messaging.deadletters import DeadLetters
 from messaging.headers import envelope_headers, header, with_default
+from messaging.probes import PROBES, kafka_check
 from messaging.retry import RetryPolicy
 from messaging.settings import KafkaSettings
 from messaging.topology import Topology, prepare
@@ -352,9 +355,32 @@ async def run_adapter_worker(
                 loops.append(loop)
             status = StatusPublisher(producer, worker.breaker, adapter.agency, instance_id or default_instance_id())
             log.info("%s: short retries bounded by %.0fs per command; retry levels %s", worker.source, bound, list(delays))
-            await _until_first_failure([*(loop.run(stop) for loop in loops), status.run(stop)])
+            with _probes(worker, kafka):
+                await _until_first_failure([*(loop.run(stop) for loop in loops), status.run(stop)])
     finally:
         await adapter.aclose()
+
+
+@contextlib.contextmanager
+def _probes(worker: AdapterWorker, kafka: KafkaSettings) -> Iterator[None]:
+    """Readiness: Kafka answers and the agency's breaker is closed; the breaker's
+    state is read at each scrape (it turns half-open by the clock, not by an event)."""
+    agency = worker.adapter.agency
+
+    async def breaker_closed() -> str | None:
+        state = worker.breaker.state  # half-open is still probing a failing backend: not ready yet
+        return None if state is BreakerState.CLOSED else f"breaker {state.value}: the agency backend is failing"
+
+    async def breaker_gauge() -> None:
+        metrics.breaker(agency, worker.breaker.state)
+
+    with (
+        PROBES.check("kafka", kafka_check(kafka)),
+        PROBES.check(f"breaker:{agency}", breaker_closed),
+        PROBES.refresher(f"breaker:{agency}", breaker_gauge),
+    ):
+        metrics.breaker(agency, worker.breaker.state)
+        yield
 
 
 def consume_loops(worker: AdapterWorker, kafka: KafkaSettings, batch_size: int) -> list[tuple[AIOKafkaConsumer, ConsumeLoop[Envelope]]]:
@@ -380,7 +406,7 @@ def consume_loops(worker: AdapterWorker, kafka: KafkaSettings, batch_size: int) 
 
     levels = rt.retry_topics(agency, len(worker.retry_delays))
     return [
-        loop(f"mpp-adapter-{agency}", topics.commands(agency), worker.handle, worker.source),
+        loop(rt.adapter_group(agency), topics.commands(agency), worker.handle, worker.source),
         *(
             loop(rt.retry_group(agency, n), topic, worker.level_handler(n), f"{worker.source}:retry-{n}", not_before=rt.due_at)
             for n, topic in enumerate(levels, 1)
