@@ -59,8 +59,9 @@ from pydantic import Field, ValidationError
 
 from adapters.oss import DEV_CREDENTIALS, native
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
 
-__all__ = ["DEV_ACCOUNT", "DEV_USER_KEY", "REFERENSI_KBLI", "OssKnobs", "create_app"]
+__all__ = ["DEV_ACCOUNT", "DEV_USER_KEY", "REFERENSI_KBLI", "OssKnobs", "create_app", "from_options"]
 
 #: Development credentials: the hub's dev settings (MPP_AGENCIES__OSS__*), the simulator's defaults.
 DEV_USER_KEY: Final[str] = DEV_CREDENTIALS["user_key"]
@@ -310,3 +311,9 @@ def create_app(
         return tokens.summary()
 
     return app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator oss` (and the plug-in) starts: ``options.secrets`` may set
+    ``user_key``, ``username`` and ``password``; the hub passes the adapter's (``MPP_AGENCIES__OSS__*``)."""
+    return create_app(ledger_path=options.ledger_path, secrets_=dict(options.secrets))

@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.oss import DEV_CREDENTIALS, adapter_factory
+from adapters.oss import DEV_CREDENTIALS, plugin
 from adapters.oss.adapter import RISK_MAP, OssAdapter, OssSettings
 from adapters.oss.native import SkalaResiko
 from adapters.oss.simulator import create_app
@@ -144,7 +144,7 @@ def test_missing_credentials_stop_the_adapter_naming_the_variables() -> None:
     from adapters.sdk import BackendSettings
 
     with pytest.raises(AdapterSettingsError) as caught:
-        adapter_factory(BackendSettings(base_url="http://oss.test"))  # type: ignore[arg-type]
+        plugin.adapter(BackendSettings(base_url="http://oss.test"))  # type: ignore[arg-type]
 
     assert set(caught.value.variables) == {"MPP_AGENCIES__OSS__USER_KEY", "MPP_AGENCIES__OSS__USERNAME", "MPP_AGENCIES__OSS__PASSWORD"}
 
