@@ -16,25 +16,17 @@ from typing import Any
 
 import pytest
 
+from adapters.bpjph.contract import NIK, certification_data
 from adapters.bpjph.simulator import DEV_API_KEY
 from support.stack import HubStack, step_transitions
 
 AGENCY = "bpjph"
 POLL_INTERVAL = "0.3"
-NIK = "1375015203900007"
-KSWP_VALID = {"npwp": NIK, "taxpayer_status": "VALID", "kswp_confirmed_at": "2026-01-14T09:00:00+07:00"}
 
 
 def halal_request(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "nib": "9120001234567",
-        "business_name": "Rendang Uni Siti",
-        "business_scale": "micro",
-        "route": "self_declare",
-        "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bawang merah"]}],
-        **KSWP_VALID,
-    }
-    return {"service": "halal.certification", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {**data, **changes}}
+    """The portal's request for the contract's sample application (override to vary)."""
+    return {"service": "halal.certification", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": certification_data(**changes)}
 
 
 @pytest.fixture(scope="module")

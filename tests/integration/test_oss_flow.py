@@ -14,10 +14,10 @@ from typing import Any
 import pytest
 
 from adapters.oss import DEV_CREDENTIALS
+from adapters.oss.contract import NIK, registration_data
 from support.stack import HubStack, step_transitions
 
 AGENCY = "oss"
-NIK = "1375015203900007"
 DEFAULT_KNOBS: dict[str, Any] = {
     "latency_ms": 0,
     "error_rate": 0.0,
@@ -31,14 +31,8 @@ DEFAULT_KNOBS: dict[str, Any] = {
 
 
 def nib_request(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "business_name": "Kedai Nasi Kapau Uni Siti",
-        "kbli": "56103",
-        "business_scale": "micro",
-        "regency_code": "1375",
-        "capital": 50_000_000,
-    }
-    return {"service": "oss.nib_registration", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {**data, **changes}}
+    """The portal's request for the contract's sample business (override to vary)."""
+    return {"service": "oss.nib_registration", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": registration_data(**changes)}
 
 
 def env() -> dict[str, str]:
