@@ -61,6 +61,7 @@ from adapters.oss.native import (
     TokenAkses,
 )
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.base import validated_answer
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import NonBlankSecret
 from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
@@ -68,7 +69,6 @@ from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.oss import FURTHER_LICENCE, NibRegistrationInput, NibRegistrationOutput, RiskLevel, UmkScale
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -213,10 +213,7 @@ def _data(response: httpx.Response, what: str) -> dict[str, Any]:
 
 
 def _parse(model: type[M], raw: dict[str, Any], what: str) -> M:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"OSS {what} answer does not match its schema: {describe(exc)}") from None
+    return validated_answer(model, raw, f"OSS {what} answer does not match its schema")
 
 
 def _error_body(response: httpx.Response) -> BalasanGalat | None:
@@ -251,20 +248,18 @@ def _completed(answer: DataNib) -> StepStatusReport:
             "agency_answer_invalid", f"OSS gave a {answer.skala_resiko} risk NIB the status {answer.status_perizinan[:60]!r}"
         )
     further = FURTHER_LICENCE[risk]
-    try:
-        output = NibRegistrationOutput(
-            nib=answer.nib,
-            issued_on=answer.tgl_terbit_nib,
-            kbli=answer.kbli,
-            risk_level=risk,
-            licence_complete=further is None,
-            further_licence=further,
-            note=answer.keterangan,
-        )
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_output_invalid", f"OSS's NIB does not fit oss.nib_registration outputs: {describe(exc)}"
-        ) from None
+    values = {
+        "nib": answer.nib,
+        "issued_on": answer.tgl_terbit_nib,
+        "kbli": answer.kbli,
+        "risk_level": risk,
+        "licence_complete": further is None,
+        "further_licence": further,
+        "note": answer.keterangan,
+    }
+    output = validated_answer(
+        NibRegistrationOutput, values, "OSS's NIB does not fit oss.nib_registration outputs", code="agency_output_invalid"
+    )
     return StepStatusReport(
         status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=answer.status_perizinan, agency_ref=answer.nib
     )
