@@ -14,17 +14,13 @@ from typing import Any
 
 import pytest
 
-from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET
-from support.stack import HubStack, step_transitions
+from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET, BpjsKnobs
+from support.stack import QUICK_RECOVERY, HubStack, agency_env, step_transitions
 
 AGENCY = "bpjs_kesehatan"
 NIK_AKTIF = "1375015203900007"
 NIK_MENUNGGAK = "1375022708850081"
 NIK_TIDAK_TERDAFTAR = "1375010101900100"
-CALM: dict[str, Any] = {
-    "latency_ms": 0, "error_rate": 0.0, "down": False, "drop_reply_after_apply": 0.0, "garble_rate": 0.0,
-    "daily_quota": None, "status_override": None, "timestamp_tolerance_seconds": 300,
-}  # fmt: skip
 
 
 def jkn_check(nik: str = NIK_AKTIF, purpose: str = "SKCK") -> dict[str, Any]:
@@ -33,22 +29,17 @@ def jkn_check(nik: str = NIK_AKTIF, purpose: str = "SKCK") -> dict[str, Any]:
 
 @pytest.fixture(scope="module")
 async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    env = {
-        # The simulator takes its consumer from the same settings the adapter signs with.
-        "MPP_AGENCIES__BPJS_KESEHATAN__CONS_ID": DEV_CONS_ID,
-        "MPP_AGENCIES__BPJS_KESEHATAN__SECRET": DEV_SECRET,
-        "MPP_AGENCIES__BPJS_KESEHATAN__RETRY_MAX_WAIT_SECONDS": "0.2",
-        "MPP_AGENCIES__BPJS_KESEHATAN__BREAKER_RESET_SECONDS": "1",
-    }
+    # The simulator takes its consumer from the same settings the adapter signs with.
+    env = agency_env(AGENCY, {"cons_id": DEV_CONS_ID, "secret": DEV_SECRET, **QUICK_RECOVERY})
     async with hub_stack(agencies=(AGENCY,), extra_env=env) as hub:
         yield hub
 
 
 @pytest.fixture(autouse=True)
 async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
-    await stack.set_knobs(AGENCY, **CALM)
+    await stack.calm(AGENCY, BpjsKnobs())
     yield
-    assert stack.processes[f"adapter:{AGENCY}"].poll() is None, f"the BPJS Kesehatan adapter died\n{stack.logs()}"
+    stack.assert_adapter_alive(AGENCY)
 
 
 async def test_active_and_inactive_members_both_complete_with_their_status(stack: HubStack) -> None:

@@ -15,19 +15,10 @@ import pytest
 
 from adapters.oss import DEV_CREDENTIALS
 from adapters.oss.contract import NIK, registration_data
-from support.stack import HubStack, step_transitions
+from adapters.oss.simulator import OssKnobs
+from support.stack import QUICK_RECOVERY, HubStack, agency_env, step_transitions
 
 AGENCY = "oss"
-DEFAULT_KNOBS: dict[str, Any] = {
-    "latency_ms": 0,
-    "error_rate": 0.0,
-    "down": False,
-    "drop_reply_after_apply": 0.0,
-    "garble_rate": 0.0,
-    "daily_quota": None,
-    "token_ttl_seconds": 300,
-    "forced_risk": None,
-}
 
 
 def nib_request(**changes: Any) -> dict[str, Any]:
@@ -36,13 +27,8 @@ def nib_request(**changes: Any) -> dict[str, Any]:
 
 
 def env() -> dict[str, str]:
-    """The credentials the simulator starts with (HubStack passes the dev ones), and short
-    backoffs so an outage resolves quickly in tests."""
-    return {
-        **{f"MPP_AGENCIES__OSS__{name.upper()}": value for name, value in DEV_CREDENTIALS.items()},
-        "MPP_AGENCIES__OSS__RETRY_MAX_WAIT_SECONDS": "0.2",
-        "MPP_AGENCIES__OSS__BREAKER_RESET_SECONDS": "1",
-    }
+    """The credentials the simulator starts with (HubStack passes the dev ones), and quick recovery from an outage."""
+    return agency_env(AGENCY, {**DEV_CREDENTIALS, **QUICK_RECOVERY})
 
 
 @pytest.fixture(scope="module")
@@ -53,9 +39,9 @@ async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]])
 
 @pytest.fixture(autouse=True)
 async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
-    await stack.set_knobs(AGENCY, **DEFAULT_KNOBS)
+    await stack.calm(AGENCY, OssKnobs())
     yield
-    assert stack.processes[f"adapter:{AGENCY}"].poll() is None, f"the OSS adapter process died\n{stack.logs()}"
+    stack.assert_adapter_alive(AGENCY)
 
 
 async def applied(stack: HubStack) -> int:

@@ -19,12 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from pydantic import BaseModel
 
 from deploy.kafka.local_kafka import free_ports
 
 TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED", "FAILED"}
 AUTH = {"Authorization": "Bearer test-portal-key"}
 CORE = ("api", "relay", "router")
+
+
+#: Adapter settings that let an outage resolve quickly in tests: short backoffs, a breaker that soon half-opens.
+QUICK_RECOVERY: dict[str, str] = {"retry_max_wait_seconds": "0.2", "breaker_reset_seconds": "1"}
+
+
+def agency_env(agency: str, settings: dict[str, str]) -> dict[str, str]:
+    """``settings`` of one agency as the environment variables the hub reads (``MPP_AGENCIES__<AGENCY>__<FIELD>``)."""
+    return {f"MPP_AGENCIES__{agency.upper()}__{name.upper()}": value for name, value in settings.items()}
 
 
 def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Warga Uji") -> dict[str, Any]:
@@ -197,6 +207,14 @@ class HubStack:
     async def set_knobs(self, agency: str = "samsat", **knobs: Any) -> None:
         async with httpx.AsyncClient() as client:
             (await client.put(self.simulator_url_of(agency) + "/_sim/knobs", json=knobs)).raise_for_status()
+
+    async def calm(self, agency: str, knobs: BaseModel) -> None:
+        """Every fault knob of ``agency``'s simulator back at its default in ``knobs`` (the
+        simulator's knobs model); the seed of its random stays as it is."""
+        await self.set_knobs(agency, **knobs.model_dump(mode="json", exclude={"seed"}))
+
+    def assert_adapter_alive(self, agency: str) -> None:
+        assert self.processes[f"adapter:{agency}"].poll() is None, f"the {agency} adapter process died\n{self.logs()}"
 
     async def submit(self, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> str:
         """POST one request as the portal; the case id of the 202."""
