@@ -10,15 +10,11 @@ interval is short (``POLL_INTERVAL``) and the simulator moves one stage per poll
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import pytest
-
 from adapters.bpjph.contract import NIK, certification_data
-from adapters.bpjph.simulator import DEV_API_KEY
-from support.stack import HubStack, step_transitions
+from adapters.bpjph.simulator import DEV_API_KEY, BpjphKnobs
+from support.stack import HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "bpjph"
 POLL_INTERVAL = "0.3"
@@ -29,23 +25,10 @@ def halal_request(**changes: Any) -> dict[str, Any]:
     return {"service": "halal.certification", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": certification_data(**changes)}
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(
-        agencies=(AGENCY,),
-        # HubStack starts the simulator with its dev API key; the adapter must send the same.
-        extra_env={"MPP_AGENCIES__BPJPH__API_KEY": DEV_API_KEY, "MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS": POLL_INTERVAL},
-    ) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def calm_agency(stack: HubStack) -> None:
-    """Every test starts with a well-behaved SIHALAL that advances one stage per poll."""
-    await stack.set_knobs(
-        AGENCY, polls_per_stage=1, unpaid=False, forced_status=None,
-        garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
-    )  # fmt: skip
+# HubStack starts the simulator with its dev API key; the adapter must send the same.
+ENV = agency_env(AGENCY, {"api_key": DEV_API_KEY, "poll_interval_seconds": POLL_INTERVAL})
+#: Every test starts with a well-behaved SIHALAL that advances one stage per poll.
+stack, calm_agency = one_agency_stack(AGENCY, ENV, BpjphKnobs(polls_per_stage=1))
 
 
 async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:

@@ -8,14 +8,10 @@ One stack serves the whole module; every test starts from calm knobs.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import pytest
-
 from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET, BpjsKnobs
-from support.stack import QUICK_RECOVERY, HubStack, agency_env, step_transitions
+from support.stack import QUICK_RECOVERY, HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "bpjs_kesehatan"
 NIK_AKTIF = "1375015203900007"
@@ -27,19 +23,9 @@ def jkn_check(nik: str = NIK_AKTIF, purpose: str = "SKCK") -> dict[str, Any]:
     return {"service": "bpjs.jkn_status", "applicant": {"nik": nik, "name": "Siti Rahmah"}, "data": {"purpose": purpose}}
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    # The simulator takes its consumer from the same settings the adapter signs with.
-    env = agency_env(AGENCY, {"cons_id": DEV_CONS_ID, "secret": DEV_SECRET, **QUICK_RECOVERY})
-    async with hub_stack(agencies=(AGENCY,), extra_env=env) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
-    await stack.calm(AGENCY, BpjsKnobs())
-    yield
-    stack.assert_adapter_alive(AGENCY)
+# The simulator takes its consumer from the same settings the adapter signs with.
+ENV = agency_env(AGENCY, {"cons_id": DEV_CONS_ID, "secret": DEV_SECRET, **QUICK_RECOVERY})
+stack, calm_agency = one_agency_stack(AGENCY, ENV, BpjsKnobs())
 
 
 async def test_active_and_inactive_members_both_complete_with_their_status(stack: HubStack) -> None:

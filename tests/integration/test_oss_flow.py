@@ -7,16 +7,12 @@ whether the NIB is the licence itself or comes with what is still required.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
-
-import pytest
 
 from adapters.oss import DEV_CREDENTIALS
 from adapters.oss.contract import NIK, registration_data
 from adapters.oss.simulator import OssKnobs
-from support.stack import QUICK_RECOVERY, HubStack, agency_env, step_transitions
+from support.stack import QUICK_RECOVERY, HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "oss"
 
@@ -31,17 +27,7 @@ def env() -> dict[str, str]:
     return agency_env(AGENCY, {**DEV_CREDENTIALS, **QUICK_RECOVERY})
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(agencies=(AGENCY,), extra_env=env()) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
-    await stack.calm(AGENCY, OssKnobs())
-    yield
-    stack.assert_adapter_alive(AGENCY)
+stack, calm_agency = one_agency_stack(AGENCY, env(), OssKnobs())
 
 
 async def applied(stack: HubStack) -> int:

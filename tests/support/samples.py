@@ -3,7 +3,11 @@ made once."""
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
+
+from hub.db.models import Case
+from schemas.lifecycle import Status
 
 #: The buyer at the Samsat counter (Bukittinggi).
 APPLICANT: dict[str, str] = {"nik": "1375020101850011", "name": "Rudi"}
@@ -25,3 +29,27 @@ def vehicle_transfer_data(**changes: Any) -> dict[str, Any]:
         "sale_receipt_stamped": True,
     }
     return {**data, **changes}
+
+
+def case_row(
+    service: str,
+    *,
+    applicant: dict[str, Any],
+    data: dict[str, Any],
+    status: Status = Status.SUBMITTED,
+    kind: str = "single",
+    case_id: uuid.UUID | None = None,
+) -> Case:
+    """A case as the portal API stores it, for specs that start past the API (submitted by
+    client ``portal``; the request hash is never checked there)."""
+    return Case(
+        id=case_id or uuid.uuid4(),
+        client_id="portal",
+        request_hash="x",
+        service=service,
+        kind=kind,
+        status=status.value,
+        applicant=applicant,
+        data=data,
+        outputs={},
+    )

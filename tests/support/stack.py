@@ -13,12 +13,13 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from pydantic import BaseModel
 
 from deploy.kafka.local_kafka import free_ports
@@ -278,3 +279,25 @@ async def submit_many(stack: HubStack, bodies: list[dict[str, Any]], *, concurre
 
     async with stack.client() as client:
         return list(await asyncio.gather(*(one(client, body) for body in bodies)))
+
+
+def one_agency_stack(agency: str, env: dict[str, str], knobs: BaseModel) -> tuple[Any, Any]:
+    """The two fixtures of a module that runs one agency end to end, assigned as
+    ``stack, calm_agency = one_agency_stack(...)``: ``stack``, the hub with only that
+    agency and ``env``, started once for the module (starting processes is the slow
+    part); and ``calm_agency`` (autouse), which starts every test from ``knobs`` (the
+    simulator's knobs model, defaults unless set) and ends it checking that the
+    adapter process survived."""
+
+    @pytest.fixture(scope="module", name="stack")
+    async def stack(hub_stack: Callable[..., contextlib.AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+        async with hub_stack(agencies=(agency,), extra_env=env) as hub:
+            yield hub
+
+    @pytest.fixture(autouse=True, name="calm_agency")
+    async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
+        await stack.calm(agency, knobs)
+        yield
+        stack.assert_adapter_alive(agency)
+
+    return stack, calm_agency

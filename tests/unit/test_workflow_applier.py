@@ -19,7 +19,7 @@ from hub.domain.workflow import Trace, Workflow, plan, snapshot
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.lifecycle import Status
-from support.samples import APPLICANT, vehicle_transfer_data
+from support.samples import APPLICANT, case_row, vehicle_transfer_data
 
 CATALOGUE = Catalogue.load()
 NOW = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
@@ -46,17 +46,7 @@ def workflow() -> Workflow:
 
 
 def new_case(service: str, data: dict[str, Any], kind: str) -> tuple[Case, list[Step]]:
-    case = Case(
-        id=uuid.uuid4(),
-        client_id="portal",
-        request_hash="x",
-        service=service,
-        kind=kind,
-        status=Status.SUBMITTED.value,
-        applicant=APPLICANT,
-        data=data,
-        outputs={},
-    )
+    case = case_row(service, applicant=APPLICANT, data=data, kind=kind)
     return case, plan(case, CATALOGUE)
 
 
