@@ -7,10 +7,10 @@ One stack serves the whole module; every test starts from calm knobs.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET, BpjsKnobs
+from support.scenarios import lost_reply_retried, outage_waited_out
 from support.stack import QUICK_RECOVERY, HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "bpjs_kesehatan"
@@ -61,14 +61,7 @@ async def test_a_nik_not_in_the_jkn_register_is_rejected_with_a_clear_code(stack
 
 
 async def test_a_bpjs_outage_is_waited_out_and_the_check_completes(stack: HubStack) -> None:
-    await stack.set_knobs(AGENCY, down=True)
-    case_id = await stack.submit(jkn_check())
-    await asyncio.sleep(1.5)  # retried, then paused behind the open circuit
-    async with stack.client() as client:
-        assert (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "ROUTED"
-    await stack.set_knobs(AGENCY, down=False)
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await outage_waited_out(stack, AGENCY, jkn_check())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert case["outputs"]["membership_status"] == "AKTIF"
@@ -76,12 +69,8 @@ async def test_a_bpjs_outage_is_waited_out_and_the_check_completes(stack: HubSta
 
 async def test_a_lost_reply_is_retried_and_the_check_is_recorded_once(stack: HubStack) -> None:
     before = (await stack.ledger(AGENCY))["applied"]
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=1.0)
-    case_id = await stack.submit(jkn_check())
-    await asyncio.sleep(1.0)
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=0.0)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await lost_reply_retried(stack, AGENCY, jkn_check())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert (await stack.ledger(AGENCY))["applied"] == before + 1, "the retry replayed the recorded check"

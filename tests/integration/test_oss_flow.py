@@ -6,12 +6,12 @@ whether the NIB is the licence itself or comes with what is still required.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from adapters.oss import DEV_CREDENTIALS
 from adapters.oss.contract import NIK, registration_data
 from adapters.oss.simulator import OssKnobs
+from support.scenarios import lost_reply_retried, outage_waited_out
 from support.stack import QUICK_RECOVERY, HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "oss"
@@ -78,14 +78,8 @@ async def test_an_unknown_kbli_is_rejected_with_the_reason_and_nothing_registere
 
 async def test_an_oss_outage_is_waited_out_and_the_nib_is_registered_once(stack: HubStack) -> None:
     before = await applied(stack)
-    await stack.set_knobs(AGENCY, down=True)
-    case_id = await stack.submit(nib_request())
-    await asyncio.sleep(1.5)  # retried, then paused behind the open circuit
-    async with stack.client() as client:
-        assert (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "ROUTED"
-    await stack.set_knobs(AGENCY, down=False)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await outage_waited_out(stack, AGENCY, nib_request())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert case["outputs"]["risk_level"] == "low"
@@ -94,12 +88,8 @@ async def test_an_oss_outage_is_waited_out_and_the_nib_is_registered_once(stack:
 
 async def test_a_lost_reply_is_retried_without_a_second_nib(stack: HubStack) -> None:
     before = await applied(stack)
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=1.0)
-    case_id = await stack.submit(nib_request())
-    await asyncio.sleep(1.0)
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=0.0)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await lost_reply_retried(stack, AGENCY, nib_request())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert await applied(stack) == before + 1, "the retry got the stored NIB"

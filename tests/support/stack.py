@@ -38,6 +38,22 @@ def agency_env(agency: str, settings: dict[str, str]) -> dict[str, str]:
     return {f"MPP_AGENCIES__{agency.upper()}__{name.upper()}": value for name, value in settings.items()}
 
 
+async def http_ready(url: str, *, timeout: float, interval: float = 0.1, check: Callable[[], None] = lambda: None) -> bool:
+    """Whether ``url`` answered 200 within ``timeout`` seconds; ``check`` runs before each
+    try and raises when waiting longer is pointless (the server's process died)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            check()
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(interval)
+    return False
+
+
 def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Warga Uji") -> dict[str, Any]:
     return {"service": "samsat.pkb_annual", "applicant": {"nik": nik, "name": name}, "data": {"plate": plate, "vehicle_type": vehicle_type}}
 
@@ -165,16 +181,8 @@ class HubStack:
         await self.wait_http(self.api_url + "/healthz")
 
     async def wait_http(self, url: str, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                try:
-                    if (await client.get(url)).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{url} not ready after {timeout}s\n{self.logs()}")
+        if not await http_ready(url, timeout=timeout):
+            raise AssertionError(f"{url} not ready after {timeout}s\n{self.logs()}")
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.api_url, headers=AUTH, timeout=10)
