@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import pytest
 
 from adapters.sdk.discovery import AGENCIES_GROUP, available
 from deploy.kafka.local_kafka import free_ports
-from support.stack import AUTH, _die_with_parent, http_ready
+from support.stack import AUTH, _die_with_parent, http_ready, terminate
 
 pytestmark = pytest.mark.integration
 
@@ -127,12 +126,7 @@ def dev_hub(site: Path, kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[s
     try:
         yield {"api": f"http://127.0.0.1:{api_port}", "simulators": simulator_ports, "output": output, "process": process}
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout=30)
 
 
 async def wait_ready(url: str, hub: dict[str, Any], timeout: float = 180) -> None:

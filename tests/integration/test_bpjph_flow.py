@@ -14,6 +14,7 @@ from typing import Any
 
 from adapters.bpjph.contract import NIK, certification_data
 from adapters.bpjph.simulator import DEV_API_KEY, BpjphKnobs
+from support.scenarios import accepted_then_under
 from support.stack import HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "bpjph"
@@ -139,22 +140,14 @@ async def test_returned_documents_need_revision_and_a_revised_step_is_certified(
 
 
 async def test_garbled_and_unknown_status_answers_end_failed_and_the_adapter_keeps_serving(stack: HubStack) -> None:
-    garbled = await stack.submit(halal_request())
-    await stack.wait_status(garbled, "ACCEPTED")
-    await stack.set_knobs(AGENCY, garble_rate=1.0)
-    cases = await stack.wait_terminal([garbled], timeout=60)
-    await stack.set_knobs(AGENCY, garble_rate=0.0)
-    unknown = await stack.submit(halal_request())
-    await stack.wait_status(unknown, "ACCEPTED")
-    await stack.set_knobs(AGENCY, forced_status="DITANGGUHKAN")
-    cases |= await stack.wait_terminal([unknown], timeout=60)
-    await stack.set_knobs(AGENCY, forced_status=None)
+    bad_body = await accepted_then_under(stack, AGENCY, halal_request(), on={"garble_rate": 1.0}, off={"garble_rate": 0.0})
+    new_status = await accepted_then_under(
+        stack, AGENCY, halal_request(), on={"forced_status": "DITANGGUHKAN"}, off={"forced_status": None}
+    )
 
-    bad_body = cases[garbled]
     assert bad_body["status"] == "FAILED"
     assert bad_body["error"]["code"] == "agency_answer_invalid"
     assert "BPJPH status" in bad_body["error"]["message"]
-    new_status = cases[unknown]
     assert new_status["status"] == "FAILED"
     assert (new_status["error"]["code"], new_status["error"]["agency_code"]) == ("agency_status_unknown", "DITANGGUHKAN")
     assert any("agency_status_unknown" in (h["note"] or "") for h in new_status["history"]), "the reason is in the history too"

@@ -30,3 +30,16 @@ async def lost_reply_retried(stack: HubStack, agency: str, body: dict[str, Any],
     await asyncio.sleep(1.0)
     await stack.set_knobs(agency, drop_reply_after_apply=0.0)
     return (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
+
+
+async def accepted_then_under(
+    stack: HubStack, agency: str, body: dict[str, Any], on: dict[str, Any], off: dict[str, Any], *, timeout: float = 60
+) -> dict[str, Any]:
+    """``body``'s case is ACCEPTED by ``agency``, which then misbehaves (knobs ``on``) until
+    the case ends, and behaves again (knobs ``off``). Its portal view at the end."""
+    case_id = await stack.submit(body)
+    await stack.wait_status(case_id, "ACCEPTED")
+    await stack.set_knobs(agency, **on)
+    case = (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
+    await stack.set_knobs(agency, **off)
+    return case

@@ -58,6 +58,17 @@ def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Wa
     return {"service": "samsat.pkb_annual", "applicant": {"nik": nik, "name": name}, "data": {"plate": plate, "vehicle_type": vehicle_type}}
 
 
+def terminate(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """Stop ``process`` as a supervisor would: SIGTERM (a clean shutdown), then SIGKILL if
+    it is still running after ``timeout`` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
 def _die_with_parent() -> None:
     """Linux: the child gets SIGTERM when the test process dies, even by SIGKILL, so an
     interrupted test run leaves no hub processes behind."""
@@ -153,12 +164,7 @@ class HubStack:
         process = self.processes.get(self._key(component))
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout=20)
 
     def stop_all(self) -> None:
         for component in reversed(self.components):
