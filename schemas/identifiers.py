@@ -201,6 +201,17 @@ def _error(kind: str, reason: str, template: str, **ctx: Any) -> PydanticCustomE
     return PydanticCustomError(kind, template, {"reason": reason, **ctx})
 
 
+def _bare_digits(value: object, kind: str, label: str, separators: re.Pattern[str], ignored: str) -> str:
+    """``value`` without the separators people type; raises ``kind`` (reason ``type`` or
+    ``not_digits``) unless only digits remain. The length is the caller's to check."""
+    if not isinstance(value, str):
+        raise _error(kind, "type", f"{label} must be a string of digits")
+    digits = separators.sub("", value)
+    if digits and not (digits.isascii() and digits.isdigit()):
+        raise _error(kind, "not_digits", f"{label} must contain only digits ({ignored} are ignored)")
+    return digits
+
+
 # ---------------------------------------------------------------------------
 # NIK (Nomor Induk Kependudukan)
 # ---------------------------------------------------------------------------
@@ -250,15 +261,7 @@ def parse_nik(value: str, *, today: date | None = None) -> NikInfo:
     current date). Raises :class:`PydanticCustomError` of type ``nik_invalid``, which is
     a ``ValueError``.
     """
-    if not isinstance(value, str):
-        raise _error("nik_invalid", "type", "NIK must be a string of digits")
-    nik = _NIK_SEPARATORS.sub("", value)
-    if nik and not (nik.isascii() and nik.isdigit()):
-        raise _error(
-            "nik_invalid",
-            "not_digits",
-            "NIK must contain only digits (spaces and dots are ignored)",
-        )
+    nik = _bare_digits(value, "nik_invalid", "NIK", _NIK_SEPARATORS, "spaces and dots")
     if len(nik) != NIK_LENGTH:
         raise _error("nik_invalid", "length", "NIK must be 16 digits, got {length}", length=len(nik))
 
@@ -405,15 +408,7 @@ def normalize_npwp(value: str) -> str:
     the legacy 15-digit ``AA.BBB.BBB.C-DDD.EEE`` with or without punctuation, which is
     converted by prefixing ``0`` so one taxpayer has one key in our data.
     """
-    if not isinstance(value, str):
-        raise _error("npwp_invalid", "type", "NPWP must be a string of digits")
-    digits = _NPWP_SEPARATORS.sub("", value)
-    if digits and not (digits.isascii() and digits.isdigit()):
-        raise _error(
-            "npwp_invalid",
-            "not_digits",
-            "NPWP must contain only digits (spaces, dots and dashes are ignored)",
-        )
+    digits = _bare_digits(value, "npwp_invalid", "NPWP", _NPWP_SEPARATORS, "spaces, dots and dashes")
     if len(digits) == 15:
         _check_legacy_npwp(digits)
         return "0" + digits
@@ -532,15 +527,7 @@ PlateNumber = Annotated[
 
 def normalize_billing_code(value: str) -> str:
     """Return the 15-digit SIMPONI billing code or raise ``billing_code_invalid``."""
-    if not isinstance(value, str):
-        raise _error("billing_code_invalid", "type", "billing code must be a string of digits")
-    digits = _BILLING_SEPARATORS.sub("", value)
-    if digits and not (digits.isascii() and digits.isdigit()):
-        raise _error(
-            "billing_code_invalid",
-            "not_digits",
-            "billing code must contain only digits (spaces, dots and dashes are ignored)",
-        )
+    digits = _bare_digits(value, "billing_code_invalid", "billing code", _BILLING_SEPARATORS, "spaces, dots and dashes")
     if len(digits) != BILLING_CODE_LENGTH:
         raise _error(
             "billing_code_invalid",

@@ -72,7 +72,7 @@ from adapters.bpjph.native import (
     TandaTerimaPengajuan,
 )
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
-from adapters.sdk.base import Capability
+from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import ApiKeySettings
 from schemas.identifiers import mask_nik
@@ -80,7 +80,6 @@ from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
 from schemas.services.djp import TaxpayerStatus
 from schemas.services.halal import BusinessScale, CertificationRoute, HalalCertificationInput, HalalCertificationOutput
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -248,10 +247,7 @@ def _data(response: httpx.Response, what: str) -> dict[str, Any]:
 
 
 def _validate(model: type[Any], raw: dict[str, Any], what: str) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"BPJPH {what} does not match its schema: {describe(exc)}") from None
+    return validated_answer(model, raw, f"BPJPH {what} does not match its schema")
 
 
 def _unknown_status(value: str) -> AgencyAnswerInvalid:
@@ -328,12 +324,8 @@ def _completed(answer: StatusPengajuanHalal) -> dict[str, Any]:
         "fee": _require(answer.biaya, "biaya", native),
         "billing_code": billing.kode_billing if billing else None,
     }
-    try:
-        return HalalCertificationOutput.model_validate(values).model_dump(mode="json")
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_output_invalid", f"BPJPH's issued certificate does not fit halal.certification outputs: {describe(exc)}"
-        ) from None
+    problem = "BPJPH's issued certificate does not fit halal.certification outputs"
+    return validated_answer(HalalCertificationOutput, values, problem, code="agency_output_invalid").model_dump(mode="json")
 
 
 def _revision(answer: StatusPengajuanHalal, native: StatusPengajuan) -> StepStatusReport:

@@ -58,13 +58,13 @@ from adapters.bpjs_kesehatan.native import (
     waktu_wib,
 )
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
+from adapters.sdk.base import validated_answer
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import NonBlankSecret
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.jkn import JknInactiveReason, JknMembershipStatus, JknSegment, JknStatusInput, JknStatusOutput, mask_card_number
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -173,12 +173,7 @@ def _answer(response: httpx.Response) -> HasilPengecekan:
             "agency_answer_invalid", "BPJS Kesehatan's response is not a JSON object (an encrypted or empty response?)"
         )
     raw = {k: v for k, v in envelope.response.items() if k != "ulangan"}  # a replay marker, nothing to translate
-    try:
-        return HasilPengecekan.model_validate(raw)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"BPJS Kesehatan's check does not match its schema: {describe(exc, root='response')}"
-        ) from None
+    return validated_answer(HasilPengecekan, raw, "BPJS Kesehatan's check does not match its schema", root="response")
 
 
 def _error_for(code: str, message: str, http_status: int) -> Exception:
@@ -238,12 +233,7 @@ def _checked_at(text: str) -> datetime:
 
 
 def _output(**values: Any) -> JknStatusOutput:
-    try:
-        return JknStatusOutput.model_validate(values)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"BPJS Kesehatan's answer does not fit bpjs.jkn_status outputs: {describe(exc, root='output')}"
-        ) from None
+    return validated_answer(JknStatusOutput, values, "BPJS Kesehatan's answer does not fit bpjs.jkn_status outputs", root="output")
 
 
 __all__ = ["AGENCY", "BpjsConfigurationError", "BpjsKesehatanAdapter", "BpjsKesehatanSettings"]

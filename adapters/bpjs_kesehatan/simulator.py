@@ -66,8 +66,9 @@ from pydantic import Field
 
 from adapters.bpjs_kesehatan import native
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
 
-__all__ = ["DEV_CONS_ID", "DEV_SECRET", "SECRET_NAMES", "BpjsKnobs", "create_app", "nomor_kartu"]
+__all__ = ["DEV_CONS_ID", "DEV_SECRET", "SECRET_NAMES", "BpjsKnobs", "create_app", "from_options", "nomor_kartu"]
 
 #: Development consumer id and secret shared with the hub's dev settings.
 DEV_CONS_ID: Final[str] = "mpp-hub-dev"
@@ -284,3 +285,19 @@ def create_app(
         description="Native JKN membership check (signed headers, metaData envelope) for mpp-hub adapter tests.",
     )
     return simulator.app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator bpjs_kesehatan` (and the plug-in) starts.
+
+    ``options.secrets`` may set ``cons_id`` and ``secret`` (the hub passes the
+    adapter's, ``MPP_AGENCIES__BPJS_KESEHATAN__CONS_ID`` / ``__SECRET``); an unknown
+    name is refused rather than silently ignored."""
+    unknown = sorted(set(options.secrets) - SECRET_NAMES)
+    if unknown:
+        raise ValueError(f"unknown BPJS Kesehatan simulator secret(s) {unknown}; known: {sorted(SECRET_NAMES)}")
+    return create_app(
+        ledger_path=options.ledger_path,
+        cons_id=options.secrets.get("cons_id", DEV_CONS_ID),
+        secret=options.secrets.get("secret", DEV_SECRET),
+    )

@@ -35,12 +35,10 @@ unreadable, malformed or schema-invalid body            FAILED ``agency_answer_i
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, TypeVar
 from urllib.parse import quote_plus
 
@@ -70,6 +68,7 @@ from adapters.djp.native import (
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import NonBlankSecret
+from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.djp import (
     KswpInput,
@@ -129,12 +128,6 @@ class DjpSettings(BackendSettings):
     )
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    value: str = field(repr=False)
-    refresh_at: float  # on the adapter's monotonic clock
-
-
 class DjpAdapter(HttpAdapter):
     agency: ClassVar[str] = "djp"
     label: ClassVar[str] = "DJP"
@@ -151,11 +144,12 @@ class DjpAdapter(HttpAdapter):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(settings, transport=transport)
-        self._clock = clock
-        self._token: _Token | None = None
-        self._token_lock = asyncio.Lock()
-        #: How many tokens were fetched (observable by tests and metrics).
-        self.token_fetches = 0
+        self._tokens = TokenCache(self._fetch_token, label="DJP", refresh_margin=self.settings.token_refresh_margin_seconds, clock=clock)
+
+    @property
+    def token_fetches(self) -> int:
+        """How many tokens were fetched (observable by tests and metrics)."""
+        return self._tokens.fetches
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         self.check_operation(command)
@@ -249,12 +243,11 @@ class DjpAdapter(HttpAdapter):
         """One API call with a valid token (on 401 one fresh token and one retry); its
         success answer as ``reply``, any other answer raised as the SDK error it means."""
         headers = {HEADER_IDEMPOTENCY_KEY: str(idempotency_key)} if idempotency_key else {}
-        token = await self._access_token()
-        response = await self._send(method, path, token, headers=headers, json=json, params=params)
-        if response.status_code == 401:
-            log.info("DJP refused the cached access token (HTTP 401); fetching a new one and retrying once")
-            token = await self._access_token(rejected=token)
-            response = await self._send(method, path, token, headers=headers, json=json, params=params)
+
+        async def call(token: str) -> httpx.Response:
+            return await self.send(method, path, json=json, params=params, headers={**headers, **bearer(token)})
+
+        response = await self._tokens.send(call)
         if response.status_code == 401:
             raise AgencyAnswerInvalid(
                 "agency_auth_failed",
@@ -265,38 +258,12 @@ class DjpAdapter(HttpAdapter):
             raise self.transient_error(response) or _error_for(response)
         return _parse(reply, response, what)
 
-    async def _send(
-        self,
-        method: str,
-        path: str,
-        token: str,
-        *,
-        headers: dict[str, str],
-        json: dict[str, Any] | None,
-        params: dict[str, str] | None,
-    ) -> httpx.Response:
-        return await self.send(method, path, json=json, params=params, headers={**headers, "Authorization": f"Bearer {token}"})
-
-    async def _access_token(self, *, rejected: str | None = None) -> str:
-        """The cached token unless it is due for refresh or was just ``rejected``.
-
-        Under the lock, so N concurrent commands that all need a token cause one fetch;
-        a token someone else already replaced is not thrown away again."""
-        async with self._token_lock:
-            current = self._token
-            if current is not None and current.value != rejected and self._clock() < current.refresh_at:
-                return current.value
-            self._token = None
-            self._token = await self._fetch_token()
-            return self._token.value
-
-    async def _fetch_token(self) -> _Token:
+    async def _fetch_token(self) -> IssuedToken:
         settings = self.settings
         # RFC 6749 section 2.3.1: id and secret are form-urlencoded before Basic encoding.
         auth = httpx.BasicAuth(
             quote_plus(settings.oauth_client_id, safe=""), quote_plus(settings.oauth_client_secret.get_secret_value(), safe="")
         )
-        started = self._clock()  # the lifetime runs from issue; counting from before the call errs safe
         response = await self.send(
             "POST",
             settings.oauth_token_path,
@@ -305,7 +272,6 @@ class DjpAdapter(HttpAdapter):
             auth=auth,
             headers={"Accept": "application/json"},
         )
-        self.token_fetches += 1
         transient = self.transient_error(response, what="token endpoint")
         if transient is not None:
             raise transient
@@ -328,10 +294,7 @@ class DjpAdapter(HttpAdapter):
             ) from None
         if answer.token_type.lower() != "bearer":
             raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP issued a {answer.token_type[:30]!r} token; only Bearer is supported")
-        lifetime = answer.expires_in or _DEFAULT_TOKEN_LIFETIME
-        margin = min(settings.token_refresh_margin_seconds, lifetime / 5)
-        log.info("DJP access token obtained, valid %.0fs (refresh %.1fs early)", lifetime, margin)
-        return _Token(value=answer.access_token, refresh_at=started + lifetime - margin)
+        return IssuedToken(value=answer.access_token, lifetime=answer.expires_in or _DEFAULT_TOKEN_LIFETIME)
 
 
 # ------------------------------------------------------------------------- helpers

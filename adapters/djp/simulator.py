@@ -109,10 +109,9 @@ import binascii
 import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote_plus
 
@@ -124,6 +123,7 @@ from adapters.djp import DEV_OAUTH_CLIENT, native
 from adapters.sdk import testing as sim
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
+from adapters.sdk.testing.tokens import TokenStore
 
 __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "WIB", "DjpKnobs", "KonfigurasiSimulator", "create_app", "from_options"]
 
@@ -323,47 +323,6 @@ def galat_oauth(status_code: int, error: str, description: str, *, basic: bool =
 
 
 # -------------------------------------------------------------------------- tokens
-
-
-class TokenStore:
-    """Issued tokens and their expiry; counts are exposed, tokens never are."""
-
-    def __init__(self, clock: Callable[[], datetime]) -> None:
-        self._clock = clock
-        self._tokens: dict[str, datetime] = {}
-        self.issued = 0
-        self.refused = 0
-        self.revoked = 0
-
-    def issue(self, ttl_seconds: int) -> str:
-        now = self._clock()
-        self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}  # forget expired ones
-        token = secrets.token_urlsafe(32)
-        self._tokens[token] = now + timedelta(seconds=ttl_seconds)
-        self.issued += 1
-        return token
-
-    def check(self, token: str) -> str | None:
-        """None when the token is good, else why not (for error_description)."""
-        expires = self._tokens.get(token)
-        if expires is None:
-            return "The access token is not valid"
-        if expires <= self._clock():
-            return "The access token expired"
-        return None
-
-    def revoke_all(self) -> None:
-        self.revoked += len(self._tokens)
-        self._tokens.clear()
-
-    def summary(self) -> dict[str, int]:
-        now = self._clock()
-        return {
-            "issued": self.issued,
-            "active": sum(1 for exp in self._tokens.values() if exp > now),
-            "refused": self.refused,
-            "revoked": self.revoked,
-        }
 
 
 def _kredensial_basic(header: str) -> tuple[str, str] | None:

@@ -16,43 +16,15 @@ cheap.
 
 from __future__ import annotations
 
-from pathlib import Path
-from typing import Any
-
-from adapters.sdk import Adapter, BackendSettings
-from adapters.sdk.contract import SimulatorOptions
-from adapters.sdk.plugin import AgencyPlugin, DevDefaults, lazy_call, lazy_value
+from adapters.sdk.plugin import DevDefaults, package_plugin
 
 #: The development credentials; equal to the simulator's own defaults
 #: (``adapters.oss.simulator.DEV_USER_KEY`` / ``DEV_ACCOUNT``), which run it stand-alone.
 DEV_CREDENTIALS = {"user_key": "dev-oss-user-key", "username": "dpmptsp-bukittinggi", "password": "dev-oss-password"}
 
-
-def adapter_factory(settings: BackendSettings) -> Adapter:
-    """The adapter; raises ``OssConfigurationError`` naming what to set when a credential is missing."""
-    from adapters.oss.adapter import OssAdapter
-
-    return OssAdapter(settings)
-
-
-def simulator_factory(options: SimulatorOptions) -> Any:
-    """The ASGI app of the OSS simulator (for `mpp-hub simulator oss`).
-
-    ``options.secrets`` may set ``user_key``, ``username`` and ``password``; the hub
-    passes the adapter's (``MPP_AGENCIES__OSS__*``)."""
-    from adapters.oss.simulator import create_app
-
-    return create_app(ledger_path=options.ledger_path, secrets_=options.secrets)
-
-
-plugin = AgencyPlugin(
-    agency="oss",
-    adapter=adapter_factory,
-    settings_model=lazy_value("adapters.oss.adapter:OssSettings"),
-    simulator=simulator_factory,
-    contract=lazy_call("adapters.oss.contract:contract"),
-    payloads=lazy_value("schemas.services.oss:PAYLOADS"),
-    catalogue=Path(__file__).with_name("catalogue.toml"),
+plugin = package_plugin(
+    __name__,
+    payloads="schemas.services.oss:PAYLOADS",
     dev=DevDefaults(
         port=8109,
         settings=DEV_CREDENTIALS,

@@ -40,12 +40,10 @@ The building approval (``oss.pbg_application``, through SIMBG, behind the same
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any, ClassVar, Final, TypeVar
 
 import httpx
@@ -69,15 +67,15 @@ from adapters.oss.native import (
 )
 from adapters.oss.simbg import PATH_PBG, PATH_STATUS_PBG, KeadaanPbg, TandaTerimaPbg
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
-from adapters.sdk.base import Capability
+from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import NonBlankSecret
+from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.oss import FURTHER_LICENCE, NibRegistrationInput, NibRegistrationOutput, RiskLevel, UmkScale
 from schemas.services.pbg import PbgApplicationInput
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -127,12 +125,6 @@ class OssSettings(BackendSettings):
 OssConfigurationError = AdapterSettingsError
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
-    value: str = field(repr=False)
-    refresh_at: float  # on the adapter's monotonic clock
-
-
 class OssAdapter(HttpAdapter):
     agency: ClassVar[str] = AGENCY
     label: ClassVar[str] = "OSS"
@@ -147,11 +139,12 @@ class OssAdapter(HttpAdapter):
         self, settings: BackendSettings, *, transport: httpx.AsyncBaseTransport | None = None, clock: Callable[[], float] = time.monotonic
     ) -> None:
         super().__init__(settings, transport=transport)
-        self._clock = clock
-        self._token: _Token | None = None
-        self._token_lock = asyncio.Lock()
-        #: How many tokens were fetched (observable by tests).
-        self.token_fetches = 0
+        self._tokens = TokenCache(self._fetch_token, label="OSS", refresh_margin=self.settings.token_refresh_margin_seconds, clock=clock)
+
+    @property
+    def token_fetches(self) -> int:
+        """How many tokens were fetched (observable by tests)."""
+        return self._tokens.fetches
 
     def default_headers(self) -> dict[str, str]:
         return {HEADER_USER_KEY: self.settings.user_key.get_secret_value(), "Accept": "application/json"}
@@ -229,12 +222,11 @@ class OssAdapter(HttpAdapter):
 
     async def _call(self, method: str, path: str, *, what: str = "NIB registration", json: dict[str, Any] | None = None) -> httpx.Response:
         """One API call with a valid token: on 401 one fresh token and one retry."""
-        token = await self._access_token()
-        response = await self.send(method, path, what=what, json=json, headers={"Authorization": f"Bearer {token}"})
-        if response.status_code == 401:
-            log.info("OSS refused the cached access token (HTTP 401); fetching a new one and retrying once")
-            token = await self._access_token(rejected=token)
-            response = await self.send(method, path, what=what, json=json, headers={"Authorization": f"Bearer {token}"})
+
+        async def call(token: str) -> httpx.Response:
+            return await self.send(method, path, what=what, json=json, headers=bearer(token))
+
+        response = await self._tokens.send(call)
         if response.status_code == 401:
             error = _error_body(response)
             raise AgencyAnswerInvalid(
@@ -244,23 +236,10 @@ class OssAdapter(HttpAdapter):
             )
         return response
 
-    async def _access_token(self, *, rejected: str | None = None) -> str:
-        """The cached token unless due for refresh or just ``rejected``; under the lock,
-        so concurrent commands cause one fetch and a replaced token is not dropped twice."""
-        async with self._token_lock:
-            current = self._token
-            if current is not None and current.value != rejected and self._clock() < current.refresh_at:
-                return current.value
-            self._token = None
-            self._token = await self._fetch_token()
-            return self._token.value
-
-    async def _fetch_token(self) -> _Token:
+    async def _fetch_token(self) -> IssuedToken:
         settings = self.settings
         body = PermintaanToken(username=settings.username, password=settings.password.get_secret_value())
-        started = self._clock()  # the lifetime runs from issue; counting from before the call errs safe
         response = await self.send("POST", PATH_TOKEN, what="token endpoint", json=body.model_dump())
-        self.token_fetches += 1
         if response.status_code != 200:
             error = _error_body(response)
             transient = self.transient_error(response, what="token endpoint")
@@ -273,9 +252,7 @@ class OssAdapter(HttpAdapter):
                 agency_code=error.kode.value if error else None,
             )
         token = _parse(TokenAkses, _data(response, "token"), "token")
-        margin = min(settings.token_refresh_margin_seconds, token.expires_in / 5)
-        log.info("OSS access token obtained, valid %ds (refresh %.1fs early)", token.expires_in, margin)
-        return _Token(value=token.access_token, refresh_at=started + token.expires_in - margin)
+        return IssuedToken(value=token.access_token, lifetime=token.expires_in)
 
 
 # ---------------------------------------------------------------------- translation
@@ -292,10 +269,7 @@ def _data(response: httpx.Response, what: str) -> dict[str, Any]:
 
 
 def _parse(model: type[M], raw: dict[str, Any], what: str) -> M:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"OSS {what} answer does not match its schema: {describe(exc)}") from None
+    return validated_answer(model, raw, f"OSS {what} answer does not match its schema")
 
 
 def _error_body(response: httpx.Response) -> BalasanGalat | None:
@@ -330,20 +304,18 @@ def _completed(answer: DataNib) -> StepStatusReport:
             "agency_answer_invalid", f"OSS gave a {answer.skala_resiko} risk NIB the status {answer.status_perizinan[:60]!r}"
         )
     further = FURTHER_LICENCE[risk]
-    try:
-        output = NibRegistrationOutput(
-            nib=answer.nib,
-            issued_on=answer.tgl_terbit_nib,
-            kbli=answer.kbli,
-            risk_level=risk,
-            licence_complete=further is None,
-            further_licence=further,
-            note=answer.keterangan,
-        )
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_output_invalid", f"OSS's NIB does not fit oss.nib_registration outputs: {describe(exc)}"
-        ) from None
+    values = {
+        "nib": answer.nib,
+        "issued_on": answer.tgl_terbit_nib,
+        "kbli": answer.kbli,
+        "risk_level": risk,
+        "licence_complete": further is None,
+        "further_licence": further,
+        "note": answer.keterangan,
+    }
+    output = validated_answer(
+        NibRegistrationOutput, values, "OSS's NIB does not fit oss.nib_registration outputs", code="agency_output_invalid"
+    )
     return StepStatusReport(
         status=Status.COMPLETED, outputs=output.model_dump(mode="json"), agency_status=answer.status_perizinan, agency_ref=answer.nib
     )

@@ -50,10 +50,7 @@ Control plane (never affected by the knobs): the toolkit's ``/_sim/health``,
 from __future__ import annotations
 
 import hmac
-import secrets
-from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any, Final
 
 from fastapi import FastAPI, Request
@@ -62,8 +59,10 @@ from pydantic import Field, ValidationError
 
 from adapters.oss import DEV_CREDENTIALS, native, simbg
 from adapters.sdk import testing as sim
+from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.tokens import TokenStore
 
-__all__ = ["DEV_ACCOUNT", "DEV_USER_KEY", "REFERENSI_KBLI", "OssKnobs", "create_app"]
+__all__ = ["DEV_ACCOUNT", "DEV_USER_KEY", "REFERENSI_KBLI", "OssKnobs", "create_app", "from_options"]
 
 #: Development credentials: the hub's dev settings (MPP_AGENCIES__OSS__*), the simulator's defaults.
 DEV_USER_KEY: Final[str] = DEV_CREDENTIALS["user_key"]
@@ -146,35 +145,6 @@ def terbitkan_nib(call: sim.Call[native.PermohonanNib], _: int) -> dict[str, Any
     return data.model_dump(mode="json")
 
 
-# ------------------------------------------------------------------ tokens
-
-
-class TokenStore:
-    """Issued tokens and their expiry; counts are exposed, tokens never are."""
-
-    def __init__(self, clock: Callable[[], datetime]) -> None:
-        self._clock = clock
-        self._tokens: dict[str, datetime] = {}
-        self.issued = 0
-        self.refused = 0
-
-    def issue(self, ttl_seconds: int) -> str:
-        now = self._clock()
-        self._tokens = {t: exp for t, exp in self._tokens.items() if exp > now}  # forget expired ones
-        token = secrets.token_urlsafe(32)
-        self._tokens[token] = now + timedelta(seconds=ttl_seconds)
-        self.issued += 1
-        return token
-
-    def valid(self, token: str) -> bool:
-        expires = self._tokens.get(token)
-        return expires is not None and expires > self._clock()
-
-    def summary(self) -> dict[str, int]:
-        now = self._clock()
-        return {"issued": self.issued, "active": sum(1 for exp in self._tokens.values() if exp > now), "refused": self.refused}
-
-
 @dataclass(frozen=True, slots=True)
 class Akun:
     """The one counter account and user_key the simulator knows."""
@@ -228,7 +198,7 @@ class DialekOss(sim.JsonDialect):
         if not self.user_key_ok(request):
             return self.error(self.USER_KEY)
         scheme, _, token = request.headers.get("authorization", "").partition(" ")
-        if scheme.lower() == "bearer" and self.tokens.valid(token.strip()):
+        if scheme.lower() == "bearer" and self.tokens.check(token.strip()) is None:
             return None
         self.tokens.refused += 1
         return self.error(self.TOKEN, headers={"WWW-Authenticate": 'Bearer realm="OSS", error="invalid_token"'})
@@ -316,3 +286,9 @@ def create_app(
         return tokens.summary()
 
     return app
+
+
+def from_options(options: SimulatorOptions) -> FastAPI:
+    """The app `mpp-hub simulator oss` (and the plug-in) starts: ``options.secrets`` may set
+    ``user_key``, ``username`` and ``password``; the hub passes the adapter's (``MPP_AGENCIES__OSS__*``)."""
+    return create_app(ledger_path=options.ledger_path, secrets_=dict(options.secrets))

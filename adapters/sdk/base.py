@@ -197,6 +197,16 @@ class Adapter(ABC):
         )
 
 
+def validated_answer(model: type[M], raw: Any, problem: str, *, root: str = "<root>", code: str = "agency_answer_invalid") -> M:
+    """``raw`` (the agency's answer, or values taken from it) as ``model``; one that does
+    not fit is the agency's fault, ``AgencyAnswerInvalid(code)`` with ``problem`` and the
+    fields at fault (never their values), not a crash."""
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise AgencyAnswerInvalid(code, f"{problem}: {describe(exc, root=root)}") from None
+
+
 def capability_mismatches(adapter: type[Adapter]) -> list[str]:
     """Declared capabilities without their method, and methods without their declaration
     (the worker would never call them)."""

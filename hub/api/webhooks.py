@@ -50,6 +50,10 @@ class WebhookCreated(WebhookView):
 
 
 class DeliveryView(BaseModel):
+    """One delivery as the API shows it, read straight off its ``webhook_deliveries`` row."""
+
+    model_config = ConfigDict(from_attributes=True)
+
     id: uuid.UUID = Field(description="Sent as X-MPP-Delivery-Id.")
     event_id: int = Field(description="The history id, sent as X-MPP-Event-Id.")
     case_id: uuid.UUID
@@ -160,19 +164,4 @@ async def list_deliveries(
         query = query.where(WebhookDelivery.event_id < before_event_id)
     async with state.sessions() as session:
         rows = await session.scalars(query.order_by(WebhookDelivery.event_id.desc()).limit(limit))
-        return [
-            DeliveryView(
-                id=d.id,
-                event_id=d.event_id,
-                case_id=d.case_id,
-                event_type=d.event_type,
-                attempts=d.attempts,
-                status=d.status,
-                last_status_code=d.last_status_code,
-                last_error=d.last_error,
-                next_attempt_at=d.next_attempt_at,
-                delivered_at=d.delivered_at,
-                created_at=d.created_at,
-            )
-            for d in rows
-        ]
+        return [DeliveryView.model_validate(d) for d in rows]

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
+from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -174,34 +175,28 @@ class Workflow:
         transition(session, step, Status.ROUTED, note=decision.note, message_id=message_id)
         if self.deadline is not None:
             step.sla_due_at = self.deadline(self.now(), decision.sla_working_days)
-        command = StepCommand(
-            service=decision.service, operation=decision.operation, applicant=Applicant.model_validate(case.applicant), data=step.inputs
-        )
-        enqueue(
-            session,
-            topics.commands(decision.agency),
-            Envelope(
-                request_id=case.id, step_id=step.id, type=MessageType.STEP_COMMAND, source="router", payload=command.model_dump(mode="json")
-            ),
-            correlation_id=trace.correlation_id,
-            traceparent=trace.traceparent,
-        )
+        command = _command(case, decision.service, decision.operation, step.inputs)
+        _send(session, case, step, decision.agency, MessageType.STEP_COMMAND, "router", command, trace)
 
     def _request_cancel(self, session: AsyncSession, case: Case, step: Step, decision: d.RequestCancel, *, trace: Trace) -> None:
-        command = StepCommand(
-            service=step.service, operation=step.operation, applicant=Applicant.model_validate(case.applicant), data=step.inputs
+        cancel = StepCancel(
+            command=_command(case, step.service, step.operation, step.inputs), agency_ref=step.agency_ref, reason=decision.reason
         )
-        cancel = StepCancel(command=command, agency_ref=step.agency_ref, reason=decision.reason)
-        enqueue(
-            session,
-            topics.commands(decision.agency),
-            Envelope(
-                request_id=case.id, step_id=step.id, type=MessageType.STEP_CANCEL, source="api", payload=cancel.model_dump(mode="json")
-            ),
-            correlation_id=trace.correlation_id,
-            traceparent=trace.traceparent,
-        )
+        _send(session, case, step, decision.agency, MessageType.STEP_CANCEL, "api", cancel, trace)
         record_note(session, step, decision.note)
+
+
+def _command(case: Case, service: str, operation: str, data: dict[str, Any]) -> StepCommand:
+    """What the agency is asked to do for ``case``'s applicant."""
+    return StepCommand(service=service, operation=operation, applicant=Applicant.model_validate(case.applicant), data=data)
+
+
+def _send(
+    session: AsyncSession, case: Case, step: Step, agency: str, kind: MessageType, source: str, payload: BaseModel, trace: Trace
+) -> None:
+    """``payload`` about ``step`` onto ``agency``'s command topic, with the caller's transaction."""
+    envelope = Envelope(request_id=case.id, step_id=step.id, type=kind, source=source, payload=payload.model_dump(mode="json"))
+    enqueue(session, topics.commands(agency), envelope, correlation_id=trace.correlation_id, traceparent=trace.traceparent)
 
 
 def make_workflow(sla: SlaSettings, catalogue: Catalogue) -> Workflow:

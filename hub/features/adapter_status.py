@@ -29,7 +29,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from hub.config import Settings
 from hub.db.models import Base, utcnow
-from messaging import ConsumeLoop, FailurePolicy, PoisonMessage, create_consumer, skip_poison, started
+from hub.features.topic_reader import follow_topic
+from messaging import PoisonMessage
 from messaging.status import AdapterStatus, parse_status_key
 from schemas import topics
 
@@ -143,21 +144,11 @@ async def list_statuses(session: AsyncSession, *, now: datetime | None = None) -
 
 
 async def run_status_tracker(settings: Settings, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
-    """Keep ``adapter_status`` up to date from ``mpp.adapter-status`` until ``stop``.
-    The topic is prepared with the others by the router process."""
+    """Keep ``adapter_status`` up to date from ``mpp.adapter-status`` until ``stop``."""
 
     async def handle(update: StatusRecord, _: ConsumerRecord[bytes, bytes]) -> None:
         await apply_status(sessions, update)
 
-    consumer = create_consumer(settings.kafka, GROUP_ID)
-    loop = ConsumeLoop(
-        consumer,
-        [topics.ADAPTER_STATUS],
-        handle,
-        name="adapter status tracker",
-        decoder=decode_status,
-        failures=FailurePolicy(poison=skip_poison("adapter status tracker")),
-        batch_size=settings.kafka.consumer_batch_size,
+    await follow_topic(
+        settings, topics.ADAPTER_STATUS, handle, group_id=GROUP_ID, name="adapter status tracker", decoder=decode_status, stop=stop
     )
-    async with started(consumer):
-        await loop.run(stop)

@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ import pytest
 
 from adapters.sdk.discovery import AGENCIES_GROUP, available
 from deploy.kafka.local_kafka import free_ports
-from support.stack import AUTH, _die_with_parent
+from support.stack import AUTH, _die_with_parent, http_ready, terminate
 
 pytestmark = pytest.mark.integration
 
@@ -127,26 +126,15 @@ def dev_hub(site: Path, kafka_bootstrap: str, tmp_path: Path) -> Iterator[dict[s
     try:
         yield {"api": f"http://127.0.0.1:{api_port}", "simulators": simulator_ports, "output": output, "process": process}
     finally:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout=30)
 
 
 async def wait_ready(url: str, hub: dict[str, Any], timeout: float = 180) -> None:
-    deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient() as client:
-        while time.monotonic() < deadline:
-            assert hub["process"].poll() is None, f"mpp-hub dev exited:\n{hub['output'].read_text(errors='replace')[-4000:]}"
-            try:
-                if (await client.get(url)).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.2)
-    raise AssertionError(f"{url} not ready:\n{hub['output'].read_text(errors='replace')[-4000:]}")
+    def alive() -> None:
+        assert hub["process"].poll() is None, f"mpp-hub dev exited:\n{hub['output'].read_text(errors='replace')[-4000:]}"
+
+    if not await http_ready(url, timeout=timeout, interval=0.2, check=alive):
+        raise AssertionError(f"{url} not ready:\n{hub['output'].read_text(errors='replace')[-4000:]}")
 
 
 async def test_under_mpp_hub_dev_every_agency_runs_and_a_request_completes(dev_hub: dict[str, Any]) -> None:

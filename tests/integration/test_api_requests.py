@@ -131,6 +131,17 @@ def assert_no_nik_echo(response: httpx.Response, nik: str) -> None:
         assert bare[start : start + 8] not in response.text, (bare[start : start + 8], response.text)
 
 
+async def assert_refused_unrecorded(
+    response: httpx.Response, tables: Tables, status: int, code: str, *, nik: str = NIK, field: str | None = None, type: str | None = None
+) -> dict[str, Any]:
+    """The request was refused as ``code`` (naming ``field``), its answer does not echo the
+    NIK, and no case was recorded; the problem document."""
+    problem = assert_problem(response, status, code, field=field, type=type)
+    assert_no_nik_echo(response, nik)
+    assert await tables.count(Case) == 0
+    return problem
+
+
 # ---------------------------------------------------------------------------
 # 1. Idempotency-Key
 # ---------------------------------------------------------------------------
@@ -290,17 +301,13 @@ class TestBadInput:
         truncated = b'{"service": "samsat.pkb_annual", "applicant": {"nik": "' + NIK.encode() + b'", "name": "Siti"'
         response = await portal.post("/v1/requests", content=truncated, headers={"Content-Type": "application/json"})
 
-        assert_problem(response, 400, "malformed_json", field="body", type="json_invalid")
-        assert_no_nik_echo(response, NIK)
-        assert await tables.count(Case) == 0
+        await assert_refused_unrecorded(response, tables, 400, "malformed_json", field="body", type="json_invalid")
 
     @pytest.mark.parametrize("body", [[pkb()], "samsat.pkb_annual", 42, True], ids=["list", "string", "number", "bool"])
     async def test_json_that_is_not_an_object_is_a_422_naming_the_body(self, portal: httpx.AsyncClient, tables: Tables, body: Any) -> None:
         response = await portal.post("/v1/requests", json=body)
 
-        assert_problem(response, 422, "validation_error", field="body")
-        assert_no_nik_echo(response, NIK)
-        assert await tables.count(Case) == 0
+        await assert_refused_unrecorded(response, tables, 422, "validation_error", field="body")
 
     @pytest.mark.parametrize(
         "nik",
@@ -320,9 +327,7 @@ class TestBadInput:
     async def test_an_invalid_nik_is_named_without_being_echoed(self, portal: httpx.AsyncClient, tables: Tables, nik: str) -> None:
         response = await portal.post("/v1/requests", json=pkb(nik=nik))
 
-        assert_problem(response, 422, "validation_error", field="applicant.nik", type="nik_invalid")
-        assert_no_nik_echo(response, nik)
-        assert await tables.count(Case) == 0
+        await assert_refused_unrecorded(response, tables, 422, "validation_error", nik=nik, field="applicant.nik", type="nik_invalid")
 
     @pytest.mark.parametrize(
         "plate",
@@ -337,17 +342,13 @@ class TestBadInput:
     async def test_an_invalid_plate_is_named(self, portal: httpx.AsyncClient, tables: Tables, plate: str) -> None:
         response = await portal.post("/v1/requests", json=pkb(plate=plate))
 
-        assert_problem(response, 422, "validation_error", field="data.plate", type="plate_invalid")
-        assert_no_nik_echo(response, NIK)
-        assert await tables.count(Case) == 0
+        await assert_refused_unrecorded(response, tables, 422, "validation_error", field="data.plate", type="plate_invalid")
 
     async def test_an_unknown_service_is_named(self, portal: httpx.AsyncClient, tables: Tables) -> None:
         response = await portal.post("/v1/requests", json=_with(pkb(), "samsat.teleport", "service"))
 
-        problem = assert_problem(response, 422, "validation_error", field="service", type="unknown_service")
+        problem = await assert_refused_unrecorded(response, tables, 422, "validation_error", field="service", type="unknown_service")
         assert "samsat.pkb_annual" in problem["errors"][0]["message"], "the message lists the known services"
-        assert_no_nik_echo(response, NIK)
-        assert await tables.count(Case) == 0
 
     @pytest.mark.parametrize(
         ("body", "field", "error_type"),
@@ -374,11 +375,9 @@ class TestBadInput:
     ) -> None:
         response = await portal.post("/v1/requests", json=body)
 
-        problem = assert_problem(response, 422, "validation_error", field=field, type=error_type)
+        problem = await assert_refused_unrecorded(response, tables, 422, "validation_error", field=field, type=error_type)
         assert field in problem["detail"]
         assert all(set(e) == {"field", "loc", "type", "message"} for e in problem["errors"]), problem["errors"]
-        assert_no_nik_echo(response, NIK)
-        assert await tables.count(Case) == 0
 
     async def test_every_invalid_body_field_is_named_with_its_location(self, portal: httpx.AsyncClient) -> None:
         body = _with(_with(pkb(), 1, "priority"), "", "applicant", "name")

@@ -10,50 +10,26 @@ interval is short (``POLL_INTERVAL``) and the simulator moves one stage per poll
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import pytest
-
-from adapters.bpjph.simulator import DEV_API_KEY
-from support.stack import HubStack, step_transitions
+from adapters.bpjph.contract import NIK, certification_data
+from adapters.bpjph.simulator import DEV_API_KEY, BpjphKnobs
+from support.scenarios import accepted_then_under
+from support.stack import HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "bpjph"
 POLL_INTERVAL = "0.3"
-NIK = "1375015203900007"
-KSWP_VALID = {"npwp": NIK, "taxpayer_status": "VALID", "kswp_confirmed_at": "2026-01-14T09:00:00+07:00"}
 
 
 def halal_request(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "nib": "9120001234567",
-        "business_name": "Rendang Uni Siti",
-        "business_scale": "micro",
-        "route": "self_declare",
-        "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bawang merah"]}],
-        **KSWP_VALID,
-    }
-    return {"service": "halal.certification", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {**data, **changes}}
+    """The portal's request for the contract's sample application (override to vary)."""
+    return {"service": "halal.certification", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": certification_data(**changes)}
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(
-        agencies=(AGENCY,),
-        # HubStack starts the simulator with its dev API key; the adapter must send the same.
-        extra_env={"MPP_AGENCIES__BPJPH__API_KEY": DEV_API_KEY, "MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS": POLL_INTERVAL},
-    ) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def calm_agency(stack: HubStack) -> None:
-    """Every test starts with a well-behaved SIHALAL that advances one stage per poll."""
-    await stack.set_knobs(
-        AGENCY, polls_per_stage=1, unpaid=False, forced_status=None,
-        garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
-    )  # fmt: skip
+# HubStack starts the simulator with its dev API key; the adapter must send the same.
+ENV = agency_env(AGENCY, {"api_key": DEV_API_KEY, "poll_interval_seconds": POLL_INTERVAL})
+#: Every test starts with a well-behaved SIHALAL that advances one stage per poll.
+stack, calm_agency = one_agency_stack(AGENCY, ENV, BpjphKnobs(polls_per_stage=1))
 
 
 async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:
@@ -164,22 +140,14 @@ async def test_returned_documents_need_revision_and_a_revised_step_is_certified(
 
 
 async def test_garbled_and_unknown_status_answers_end_failed_and_the_adapter_keeps_serving(stack: HubStack) -> None:
-    garbled = await stack.submit(halal_request())
-    await stack.wait_status(garbled, "ACCEPTED")
-    await stack.set_knobs(AGENCY, garble_rate=1.0)
-    cases = await stack.wait_terminal([garbled], timeout=60)
-    await stack.set_knobs(AGENCY, garble_rate=0.0)
-    unknown = await stack.submit(halal_request())
-    await stack.wait_status(unknown, "ACCEPTED")
-    await stack.set_knobs(AGENCY, forced_status="DITANGGUHKAN")
-    cases |= await stack.wait_terminal([unknown], timeout=60)
-    await stack.set_knobs(AGENCY, forced_status=None)
+    bad_body = await accepted_then_under(stack, AGENCY, halal_request(), on={"garble_rate": 1.0}, off={"garble_rate": 0.0})
+    new_status = await accepted_then_under(
+        stack, AGENCY, halal_request(), on={"forced_status": "DITANGGUHKAN"}, off={"forced_status": None}
+    )
 
-    bad_body = cases[garbled]
     assert bad_body["status"] == "FAILED"
     assert bad_body["error"]["code"] == "agency_answer_invalid"
     assert "BPJPH status" in bad_body["error"]["message"]
-    new_status = cases[unknown]
     assert new_status["status"] == "FAILED"
     assert (new_status["error"]["code"], new_status["error"]["agency_code"]) == ("agency_status_unknown", "DITANGGUHKAN")
     assert any("agency_status_unknown" in (h["note"] or "") for h in new_status["history"]), "the reason is in the history too"

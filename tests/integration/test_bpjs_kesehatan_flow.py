@@ -7,48 +7,25 @@ One stack serves the whole module; every test starts from calm knobs.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import pytest
-
-from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET
-from support.stack import HubStack, step_transitions
+from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET, BpjsKnobs
+from support.scenarios import lost_reply_retried, outage_waited_out
+from support.stack import QUICK_RECOVERY, HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "bpjs_kesehatan"
 NIK_AKTIF = "1375015203900007"
 NIK_MENUNGGAK = "1375022708850081"
 NIK_TIDAK_TERDAFTAR = "1375010101900100"
-CALM: dict[str, Any] = {
-    "latency_ms": 0, "error_rate": 0.0, "down": False, "drop_reply_after_apply": 0.0, "garble_rate": 0.0,
-    "daily_quota": None, "status_override": None, "timestamp_tolerance_seconds": 300,
-}  # fmt: skip
 
 
 def jkn_check(nik: str = NIK_AKTIF, purpose: str = "SKCK") -> dict[str, Any]:
     return {"service": "bpjs.jkn_status", "applicant": {"nik": nik, "name": "Siti Rahmah"}, "data": {"purpose": purpose}}
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    env = {
-        # The simulator takes its consumer from the same settings the adapter signs with.
-        "MPP_AGENCIES__BPJS_KESEHATAN__CONS_ID": DEV_CONS_ID,
-        "MPP_AGENCIES__BPJS_KESEHATAN__SECRET": DEV_SECRET,
-        "MPP_AGENCIES__BPJS_KESEHATAN__RETRY_MAX_WAIT_SECONDS": "0.2",
-        "MPP_AGENCIES__BPJS_KESEHATAN__BREAKER_RESET_SECONDS": "1",
-    }
-    async with hub_stack(agencies=(AGENCY,), extra_env=env) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
-    await stack.set_knobs(AGENCY, **CALM)
-    yield
-    assert stack.processes[f"adapter:{AGENCY}"].poll() is None, f"the BPJS Kesehatan adapter died\n{stack.logs()}"
+# The simulator takes its consumer from the same settings the adapter signs with.
+ENV = agency_env(AGENCY, {"cons_id": DEV_CONS_ID, "secret": DEV_SECRET, **QUICK_RECOVERY})
+stack, calm_agency = one_agency_stack(AGENCY, ENV, BpjsKnobs())
 
 
 async def test_active_and_inactive_members_both_complete_with_their_status(stack: HubStack) -> None:
@@ -84,14 +61,7 @@ async def test_a_nik_not_in_the_jkn_register_is_rejected_with_a_clear_code(stack
 
 
 async def test_a_bpjs_outage_is_waited_out_and_the_check_completes(stack: HubStack) -> None:
-    await stack.set_knobs(AGENCY, down=True)
-    case_id = await stack.submit(jkn_check())
-    await asyncio.sleep(1.5)  # retried, then paused behind the open circuit
-    async with stack.client() as client:
-        assert (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "ROUTED"
-    await stack.set_knobs(AGENCY, down=False)
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await outage_waited_out(stack, AGENCY, jkn_check())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert case["outputs"]["membership_status"] == "AKTIF"
@@ -99,12 +69,8 @@ async def test_a_bpjs_outage_is_waited_out_and_the_check_completes(stack: HubSta
 
 async def test_a_lost_reply_is_retried_and_the_check_is_recorded_once(stack: HubStack) -> None:
     before = (await stack.ledger(AGENCY))["applied"]
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=1.0)
-    case_id = await stack.submit(jkn_check())
-    await asyncio.sleep(1.0)
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=0.0)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await lost_reply_retried(stack, AGENCY, jkn_check())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert (await stack.ledger(AGENCY))["applied"] == before + 1, "the retry replayed the recorded check"

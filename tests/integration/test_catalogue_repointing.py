@@ -14,12 +14,13 @@ from sqlalchemy import select
 
 from hub.catalogue import Catalogue, export_shipped
 from hub.db.engine import create_engine, create_sessionmaker
-from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
+from hub.db.models import HistoryRecord, OutboxMessage, Step
 from hub.domain.workflow import Workflow
 from hub.runtime.router import Router
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
+from support.samples import case_row
 
 
 def repointed_catalogue(tmp_path: Path, service: str, provider: str) -> Path:
@@ -45,18 +46,7 @@ async def route_one(database_url: str, catalogue: Catalogue, service: str) -> tu
     case_id = uuid.uuid4()
     try:
         async with sessions.begin() as session:
-            session.add(
-                Case(
-                    id=case_id,
-                    client_id="portal",
-                    request_hash="x",
-                    service=service,
-                    status=Status.SUBMITTED.value,
-                    applicant={"nik": "1375015203900007", "name": "Siti"},
-                    data={},
-                    outputs={},
-                )
-            )
+            session.add(case_row(service, applicant={"nik": "1375015203900007", "name": "Siti"}, data={}, case_id=case_id))
             session.add(HistoryRecord(case_id=case_id, to_status=Status.SUBMITTED.value))
         envelope = Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="test")
         await Router(sessions, Workflow(catalogue)).handle(envelope, SimpleNamespace(headers=[]))  # type: ignore[arg-type]

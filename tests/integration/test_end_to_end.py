@@ -3,9 +3,9 @@ real Kafka, real PostgreSQL, the Samsat simulator as the agency."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from datetime import date, datetime
-from pathlib import Path
 
 import pytest
 
@@ -13,13 +13,9 @@ from support.stack import HubStack, pkb_request
 
 
 @pytest.fixture
-async def stack(kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path: Path) -> AsyncIterator[HubStack]:
-    hub = HubStack(database_url=await new_database(), kafka_bootstrap=kafka_bootstrap, workdir=tmp_path)
-    await hub.start_all()
-    try:
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    async with hub_stack() as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 async def test_annual_vehicle_tax_request_completes_with_samsat_outputs_and_full_history(stack: HubStack) -> None:

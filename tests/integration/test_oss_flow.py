@@ -6,62 +6,28 @@ whether the NIB is the licence itself or comes with what is still required.
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import pytest
-
 from adapters.oss import DEV_CREDENTIALS
-from support.stack import HubStack, step_transitions
+from adapters.oss.contract import NIK, registration_data
+from adapters.oss.simulator import OssKnobs
+from support.scenarios import lost_reply_retried, outage_waited_out
+from support.stack import QUICK_RECOVERY, HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "oss"
-NIK = "1375015203900007"
-DEFAULT_KNOBS: dict[str, Any] = {
-    "latency_ms": 0,
-    "error_rate": 0.0,
-    "down": False,
-    "drop_reply_after_apply": 0.0,
-    "garble_rate": 0.0,
-    "daily_quota": None,
-    "token_ttl_seconds": 300,
-    "forced_risk": None,
-}
 
 
 def nib_request(**changes: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "business_name": "Kedai Nasi Kapau Uni Siti",
-        "kbli": "56103",
-        "business_scale": "micro",
-        "regency_code": "1375",
-        "capital": 50_000_000,
-    }
-    return {"service": "oss.nib_registration", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {**data, **changes}}
+    """The portal's request for the contract's sample business (override to vary)."""
+    return {"service": "oss.nib_registration", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": registration_data(**changes)}
 
 
 def env() -> dict[str, str]:
-    """The credentials the simulator starts with (HubStack passes the dev ones), and short
-    backoffs so an outage resolves quickly in tests."""
-    return {
-        **{f"MPP_AGENCIES__OSS__{name.upper()}": value for name, value in DEV_CREDENTIALS.items()},
-        "MPP_AGENCIES__OSS__RETRY_MAX_WAIT_SECONDS": "0.2",
-        "MPP_AGENCIES__OSS__BREAKER_RESET_SECONDS": "1",
-    }
+    """The credentials the simulator starts with (HubStack passes the dev ones), and quick recovery from an outage."""
+    return agency_env(AGENCY, {**DEV_CREDENTIALS, **QUICK_RECOVERY})
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(agencies=(AGENCY,), extra_env=env()) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
-    await stack.set_knobs(AGENCY, **DEFAULT_KNOBS)
-    yield
-    assert stack.processes[f"adapter:{AGENCY}"].poll() is None, f"the OSS adapter process died\n{stack.logs()}"
+stack, calm_agency = one_agency_stack(AGENCY, env(), OssKnobs())
 
 
 async def applied(stack: HubStack) -> int:
@@ -112,14 +78,8 @@ async def test_an_unknown_kbli_is_rejected_with_the_reason_and_nothing_registere
 
 async def test_an_oss_outage_is_waited_out_and_the_nib_is_registered_once(stack: HubStack) -> None:
     before = await applied(stack)
-    await stack.set_knobs(AGENCY, down=True)
-    case_id = await stack.submit(nib_request())
-    await asyncio.sleep(1.5)  # retried, then paused behind the open circuit
-    async with stack.client() as client:
-        assert (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "ROUTED"
-    await stack.set_knobs(AGENCY, down=False)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await outage_waited_out(stack, AGENCY, nib_request())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert case["outputs"]["risk_level"] == "low"
@@ -128,12 +88,8 @@ async def test_an_oss_outage_is_waited_out_and_the_nib_is_registered_once(stack:
 
 async def test_a_lost_reply_is_retried_without_a_second_nib(stack: HubStack) -> None:
     before = await applied(stack)
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=1.0)
-    case_id = await stack.submit(nib_request())
-    await asyncio.sleep(1.0)
-    await stack.set_knobs(AGENCY, drop_reply_after_apply=0.0)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await lost_reply_retried(stack, AGENCY, nib_request())
 
     assert case["status"] == "COMPLETED", stack.logs()
     assert await applied(stack) == before + 1, "the retry got the stored NIB"

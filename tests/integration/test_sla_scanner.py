@@ -18,6 +18,7 @@ from hub.runtime.sla_scanner import SlaScanner, breach_message_id
 from schemas.calendar import WorkingCalendar
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
+from support.samples import case_row
 
 NIK = "3171015203900007"
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # Tuesday 12:00 WIB
@@ -46,18 +47,8 @@ async def add_case(
     case_id = uuid.uuid4()
     step_ids = [uuid.uuid4() for _ in steps]
     async with sessions.begin() as session:
-        session.add(
-            Case(
-                id=case_id,
-                client_id="portal",
-                request_hash="x",
-                service="polri.skck_new",
-                status=case_status.value,
-                applicant={"nik": NIK, "name": "Siti Aminah"},
-                data={"nik": NIK},
-                outputs={},
-            )
-        )
+        applicant = {"nik": NIK, "name": "Siti Aminah"}
+        session.add(case_row("polri.skck_new", applicant=applicant, data={"nik": NIK}, status=case_status, case_id=case_id))
         await session.flush()
         for step_id, fields in zip(step_ids, steps, strict=True):
             session.add(

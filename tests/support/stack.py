@@ -13,12 +13,14 @@ import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
+from pydantic import BaseModel
 
 from deploy.kafka.local_kafka import free_ports
 
@@ -27,8 +29,44 @@ AUTH = {"Authorization": "Bearer test-portal-key"}
 CORE = ("api", "relay", "router")
 
 
+#: Adapter settings that let an outage resolve quickly in tests: short backoffs, a breaker that soon half-opens.
+QUICK_RECOVERY: dict[str, str] = {"retry_max_wait_seconds": "0.2", "breaker_reset_seconds": "1"}
+
+
+def agency_env(agency: str, settings: dict[str, str]) -> dict[str, str]:
+    """``settings`` of one agency as the environment variables the hub reads (``MPP_AGENCIES__<AGENCY>__<FIELD>``)."""
+    return {f"MPP_AGENCIES__{agency.upper()}__{name.upper()}": value for name, value in settings.items()}
+
+
+async def http_ready(url: str, *, timeout: float, interval: float = 0.1, check: Callable[[], None] = lambda: None) -> bool:
+    """Whether ``url`` answered 200 within ``timeout`` seconds; ``check`` runs before each
+    try and raises when waiting longer is pointless (the server's process died)."""
+    deadline = time.monotonic() + timeout
+    async with httpx.AsyncClient() as client:
+        while time.monotonic() < deadline:
+            check()
+            try:
+                if (await client.get(url)).status_code == 200:
+                    return True
+            except httpx.TransportError:
+                pass
+            await asyncio.sleep(interval)
+    return False
+
+
 def pkb_request(nik: str, plate: str, vehicle_type: str = "car", name: str = "Warga Uji") -> dict[str, Any]:
     return {"service": "samsat.pkb_annual", "applicant": {"nik": nik, "name": name}, "data": {"plate": plate, "vehicle_type": vehicle_type}}
+
+
+def terminate(process: subprocess.Popen[bytes], *, timeout: float) -> None:
+    """Stop ``process`` as a supervisor would: SIGTERM (a clean shutdown), then SIGKILL if
+    it is still running after ``timeout`` seconds."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def _die_with_parent() -> None:
@@ -132,12 +170,7 @@ class HubStack:
         process = self.processes.get(self._key(component))
         if process is None or process.poll() is not None:
             return
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        terminate(process, timeout=20)
 
     def stop_all(self) -> None:
         for component in reversed(self.components):
@@ -160,16 +193,8 @@ class HubStack:
         await self.wait_http(self.api_url + "/healthz")
 
     async def wait_http(self, url: str, timeout: float = 90.0) -> None:
-        deadline = time.monotonic() + timeout
-        async with httpx.AsyncClient() as client:
-            while time.monotonic() < deadline:
-                try:
-                    if (await client.get(url)).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError(f"{url} not ready after {timeout}s\n{self.logs()}")
+        if not await http_ready(url, timeout=timeout):
+            raise AssertionError(f"{url} not ready after {timeout}s\n{self.logs()}")
 
     def client(self) -> httpx.AsyncClient:
         return httpx.AsyncClient(base_url=self.api_url, headers=AUTH, timeout=10)
@@ -203,6 +228,14 @@ class HubStack:
     async def set_knobs(self, agency: str = "samsat", **knobs: Any) -> None:
         async with httpx.AsyncClient() as client:
             (await client.put(self.simulator_url_of(agency) + "/_sim/knobs", json=knobs)).raise_for_status()
+
+    async def calm(self, agency: str, knobs: BaseModel) -> None:
+        """Every fault knob of ``agency``'s simulator back at its default in ``knobs`` (the
+        simulator's knobs model); the seed of its random stays as it is."""
+        await self.set_knobs(agency, **knobs.model_dump(mode="json", exclude={"seed"}))
+
+    def assert_adapter_alive(self, agency: str) -> None:
+        assert self.processes[f"adapter:{agency}"].poll() is None, f"the {agency} adapter process died\n{self.logs()}"
 
     async def submit(self, body: dict[str, Any], *, headers: dict[str, str] | None = None) -> str:
         """POST one request as the portal; the case id of the 202."""
@@ -272,3 +305,25 @@ async def submit_many(stack: HubStack, bodies: list[dict[str, Any]], *, concurre
 
     async with stack.client() as client:
         return list(await asyncio.gather(*(one(client, body) for body in bodies)))
+
+
+def one_agency_stack(agency: str, env: dict[str, str], knobs: BaseModel) -> tuple[Any, Any]:
+    """The two fixtures of a module that runs one agency end to end, assigned as
+    ``stack, calm_agency = one_agency_stack(...)``: ``stack``, the hub with only that
+    agency and ``env``, started once for the module (starting processes is the slow
+    part); and ``calm_agency`` (autouse), which starts every test from ``knobs`` (the
+    simulator's knobs model, defaults unless set) and ends it checking that the
+    adapter process survived."""
+
+    @pytest.fixture(scope="module", name="stack")
+    async def stack(hub_stack: Callable[..., contextlib.AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+        async with hub_stack(agencies=(agency,), extra_env=env) as hub:
+            yield hub
+
+    @pytest.fixture(autouse=True, name="calm_agency")
+    async def calm_agency(stack: HubStack) -> AsyncIterator[None]:
+        await stack.calm(agency, knobs)
+        yield
+        stack.assert_adapter_alive(agency)
+
+    return stack, calm_agency

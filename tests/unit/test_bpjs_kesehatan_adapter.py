@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.bpjs_kesehatan import adapter_factory
+from adapters.bpjs_kesehatan import plugin
 from adapters.bpjs_kesehatan.adapter import BpjsKesehatanAdapter, BpjsKesehatanSettings
 from adapters.bpjs_kesehatan.native import tanda_tangan
 from adapters.bpjs_kesehatan.simulator import create_app, nomor_kartu
@@ -109,7 +109,7 @@ async def test_every_request_is_signed_and_carries_the_step_id_as_reference(sent
 def test_the_adapter_is_synchronous_and_needs_its_consumer_credentials() -> None:
     assert BpjsKesehatanAdapter.style is BackendStyle.SYNC
     with pytest.raises(AdapterSettingsError) as refused:
-        adapter_factory(BackendSettings(base_url="http://bpjs.test"))
+        plugin.adapter(BackendSettings(base_url="http://bpjs.test"))
     assert "MPP_AGENCIES__BPJS_KESEHATAN__CONS_ID" in str(refused.value)
     assert "MPP_AGENCIES__BPJS_KESEHATAN__SECRET" in str(refused.value)
 

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.bpjs_kesehatan import simulator_factory
+from adapters.bpjs_kesehatan import plugin
 from adapters.bpjs_kesehatan.native import HasilPengecekan, tanda_tangan
 from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET, BpjsKnobs, create_app, nomor_kartu, peserta
 from adapters.sdk.contract import SimulatorOptions
@@ -225,12 +225,12 @@ async def test_status_override_replaces_the_status_code_and_a_daily_quota_is_429
 
 
 async def test_the_factory_takes_the_hubs_consumer_and_refuses_unknown_secret_names() -> None:
-    app = simulator_factory(SimulatorOptions(secrets={"cons_id": "hub-prod", "secret": "s3cret"}))
+    app = plugin.simulator(SimulatorOptions(secrets={"cons_id": "hub-prod", "secret": "s3cret"}))
     async with in_process(app) as client:
         assert (await check(client, permintaan(), headers(datetime.now(WIB), "hub-prod", "s3cret"))).status_code == 200
         assert (await check(client, permintaan("step-2"), headers(datetime.now(WIB)))).status_code == 401
     with pytest.raises(ValueError, match="unknown BPJS Kesehatan simulator secret"):
-        simulator_factory(SimulatorOptions(secrets={"api_key": "x"}))
+        plugin.simulator(SimulatorOptions(secrets={"api_key": "x"}))
 
 
 def test_knobs_refuse_unknown_names() -> None:

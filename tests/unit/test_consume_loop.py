@@ -27,6 +27,7 @@ from messaging.consume import LoopTiming
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.messages import StepCommand
+from support.records import consumer_record
 
 TOPIC = "mpp.commands.fake"
 P0 = TopicPartition(TOPIC, 0)
@@ -49,19 +50,7 @@ def record(
     tp: TopicPartition, offset: int, value: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
 ) -> ConsumerRecord[bytes, bytes]:
     value = envelope_bytes(n=offset) if value is None else value
-    return ConsumerRecord(
-        topic=tp.topic,
-        partition=tp.partition,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"case-key",
-        value=value,
-        checksum=None,
-        serialized_key_size=8,
-        serialized_value_size=len(value) if value is not None else -1,
-        headers=headers or [(Headers.CORRELATION_ID, b"corr-1")],
-    )
+    return consumer_record(tp, offset, value, headers or None)
 
 
 class FakeConsumer:

@@ -7,7 +7,7 @@ import base64
 import json
 
 import pytest
-from aiokafka import ConsumerRecord
+from aiokafka import ConsumerRecord, TopicPartition
 from sqlalchemy.dialects import postgresql
 
 from hub.config import Settings
@@ -23,6 +23,7 @@ from hub.features.deadletters.policy import (
     replay_refusal,
 )
 from hub.features.deadletters.service import DeadLetterFilter
+from support.records import consumer_record
 
 NIK = "3171015203900007"
 
@@ -129,19 +130,7 @@ def test_a_record_without_origin_or_value_is_never_replayed_even_forced() -> Non
 
 
 def _record(headers: list[tuple[str, bytes]], *, offset: int = 7, value: bytes | None = b"poison") -> ConsumerRecord[bytes, bytes]:
-    return ConsumerRecord(
-        topic="mpp.deadletter",
-        partition=1,
-        offset=offset,
-        timestamp=1_760_000_000_000,
-        timestamp_type=0,
-        key=b"k",
-        value=value,
-        checksum=None,
-        serialized_key_size=1,
-        serialized_value_size=6,
-        headers=headers,
-    )
+    return consumer_record(TopicPartition("mpp.deadletter", 1), offset, value, headers, key=b"k", timestamp=1_760_000_000_000)
 
 
 DLQ_HEADERS = [

@@ -478,7 +478,7 @@ async def test_neither_the_secret_nor_a_token_reaches_logs_or_errors(make_adapte
     with pytest.raises(AgencyAnswerInvalid) as exc:
         await adapter.execute(kswp(), uuid.uuid4())
 
-    seen = caplog.text + str(exc.value) + repr(adapter.settings) + repr(adapter._token)
+    seen = caplog.text + str(exc.value) + repr(adapter.settings) + repr(adapter._tokens._token)
     assert "DJP access token obtained" in caplog.text  # logging did happen ...
     assert SECRET not in seen  # ... without the secret
     assert base64.b64encode(f"mpp-hub:{SECRET}".encode()).decode() not in seen

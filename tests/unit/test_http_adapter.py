@@ -14,6 +14,7 @@ import pytest
 from pydantic import BaseModel, Field
 
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, BackendSettings, TransientBackendError
+from adapters.sdk.base import validated_answer
 from adapters.sdk.http import HttpAdapter
 from adapters.sdk.settings import ApiKeySettings
 from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, fail_with, recorded_adapters
@@ -215,3 +216,16 @@ def test_a_completed_step_carries_the_output_and_the_agencys_own_status_and_refe
         "R" * 200,
     )
     assert ContohAdapter.completed(ContohNative(jumlah=3), "SELESAI").agency_ref is None
+
+
+def test_an_answer_that_does_not_fit_its_model_is_the_agencys_fault_named_without_values() -> None:
+    class Answer(BaseModel):
+        nomor: str = Field(pattern=r"^[0-9]{4}$")
+
+    assert validated_answer(Answer, {"nomor": "1234"}, "unused") == Answer(nomor="1234")
+    with pytest.raises(AgencyAnswerInvalid) as caught:
+        validated_answer(Answer, {"nomor": "rahasia-99"}, "X's receipt does not match its schema", code="agency_output_invalid")
+
+    assert caught.value.code == "agency_output_invalid"
+    assert caught.value.message.startswith("X's receipt does not match its schema: nomor")
+    assert "rahasia-99" not in caught.value.message

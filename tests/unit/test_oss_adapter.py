@@ -19,38 +19,21 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.oss import DEV_CREDENTIALS, adapter_factory
+from adapters.oss import DEV_CREDENTIALS, plugin
 from adapters.oss.adapter import RISK_MAP, OssAdapter, OssSettings
+from adapters.oss.contract import NIK, command
 from adapters.oss.native import SkalaResiko
 from adapters.oss.simulator import create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, TransientBackendError
 from adapters.sdk.base import BackendStyle
 from adapters.sdk.testing.clock import WIB
 from schemas.lifecycle import Status
-from schemas.messages import Applicant, StepCommand
 from schemas.services.oss import NibRegistrationOutput
 
-NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NIB = "9120001234567"
 
 Handler = Callable[[httpx.Request], httpx.Response]
-
-
-def command(**changes: Any) -> StepCommand:
-    data: dict[str, Any] = {
-        "business_name": "Kedai Nasi Kapau Uni Siti",
-        "kbli": "56103",
-        "business_scale": "micro",
-        "regency_code": "1375",
-        "capital": 50_000_000,
-    }
-    return StepCommand(
-        service="oss.nib_registration",
-        operation="nib_registration",
-        applicant=Applicant(nik=NIK, name="Siti Rahmah"),
-        data={**data, **changes},
-    )
 
 
 def nib_data(**changes: Any) -> dict[str, Any]:
@@ -146,7 +129,7 @@ def test_missing_credentials_stop_the_adapter_naming_the_variables() -> None:
     from adapters.sdk import BackendSettings
 
     with pytest.raises(AdapterSettingsError) as caught:
-        adapter_factory(BackendSettings(base_url="http://oss.test"))  # type: ignore[arg-type]
+        plugin.adapter(BackendSettings(base_url="http://oss.test"))  # type: ignore[arg-type]
 
     assert set(caught.value.variables) == {"MPP_AGENCIES__OSS__USER_KEY", "MPP_AGENCIES__OSS__USERNAME", "MPP_AGENCIES__OSS__PASSWORD"}
 

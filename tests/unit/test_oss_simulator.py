@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from adapters.oss import DEV_CREDENTIALS, simulator_factory
+from adapters.oss import DEV_CREDENTIALS, plugin
 from adapters.oss.native import BalasanGalat, DataNib
 from adapters.oss.simulator import OssKnobs, create_app
 from adapters.sdk.contract import SimulatorOptions
@@ -229,7 +229,7 @@ async def test_the_daily_quota_refuses_with_kuota_habis(oss: Oss) -> None:
 
 
 async def test_the_plugin_starts_the_simulator_with_the_hub_credentials() -> None:
-    app = simulator_factory(SimulatorOptions(secrets={"user_key": "k", "username": "u", "password": "p"}))
+    app = plugin.simulator(SimulatorOptions(secrets={"user_key": "k", "username": "u", "password": "p"}))
     async with in_process(app) as client:
         oss = Oss(client)
         assert galat(await oss.token()) == (401, "USER_KEY_TIDAK_VALID")

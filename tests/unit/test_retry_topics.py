@@ -24,6 +24,7 @@ from messaging import retry_levels as rt
 from messaging.consume import LoopTiming
 from schemas import topics
 from schemas.envelope import Envelope, Headers
+from support.records import DEFAULT_HEADERS, consumer_record
 
 NIK = "1375015203900007"
 LEVEL1 = "mpp.retry.fake.1"
@@ -40,22 +41,10 @@ def record(
     headers: list[tuple[str, bytes]] | None = None,
 ) -> ConsumerRecord[bytes, bytes]:
     value = command_envelope().to_bytes() if value is None else value
-    hs = list(headers or [(Headers.CORRELATION_ID, b"corr-1")])
+    hs = list(headers or DEFAULT_HEADERS)
     if not_before is not None:
         hs.append((rt.H_NOT_BEFORE, str(not_before).encode()))
-    return ConsumerRecord(
-        topic=tp.topic,
-        partition=tp.partition,
-        offset=offset,
-        timestamp=0,
-        timestamp_type=0,
-        key=b"case-key",
-        value=value,
-        checksum=None,
-        serialized_key_size=8,
-        serialized_value_size=len(value),
-        headers=hs,
-    )
+    return consumer_record(tp, offset, value, hs)
 
 
 # --- configuration and bounds -----------------------------------------------------------

@@ -8,6 +8,7 @@ from hub.catalogue import Catalogue
 from hub.domain.engine import aggregate
 from hub.domain.inputs import check_composite_request
 from schemas.lifecycle import Status
+from support.samples import APPLICANT, vehicle_transfer_data
 
 S = Status
 
@@ -46,17 +47,8 @@ def test_composite_data_errors_are_named_in_the_request_and_normalised_values_ke
     catalogue = Catalogue.load()
     composite = catalogue.composite("mpp.vehicle_ownership_transfer")
     assert composite is not None
-    applicant = {"nik": "1375020101850011", "name": "Rudi"}
-    good = {
-        "plate": "ba2024la",
-        "vehicle_type": "car",
-        "chassis_number": "MHABCDEFGHJKLMNPR",
-        "engine_number": "ABC1234567",
-        "previous_owner_nik": "1375015203900007",
-        "bpkb_number": "P12345678",
-        "sale_receipt_number": "KW/1",
-        "sale_receipt_stamped": True,
-    }
+    applicant = APPLICANT
+    good = vehicle_transfer_data()
 
     data, problems = check_composite_request(composite, catalogue, good, applicant)
     assert [(p.loc, p.type) for p in problems] == []

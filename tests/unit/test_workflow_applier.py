@@ -19,21 +19,13 @@ from hub.domain.workflow import Trace, Workflow, plan, snapshot
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.lifecycle import Status
+from support.samples import APPLICANT, case_row, vehicle_transfer_data
 
 CATALOGUE = Catalogue.load()
 NOW = datetime(2031, 3, 3, 9, 0, tzinfo=UTC)
 TRACE = Trace(correlation_id="corr-1", traceparent="00-" + "1" * 32 + "-" + "2" * 16 + "-01")
-APPLICANT = {"nik": "1375020101850011", "name": "Rudi"}
-TRANSFER_DATA = {
-    "plate": "BA 2024 LA",
-    "vehicle_type": "car",
-    "chassis_number": "MHABCDEFGHJKLMNPR",
-    "engine_number": "ABC1234567",
-    "previous_owner_nik": "1375015203900007",
-    "bpkb_number": "P12345678",
-    "sale_receipt_number": "KW/1",
-    "sale_receipt_stamped": True,
-}
+#: As the request validation left it: the plate normalised.
+TRANSFER_DATA = vehicle_transfer_data(plate="BA 2024 LA")
 
 
 class RecordingSession:
@@ -54,17 +46,7 @@ def workflow() -> Workflow:
 
 
 def new_case(service: str, data: dict[str, Any], kind: str) -> tuple[Case, list[Step]]:
-    case = Case(
-        id=uuid.uuid4(),
-        client_id="portal",
-        request_hash="x",
-        service=service,
-        kind=kind,
-        status=Status.SUBMITTED.value,
-        applicant=APPLICANT,
-        data=data,
-        outputs={},
-    )
+    case = case_row(service, applicant=APPLICANT, data=data, kind=kind)
     return case, plan(case, CATALOGUE)
 
 

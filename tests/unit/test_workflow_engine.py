@@ -30,20 +30,11 @@ from hub.domain.decisions import (
 )
 from hub.domain.engine import decide, decide_cancel
 from schemas.lifecycle import TERMINAL, Status
+from support.samples import APPLICANT, PHYSICAL_CHECK, vehicle_transfer_data
 
 S = Status
 CATALOGUE = Catalogue.load()
-APPLICANT = {"nik": "1375020101850011", "name": "Rudi"}
-CHECK = {"chassis_number": "MHABCDEFGHJKLMNPR", "engine_number": "ABC1234567"}
-TRANSFER_DATA = {
-    "plate": "ba2024la",
-    "vehicle_type": "car",
-    **CHECK,
-    "previous_owner_nik": "1375015203900007",
-    "bpkb_number": "P12345678",
-    "sale_receipt_number": "KW/1",
-    "sale_receipt_stamped": True,
-}
+TRANSFER_DATA = vehicle_transfer_data()
 
 
 def step(
@@ -113,7 +104,7 @@ def test_a_new_case_starts_its_steps_without_dependencies_and_is_routed_before_i
     assert decisions == [
         StartStep(
             "police_check",
-            inputs={"plate": "BA 2024 LA", "vehicle_type": "car", **CHECK},
+            inputs={"plate": "BA 2024 LA", "vehicle_type": "car", **PHYSICAL_CHECK},
             service="polri.vehicle_check",
             agency="polri",
             operation="vehicle_check",
@@ -165,7 +156,7 @@ def test_a_step_waits_until_every_dependency_completed() -> None:
 def test_a_dependant_gets_its_inputs_from_the_outputs_of_the_step_it_waits_for() -> None:
     checked = {
         "plate": "BA 2024 LA",
-        "physical_check": CHECK,
+        "physical_check": PHYSICAL_CHECK,
         "clearance_number": "CF/1",
         "checked_on": "2031-01-02",
         "stolen_or_blocked": False,
@@ -177,7 +168,7 @@ def test_a_dependant_gets_its_inputs_from_the_outputs_of_the_step_it_waits_for()
     [start] = of(StartStep, decide(state, CATALOGUE))
 
     assert start.step == "transfer" and start.agency == "samsat" and start.sla_working_days == 2.0
-    assert start.inputs["physical_check"] == CHECK
+    assert start.inputs["physical_check"] == PHYSICAL_CHECK
     assert start.inputs["plate"] == "BA 2024 LA", "inputs are normalised by the service's model"
     assert start.inputs["previous_owner_nik"] == TRANSFER_DATA["previous_owner_nik"]
 

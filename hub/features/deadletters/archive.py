@@ -20,8 +20,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.config import Settings
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 from hub.features.deadletters.policy import archive_status, original_headers, replay_count_of
-from messaging import ConsumeLoop, FailurePolicy, create_consumer, header, raw_record, skip_poison, started
+from hub.features.topic_reader import follow_topic
 from messaging import deadletters as dlq
+from messaging import header, raw_record
 from schemas import topics
 from schemas.envelope import Headers
 
@@ -98,18 +99,6 @@ class DeadLetterArchiver:
 
 
 async def run_archiver(settings: Settings, sessions: async_sessionmaker[AsyncSession], stop: asyncio.Event) -> None:
-    """Archive ``mpp.deadletter`` into the ``dead_letters`` table until ``stop`` is set.
-    The topic is prepared with the others by the router process."""
-    consumer = create_consumer(settings.kafka, GROUP_ID)
-    loop = ConsumeLoop(
-        consumer,
-        [topics.DEADLETTER],
-        DeadLetterArchiver(sessions, limit=settings.dlq.max_replays).handle,
-        name="dead-letter archiver",
-        decoder=raw_record,
-        # A dead letter cannot be dead-lettered again; raw records are never poison anyway.
-        failures=FailurePolicy(poison=skip_poison("dead-letter archiver")),
-        batch_size=settings.kafka.consumer_batch_size,
-    )
-    async with started(consumer):
-        await loop.run(stop)
+    """Archive ``mpp.deadletter`` into the ``dead_letters`` table until ``stop`` is set."""
+    handler = DeadLetterArchiver(sessions, limit=settings.dlq.max_replays).handle
+    await follow_topic(settings, topics.DEADLETTER, handler, group_id=GROUP_ID, name="dead-letter archiver", decoder=raw_record, stop=stop)

@@ -10,7 +10,8 @@ Needs the plug-in installed: ``pip install -e examples/dukcapil-adapter`` (`make
 from __future__ import annotations
 
 import importlib.util
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager
 from importlib.metadata import entry_points
 from pathlib import Path
 
@@ -93,22 +94,10 @@ async def test_the_contract_kit_passes() -> None:
 
 
 @pytest.fixture(scope="module")
-async def stack(
-    kafka_bootstrap: str, new_database: Callable[[], Awaitable[str]], tmp_path_factory: pytest.TempPathFactory
-) -> AsyncIterator[HubStack]:
-    hub = HubStack(
-        database_url=await new_database(),
-        kafka_bootstrap=kafka_bootstrap,
-        workdir=tmp_path_factory.mktemp("dukcapil-stack"),
-        agencies=("dukcapil",),
-        # The simulator runs on its development key; the adapter gets it as a settings extra.
-        extra_env={"MPP_AGENCIES__DUKCAPIL__API_KEY": DEV_API_KEY},
-    )
-    await hub.start_all()
-    try:
+async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
+    # The simulator runs on its development key; the adapter gets it as a settings extra.
+    async with hub_stack(agencies=("dukcapil",), extra_env={"MPP_AGENCIES__DUKCAPIL__API_KEY": DEV_API_KEY}) as hub:
         yield hub
-    finally:
-        hub.stop_all()
 
 
 async def test_the_running_hub_lists_the_service_as_connected(stack: HubStack) -> None:
