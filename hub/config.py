@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -91,6 +91,8 @@ class Settings(BaseSettings):
     # Re-pointing a service to another provider is an edit here, not a code change.
     catalogue_path: Path | None = None
     log_level: str = "INFO"
+    # MPP_LOG_FORMAT=json: one JSON object per line (with case, correlation and trace ids).
+    log_format: Literal["text", "json"] = "text"
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

@@ -41,6 +41,7 @@ from pydantic import ValidationError
 
 from messaging.errors import PoisonMessage, RetryLater
 from messaging.retry import RetryPolicy
+from messaging.tracing import failed, processing
 from schemas.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -151,6 +152,7 @@ class ConsumeLoop(Generic[T]):
         timing: LoopTiming = LoopTiming(),
     ) -> None:
         self._consumer = consumer
+        self._group: str | None = getattr(consumer, "_group_id", None)  # for span attributes
         self._handler = handler
         self.name = name
         self._decoder = decoder
@@ -292,13 +294,19 @@ class ConsumeLoop(Generic[T]):
         if self._not_before is not None and (due := self._not_before(record)) > self._clock():
             self._park(tp, state, record.offset, due)
             return False
+        with processing(record, self._group):
+            return await self._attempt(tp, state, record)
+
+    async def _attempt(self, tp: TopicPartition, state: _Partition, record: Record) -> bool:
         try:
             await self._process(record)
         except RetryLater as exc:
+            failed(exc)
             log.warning("%s: %s[%d]@%d waits %.1fs: %s", self.name, tp.topic, tp.partition, record.offset, exc.delay, exc)
             self._park(tp, state, record.offset, self._clock() + exc.delay)
             return False
-        except Exception:
+        except Exception as exc:
+            failed(exc)
             self.stats.handler_errors += 1
             state.failures += 1
             delay = self._failures.backoff.delay(state.failures)
@@ -320,6 +328,7 @@ class ConsumeLoop(Generic[T]):
         try:
             await self._handler(self._decoder(record), record)
         except PoisonMessage as exc:
+            failed(exc)
             await self._failures.poison(record, exc)
             self.stats.dead_lettered += 1
             return

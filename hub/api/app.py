@@ -19,6 +19,7 @@ from hub.catalogue import Catalogue
 from hub.config import Settings, load_catalogue
 from hub.db.engine import database
 from hub.domain.workflow import make_workflow
+from hub.observability.tracing import instrument_app
 
 
 def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions: async_sessionmaker[AsyncSession] | None = None) -> FastAPI:
@@ -38,6 +39,7 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
         lifespan=lifespan,
     )
     install_error_handlers(app)
+    instrument_app(app)
     app.include_router(requests.router)
     app.include_router(catalogue_api.router)
     app.include_router(callbacks.router)
