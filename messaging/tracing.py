@@ -17,7 +17,6 @@ trace) is kept either way: it is what every log line of the work is stamped with
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -161,22 +160,25 @@ def failed(error: BaseException) -> None:
 
 
 def _bind(record: ConsumerRecord[bytes, bytes]) -> list[tuple[ContextVar[str | None], Any]]:
-    correlation = header(record, Headers.CORRELATION_ID)
+    """Runs for every record, traced or not: one pass over the headers, no parsing."""
+    correlation = parent = None
+    for name, value in record.headers or ():
+        if name == Headers.CORRELATION_ID and correlation is None:
+            correlation = value.decode(errors="replace")
+        elif name == Headers.TRACEPARENT and parent is None:
+            parent = value.decode(errors="replace")
     return [
         (case_id, case_id.set(_case_of(record.key) or correlation)),
         (correlation_id, correlation_id.set(correlation)),
-        (_traceparent, _traceparent.set(header(record, Headers.TRACEPARENT))),
+        (_traceparent, _traceparent.set(parent)),
     ]
 
 
 def _case_of(key: bytes | None) -> str | None:
-    """Envelopes are keyed by their case (request) id; other keys name no case."""
-    if key is None or len(key) != 36:
+    """Envelopes are keyed by their case (request) id, a UUID; other keys name no case."""
+    if key is None or len(key) != 36 or key[8:9] != b"-" or key[23:24] != b"-":
         return None
-    try:
-        return str(uuid.UUID(key.decode()))
-    except ValueError:
-        return None
+    return key.decode(errors="replace")
 
 
 # ---------------------------------------------------------------- producing

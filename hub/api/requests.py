@@ -91,7 +91,7 @@ async def submit_request(
             session.add(HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}"))
             submitted = RequestSubmitted(service=service_code, applicant=body.applicant, data=data)
             traceparent = current_traceparent()  # this request's span: the case's trace starts here
-            case.trace_id = trace_id_of(traceparent)
+            case.traceparent = traceparent
             enqueue(
                 session,
                 topics.REQUESTS,
@@ -128,7 +128,7 @@ async def cancel_request(
         case = await _owned_case(session, request_id, client, for_update=True)
         if Status(case.status).is_terminal:
             raise ApiError(409, "request_already_final", f"Request {request_id} is already {case.status}")
-        state.workflow.cancel(session, case, await current_steps(session, case), reason=reason, trace=_trace(case.id))
+        state.workflow.cancel(session, case, await current_steps(session, case), reason=reason, trace=_trace(case))
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
 
@@ -173,7 +173,7 @@ async def revise_step(
         step.superseded_by = revised.id
         transition(session, step, Status.CANCELLED, note=f"superseded by revised step {revised.id}")
         await session.flush()
-        await state.workflow.advance(session, case, message_id=None, trace=_trace(case.id))  # starts the revised step
+        await state.workflow.advance(session, case, message_id=None, trace=_trace(case))  # starts the revised step
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
 
@@ -252,8 +252,9 @@ async def _owned_case(session: AsyncSession, request_id: uuid.UUID, client: str,
     return case
 
 
-def _trace(case_id: uuid.UUID) -> Trace:
-    return Trace(correlation_id=str(case_id), traceparent=current_traceparent())
+def _trace(case: Case) -> Trace:
+    """A portal's later request about a case: its own span when traced, else the case's trace."""
+    return Trace(correlation_id=str(case.id), traceparent=current_traceparent(case.traceparent))
 
 
 async def _replay(state: ApiState, client: str, key: str, request_hash: str) -> RequestAccepted | None:
@@ -297,7 +298,7 @@ async def _case_view(session: AsyncSession, case: Case) -> CaseView:
         status=Status(case.status),
         applicant_nik_masked=mask_nik(case.applicant["nik"]),
         sla_breached_at=case.sla_breached_at,
-        trace_id=case.trace_id,
+        trace_id=trace_id_of(case.traceparent),
         created_at=case.created_at,
         updated_at=case.updated_at,
         outputs=case.outputs,

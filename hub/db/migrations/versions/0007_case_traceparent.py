@@ -1,4 +1,5 @@
-"""case trace id: the W3C trace id every hop of a case carries, shown in its view
+"""case traceparent: the W3C trace context of a case's submission, which its later hops
+(polls, SLA breaches) carry on and whose trace id its view shows
 
 Revision ID: 0007
 Revises: 0006
@@ -16,9 +17,9 @@ depends_on = None
 
 def upgrade() -> None:
     with op.batch_alter_table("cases") as batch:
-        batch.add_column(sa.Column("trace_id", sa.String(length=32), nullable=True))
+        batch.add_column(sa.Column("traceparent", sa.String(length=55), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("cases") as batch:
-        batch.drop_column("trace_id")
+        batch.drop_column("traceparent")
