@@ -202,8 +202,9 @@ class TracedProducer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka ships 
             return await super().send(topic, value=value, key=key, partition=partition, timestamp_ms=timestamp_ms, headers=headers)
         # Sent while processing (a report, a retry, a dead letter): a child of that work;
         # else (the relay) a child of the context the row carries.
-        parent = None if trace.get_current_span().get_span_context().is_valid else _parent(headers)
-        if parent is None and not trace.get_current_span().get_span_context().is_valid:
+        inside_work = trace.get_current_span().get_span_context().is_valid
+        parent = None if inside_work else _parent(headers)
+        if parent is None and not inside_work:
             # Not part of any trace (breaker heartbeats): no span of its own either.
             return await super().send(topic, value=value, key=key, partition=partition, timestamp_ms=timestamp_ms, headers=headers)
         span = _tracer.start_span(
