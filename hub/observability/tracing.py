@@ -97,7 +97,8 @@ _installed: Tracing | None = None
 
 def configure_tracing(process: str, *, exporter: SpanExporter | None = None) -> Tracing | None:
     """Install tracing when the environment asks for it, or with ``exporter`` (tests and
-    the benchmark: an in-memory one). Call it before engines and HTTP clients are made.
+    the benchmark: an in-memory one). Call it before engines and HTTP clients are made,
+    and once per process: OpenTelemetry's global tracer provider cannot be replaced.
     Returns None when tracing stays off."""
     global _installed
     if exporter is None and not wanted():
