@@ -75,6 +75,7 @@ from hub.config import ApiSettings, Settings, get_settings
 from hub.db.engine import create_engine
 from hub.db.migrate import upgrade
 from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step
+from hub.observability.tracing import configure_tracing
 from hub.runtime.processes import run_all
 from hub.runtime.router import CONSUMER as ROUTER_CONSUMER
 from hub.runtime.router import GROUP_ID as ROUTER_GROUP
@@ -313,7 +314,8 @@ def main(*, requests: int, concurrency: int, database_url: str | None, bootstrap
 
     Exit status 0 when every case completed, 1 otherwise (never because of speed)."""
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s bench %(levelname)s %(name)s: %(message)s")
-    print(f"mpp-hub bench: {requests} requests, concurrency {concurrency} ...", flush=True)
+    tracing = configure_tracing("bench")  # as every process: on when the OTEL_* environment asks
+    print(f"mpp-hub bench: {requests} requests, concurrency {concurrency}, tracing {'on' if tracing else 'off'} ...", flush=True)
 
     async def interruptible() -> BenchResult:
         # SIGINT/SIGTERM cancel the run, so its cleanup stops the hub and any broker it started.
@@ -331,6 +333,9 @@ def main(*, requests: int, concurrency: int, database_url: str | None, bootstrap
     except (asyncio.CancelledError, KeyboardInterrupt):
         print("bench interrupted; what it started has been stopped")
         return 130
+    finally:
+        if tracing is not None:
+            tracing.shutdown()
     print(format_result(result))
     if json_path is not None:
         json_path.write_text(json.dumps(result.to_dict(), indent=2) + "\n")

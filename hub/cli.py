@@ -16,6 +16,8 @@ from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.engine import is_sqlite
 from hub.db.migrate import upgrade
 from hub.features.deadletters.cli import dlq_app
+from hub.observability.logs import setup_logging
+from hub.observability.tracing import configure_tracing
 from hub.runtime import processes
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
@@ -76,23 +78,19 @@ def schemas_export(
     typer.echo(f"wrote {len(written)} files to {export.PUBLISHED}")
 
 
-def _setup_logging(settings: Settings, name: str) -> None:
-    logging.basicConfig(level=settings.log_level, format=f"%(asctime)s {name} %(levelname)s %(name)s: %(message)s")
-    for noisy in ("aiokafka", "httpx"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-
-
 MetricsPortOption = Annotated[
     int | None, typer.Option("--metrics-port", help="Serve /metrics, /livez and /readyz on this port (MPP_METRICS_PORT).")
 ]
 
 
 def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]], metrics_port: int | None = None) -> None:
-    """Run ``main`` until SIGINT/SIGTERM, which ask it to stop cleanly."""
+    """Run ``main`` until SIGINT/SIGTERM, which ask it to stop cleanly; with the
+    process's logging, its probes and metrics, and tracing when the OTEL_* environment asks for it."""
     settings = get_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
-    _setup_logging(settings, name)
+    setup_logging(name, level=settings.log_level, log_format=settings.log_format)
+    tracing = configure_tracing(name)
 
     async def runner() -> None:
         stop = asyncio.Event()
@@ -101,7 +99,11 @@ def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any
             loop.add_signal_handler(sig, stop.set)
         await processes.observed(settings, stop, main(settings, stop))
 
-    asyncio.run(runner())
+    try:
+        asyncio.run(runner())
+    finally:
+        if tracing is not None:
+            tracing.shutdown()  # exports what is left
 
 
 @db_app.command("upgrade")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -98,6 +98,8 @@ class Settings(BaseSettings):
     # Port of /metrics, /livez and /readyz on processes other than the API (which serves
     # them itself); None = not served. `mpp-hub dev` serves one registry for all roles.
     metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    # MPP_LOG_FORMAT=json: one JSON object per line (with case, correlation and trace ids).
+    log_format: Literal["text", "json"] = "text"
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)

@@ -7,6 +7,7 @@
 - ``consume``: the one partition-aware consume loop, with its decoders and failure policy;
 - ``deadletters``, ``retry``, ``retry_levels``: dead letters, the retry policy, the retry topics;
 - ``status``: the adapter breaker status published on ``mpp.adapter-status``;
+- ``tracing``: the bus's OpenTelemetry spans and the log context of the record at work;
 - ``errors``: what a handler raises to say "poison" or "not now".
 """
 

@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+import time
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from messaging import metrics
 from messaging.settings import KafkaSettings
+from messaging.tracing import TracedProducer
+
+log = logging.getLogger(__name__)
 
 
-class _MeteredProducer(AIOKafkaProducer):  # type: ignore[misc]  # aiokafka ships no type information
+class _MeteredProducer(TracedProducer):
     """Counts every send (``send_and_wait`` goes through ``send`` too) when the broker answers."""
 
     async def send(self, topic: str, *args: Any, **kwargs: Any) -> Any:
@@ -47,9 +55,41 @@ C = TypeVar("C", AIOKafkaProducer, AIOKafkaConsumer)
 
 @asynccontextmanager
 async def started(client: C) -> AsyncIterator[C]:
-    """``client`` started for the block and stopped after it, however it ends."""
+    """``client`` started for the block and stopped after it, however it ends. A group
+    member first waits for its group coordinator (see :func:`wait_for_group_coordinator`)."""
+    if isinstance(client, AIOKafkaConsumer) and (group := getattr(client, "_group_id", None)):
+        await wait_for_group_coordinator(client._client._bootstrap_servers, group)
     await client.start()
     try:
         yield client
     finally:
         await client.stop()
+
+
+async def wait_for_group_coordinator(bootstrap: str | list[str], group: str, *, timeout: float = 60.0) -> bool:
+    """Ask until ``group`` has a coordinator; False when none answered in ``timeout``.
+
+    On a fresh broker the offsets topic is created on a group's first use, and until
+    it is, a starting consumer logs every failed lookup as an ERROR. That resolves
+    itself, so it is not an error: the lookups here are quiet (debug), and a start on
+    a healthy broker prints none. Anything else wrong with the broker is left for the
+    consumer itself to report."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    deadline = time.monotonic() + timeout
+    try:
+        await admin.start()
+        while True:
+            try:
+                await admin.find_coordinator(group)
+                return True
+            except KafkaError as exc:
+                if not getattr(exc, "retriable", False) or time.monotonic() > deadline:
+                    log.warning("group coordinator for %s not found (%s); starting anyway", group, type(exc).__name__)
+                    return False
+                log.debug("group coordinator for %s not available yet: %s", group, type(exc).__name__)
+                await asyncio.sleep(0.2)
+    except (KafkaError, OSError) as exc:
+        log.warning("could not look up the group coordinator for %s (%s); starting anyway", group, type(exc).__name__)
+        return False
+    finally:
+        await admin.close()

@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from messaging import metrics
 from messaging.errors import PoisonMessage, RetryLater
 from messaging.retry import RetryPolicy
+from messaging.tracing import failed, processing
 from schemas.envelope import Envelope
 
 log = logging.getLogger(__name__)
@@ -165,7 +166,7 @@ class ConsumeLoop(Generic[T]):
         self._running: dict[TopicPartition, asyncio.Task[None]] = {}
         self._stop: asyncio.Event | None = None
         self.stats = LoopStats()
-        self._group = str(getattr(consumer, "_group_id", None) or "")  # the metrics' consumer group label
+        self._group = str(getattr(consumer, "_group_id", None) or "")  # the consumer group, for metrics and spans
         consumer.subscribe(list(topics), listener=_Rebalance(self))  # type: ignore[arg-type]
 
     @property
@@ -294,13 +295,19 @@ class ConsumeLoop(Generic[T]):
         if self._not_before is not None and (due := self._not_before(record)) > self._clock():
             self._park(tp, state, record.offset, due)
             return False
+        with processing(record, self._group or None):
+            return await self._attempt(tp, state, record)
+
+    async def _attempt(self, tp: TopicPartition, state: _Partition, record: Record) -> bool:
         try:
             await self._process(record)
         except RetryLater as exc:
+            failed(exc)
             log.warning("%s: %s[%d]@%d waits %.1fs: %s", self.name, tp.topic, tp.partition, record.offset, exc.delay, exc)
             self._park(tp, state, record.offset, self._clock() + exc.delay)
             return False
-        except Exception:
+        except Exception as exc:
+            failed(exc)
             self.stats.handler_errors += 1
             state.failures += 1
             delay = self._failures.backoff.delay(state.failures)
@@ -324,6 +331,7 @@ class ConsumeLoop(Generic[T]):
             await self._handler(self._decoder(record), record)
         except PoisonMessage as exc:
             metrics.consumed(record.topic, self._group, time.perf_counter() - started, exc)
+            failed(exc)
             await self._failures.poison(record, exc)
             self.stats.dead_lettered += 1
             return

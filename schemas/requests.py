@@ -91,6 +91,7 @@ class CaseView(BaseModel):
     error: StepError | None
     steps: list[StepView]
     history: list[HistoryEntry]
+    trace_id: str | None = Field(default=None, description="W3C trace id of the case: every hop of it, in the operators' tracing backend.")
 
 
 class RequestAccepted(BaseModel):

@@ -22,6 +22,7 @@ from hub.db.engine import database
 from hub.domain.workflow import make_workflow
 from hub.observability.health import ROUTES as OBSERVABILITY_ROUTES
 from hub.observability.health import RequestMetrics, database_check
+from hub.observability.tracing import instrument_app
 from messaging.probes import PROBES
 
 
@@ -45,6 +46,7 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
     install_error_handlers(app)
     app.add_middleware(RequestMetrics)
     app.router.routes.extend(OBSERVABILITY_ROUTES)  # /metrics, /livez, /readyz
+    instrument_app(app)
     app.include_router(requests.router)
     app.include_router(catalogue_api.router)
     app.include_router(callbacks.router)

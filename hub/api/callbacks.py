@@ -19,8 +19,9 @@ from hub.api.state import ApiState, api_state
 from hub.db.models import Step
 from hub.domain.cases import claim_message
 from hub.domain.outbox import enqueue
+from messaging.tracing import current_traceparent
 from schemas import topics
-from schemas.envelope import Envelope, MessageType, new_traceparent
+from schemas.envelope import Envelope, MessageType
 from schemas.messages import AgencyCallback
 
 router = APIRouter(prefix="/v1/callbacks", tags=["agency callbacks"])
@@ -76,6 +77,6 @@ async def agency_callback(
                 payload=callback.model_dump(mode="json"),
             ),
             correlation_id=str(step.case_id),
-            traceparent=request.headers.get("traceparent") or new_traceparent(),
+            traceparent=current_traceparent(request.headers.get("traceparent")),
         )
     return CallbackAccepted(step_id=step_id)

@@ -23,8 +23,10 @@ from hub.domain.cases import load_case, transition
 from hub.domain.inputs import check_composite_request
 from hub.domain.outbox import enqueue
 from hub.domain.workflow import Trace, current_steps
+from messaging import tracing as log_context
+from messaging.tracing import current_traceparent, trace_id_of
 from schemas import topics
-from schemas.envelope import Envelope, MessageType, new_traceparent
+from schemas.envelope import Envelope, MessageType
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import RequestSubmitted, StepError
@@ -70,6 +72,7 @@ async def submit_request(
             response.headers["Idempotent-Replayed"] = "true"
             return existing
     case_id = uuid.uuid4()
+    log_context.case_id.set(str(case_id))
     try:
         async with state.sessions.begin() as session:
             case = Case(
@@ -87,12 +90,14 @@ async def submit_request(
             session.add(case)
             session.add(HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}"))
             submitted = RequestSubmitted(service=service_code, applicant=body.applicant, data=data)
+            traceparent = current_traceparent()  # this request's span: the case's trace starts here
+            case.traceparent = traceparent
             enqueue(
                 session,
                 topics.REQUESTS,
                 Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="api", payload=submitted.model_dump(mode="json")),
                 correlation_id=str(case_id),
-                traceparent=new_traceparent(),
+                traceparent=traceparent,
             )
     except IntegrityError:
         # The same key raced us from another connection; its case is the answer.
@@ -123,7 +128,7 @@ async def cancel_request(
         case = await _owned_case(session, request_id, client, for_update=True)
         if Status(case.status).is_terminal:
             raise ApiError(409, "request_already_final", f"Request {request_id} is already {case.status}")
-        state.workflow.cancel(session, case, await current_steps(session, case), reason=reason, trace=_trace(case.id))
+        state.workflow.cancel(session, case, await current_steps(session, case), reason=reason, trace=_trace(case))
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
 
@@ -168,7 +173,7 @@ async def revise_step(
         step.superseded_by = revised.id
         transition(session, step, Status.CANCELLED, note=f"superseded by revised step {revised.id}")
         await session.flush()
-        await state.workflow.advance(session, case, message_id=None, trace=_trace(case.id))  # starts the revised step
+        await state.workflow.advance(session, case, message_id=None, trace=_trace(case))  # starts the revised step
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
 
@@ -247,8 +252,9 @@ async def _owned_case(session: AsyncSession, request_id: uuid.UUID, client: str,
     return case
 
 
-def _trace(case_id: uuid.UUID) -> Trace:
-    return Trace(correlation_id=str(case_id), traceparent=new_traceparent())
+def _trace(case: Case) -> Trace:
+    """A portal's later request about a case: its own span when traced, else the case's trace."""
+    return Trace(correlation_id=str(case.id), traceparent=current_traceparent(case.traceparent))
 
 
 async def _replay(state: ApiState, client: str, key: str, request_hash: str) -> RequestAccepted | None:
@@ -292,6 +298,7 @@ async def _case_view(session: AsyncSession, case: Case) -> CaseView:
         status=Status(case.status),
         applicant_nik_masked=mask_nik(case.applicant["nik"]),
         sla_breached_at=case.sla_breached_at,
+        trace_id=trace_id_of(case.traceparent),
         created_at=case.created_at,
         updated_at=case.updated_at,
         outputs=case.outputs,

@@ -54,6 +54,7 @@ class Case(Base):
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sla_breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True, doc="W3C traceparent of the submission: every hop's parent.")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

@@ -75,7 +75,7 @@ class Poller:
                         payload=poll.model_dump(mode="json"),
                     ),
                     correlation_id=str(case.id),
-                    traceparent=new_traceparent(),
+                    traceparent=case.traceparent or new_traceparent(),  # polls join the case's trace
                 )
         return len(steps)
 

@@ -55,7 +55,8 @@ class _QuietServer(uvicorn.Server):
 
 
 async def serve_asgi(app: Any, host: str, port: int, stop: asyncio.Event) -> None:
-    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on"))
+    # log_config=None: uvicorn's loggers go through the process's own (redacting) handlers.
+    server = _QuietServer(uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="on", log_config=None))
     task = asyncio.create_task(server.serve())
     stopper = asyncio.create_task(stop.wait())
     await asyncio.wait({task, stopper}, return_when=asyncio.FIRST_COMPLETED)

@@ -32,8 +32,9 @@ from messaging import (
     header,
     started,
 )
+from messaging.tracing import current_traceparent
 from schemas import topics
-from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
+from schemas.envelope import Envelope, Headers, MessageType
 from schemas.lifecycle import Status, can_transition
 from schemas.messages import StepError, StepStatusReport
 from schemas.validation import describe
@@ -52,7 +53,7 @@ class Router:
     async def handle(self, envelope: Envelope, record: ConsumerRecord[bytes, bytes]) -> None:
         trace = Trace(
             correlation_id=header(record, Headers.CORRELATION_ID) or str(envelope.request_id),
-            traceparent=header(record, Headers.TRACEPARENT) or new_traceparent(),
+            traceparent=current_traceparent(header(record, Headers.TRACEPARENT)),
         )
         async with self._sessions.begin() as session:
             if not await claim_message(session, CONSUMER, envelope.message_id):

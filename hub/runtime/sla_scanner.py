@@ -120,7 +120,7 @@ class SlaScanner:
                 payload=payload,
             ),
             correlation_id=str(case.id),
-            traceparent=new_traceparent(),
+            traceparent=case.traceparent or new_traceparent(),  # the breach joins the case's trace
         )
         log.info(
             "SLA breached: step %s of case %s (%s at %s) was due %s", step.id, case.id, step.service, step.agency, due_local.isoformat()

@@ -51,8 +51,9 @@ from messaging.probes import PROBES, kafka_check
 from messaging.retry import RetryPolicy
 from messaging.settings import KafkaSettings
 from messaging.topology import Topology, prepare
+from messaging.tracing import current_traceparent
 from schemas import topics
-from schemas.envelope import Envelope, Headers, MessageType, new_traceparent
+from schemas.envelope import Envelope, Headers, MessageType
 from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepCancel, StepCommand, StepError, StepPoll, StepStatusReport
 
@@ -243,7 +244,7 @@ class AdapterWorker:
         headers = envelope_headers(
             event,
             correlation_id=header(record, Headers.CORRELATION_ID) or str(incoming.request_id),
-            traceparent=header(record, Headers.TRACEPARENT) or new_traceparent(),
+            traceparent=current_traceparent(header(record, Headers.TRACEPARENT)),
         )
         await (await self._producer.send(topics.EVENTS, value=event.to_bytes(), key=event.key, headers=headers))
         log.info("step %s of request %s -> %s", incoming.step_id, incoming.request_id, report.status)
