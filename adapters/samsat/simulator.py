@@ -30,6 +30,12 @@ operation's ``Hasil...`` model; every error reply is
 ``POST /api/v1/bbnkb/balik-nama`` -- ownership transfer of a used vehicle (BBN-KB)
     :class:`~adapters.samsat.native.PermohonanBalikNama` ->
     :class:`~adapters.samsat.native.HasilBalikNama`.
+``POST /api/v1/stnk/penggantian`` -- replacement of a lost or damaged STNK
+    :class:`~adapters.samsat.native.PermohonanPenggantianStnk` ->
+    :class:`~adapters.samsat.native.HasilPenggantianStnk`.
+``POST /api/v1/mutasi/keluar`` -- mutation out to another province (cabut berkas)
+    :class:`~adapters.samsat.native.PermohonanMutasiKeluar` ->
+    :class:`~adapters.samsat.native.HasilMutasiKeluar`.
 
 Simulated register and business rules (deterministic, so tests can aim at them):
 
@@ -51,6 +57,14 @@ Simulated register and business rules (deterministic, so tests can aim at them):
   bermeterai`` false): 422 ``KWITANSI_TANPA_METERAI``; a transfer to the registered
   owner themself (``nik_pemilik_baru`` = ``nik_pemilik_lama``): 409
   ``PEMILIK_BARU_SAMA``.
+* **Replacement rules**: a lost STNK (``alasan`` HILANG) without ``no_laporan_polisi``:
+  422 ``LAPORAN_KEHILANGAN_WAJIB``. The replacement keeps the validity of the STNK it
+  replaces, derived from the plate (1-4 years ahead [I]); new STNK Rp100,000 /
+  Rp200,000 (PP 76/2020).
+* **Mutation rules**: a mutation out to Sumatera Barat itself (``kode_provinsi_tujuan``
+  13): 409 ``MUTASI_DALAM_PROVINSI``; the mutation letter costs Rp150,000 / Rp250,000
+  (PP 60/2016) and the file is ready ``mutasi_working_days`` working days later (knob,
+  default 3: "1-3 days" [I]).
 * Checks run in this order: register (404), documents (BPKB, receipt), owners,
   physical check. Malformed input (bad JSON, wrong pattern, unknown field): 422
   ``DATA_TIDAK_VALID`` with a ``kesalahan`` list.
@@ -115,6 +129,8 @@ __all__ = ["WIB", "DataRegister", "SamsatKnobs", "create_app", "data_register", 
 OPERASI_PENGESAHAN: Final[str] = "PKB_PENGESAHAN"
 OPERASI_PERPANJANGAN: Final[str] = "STNK_LIMA_TAHUNAN"
 OPERASI_BALIK_NAMA: Final[str] = "BBNKB_BALIK_NAMA"
+OPERASI_PENGGANTIAN: Final[str] = "STNK_PENGGANTIAN"
+OPERASI_MUTASI_KELUAR: Final[str] = "MUTASI_KELUAR"
 
 #: Longest idempotency key accepted; the hub's step ids are far shorter.
 MAX_PANJANG_KEY: Final[int] = 200
@@ -137,6 +153,7 @@ class SamsatKnobs(sim.Knobs):
     bpkb_working_days: int = Field(
         default=14, ge=1, le=120, description="Working days until a transferred vehicle's new BPKB is ready at Polda."
     )
+    mutasi_working_days: int = Field(default=3, ge=1, le=30, description="Working days until a mutation's released file can be collected.")
     error_status: Literal[500, 503] = Field(
         default=503,
         description="How error_rate fails: 503 SISTEM_SIBUK with Retry-After, or a bare 500 GALAT_INTERNAL (a crashed backend).",
@@ -288,6 +305,53 @@ def buat_balik_nama(call: sim.Call[native.PermohonanBalikNama], sequence: int) -
     ).model_dump(mode="json")
 
 
+def wajib_laporan_bila_hilang(call: sim.Call[native.PermohonanPenggantianStnk]) -> None:
+    p = call.payload
+    if p.alasan is native.AlasanPenggantian.HILANG and p.no_laporan_polisi is None:
+        raise sim.Refusal(
+            native.KodeError.LAPORAN_KEHILANGAN_WAJIB, "STNK hilang wajib dilampiri surat tanda lapor kehilangan dari Polri.", status=422
+        )
+
+
+def wajib_provinsi_lain(call: sim.Call[native.PermohonanMutasiKeluar]) -> None:
+    if call.payload.kode_provinsi_tujuan == KODE_PROVINSI:
+        raise sim.Refusal(native.KodeError.MUTASI_DALAM_PROVINSI, "Provinsi tujuan mutasi sama dengan provinsi asal.", status=409)
+
+
+def buat_penggantian(call: sim.Call[native.PermohonanPenggantianStnk], sequence: int) -> dict[str, Any]:
+    """A replacement STNK: the new STNK fee only, valid as the STNK it replaces [I]."""
+    p, today, key = call.payload, call.today, _key(call)
+    biaya = native.BIAYA_STNK[p.jenis_kendaraan]
+    return native.HasilPenggantianStnk(
+        nopol=p.nopol,
+        kode_bayar=kode_bayar_untuk(key, p.nopol),
+        biaya_stnk=biaya,
+        total_bayar=biaya,
+        no_stnk=sim.stable_digits("stnk", key, p.nopol, length=8),
+        stnk_berlaku_sampai=sim.add_years(today, 1 + sim.stable_int("masa-stnk", p.nopol) % 4),
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    ).model_dump(mode="json")
+
+
+def buat_mutasi_keluar(call: sim.Call[native.PermohonanMutasiKeluar], sequence: int) -> dict[str, Any]:
+    """The mutation letter and the day the released file can be collected."""
+    p, today, knobs = call.payload, call.today, call.knobs
+    assert isinstance(knobs, SamsatKnobs)
+    biaya = native.BIAYA_MUTASI[p.jenis_kendaraan]
+    return native.HasilMutasiKeluar(
+        nopol=p.nopol,
+        kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
+        biaya_mutasi=biaya,
+        total_bayar=biaya,
+        no_surat_mutasi=f"MTS/{KODE_PROVINSI}-{p.kode_provinsi_tujuan}/{sequence:05d}/{today:%Y}",
+        kode_provinsi_tujuan=p.kode_provinsi_tujuan,
+        berkas_siap=call.clock.add_working_days(today, knobs.mutasi_working_days),
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    ).model_dump(mode="json")
+
+
 def _key(call: sim.Call[Any]) -> str:
     assert call.key is not None
     return call.key
@@ -306,6 +370,12 @@ OPERASI: Final[tuple[sim.Operation[Any], ...]] = (
     sim.Operation(name=OPERASI_BALIK_NAMA, path=native.PATH_BALIK_NAMA, model=native.PermohonanBalikNama, subject=_nopol,
                   checks=(wajib_terdaftar, wajib_bpkb, wajib_meterai, wajib_penjual_pemilik, wajib_pemilik_baru_lain, wajib_cek_fisik),
                   produce=buat_balik_nama, summary="Ownership transfer of a used vehicle (BBN-KB)"),
+    sim.Operation(name=OPERASI_PENGGANTIAN, path=native.PATH_PENGGANTIAN_STNK, model=native.PermohonanPenggantianStnk, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_bpkb, wajib_laporan_bila_hilang, wajib_pemilik, wajib_cek_fisik),
+                  produce=buat_penggantian, summary="Replacement of a lost or damaged STNK"),
+    sim.Operation(name=OPERASI_MUTASI_KELUAR, path=native.PATH_MUTASI_KELUAR, model=native.PermohonanMutasiKeluar, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_bpkb, wajib_provinsi_lain, wajib_pemilik, wajib_cek_fisik),
+                  produce=buat_mutasi_keluar, summary="Mutation out to another province (cabut berkas)"),
 )  # fmt: skip
 
 
@@ -361,7 +431,7 @@ def create_app(knobs: SamsatKnobs | None = None, *, ledger_path: str = ":memory:
         dialect,
         OPERASI,
         title="Samsat backend simulator",
-        description="Native Samsat API (annual PKB + STNK, 5-year STNK + plates, BBN-KB) for mpp-hub adapter tests.",
+        description="Native Samsat API (annual PKB + STNK, 5-year STNK + plates, BBN-KB, STNK replacement, mutation out) for mpp-hub adapter tests.",
         version="2.0.0",
     )
 

@@ -14,10 +14,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from schemas.identifiers import Nik, PlateNumber
 from schemas.services.base import CanonicalModel, ServicePayloads
+from schemas.services.documents import PoliceReportNumber
 
 
 class VehicleType(StrEnum):
@@ -176,8 +177,68 @@ class OwnershipTransferOutput(CanonicalModel):
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
+class StnkLossReason(StrEnum):
+    LOST = "lost"
+    DAMAGED = "damaged"
+
+
+class StnkReplacementInput(CanonicalModel):
+    """Penggantian STNK hilang/rusak: a duplicate STNK (Perpol 7/2021 art. 60).
+
+    A lost STNK needs the police loss report; a damaged one is handed in instead."""
+
+    plate: PlateNumber
+    vehicle_type: VehicleType
+    reason: StnkLossReason
+    police_report_number: PoliceReportNumber | None = Field(
+        default=None, description="The police loss report's number; required when the STNK was lost."
+    )
+    bpkb_number: BpkbNumber
+    physical_check: PhysicalCheck
+
+    @model_validator(mode="after")
+    def _report_when_lost(self) -> StnkReplacementInput:
+        if self.reason is StnkLossReason.LOST and self.police_report_number is None:
+            raise ValueError("police_report_number is required when the STNK was lost")
+        return self
+
+
+class StnkReplacementOutput(CanonicalModel):
+    billing_code: PaymentCode
+    amount: int = Field(ge=0, description="New STNK fee, rupiah: Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 76/2020.")
+    stnk_number: str = Field(min_length=1, description="Serial of the replacement STNK.")
+    stnk_valid_until: date = Field(description="The replacement keeps the validity of the STNK it replaces [I].")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
+class MutationOutInput(CanonicalModel):
+    """Mutasi keluar (cabut berkas): move a vehicle's registration to another province.
+
+    The origin Samsat releases the vehicle's file with a mutation letter; the vehicle is
+    then registered at the destination Samsat (mutasi masuk) with new plates."""
+
+    plate: PlateNumber
+    vehicle_type: VehicleType
+    bpkb_number: BpkbNumber
+    destination_province: str = Field(
+        pattern=r"^[0-9]{2}$", description="Kemendagri code of the destination province, e.g. '31' (DKI Jakarta)."
+    )
+    physical_check: PhysicalCheck
+
+
+class MutationOutOutput(CanonicalModel):
+    billing_code: PaymentCode
+    amount: int = Field(ge=0, description="Mutation letter fee, rupiah: Rp150,000 (2/3-wheel) / Rp250,000 (4-wheel), PP 60/2016.")
+    mutation_letter_number: str = Field(min_length=1, description="Number of the mutation letter for the destination Samsat.")
+    destination_province: str = Field(pattern=r"^[0-9]{2}$")
+    file_ready_estimate: date = Field(description="When the released file (berkas) can be collected for the destination.")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "samsat.pkb_annual": ServicePayloads(input=PkbAnnualInput, output=PkbAnnualOutput),
     "samsat.stnk_5year": ServicePayloads(input=Stnk5YearInput, output=Stnk5YearOutput),
     "samsat.ownership_transfer": ServicePayloads(input=OwnershipTransferInput, output=OwnershipTransferOutput),
+    "samsat.stnk_replacement": ServicePayloads(input=StnkReplacementInput, output=StnkReplacementOutput),
+    "samsat.mutation_out": ServicePayloads(input=MutationOutInput, output=MutationOutOutput),
 }
