@@ -411,6 +411,8 @@ def ajukan(call: sim.Call[native.PermohonanPaspor], urutan: int) -> sim.Produced
         "beban": beban,
         "nomor_bap": f"BAP/{KODE_KANTOR}/{urutan:06d}/{hari_ini.year}" if beban is not None else None,
         "nomor_paspor_lama": permohonan.NomorPasporLama,
+        "nomor_laporan_kehilangan": permohonan.NomorLaporanKehilangan,
+        "nomor_skck": permohonan.NomorSKCK,
         "cekal": tercekal(nik),
         "dokumen": dokumen.value,
         "dikembalikan": knobs.return_documents or berkas_tidak_sesuai(nik, dokumen),

@@ -318,11 +318,12 @@ def wajib_provinsi_lain(call: sim.Call[native.PermohonanMutasiKeluar]) -> None:
         raise sim.Refusal(native.KodeError.MUTASI_DALAM_PROVINSI, "Provinsi tujuan mutasi sama dengan provinsi asal.", status=409)
 
 
-def buat_penggantian(call: sim.Call[native.PermohonanPenggantianStnk], sequence: int) -> dict[str, Any]:
-    """A replacement STNK: the new STNK fee only, valid as the STNK it replaces [I]."""
+def buat_penggantian(call: sim.Call[native.PermohonanPenggantianStnk], sequence: int) -> sim.Produced:
+    """A replacement STNK: the new STNK fee only, valid as the STNK it replaces [I]. The
+    ledger entry keeps which police report it was filed with (visible on /_sim/ledger)."""
     p, today, key = call.payload, call.today, _key(call)
     biaya = native.BIAYA_STNK[p.jenis_kendaraan]
-    return native.HasilPenggantianStnk(
+    hasil = native.HasilPenggantianStnk(
         nopol=p.nopol,
         kode_bayar=kode_bayar_untuk(key, p.nopol),
         biaya_stnk=biaya,
@@ -331,7 +332,8 @@ def buat_penggantian(call: sim.Call[native.PermohonanPenggantianStnk], sequence:
         stnk_berlaku_sampai=sim.add_years(today, 1 + sim.stable_int("masa-stnk", p.nopol) % 4),
         tanggal_penetapan=today,
         no_transaksi=no_transaksi(today, sequence),
-    ).model_dump(mode="json")
+    )
+    return sim.Produced(hasil.model_dump(mode="json"), {"alasan": p.alasan.value, "no_laporan_polisi": p.no_laporan_polisi})
 
 
 def buat_mutasi_keluar(call: sim.Call[native.PermohonanMutasiKeluar], sequence: int) -> dict[str, Any]:
