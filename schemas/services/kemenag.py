@@ -169,7 +169,40 @@ class MarriageBookDuplicateOutput(CanonicalModel):
     kua_code: KuaCode
 
 
+class MarriageRecommendationInput(CanonicalModel):
+    """Rekomendasi nikah (numpang nikah): the applicant's home KUA recommends them to the KUA
+    of another district where the akad will take place. The applicant is the groom or bride."""
+
+    home_kua_code: KuaCode = Field(description="The KUA of the applicant's domicile (as on the KTP), which issues it.")
+    destination_kua_code: KuaCode = Field(description="The KUA of the district where the akad will take place.")
+    ceremony_date: date
+    partner_name: str = Field(min_length=1, max_length=200, description="The other party's full name.")
+    n1_number: DocumentNumber = Field(description="N1 referral letter (surat pengantar) number from the village office.")
+    marital_status: MaritalStatus = MaritalStatus.NEVER_MARRIED
+    previous_marriage_document: DocumentNumber | None = Field(
+        default=None, description="Divorce certificate or death certificate / N6 number; required unless never married."
+    )
+
+    @model_validator(mode="after")
+    def _another_district(self) -> Self:
+        if self.home_kua_code == self.destination_kua_code:
+            raise ValueError("no recommendation is needed to marry in one's own district (destination_kua_code = home_kua_code)")
+        if self.marital_status is not MaritalStatus.NEVER_MARRIED and self.previous_marriage_document is None:
+            raise ValueError("previous_marriage_document is required when the applicant was married before")
+        return self
+
+
+class MarriageRecommendationOutput(CanonicalModel):
+    recommendation_number: str = Field(min_length=1, description="Number of the recommendation letter (surat rekomendasi nikah).")
+    issued_on: date
+    issuing_kua_code: KuaCode
+    issuing_kua_name: str = Field(min_length=1)
+    destination_kua_code: KuaCode
+    ceremony_date: date
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "kemenag.marriage_registration": ServicePayloads(input=MarriageRegistrationInput, output=MarriageRegistrationOutput),
     "kemenag.marriage_book_duplicate": ServicePayloads(input=MarriageBookDuplicateInput, output=MarriageBookDuplicateOutput),
+    "kemenag.marriage_recommendation": ServicePayloads(input=MarriageRecommendationInput, output=MarriageRecommendationOutput),
 }
