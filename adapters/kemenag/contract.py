@@ -74,7 +74,7 @@ def duplicate_command(data: dict[str, Any], nik: str = GROOM_NIK, name: str = "B
 
 
 def recommendation_command(nik: str = BRIDE_NIK, **overrides: Any) -> StepCommand:
-    """The bride, of Guguak Panjang, marries in Padang (KUA Padang Barat, 137105) [V:WILAYAH]."""
+    """The bride, of Guguak Panjang (137501), marries in a district of Kota Padang (13.71; the district code 137105 is [I])."""
     data = {
         "home_kua_code": "137501",
         "destination_kua_code": "137105",
