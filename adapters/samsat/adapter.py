@@ -74,6 +74,7 @@ from schemas.services.samsat import (
     StnkLossReason,
     StnkReplacementInput,
     StnkReplacementOutput,
+    VehiclePapers,
     VehicleType,
 )
 from schemas.validation import describe, field_problems
@@ -182,16 +183,19 @@ def _transfer_output(native: HasilBalikNama) -> OwnershipTransferOutput:
 _ALASAN = {StnkLossReason.LOST: AlasanPenggantian.HILANG, StnkLossReason.DAMAGED: AlasanPenggantian.RUSAK}
 
 
+def _papers(data: VehiclePapers, command: StepCommand) -> dict[str, Any]:
+    """The fields of a request about a registered vehicle its owner presents."""
+    return {
+        "nopol": data.plate,
+        "nik_pemilik": command.applicant.nik,
+        "jenis_kendaraan": _VEHICLE[data.vehicle_type],
+        "no_bpkb": data.bpkb_number,
+        "cek_fisik": _cek_fisik(data.physical_check),
+    }
+
+
 def _replacement_native(data: StnkReplacementInput, command: StepCommand) -> PermohonanPenggantianStnk:
-    return PermohonanPenggantianStnk(
-        nopol=data.plate,
-        nik_pemilik=command.applicant.nik,
-        jenis_kendaraan=_VEHICLE[data.vehicle_type],
-        no_bpkb=data.bpkb_number,
-        alasan=_ALASAN[data.reason],
-        no_laporan_polisi=data.police_report_number,
-        cek_fisik=_cek_fisik(data.physical_check),
-    )
+    return PermohonanPenggantianStnk(**_papers(data, command), alasan=_ALASAN[data.reason], no_laporan_polisi=data.police_report_number)
 
 
 def _replacement_output(native: HasilPenggantianStnk) -> StnkReplacementOutput:
@@ -206,14 +210,7 @@ def _replacement_output(native: HasilPenggantianStnk) -> StnkReplacementOutput:
 
 
 def _mutation_native(data: MutationOutInput, command: StepCommand) -> PermohonanMutasiKeluar:
-    return PermohonanMutasiKeluar(
-        nopol=data.plate,
-        nik_pemilik=command.applicant.nik,
-        jenis_kendaraan=_VEHICLE[data.vehicle_type],
-        no_bpkb=data.bpkb_number,
-        kode_provinsi_tujuan=data.destination_province,
-        cek_fisik=_cek_fisik(data.physical_check),
-    )
+    return PermohonanMutasiKeluar(**_papers(data, command), kode_provinsi_tujuan=data.destination_province)
 
 
 def _mutation_output(native: HasilMutasiKeluar) -> MutationOutOutput:

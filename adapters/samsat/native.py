@@ -310,58 +310,58 @@ class AlasanPenggantian(StrEnum):
     RUSAK = "RUSAK"  # damaged: the damaged STNK is handed in
 
 
-class PermohonanPenggantianStnk(_Native):
-    """Request body of ``POST /api/v1/stnk/penggantian``: a lost or damaged STNK."""
+class _PermohonanKendaraan(_Native):
+    """What every request about a registered vehicle carries: the owner, the original BPKB
+    shown at the counter and the physical check."""
 
     nopol: str = Field(pattern=POLA_NOPOL)
     nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
     jenis_kendaraan: JenisKendaraan
     no_bpkb: str = Field(pattern=POLA_BPKB, description="Number of the original BPKB shown at the counter.")
+    cek_fisik: CekFisik
+
+
+class _HasilSatuBiaya(_Native):
+    """A success reply whose bill has one item (``total_bayar`` is that item)."""
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    nopol: str = Field(pattern=POLA_NOPOL)
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
+    total_bayar: int = Field(ge=0)
+    tanggal_penetapan: date
+    no_transaksi: str = Field(min_length=1)
+
+
+class PermohonanPenggantianStnk(_PermohonanKendaraan):
+    """Request body of ``POST /api/v1/stnk/penggantian``: a lost or damaged STNK."""
+
     alasan: AlasanPenggantian
     no_laporan_polisi: str | None = Field(
         default=None, min_length=8, max_length=120, description="Police loss report number; required when HILANG."
     )
-    cek_fisik: CekFisik
 
 
-class HasilPenggantianStnk(_Native):
+class HasilPenggantianStnk(_HasilSatuBiaya):
     """Success (HTTP 200) reply: a replacement STNK, valid as the one it replaces."""
 
-    status: Literal["BERHASIL"] = "BERHASIL"
-    nopol: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
     biaya_stnk: int = Field(ge=0, description="New STNK (PP 76/2020).")
-    total_bayar: int = Field(ge=0)
     no_stnk: str = Field(pattern=POLA_NO_STNK, description="Serial of the replacement STNK.")
     stnk_berlaku_sampai: date
-    tanggal_penetapan: date
-    no_transaksi: str = Field(min_length=1)
 
 
-class PermohonanMutasiKeluar(_Native):
+class PermohonanMutasiKeluar(_PermohonanKendaraan):
     """Request body of ``POST /api/v1/mutasi/keluar``: release the vehicle's file to another province."""
 
-    nopol: str = Field(pattern=POLA_NOPOL)
-    nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
-    jenis_kendaraan: JenisKendaraan
-    no_bpkb: str = Field(pattern=POLA_BPKB)
     kode_provinsi_tujuan: str = Field(pattern=POLA_KODE_PROVINSI, description="Destination province (Kemendagri code).")
-    cek_fisik: CekFisik
 
 
-class HasilMutasiKeluar(_Native):
+class HasilMutasiKeluar(_HasilSatuBiaya):
     """Success (HTTP 200) reply: the mutation letter; the file is released a few days later."""
 
-    status: Literal["BERHASIL"] = "BERHASIL"
-    nopol: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
     biaya_mutasi: int = Field(ge=0, description="Mutation letter (PP 60/2016).")
-    total_bayar: int = Field(ge=0)
     no_surat_mutasi: str = Field(min_length=1)
     kode_provinsi_tujuan: str = Field(pattern=POLA_KODE_PROVINSI)
     berkas_siap: date = Field(description="When the released file can be collected.")
-    tanggal_penetapan: date
-    no_transaksi: str = Field(min_length=1)
 
 
 class GalatSamsat(_Native):

@@ -69,6 +69,12 @@ class MaritalStatus(StrEnum):
     WIDOWED = "widowed"
 
 
+def _require_previous_marriage_document(status: MaritalStatus, document: str | None, who: str) -> None:
+    """The KUA asks for the divorce or death papers of anyone married before."""
+    if status is not MaritalStatus.NEVER_MARRIED and document is None:
+        raise ValueError(f"previous_marriage_document is required when {who} was married before")
+
+
 class CeremonyPlace(StrEnum):
     """Where and when the akad (marriage ceremony) takes place; it decides the fee."""
 
@@ -91,8 +97,7 @@ class Spouse(CanonicalModel):
 
     @model_validator(mode="after")
     def _previous_marriage_documented(self) -> Self:
-        if self.marital_status is not MaritalStatus.NEVER_MARRIED and self.previous_marriage_document is None:
-            raise ValueError("previous_marriage_document is required when the person was married before")
+        _require_previous_marriage_document(self.marital_status, self.previous_marriage_document, "the person")
         return self
 
 
@@ -187,8 +192,7 @@ class MarriageRecommendationInput(CanonicalModel):
     def _another_district(self) -> Self:
         if self.home_kua_code == self.destination_kua_code:
             raise ValueError("no recommendation is needed to marry in one's own district (destination_kua_code = home_kua_code)")
-        if self.marital_status is not MaritalStatus.NEVER_MARRIED and self.previous_marriage_document is None:
-            raise ValueError("previous_marriage_document is required when the applicant was married before")
+        _require_previous_marriage_document(self.marital_status, self.previous_marriage_document, "the applicant")
         return self
 
 

@@ -107,15 +107,20 @@ class PhysicalCheck(CanonicalModel):
     engine_number: EngineNumber = Field(description="As rubbed off the vehicle at the physical check.")
 
 
-class Stnk5YearInput(CanonicalModel):
-    """Perpanjangan STNK 5-tahunan + ganti TNKB: 5-year STNK renewal with new plates.
-
-    The applicant is the registered owner; the original BPKB must be shown."""
+class VehiclePapers(CanonicalModel):
+    """A registered vehicle as its owner presents it at the counter: the plate, the
+    original BPKB and the physical check."""
 
     plate: PlateNumber
     vehicle_type: VehicleType
     bpkb_number: BpkbNumber
     physical_check: PhysicalCheck
+
+
+class Stnk5YearInput(VehiclePapers):
+    """Perpanjangan STNK 5-tahunan + ganti TNKB: 5-year STNK renewal with new plates.
+
+    The applicant is the registered owner; the original BPKB must be shown."""
 
 
 class Stnk5YearBreakdown(CanonicalModel):
@@ -182,19 +187,15 @@ class StnkLossReason(StrEnum):
     DAMAGED = "damaged"
 
 
-class StnkReplacementInput(CanonicalModel):
+class StnkReplacementInput(VehiclePapers):
     """Penggantian STNK hilang/rusak: a duplicate STNK (Perpol 7/2021 art. 60).
 
     A lost STNK needs the police loss report; a damaged one is handed in instead."""
 
-    plate: PlateNumber
-    vehicle_type: VehicleType
     reason: StnkLossReason
     police_report_number: PoliceReportNumber | None = Field(
         default=None, description="The police loss report's number; required when the STNK was lost."
     )
-    bpkb_number: BpkbNumber
-    physical_check: PhysicalCheck
 
     @model_validator(mode="after")
     def _report_when_lost(self) -> StnkReplacementInput:
@@ -211,19 +212,15 @@ class StnkReplacementOutput(CanonicalModel):
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
-class MutationOutInput(CanonicalModel):
+class MutationOutInput(VehiclePapers):
     """Mutasi keluar (cabut berkas): move a vehicle's registration to another province.
 
     The origin Samsat releases the vehicle's file with a mutation letter; the vehicle is
     then registered at the destination Samsat (mutasi masuk) with new plates."""
 
-    plate: PlateNumber
-    vehicle_type: VehicleType
-    bpkb_number: BpkbNumber
     destination_province: str = Field(
         pattern=r"^[0-9]{2}$", description="Kemendagri code of the destination province, e.g. '31' (DKI Jakarta)."
     )
-    physical_check: PhysicalCheck
 
 
 class MutationOutOutput(CanonicalModel):

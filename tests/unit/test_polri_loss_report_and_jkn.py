@@ -148,14 +148,15 @@ async def test_the_adapter_files_a_loss_report_in_polris_words(filed: tuple[Polr
     assert report.status is Status.ACCEPTED
 
 
+def notice(step: uuid.UUID, layanan: str, status: str) -> dict[str, Any]:
+    """A callback's envelope, as Polri sends it about ``step``."""
+    envelope = {"nomor_registrasi": "POLRES-BKT/SPKT/20260114/000042", "id_permintaan": str(step), "layanan": layanan}
+    return envelope | {"status": status, "waktu": "2026-01-14T09:30:02+07:00"}
+
+
 async def test_an_issued_report_becomes_canonical_outputs(adapter: PolriAdapter) -> None:
     step = uuid.uuid4()
-    body = {
-        "nomor_registrasi": "POLRES-BKT/SPKT/20260114/000042",
-        "id_permintaan": str(step),
-        "layanan": "LAPORAN_KEHILANGAN",
-        "status": "TERBIT",
-        "waktu": "2026-01-14T09:30:02+07:00",
+    body = notice(step, "LAPORAN_KEHILANGAN", "TERBIT") | {
         "laporan_kehilangan": {
             "nomor_laporan": "STPLK/0042/I/2026/SPKT/POLRES BUKITTINGGI",
             "tanggal_lapor": "2026-01-14",
@@ -172,13 +173,8 @@ async def test_an_issued_report_becomes_canonical_outputs(adapter: PolriAdapter)
 
 async def test_an_inactive_jkn_refusal_keeps_polris_code(adapter: PolriAdapter) -> None:
     step = uuid.uuid4()
-    body = {
-        "nomor_registrasi": "R1",
-        "id_permintaan": str(step),
-        "layanan": "SKCK_BARU",
-        "status": "DITOLAK",
-        "waktu": "2026-01-14T09:30:02+07:00",
-        "penolakan": {"kode_alasan": "JKN_TIDAK_AKTIF", "alasan": "Kepesertaan JKN pemohon tidak aktif."},
+    body = notice(step, "SKCK_BARU", "DITOLAK") | {
+        "penolakan": {"kode_alasan": "JKN_TIDAK_AKTIF", "alasan": "Kepesertaan JKN pemohon tidak aktif."}
     }
     report = adapter.translate_callback(AgencyCallback(content_type="application/json", body=json.dumps(body)), step)
     assert report.status is Status.REJECTED
