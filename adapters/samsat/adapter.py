@@ -35,6 +35,7 @@ from adapters.samsat.native import (
     HEADER_IDEMPOTENCY_KEY,
     PATH_BALIK_NAMA,
     PATH_MUTASI_KELUAR,
+    PATH_MUTASI_MASUK,
     PATH_PENGESAHAN,
     PATH_PENGGANTIAN_STNK,
     PATH_PERPANJANGAN_LIMA_TAHUNAN,
@@ -43,6 +44,7 @@ from adapters.samsat.native import (
     GalatSamsat,
     HasilBalikNama,
     HasilMutasiKeluar,
+    HasilMutasiMasuk,
     HasilPengesahan,
     HasilPenggantianStnk,
     HasilPerpanjanganLimaTahunan,
@@ -51,6 +53,7 @@ from adapters.samsat.native import (
     Kwitansi,
     PermohonanBalikNama,
     PermohonanMutasiKeluar,
+    PermohonanMutasiMasuk,
     PermohonanPengesahan,
     PermohonanPenggantianStnk,
     PermohonanPerpanjanganLimaTahunan,
@@ -59,6 +62,9 @@ from adapters.sdk import AgencyAnswerInvalid, AgencyRejection
 from adapters.sdk.http import HttpAdapter
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.samsat import (
+    MutationInBreakdown,
+    MutationInInput,
+    MutationInOutput,
     MutationOutInput,
     MutationOutOutput,
     OwnershipTransferBreakdown,
@@ -91,6 +97,7 @@ _REJECTIONS: dict[KodeError, str] = {
     KodeError.KWITANSI_TANPA_METERAI: "sale_receipt_unstamped",
     KodeError.LAPORAN_KEHILANGAN_WAJIB: "police_report_required",
     KodeError.MUTASI_DALAM_PROVINSI: "mutation_within_province",
+    KodeError.SURAT_MUTASI_TIDAK_VALID: "mutation_letter_unknown",
     KodeError.KUOTA_HABIS: "agency_quota_exhausted",
 }
 
@@ -225,6 +232,25 @@ def _mutation_output(native: HasilMutasiKeluar) -> MutationOutOutput:
     )
 
 
+def _mutation_in_native(data: MutationInInput, command: StepCommand) -> PermohonanMutasiMasuk:
+    return PermohonanMutasiMasuk(
+        **_papers(data, command), kode_provinsi_asal=data.origin_province, no_surat_mutasi=data.mutation_letter_number
+    )
+
+
+def _mutation_in_output(native: HasilMutasiMasuk) -> MutationInOutput:
+    r = native.rincian
+    _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_stnk, r.biaya_tnkb, r.biaya_bpkb)
+    return MutationInOutput(
+        billing_code=native.kode_bayar,
+        amount=native.total_bayar,
+        breakdown=MutationInBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb, bpkb_fee=r.biaya_bpkb),
+        new_plate=native.nopol_baru,
+        stnk_number=native.no_stnk,
+        agency_reference=native.no_transaksi,
+    )
+
+
 _OPERATIONS: dict[str, _Operation] = {
     "pkb_annual": _Operation(PkbAnnualInput, PATH_PENGESAHAN, _pkb_native, HasilPengesahan, _pkb_output),
     "stnk_5year": _Operation(Stnk5YearInput, PATH_PERPANJANGAN_LIMA_TAHUNAN, _stnk5_native, HasilPerpanjanganLimaTahunan, _stnk5_output),
@@ -233,6 +259,7 @@ _OPERATIONS: dict[str, _Operation] = {
         StnkReplacementInput, PATH_PENGGANTIAN_STNK, _replacement_native, HasilPenggantianStnk, _replacement_output
     ),
     "mutation_out": _Operation(MutationOutInput, PATH_MUTASI_KELUAR, _mutation_native, HasilMutasiKeluar, _mutation_output),
+    "mutation_in": _Operation(MutationInInput, PATH_MUTASI_MASUK, _mutation_in_native, HasilMutasiMasuk, _mutation_in_output),
 }
 
 

@@ -104,6 +104,19 @@ def mutation_out_command(plate: str = "BA 4321 LQ", vehicle_type: str = "motorcy
     return _command("mutation_out", data)
 
 
+def mutation_in_command(plate: str = "B 1234 XYZ", vehicle_type: str = "car", *, origin: str = "31") -> StepCommand:
+    """A car from DKI Jakarta (31) registered here with its mutation letter."""
+    data = {
+        "plate": plate,
+        "vehicle_type": vehicle_type,
+        "bpkb_number": _register(plate).no_bpkb,
+        "physical_check": _physical_check(plate),
+        "origin_province": origin,
+        "mutation_letter_number": f"MTS/{origin}-13/00042/2026",
+    }
+    return _command("mutation_in", data)
+
+
 def _samples() -> list[ContractSample]:
     return [
         ContractSample.completes("annual PKB, car", pkb_command()),
@@ -112,6 +125,7 @@ def _samples() -> list[ContractSample]:
         ContractSample.completes("ownership transfer, car", ownership_transfer_command()),
         ContractSample.completes("lost STNK replaced, with the police report", stnk_replacement_command()),
         ContractSample.completes("mutation out to DKI Jakarta, motorcycle", mutation_out_command()),
+        ContractSample.completes("mutation in from DKI Jakarta, car", mutation_in_command()),
         ContractSample.refused("unregistered plate", pkb_command("BA 9100 LA"), "plate_not_registered"),
         ContractSample.refused("applicant is not the registered owner", pkb_command(nik=NOT_OWNER_NIK), "owner_mismatch"),
         ContractSample.refused(

@@ -89,6 +89,9 @@ PATH_PENGGANTIAN_STNK: Final[str] = "/api/v1/stnk/penggantian"
 #: The native path of a mutation out to another province (cabut berkas).
 PATH_MUTASI_KELUAR: Final[str] = "/api/v1/mutasi/keluar"
 
+#: The native path of a mutation in from another province (registration here).
+PATH_MUTASI_MASUK: Final[str] = "/api/v1/mutasi/masuk"
+
 #: Kemendagri province code: two digits.
 POLA_KODE_PROVINSI: Final[str] = r"^[0-9]{2}$"
 
@@ -122,7 +125,8 @@ class KodeError(StrEnum):
     PEMILIK_BARU_SAMA = "PEMILIK_BARU_SAMA"  # 409: transfer to the registered owner themself
     KWITANSI_TANPA_METERAI = "KWITANSI_TANPA_METERAI"  # 422: sale receipt without the Rp10,000 stamp duty
     LAPORAN_KEHILANGAN_WAJIB = "LAPORAN_KEHILANGAN_WAJIB"  # 422: lost STNK without the police loss report
-    MUTASI_DALAM_PROVINSI = "MUTASI_DALAM_PROVINSI"  # 409: mutation out to this Samsat's own province
+    MUTASI_DALAM_PROVINSI = "MUTASI_DALAM_PROVINSI"  # 409: mutation to or from this Samsat's own province
+    SURAT_MUTASI_TIDAK_VALID = "SURAT_MUTASI_TIDAK_VALID"  # 409: the origin's mutation letter is not known
     KUNCI_SUDAH_DIPAKAI = "KUNCI_SUDAH_DIPAKAI"  # 409: key reused with another body
     KUOTA_HABIS = "KUOTA_HABIS"  # 429: daily quota of applications reached
     SISTEM_SIBUK = "SISTEM_SIBUK"  # 503: transient overload, retry (Retry-After)
@@ -364,6 +368,35 @@ class HasilMutasiKeluar(_HasilSatuBiaya):
     berkas_siap: date = Field(description="When the released file can be collected.")
 
 
+class PermohonanMutasiMasuk(_PermohonanKendaraan):
+    """Request body of ``POST /api/v1/mutasi/masuk``: ``nopol`` is the old plate."""
+
+    kode_provinsi_asal: str = Field(pattern=POLA_KODE_PROVINSI, description="Province that released the file.")
+    no_surat_mutasi: str = Field(min_length=5, max_length=60)
+
+
+class RincianMutasiMasuk(_Native):
+    pkb: int = Field(ge=0)
+    swdkllj: int = Field(ge=0)
+    biaya_stnk: int = Field(ge=0)
+    biaya_tnkb: int = Field(ge=0)
+    biaya_bpkb: int = Field(ge=0)
+
+
+class HasilMutasiMasuk(_Native):
+    """Success (HTTP 200) reply: registered here with new plates."""
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    nopol: str = Field(pattern=POLA_NOPOL, description="The old plate, as asked.")
+    nopol_baru: str = Field(pattern=POLA_NOPOL)
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
+    rincian: RincianMutasiMasuk
+    total_bayar: int = Field(ge=0)
+    no_stnk: str = Field(pattern=POLA_NO_STNK)
+    tanggal_penetapan: date
+    no_transaksi: str = Field(min_length=1)
+
+
 class GalatSamsat(_Native):
     """Every error reply from Samsat has this shape, whatever the HTTP status."""
 
@@ -386,6 +419,7 @@ __all__ = [
     "HEADER_IDEMPOTENT_REPLAYED",
     "PATH_BALIK_NAMA",
     "PATH_MUTASI_KELUAR",
+    "PATH_MUTASI_MASUK",
     "PATH_PENGESAHAN",
     "PATH_PENGGANTIAN_STNK",
     "PATH_PERPANJANGAN_LIMA_TAHUNAN",
@@ -404,6 +438,7 @@ __all__ = [
     "GalatSamsat",
     "HasilBalikNama",
     "HasilMutasiKeluar",
+    "HasilMutasiMasuk",
     "HasilPengesahan",
     "HasilPenggantianStnk",
     "HasilPerpanjanganLimaTahunan",
@@ -412,12 +447,14 @@ __all__ = [
     "Kwitansi",
     "PermohonanBalikNama",
     "PermohonanMutasiKeluar",
+    "PermohonanMutasiMasuk",
     "PermohonanPengesahan",
     "PermohonanPenggantianStnk",
     "PermohonanPerpanjanganLimaTahunan",
     "ProsesBpkb",
     "RincianBalikNama",
     "RincianBiaya",
+    "RincianMutasiMasuk",
     "RincianPerpanjangan",
     "StatusBpkb",
 ]

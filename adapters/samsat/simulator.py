@@ -36,6 +36,9 @@ operation's ``Hasil...`` model; every error reply is
 ``POST /api/v1/mutasi/keluar`` -- mutation out to another province (cabut berkas)
     :class:`~adapters.samsat.native.PermohonanMutasiKeluar` ->
     :class:`~adapters.samsat.native.HasilMutasiKeluar`.
+``POST /api/v1/mutasi/masuk`` -- mutation in from another province (new plates here)
+    :class:`~adapters.samsat.native.PermohonanMutasiMasuk` ->
+    :class:`~adapters.samsat.native.HasilMutasiMasuk`.
 
 Simulated register and business rules (deterministic, so tests can aim at them):
 
@@ -65,6 +68,12 @@ Simulated register and business rules (deterministic, so tests can aim at them):
   13): 409 ``MUTASI_DALAM_PROVINSI``; the mutation letter costs Rp150,000 / Rp250,000
   (PP 60/2016) and the file is ready ``mutasi_working_days`` working days later (knob,
   default 3: "1-3 days" [I]).
+* **Mutation in**: from Sumatera Barat itself (``kode_provinsi_asal`` 13): 409
+  ``MUTASI_DALAM_PROVINSI``; a mutation letter not shaped ``MTS/<origin>-13/...`` (the
+  letter names the destination) is unknown: 409 ``SURAT_MUTASI_TIDAK_VALID``. The
+  vehicle gets a ``BA`` plate derived from the key and pays this year's PKB, SWDKLLJ,
+  a new STNK and plates and the BPKB (PP 60/2016 tariffs; that the full BPKB tariff
+  applies is [I]).
 * Checks run in this order: register (404), documents (BPKB, receipt), owners,
   physical check. Malformed input (bad JSON, wrong pattern, unknown field): 422
   ``DATA_TIDAK_VALID`` with a ``kesalahan`` list.
@@ -131,6 +140,7 @@ OPERASI_PERPANJANGAN: Final[str] = "STNK_LIMA_TAHUNAN"
 OPERASI_BALIK_NAMA: Final[str] = "BBNKB_BALIK_NAMA"
 OPERASI_PENGGANTIAN: Final[str] = "STNK_PENGGANTIAN"
 OPERASI_MUTASI_KELUAR: Final[str] = "MUTASI_KELUAR"
+OPERASI_MUTASI_MASUK: Final[str] = "MUTASI_MASUK"
 
 #: Longest idempotency key accepted; the hub's step ids are far shorter.
 MAX_PANJANG_KEY: Final[int] = 200
@@ -354,6 +364,43 @@ def buat_mutasi_keluar(call: sim.Call[native.PermohonanMutasiKeluar], sequence: 
     ).model_dump(mode="json")
 
 
+def wajib_surat_mutasi(call: sim.Call[native.PermohonanMutasiMasuk]) -> None:
+    p = call.payload
+    if p.kode_provinsi_asal == KODE_PROVINSI:
+        raise sim.Refusal(native.KodeError.MUTASI_DALAM_PROVINSI, "Provinsi asal mutasi sama dengan provinsi tujuan.", status=409)
+    if not p.no_surat_mutasi.startswith(f"MTS/{p.kode_provinsi_asal}-{KODE_PROVINSI}/"):
+        raise sim.Refusal(native.KodeError.SURAT_MUTASI_TIDAK_VALID, "Surat mutasi tidak dikenal untuk Samsat tujuan ini.", status=409)
+
+
+def nopol_baru(key: str) -> str:
+    """The new ``BA`` plate of a vehicle registered here: serial 1-8999, series two letters [I]."""
+    h = sim.stable_int("nopol-baru", key)
+    return f"BA {1 + h % 8999} {'ABCDEFGHJKLMNPRSTUVWXYZ'[(h >> 16) % 23]}{'ABCDEFGHJKLMNPRSTUVWXYZ'[(h >> 24) % 23]}"
+
+
+def buat_mutasi_masuk(call: sim.Call[native.PermohonanMutasiMasuk], sequence: int) -> dict[str, Any]:
+    """Registration here: new plates, this year's PKB and the registration fees."""
+    p, today, key = call.payload, call.today, _key(call)
+    baru, jenis = nopol_baru(key), p.jenis_kendaraan
+    rincian = native.RincianMutasiMasuk(
+        pkb=hitung_pkb(baru, jenis),
+        swdkllj=native.SWDKLLJ[jenis],
+        biaya_stnk=native.BIAYA_STNK[jenis],
+        biaya_tnkb=native.BIAYA_TNKB[jenis],
+        biaya_bpkb=native.BIAYA_BPKB[jenis],
+    )
+    return native.HasilMutasiMasuk(
+        nopol=p.nopol,
+        nopol_baru=baru,
+        kode_bayar=kode_bayar_untuk(key, baru),
+        rincian=rincian,
+        total_bayar=sum(rincian.model_dump().values()),
+        no_stnk=sim.stable_digits("stnk", key, baru, length=8),
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    ).model_dump(mode="json")
+
+
 def _key(call: sim.Call[Any]) -> str:
     assert call.key is not None
     return call.key
@@ -378,6 +425,9 @@ OPERASI: Final[tuple[sim.Operation[Any], ...]] = (
     sim.Operation(name=OPERASI_MUTASI_KELUAR, path=native.PATH_MUTASI_KELUAR, model=native.PermohonanMutasiKeluar, subject=_nopol,
                   checks=(wajib_terdaftar, wajib_bpkb, wajib_provinsi_lain, wajib_pemilik, wajib_cek_fisik),
                   produce=buat_mutasi_keluar, summary="Mutation out to another province (cabut berkas)"),
+    sim.Operation(name=OPERASI_MUTASI_MASUK, path=native.PATH_MUTASI_MASUK, model=native.PermohonanMutasiMasuk, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_bpkb, wajib_surat_mutasi, wajib_pemilik, wajib_cek_fisik),
+                  produce=buat_mutasi_masuk, summary="Mutation in from another province (new plates here)"),
 )  # fmt: skip
 
 

@@ -232,10 +232,36 @@ class MutationOutOutput(CanonicalModel):
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
+class MutationInInput(VehiclePapers):
+    """Mutasi masuk: register here a vehicle released by another province's Samsat. ``plate``
+    is its old plate; the vehicle gets new plates of this region."""
+
+    origin_province: str = Field(pattern=r"^[0-9]{2}$", description="Kemendagri code of the province that released the file.")
+    mutation_letter_number: str = Field(min_length=5, max_length=60, description="The origin Samsat's mutation letter number.")
+
+
+class MutationInBreakdown(CanonicalModel):
+    pkb: int = Field(ge=0, description="This year's PKB here, rupiah.")
+    swdkllj: int = Field(ge=0)
+    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 / Rp200,000, PP 60/2016.")
+    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000, PP 60/2016.")
+    bpkb_fee: int = Field(ge=0, description="BPKB with the new registration: Rp225,000 / Rp375,000 [I: that the full BPKB tariff applies].")
+
+
+class MutationInOutput(CanonicalModel):
+    billing_code: PaymentCode
+    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+    breakdown: MutationInBreakdown
+    new_plate: PlateNumber = Field(description="The vehicle's new registration number in this region.")
+    stnk_number: str = Field(min_length=1, description="Serial of the new STNK.")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "samsat.pkb_annual": ServicePayloads(input=PkbAnnualInput, output=PkbAnnualOutput),
     "samsat.stnk_5year": ServicePayloads(input=Stnk5YearInput, output=Stnk5YearOutput),
     "samsat.ownership_transfer": ServicePayloads(input=OwnershipTransferInput, output=OwnershipTransferOutput),
     "samsat.stnk_replacement": ServicePayloads(input=StnkReplacementInput, output=StnkReplacementOutput),
     "samsat.mutation_out": ServicePayloads(input=MutationOutInput, output=MutationOutOutput),
+    "samsat.mutation_in": ServicePayloads(input=MutationInInput, output=MutationInOutput),
 }

@@ -454,7 +454,7 @@ async def test_an_operation_samsat_does_not_offer_is_refused_without_calling_sam
         await adapter.execute(unknown, STEP_ID)
     assert exc.value.code == "unsupported_operation"
     assert backend.requests == []
-    assert adapter.operations == {"pkb_annual", "stnk_5year", "ownership_transfer", "stnk_replacement", "mutation_out"}
+    assert adapter.operations == {"pkb_annual", "stnk_5year", "ownership_transfer", "stnk_replacement", "mutation_out", "mutation_in"}
 
 
 # --- against the simulator itself ----------------------------------------------------
@@ -505,6 +505,7 @@ async def test_the_contract_passes_the_generic_contract_kit() -> None:
         "samsat.ownership_transfer",
         "samsat.stnk_replacement",
         "samsat.mutation_out",
+        "samsat.mutation_in",
     }
     refusals = {s.expect_error_code for s in samsat_contract.samples if s.expect is Status.REJECTED}
     assert {"plate_not_registered", "owner_mismatch", "bpkb_mismatch", "sale_receipt_unstamped"} <= refusals

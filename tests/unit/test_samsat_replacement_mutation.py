@@ -17,13 +17,14 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.samsat.adapter import SamsatAdapter
-from adapters.samsat.contract import REPORT_NUMBER, mutation_out_command, stnk_replacement_command
+from adapters.samsat.contract import REPORT_NUMBER, mutation_in_command, mutation_out_command, stnk_replacement_command
 from adapters.samsat.native import PATH_MUTASI_KELUAR, PATH_PENGGANTIAN_STNK, HasilMutasiKeluar, HasilPenggantianStnk
 from adapters.samsat.simulator import WIB, create_app, data_register
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.testing.client import in_process, read_ledger
 from schemas.lifecycle import Status
-from schemas.services.samsat import MutationOutOutput, StnkReplacementInput, StnkReplacementOutput
+from schemas.messages import StepCommand
+from schemas.services.samsat import MutationInOutput, MutationOutOutput, StnkReplacementInput, StnkReplacementOutput
 
 OWNER = "1375015203900007"
 TODAY = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)  # a Wednesday
@@ -141,3 +142,29 @@ async def test_a_lost_stnk_without_a_report_never_reaches_samsat(simulated: Sams
     with pytest.raises(AgencyAnswerInvalid) as invalid:
         await simulated.execute(stnk_replacement_command(report=None), uuid.uuid4())
     assert invalid.value.code == "invalid_step_input"
+
+
+async def test_a_car_moved_in_from_jakarta_gets_ba_plates_and_pays_a_new_registration(simulated: SamsatAdapter) -> None:
+    report = await simulated.execute(mutation_in_command(), uuid.uuid4())
+    output = MutationInOutput.model_validate(report.outputs)
+    b = output.breakdown
+    assert (b.stnk_fee, b.plate_fee, b.bpkb_fee, b.swdkllj) == (200_000, 100_000, 375_000, 143_000)
+    assert output.amount == b.pkb + b.swdkllj + b.stnk_fee + b.plate_fee + b.bpkb_fee
+    assert output.new_plate.startswith("BA ")
+
+
+@pytest.mark.parametrize(
+    ("command", "code"),
+    [
+        (mutation_in_command(origin="13"), "mutation_within_province"),
+        (mutation_in_command().model_copy(update={"data": mutation_in_command().data | {"mutation_letter_number": "MTS/31-32/1/2026"}}),
+         "mutation_letter_unknown"),
+    ],
+    ids=["from-this-province", "letter-for-another-province"],
+)  # fmt: skip
+async def test_a_mutation_in_needs_a_letter_from_another_province_addressed_here(
+    simulated: SamsatAdapter, command: StepCommand, code: str
+) -> None:
+    with pytest.raises(AgencyRejection) as refused:
+        await simulated.execute(command, uuid.uuid4())
+    assert refused.value.code == code
