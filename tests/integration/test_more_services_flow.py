@@ -1,6 +1,6 @@
 """The other new services of the existing agencies through the whole hub (portal API,
 outbox, Kafka, router, each adapter a separate process, its simulator): Samsat's
-mutation out, DJP's NPWP of a business entity, the KUA's recommendation to marry in
+mutation out and in, DJP's NPWP of a business entity, the KUA's recommendation to marry in
 another district, and Imigrasi's 10-year passport rule. The lost-document and migrant
 worker services run in tests/integration/test_lost_wallet_and_migrant_worker_flows.py.
 """
@@ -17,7 +17,7 @@ import pytest
 from adapters.djp.contract import entity_registration
 from adapters.imigrasi.contract import NIK_ANAK
 from adapters.kemenag.contract import recommendation_command
-from adapters.samsat.contract import mutation_out_command
+from adapters.samsat.contract import mutation_in_command, mutation_out_command
 from schemas.messages import StepCommand
 from support.stack import HubStack
 
@@ -56,6 +56,13 @@ async def test_a_mutation_within_the_province_is_refused(stack: HubStack) -> Non
     case = await finish(stack, request(mutation_out_command("BA 4322 LQ", destination="13")))
     assert case["status"] == "REJECTED"
     assert case["steps"][0]["error"]["code"] == "mutation_within_province"
+
+
+async def test_a_car_from_jakarta_is_registered_here_with_ba_plates(stack: HubStack) -> None:
+    case = await finish(stack, request(mutation_in_command()))
+    assert case["status"] == "COMPLETED", case["error"]
+    assert case["outputs"]["new_plate"].startswith("BA ")
+    assert case["outputs"]["breakdown"]["bpkb_fee"] == 375_000
 
 
 async def test_a_cv_registers_for_its_npwp_and_nitku(stack: HubStack) -> None:
