@@ -74,6 +74,11 @@ def ownership_transfer_command(
     return _command("ownership_transfer", data, buyer_nik, "Rudi Hartono")
 
 
+def _papers(plate: str, vehicle_type: str) -> dict[str, Any]:
+    """A registered vehicle as its owner presents it: the register's BPKB and a matching physical check."""
+    return {"plate": plate, "vehicle_type": vehicle_type, "bpkb_number": _register(plate).no_bpkb, "physical_check": _physical_check(plate)}
+
+
 #: A police loss report number as the Polri SPKT prints it.
 REPORT_NUMBER = "STPLK/0042/I/2026/SPKT/POLRES BUKITTINGGI"
 
@@ -81,39 +86,19 @@ REPORT_NUMBER = "STPLK/0042/I/2026/SPKT/POLRES BUKITTINGGI"
 def stnk_replacement_command(
     plate: str = "BA 1234 LZ", vehicle_type: str = "car", *, reason: str = "lost", report: str | None = REPORT_NUMBER
 ) -> StepCommand:
-    data: dict[str, Any] = {
-        "plate": plate,
-        "vehicle_type": vehicle_type,
-        "reason": reason,
-        "bpkb_number": _register(plate).no_bpkb,
-        "physical_check": _physical_check(plate),
-    }
+    data: dict[str, Any] = {**_papers(plate, vehicle_type), "reason": reason}
     if report is not None:
         data["police_report_number"] = report
     return _command("stnk_replacement", data)
 
 
 def mutation_out_command(plate: str = "BA 4321 LQ", vehicle_type: str = "motorcycle", *, destination: str = "31") -> StepCommand:
-    data = {
-        "plate": plate,
-        "vehicle_type": vehicle_type,
-        "bpkb_number": _register(plate).no_bpkb,
-        "destination_province": destination,
-        "physical_check": _physical_check(plate),
-    }
-    return _command("mutation_out", data)
+    return _command("mutation_out", {**_papers(plate, vehicle_type), "destination_province": destination})
 
 
 def mutation_in_command(plate: str = "B 1234 XYZ", vehicle_type: str = "car", *, origin: str = "31") -> StepCommand:
     """A car from DKI Jakarta (31) registered here with its mutation letter."""
-    data = {
-        "plate": plate,
-        "vehicle_type": vehicle_type,
-        "bpkb_number": _register(plate).no_bpkb,
-        "physical_check": _physical_check(plate),
-        "origin_province": origin,
-        "mutation_letter_number": f"MTS/{origin}-13/00042/2026",
-    }
+    data = {**_papers(plate, vehicle_type), "origin_province": origin, "mutation_letter_number": f"MTS/{origin}-13/00042/2026"}
     return _command("mutation_in", data)
 
 
