@@ -67,6 +67,7 @@ from pydantic import Field
 from adapters.bpjs_kesehatan import native
 from adapters.sdk import testing as sim
 from adapters.sdk.contract import SimulatorOptions
+from adapters.sdk.testing.registers import jkn_terdaftar, nomor_kartu_jkn
 
 __all__ = ["DEV_CONS_ID", "DEV_SECRET", "SECRET_NAMES", "BpjsKnobs", "create_app", "from_options", "nomor_kartu"]
 
@@ -127,13 +128,9 @@ def akhiran_serial(nik: str) -> str:
     return nik[-2:]
 
 
-def terdaftar(nik: str) -> bool:
-    return akhiran_serial(nik) != "00"
-
-
-def nomor_kartu(nik: str) -> str:
-    """The member's 13-digit card number: ``000`` + 10 digits derived from the NIK [I]."""
-    return "000" + sim.stable_digits("kartu-jkn", nik, length=10)
+# The register is shared with the Polri simulator (SKCK and SIM need active JKN).
+terdaftar = jkn_terdaftar
+nomor_kartu = nomor_kartu_jkn
 
 
 def hak_kelas(jenis: native.KodeJenisPeserta, nik: str) -> int:

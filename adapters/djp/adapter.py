@@ -49,19 +49,24 @@ from adapters.djp.native import (
     HEADER_IDEMPOTENCY_KEY,
     PATH_AKTIVASI,
     PATH_KSWP,
+    PATH_NPWP_BADAN,
     PATH_SKF,
     PATH_TOKEN,
     GalatDjp,
     GalatOAuth,
     HasilAktivasi,
     HasilKswp,
+    HasilNpwpBadan,
     HasilSkf,
     KodeGalat,
     KodeKriteria,
+    Pengurus,
     PermohonanAktivasi,
+    PermohonanNpwpBadan,
     PermohonanSkf,
     StatusAktivasi,
     StatusKswp,
+    StatusPendaftaran,
     StatusSkf,
     TokenAkses,
 )
@@ -71,6 +76,8 @@ from adapters.sdk.settings import NonBlankSecret
 from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.djp import (
+    EntityNpwpInput,
+    EntityNpwpOutput,
     KswpInput,
     KswpOutput,
     NpwpActivationInput,
@@ -94,6 +101,8 @@ _REJECTIONS: dict[KodeGalat, str] = {
     KodeGalat.NPWP_TIDAK_TERDAFTAR: "npwp_not_registered",
     KodeGalat.SKF_KRITERIA_TIDAK_TERPENUHI: "tax_clearance_criteria_unmet",
     KodeGalat.KUOTA_HABIS: "agency_quota_exhausted",
+    KodeGalat.BADAN_SUDAH_TERDAFTAR: "entity_already_registered",
+    KodeGalat.PENANGGUNG_JAWAB_BUKAN_PENGURUS: "applicant_not_an_officer",
 }
 _AUTH_ERRORS = {KodeGalat.TOKEN_WAJIB, KodeGalat.TOKEN_TIDAK_VALID}
 
@@ -131,7 +140,7 @@ class DjpSettings(BackendSettings):
 class DjpAdapter(HttpAdapter):
     agency: ClassVar[str] = "djp"
     label: ClassVar[str] = "DJP"
-    operations: ClassVar[frozenset[str]] = frozenset({"npwp_activation", "kswp", "skf"})
+    operations: ClassVar[frozenset[str]] = frozenset({"npwp_activation", "kswp", "skf", "npwp_entity_registration"})
     settings_model: ClassVar[type[BackendSettings]] = DjpSettings
 
     settings: DjpSettings
@@ -153,7 +162,12 @@ class DjpAdapter(HttpAdapter):
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         self.check_operation(command)
-        operation = {"npwp_activation": self._activate, "kswp": self._kswp, "skf": self._skf}[command.operation]
+        operation = {
+            "npwp_activation": self._activate,
+            "kswp": self._kswp,
+            "skf": self._skf,
+            "npwp_entity_registration": self._register_entity,
+        }[command.operation]
         return await operation(command, step_id)
 
     # -- operations -------------------------------------------------------------------
@@ -218,6 +232,38 @@ class DjpAdapter(HttpAdapter):
                 valid_until=answer.berlaku_sampai,
             )
         return self.completed(output, answer.status, answer.nomor_skf)
+
+    async def _register_entity(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        data = self.parse_input(EntityNpwpInput, command)
+        with self.native_request():
+            native = PermohonanNpwpBadan(
+                nama_badan=data.entity_name,
+                bentuk_badan=data.entity_form.value.upper(),
+                nomor_akta=data.deed_number,
+                tanggal_akta=data.deed_date,
+                nomor_sk_ahu=data.ahu_decree_number,
+                nib=data.nib,
+                alamat=data.address,
+                email=data.email,
+                nomor_hp="0" + data.phone.removeprefix("+62"),
+                pengurus=[Pengurus(nik=o.nik, nama=o.name, jabatan=o.position) for o in data.officers],
+                nik_penanggung_jawab=command.applicant.nik,
+            )
+        answer = await self._call(
+            "POST", PATH_NPWP_BADAN, HasilNpwpBadan, "entity registration", json=native.model_dump(mode="json"), idempotency_key=step_id
+        )
+        if answer.status != StatusPendaftaran.TERDAFTAR:
+            raise _unknown_status(answer.status, "entity registration")
+        with self.canonical_output():
+            output = EntityNpwpOutput(
+                npwp=answer.npwp,
+                nitku=answer.nitku,
+                registered_on=answer.tanggal_terdaftar,
+                tax_office_code=answer.kode_kpp,
+                tax_office_name=answer.nama_kpp,
+                agency_reference=answer.nomor_tanda_terima,
+            )
+        return self.completed(output, answer.status, answer.nomor_tanda_terima)
 
     # -- HTTP with a token ---------------------------------------------------------------
 

@@ -32,6 +32,25 @@ def _command(service: str, data: dict[str, str], nik: str = NIK_PATUH) -> StepCo
     return step_command(f"djp.{service}", data, nik=nik, name="Siti Rahmah")
 
 
+def entity_registration(director_nik: str = NIK_PATUH, *, deed_number: str = "12", applicant: str = NIK_PATUH) -> StepCommand:
+    """A micro-enterprise CV registering for its NPWP; the applicant is its director."""
+    data = {
+        "entity_name": "CV Kopi Agam Sejahtera",
+        "entity_form": "cv",
+        "deed_number": deed_number,
+        "deed_date": "2026-01-05",
+        "ahu_decree_number": "AHU-0001234-AH.01.14 Tahun 2026",
+        "address": "Jl. Sudirman No. 5, Bukittinggi",
+        "email": "kopi.agam@example.id",
+        "phone": "0812-3456-7890",
+        "officers": [
+            {"nik": director_nik, "name": "Siti Rahmah", "position": "Persero pengurus"},
+            {"nik": "1375020101850011", "name": "Rudi Hartono", "position": "Persero komanditer"},
+        ],
+    }
+    return step_command("djp.npwp_entity_registration", data, nik=applicant, name="Siti Rahmah")
+
+
 def samples() -> list[ContractSample]:
     contact = {"email": "warga@example.id", "phone": "0812-3456-7890"}
     return [
@@ -55,6 +74,12 @@ def samples() -> list[ContractSample]:
         ),
         ContractSample.completes(
             "skf issued to a compliant entity", _command("skf", {"npwp": NPWP_BADAN, "purpose": "Tender pengadaan barang/jasa"})
+        ),
+        ContractSample.completes("npwp of a new CV, filed by its managing partner", entity_registration()),
+        ContractSample.refused(
+            "npwp badan refused: the applicant is not one of the officers",
+            entity_registration(deed_number="13", applicant="1375024506850091"),
+            "applicant_not_an_officer",
         ),
         ContractSample.refused(
             "skf refused: annual return missing and tax debt",

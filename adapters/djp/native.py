@@ -50,6 +50,9 @@ PATH_KSWP: Final[str] = "/api/v1/kswp/{npwp}"
 
 #: SKF request (issued at once when the criteria are met).
 PATH_SKF: Final[str] = "/api/v1/skf"
+PATH_NPWP_BADAN: Final[str] = "/api/v1/wajib-pajak/badan"
+#: NITKU (nomor identitas tempat kegiatan usaha): the NPWP + 6 digits (000000 = head office).
+POLA_NITKU: Final[str] = r"^[0-9]{22}$"
 
 #: Header carrying the caller's idempotency key on writes (the hub passes its step id).
 HEADER_IDEMPOTENCY_KEY: Final[str] = "X-Idempotency-Key"
@@ -123,6 +126,8 @@ class KodeGalat(StrEnum):
     NIK_TIDAK_VALID = "NIK_TIDAK_VALID"  # 422 DITOLAK: NIK not matched at Dukcapil
     NPWP_TIDAK_TERDAFTAR = "NPWP_TIDAK_TERDAFTAR"  # 404 DITOLAK: no such taxpayer
     SKF_KRITERIA_TIDAK_TERPENUHI = "SKF_KRITERIA_TIDAK_TERPENUHI"  # 422 DITOLAK, rincian = unmet criteria
+    BADAN_SUDAH_TERDAFTAR = "BADAN_SUDAH_TERDAFTAR"  # 409 DITOLAK: the deed already has an NPWP
+    PENANGGUNG_JAWAB_BUKAN_PENGURUS = "PENANGGUNG_JAWAB_BUKAN_PENGURUS"  # 422 DITOLAK: applicant not an officer
     KUNCI_SUDAH_DIPAKAI = "KUNCI_SUDAH_DIPAKAI"  # 409: key reused with another body
     KUOTA_HABIS = "KUOTA_HABIS"  # 429 DITOLAK: daily quota reached
     SISTEM_SIBUK = "SISTEM_SIBUK"  # 503: overload, retry (Retry-After)
@@ -243,6 +248,57 @@ class GalatDjp(_Native):
     rincian: list[str] | None = Field(default=None, description="Unmet criteria (SKF) or field problems (400).")
 
 
+# ------------------------------------------------------------------ NPWP badan
+
+
+class BentukBadan(StrEnum):
+    PT = "PT"
+    CV = "CV"
+    FIRMA = "FIRMA"
+    KOPERASI = "KOPERASI"
+    YAYASAN = "YAYASAN"
+    PERKUMPULAN = "PERKUMPULAN"
+
+
+class StatusPendaftaran(StrEnum):
+    TERDAFTAR = "TERDAFTAR"
+
+
+class Pengurus(_Native):
+    nik: str = Field(pattern=POLA_NIK)
+    nama: str = Field(min_length=1, max_length=200)
+    jabatan: str = Field(min_length=1, max_length=100)
+
+
+class PermohonanNpwpBadan(_Native):
+    """Body of ``POST /api/v1/wajib-pajak/badan``: register an entity (Coretax)."""
+
+    nama_badan: str = Field(min_length=3, max_length=200)
+    bentuk_badan: BentukBadan
+    nomor_akta: str = Field(min_length=1, max_length=50)
+    tanggal_akta: date
+    nomor_sk_ahu: str | None = Field(default=None, min_length=1, max_length=60)
+    nib: str | None = Field(default=None, pattern=r"^[0-9]{13}$")
+    alamat: str = Field(min_length=5, max_length=300)
+    email: str = Field(pattern=POLA_EMAIL, max_length=254)
+    nomor_hp: str = Field(pattern=POLA_NOMOR_HP)
+    pengurus: list[Pengurus] = Field(min_length=1, max_length=10)
+    nik_penanggung_jawab: str = Field(pattern=POLA_NIK, description="Who files: must be one of the pengurus.")
+
+
+class HasilNpwpBadan(_Native):
+    """200 answer; ``status`` a plain string for the same reason as :class:`HasilAktivasi`."""
+
+    status: str = Field(min_length=1)
+    npwp: str = Field(pattern=POLA_NPWP)
+    nitku: str = Field(pattern=POLA_NITKU)
+    nama_badan: str = Field(min_length=1)
+    tanggal_terdaftar: date
+    kode_kpp: str = Field(pattern=POLA_KODE_KPP)
+    nama_kpp: str = Field(min_length=1)
+    nomor_tanda_terima: str = Field(min_length=1)
+
+
 __all__ = [
     "HEADER_IDEMPOTENCY_KEY",
     "HEADER_IDEMPOTENT_REPLAYED",
@@ -250,21 +306,28 @@ __all__ = [
     "NAMA_KPP",
     "PATH_AKTIVASI",
     "PATH_KSWP",
+    "PATH_NPWP_BADAN",
     "PATH_SKF",
     "PATH_TOKEN",
+    "POLA_NITKU",
+    "BentukBadan",
     "GalatDjp",
     "GalatOAuth",
     "HasilAktivasi",
     "HasilKswp",
+    "HasilNpwpBadan",
     "HasilSkf",
     "KodeGalat",
     "KodeKriteria",
     "KriteriaHasil",
+    "Pengurus",
     "PermohonanAktivasi",
+    "PermohonanNpwpBadan",
     "PermohonanSkf",
     "StatusAktivasi",
     "StatusGalat",
     "StatusKswp",
+    "StatusPendaftaran",
     "StatusSkf",
     "TokenAkses",
 ]

@@ -36,6 +36,16 @@ error="invalid_token"`` (RFC 6750 section 3) and body ``{"status": "GAGAL", "kod
     200 :class:`~adapters.djp.native.HasilKswp` with ``status`` ``VALID`` or
     ``TIDAK_VALID`` and the criteria checked.
 
+``POST /api/v1/wajib-pajak/badan`` (header ``X-Idempotency-Key``)
+    Register a business entity (NPWP badan). Body
+    :class:`~adapters.djp.native.PermohonanNpwpBadan`; 200
+    :class:`~adapters.djp.native.HasilNpwpBadan` with ``status: "TERDAFTAR"``, the
+    16-digit NPWP (``0`` + ``01`` + 6 digits from the deed + Luhn check digit + KPP 202 +
+    ``000``) and the head office's NITKU (NPWP + ``000000``). Refused: the person in
+    charge is not one of the officers (422 ``PENANGGUNG_JAWAB_BUKAN_PENGURUS``), an
+    officer's NIK does not match at Dukcapil (422 ``NIK_TIDAK_VALID``), the deed already
+    has an NPWP under another key (409 ``BADAN_SUDAH_TERDAFTAR``).
+
 ``POST /api/v1/skf`` (header ``X-Idempotency-Key``)
     Request a tax clearance letter. Body :class:`~adapters.djp.native.PermohonanSkf`;
     201 :class:`~adapters.djp.native.HasilSkf` with ``status: "TERBIT"``, or 422
@@ -129,6 +139,9 @@ __all__ = ["DEFAULT_CLIENT_ID", "DEFAULT_CLIENT_SECRET", "WIB", "DjpKnobs", "Kon
 
 OPERASI_AKTIVASI: Final[str] = "AKTIVASI_NPWP"
 OPERASI_SKF: Final[str] = "PENERBITAN_SKF"
+OPERASI_NPWP_BADAN: Final[str] = "PENDAFTARAN_NPWP_BADAN"
+#: Legacy taxpayer-type digits of an entity's NPWP (AA in AA.BBB.BBB.C-DDD.EEE) [S:NPWP-STRUCT].
+JENIS_WP_BADAN: Final[str] = "01"
 OPERASI_KSWP: Final[str] = "KONFIRMASI_STATUS_WP"
 
 #: The one OAuth client it knows by default: the hub's development client.
@@ -415,6 +428,64 @@ def terbitkan_skf(call: sim.Call[native.PermohonanSkf], sequence: int) -> sim.Pr
     return sim.Produced(skf.model_dump(mode="json"), {"kode_kpp": kpp})
 
 
+def cek_luhn(angka: str) -> str:
+    """The Luhn check digit DJP puts after ``AABBBBBB`` (C in AA.BBB.BBB.C-DDD.EEE)."""
+    total = 0
+    for posisi, huruf in enumerate(reversed(angka)):
+        digit = int(huruf) * (2 if posisi % 2 == 0 else 1)
+        total += digit - 9 if digit > 9 else digit
+    return str((10 - total % 10) % 10)
+
+
+def npwp_badan(nomor_akta: str, kpp: str) -> str:
+    """A new entity's 16-digit NPWP: ``0`` + AA BBBBBB C DDD 000, serial derived from the deed."""
+    awal = JENIS_WP_BADAN + sim.stable_digits("npwp-badan", nomor_akta, length=6)
+    return "0" + awal + cek_luhn(awal) + kpp + "000"
+
+
+def subjek_badan(permohonan: native.PermohonanNpwpBadan) -> str:
+    """Ledger subject: the deed (an entity's deed is public, not personal data)."""
+    return f"akta:{permohonan.nomor_akta}/{permohonan.tanggal_akta.isoformat()}"
+
+
+def penanggung_jawab_pengurus(call: sim.Call[native.PermohonanNpwpBadan]) -> None:
+    p = call.payload
+    if p.nik_penanggung_jawab not in {pengurus.nik for pengurus in p.pengurus}:
+        raise sim.Refusal(native.KodeGalat.PENANGGUNG_JAWAB_BUKAN_PENGURUS, "Penanggung jawab harus salah satu pengurus badan.", status=422)
+    if tidak_padan := [pengurus.jabatan for pengurus in p.pengurus if not nik_padan(pengurus.nik)]:
+        raise sim.Refusal(
+            native.KodeGalat.NIK_TIDAK_VALID, f"NIK pengurus tidak padan dengan data kependudukan: {', '.join(tidak_padan)}.", status=422
+        )
+
+
+def badan_belum_terdaftar(ledger: sim.Ledger) -> Callable[[sim.Call[native.PermohonanNpwpBadan]], None]:
+    """One deed, one NPWP: a deed registered under another key is refused (409)."""
+
+    def check(call: sim.Call[native.PermohonanNpwpBadan]) -> None:
+        subjek_ini = subjek_badan(call.payload)
+        if any(e.operation == OPERASI_NPWP_BADAN and e.subject == subjek_ini and e.key != call.key for e in ledger.entries()):
+            raise sim.Refusal(native.KodeGalat.BADAN_SUDAH_TERDAFTAR, "Badan dengan akta ini sudah memiliki NPWP.", status=409)
+
+    return check
+
+
+def daftarkan_badan(call: sim.Call[native.PermohonanNpwpBadan], sequence: int) -> sim.Produced:
+    """Register the entity at the counter's own office (KPP Pratama Bukittinggi) [I]."""
+    p, kpp = call.payload, native.KODE_KPP_BUKITTINGGI
+    npwp = npwp_badan(p.nomor_akta, kpp)
+    hasil = native.HasilNpwpBadan(
+        status=native.StatusPendaftaran.TERDAFTAR,
+        npwp=npwp,
+        nitku=npwp + "000000",
+        nama_badan=p.nama_badan,
+        tanggal_terdaftar=call.today,
+        kode_kpp=kpp,
+        nama_kpp=nama_kpp(kpp),
+        nomor_tanda_terima=f"BPS-{kpp}-{call.now:%Y%m%d}-{sequence:06d}",
+    )
+    return sim.Produced(hasil.model_dump(mode="json"), {"kode_kpp": kpp})
+
+
 @dataclass(frozen=True, slots=True)
 class PermintaanKswp:
     npwp: str
@@ -464,6 +535,9 @@ def operasi(ledger: sim.Ledger) -> tuple[sim.Operation[Any] | sim.Query[Any], ..
         sim.Operation(name=OPERASI_SKF, path=native.PATH_SKF, model=native.PermohonanSkf, status=201, subject=lambda p: subjek(p.npwp),
                       checks=(skf_memenuhi_kriteria,), produce=terbitkan_skf,
                       summary="Tax clearance letter: issued at once when every criterion holds, else refused"),
+        sim.Operation(name=OPERASI_NPWP_BADAN, path=native.PATH_NPWP_BADAN, model=native.PermohonanNpwpBadan, subject=subjek_badan,
+                      checks=(penanggung_jawab_pengurus, badan_belum_terdaftar(ledger)), produce=daftarkan_badan,
+                      summary="Register a business entity: NPWP and head-office NITKU, once per deed"),
     )  # fmt: skip
 
 

@@ -44,7 +44,14 @@ not the HTTP status:
   SOAP, a timeout or a connection error -> ``TransientBackendError`` (retry; the
   fault's ``DetikCobaLagi`` becomes ``retry_after``).
 * ``soap:Client`` fault with a refusal on the merits (``KUOTA_HABIS``,
-  ``PASPOR_LAMA_TIDAK_TERDAFTAR``) -> ``AgencyRejection``.
+  ``PASPOR_LAMA_TIDAK_TERDAFTAR``, ``MASA_BERLAKU_TIDAK_DIIZINKAN`` -- a 10-year
+  passport for someone under 17 and unmarried, Permenkumham 18/2022 --,
+  ``SKCK_TIDAK_BERLAKU``) -> ``AgencyRejection``.
+
+Operations: ``passport_new`` (``BARU``), ``passport_renewal`` (``PENGGANTIAN``),
+``passport_lost_damaged`` (``PENGGANTIAN_HILANG`` / ``PENGGANTIAN_RUSAK`` by the
+reason; the outputs add the BAP number and the charge) and ``passport_migrant_worker``
+(``PMI``: always non-electronic, 5 years, no billing, so no billing outputs either).
 * any other ``soap:Client`` fault (schema violation, key reused, unknown application),
   a body that is not SOAP, an answer that does not match the service's schema, an
   unknown status -> ``AgencyAnswerInvalid`` with a reason that says which.
@@ -95,6 +102,11 @@ from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
 from schemas.services.imigrasi import (
+    MigrantWorkerPassportInput,
+    MigrantWorkerPassportOutput,
+    PassportLossReason,
+    PassportLostDamagedInput,
+    PassportLostDamagedOutput,
     PassportNewInput,
     PassportNewOutput,
     PassportRenewalInput,
@@ -119,9 +131,11 @@ class ImigrasiSettings(BackendSettings):
 
 
 #: Operation (catalogue) -> native application kind, canonical input and output models.
-_OPERATIONS: Final[dict[str, tuple[JenisPermohonan, type[PassportNewInput], type[PassportNewOutput]]]] = {
+_OPERATIONS: Final[dict[str, tuple[JenisPermohonan, type[BaseModel], type[BaseModel]]]] = {
     "passport_new": (JenisPermohonan.BARU, PassportNewInput, PassportNewOutput),
     "passport_renewal": (JenisPermohonan.PENGGANTIAN, PassportRenewalInput, PassportRenewalOutput),
+    "passport_lost_damaged": (JenisPermohonan.PENGGANTIAN_HILANG, PassportLostDamagedInput, PassportLostDamagedOutput),
+    "passport_migrant_worker": (JenisPermohonan.PMI, MigrantWorkerPassportInput, MigrantWorkerPassportOutput),
 }
 
 _PASSPORT_TYPE: Final[dict[PassportType, JenisPaspor]] = {
@@ -154,6 +168,8 @@ STATUS_MAP: Final[dict[StatusPermohonan, Status]] = {
 _REJECTION_FAULTS: Final[dict[str, str]] = {
     KodeGalat.KUOTA_HABIS: "agency_quota_exhausted",
     KodeGalat.PASPOR_LAMA_TIDAK_TERDAFTAR: "old_passport_not_found",
+    KodeGalat.MASA_BERLAKU_TIDAK_DIIZINKAN: "ten_year_passport_not_allowed",
+    KodeGalat.SKCK_TIDAK_BERLAKU: "skck_expired",
 }
 
 #: ``KodeAlasan`` of DITOLAK / KEDALUWARSA -> canonical error code.
@@ -188,17 +204,14 @@ class ImigrasiAdapter(HttpAdapter):
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         """Submit the application; the step id is ``IdTransaksi``, applied once by Imigrasi."""
         kind, input_model, _ = self._operation(command)
-        data = self.parse_input(input_model, command)
+        data: Any = self.parse_input(input_model, command)
         with self.native_request():
             native = PermohonanPaspor(
                 IdTransaksi=str(step_id),
-                JenisPermohonan=kind,
                 Pemohon=DataPemohon(NIK=command.applicant.nik, NamaLengkap=command.applicant.name.strip()),
-                JenisPaspor=_PASSPORT_TYPE[data.passport_type],
-                MasaBerlaku=data.validity_years,
                 TanggalKedatanganDiinginkan=data.appointment_date,
                 DokumenPendukung=_DOCUMENT[data.supporting_document],
-                NomorPasporLama=data.old_passport_number if isinstance(data, PassportRenewalInput) else None,
+                **_application(kind, data),
             )
         log.info("imigrasi: submitting %s for %s (step %s)", kind.value, mask_nik(command.applicant.nik), step_id)
         body = await self._call(OP_AJUKAN, native)
@@ -259,7 +272,7 @@ class ImigrasiAdapter(HttpAdapter):
 
     # ------------------------------------------------------------------ transport
 
-    def _operation(self, command: StepCommand) -> tuple[JenisPermohonan, type[PassportNewInput], type[PassportNewOutput]]:
+    def _operation(self, command: StepCommand) -> tuple[JenisPermohonan, type[BaseModel], type[BaseModel]]:
         self.check_operation(command)
         return _OPERATIONS[command.operation]
 
@@ -293,6 +306,37 @@ class ImigrasiAdapter(HttpAdapter):
 
 
 # ---------------------------------------------------------------------- translation
+
+
+def _application(kind: JenisPermohonan, data: Any) -> dict[str, Any]:
+    """The native fields that depend on the kind of application."""
+    if isinstance(data, MigrantWorkerPassportInput):
+        return {
+            "JenisPermohonan": JenisPermohonan.PMI,
+            "JenisPaspor": JenisPaspor.NON_ELEKTRONIK,  # tarif nol rupiah: non-electronic, 5 years
+            "MasaBerlaku": 5,
+            "NomorSKCK": data.skck_number,
+            "SKCKBerlakuSampai": data.skck_valid_until,
+            "NegaraTujuan": data.destination_country,
+            "NomorPerjanjianKerja": data.work_agreement_number,
+        }
+    fields: dict[str, Any] = {
+        "JenisPermohonan": kind,
+        "JenisPaspor": _PASSPORT_TYPE[data.passport_type],
+        "MasaBerlaku": data.validity_years,
+        "SudahMenikah": data.married,
+    }
+    if isinstance(data, PassportRenewalInput):
+        fields["NomorPasporLama"] = data.old_passport_number
+    if isinstance(data, PassportLostDamagedInput):
+        lost = data.reason is PassportLossReason.LOST
+        fields.update(
+            JenisPermohonan=JenisPermohonan.PENGGANTIAN_HILANG if lost else JenisPermohonan.PENGGANTIAN_RUSAK,
+            NomorPasporLama=data.old_passport_number,
+            NomorLaporanKehilangan=data.police_report_number,
+            KeadaanKahar=data.force_majeure or None,
+        )
+    return fields
 
 
 def _decode(body: ET.Element, model: type[Any], operation: str) -> Any:
@@ -341,7 +385,7 @@ def _fault_error(operation: str, body: ET.Element) -> Exception:
     )
 
 
-def _report(answer: StatusPermohonanPaspor, output_model: type[PassportNewOutput]) -> StepStatusReport:
+def _report(answer: StatusPermohonanPaspor, output_model: type[BaseModel]) -> StepStatusReport:
     native = StatusPermohonan(answer.Status)
     status = STATUS_MAP[native]
     base = {"application_number": answer.NomorPermohonan, "appointment_date": answer.JadwalKedatangan.isoformat()}
@@ -385,14 +429,15 @@ def _progress(answer: StatusPermohonanPaspor, native: StatusPermohonan) -> dict[
     outputs: dict[str, Any] = {"application_number": answer.NomorPermohonan, "appointment_date": answer.JadwalKedatangan.isoformat()}
     if native is StatusPermohonan.DITERIMA:
         return outputs
-    billing = _require(answer.Tagihan, "Tagihan (billing)", native)
-    outputs.update(billing_code=billing.KodeBilling, amount=billing.JumlahTagihan, pay_before=billing.BatasPembayaran.isoformat())
-    if native is StatusPermohonan.MENUNGGU_PEMBAYARAN:
-        return outputs
-    outputs.update(
-        paid_on=_iso(_require(billing.TanggalBayar, "Tagihan.TanggalBayar", native)),
-        ntpn=_require(billing.NTPN, "Tagihan.NTPN", native),
-    )
+    if answer.JenisPermohonan is not JenisPermohonan.PMI:  # a PMI passport is free: no billing at all
+        billing = _require(answer.Tagihan, "Tagihan (billing)", native)
+        outputs.update(billing_code=billing.KodeBilling, amount=billing.JumlahTagihan, pay_before=billing.BatasPembayaran.isoformat())
+        if native is StatusPermohonan.MENUNGGU_PEMBAYARAN:
+            return outputs
+        outputs.update(
+            paid_on=_iso(_require(billing.TanggalBayar, "Tagihan.TanggalBayar", native)),
+            ntpn=_require(billing.NTPN, "Tagihan.NTPN", native),
+        )
     if native is StatusPermohonan.DIPROSES:
         if answer.PerkiraanSelesai is not None:
             outputs["expected_ready_on"] = answer.PerkiraanSelesai.isoformat()
@@ -407,9 +452,8 @@ def _progress(answer: StatusPermohonanPaspor, native: StatusPermohonan) -> dict[
     return outputs
 
 
-def _completed(answer: StatusPermohonanPaspor, output_model: type[PassportNewOutput]) -> dict[str, Any]:
+def _completed(answer: StatusPermohonanPaspor, output_model: type[BaseModel]) -> dict[str, Any]:
     native = StatusPermohonan.SELESAI
-    billing = _require(answer.Tagihan, "Tagihan (billing)", native)
     passport = _require(answer.Paspor, "Paspor", native)
     values: dict[str, Any] = {
         "application_number": answer.NomorPermohonan,
@@ -419,12 +463,21 @@ def _completed(answer: StatusPermohonanPaspor, output_model: type[PassportNewOut
         "issued_on": passport.TanggalTerbit,
         "expires_on": passport.TanggalHabisBerlaku,
         "picked_up_on": _require(passport.TanggalDiambil, "Paspor.TanggalDiambil", native),
-        "amount_paid": billing.JumlahTagihan,
-        "billing_code": billing.KodeBilling,
-        "ntpn": _require(billing.NTPN, "Tagihan.NTPN", native),
+        "amount_paid": 0,
     }
+    if output_model is not MigrantWorkerPassportOutput:
+        billing = _require(answer.Tagihan, "Tagihan (billing)", native)
+        values.update(
+            amount_paid=billing.JumlahTagihan, billing_code=billing.KodeBilling, ntpn=_require(billing.NTPN, "Tagihan.NTPN", native)
+        )
     if output_model is PassportRenewalOutput:
         values["replaced_passport_number"] = _require(answer.NomorPasporLama, "NomorPasporLama", native)
+    if output_model is PassportLostDamagedOutput:
+        values.update(
+            replaced_passport_number=answer.NomorPasporLama,
+            examination_number=_require(answer.NomorBAP, "NomorBAP", native),
+            charge=_require(answer.BiayaBeban, "BiayaBeban", native),
+        )
     try:
         return output_model.model_validate(values).model_dump(mode="json")
     except ValidationError as exc:

@@ -21,6 +21,8 @@ from schemas.messages import StepCommand
 NIK = "1375015203900007"  # woman born 12-03-1990, first registered in Guguk Panjang, Bukittinggi
 NIK_CEKAL = "1375010101900099"  # ends in 99: on the simulated prevention list
 NIK_AKTA_TIDAK_SESUAI = "1375015203900098"  # ends in 98: birth certificate does not match the NIK's data
+NIK_ANAK = "1375014506150003"  # girl born 05-06-2015: under 17, a 10-year passport is refused unless married
+REPORT_NUMBER = "STPLK/0042/I/2026/SPKT/POLRES BUKITTINGGI"
 
 #: Poll quickly against the simulator; the real service is polled every 30 s by default.
 CONTRACT_POLL_INTERVAL_SECONDS = 0.05
@@ -34,6 +36,19 @@ def _command(operation: str, nik: str = NIK, **data: object) -> StepCommand:
         "supporting_document": "birth_certificate",
     }
     return step_command(f"imigrasi.{operation}", {**base, **data}, nik=nik, name="Siti Rahmah")
+
+
+def migrant_worker_data(skck_valid_until: date | None = None) -> dict[str, object]:
+    """A first-time migrant worker's papers: the SKCK of the placement and the work agreement."""
+    valid_until = skck_valid_until or date.today() + timedelta(days=150)
+    return {
+        "appointment_date": (date.today() + timedelta(days=7)).isoformat(),
+        "supporting_document": "diploma",
+        "skck_number": "SKCK/YANMAS/00042/I/2026/INTELKAM",
+        "skck_valid_until": valid_until.isoformat(),
+        "destination_country": "MY",
+        "work_agreement_number": "PK/2026/0042",
+    }
 
 
 def contract() -> AgencyContract:
@@ -50,6 +65,24 @@ def contract() -> AgencyContract:
                     supporting_document="marriage_book",
                     old_passport_number="X1234567",
                 ),
+            ),
+            ContractSample.completes(
+                "lost passport replaced with the police report",
+                _command("passport_lost_damaged", reason="lost", police_report_number=REPORT_NUMBER),
+            ),
+            ContractSample.completes(
+                "first passport of a migrant worker, free",
+                step_command("imigrasi.passport_migrant_worker", migrant_worker_data(), nik=NIK, name="Siti Rahmah"),
+            ),
+            ContractSample.refused(
+                "a 10-year passport for a child of 10, unmarried", _command("passport_new", nik=NIK_ANAK), "ten_year_passport_not_allowed"
+            ),
+            ContractSample.refused(
+                "a migrant worker whose SKCK expires before the interview",
+                step_command(
+                    "imigrasi.passport_migrant_worker", migrant_worker_data(date.today() + timedelta(days=1)), nik=NIK, name="Siti Rahmah"
+                ),
+                "skck_expired",
             ),
             ContractSample.refused(
                 "applicant on the prevention list is refused after the interview", _command("passport_new", nik=NIK_CEKAL), "travel_ban"

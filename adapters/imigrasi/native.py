@@ -83,6 +83,18 @@ Facts (sources by key in docs/domain-sources.md, "Imigrasi"):
 * MPP counters serve about 20 applicants a day; Bukittinggi's on Wednesdays since
   14 Jan 2026 [S:SWL][S:BKT-2026].
 * Passport numbers are treated as opaque ``^[A-Z]{1,2}[0-9]{6,8}$`` [I].
+* A 10-year passport only for applicants aged 17 or married (Permenkumham 18/2022,
+  art. 2A(2)) [S:PASPOR10-SUARA][S:PASPOR10-TRIBUN]: ``SudahMenikah`` says the latter;
+  the age is the NIK's.
+* Lost or damaged passport (``PENGGANTIAN_HILANG`` / ``PENGGANTIAN_RUSAK``): the police
+  loss report for a lost one, an examination (BAP) at the office, and a charge
+  (biaya beban) of Rp1,000,000 (lost) / Rp500,000 (damaged) on top of the new passport,
+  waived for force majeure (fire, flood, earthquake) [S:PP45][S:PASPOR-HILANG-KARAWANG]
+  [S:PASPOR-HILANG-KOMPAS].
+* First passport of a migrant worker (``PMI``): tarif nol rupiah for a non-electronic
+  passport (PP 45/2024 art. 5(1)) [S:PP45-REPUBLIKA]; 5 years [S:PMI-ANTARA]; with the
+  placement papers: the SKCK (a placement cost under Perban BP2MI 2/2020 art. 3(1)(b))
+  [S:PMI-BP2MI] and the work agreement (Permenkumham 9/2020 art. 3) [S:PMI-SUARABMI].
 """
 
 from __future__ import annotations
@@ -165,6 +177,9 @@ POLA_NAMA: Final[re.Pattern[str]] = re.compile(r"^[A-Za-z][A-Za-z .,'-]{0,59}$")
 class JenisPermohonan(StrEnum):
     BARU = "BARU"  # first passport
     PENGGANTIAN = "PENGGANTIAN"  # replacement of an expired passport
+    PENGGANTIAN_HILANG = "PENGGANTIAN_HILANG"  # replacement of a lost passport (police report, BAP, charge)
+    PENGGANTIAN_RUSAK = "PENGGANTIAN_RUSAK"  # replacement of a damaged passport (BAP, charge)
+    PMI = "PMI"  # first passport of a migrant worker: tarif nol rupiah
 
 
 class JenisPaspor(StrEnum):
@@ -221,6 +236,8 @@ class KodeGalat(StrEnum):
     PERMOHONAN_TIDAK_DITEMUKAN = "PERMOHONAN_TIDAK_DITEMUKAN"  # unknown NomorPermohonan
     KUOTA_HABIS = "KUOTA_HABIS"  # the counter's quota for that service day is used up
     PASPOR_LAMA_TIDAK_TERDAFTAR = "PASPOR_LAMA_TIDAK_TERDAFTAR"  # old passport not in the register
+    MASA_BERLAKU_TIDAK_DIIZINKAN = "MASA_BERLAKU_TIDAK_DIIZINKAN"  # 10 years for someone under 17 and unmarried
+    SKCK_TIDAK_BERLAKU = "SKCK_TIDAK_BERLAKU"  # PMI: the SKCK expires before the interview
     # soap:Server -- the service cannot answer now
     SISTEM_SIBUK = "SISTEM_SIBUK"  # overloaded; try again after DetikCobaLagi seconds
     SISTEM_TIDAK_TERSEDIA = "SISTEM_TIDAK_TERSEDIA"  # down / maintenance
@@ -233,6 +250,15 @@ TARIF: Final[dict[tuple[JenisPaspor, int], int]] = {
     (JenisPaspor.ELEKTRONIK, 5): 650_000,
     (JenisPaspor.ELEKTRONIK, 10): 950_000,
 }
+#: Charge (biaya beban) on top of the new passport, rupiah, by kind of replacement.
+BIAYA_BEBAN: Final[dict[JenisPermohonan, int]] = {
+    JenisPermohonan.PENGGANTIAN_HILANG: 1_000_000,
+    JenisPermohonan.PENGGANTIAN_RUSAK: 500_000,
+}
+
+#: Youngest age for a 10-year passport, unless married (Permenkumham 18/2022 art. 2A(2)).
+USIA_PASPOR_10_TAHUN: Final[int] = 17
+
 #: Days a SIMPONI billing can be paid [V:SIMPONI].
 HARI_BAYAR: Final[int] = 7
 #: Working days from payment to a printed passport [S:PASPOR-SLA].
@@ -275,7 +301,14 @@ class PermohonanPaspor(_Pesan):
     MasaBerlaku: MasaBerlaku
     TanggalKedatanganDiinginkan: date = Field(description="Preferred interview date; the service picks the next service day.")
     DokumenPendukung: DokumenPendukung
-    NomorPasporLama: str | None = Field(default=None, pattern=POLA_NOMOR_PASPOR, description="Required for PENGGANTIAN.")
+    NomorPasporLama: str | None = Field(default=None, pattern=POLA_NOMOR_PASPOR, description="Required for PENGGANTIAN(_RUSAK).")
+    SudahMenikah: bool | None = Field(default=None, description="Married: allows a 10-year passport under 17.")
+    NomorLaporanKehilangan: str | None = Field(default=None, min_length=8, max_length=120, description="PENGGANTIAN_HILANG.")
+    KeadaanKahar: bool | None = Field(default=None, description="Lost/damaged by force majeure: no charge.")
+    NomorSKCK: str | None = Field(default=None, min_length=6, max_length=100, description="PMI: the SKCK for placement.")
+    SKCKBerlakuSampai: date | None = Field(default=None, description="PMI: the SKCK's expiry.")
+    NegaraTujuan: str | None = Field(default=None, pattern=r"^[A-Z]{2}$", description="PMI: destination (ISO 3166-1 alpha-2).")
+    NomorPerjanjianKerja: str | None = Field(default=None, min_length=1, max_length=60, description="PMI: the work agreement.")
 
 
 class HasilPengajuan(_Pesan):
@@ -340,6 +373,8 @@ class StatusPermohonanPaspor(_Pesan):
     KodeAlasan: str | None = None
     Alasan: str | None = None
     DokumenDikembalikan: str | None = Field(default=None, description="BERKAS_DIKEMBALIKAN: the DokumenPendukung that was returned.")
+    NomorBAP: str | None = Field(default=None, description="Lost/damaged: the examination record (berita acara pemeriksaan).")
+    BiayaBeban: int | None = Field(default=None, ge=0, description="Lost/damaged: the charge included in the billing.")
 
 
 class GalatLayanan(_Pesan):
@@ -476,6 +511,7 @@ def baca_fault(isi: ET.Element) -> Fault:
 
 
 __all__ = [
+    "BIAYA_BEBAN",
     "CONTENT_TYPE",
     "FAULT_CLIENT",
     "FAULT_SERVER",
@@ -497,6 +533,7 @@ __all__ = [
     "POLA_NOMOR_PERMOHONAN",
     "POLA_NTPN",
     "TARIF",
+    "USIA_PASPOR_10_TAHUN",
     "BatalkanPermohonan",
     "CekStatus",
     "DataPaspor",

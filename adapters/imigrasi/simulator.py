@@ -59,6 +59,20 @@ Simulated business rules (deterministic, so tests can aim at them):
   ``return_documents`` knob returns every application submitted while it is set. The
   application then waits (polls do not move it); the answer names the document in
   ``DokumenDikembalikan``. Checked after the prevention list.
+* **10-year passport** (Permenkumham 18/2022 art. 2A(2)): only for an applicant aged 17
+  or more on the day of the application (the birth date is the NIK's: digits 7-12,
+  women's day + 40) or married (``SudahMenikah``); otherwise a ``soap:Client`` fault
+  ``MASA_BERLAKU_TIDAK_DIIZINKAN`` (apply for 5 years instead).
+* **Lost or damaged passport** (``PENGGANTIAN_HILANG`` needs ``NomorLaporanKehilangan``,
+  ``PENGGANTIAN_RUSAK`` needs ``NomorPasporLama``): the interview is the examination
+  (BAP, numbered ``BAP/AGM/<seq:06>/<year>``); the billing adds the charge
+  (``BiayaBeban``) of Rp1,000,000 / Rp500,000 to the passport fee, none when
+  ``KeadaanKahar`` (force majeure). A given old passport number must be in the register.
+* **Migrant worker (PMI)**: a non-electronic 5-year passport (anything else is
+  malformed) with ``NomorSKCK``, ``SKCKBerlakuSampai``, ``NegaraTujuan`` and
+  ``NomorPerjanjianKerja``; an SKCK that expires before the interview day is a
+  ``soap:Client`` fault ``SKCK_TIDAK_BERLAKU``. Tarif nol rupiah: no billing, so the
+  application goes from ``DITERIMA`` straight to ``DIPROSES``.
 * **Name**: ``NamaLengkap`` must match the service's XSD restriction ``POLA_NAMA``
   (letters, spaces, ``.,'-``; no digits): otherwise ``soap:Client`` fault
   ``PERMINTAAN_TIDAK_VALID``.
@@ -195,6 +209,24 @@ def alasan_berkas(dokumen: str) -> str:
     )
 
 
+def tanggal_lahir(nik: str, pada: date) -> date | None:
+    """The birth date a NIK encodes (DDMMYY at digits 7-12; a woman's day + 40); the
+    century is the one that does not put it in the future. ``None`` if not a date."""
+    hari, bulan, tahun = int(nik[6:8]), int(nik[8:10]), int(nik[10:12])
+    try:
+        lahir = date(2000 + tahun, bulan, hari - 40 if hari > 40 else hari)
+        return lahir if lahir <= pada else lahir.replace(year=1900 + tahun)
+    except ValueError:
+        return None
+
+
+def usia(nik: str, pada: date) -> int | None:
+    lahir = tanggal_lahir(nik, pada)
+    if lahir is None:
+        return None
+    return pada.year - lahir.year - ((pada.month, pada.day) < (lahir.month, lahir.day))
+
+
 def ntpn(key: str) -> str:
     """NTPN (proof of payment): 16 upper-case hex characters, stable per key."""
     return hashlib.sha256(f"ntpn|{key}".encode()).hexdigest()[:16].upper()
@@ -217,6 +249,8 @@ def majukan(keadaan: dict[str, Any], polls_per_stage: int) -> dict[str, Any]:
         berikut, alasan = native.StatusPermohonan.DITOLAK, native.KodeAlasan.CEKAL
     elif tahap is native.StatusPermohonan.DITERIMA and baru.get("dikembalikan"):
         berikut, alasan = native.StatusPermohonan.BERKAS_DIKEMBALIKAN, native.KodeAlasan.DOKUMEN_TIDAK_SESUAI
+    elif tahap is native.StatusPermohonan.DITERIMA and not int(baru["tarif"]):
+        berikut, alasan = native.StatusPermohonan.DIPROSES, None  # tarif nol rupiah: nothing to pay
     elif tahap is native.StatusPermohonan.MENUNGGU_PEMBAYARAN and baru["tidak_bayar"]:
         berikut, alasan = native.StatusPermohonan.KEDALUWARSA, native.KodeAlasan.BILLING_KEDALUWARSA
     elif tahap is native.StatusPermohonan.SIAP_DIAMBIL and baru["tidak_ambil"]:
@@ -247,7 +281,7 @@ def status_untuk(key: str, hasil: native.HasilPengajuan, keadaan: dict[str, Any]
     terbit = kalender.add_working_days(jadwal, native.HARI_KERJA_PROSES)
 
     tagihan = None
-    if langkah >= 1:
+    if langkah >= 1 and int(keadaan["tarif"]):
         dibayar = langkah >= 2
         tagihan = native.DataTagihan(
             KodeBilling=sim.pnbp_billing_code(key),
@@ -286,6 +320,8 @@ def status_untuk(key: str, hasil: native.HasilPengajuan, keadaan: dict[str, Any]
         KodeAlasan=alasan.value if alasan else None,
         Alasan=teks_alasan,
         DokumenDikembalikan=dikembalikan,
+        NomorBAP=keadaan.get("nomor_bap"),
+        BiayaBeban=keadaan.get("beban"),
     )
 
 
@@ -296,14 +332,52 @@ def nama_dan_paspor_lama(permohonan: native.PermohonanPaspor) -> None:
     """What the service's XSD and form rules refuse whatever the ledger says."""
     if not native.POLA_NAMA.fullmatch(permohonan.Pemohon.NamaLengkap):
         raise sim.Malformed("Pemohon.NamaLengkap: hanya huruf, spasi dan tanda .,'- (maksimal 60 karakter) yang dapat dicetak di paspor.")
-    if permohonan.JenisPermohonan is native.JenisPermohonan.PENGGANTIAN and permohonan.NomorPasporLama is None:
-        raise sim.Malformed("NomorPasporLama wajib diisi untuk permohonan PENGGANTIAN.")
+    jenis = permohonan.JenisPermohonan
+    wajib = {
+        native.JenisPermohonan.PENGGANTIAN: ("NomorPasporLama",),
+        native.JenisPermohonan.PENGGANTIAN_RUSAK: ("NomorPasporLama",),
+        native.JenisPermohonan.PENGGANTIAN_HILANG: ("NomorLaporanKehilangan",),
+        native.JenisPermohonan.PMI: ("NomorSKCK", "SKCKBerlakuSampai", "NegaraTujuan", "NomorPerjanjianKerja"),
+    }.get(jenis, ())
+    if kosong := [nama for nama in wajib if getattr(permohonan, nama) is None]:
+        raise sim.Malformed(f"{', '.join(kosong)} wajib diisi untuk permohonan {jenis.value}.")
+    if jenis is native.JenisPermohonan.PMI and (permohonan.JenisPaspor, permohonan.MasaBerlaku) != (native.JenisPaspor.NON_ELEKTRONIK, 5):
+        raise sim.Malformed("Paspor PMI tarif nol rupiah adalah paspor biasa nonelektronik dengan masa berlaku 5 tahun.")
 
 
 def paspor_lama_harus_terdaftar(call: sim.Call[native.PermohonanPaspor]) -> None:
     lama = call.payload.NomorPasporLama
-    if call.payload.JenisPermohonan is native.JenisPermohonan.PENGGANTIAN and lama is not None and not paspor_lama_terdaftar(lama):
+    if lama is not None and not paspor_lama_terdaftar(lama):
         raise sim.Refusal(native.KodeGalat.PASPOR_LAMA_TIDAK_TERDAFTAR, f"Paspor lama {lama} tidak terdaftar di SIMKIM.")
+
+
+def masa_berlaku_sesuai_usia(call: sim.Call[native.PermohonanPaspor]) -> None:
+    """A 10-year passport only from 17 or when married (Permenkumham 18/2022 art. 2A(2))."""
+    p = call.payload
+    umur = usia(p.Pemohon.NIK, call.today)
+    if p.MasaBerlaku == 10 and not p.SudahMenikah and umur is not None and umur < native.USIA_PASPOR_10_TAHUN:
+        raise sim.Refusal(
+            native.KodeGalat.MASA_BERLAKU_TIDAK_DIIZINKAN,
+            "Paspor masa berlaku 10 tahun hanya diberikan kepada WNI yang telah berusia 17 tahun atau sudah menikah "
+            "(Permenkumham 18/2022 pasal 2A ayat 2); ajukan paspor 5 tahun.",
+        )
+
+
+def skck_berlaku_saat_wawancara(call: sim.Call[native.PermohonanPaspor]) -> None:
+    p = call.payload
+    if p.JenisPermohonan is native.JenisPermohonan.PMI and p.SKCKBerlakuSampai is not None and p.SKCKBerlakuSampai < _jadwal(call):
+        raise sim.Refusal(native.KodeGalat.SKCK_TIDAK_BERLAKU, f"SKCK berlaku sampai {p.SKCKBerlakuSampai}, sebelum jadwal wawancara.")
+
+
+def tarif_dan_beban(permohonan: native.PermohonanPaspor) -> tuple[int, int | None]:
+    """The billing total and the charge for a lost/damaged passport (``None`` for other kinds)."""
+    if permohonan.JenisPermohonan is native.JenisPermohonan.PMI:
+        return 0, None
+    tarif = native.TARIF[(permohonan.JenisPaspor, permohonan.MasaBerlaku)]
+    if permohonan.JenisPermohonan not in native.BIAYA_BEBAN:
+        return tarif, None
+    beban = 0 if permohonan.KeadaanKahar else native.BIAYA_BEBAN[permohonan.JenisPermohonan]
+    return tarif + beban, beban
 
 
 def _jadwal(call: sim.Call[native.PermohonanPaspor]) -> date:
@@ -324,6 +398,7 @@ def ajukan(call: sim.Call[native.PermohonanPaspor], urutan: int) -> sim.Produced
         LokasiLayanan=LOKASI,
     )
     nik, dokumen = permohonan.Pemohon.NIK, permohonan.DokumenPendukung
+    tarif, beban = tarif_dan_beban(permohonan)
     keadaan = {
         "nomor_permohonan": hasil.NomorPermohonan,
         "tahap": native.StatusPermohonan.DITERIMA.value,
@@ -332,8 +407,12 @@ def ajukan(call: sim.Call[native.PermohonanPaspor], urutan: int) -> sim.Produced
         "jenis_permohonan": permohonan.JenisPermohonan.value,
         "jenis_paspor": permohonan.JenisPaspor.value,
         "masa_berlaku": permohonan.MasaBerlaku,
-        "tarif": native.TARIF[(permohonan.JenisPaspor, permohonan.MasaBerlaku)],
+        "tarif": tarif,
+        "beban": beban,
+        "nomor_bap": f"BAP/{KODE_KANTOR}/{urutan:06d}/{hari_ini.year}" if beban is not None else None,
         "nomor_paspor_lama": permohonan.NomorPasporLama,
+        "nomor_laporan_kehilangan": permohonan.NomorLaporanKehilangan,
+        "nomor_skck": permohonan.NomorSKCK,
         "cekal": tercekal(nik),
         "dokumen": dokumen.value,
         "dikembalikan": knobs.return_documents or berkas_tidak_sesuai(nik, dokumen),
@@ -404,7 +483,7 @@ class Layanan:
                 validate=nama_dan_paspor_lama,
                 # Not personal data: what was applied for, for the ledger view.
                 subject=lambda p: f"{p.JenisPermohonan.value}/{p.JenisPaspor.value}/{p.MasaBerlaku}",
-                checks=(paspor_lama_harus_terdaftar,),
+                checks=(paspor_lama_harus_terdaftar, masa_berlaku_sesuai_usia, skck_berlaku_saat_wawancara),
                 produce=ajukan,
                 quota_day=_jadwal,  # the quota is per service day: ~20 applicants per Wednesday
                 summary="AjukanPermohonan",

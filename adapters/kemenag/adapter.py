@@ -39,14 +39,17 @@ from adapters.kemenag.native import (
     FORM,
     PATH_DUPLIKAT,
     PATH_PENDAFTARAN,
+    PATH_REKOMENDASI,
     TEKS_PEMELIHARAAN,
     AlasanDuplikat,
     FormatTidakValid,
     FormDuplikat,
     FormPendaftaran,
+    FormRekomendasi,
     JawabanDuplikat,
     JawabanGagal,
     JawabanPendaftaran,
+    JawabanRekomendasi,
     KodeGagal,
     StatusKawin,
     TempatAkad,
@@ -62,6 +65,8 @@ from schemas.services.kemenag import (
     MaritalStatus,
     MarriageBookDuplicateInput,
     MarriageBookDuplicateOutput,
+    MarriageRecommendationInput,
+    MarriageRecommendationOutput,
     MarriageRegistrationInput,
     MarriageRegistrationOutput,
     Spouse,
@@ -77,6 +82,7 @@ DEFAULT_TIMEOUT_SECONDS: Final[float] = 20.0
 
 OP_REGISTRATION: Final[str] = "marriage_registration"
 OP_DUPLICATE: Final[str] = "marriage_book_duplicate"
+OP_RECOMMENDATION: Final[str] = "marriage_recommendation"
 
 _PLACE = {CeremonyPlace.KUA_OFFICE_HOURS: TempatAkad.KUA, CeremonyPlace.OUTSIDE_KUA_OR_AFTER_HOURS: TempatAkad.LUAR_KUA}
 _PLACE_BACK = {v: k for k, v in _PLACE.items()}
@@ -111,6 +117,8 @@ _REJECTIONS: Final[dict[KodeGagal, tuple[str, str]]] = {
     ),
     KodeGagal.AKTA_TIDAK_DITEMUKAN: ("marriage_record_not_found", "No marriage certificate with this number at the KUA"),
     KodeGagal.SURAT_KEHILANGAN_WAJIB: ("police_report_required", "A lost marriage book needs a police loss report"),
+    KodeGagal.KUA_TUJUAN_SAMA: ("same_district", "The ceremony is in the applicant's own district: no recommendation is needed"),
+    KodeGagal.DOMISILI_TIDAK_SESUAI: ("not_a_resident", "The applicant does not live in the issuing KUA's district"),
     KodeGagal.KUOTA_HARIAN_PENUH: ("agency_quota_exhausted", "The KUA's daily quota is reached; try another day"),
 }
 # Refusals that say our request was malformed: a mapping bug here, not the citizen's fault.
@@ -134,7 +142,7 @@ class KemenagSettings(BackendSettings):
 class KemenagAdapter(HttpAdapter):
     agency: ClassVar[str] = "kemenag"
     label: ClassVar[str] = "SIMKAH"
-    operations: ClassVar[frozenset[str]] = frozenset({OP_REGISTRATION, OP_DUPLICATE})
+    operations: ClassVar[frozenset[str]] = frozenset({OP_REGISTRATION, OP_DUPLICATE, OP_RECOMMENDATION})
     settings_model: ClassVar[type[BackendSettings]] = KemenagSettings
     #: Down is transient at the KUA: any 5xx, and 429 (its proxy sheds load) too.
     transient_statuses: ClassVar[frozenset[int]] = frozenset({408, 425, 429, *range(500, 600)})
@@ -146,7 +154,7 @@ class KemenagAdapter(HttpAdapter):
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
         self.check_operation(command)
-        operation = {OP_REGISTRATION: self._register, OP_DUPLICATE: self._duplicate}[command.operation]
+        operation = {OP_REGISTRATION: self._register, OP_DUPLICATE: self._duplicate, OP_RECOMMENDATION: self._recommend}[command.operation]
         return await operation(command, step_id)
 
     # ------------------------------------------------------------ operations
@@ -215,6 +223,36 @@ class KemenagAdapter(HttpAdapter):
                 kua_code=native.kode_kua,
             )
         return self.completed(output, native.status, native.no_duplikat)
+
+    async def _recommend(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
+        data = self.parse_input(MarriageRecommendationInput, command)
+        with self.native_request():
+            form = FormRekomendasi(
+                id_transaksi=str(step_id),
+                nik_pemohon=command.applicant.nik,
+                nama_pemohon=command.applicant.name,
+                status_kawin=_MARITAL[data.marital_status],
+                no_dok_kawin_lalu=data.previous_marriage_document,
+                nama_calon_pasangan=data.partner_name,
+                kode_kua_asal=data.home_kua_code,
+                kode_kua_tujuan=data.destination_kua_code,
+                tgl_akad=data.ceremony_date,
+                no_n1=data.n1_number,
+            )
+        log.info("marriage recommendation step %s from KUA %s for %s", step_id, data.home_kua_code, mask_nik(command.applicant.nik))
+        native = self._answer(await self._post(PATH_REKOMENDASI, form.to_form()), JawabanRekomendasi)
+        if (native.kode_kua_asal, native.kode_kua_tujuan) != (form.kode_kua_asal, form.kode_kua_tujuan):
+            raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH answered for other KUAs than requested")
+        with self.canonical_output():
+            output = MarriageRecommendationOutput(
+                recommendation_number=native.no_rekomendasi,
+                issued_on=native.tgl_terbit,
+                issuing_kua_code=native.kode_kua_asal,
+                issuing_kua_name=native.nama_kua_asal,
+                destination_kua_code=native.kode_kua_tujuan,
+                ceremony_date=native.tgl_akad,
+            )
+        return self.completed(output, native.status, native.no_rekomendasi)
 
     async def _post(self, path: str, body: str) -> httpx.Response:
         return await self.send("POST", path, content=body.encode("utf-8"), headers={"Content-Type": FORM})

@@ -73,6 +73,19 @@ def duplicate_command(data: dict[str, Any], nik: str = GROOM_NIK, name: str = "B
     return step_command("kemenag.marriage_book_duplicate", data, nik=nik, name=name)
 
 
+def recommendation_command(nik: str = BRIDE_NIK, **overrides: Any) -> StepCommand:
+    """The bride, of Guguak Panjang (137501), marries in a district of Kota Padang (13.71; the district code 137105 is [I])."""
+    data = {
+        "home_kua_code": "137501",
+        "destination_kua_code": "137105",
+        "ceremony_date": working_day_after(30).isoformat(),
+        "partner_name": "Budi Santoso",
+        "n1_number": "N1/0042/2026",
+        **overrides,
+    }
+    return step_command("kemenag.marriage_recommendation", data, nik=nik, name="Siti Rahmah")
+
+
 def under_age_bride_nik(ceremony: date) -> str:
     """A bride who is 17 on the ceremony day."""
     return nik_born(date(ceremony.year - 17, 1, 15), female=True, serial=21)
@@ -99,6 +112,12 @@ def contract() -> AgencyContract:
             ContractSample.completes("registration_at_kua_in_office_hours", registration_command(registration_data())),
             ContractSample.completes("registration_outside_kua_with_fee", registration_command(outside)),
             ContractSample.completes("duplicate_of_a_lost_marriage_book", duplicate_command(duplicate_data())),
+            ContractSample.completes("recommendation_to_marry_in_padang", recommendation_command()),
+            ContractSample.refused(
+                "recommendation_from_a_kua_the_applicant_does_not_live_under",
+                recommendation_command(home_kua_code="137502"),
+                "not_a_resident",
+            ),
             ContractSample.refused("unknown_kua_is_refused", registration_command(registration_data(kua_code="999901")), "unknown_kua"),
             ContractSample.refused(
                 "under_age_without_dispensation_is_refused", registration_command(under_age), "under_age_without_dispensation"

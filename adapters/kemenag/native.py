@@ -33,6 +33,9 @@ PATH_PENDAFTARAN: Final[str] = "/simkah/pendaftaran.php"
 #: Duplicate of a marriage book (duplikat buku nikah).
 PATH_DUPLIKAT: Final[str] = "/simkah/duplikat.php"
 
+#: Recommendation to marry in another district (rekomendasi nikah / numpang nikah).
+PATH_REKOMENDASI: Final[str] = "/simkah/rekomendasi.php"
+
 #: Content type of requests and answers.
 FORM: Final[str] = "application/x-www-form-urlencoded"
 
@@ -169,6 +172,8 @@ class KodeGagal(StrEnum):
     DOKUMEN_PERKAWINAN_LALU_WAJIB = "DOKUMEN_PERKAWINAN_LALU_WAJIB"  # 200: divorced/widowed without document
     AKTA_TIDAK_DITEMUKAN = "AKTA_TIDAK_DITEMUKAN"  # 200: no such marriage record
     SURAT_KEHILANGAN_WAJIB = "SURAT_KEHILANGAN_WAJIB"  # 200: lost book without police report
+    KUA_TUJUAN_SAMA = "KUA_TUJUAN_SAMA"  # 200: recommendation to one's own KUA (none needed)
+    DOMISILI_TIDAK_SESUAI = "DOMISILI_TIDAK_SESUAI"  # 200: the applicant's NIK is not of the issuing KUA's district
     KUOTA_HARIAN_PENUH = "KUOTA_HARIAN_PENUH"  # 200: daily quota of registrations reached
     SISTEM_SIBUK = "SISTEM_SIBUK"  # 503: overloaded, try again (Retry-After)
 
@@ -224,6 +229,20 @@ class FormDuplikat(_Form):
     no_surat_kehilangan: TeksOpsional = None
 
 
+class FormRekomendasi(_Form):
+    """``POST /simkah/rekomendasi.php``: the home KUA recommends the applicant to another KUA."""
+
+    nik_pemohon: Nik
+    nama_pemohon: Teks
+    status_kawin: StatusKawin = StatusKawin.BELUM_KAWIN
+    no_dok_kawin_lalu: TeksOpsional = None
+    nama_calon_pasangan: Teks
+    kode_kua_asal: Annotated[str, StringConstraints(pattern=POLA_KODE_KUA)]
+    kode_kua_tujuan: Annotated[str, StringConstraints(pattern=POLA_KODE_KUA)]
+    tgl_akad: Tanggal
+    no_n1: Teks
+
+
 # ----------------------------------------------------------------------- answers
 
 
@@ -260,6 +279,18 @@ class JawabanDuplikat(_Jawaban):
     tgl_terbit: Tanggal
 
 
+class JawabanRekomendasi(_Jawaban):
+    """Success answer of rekomendasi.php."""
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    no_rekomendasi: Teks
+    tgl_terbit: Tanggal
+    kode_kua_asal: Annotated[str, StringConstraints(pattern=POLA_KODE_KUA)]
+    nama_kua_asal: Teks
+    kode_kua_tujuan: Annotated[str, StringConstraints(pattern=POLA_KODE_KUA)]
+    tgl_akad: Tanggal
+
+
 class JawabanGagal(_Jawaban):
     """Every refusal, whatever the script and HTTP status."""
 
@@ -272,14 +303,17 @@ __all__ = [
     "FORM",
     "PATH_DUPLIKAT",
     "PATH_PENDAFTARAN",
+    "PATH_REKOMENDASI",
     "TEKS_PEMELIHARAAN",
     "AlasanDuplikat",
     "FormDuplikat",
     "FormPendaftaran",
+    "FormRekomendasi",
     "FormatTidakValid",
     "JawabanDuplikat",
     "JawabanGagal",
     "JawabanPendaftaran",
+    "JawabanRekomendasi",
     "KodeGagal",
     "StatusJawaban",
     "StatusKawin",

@@ -122,6 +122,7 @@ BATAS_URUT_AKTA: Final[int] = 9000  # akta sequences >= this are not in the regi
 
 OPERASI_PENDAFTARAN: Final[str] = "PENDAFTARAN_NIKAH"
 OPERASI_DUPLIKAT: Final[str] = "DUPLIKAT_BUKU_NIKAH"
+OPERASI_REKOMENDASI: Final[str] = "REKOMENDASI_NIKAH"
 
 HALAMAN_PEMELIHARAAN: Final[str] = (
     '<!DOCTYPE html>\n<html lang="id"><head><meta charset="utf-8"><title>SIMKAH</title></head>\n'
@@ -289,7 +290,36 @@ def buat_duplikat(call: sim.Call[native.FormDuplikat], sequence: int) -> dict[st
     ).model_dump(mode="json", exclude_none=True)
 
 
-def _id_transaksi(form: native.FormPendaftaran | native.FormDuplikat) -> str:
+def periksa_rekomendasi(call: sim.Call[native.FormRekomendasi]) -> None:
+    """The home KUA recommends only its own residents, to another KUA, for an akad ahead [I]."""
+    form = call.payload
+    if form.kode_kua_asal not in KUA:
+        raise sim.Refusal(native.KodeGagal.KUA_TIDAK_DIKENAL, f"Kode KUA {form.kode_kua_asal} tidak dikenal.")
+    if form.kode_kua_tujuan == form.kode_kua_asal:
+        raise sim.Refusal(native.KodeGagal.KUA_TUJUAN_SAMA, "Akad di wilayah KUA sendiri tidak memerlukan rekomendasi nikah.")
+    if form.nik_pemohon[:6] != form.kode_kua_asal:
+        raise sim.Refusal(
+            native.KodeGagal.DOMISILI_TIDAK_SESUAI, f"Pemohon tidak berdomisili di wilayah {KUA[form.kode_kua_asal]}; urus di KUA domisili."
+        )
+    if form.tgl_akad < call.today:
+        raise sim.Refusal(native.KodeGagal.TANGGAL_AKAD_LEWAT, "Tanggal akad sudah lewat.")
+    if form.status_kawin is not native.StatusKawin.BELUM_KAWIN and form.no_dok_kawin_lalu is None:
+        raise sim.Refusal(native.KodeGagal.DOKUMEN_PERKAWINAN_LALU_WAJIB, "Lampirkan akta cerai atau akta kematian / N6.")
+
+
+def buat_rekomendasi(call: sim.Call[native.FormRekomendasi], sequence: int) -> dict[str, Any]:
+    form, today = call.payload, call.today
+    return native.JawabanRekomendasi(
+        no_rekomendasi=f"B-{sequence:04d}/Kua.03.{form.kode_kua_asal[-2:]}/PW.01/{today:%m}/{today.year}",
+        tgl_terbit=today,
+        kode_kua_asal=form.kode_kua_asal,
+        nama_kua_asal=KUA[form.kode_kua_asal],
+        kode_kua_tujuan=form.kode_kua_tujuan,
+        tgl_akad=form.tgl_akad,
+    ).model_dump(mode="json", exclude_none=True)
+
+
+def _id_transaksi(form: native.FormPendaftaran | native.FormDuplikat | native.FormRekomendasi) -> str:
     return form.id_transaksi
 
 
@@ -301,6 +331,9 @@ OPERASI: Final[tuple[sim.Operation[Any], ...]] = (
     sim.Operation(name=OPERASI_DUPLIKAT, path=native.PATH_DUPLIKAT, model=native.FormDuplikat, key=_id_transaksi,
                   subject=lambda f: f"KUA {f.no_akta_nikah.split('/')[1]}", checks=(periksa_duplikat,), produce=buat_duplikat,
                   summary="Issue a duplicate marriage book, at most once per id_transaksi"),
+    sim.Operation(name=OPERASI_REKOMENDASI, path=native.PATH_REKOMENDASI, model=native.FormRekomendasi, key=_id_transaksi,
+                  subject=lambda f: f"KUA {f.kode_kua_asal}", checks=(periksa_rekomendasi,), produce=buat_rekomendasi,
+                  summary="Recommend the applicant to another district's KUA, at most once per id_transaksi"),
 )  # fmt: skip
 
 

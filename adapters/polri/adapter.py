@@ -21,7 +21,11 @@ Refusal reasons: ``CATATAN_KRIMINAL`` -> ``police_record_hit``,
 ``SKCK_LAMA_KADALUARSA`` -> ``previous_skck_expired``, ``SIM_TIDAK_DITEMUKAN`` ->
 ``licence_not_found``, ``SIM_KADALUARSA`` -> ``licence_expired``; for the vehicle check
 ``KENDARAAN_DIBLOKIR`` -> ``vehicle_blocked``, ``CEK_FISIK_TIDAK_SESUAI`` ->
-``physical_check_mismatch``, ``NOPOL_TIDAK_TERDAFTAR`` -> ``vehicle_not_registered``.
+``physical_check_mismatch``, ``NOPOL_TIDAK_TERDAFTAR`` -> ``vehicle_not_registered``;
+for SKCK and SIM (active JKN membership, Perpol 6/2023 and 2/2023) ``JKN_TIDAK_AKTIF``
+-> ``jkn_inactive``, ``JKN_TIDAK_TERDAFTAR`` -> ``jkn_not_registered``,
+``JKN_TIDAK_SESUAI`` -> ``jkn_card_mismatch``; for the SPKT loss report
+``KEJADIAN_BELUM_TERJADI`` -> ``loss_date_in_future``.
 A reason Polri adds
 later is still a refusal on the merits: ``agency_rejected`` with its own code kept in
 ``agency_code``.
@@ -47,10 +51,13 @@ from pydantic import BaseModel, HttpUrl, ValidationError
 from adapters.polri.native import (
     HEADER_REQUEST_ID,
     PATH_CEK_FISIK,
+    PATH_LAPORAN_KEHILANGAN,
     PATH_SIM_PERPANJANGAN,
     PATH_SKCK,
+    BarangHilang,
     GalatPolri,
     GolonganSim,
+    JenisBarang,
     JenisKendaraan,
     JenisPermohonanSkck,
     KodeAlasan,
@@ -58,6 +65,7 @@ from adapters.polri.native import (
     Layanan,
     PemberitahuanStatus,
     PermohonanCekFisik,
+    PermohonanLaporanKehilangan,
     PermohonanPerpanjanganSim,
     PermohonanSkck,
     StatusPermohonan,
@@ -73,6 +81,9 @@ from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, StepCommand, StepError, StepStatusReport
 from schemas.services.polri import (
     LicenceClass,
+    LossReportInput,
+    LossReportOutput,
+    LostItemKind,
     SimRenewalInput,
     SimRenewalOutput,
     SkckNewInput,
@@ -115,8 +126,25 @@ _REASONS: dict[str, str] = {
     KodeAlasan.NOPOL_TIDAK_TERDAFTAR: "vehicle_not_registered",
     KodeAlasan.KENDARAAN_DIBLOKIR: "vehicle_blocked",
     KodeAlasan.CEK_FISIK_TIDAK_SESUAI: "physical_check_mismatch",
+    KodeAlasan.JKN_TIDAK_AKTIF: "jkn_inactive",
+    KodeAlasan.JKN_TIDAK_TERDAFTAR: "jkn_not_registered",
+    KodeAlasan.JKN_TIDAK_SESUAI: "jkn_card_mismatch",
+    KodeAlasan.KEJADIAN_BELUM_TERJADI: "loss_date_in_future",
 }
 _JENIS_KENDARAAN: dict[VehicleType, JenisKendaraan] = {VehicleType.CAR: JenisKendaraan.MOBIL, VehicleType.MOTORCYCLE: JenisKendaraan.MOTOR}
+_JENIS_BARANG: dict[LostItemKind, JenisBarang] = {
+    LostItemKind.ID_CARD: JenisBarang.KTP,
+    LostItemKind.FAMILY_CARD: JenisBarang.KK,
+    LostItemKind.DRIVING_LICENCE: JenisBarang.SIM,
+    LostItemKind.VEHICLE_REGISTRATION: JenisBarang.STNK,
+    LostItemKind.VEHICLE_OWNERSHIP_BOOK: JenisBarang.BPKB,
+    LostItemKind.PASSPORT: JenisBarang.PASPOR,
+    LostItemKind.BANK_CARD: JenisBarang.KARTU_ATM,
+    LostItemKind.MARRIAGE_BOOK: JenisBarang.BUKU_NIKAH,
+    LostItemKind.DIPLOMA: JenisBarang.IJAZAH,
+    LostItemKind.OTHER: JenisBarang.LAINNYA,
+}
+_LOST_ITEM_KIND: dict[JenisBarang, LostItemKind] = {native: canonical for canonical, native in _JENIS_BARANG.items()}
 
 
 @dataclass(frozen=True)
@@ -131,7 +159,13 @@ class _Application:
 
 
 def _skck_new(new: SkckNewInput, common: dict[str, Any]) -> PermohonanSkck:
-    return PermohonanSkck(**common, jenis_permohonan=JenisPermohonanSkck.BARU, alamat_domisili=new.address, keperluan=new.purpose)
+    return PermohonanSkck(
+        **common,
+        jenis_permohonan=JenisPermohonanSkck.BARU,
+        alamat_domisili=new.address,
+        keperluan=new.purpose,
+        no_kartu_jkn=new.jkn_card_number,
+    )
 
 
 def _skck_renewal(renewal: SkckRenewalInput, common: dict[str, Any]) -> PermohonanSkck:
@@ -142,12 +176,17 @@ def _skck_renewal(renewal: SkckRenewalInput, common: dict[str, Any]) -> Permohon
         keperluan=renewal.purpose,
         nomor_skck_lama=renewal.old_skck_number,
         masa_berlaku_skck_lama=renewal.old_skck_valid_until,
+        no_kartu_jkn=renewal.jkn_card_number,
     )
 
 
 def _sim_renewal(sim: SimRenewalInput, common: dict[str, Any]) -> PermohonanPerpanjanganSim:
     return PermohonanPerpanjanganSim(
-        **common, golongan_sim=_GOLONGAN[sim.licence_class], nomor_sim_lama=sim.old_sim_number, masa_berlaku_sim_lama=sim.old_valid_until
+        **common,
+        golongan_sim=_GOLONGAN[sim.licence_class],
+        nomor_sim_lama=sim.old_sim_number,
+        masa_berlaku_sim_lama=sim.old_valid_until,
+        no_kartu_jkn=sim.jkn_card_number,
     )
 
 
@@ -161,11 +200,25 @@ def _vehicle_check(vehicle: VehicleCheckInput, common: dict[str, Any]) -> Permoh
     )
 
 
+def _loss_report(report: LossReportInput, common: dict[str, Any]) -> PermohonanLaporanKehilangan:
+    return PermohonanLaporanKehilangan(
+        **common,
+        barang=[
+            BarangHilang(jenis=_JENIS_BARANG[item.kind], nomor_dokumen=item.document_number, keterangan=item.description)
+            for item in report.items
+        ],
+        tanggal_kejadian=report.lost_on,
+        tempat_kejadian=report.place,
+        kronologi=report.chronology,
+    )
+
+
 _OPERATIONS: dict[str, _Application] = {
     "skck_new": _Application(Layanan.SKCK_BARU, PATH_SKCK, SkckNewInput, _skck_new),
     "skck_renewal": _Application(Layanan.SKCK_PERPANJANGAN, PATH_SKCK, SkckRenewalInput, _skck_renewal),
     "sim_renewal": _Application(Layanan.SIM_PERPANJANGAN, PATH_SIM_PERPANJANGAN, SimRenewalInput, _sim_renewal),
     "vehicle_check": _Application(Layanan.CEK_FISIK_KENDARAAN, PATH_CEK_FISIK, VehicleCheckInput, _vehicle_check),
+    "loss_report": _Application(Layanan.LAPORAN_KEHILANGAN, PATH_LAPORAN_KEHILANGAN, LossReportInput, _loss_report),
 }
 _KNOWN_STATUSES = frozenset(s.value for s in StatusPermohonan)
 
@@ -271,9 +324,18 @@ def _receipt(response: httpx.Response, layanan: Layanan) -> TandaTerima:
 def _outputs(notice: PemberitahuanStatus) -> dict[str, Any]:
     """The issued document as canonical outputs, checked against the output model."""
     try:
-        if notice.cek_fisik is not None:
+        if notice.laporan_kehilangan is not None:
+            report = notice.laporan_kehilangan
+            output: BaseModel = LossReportOutput(
+                report_number=report.nomor_laporan,
+                reported_on=report.tanggal_lapor,
+                items=[_LOST_ITEM_KIND[jenis] for jenis in report.barang],
+                fee=report.biaya_pnbp,
+                registration_number=notice.nomor_registrasi,
+            )
+        elif notice.cek_fisik is not None:
             check = notice.cek_fisik
-            output: BaseModel = VehicleCheckOutput(
+            output = VehicleCheckOutput(
                 plate=check.nopol,
                 physical_check=PhysicalCheck(chassis_number=check.nomor_rangka, engine_number=check.nomor_mesin),
                 clearance_number=check.nomor_surat_keterangan,

@@ -24,6 +24,7 @@ CONTRACT_SECRET = DEV_CALLBACK_SECRET
 
 CLEAN_NIK = "1375015203900007"  # woman born 12-03-1990, Guguk Panjang, Bukittinggi
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
+JKN_INACTIVE_NIK = "1375022708850081"  # ends in 81: JKN inactive (arrears) in the shared JKN register
 BUYER_NIK = "1375020101850011"  # the new owner presents the vehicle for the check
 CLEAN_PLATE = "BA 2024 LA"
 BLOCKED_PLATE = "BA 1313 LA"  # serial ends in 13: reported stolen/blocked
@@ -39,6 +40,17 @@ def vehicle_check_data(plate: str = CLEAN_PLATE, vehicle_type: str = "car", **ch
 
 def _command(operation: str, data: Mapping[str, object], nik: str = CLEAN_NIK) -> StepCommand:
     return step_command(f"polri.{operation}", data, nik=nik, name="Siti Rahmah")
+
+
+def loss_report_data(lost_on: date, *kinds: str) -> dict[str, object]:
+    """A loss report of ``kinds`` (default: a wallet with the STNK and the passport)."""
+    items = [{"kind": kind} for kind in kinds or ("stnk", "passport")]
+    return {
+        "items": items,
+        "lost_on": lost_on.isoformat(),
+        "place": "Pasar Atas, Bukittinggi",
+        "chronology": "Dompet berisi STNK dan paspor hilang saat berbelanja di Pasar Atas.",
+    }
 
 
 def samples(today: date | None = None) -> list[ContractSample]:
@@ -58,6 +70,12 @@ def samples(today: date | None = None) -> list[ContractSample]:
         ContractSample.completes("skck_renewal_issued", _command("skck_renewal", renewal)),
         ContractSample.completes("sim_renewal_issued", _command("sim_renewal", sim)),
         ContractSample.completes("vehicle_check_cleared", _command("vehicle_check", vehicle_check_data(), nik=BUYER_NIK)),
+        ContractSample.completes("loss_report_issued", _command("loss_report", loss_report_data(today - timedelta(days=1)))),
+        ContractSample.refused("skck_jkn_inactive", _command("skck_new", skck, nik=JKN_INACTIVE_NIK), "jkn_inactive"),
+        ContractSample.refused("sim_renewal_jkn_inactive", _command("sim_renewal", sim, nik=JKN_INACTIVE_NIK), "jkn_inactive"),
+        ContractSample.refused(
+            "loss_report_dated_tomorrow", _command("loss_report", loss_report_data(today + timedelta(days=1))), "loss_date_in_future"
+        ),
         ContractSample.refused("skck_record_hit", _command("skck_new", skck, nik=RECORD_HIT_NIK), "police_record_hit"),
         ContractSample.refused("skck_renewal_too_late", _command("skck_renewal", too_late), "previous_skck_expired"),
         ContractSample.refused("sim_renewal_expired_licence", _command("sim_renewal", expired), "licence_expired"),

@@ -17,7 +17,8 @@ Protocol
 ``POST /api/v1/skck/permohonan`` (SKCK baru / perpanjangan),
 ``POST /api/v1/sim/perpanjangan`` (SIM renewal) and
 ``POST /api/v1/kendaraan/cek-fisik`` (vehicle physical check + stolen/blocked check
-before an ownership transfer, done by the Polri unit at the Samsat office):
+before an ownership transfer, done by the Polri unit at the Samsat office) and
+``POST /api/v1/spkt/laporan-kehilangan`` (a lost-document report at the SPKT):
 
 * header ``X-Request-Id``: the caller's idempotency key (the hub sends its step id);
   the same id with the same body is answered with the stored receipt, with another
@@ -45,6 +46,14 @@ Facts (sources by key in docs/domain-sources.md, "Polri"):
   expires; an expired SIM, even by one day, needs a new SIM with exams
   (Perpol 5/2021 pasal 4 ayat 1 and 3; https://www.cna.id/indonesia/sim-anda-mati-harus-bikin-baru-atau-bisa-diperpanjang-38216).
   SIM numbers are 12-14 digits, opaque [I].
+* SKCK and SIM applicants must be active JKN members: Perpol 6/2023 (SKCK) and
+  Perpol 2/2023 (SIM), after Inpres 1/2022 [S:JKN-SKCK][S:JKN-SIM-PILOT]; an
+  application may carry the JKN card number (``no_kartu_jkn``), and Polri checks the
+  NIK's membership with BPJS Kesehatan either way.
+* Lost-document report (surat keterangan tanda lapor kehilangan) at the SPKT: free
+  (no PNBP), issued the same day, it lists the lost items and carries a number the
+  replacing agency asks for [S:SKTLK-FORTUNE][S:SKTLK-KONTAN][S:SKTLK-KEPRI]; the
+  number's shape ``STPLK/<seq>/<Roman month>/<year>/SPKT/<unit>`` is [I].
 * Vehicle check (cek fisik): part of every ownership transfer, "Physical check -> tax
   assessment -> payment -> STNK -> BPKB" (flow F1 in docs/domain-sources.md [S:BBN-KOMPAS]
   [S:BBN-DETIK]); the chassis number is the 17-character VIN (ISO 3779, no I/O/Q), the
@@ -64,6 +73,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 PATH_SKCK: Final[str] = "/api/v1/skck/permohonan"
 PATH_SIM_PERPANJANGAN: Final[str] = "/api/v1/sim/perpanjangan"
 PATH_CEK_FISIK: Final[str] = "/api/v1/kendaraan/cek-fisik"
+PATH_LAPORAN_KEHILANGAN: Final[str] = "/api/v1/spkt/laporan-kehilangan"
 
 #: The caller's idempotency key; also names the application in the callback.
 HEADER_REQUEST_ID: Final[str] = "X-Request-Id"
@@ -83,6 +93,10 @@ POLA_NOMOR_RANGKA: Final[str] = r"^[A-HJ-NPR-Z0-9]{17}$"
 #: Engine number (nomor mesin): manufacturer-specific, 6-20 letters/digits [I].
 POLA_NOMOR_MESIN: Final[str] = r"^[A-Z0-9]{6,20}$"
 POLA_KODE: Final[str] = r"^[A-Z][A-Z0-9_]{1,49}$"
+#: JKN card number (nomor kartu BPJS Kesehatan): 13 digits.
+POLA_KARTU_JKN: Final[str] = r"^[0-9]{13}$"
+#: A loss report's number as the SPKT prints it [I].
+POLA_NOMOR_LAPORAN: Final[str] = r"^STPLK/[0-9]{4}/[IVX]{1,4}/[0-9]{4}/SPKT/[A-Z ]{3,60}$"
 
 BIAYA_SKCK: Final[int] = 30_000
 MASA_BERLAKU_SKCK_BULAN: Final[int] = 6
@@ -96,6 +110,7 @@ class Layanan(StrEnum):
     SKCK_PERPANJANGAN = "SKCK_PERPANJANGAN"
     SIM_PERPANJANGAN = "SIM_PERPANJANGAN"
     CEK_FISIK_KENDARAAN = "CEK_FISIK_KENDARAAN"
+    LAPORAN_KEHILANGAN = "LAPORAN_KEHILANGAN"
 
 
 #: Which document a ``TERBIT`` callback carries for each service.
@@ -104,6 +119,7 @@ DOKUMEN_LAYANAN: Final[dict[Layanan, str]] = {
     Layanan.SKCK_PERPANJANGAN: "skck",
     Layanan.SIM_PERPANJANGAN: "sim",
     Layanan.CEK_FISIK_KENDARAAN: "cek_fisik",
+    Layanan.LAPORAN_KEHILANGAN: "laporan_kehilangan",
 }
 
 
@@ -163,6 +179,10 @@ class KodeAlasan(StrEnum):
     NOPOL_TIDAK_TERDAFTAR = "NOPOL_TIDAK_TERDAFTAR"  # vehicle check: plate not in the register
     KENDARAAN_DIBLOKIR = "KENDARAAN_DIBLOKIR"  # vehicle check: reported stolen or blocked
     CEK_FISIK_TIDAK_SESUAI = "CEK_FISIK_TIDAK_SESUAI"  # vehicle check: chassis/engine differ from the register
+    JKN_TIDAK_AKTIF = "JKN_TIDAK_AKTIF"  # SKCK/SIM: the applicant's JKN membership is not active
+    JKN_TIDAK_TERDAFTAR = "JKN_TIDAK_TERDAFTAR"  # SKCK/SIM: the applicant is not a JKN member at all
+    JKN_TIDAK_SESUAI = "JKN_TIDAK_SESUAI"  # SKCK/SIM: the JKN card number is not the applicant's
+    KEJADIAN_BELUM_TERJADI = "KEJADIAN_BELUM_TERJADI"  # loss report: the loss is dated in the future
 
 
 class KodeGalat(StrEnum):
@@ -196,6 +216,7 @@ class PermohonanSkck(_Native):
     keperluan: str = Field(min_length=3, max_length=200, description="What the SKCK is for.")
     nomor_skck_lama: str | None = Field(default=None, pattern=POLA_NOMOR_SKCK)
     masa_berlaku_skck_lama: date | None = None
+    no_kartu_jkn: str | None = Field(default=None, pattern=POLA_KARTU_JKN, description="JKN card, if shown.")
     callback_url: str = Field(pattern=POLA_URL, max_length=2000)
 
     @model_validator(mode="after")
@@ -220,6 +241,7 @@ class PermohonanPerpanjanganSim(_Native):
     golongan_sim: GolonganSim
     nomor_sim_lama: str = Field(pattern=POLA_NOMOR_SIM)
     masa_berlaku_sim_lama: date
+    no_kartu_jkn: str | None = Field(default=None, pattern=POLA_KARTU_JKN, description="JKN card, if shown.")
     callback_url: str = Field(pattern=POLA_URL, max_length=2000)
 
     @property
@@ -241,6 +263,43 @@ class PermohonanCekFisik(_Native):
     @property
     def layanan(self) -> Layanan:
         return Layanan.CEK_FISIK_KENDARAAN
+
+
+class JenisBarang(StrEnum):
+    """What was lost, as the SPKT form lists it."""
+
+    KTP = "KTP"
+    KK = "KK"
+    SIM = "SIM"
+    STNK = "STNK"
+    BPKB = "BPKB"
+    PASPOR = "PASPOR"
+    KARTU_ATM = "KARTU_ATM"
+    BUKU_NIKAH = "BUKU_NIKAH"
+    IJAZAH = "IJAZAH"
+    LAINNYA = "LAINNYA"
+
+
+class BarangHilang(_Native):
+    jenis: JenisBarang
+    nomor_dokumen: str | None = Field(default=None, min_length=1, max_length=50)
+    keterangan: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class PermohonanLaporanKehilangan(_Native):
+    """Body of ``POST /api/v1/spkt/laporan-kehilangan``: the reporter and what was lost."""
+
+    nik: str = Field(pattern=POLA_NIK)
+    nama_lengkap: str = Field(min_length=1, max_length=200)
+    barang: list[BarangHilang] = Field(min_length=1, max_length=10)
+    tanggal_kejadian: date
+    tempat_kejadian: str = Field(min_length=3, max_length=200)
+    kronologi: str = Field(min_length=10, max_length=2000)
+    callback_url: str = Field(pattern=POLA_URL, max_length=2000)
+
+    @property
+    def layanan(self) -> Layanan:
+        return Layanan.LAPORAN_KEHILANGAN
 
 
 class TandaTerima(_Native):
@@ -278,6 +337,15 @@ class DokumenCekFisik(_Native):
     status_ranmor: Literal["BERSIH"] = Field(description="Not reported stolen, not blocked.")
 
 
+class DokumenLaporanKehilangan(_Native):
+    """The loss report (surat keterangan tanda lapor kehilangan): free of charge."""
+
+    nomor_laporan: str = Field(pattern=POLA_NOMOR_LAPORAN)
+    tanggal_lapor: date
+    barang: list[JenisBarang] = Field(min_length=1, max_length=10)
+    biaya_pnbp: Literal[0] = 0
+
+
 class Penolakan(_Native):
     # Open on purpose: Polri may add reasons; KodeAlasan lists the ones known today.
     kode_alasan: str = Field(pattern=POLA_KODE)
@@ -296,6 +364,7 @@ class PemberitahuanStatus(_Native):
     skck: DokumenSkck | None = None
     sim: DokumenSim | None = None
     cek_fisik: DokumenCekFisik | None = None
+    laporan_kehilangan: DokumenLaporanKehilangan | None = None
     penolakan: Penolakan | None = None
 
     @model_validator(mode="after")
@@ -332,13 +401,17 @@ __all__ = [
     "MASA_BERLAKU_SIM_TAHUN",
     "MASA_BERLAKU_SKCK_BULAN",
     "PATH_CEK_FISIK",
+    "PATH_LAPORAN_KEHILANGAN",
     "PATH_SIM_PERPANJANGAN",
     "PATH_SKCK",
+    "BarangHilang",
     "DokumenCekFisik",
+    "DokumenLaporanKehilangan",
     "DokumenSim",
     "DokumenSkck",
     "GalatPolri",
     "GolonganSim",
+    "JenisBarang",
     "JenisKendaraan",
     "JenisPermohonanSkck",
     "KodeAlasan",
@@ -347,6 +420,7 @@ __all__ = [
     "PemberitahuanStatus",
     "Penolakan",
     "PermohonanCekFisik",
+    "PermohonanLaporanKehilangan",
     "PermohonanPerpanjanganSim",
     "PermohonanSkck",
     "StatusPermohonan",

@@ -14,6 +14,16 @@ signed with ``adapters.sdk.callbacks.sign``.
 Simulated business rules (deterministic, decided when the application is applied;
 dates are local WIB days):
 
+* **Active JKN** (SKCK, new and renewal, and SIM renewal; Perpol 6/2023 and Perpol
+  2/2023), checked first, against the JKN register BPJS Kesehatan keeps
+  (:mod:`adapters.sdk.testing.registers`, the one the BPJS Kesehatan simulator answers
+  from): a NIK ending in ``00`` is no member (``DITOLAK JKN_TIDAK_TERDAFTAR``), one
+  ending in ``81``/``82``/``83`` is inactive (``DITOLAK JKN_TIDAK_AKTIF``); a
+  ``no_kartu_jkn`` that is not the member's card: ``DITOLAK JKN_TIDAK_SESUAI``.
+* **Loss report** (``LAPORAN_KEHILANGAN``, SPKT): a loss dated after today is refused
+  (``DITOLAK KEJADIAN_BELUM_TERJADI``); otherwise ``TERBIT`` at once with the report
+  ``STPLK/<seq:04>/<Roman month>/<year>/SPKT/POLRES BUKITTINGGI`` [I] listing the lost
+  items' kinds, free of charge.
 * **Record hit** (SKCK, new and renewal): a NIK whose serial (last 4 digits) ends in
   ``13`` has a criminal record: first a ``DIPROSES`` callback (``tahap``
   ``KOORDINASI_CATATAN``: the coordination hold of domain.md 5.3), then ``DITOLAK``
@@ -104,7 +114,7 @@ from adapters.sdk import testing as sim
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.clock import WIB
-from adapters.sdk.testing.registers import data_register, serial_nopol
+from adapters.sdk.testing.registers import data_register, jkn_aktif, jkn_terdaftar, nomor_kartu_jkn, serial_nopol
 
 __all__ = [
     "DEV_CALLBACK_SECRET", "SECRET_NAME", "WIB", "PolriKnobs", "PolriSimulator", "create_app", "from_options", "kendaraan_diblokir", "register_kendaraan",
@@ -189,8 +199,17 @@ def nomor_surat_keterangan(urutan: int, today: date) -> str:
     return f"SKET/RANMOR/{urutan % 100_000:05d}/{ROMAWI[today.month - 1]}/{today.year}/RESKRIM"
 
 
+def nomor_laporan(urutan: int, today: date) -> str:
+    """A loss report's number as the SPKT prints it [I]."""
+    return f"STPLK/{urutan % 10_000:04d}/{ROMAWI[today.month - 1]}/{today.year}/SPKT/POLRES BUKITTINGGI"
+
+
 def nomor_registrasi(layanan: native.Layanan, urutan: int, today: date) -> str:
-    jenis = {native.Layanan.SIM_PERPANJANGAN: "SIM", native.Layanan.CEK_FISIK_KENDARAAN: "RANMOR"}.get(layanan, "SKCK")
+    jenis = {
+        native.Layanan.SIM_PERPANJANGAN: "SIM",
+        native.Layanan.CEK_FISIK_KENDARAAN: "RANMOR",
+        native.Layanan.LAPORAN_KEHILANGAN: "SPKT",
+    }.get(layanan, "SKCK")
     return f"POLRES-BKT/{jenis}/{today:%Y%m%d}/{urutan:06d}"
 
 
@@ -198,8 +217,26 @@ def _ditolak(kode: native.KodeAlasan, alasan: str) -> dict[str, Any]:
     return {"status": native.StatusPermohonan.DITOLAK.value, "penolakan": {"kode_alasan": kode.value, "alasan": alasan}}
 
 
+def penolakan_jkn(nik: str, no_kartu: str | None) -> list[dict[str, Any]] | None:
+    """SKCK and SIM need an active JKN membership (Perpol 6/2023, Perpol 2/2023)."""
+    if not jkn_terdaftar(nik):
+        return [_ditolak(native.KodeAlasan.JKN_TIDAK_TERDAFTAR, "Pemohon belum terdaftar sebagai peserta JKN; daftar di BPJS Kesehatan.")]
+    if no_kartu is not None and no_kartu != nomor_kartu_jkn(nik):
+        return [_ditolak(native.KodeAlasan.JKN_TIDAK_SESUAI, "Nomor kartu JKN tidak sesuai dengan NIK pemohon.")]
+    if not jkn_aktif(nik):
+        return [
+            _ditolak(
+                native.KodeAlasan.JKN_TIDAK_AKTIF,
+                "Kepesertaan JKN pemohon tidak aktif; aktifkan kembali di BPJS Kesehatan lalu ajukan ulang.",
+            )
+        ]
+    return None
+
+
 def putusan_skck(permohonan: native.PermohonanSkck, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks (without envelope fields) an SKCK application will produce."""
+    if jkn := penolakan_jkn(permohonan.nik, permohonan.no_kartu_jkn):
+        return jkn
     if permohonan.nomor_skck_lama is not None and permohonan.masa_berlaku_skck_lama is not None:
         if not skck_lama_terdaftar(permohonan.nomor_skck_lama):
             return [_ditolak(native.KodeAlasan.SKCK_LAMA_TIDAK_DITEMUKAN, "Nomor SKCK lama tidak ditemukan dalam register.")]
@@ -226,6 +263,8 @@ def putusan_skck(permohonan: native.PermohonanSkck, urutan: int, today: date) ->
 
 def putusan_sim(permohonan: native.PermohonanPerpanjanganSim, urutan: int, today: date) -> list[dict[str, Any]]:
     """The callbacks a SIM renewal will produce."""
+    if jkn := penolakan_jkn(permohonan.nik, permohonan.no_kartu_jkn):
+        return jkn
     if not sim_lama_terdaftar(permohonan.nomor_sim_lama):
         return [_ditolak(native.KodeAlasan.SIM_TIDAK_DITEMUKAN, "Nomor SIM lama tidak ditemukan dalam register.")]
     if today > permohonan.masa_berlaku_sim_lama:
@@ -281,6 +320,16 @@ def putusan_cek_fisik(permohonan: native.PermohonanCekFisik, urutan: int, today:
     return [{"status": native.StatusPermohonan.TERBIT.value, "cek_fisik": dokumen}]
 
 
+def putusan_laporan_kehilangan(permohonan: native.PermohonanLaporanKehilangan, urutan: int, today: date) -> list[dict[str, Any]]:
+    """The callback a loss report produces: issued at once unless the loss lies ahead."""
+    if permohonan.tanggal_kejadian > today:
+        return [_ditolak(native.KodeAlasan.KEJADIAN_BELUM_TERJADI, "Tanggal kejadian kehilangan belum terjadi.")]
+    dokumen = native.DokumenLaporanKehilangan(
+        nomor_laporan=nomor_laporan(urutan, today), tanggal_lapor=today, barang=[b.jenis for b in permohonan.barang]
+    )
+    return [{"status": native.StatusPermohonan.TERBIT.value, "laporan_kehilangan": dokumen.model_dump(mode="json")}]
+
+
 def rusak(isi: dict[str, Any], fault: VerdiktRusak | None) -> bytes:
     """The bytes of a callback body, corrupted as the ``verdict_fault`` knob says."""
     if fault is VerdiktRusak.GARBLED:
@@ -297,6 +346,7 @@ PUTUSAN: Final[dict[type[Any], Callable[[Any, int, date], list[dict[str, Any]]]]
     native.PermohonanSkck: putusan_skck,
     native.PermohonanPerpanjanganSim: putusan_sim,
     native.PermohonanCekFisik: putusan_cek_fisik,
+    native.PermohonanLaporanKehilangan: putusan_laporan_kehilangan,
 }
 
 
@@ -391,6 +441,12 @@ class PolriSimulator:
                 native.PATH_CEK_FISIK,
                 native.PermohonanCekFisik,
                 "Vehicle physical check + stolen/blocked check: accepted now, verdict by callback",
+            ),
+            op(
+                native.Layanan.LAPORAN_KEHILANGAN,
+                native.PATH_LAPORAN_KEHILANGAN,
+                native.PermohonanLaporanKehilangan,
+                "SPKT lost-document report: accepted now, the report by callback",
             ),
         )
 
@@ -559,7 +615,7 @@ def create_app(
         DialekPolri(runtime),
         polri.operasi(),
         title="Polri backend simulator",
-        description="Native Polri API (SKCK, SIM renewal, vehicle check) with signed verdict callbacks, for mpp-hub adapter tests.",
+        description="Native Polri API (SKCK, SIM renewal, vehicle check, SPKT loss report) with signed verdict callbacks, for mpp-hub adapter tests.",
         on_startup=[lanjutkan],
         on_shutdown=[polri.aclose],
     )

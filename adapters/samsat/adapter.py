@@ -34,24 +34,39 @@ from pydantic import BaseModel, ValidationError
 from adapters.samsat.native import (
     HEADER_IDEMPOTENCY_KEY,
     PATH_BALIK_NAMA,
+    PATH_MUTASI_KELUAR,
+    PATH_MUTASI_MASUK,
     PATH_PENGESAHAN,
+    PATH_PENGGANTIAN_STNK,
     PATH_PERPANJANGAN_LIMA_TAHUNAN,
+    AlasanPenggantian,
     CekFisik,
     GalatSamsat,
     HasilBalikNama,
+    HasilMutasiKeluar,
+    HasilMutasiMasuk,
     HasilPengesahan,
+    HasilPenggantianStnk,
     HasilPerpanjanganLimaTahunan,
     JenisKendaraan,
     KodeError,
     Kwitansi,
     PermohonanBalikNama,
+    PermohonanMutasiKeluar,
+    PermohonanMutasiMasuk,
     PermohonanPengesahan,
+    PermohonanPenggantianStnk,
     PermohonanPerpanjanganLimaTahunan,
 )
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection
 from adapters.sdk.http import HttpAdapter
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.samsat import (
+    MutationInBreakdown,
+    MutationInInput,
+    MutationInOutput,
+    MutationOutInput,
+    MutationOutOutput,
     OwnershipTransferBreakdown,
     OwnershipTransferInput,
     OwnershipTransferOutput,
@@ -62,6 +77,10 @@ from schemas.services.samsat import (
     Stnk5YearBreakdown,
     Stnk5YearInput,
     Stnk5YearOutput,
+    StnkLossReason,
+    StnkReplacementInput,
+    StnkReplacementOutput,
+    VehiclePapers,
     VehicleType,
 )
 from schemas.validation import describe, field_problems
@@ -76,6 +95,9 @@ _REJECTIONS: dict[KodeError, str] = {
     KodeError.CEK_FISIK_TIDAK_SESUAI: "physical_check_mismatch",
     KodeError.PEMILIK_BARU_SAMA: "new_owner_is_registered_owner",
     KodeError.KWITANSI_TANPA_METERAI: "sale_receipt_unstamped",
+    KodeError.LAPORAN_KEHILANGAN_WAJIB: "police_report_required",
+    KodeError.MUTASI_DALAM_PROVINSI: "mutation_within_province",
+    KodeError.SURAT_MUTASI_TIDAK_VALID: "mutation_letter_unknown",
     KodeError.KUOTA_HABIS: "agency_quota_exhausted",
 }
 
@@ -165,10 +187,79 @@ def _transfer_output(native: HasilBalikNama) -> OwnershipTransferOutput:
     )
 
 
+_ALASAN = {StnkLossReason.LOST: AlasanPenggantian.HILANG, StnkLossReason.DAMAGED: AlasanPenggantian.RUSAK}
+
+
+def _papers(data: VehiclePapers, command: StepCommand) -> dict[str, Any]:
+    """The fields of a request about a registered vehicle its owner presents."""
+    return {
+        "nopol": data.plate,
+        "nik_pemilik": command.applicant.nik,
+        "jenis_kendaraan": _VEHICLE[data.vehicle_type],
+        "no_bpkb": data.bpkb_number,
+        "cek_fisik": _cek_fisik(data.physical_check),
+    }
+
+
+def _replacement_native(data: StnkReplacementInput, command: StepCommand) -> PermohonanPenggantianStnk:
+    return PermohonanPenggantianStnk(**_papers(data, command), alasan=_ALASAN[data.reason], no_laporan_polisi=data.police_report_number)
+
+
+def _replacement_output(native: HasilPenggantianStnk) -> StnkReplacementOutput:
+    _check_total(native.total_bayar, native.biaya_stnk)
+    return StnkReplacementOutput(
+        billing_code=native.kode_bayar,
+        amount=native.total_bayar,
+        stnk_number=native.no_stnk,
+        stnk_valid_until=native.stnk_berlaku_sampai,
+        agency_reference=native.no_transaksi,
+    )
+
+
+def _mutation_native(data: MutationOutInput, command: StepCommand) -> PermohonanMutasiKeluar:
+    return PermohonanMutasiKeluar(**_papers(data, command), kode_provinsi_tujuan=data.destination_province)
+
+
+def _mutation_output(native: HasilMutasiKeluar) -> MutationOutOutput:
+    _check_total(native.total_bayar, native.biaya_mutasi)
+    return MutationOutOutput(
+        billing_code=native.kode_bayar,
+        amount=native.total_bayar,
+        mutation_letter_number=native.no_surat_mutasi,
+        destination_province=native.kode_provinsi_tujuan,
+        file_ready_estimate=native.berkas_siap,
+        agency_reference=native.no_transaksi,
+    )
+
+
+def _mutation_in_native(data: MutationInInput, command: StepCommand) -> PermohonanMutasiMasuk:
+    return PermohonanMutasiMasuk(
+        **_papers(data, command), kode_provinsi_asal=data.origin_province, no_surat_mutasi=data.mutation_letter_number
+    )
+
+
+def _mutation_in_output(native: HasilMutasiMasuk) -> MutationInOutput:
+    r = native.rincian
+    _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_stnk, r.biaya_tnkb, r.biaya_bpkb)
+    return MutationInOutput(
+        billing_code=native.kode_bayar,
+        amount=native.total_bayar,
+        breakdown=MutationInBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb, bpkb_fee=r.biaya_bpkb),
+        new_plate=native.nopol_baru,
+        stnk_number=native.no_stnk,
+        agency_reference=native.no_transaksi,
+    )
+
+
 _OPERATIONS: dict[str, _Operation] = {
     "pkb_annual": _Operation(PkbAnnualInput, PATH_PENGESAHAN, _pkb_native, HasilPengesahan, _pkb_output),
     "stnk_5year": _Operation(Stnk5YearInput, PATH_PERPANJANGAN_LIMA_TAHUNAN, _stnk5_native, HasilPerpanjanganLimaTahunan, _stnk5_output),
     "ownership_transfer": _Operation(OwnershipTransferInput, PATH_BALIK_NAMA, _transfer_native, HasilBalikNama, _transfer_output),
+    "stnk_replacement": _Operation(
+        StnkReplacementInput, PATH_PENGGANTIAN_STNK, _replacement_native, HasilPenggantianStnk, _replacement_output
+    ),
+    "mutation_out": _Operation(MutationOutInput, PATH_MUTASI_KELUAR, _mutation_native, HasilMutasiKeluar, _mutation_output),
+    "mutation_in": _Operation(MutationInInput, PATH_MUTASI_MASUK, _mutation_in_native, HasilMutasiMasuk, _mutation_in_output),
 }
 
 

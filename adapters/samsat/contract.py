@@ -74,12 +74,43 @@ def ownership_transfer_command(
     return _command("ownership_transfer", data, buyer_nik, "Rudi Hartono")
 
 
+def _papers(plate: str, vehicle_type: str) -> dict[str, Any]:
+    """A registered vehicle as its owner presents it: the register's BPKB and a matching physical check."""
+    return {"plate": plate, "vehicle_type": vehicle_type, "bpkb_number": _register(plate).no_bpkb, "physical_check": _physical_check(plate)}
+
+
+#: A police loss report number as the Polri SPKT prints it.
+REPORT_NUMBER = "STPLK/0042/I/2026/SPKT/POLRES BUKITTINGGI"
+
+
+def stnk_replacement_command(
+    plate: str = "BA 1234 LZ", vehicle_type: str = "car", *, reason: str = "lost", report: str | None = REPORT_NUMBER
+) -> StepCommand:
+    data: dict[str, Any] = {**_papers(plate, vehicle_type), "reason": reason}
+    if report is not None:
+        data["police_report_number"] = report
+    return _command("stnk_replacement", data)
+
+
+def mutation_out_command(plate: str = "BA 4321 LQ", vehicle_type: str = "motorcycle", *, destination: str = "31") -> StepCommand:
+    return _command("mutation_out", {**_papers(plate, vehicle_type), "destination_province": destination})
+
+
+def mutation_in_command(plate: str = "B 1234 XYZ", vehicle_type: str = "car", *, origin: str = "31") -> StepCommand:
+    """A car from DKI Jakarta (31) registered here with its mutation letter."""
+    data = {**_papers(plate, vehicle_type), "origin_province": origin, "mutation_letter_number": f"MTS/{origin}-13/00042/2026"}
+    return _command("mutation_in", data)
+
+
 def _samples() -> list[ContractSample]:
     return [
         ContractSample.completes("annual PKB, car", pkb_command()),
         ContractSample.completes("annual PKB, motorcycle", pkb_command("BA 4321 LQ", "motorcycle")),
         ContractSample.completes("5-year STNK + plates, motorcycle", stnk_5year_command()),
         ContractSample.completes("ownership transfer, car", ownership_transfer_command()),
+        ContractSample.completes("lost STNK replaced, with the police report", stnk_replacement_command()),
+        ContractSample.completes("mutation out to DKI Jakarta, motorcycle", mutation_out_command()),
+        ContractSample.completes("mutation in from DKI Jakarta, car", mutation_in_command()),
         ContractSample.refused("unregistered plate", pkb_command("BA 9100 LA"), "plate_not_registered"),
         ContractSample.refused("applicant is not the registered owner", pkb_command(nik=NOT_OWNER_NIK), "owner_mismatch"),
         ContractSample.refused(
@@ -93,6 +124,7 @@ def _samples() -> list[ContractSample]:
         ContractSample.refused(
             "transfer with a sale receipt without stamp duty", ownership_transfer_command(stamped=False), "sale_receipt_unstamped"
         ),
+        ContractSample.refused("mutation out to the same province", mutation_out_command(destination="13"), "mutation_within_province"),
     ]
 
 

@@ -31,6 +31,11 @@ Fee facts (sources by key in docs/domain-sources.md, "Samsat"):
   Regident and takes days to weeks, so the reply carries an estimate, not the book.
   No BBNKB: since 5 January 2025 it is levied only on a vehicle's first transfer
   (UU 1/2022 art. 12(1), PP 35/2023), so a used vehicle's transfer shows it as 0.
+* Replacement of a lost or damaged STNK (Perpol 7/2021 art. 60): a new STNK,
+  Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 76/2020; a lost one needs the
+  police loss report [S:STNK-HILANG-DETIK][S:STNK-HILANG-JABAR].
+* Mutation out (mutasi keluar, cabut berkas): the mutation letter, Rp150,000
+  (2/3-wheel) / Rp250,000 (4-wheel), PP 60/2016 [S:PP60-INIGRESIK][S:MUTASI-PR].
 """
 
 from __future__ import annotations
@@ -78,6 +83,18 @@ PATH_PERPANJANGAN_LIMA_TAHUNAN: Final[str] = "/api/v1/stnk/perpanjangan-lima-tah
 #: The native path of the ownership transfer of a used vehicle (BBN-KB).
 PATH_BALIK_NAMA: Final[str] = "/api/v1/bbnkb/balik-nama"
 
+#: The native path of the replacement of a lost or damaged STNK.
+PATH_PENGGANTIAN_STNK: Final[str] = "/api/v1/stnk/penggantian"
+
+#: The native path of a mutation out to another province (cabut berkas).
+PATH_MUTASI_KELUAR: Final[str] = "/api/v1/mutasi/keluar"
+
+#: The native path of a mutation in from another province (registration here).
+PATH_MUTASI_MASUK: Final[str] = "/api/v1/mutasi/masuk"
+
+#: Kemendagri province code: two digits.
+POLA_KODE_PROVINSI: Final[str] = r"^[0-9]{2}$"
+
 #: Header that carries the caller's idempotency key (the hub passes its step id).
 HEADER_IDEMPOTENCY_KEY: Final[str] = "Idempotency-Key"
 
@@ -107,6 +124,9 @@ class KodeError(StrEnum):
     CEK_FISIK_TIDAK_SESUAI = "CEK_FISIK_TIDAK_SESUAI"  # 409: chassis/engine number differ from the register
     PEMILIK_BARU_SAMA = "PEMILIK_BARU_SAMA"  # 409: transfer to the registered owner themself
     KWITANSI_TANPA_METERAI = "KWITANSI_TANPA_METERAI"  # 422: sale receipt without the Rp10,000 stamp duty
+    LAPORAN_KEHILANGAN_WAJIB = "LAPORAN_KEHILANGAN_WAJIB"  # 422: lost STNK without the police loss report
+    MUTASI_DALAM_PROVINSI = "MUTASI_DALAM_PROVINSI"  # 409: mutation to or from this Samsat's own province
+    SURAT_MUTASI_TIDAK_VALID = "SURAT_MUTASI_TIDAK_VALID"  # 409: the origin's mutation letter is not known
     KUNCI_SUDAH_DIPAKAI = "KUNCI_SUDAH_DIPAKAI"  # 409: key reused with another body
     KUOTA_HABIS = "KUOTA_HABIS"  # 429: daily quota of applications reached
     SISTEM_SIBUK = "SISTEM_SIBUK"  # 503: transient overload, retry (Retry-After)
@@ -145,6 +165,12 @@ BIAYA_TNKB: Final[dict[JenisKendaraan, int]] = {
 BIAYA_BPKB: Final[dict[JenisKendaraan, int]] = {
     JenisKendaraan.MOBIL: 375_000,
     JenisKendaraan.MOTOR: 225_000,
+}
+
+#: Mutation letter fee per vehicle class, rupiah (PP 60/2016).
+BIAYA_MUTASI: Final[dict[JenisKendaraan, int]] = {
+    JenisKendaraan.MOBIL: 250_000,
+    JenisKendaraan.MOTOR: 150_000,
 }
 
 
@@ -283,6 +309,94 @@ class HasilBalikNama(_Native):
     no_transaksi: str = Field(min_length=1)
 
 
+class AlasanPenggantian(StrEnum):
+    HILANG = "HILANG"  # lost: the police loss report is required
+    RUSAK = "RUSAK"  # damaged: the damaged STNK is handed in
+
+
+class _PermohonanKendaraan(_Native):
+    """What every request about a registered vehicle carries: the owner, the original BPKB
+    shown at the counter and the physical check."""
+
+    nopol: str = Field(pattern=POLA_NOPOL)
+    nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
+    jenis_kendaraan: JenisKendaraan
+    no_bpkb: str = Field(pattern=POLA_BPKB, description="Number of the original BPKB shown at the counter.")
+    cek_fisik: CekFisik
+
+
+class _HasilSatuBiaya(_Native):
+    """A success reply whose bill has one item (``total_bayar`` is that item)."""
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    nopol: str = Field(pattern=POLA_NOPOL)
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
+    total_bayar: int = Field(ge=0)
+    tanggal_penetapan: date
+    no_transaksi: str = Field(min_length=1)
+
+
+class PermohonanPenggantianStnk(_PermohonanKendaraan):
+    """Request body of ``POST /api/v1/stnk/penggantian``: a lost or damaged STNK."""
+
+    alasan: AlasanPenggantian
+    no_laporan_polisi: str | None = Field(
+        default=None, min_length=8, max_length=120, description="Police loss report number; required when HILANG."
+    )
+
+
+class HasilPenggantianStnk(_HasilSatuBiaya):
+    """Success (HTTP 200) reply: a replacement STNK, valid as the one it replaces."""
+
+    biaya_stnk: int = Field(ge=0, description="New STNK (PP 76/2020).")
+    no_stnk: str = Field(pattern=POLA_NO_STNK, description="Serial of the replacement STNK.")
+    stnk_berlaku_sampai: date
+
+
+class PermohonanMutasiKeluar(_PermohonanKendaraan):
+    """Request body of ``POST /api/v1/mutasi/keluar``: release the vehicle's file to another province."""
+
+    kode_provinsi_tujuan: str = Field(pattern=POLA_KODE_PROVINSI, description="Destination province (Kemendagri code).")
+
+
+class HasilMutasiKeluar(_HasilSatuBiaya):
+    """Success (HTTP 200) reply: the mutation letter; the file is released a few days later."""
+
+    biaya_mutasi: int = Field(ge=0, description="Mutation letter (PP 60/2016).")
+    no_surat_mutasi: str = Field(min_length=1)
+    kode_provinsi_tujuan: str = Field(pattern=POLA_KODE_PROVINSI)
+    berkas_siap: date = Field(description="When the released file can be collected.")
+
+
+class PermohonanMutasiMasuk(_PermohonanKendaraan):
+    """Request body of ``POST /api/v1/mutasi/masuk``: ``nopol`` is the old plate."""
+
+    kode_provinsi_asal: str = Field(pattern=POLA_KODE_PROVINSI, description="Province that released the file.")
+    no_surat_mutasi: str = Field(min_length=5, max_length=60)
+
+
+class RincianMutasiMasuk(_Native):
+    pkb: int = Field(ge=0)
+    swdkllj: int = Field(ge=0)
+    biaya_stnk: int = Field(ge=0)
+    biaya_tnkb: int = Field(ge=0)
+    biaya_bpkb: int = Field(ge=0)
+
+
+class HasilMutasiMasuk(_Native):
+    """Success (HTTP 200) reply: registered here with new plates."""
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    nopol: str = Field(pattern=POLA_NOPOL, description="The old plate, as asked.")
+    nopol_baru: str = Field(pattern=POLA_NOPOL)
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
+    rincian: RincianMutasiMasuk
+    total_bayar: int = Field(ge=0)
+    no_stnk: str = Field(pattern=POLA_NO_STNK)
+    tanggal_penetapan: date
+    no_transaksi: str = Field(min_length=1)
+
+
 class GalatSamsat(_Native):
     """Every error reply from Samsat has this shape, whatever the HTTP status."""
 
@@ -297,16 +411,21 @@ class GalatSamsat(_Native):
 
 __all__ = [
     "BIAYA_BPKB",
+    "BIAYA_MUTASI",
     "BIAYA_PENGESAHAN",
     "BIAYA_STNK",
     "BIAYA_TNKB",
     "HEADER_IDEMPOTENCY_KEY",
     "HEADER_IDEMPOTENT_REPLAYED",
     "PATH_BALIK_NAMA",
+    "PATH_MUTASI_KELUAR",
+    "PATH_MUTASI_MASUK",
     "PATH_PENGESAHAN",
+    "PATH_PENGGANTIAN_STNK",
     "PATH_PERPANJANGAN_LIMA_TAHUNAN",
     "POLA_BPKB",
     "POLA_KODE_BAYAR",
+    "POLA_KODE_PROVINSI",
     "POLA_MASA_BERLAKU_TNKB",
     "POLA_NIK",
     "POLA_NOMOR_MESIN",
@@ -314,20 +433,28 @@ __all__ = [
     "POLA_NOPOL",
     "POLA_NO_STNK",
     "SWDKLLJ",
+    "AlasanPenggantian",
     "CekFisik",
     "GalatSamsat",
     "HasilBalikNama",
+    "HasilMutasiKeluar",
+    "HasilMutasiMasuk",
     "HasilPengesahan",
+    "HasilPenggantianStnk",
     "HasilPerpanjanganLimaTahunan",
     "JenisKendaraan",
     "KodeError",
     "Kwitansi",
     "PermohonanBalikNama",
+    "PermohonanMutasiKeluar",
+    "PermohonanMutasiMasuk",
     "PermohonanPengesahan",
+    "PermohonanPenggantianStnk",
     "PermohonanPerpanjanganLimaTahunan",
     "ProsesBpkb",
     "RincianBalikNama",
     "RincianBiaya",
+    "RincianMutasiMasuk",
     "RincianPerpanjangan",
     "StatusBpkb",
 ]

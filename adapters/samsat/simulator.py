@@ -30,6 +30,15 @@ operation's ``Hasil...`` model; every error reply is
 ``POST /api/v1/bbnkb/balik-nama`` -- ownership transfer of a used vehicle (BBN-KB)
     :class:`~adapters.samsat.native.PermohonanBalikNama` ->
     :class:`~adapters.samsat.native.HasilBalikNama`.
+``POST /api/v1/stnk/penggantian`` -- replacement of a lost or damaged STNK
+    :class:`~adapters.samsat.native.PermohonanPenggantianStnk` ->
+    :class:`~adapters.samsat.native.HasilPenggantianStnk`.
+``POST /api/v1/mutasi/keluar`` -- mutation out to another province (cabut berkas)
+    :class:`~adapters.samsat.native.PermohonanMutasiKeluar` ->
+    :class:`~adapters.samsat.native.HasilMutasiKeluar`.
+``POST /api/v1/mutasi/masuk`` -- mutation in from another province (new plates here)
+    :class:`~adapters.samsat.native.PermohonanMutasiMasuk` ->
+    :class:`~adapters.samsat.native.HasilMutasiMasuk`.
 
 Simulated register and business rules (deterministic, so tests can aim at them):
 
@@ -51,6 +60,20 @@ Simulated register and business rules (deterministic, so tests can aim at them):
   bermeterai`` false): 422 ``KWITANSI_TANPA_METERAI``; a transfer to the registered
   owner themself (``nik_pemilik_baru`` = ``nik_pemilik_lama``): 409
   ``PEMILIK_BARU_SAMA``.
+* **Replacement rules**: a lost STNK (``alasan`` HILANG) without ``no_laporan_polisi``:
+  422 ``LAPORAN_KEHILANGAN_WAJIB``. The replacement keeps the validity of the STNK it
+  replaces, derived from the plate (1-4 years ahead [I]); new STNK Rp100,000 /
+  Rp200,000 (PP 76/2020).
+* **Mutation rules**: a mutation out to Sumatera Barat itself (``kode_provinsi_tujuan``
+  13): 409 ``MUTASI_DALAM_PROVINSI``; the mutation letter costs Rp150,000 / Rp250,000
+  (PP 60/2016) and the file is ready ``mutasi_working_days`` working days later (knob,
+  default 3: "1-3 days" [I]).
+* **Mutation in**: from Sumatera Barat itself (``kode_provinsi_asal`` 13): 409
+  ``MUTASI_DALAM_PROVINSI``; a mutation letter not shaped ``MTS/<origin>-13/...`` (the
+  letter names the destination) is unknown: 409 ``SURAT_MUTASI_TIDAK_VALID``. The
+  vehicle gets a ``BA`` plate derived from the key and pays this year's PKB, SWDKLLJ,
+  a new STNK and plates and the BPKB (PP 60/2016 tariffs; that the full BPKB tariff
+  applies is [I]).
 * Checks run in this order: register (404), documents (BPKB, receipt), owners,
   physical check. Malformed input (bad JSON, wrong pattern, unknown field): 422
   ``DATA_TIDAK_VALID`` with a ``kesalahan`` list.
@@ -115,6 +138,9 @@ __all__ = ["WIB", "DataRegister", "SamsatKnobs", "create_app", "data_register", 
 OPERASI_PENGESAHAN: Final[str] = "PKB_PENGESAHAN"
 OPERASI_PERPANJANGAN: Final[str] = "STNK_LIMA_TAHUNAN"
 OPERASI_BALIK_NAMA: Final[str] = "BBNKB_BALIK_NAMA"
+OPERASI_PENGGANTIAN: Final[str] = "STNK_PENGGANTIAN"
+OPERASI_MUTASI_KELUAR: Final[str] = "MUTASI_KELUAR"
+OPERASI_MUTASI_MASUK: Final[str] = "MUTASI_MASUK"
 
 #: Longest idempotency key accepted; the hub's step ids are far shorter.
 MAX_PANJANG_KEY: Final[int] = 200
@@ -137,6 +163,7 @@ class SamsatKnobs(sim.Knobs):
     bpkb_working_days: int = Field(
         default=14, ge=1, le=120, description="Working days until a transferred vehicle's new BPKB is ready at Polda."
     )
+    mutasi_working_days: int = Field(default=3, ge=1, le=30, description="Working days until a mutation's released file can be collected.")
     error_status: Literal[500, 503] = Field(
         default=503,
         description="How error_rate fails: 503 SISTEM_SIBUK with Retry-After, or a bare 500 GALAT_INTERNAL (a crashed backend).",
@@ -288,6 +315,92 @@ def buat_balik_nama(call: sim.Call[native.PermohonanBalikNama], sequence: int) -
     ).model_dump(mode="json")
 
 
+def wajib_laporan_bila_hilang(call: sim.Call[native.PermohonanPenggantianStnk]) -> None:
+    p = call.payload
+    if p.alasan is native.AlasanPenggantian.HILANG and p.no_laporan_polisi is None:
+        raise sim.Refusal(
+            native.KodeError.LAPORAN_KEHILANGAN_WAJIB, "STNK hilang wajib dilampiri surat tanda lapor kehilangan dari Polri.", status=422
+        )
+
+
+def wajib_provinsi_lain(call: sim.Call[native.PermohonanMutasiKeluar]) -> None:
+    if call.payload.kode_provinsi_tujuan == KODE_PROVINSI:
+        raise sim.Refusal(native.KodeError.MUTASI_DALAM_PROVINSI, "Provinsi tujuan mutasi sama dengan provinsi asal.", status=409)
+
+
+def buat_penggantian(call: sim.Call[native.PermohonanPenggantianStnk], sequence: int) -> sim.Produced:
+    """A replacement STNK: the new STNK fee only, valid as the STNK it replaces [I]. The
+    ledger entry keeps which police report it was filed with (visible on /_sim/ledger)."""
+    p, today, key = call.payload, call.today, _key(call)
+    biaya = native.BIAYA_STNK[p.jenis_kendaraan]
+    hasil = native.HasilPenggantianStnk(
+        nopol=p.nopol,
+        kode_bayar=kode_bayar_untuk(key, p.nopol),
+        biaya_stnk=biaya,
+        total_bayar=biaya,
+        no_stnk=sim.stable_digits("stnk", key, p.nopol, length=8),
+        stnk_berlaku_sampai=sim.add_years(today, 1 + sim.stable_int("masa-stnk", p.nopol) % 4),
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    )
+    return sim.Produced(hasil.model_dump(mode="json"), {"alasan": p.alasan.value, "no_laporan_polisi": p.no_laporan_polisi})
+
+
+def buat_mutasi_keluar(call: sim.Call[native.PermohonanMutasiKeluar], sequence: int) -> dict[str, Any]:
+    """The mutation letter and the day the released file can be collected."""
+    p, today, knobs = call.payload, call.today, call.knobs
+    assert isinstance(knobs, SamsatKnobs)
+    biaya = native.BIAYA_MUTASI[p.jenis_kendaraan]
+    return native.HasilMutasiKeluar(
+        nopol=p.nopol,
+        kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
+        biaya_mutasi=biaya,
+        total_bayar=biaya,
+        no_surat_mutasi=f"MTS/{KODE_PROVINSI}-{p.kode_provinsi_tujuan}/{sequence:05d}/{today:%Y}",
+        kode_provinsi_tujuan=p.kode_provinsi_tujuan,
+        berkas_siap=call.clock.add_working_days(today, knobs.mutasi_working_days),
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    ).model_dump(mode="json")
+
+
+def wajib_surat_mutasi(call: sim.Call[native.PermohonanMutasiMasuk]) -> None:
+    p = call.payload
+    if p.kode_provinsi_asal == KODE_PROVINSI:
+        raise sim.Refusal(native.KodeError.MUTASI_DALAM_PROVINSI, "Provinsi asal mutasi sama dengan provinsi tujuan.", status=409)
+    if not p.no_surat_mutasi.startswith(f"MTS/{p.kode_provinsi_asal}-{KODE_PROVINSI}/"):
+        raise sim.Refusal(native.KodeError.SURAT_MUTASI_TIDAK_VALID, "Surat mutasi tidak dikenal untuk Samsat tujuan ini.", status=409)
+
+
+def nopol_baru(key: str) -> str:
+    """The new ``BA`` plate of a vehicle registered here: serial 1-8999, series two letters [I]."""
+    h = sim.stable_int("nopol-baru", key)
+    return f"BA {1 + h % 8999} {'ABCDEFGHJKLMNPRSTUVWXYZ'[(h >> 16) % 23]}{'ABCDEFGHJKLMNPRSTUVWXYZ'[(h >> 24) % 23]}"
+
+
+def buat_mutasi_masuk(call: sim.Call[native.PermohonanMutasiMasuk], sequence: int) -> dict[str, Any]:
+    """Registration here: new plates, this year's PKB and the registration fees."""
+    p, today, key = call.payload, call.today, _key(call)
+    baru, jenis = nopol_baru(key), p.jenis_kendaraan
+    rincian = native.RincianMutasiMasuk(
+        pkb=hitung_pkb(baru, jenis),
+        swdkllj=native.SWDKLLJ[jenis],
+        biaya_stnk=native.BIAYA_STNK[jenis],
+        biaya_tnkb=native.BIAYA_TNKB[jenis],
+        biaya_bpkb=native.BIAYA_BPKB[jenis],
+    )
+    return native.HasilMutasiMasuk(
+        nopol=p.nopol,
+        nopol_baru=baru,
+        kode_bayar=kode_bayar_untuk(key, baru),
+        rincian=rincian,
+        total_bayar=sum(rincian.model_dump().values()),
+        no_stnk=sim.stable_digits("stnk", key, baru, length=8),
+        tanggal_penetapan=today,
+        no_transaksi=no_transaksi(today, sequence),
+    ).model_dump(mode="json")
+
+
 def _key(call: sim.Call[Any]) -> str:
     assert call.key is not None
     return call.key
@@ -306,6 +419,15 @@ OPERASI: Final[tuple[sim.Operation[Any], ...]] = (
     sim.Operation(name=OPERASI_BALIK_NAMA, path=native.PATH_BALIK_NAMA, model=native.PermohonanBalikNama, subject=_nopol,
                   checks=(wajib_terdaftar, wajib_bpkb, wajib_meterai, wajib_penjual_pemilik, wajib_pemilik_baru_lain, wajib_cek_fisik),
                   produce=buat_balik_nama, summary="Ownership transfer of a used vehicle (BBN-KB)"),
+    sim.Operation(name=OPERASI_PENGGANTIAN, path=native.PATH_PENGGANTIAN_STNK, model=native.PermohonanPenggantianStnk, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_bpkb, wajib_laporan_bila_hilang, wajib_pemilik, wajib_cek_fisik),
+                  produce=buat_penggantian, summary="Replacement of a lost or damaged STNK"),
+    sim.Operation(name=OPERASI_MUTASI_KELUAR, path=native.PATH_MUTASI_KELUAR, model=native.PermohonanMutasiKeluar, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_bpkb, wajib_provinsi_lain, wajib_pemilik, wajib_cek_fisik),
+                  produce=buat_mutasi_keluar, summary="Mutation out to another province (cabut berkas)"),
+    sim.Operation(name=OPERASI_MUTASI_MASUK, path=native.PATH_MUTASI_MASUK, model=native.PermohonanMutasiMasuk, subject=_nopol,
+                  checks=(wajib_terdaftar, wajib_bpkb, wajib_surat_mutasi, wajib_pemilik, wajib_cek_fisik),
+                  produce=buat_mutasi_masuk, summary="Mutation in from another province (new plates here)"),
 )  # fmt: skip
 
 
@@ -361,7 +483,7 @@ def create_app(knobs: SamsatKnobs | None = None, *, ledger_path: str = ":memory:
         dialect,
         OPERASI,
         title="Samsat backend simulator",
-        description="Native Samsat API (annual PKB + STNK, 5-year STNK + plates, BBN-KB) for mpp-hub adapter tests.",
+        description="Native Samsat API (annual PKB + STNK, 5-year STNK + plates, BBN-KB, STNK replacement, mutation out) for mpp-hub adapter tests.",
         version="2.0.0",
     )
 

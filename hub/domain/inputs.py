@@ -103,8 +103,8 @@ def check_composite_request(
         except ValidationError as exc:
             for problem in field_problems(exc):
                 target = str(problem.loc[0]) if problem.loc else ""
-                if target in fed_by_steps:
-                    continue
+                if target in fed_by_steps or (not target and fed_by_steps):
+                    continue  # a whole-model rule cannot be judged before the earlier steps' outputs exist
                 loc = origin.get(target, ("data", target)) + problem.loc[1:]
                 problems.setdefault(loc, FieldProblem(loc, problem.type, problem.message))
             continue

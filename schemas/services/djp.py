@@ -21,7 +21,7 @@ from typing import Annotated
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from schemas.identifiers import Npwp
+from schemas.identifiers import Nik, Npwp
 from schemas.services.base import CanonicalModel, ServicePayloads
 
 # ---------------------------------------------------------------------- contact data
@@ -155,8 +155,56 @@ class SkfOutput(CanonicalModel):
         return self
 
 
+# ---------------------------------------------------------------------- entity NPWP
+
+
+class EntityForm(StrEnum):
+    """Bentuk badan: the legal form on the deed."""
+
+    PT = "pt"
+    CV = "cv"
+    FIRMA = "firma"
+    KOPERASI = "koperasi"
+    YAYASAN = "yayasan"
+    PERKUMPULAN = "perkumpulan"
+
+
+class EntityOfficer(CanonicalModel):
+    nik: Nik
+    name: str = Field(min_length=1, max_length=200)
+    position: str = Field(min_length=1, max_length=100, description="e.g. 'Direktur', 'Komisaris', 'Ketua'.")
+
+
+class EntityNpwpInput(CanonicalModel):
+    """Pendaftaran NPWP badan: registration of a business entity; the applicant is its
+    person in charge (penanggung jawab), who must be one of its officers."""
+
+    entity_name: str = Field(min_length=3, max_length=200, description="As on the deed, e.g. 'PT Kopi Agam Sejahtera'.")
+    entity_form: EntityForm
+    deed_number: str = Field(min_length=1, max_length=50, description="Nomor akta pendirian (deed of establishment).")
+    deed_date: date
+    ahu_decree_number: str | None = Field(
+        default=None, min_length=1, max_length=60, description="Ministry of Law (AHU) decree or registration number, when the form has one."
+    )
+    nib: str | None = Field(default=None, pattern=r"^[0-9]{13}$", description="NIB (OSS business identification number), if issued.")
+    address: str = Field(min_length=5, max_length=300, description="Domicile of the entity; it decides the tax office (KPP).")
+    email: Email
+    phone: MobilePhone
+    officers: list[EntityOfficer] = Field(min_length=1, max_length=10, description="Directors/managers, by NIK (their NPWP).")
+
+
+class EntityNpwpOutput(CanonicalModel):
+    npwp: Npwp = Field(description="The entity's 16-digit NPWP ('0' + the 15-digit form).")
+    nitku: str = Field(pattern=r"^[0-9]{22}$", description="NITKU of the head office: the NPWP + '000000'.")
+    registered_on: date
+    tax_office_code: TaxOfficeCode
+    tax_office_name: str = Field(min_length=1)
+    agency_reference: str = Field(min_length=1, description="DJP's receipt number (bukti penerimaan).")
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "djp.npwp_activation": ServicePayloads(input=NpwpActivationInput, output=NpwpActivationOutput),
     "djp.kswp": ServicePayloads(input=KswpInput, output=KswpOutput),
     "djp.skf": ServicePayloads(input=SkfInput, output=SkfOutput),
+    "djp.npwp_entity_registration": ServicePayloads(input=EntityNpwpInput, output=EntityNpwpOutput),
 }

@@ -69,6 +69,12 @@ class MaritalStatus(StrEnum):
     WIDOWED = "widowed"
 
 
+def _require_previous_marriage_document(status: MaritalStatus, document: str | None, who: str) -> None:
+    """The KUA asks for the divorce or death papers of anyone married before."""
+    if status is not MaritalStatus.NEVER_MARRIED and document is None:
+        raise ValueError(f"previous_marriage_document is required when {who} was married before")
+
+
 class CeremonyPlace(StrEnum):
     """Where and when the akad (marriage ceremony) takes place; it decides the fee."""
 
@@ -91,8 +97,7 @@ class Spouse(CanonicalModel):
 
     @model_validator(mode="after")
     def _previous_marriage_documented(self) -> Self:
-        if self.marital_status is not MaritalStatus.NEVER_MARRIED and self.previous_marriage_document is None:
-            raise ValueError("previous_marriage_document is required when the person was married before")
+        _require_previous_marriage_document(self.marital_status, self.previous_marriage_document, "the person")
         return self
 
 
@@ -169,7 +174,39 @@ class MarriageBookDuplicateOutput(CanonicalModel):
     kua_code: KuaCode
 
 
+class MarriageRecommendationInput(CanonicalModel):
+    """Rekomendasi nikah (numpang nikah): the applicant's home KUA recommends them to the KUA
+    of another district where the akad will take place. The applicant is the groom or bride."""
+
+    home_kua_code: KuaCode = Field(description="The KUA of the applicant's domicile (as on the KTP), which issues it.")
+    destination_kua_code: KuaCode = Field(description="The KUA of the district where the akad will take place.")
+    ceremony_date: date
+    partner_name: str = Field(min_length=1, max_length=200, description="The other party's full name.")
+    n1_number: DocumentNumber = Field(description="N1 referral letter (surat pengantar) number from the village office.")
+    marital_status: MaritalStatus = MaritalStatus.NEVER_MARRIED
+    previous_marriage_document: DocumentNumber | None = Field(
+        default=None, description="Divorce certificate or death certificate / N6 number; required unless never married."
+    )
+
+    @model_validator(mode="after")
+    def _another_district(self) -> Self:
+        if self.home_kua_code == self.destination_kua_code:
+            raise ValueError("no recommendation is needed to marry in one's own district (destination_kua_code = home_kua_code)")
+        _require_previous_marriage_document(self.marital_status, self.previous_marriage_document, "the applicant")
+        return self
+
+
+class MarriageRecommendationOutput(CanonicalModel):
+    recommendation_number: str = Field(min_length=1, description="Number of the recommendation letter (surat rekomendasi nikah).")
+    issued_on: date
+    issuing_kua_code: KuaCode
+    issuing_kua_name: str = Field(min_length=1)
+    destination_kua_code: KuaCode
+    ceremony_date: date
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "kemenag.marriage_registration": ServicePayloads(input=MarriageRegistrationInput, output=MarriageRegistrationOutput),
     "kemenag.marriage_book_duplicate": ServicePayloads(input=MarriageBookDuplicateInput, output=MarriageBookDuplicateOutput),
+    "kemenag.marriage_recommendation": ServicePayloads(input=MarriageRecommendationInput, output=MarriageRecommendationOutput),
 }

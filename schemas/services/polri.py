@@ -15,6 +15,14 @@ Facts (sources by key in docs/domain-sources.md, "Polri"; cited per field):
   the very object ``samsat.ownership_transfer`` takes as input, so a composite case can
   pass it straight on.
 
+* SKCK and SIM need an active JKN membership (Perpol 6/2023 for SKCK, Perpol 2/2023
+  for SIM, after Inpres 1/2022): Polri checks the applicant's NIK with BPJS Kesehatan
+  and refuses an inactive member (``jkn_inactive``); the applicant may show the JKN
+  card, whose number must then be theirs.
+* Lost-document report (surat keterangan tanda lapor kehilangan) at the SPKT: free,
+  the same day; its number is what Samsat (duplicate STNK) and Imigrasi (lost
+  passport) ask for.
+
 Identifiers here are opaque to the hub [I]: an SKCK number is a
 unit-issued register number, a SIM number is 12-14 digits.
 """
@@ -30,6 +38,8 @@ from pydantic import AfterValidator, Field, model_validator
 
 from schemas.identifiers import PlateNumber
 from schemas.services.base import CanonicalModel, ServicePayloads
+from schemas.services.documents import PoliceReportNumber
+from schemas.services.jkn import JknCardNumber
 from schemas.services.samsat import ChassisNumber, EngineNumber, PhysicalCheck, VehicleType
 
 _SEPARATORS = re.compile(r"[\s.\-]+")
@@ -87,6 +97,9 @@ class SkckNewInput(CanonicalModel):
         min_length=3, max_length=200, description="Keperluan: what the SKCK is for, e.g. 'melamar pekerjaan' (job application)."
     )
     address: str = Field(min_length=5, max_length=300, description="Domicile address as on the KTP; it decides the issuing Polres/Polsek.")
+    jkn_card_number: JknCardNumber | None = Field(
+        default=None, description="The JKN card shown, if any; Polri checks the NIK's active JKN membership either way (Perpol 6/2023)."
+    )
 
 
 class SkckRenewalInput(SkckNewInput):
@@ -118,6 +131,9 @@ class SimRenewalInput(CanonicalModel):
     licence_class: LicenceClass
     old_sim_number: SimNumber
     old_valid_until: date = Field(description="Expiry printed on the old SIM; an expired SIM cannot be renewed.")
+    jkn_card_number: JknCardNumber | None = Field(
+        default=None, description="The JKN card shown, if any; Polri checks the NIK's active JKN membership either way (Perpol 2/2023)."
+    )
 
 
 class SimRenewalOutput(CanonicalModel):
@@ -163,9 +179,48 @@ class VehicleCheckOutput(CanonicalModel):
     registration_number: str = Field(min_length=1, max_length=100, description="Polri's application number (nomor registrasi).")
 
 
+class LostItemKind(StrEnum):
+    ID_CARD = "ktp"
+    FAMILY_CARD = "kk"
+    DRIVING_LICENCE = "sim"
+    VEHICLE_REGISTRATION = "stnk"
+    VEHICLE_OWNERSHIP_BOOK = "bpkb"
+    PASSPORT = "passport"
+    BANK_CARD = "bank_card"
+    MARRIAGE_BOOK = "marriage_book"
+    DIPLOMA = "diploma"
+    OTHER = "other"
+
+
+class LostItem(CanonicalModel):
+    kind: LostItemKind
+    document_number: str | None = Field(default=None, min_length=1, max_length=50, description="The lost document's number, if known.")
+    description: str | None = Field(default=None, min_length=1, max_length=200)
+
+
+class LossReportInput(CanonicalModel):
+    """Laporan kehilangan at the SPKT: what was lost, when and where."""
+
+    items: list[LostItem] = Field(min_length=1, max_length=10)
+    lost_on: date = Field(description="When the loss happened (or was noticed).")
+    place: str = Field(min_length=3, max_length=200, description="Where it happened.")
+    chronology: str = Field(min_length=10, max_length=2000, description="What happened, in the reporter's words.")
+
+
+class LossReportOutput(CanonicalModel):
+    """The police loss report: its number is what the replacing agencies ask for."""
+
+    report_number: PoliceReportNumber
+    reported_on: date
+    items: list[LostItemKind] = Field(min_length=1)
+    fee: int = Field(ge=0, le=0, description="Free of charge: a loss report is no PNBP.")
+    registration_number: str = Field(min_length=1, max_length=100, description="Polri's application number (nomor registrasi).")
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "polri.skck_new": ServicePayloads(input=SkckNewInput, output=SkckOutput),
     "polri.skck_renewal": ServicePayloads(input=SkckRenewalInput, output=SkckOutput),
     "polri.sim_renewal": ServicePayloads(input=SimRenewalInput, output=SimRenewalOutput),
     "polri.vehicle_check": ServicePayloads(input=VehicleCheckInput, output=VehicleCheckOutput),
+    "polri.loss_report": ServicePayloads(input=LossReportInput, output=LossReportOutput),
 }

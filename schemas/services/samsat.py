@@ -14,10 +14,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
 
 from schemas.identifiers import Nik, PlateNumber
 from schemas.services.base import CanonicalModel, ServicePayloads
+from schemas.services.documents import PoliceReportNumber
 
 
 class VehicleType(StrEnum):
@@ -106,15 +107,20 @@ class PhysicalCheck(CanonicalModel):
     engine_number: EngineNumber = Field(description="As rubbed off the vehicle at the physical check.")
 
 
-class Stnk5YearInput(CanonicalModel):
-    """Perpanjangan STNK 5-tahunan + ganti TNKB: 5-year STNK renewal with new plates.
-
-    The applicant is the registered owner; the original BPKB must be shown."""
+class VehiclePapers(CanonicalModel):
+    """A registered vehicle as its owner presents it at the counter: the plate, the
+    original BPKB and the physical check."""
 
     plate: PlateNumber
     vehicle_type: VehicleType
     bpkb_number: BpkbNumber
     physical_check: PhysicalCheck
+
+
+class Stnk5YearInput(VehiclePapers):
+    """Perpanjangan STNK 5-tahunan + ganti TNKB: 5-year STNK renewal with new plates.
+
+    The applicant is the registered owner; the original BPKB must be shown."""
 
 
 class Stnk5YearBreakdown(CanonicalModel):
@@ -176,8 +182,86 @@ class OwnershipTransferOutput(CanonicalModel):
     agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
+class StnkLossReason(StrEnum):
+    LOST = "lost"
+    DAMAGED = "damaged"
+
+
+class StnkReplacementInput(VehiclePapers):
+    """Penggantian STNK hilang/rusak: a duplicate STNK (Perpol 7/2021 art. 60).
+
+    A lost STNK needs the police loss report; a damaged one is handed in instead."""
+
+    reason: StnkLossReason
+    police_report_number: PoliceReportNumber | None = Field(
+        default=None, description="The police loss report's number; required when the STNK was lost."
+    )
+
+    @model_validator(mode="after")
+    def _report_when_lost(self) -> StnkReplacementInput:
+        if self.reason is StnkLossReason.LOST and self.police_report_number is None:
+            raise ValueError("police_report_number is required when the STNK was lost")
+        return self
+
+
+class StnkReplacementOutput(CanonicalModel):
+    billing_code: PaymentCode
+    amount: int = Field(ge=0, description="New STNK fee, rupiah: Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 76/2020.")
+    stnk_number: str = Field(min_length=1, description="Serial of the replacement STNK.")
+    stnk_valid_until: date = Field(description="The replacement keeps the validity of the STNK it replaces [I].")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
+class MutationOutInput(VehiclePapers):
+    """Mutasi keluar (cabut berkas): move a vehicle's registration to another province.
+
+    The origin Samsat releases the vehicle's file with a mutation letter; the vehicle is
+    then registered at the destination Samsat (mutasi masuk) with new plates."""
+
+    destination_province: str = Field(
+        pattern=r"^[0-9]{2}$", description="Kemendagri code of the destination province, e.g. '31' (DKI Jakarta)."
+    )
+
+
+class MutationOutOutput(CanonicalModel):
+    billing_code: PaymentCode
+    amount: int = Field(ge=0, description="Mutation letter fee, rupiah: Rp150,000 (2/3-wheel) / Rp250,000 (4-wheel), PP 60/2016.")
+    mutation_letter_number: str = Field(min_length=1, description="Number of the mutation letter for the destination Samsat.")
+    destination_province: str = Field(pattern=r"^[0-9]{2}$")
+    file_ready_estimate: date = Field(description="When the released file (berkas) can be collected for the destination.")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
+class MutationInInput(VehiclePapers):
+    """Mutasi masuk: register here a vehicle released by another province's Samsat. ``plate``
+    is its old plate; the vehicle gets new plates of this region."""
+
+    origin_province: str = Field(pattern=r"^[0-9]{2}$", description="Kemendagri code of the province that released the file.")
+    mutation_letter_number: str = Field(min_length=5, max_length=60, description="The origin Samsat's mutation letter number.")
+
+
+class MutationInBreakdown(CanonicalModel):
+    pkb: int = Field(ge=0, description="This year's PKB here, rupiah.")
+    swdkllj: int = Field(ge=0)
+    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 / Rp200,000, PP 60/2016.")
+    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000, PP 60/2016.")
+    bpkb_fee: int = Field(ge=0, description="BPKB with the new registration: Rp225,000 / Rp375,000 [I: that the full BPKB tariff applies].")
+
+
+class MutationInOutput(CanonicalModel):
+    billing_code: PaymentCode
+    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+    breakdown: MutationInBreakdown
+    new_plate: PlateNumber = Field(description="The vehicle's new registration number in this region.")
+    stnk_number: str = Field(min_length=1, description="Serial of the new STNK.")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
 PAYLOADS: dict[str, ServicePayloads] = {
     "samsat.pkb_annual": ServicePayloads(input=PkbAnnualInput, output=PkbAnnualOutput),
     "samsat.stnk_5year": ServicePayloads(input=Stnk5YearInput, output=Stnk5YearOutput),
     "samsat.ownership_transfer": ServicePayloads(input=OwnershipTransferInput, output=OwnershipTransferOutput),
+    "samsat.stnk_replacement": ServicePayloads(input=StnkReplacementInput, output=StnkReplacementOutput),
+    "samsat.mutation_out": ServicePayloads(input=MutationOutInput, output=MutationOutOutput),
+    "samsat.mutation_in": ServicePayloads(input=MutationInInput, output=MutationInOutput),
 }

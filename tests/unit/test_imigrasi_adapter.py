@@ -154,10 +154,10 @@ def answering(body: str, status: int = 200) -> Handler:
 # --- what the adapter declares and sends ------------------------------------------
 
 
-def test_it_is_a_polling_adapter_for_both_passport_operations_that_can_cancel() -> None:
+def test_it_is_a_polling_adapter_for_the_passport_operations_that_can_cancel() -> None:
     assert ImigrasiAdapter.agency == "imigrasi"
     assert ImigrasiAdapter.style is BackendStyle.POLLING
-    assert ImigrasiAdapter.operations == {"passport_new", "passport_renewal"}
+    assert ImigrasiAdapter.operations == {"passport_new", "passport_renewal", "passport_lost_damaged", "passport_migrant_worker"}
     assert ImigrasiAdapter.capabilities == {Capability.POLL, Capability.CANCEL}
 
 

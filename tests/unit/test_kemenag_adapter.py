@@ -143,7 +143,7 @@ def test_the_adapter_is_found_by_entry_point() -> None:
     adapter = load_adapter_factory("kemenag")(BackendSettings(base_url="http://simkah.test"))
     assert isinstance(adapter, KemenagAdapter)
     assert isinstance(kemenag_plugin.adapter(BackendSettings(base_url="http://simkah.test")), KemenagAdapter)
-    assert adapter.operations == {"marriage_registration", "marriage_book_duplicate"}
+    assert adapter.operations == {"marriage_registration", "marriage_book_duplicate", "marriage_recommendation"}
 
 
 # --------------------------------------------------------- canonical -> native
@@ -466,7 +466,7 @@ async def test_every_contract_sample_reaches_its_expected_status() -> None:
     declared = contract()
     assert declared.agency == "kemenag"
     operations = {s.command.operation for s in declared.samples}
-    assert operations == {"marriage_registration", "marriage_book_duplicate"}
+    assert operations == {"marriage_registration", "marriage_book_duplicate", "marriage_recommendation"}
     assert any(s.expect is Status.REJECTED for s in declared.samples)
 
     app = create_app(SimulatorSettings(knobs=KemenagKnobs(latency_ms=0, jitter_ms=0)))  # real "today"

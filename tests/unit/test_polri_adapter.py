@@ -133,10 +133,10 @@ def notice(status: str = "TERBIT", layanan: str = "SKCK_BARU", **changes: Any) -
 # --- what the adapter is --------------------------------------------------------
 
 
-def test_polri_is_a_callback_backend_with_four_operations() -> None:
+def test_polri_is_a_callback_backend_with_five_operations() -> None:
     assert PolriAdapter.agency == "polri"
     assert PolriAdapter.style is BackendStyle.CALLBACK
-    assert PolriAdapter.operations == {"skck_new", "skck_renewal", "sim_renewal", "vehicle_check"}
+    assert PolriAdapter.operations == {"skck_new", "skck_renewal", "sim_renewal", "vehicle_check", "loss_report"}
     assert PolriAdapter.capabilities == {Capability.CALLBACK}, "Polri calls back; it is neither polled nor cancelled"
 
 

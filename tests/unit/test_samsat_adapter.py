@@ -454,7 +454,7 @@ async def test_an_operation_samsat_does_not_offer_is_refused_without_calling_sam
         await adapter.execute(unknown, STEP_ID)
     assert exc.value.code == "unsupported_operation"
     assert backend.requests == []
-    assert adapter.operations == {"pkb_annual", "stnk_5year", "ownership_transfer"}
+    assert adapter.operations == {"pkb_annual", "stnk_5year", "ownership_transfer", "stnk_replacement", "mutation_out", "mutation_in"}
 
 
 # --- against the simulator itself ----------------------------------------------------
@@ -499,6 +499,13 @@ async def test_the_contract_passes_the_generic_contract_kit() -> None:
     kit = ContractKit("samsat", samsat_contract, samsat_plugin.adapter, samsat_plugin.simulator(samsat_contract.simulator_options))
     report = await kit.run()
     assert report.passed, "\n".join(f"{r.name}: {r.detail}" for r in report.results if not r.passed)
-    assert {s.command.service for s in samsat_contract.samples} == {"samsat.pkb_annual", "samsat.stnk_5year", "samsat.ownership_transfer"}
+    assert {s.command.service for s in samsat_contract.samples} == {
+        "samsat.pkb_annual",
+        "samsat.stnk_5year",
+        "samsat.ownership_transfer",
+        "samsat.stnk_replacement",
+        "samsat.mutation_out",
+        "samsat.mutation_in",
+    }
     refusals = {s.expect_error_code for s in samsat_contract.samples if s.expect is Status.REJECTED}
     assert {"plate_not_registered", "owner_mismatch", "bpkb_mismatch", "sale_receipt_unstamped"} <= refusals

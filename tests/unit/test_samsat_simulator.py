@@ -425,6 +425,7 @@ async def test_knobs_are_readable_and_partially_updatable_at_runtime() -> None:
         "daily_quota": None,
         "seed": 3,
         "bpkb_working_days": 14,
+        "mutasi_working_days": 3,
         "error_status": 503,
     }
     assert after == {**before, "error_rate": 0.25, "daily_quota": 20, "bpkb_working_days": 5}

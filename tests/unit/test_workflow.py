@@ -62,3 +62,30 @@ def test_composite_data_errors_are_named_in_the_request_and_normalised_values_ke
         ("data.bpkb_number", "missing"),
         ("data.surprise", "extra_forbidden"),
     }, "physical_check comes from the police step, so it is not reported missing"
+
+
+def test_a_rule_across_fields_waits_for_the_fields_earlier_steps_feed() -> None:
+    """A lost STNK needs the police report's number, which the loss-report step produces:
+    the request is not refused for it, but a field the portal sends wrong still is."""
+    catalogue = Catalogue.load()
+    composite = catalogue.composite("mpp.lost_wallet")
+    assert composite is not None
+    data = {
+        "lost_items": [{"kind": "stnk"}],
+        "lost_on": "2026-01-13",
+        "place": "Pasar Atas",
+        "chronology": "Dompet hilang di Pasar Atas.",
+        "plate": "BA 1234 LZ",
+        "vehicle_type": "car",
+        "bpkb_number": "P12345678",
+        "physical_check": {"chassis_number": "MHABCDEFGHJKLMNPR", "engine_number": "ABC1234567"},
+        "passport_type": "electronic",
+        "passport_validity_years": 10,
+        "appointment_date": "2026-01-21",
+        "supporting_document": "diploma",
+    }
+    applicant = {"nik": "1375015203900007", "name": "Siti"}
+
+    assert check_composite_request(composite, catalogue, data, applicant)[1] == []
+    _, problems = check_composite_request(composite, catalogue, {**data, "vehicle_type": "truck"}, applicant)
+    assert [(".".join(map(str, p.loc)), p.type) for p in problems] == [("data.vehicle_type", "enum")]
