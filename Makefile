@@ -31,7 +31,7 @@ jars: tools
 ## make run: Kafka (kept in var/kafka), then the whole hub with every installed agency and its simulator on SQLite.
 run: install
 	$(HUB) kafka start
-	$(HUB) dev
+	MPP_ENV=development $(HUB) dev
 
 ## make lint: ruff (lint and format) and mypy, as configured in pyproject.toml.
 lint: install

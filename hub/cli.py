@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -16,6 +17,7 @@ from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.engine import is_sqlite
 from hub.db.migrate import upgrade
 from hub.features.deadletters.cli import dlq_app
+from hub.production import ProductionRefused, ensure_production_ready
 from hub.runtime import processes
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
@@ -82,10 +84,17 @@ def _setup_logging(settings: Settings, name: str) -> None:
         logging.getLogger(noisy).setLevel(logging.WARNING)
 
 
-def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]]) -> None:
-    """Run ``main`` until SIGINT/SIGTERM, which ask it to stop cleanly."""
+def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]], *, production_check: bool = True) -> None:
+    """Run ``main`` until SIGINT/SIGTERM, which ask it to stop cleanly; in production
+    mode, only once the configuration is fit for it (else exit 2 listing every problem)."""
     settings = get_settings()
     _setup_logging(settings, name)
+    if production_check:
+        try:
+            ensure_production_ready(settings)
+        except ProductionRefused as exc:
+            typer.echo(f"mpp-hub {name}: {exc}", err=True)
+            raise typer.Exit(2) from None
 
     async def runner() -> None:
         stop = asyncio.Event()
@@ -168,13 +177,15 @@ def simulator(
         options = options.model_copy(update={"secrets": {**options.secrets, **given}})
         return processes.run_simulator(name, "127.0.0.1", chosen, stop, options)
 
-    _run(f"simulator:{name}", main)
+    _run(f"simulator:{name}", main, production_check=False)  # a simulator is a test double, never production
 
 
 @app.command()
 def dev() -> None:
     """Everything in one process (API, relay, router, and every connected agency's adapter
-    and simulator) on the configured DB."""
+    and simulator) on the configured DB, in development mode unless MPP_ENV says otherwise."""
+    os.environ.setdefault("MPP_ENV", "development")
+    get_settings.cache_clear()
     settings = get_settings()
     if is_sqlite(settings.database_url):
         VAR_DIR.mkdir(exist_ok=True)

@@ -16,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from hub.api.auth import Operator
 from hub.api.errors import ApiError, FieldError, Problem
+from hub.api.limits import MAX_INT_COLUMN
 from hub.api.state import ApiState, api_state
 from hub.features.deadletters import service
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
@@ -26,10 +27,10 @@ router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
 State = Annotated[ApiState, Depends(api_state)]
 StatusName = Literal["new", "replayed", "resolved", "quarantined"]
-DeadLetterId = Annotated[int, Path(ge=1, description="The dead letter's id.")]
+DeadLetterId = Annotated[int, Path(ge=1, le=MAX_INT_COLUMN, description="The dead letter's id.")]
 
 _ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 422)
+    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 413, 422, 429)
 }
 
 
@@ -144,12 +145,13 @@ async def list_dead_letters(
     state: State,
     where: Selection,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(max_length=10, description="next_cursor of the previous page.")] = None,
 ) -> DeadLetterPage:
     """Dead letters, newest first."""
     after: int | None = None
     if cursor is not None:
-        if not cursor.isdigit():
+        # ASCII digits only ("²".isdigit() is true) and within the id column's range.
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_INT_COLUMN:
             raise ApiError(
                 422,
                 "validation_error",

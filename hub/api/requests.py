@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 404, 422, 503)
+    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 404, 413, 422, 429, 503)
 }
 
 IdempotencyKey = Annotated[

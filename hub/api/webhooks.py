@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 
 from hub.api.auth import PortalClient
 from hub.api.errors import ApiError, FieldError, Problem, validation_error
+from hub.api.limits import MAX_INT_COLUMN
 from hub.api.state import ApiState, api_state
 from hub.db.models import HistoryRecord, utcnow
 from hub.features.notifications.models import WebhookDelivery, WebhookSubscription
@@ -27,7 +28,7 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 MAX_SUBSCRIPTIONS_PER_CLIENT = 20
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 404, 409, 422)
+    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 404, 409, 413, 422, 429)
 }
 
 
@@ -85,7 +86,7 @@ async def create_webhook(
     addresses. The response is the only time the signing secret is shown."""
     allow_private = state.settings.webhooks.allow_private_targets
     try:
-        await check_webhook_url(body.url, allow_private=allow_private)
+        await check_webhook_url(body.url, allow_private=allow_private, https_only=bool(state.settings.webhooks.https_only))
     except UrlRejected as exc:
         raise validation_error(
             [FieldError(field="url", loc=["body", "url"], type=p.code, message=p.message) for p in exc.problems]
@@ -148,7 +149,7 @@ async def list_deliveries(
     client: PortalClient,
     state: Annotated[ApiState, Depends(api_state)],
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query(description="Only deliveries in this state.")] = None,
-    before_event_id: Annotated[int | None, Query(ge=1, description="Page back: only events older than this id.")] = None,
+    before_event_id: Annotated[int | None, Query(ge=1, le=MAX_INT_COLUMN, description="Page back: only events older than this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryView]:
     """The delivery log of one webhook, newest event first."""
