@@ -13,7 +13,7 @@ from hub.api import adapters as adapters_api
 from hub.api import callbacks, events, requests, webhooks
 from hub.api import catalogue as catalogue_api
 from hub.api import operator as operator_api
-from hub.api.errors import install_error_handlers
+from hub.api.errors import install_error_handlers, problem_responses
 from hub.api.headers import SecurityHeaders
 from hub.api.limits import BodySizeLimit, refuse_control_characters
 from hub.api.ratelimit import limit_by_address
@@ -45,6 +45,8 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
         openapi_url="/openapi.json" if settings.api.docs else None,
         # Before any handler: the source address's rate limit, then no control characters in text.
         dependencies=[Depends(limit_by_address), Depends(refuse_control_characters)],
+        # ... so any route may answer these (400: malformed JSON), each as a problem document.
+        responses=problem_responses(400, 413, 422, 429),
     )
     install_error_handlers(app)
     app.add_middleware(BodySizeLimit, max_body_bytes=settings.api.max_body_bytes)

@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
-from hub.api.errors import ApiError, Problem
+from hub.api.errors import ApiError, problem_responses
 from hub.api.ratelimit import limit_principal
 from hub.api.state import ApiState, api_state
 from hub.db.models import Step
@@ -38,7 +38,7 @@ class CallbackAccepted(BaseModel):
     "/{agency}/{step_id}",
     status_code=202,
     response_model=CallbackAccepted,
-    responses={s: {"model": Problem} for s in (401, 404, 409, 413, 422, 429)},
+    responses=problem_responses(401, 404, 409, 413, 422, 429),
 )
 async def agency_callback(
     agency: str, step_id: uuid.UUID, request: Request, state: Annotated[ApiState, Depends(api_state)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -43,6 +44,13 @@ class Problem(BaseModel):
     detail: str | None = None
     errors: list[FieldError] = []
     error_count: int | None = Field(default=None, description=f"Present when more than {MAX_ERRORS} errors were found: their number.")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting each status as a problem document (the schema
+    under ``application/problem+json``, the content type actually sent)."""
+    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {status: {"model": Problem, "content": {PROBLEM_JSON: schema}} for status in statuses}
 
 
 class ApiError(Exception):

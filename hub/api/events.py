@@ -38,7 +38,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.api.auth import PortalClient
-from hub.api.errors import ApiError, Problem
+from hub.api.errors import ApiError, problem_responses
 from hub.api.limits import MAX_INT_COLUMN
 from hub.api.state import ApiState, api_state
 from hub.db.models import Case, HistoryRecord
@@ -57,7 +57,7 @@ _TERMINAL = frozenset(s.value for s in TERMINAL)
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A text/event-stream of the case's history entries.", "content": {"text/event-stream": {}}},
     204: {"description": "The case is terminal and nothing is left after Last-Event-ID: stop reconnecting."},
-    **{status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 404, 422, 429)},
+    **problem_responses(401, 404, 422, 429),
 }
 
 LastEventId = Annotated[

@@ -15,8 +15,9 @@ from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
 from hub.api.auth import Operator
-from hub.api.errors import ApiError, FieldError, Problem
+from hub.api.errors import ApiError, FieldError, problem_responses
 from hub.api.limits import MAX_INT_COLUMN
+from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
 from hub.features.deadletters import service
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
@@ -29,9 +30,7 @@ State = Annotated[ApiState, Depends(api_state)]
 StatusName = Literal["new", "replayed", "resolved", "quarantined"]
 DeadLetterId = Annotated[int, Path(ge=1, le=MAX_INT_COLUMN, description="The dead letter's id.")]
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 413, 422, 429)
-}
+_ERRORS = problem_responses(401, 403, 404, 409, 413, 422, 429)
 
 
 class DeadLetterSummary(BaseModel):
@@ -139,7 +138,17 @@ def dead_letter_filter(
 Selection = Annotated[service.DeadLetterFilter, Depends(dead_letter_filter)]
 
 
-@router.get("/dead-letters", response_model=DeadLetterPage, responses=_ERRORS)
+_FIRST_ID = "$response.body#/items/0/id"
+_DEAD_LETTER_LINKS = links(
+    200,
+    ShowDeadLetter=link("/v1/operator/dead-letters/{dead_letter_id}", "get", dead_letter_id=_FIRST_ID),
+    ReplayDeadLetter=link("/v1/operator/dead-letters/{dead_letter_id}/replay", "post", dead_letter_id=_FIRST_ID),
+    ResolveDeadLetter=link("/v1/operator/dead-letters/{dead_letter_id}/resolve", "post", dead_letter_id=_FIRST_ID),
+    DeadLetterAudit=link("/v1/operator/dead-letters/{dead_letter_id}/audit", "get", dead_letter_id=_FIRST_ID),
+)
+
+
+@router.get("/dead-letters", response_model=DeadLetterPage, responses=_ERRORS | _DEAD_LETTER_LINKS)
 async def list_dead_letters(
     _: Operator,
     state: State,

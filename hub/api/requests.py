@@ -8,14 +8,15 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Body, Depends, Header, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.api.auth import PortalClient
-from hub.api.errors import ApiError, FieldError, Problem, field_errors, validation_error
+from hub.api.errors import ApiError, FieldError, field_errors, problem_responses, validation_error
+from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
 from hub.catalogue import Catalogue
 from hub.db.models import Case, HistoryRecord, Step
@@ -35,9 +36,7 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 404, 413, 422, 429, 503)
-}
+_ERRORS = problem_responses(400, 401, 404, 413, 422, 429, 503)
 
 IdempotencyKey = Annotated[
     str | None,
@@ -51,9 +50,28 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=202, response_model=RequestAccepted, responses=_ERRORS)
+#: A request any hub with Samsat connected accepts (documentation, and the fuzzer's first real case).
+_SUBMIT_EXAMPLES = {
+    "pkb_annual": {
+        "summary": "Annual motor-vehicle tax (PKB) at Samsat",
+        "value": {
+            "service": "samsat.pkb_annual",
+            "applicant": {"nik": "1375015203900007", "name": "Siti Rahmawati"},
+            "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"},
+        },
+    }
+}
+_CASE_ID = "$response.body#/id"
+_CASE_LINKS = links(
+    202,
+    GetRequest=link("/v1/requests/{request_id}", "get", request_id=_CASE_ID),
+    CancelRequest=link("/v1/requests/{request_id}/cancel", "post", request_id=_CASE_ID),
+)
+
+
+@router.post("", status_code=202, response_model=RequestAccepted, responses=_ERRORS | _CASE_LINKS)
 async def submit_request(
-    body: RequestCreate,
+    body: Annotated[RequestCreate, Body(openapi_examples=_SUBMIT_EXAMPLES)],
     client: PortalClient,
     state: Annotated[ApiState, Depends(api_state)],
     response: Response,
@@ -112,7 +130,7 @@ async def get_request(request_id: uuid.UUID, client: PortalClient, state: Annota
         return await _case_view(session, await _owned_case(session, request_id, client))
 
 
-@router.post("/{request_id}/cancel", response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}})
+@router.post("/{request_id}/cancel", response_model=CaseView, responses=_ERRORS | problem_responses(409))
 async def cancel_request(
     request_id: uuid.UUID, client: PortalClient, state: Annotated[ApiState, Depends(api_state)], body: CancelCreate | None = None
 ) -> CaseView:
@@ -128,9 +146,7 @@ async def cancel_request(
         return await _case_view(session, await _owned_case(session, request_id, client))
 
 
-@router.post(
-    "/{request_id}/steps/{step_id}/revision", status_code=202, response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}}
-)
+@router.post("/{request_id}/steps/{step_id}/revision", status_code=202, response_model=CaseView, responses=_ERRORS | problem_responses(409))
 async def revise_step(
     request_id: uuid.UUID, step_id: uuid.UUID, body: RevisionCreate, client: PortalClient, state: Annotated[ApiState, Depends(api_state)]
 ) -> CaseView:

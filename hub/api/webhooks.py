@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from hub.api.auth import PortalClient
-from hub.api.errors import ApiError, FieldError, Problem, validation_error
+from hub.api.errors import ApiError, FieldError, problem_responses, validation_error
 from hub.api.limits import MAX_INT_COLUMN
+from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
 from hub.db.models import HistoryRecord, utcnow
 from hub.features.notifications.models import WebhookDelivery, WebhookSubscription
@@ -27,13 +28,13 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 MAX_SUBSCRIPTIONS_PER_CLIENT = 20
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 404, 409, 413, 422, 429)
-}
+_ERRORS = problem_responses(401, 404, 409, 413, 422, 429)
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": "https://93.184.216.34/mpp-hook", "description": "portal"}]}
+    )
 
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, description="Public http(s) endpoint that receives signed POSTs.")
     description: str | None = Field(default=None, max_length=500)
@@ -76,7 +77,16 @@ async def _owned(state: ApiState, client: str, webhook_id: uuid.UUID) -> Webhook
     return sub
 
 
-@router.post("", status_code=201, response_model=WebhookCreated, responses=_ERRORS)
+_HOOK_ID = "$response.body#/id"
+_WEBHOOK_LINKS = links(
+    201,
+    GetWebhook=link("/v1/webhooks/{webhook_id}", "get", webhook_id=_HOOK_ID),
+    ListDeliveries=link("/v1/webhooks/{webhook_id}/deliveries", "get", webhook_id=_HOOK_ID),
+    DeleteWebhook=link("/v1/webhooks/{webhook_id}", "delete", webhook_id=_HOOK_ID),
+)
+
+
+@router.post("", status_code=201, response_model=WebhookCreated, responses=_ERRORS | _WEBHOOK_LINKS)
 async def create_webhook(
     body: WebhookCreate, client: PortalClient, state: Annotated[ApiState, Depends(api_state)], response: Response
 ) -> WebhookCreated:

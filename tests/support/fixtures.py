@@ -30,7 +30,12 @@ DEFAULT_PG_URL = "postgresql+asyncpg://mpphub:mpphub@127.0.0.1:5432/mpphub"
 #: Markers by the directory a test file is in (``tests/unit``, ``examples/*/tests/integration``
 #: ...), so a test file never forgets its own: ``pytest -m faults`` runs the slow fault
 #: suite alone, ``-m unit`` the quick unit tests.
-MARKERS_BY_DIRECTORY = {"unit": ("unit",), "integration": ("integration",), "faults": ("integration", "faults")}
+MARKERS_BY_DIRECTORY = {
+    "unit": ("unit",),
+    "integration": ("integration",),
+    "faults": ("integration", "faults"),
+    "fuzz": ("integration", "fuzz"),
+}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
