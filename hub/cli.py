@@ -17,6 +17,7 @@ from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.engine import is_sqlite
 from hub.db.migrate import upgrade
 from hub.features.deadletters.cli import dlq_app
+from hub.features.principals.cli import principals_app
 from hub.production import ProductionRefused, ensure_production_ready
 from hub.runtime import processes
 
@@ -30,6 +31,7 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
+app.add_typer(principals_app, name="principals")  # defined in hub/features/principals/cli.py
 
 
 @catalogue_app.command("list")

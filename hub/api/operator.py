@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from hub.api.auth import Operator
+from hub.api.auth import Operator, OperatorMayReplay, OperatorMayResolve
 from hub.api.errors import ApiError, FieldError, problem_responses
 from hub.api.limits import MAX_INT_COLUMN
 from hub.api.links import link, links
@@ -181,7 +181,7 @@ async def list_dead_letters(
 
 @router.post("/dead-letters/replay", response_model=BulkReplayResult, responses=_ERRORS)
 async def replay_dead_letters(
-    who: Operator,
+    who: OperatorMayReplay,
     state: State,
     where: Selection,
     force: Annotated[bool, Query(description="Also replay quarantined or resolved dead letters the filter selects.")] = False,
@@ -215,7 +215,7 @@ async def show_dead_letter(dead_letter_id: DeadLetterId, _: Operator, state: Sta
 @router.post("/dead-letters/{dead_letter_id}/replay", response_model=ReplayResult, responses=_ERRORS)
 async def replay_dead_letter(
     dead_letter_id: DeadLetterId,
-    who: Operator,
+    who: OperatorMayReplay,
     state: State,
     force: Annotated[bool, Query(description="Replay even a quarantined or resolved dead letter.")] = False,
 ) -> ReplayResult:
@@ -239,7 +239,7 @@ async def replay_dead_letter(
 @router.post("/dead-letters/{dead_letter_id}/resolve", response_model=DeadLetterSummary, responses=_ERRORS)
 async def resolve_dead_letter(
     dead_letter_id: DeadLetterId,
-    who: Operator,
+    who: OperatorMayResolve,
     state: State,
     note: Annotated[str | None, Query(max_length=500, description="Why no replay is needed.")] = None,
 ) -> DeadLetterSummary:

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.api.auth import PortalClient
+from hub.api.auth import PortalAccess, PortalClient, PortalIdentity
 from hub.api.errors import ApiError, FieldError, field_errors, problem_responses, validation_error
 from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
@@ -36,7 +36,18 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
-_ERRORS = problem_responses(400, 401, 404, 413, 422, 429, 503)
+_ERRORS = problem_responses(400, 401, 403, 404, 413, 422, 429, 503)
+
+Officer = Annotated[
+    str | None,
+    Header(
+        alias="X-MPP-Officer",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\x21-\x7e][\x20-\x7e]*$",
+        description="The counter officer serving the citizen (their staff id); stored on the case and its history.",
+    ),
+]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -72,12 +83,17 @@ _CASE_LINKS = links(
 @router.post("", status_code=202, response_model=RequestAccepted, responses=_ERRORS | _CASE_LINKS)
 async def submit_request(
     body: Annotated[RequestCreate, Body(openapi_examples=_SUBMIT_EXAMPLES)],
-    client: PortalClient,
+    identity: PortalAccess,
     state: Annotated[ApiState, Depends(api_state)],
     response: Response,
     idempotency_key: IdempotencyKey = None,
+    officer: Officer = None,
 ) -> RequestAccepted:
-    """Accept a citizen's request. A 202 means the case is stored and will be routed."""
+    """Accept a citizen's request. A 202 means the case is stored and will be routed.
+
+    A client may request only the services it is allowed (403 ``service_not_allowed``)."""
+    client = identity.client
+    _require_allowed(identity, body)
     service_code, kind, data = _checked(state, body)
     applicant = body.applicant.model_dump(mode="json")
     request_hash = _hash({"service": service_code, "applicant": applicant, "data": data})
@@ -101,9 +117,12 @@ async def submit_request(
                 applicant=applicant,
                 data=data,
                 outputs={},
+                officer=officer,
             )
             session.add(case)
-            session.add(HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}"))
+            session.add(
+                HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}", officer=officer)
+            )
             submitted = RequestSubmitted(service=service_code, applicant=body.applicant, data=data)
             enqueue(
                 session,
@@ -187,6 +206,23 @@ async def revise_step(
         await state.workflow.advance(session, case, message_id=None, trace=_trace(case.id))  # starts the revised step
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
+
+
+def _require_allowed(identity: PortalIdentity, body: RequestCreate) -> None:
+    """Default-deny: every service asked for (a bundle's each item) must be on the client's list."""
+    asked = [item.service for item in body.items] if body.items is not None else [body.service] if body.service else []
+    refused = sorted({code for code in asked if not identity.may_request(code)})
+    if refused:
+        raise ApiError(
+            403,
+            "service_not_allowed",
+            "This client may not request these services",
+            detail=f"not allowed: {', '.join(refused)}",
+            errors=[
+                FieldError(field="service", loc=["body", "service"], type="service_not_allowed", message=f"{code} is not allowed")
+                for code in refused
+            ],
+        )
 
 
 def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, Any]]:

@@ -68,6 +68,7 @@ class Case(Base):
     outputs: Mapped[dict[str, Any]] = mapped_column(default=dict)
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sla_breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
+    officer: Mapped[str | None] = mapped_column(String(100), nullable=True, doc="Counter officer who submitted it (X-MPP-Officer).")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -116,6 +117,7 @@ class HistoryRecord(Base):
     to_status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, doc="Bus message that caused it.")
+    officer: Mapped[str | None] = mapped_column(String(100), nullable=True, doc="Counter officer who asked for it (X-MPP-Officer).")
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
