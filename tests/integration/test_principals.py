@@ -202,6 +202,18 @@ async def test_the_counter_officer_is_stored_on_the_case_and_its_history(app: Fa
     assert [h.officer for h in history] == ["NIP 198703152010011001"]
 
 
+async def test_only_admins_may_see_who_may_call_the_hub(app: FastAPI, sessions: async_sessionmaker[AsyncSession]) -> None:
+    admin, on_duty = await operator(sessions, "sari", "admin"), await operator(sessions, "budi", "operator")
+    portal_key = await portal(sessions)
+    async with client(app, admin) as sari, client(app, on_duty) as budi:
+        listed = await sari.get("/v1/operator/principals")
+        refused = await budi.get("/v1/operator/principals")
+    assert listed.status_code == 200
+    assert {(p["kind"], p["name"]) for p in listed.json()} == {("operator", "sari"), ("operator", "budi"), ("portal", "loket-bukittinggi")}
+    assert portal_key not in listed.text and admin not in listed.text
+    assert (refused.status_code, refused.json()["code"]) == (403, "role_forbidden")
+
+
 def test_the_cli_creates_lists_rotates_and_revokes_and_audits_each(database_url: str) -> None:
     env = {"MPP_DATABASE_URL": database_url, "MPP_ENV": "development"}
     runner = CliRunner()
