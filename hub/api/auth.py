@@ -64,13 +64,17 @@ def _match(keys: Mapping[str, str], key: str) -> str | None:
     return found
 
 
+async def _stored(state: ApiState, key: str, kind: str) -> principals.Authenticated | None:
+    async with state.sessions() as session:
+        return await principals.authenticate(session, key, kind)
+
+
 async def portal_client_for_key(state: ApiState, key: str) -> PortalIdentity | None:
     """The portal client a bearer key belongs to, or None."""
     configured = _match(state.settings.api.clients, key)
     if configured is not None:
         return PortalIdentity(client=configured)
-    async with state.sessions() as session:
-        found = await principals.authenticate(session, key, KIND_PORTAL)
+    found = await _stored(state, key, KIND_PORTAL)
     return PortalIdentity(client=found.name, services=found.services) if found else None
 
 
@@ -79,8 +83,7 @@ async def operator_for_key(state: ApiState, key: str) -> OperatorIdentity | None
     configured = _match(state.settings.api.operator_keys, key)
     if configured is not None:
         return OperatorIdentity(name=configured)
-    async with state.sessions() as session:
-        found = await principals.authenticate(session, key, KIND_OPERATOR)
+    found = await _stored(state, key, KIND_OPERATOR)
     return OperatorIdentity(name=found.name, roles=found.roles) if found else None
 
 

@@ -4,8 +4,6 @@ written to the ``principal_audit`` trail with the acting user."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated, TypeVar
@@ -14,8 +12,8 @@ import typer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.config import get_settings, load_catalogue
-from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import utcnow
+from hub.features.cli_support import actor, with_sessions
 from hub.features.principals import service
 from hub.features.principals.models import KINDS
 
@@ -26,23 +24,9 @@ Kind = Annotated[str, typer.Argument(help=f"One of: {', '.join(KINDS)}.")]
 Name = Annotated[str, typer.Argument(help="Portal client id or operator name.")]
 
 
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in some containers
-        return "cli"
-
-
 def _with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
-    async def main() -> T:
-        engine = create_engine(get_settings().database_url)
-        try:
-            return await work(create_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
     try:
-        return asyncio.run(main())
+        return with_sessions(work)
     except service.PrincipalError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(1) from None
@@ -76,7 +60,7 @@ def create(
     expires = utcnow() + timedelta(days=expires_in_days) if expires_in_days else None
     _show(
         _with_sessions(
-            lambda s: service.create(s, kind=kind, name=name, actor=_actor(), services=services, roles=roles or [], expires_at=expires)
+            lambda s: service.create(s, kind=kind, name=name, actor=actor(), services=services, roles=roles or [], expires_at=expires)
         )
     )
 
@@ -109,7 +93,7 @@ def rotate(
     grace_hours: Annotated[float, typer.Option(min=0, help="How long the current keys stay valid beside the new one.")] = 24.0,
 ) -> None:
     """Issue a new key; the current ones keep working for the grace period, then expire."""
-    _show(_with_sessions(lambda s: service.rotate(s, kind=kind, name=name, actor=_actor(), grace=timedelta(hours=grace_hours))))
+    _show(_with_sessions(lambda s: service.rotate(s, kind=kind, name=name, actor=actor(), grace=timedelta(hours=grace_hours))))
 
 
 @principals_app.command("revoke")
@@ -119,5 +103,5 @@ def revoke(
     key_id: Annotated[str | None, typer.Option(help="Revoke only this key; without it, the principal and all its keys.")] = None,
 ) -> None:
     """Revoke at once (no grace): one key, or the principal."""
-    count = _with_sessions(lambda s: service.revoke(s, kind=kind, name=name, actor=_actor(), key_id=key_id))
+    count = _with_sessions(lambda s: service.revoke(s, kind=kind, name=name, actor=actor(), key_id=key_id))
     typer.echo(f"revoked {count} key(s) of {kind} {name}" + ("" if key_id else " and the principal"))
