@@ -8,7 +8,7 @@ HUB    := $(VENV)/bin/mpp-hub
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install tools jars run lint test test-unit test-faults bench kafka-stop clean
+.PHONY: install tools jars run lint test test-unit test-faults test-fuzz bench kafka-stop clean
 
 install: $(STAMP) jars
 
@@ -48,6 +48,10 @@ test-unit: install
 
 test-faults: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m faults $(PYTEST_ARGS)
+
+## make test-fuzz: schemathesis against the live API alone (also part of make test); counts in var/fuzz-report.json.
+test-fuzz: install
+	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
 
 bench: install
 	$(HUB) bench

@@ -39,6 +39,8 @@ PORTAL_KEY, OPERATOR_KEY = "test-portal-key", "dev-operator-key"
 CHECKS = "not_a_server_error,status_code_conformance,content_type_conformance,response_headers_conformance,response_schema_conformance"
 #: Server-sent event streams run until their case ends: tests/integration/test_sse.py covers them.
 NOT_FUZZED = r"/events$"
+#: What the last run counted, per API (cases, 5xx, failed checks), like the fault suite's report.
+REPORT = Path(__file__).resolve().parents[2] / "var" / "fuzz-report.json"
 
 
 @dataclass
