@@ -151,7 +151,11 @@ async def get_request(request_id: uuid.UUID, client: PortalClient, state: Annota
 
 @router.post("/{request_id}/cancel", response_model=CaseView, responses=_ERRORS | problem_responses(409))
 async def cancel_request(
-    request_id: uuid.UUID, client: PortalClient, state: Annotated[ApiState, Depends(api_state)], body: CancelCreate | None = None
+    request_id: uuid.UUID,
+    client: PortalClient,
+    state: Annotated[ApiState, Depends(api_state)],
+    body: CancelCreate | None = None,
+    officer: Officer = None,
 ) -> CaseView:
     """Cancel a case: steps not started are skipped, running ones are asked to cancel
     where the agency supports it (others run on and their result is kept)."""
@@ -161,6 +165,7 @@ async def cancel_request(
         if Status(case.status).is_terminal:
             raise ApiError(409, "request_already_final", f"Request {request_id} is already {case.status}")
         state.workflow.cancel(session, case, await current_steps(session, case), reason=reason, trace=_trace(case.id))
+        _stamp_officer(session, officer)
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
 
@@ -206,6 +211,13 @@ async def revise_step(
         await state.workflow.advance(session, case, message_id=None, trace=_trace(case.id))  # starts the revised step
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
+
+
+def _stamp_officer(session: AsyncSession, officer: str | None) -> None:
+    """Name the counter officer on every history entry this request is about to write."""
+    for pending in session.new:
+        if isinstance(pending, HistoryRecord):
+            pending.officer = officer
 
 
 def _require_allowed(identity: PortalIdentity, body: RequestCreate) -> None:

@@ -200,6 +200,13 @@ async def test_the_counter_officer_is_stored_on_the_case_and_its_history(app: Fa
         history = (await session.scalars(select(HistoryRecord).where(HistoryRecord.case_id == case.id))).all()  # type: ignore[union-attr]
     assert case is not None and case.officer == "NIP 198703152010011001"
     assert [h.officer for h in history] == ["NIP 198703152010011001"]
+    async with client(app, key, **{"X-MPP-Officer": "NIP 199001012015022002"}) as counter:
+        cancelled = await counter.post(f"/v1/requests/{case.id}/cancel", json={"reason": "warga membatalkan"})
+    assert cancelled.status_code == 200, cancelled.text
+    async with sessions() as session:
+        history = (await session.scalars(select(HistoryRecord).where(HistoryRecord.case_id == case.id).order_by(HistoryRecord.id))).all()
+    assert len(history) > 1
+    assert [h.officer for h in history] == ["NIP 198703152010011001"] + ["NIP 199001012015022002"] * (len(history) - 1)
 
 
 async def test_only_admins_may_see_who_may_call_the_hub(app: FastAPI, sessions: async_sessionmaker[AsyncSession]) -> None:
