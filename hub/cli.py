@@ -93,7 +93,8 @@ def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any
     _setup_logging(settings, name)
     if production_check:
         try:
-            ensure_production_ready(settings)
+            # An adapter process is judged by its own agency's settings alone.
+            ensure_production_ready(settings, name.removeprefix("adapter:") if name.startswith("adapter:") else None)
         except ProductionRefused as exc:
             typer.echo(f"mpp-hub {name}: {exc}", err=True)
             raise typer.Exit(2) from None

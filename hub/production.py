@@ -37,36 +37,49 @@ class ProductionRefused(RuntimeError):
         )
 
 
-def ensure_production_ready(settings: Settings) -> None:
-    """Raise :class:`ProductionRefused` when ``settings`` run in production and are unsafe."""
+def ensure_production_ready(settings: Settings, agency: str | None = None) -> None:
+    """Raise :class:`ProductionRefused` when ``settings`` run in production and are unsafe
+    (with ``agency``: an adapter process, judged only by that agency's settings)."""
     if settings.env != "production":
         return
-    found = production_problems(settings)
+    found = production_problems(settings, agency)
     if found:
         raise ProductionRefused(found)
 
 
-def production_problems(settings: Settings) -> list[str]:
-    """Every reason ``settings`` are not fit for production (empty when they are)."""
-    problems: list[str] = []
+def production_problems(settings: Settings, agency: str | None = None) -> list[str]:
+    """Every reason ``settings`` are not fit for production (empty when they are).
+
+    With ``agency``, only that agency's secrets and URLs: its adapter process uses
+    nothing else, and may run where the hub's API keys are not configured."""
     dev_values = _dev_values()
+    if agency is not None:
+        backend = settings.agencies.get(agency)
+        return _agency_problems(agency, backend.model_dump(), backend, dev_values) if backend else []
+    problems: list[str] = []
     for index, key in enumerate(settings.api.clients):
         problems += _weak(f"MPP_API__CLIENTS (key #{index + 1}, client {settings.api.clients[key]!r})", key, dev_values)
     for index, key in enumerate(settings.api.operator_keys):
         problems += _weak(f"MPP_API__OPERATOR_KEYS (key #{index + 1}, operator {settings.api.operator_keys[key]!r})", key, dev_values)
-    for agency, backend in sorted(settings.agencies.items()):
-        for name, value in _secret_fields(backend.model_dump()):
-            problems += _weak(f"MPP_AGENCIES__{agency.upper()}__{name.upper()}", value, dev_values)
-        for name in ("base_url", "callback_base_url"):
-            url = getattr(backend, name, None)
-            if isinstance(url, AnyUrl) and url.scheme != "https":
-                problems.append(f"MPP_AGENCIES__{agency.upper()}__{name.upper()} is plain {url.scheme}://; production needs https://")
+    for name, backend in sorted(settings.agencies.items()):
+        problems += _agency_problems(name, backend.model_dump(), backend, dev_values)
     if is_sqlite(settings.database_url):
         problems.append("MPP_DATABASE_URL is SQLite; production needs PostgreSQL (postgresql+asyncpg://...)")
     if settings.webhooks.allow_private_targets:
         problems.append("MPP_WEBHOOKS__ALLOW_PRIVATE_TARGETS is true; webhooks to private addresses are for development only")
     if settings.webhooks.https_only is False:
         problems.append("MPP_WEBHOOKS__HTTPS_ONLY is false; production sends webhooks over https only")
+    return problems
+
+
+def _agency_problems(agency: str, fields: dict[str, Any], backend: object, dev_values: frozenset[str]) -> list[str]:
+    problems: list[str] = []
+    for name, value in _secret_fields(fields):
+        problems += _weak(f"MPP_AGENCIES__{agency.upper()}__{name.upper()}", value, dev_values)
+    for name in ("base_url", "callback_base_url"):
+        url = getattr(backend, name, None)
+        if isinstance(url, AnyUrl) and url.scheme != "https":
+            problems.append(f"MPP_AGENCIES__{agency.upper()}__{name.upper()} is plain {url.scheme}://; production needs https://")
     return problems
 
 

@@ -104,6 +104,22 @@ def test_plain_http_agencies_private_webhooks_and_http_webhooks_are_refused() ->
     ]
 
 
+def test_an_adapter_process_is_judged_by_its_own_agency_alone() -> None:
+    settings = strong(api={})  # the hub's dev API keys: the adapter never uses them
+    assert production_problems(settings, "samsat") == []
+    weak = strong(
+        agencies={
+            "samsat": {"base_url": "https://samsat.example"},
+            "polri": {"base_url": "http://polri.example", "callback_base_url": "https://hub.example", "callback_secret": "short"},
+        }
+    )
+    assert production_problems(weak, "samsat") == []
+    assert production_problems(weak, "polri") == [
+        "MPP_AGENCIES__POLRI__CALLBACK_SECRET is shorter than 32 bytes",
+        "MPP_AGENCIES__POLRI__BASE_URL is plain http://; production needs https://",
+    ]
+
+
 def test_development_mode_starts_with_the_dev_defaults() -> None:
     ensure_production_ready(Settings(env="development"))
     with pytest.raises(ProductionRefused) as refused:
@@ -132,3 +148,10 @@ def test_a_hub_process_refuses_to_start_with_the_defaults() -> None:
     assert "refusing to start in production mode" in result.stderr
     assert "MPP_API__OPERATOR_KEYS" in result.stderr and "MPP_DATABASE_URL is SQLite" in result.stderr
     assert "dev-operator-key" not in result.stderr
+
+
+def test_an_adapter_process_refuses_only_for_its_own_agency() -> None:
+    result = _cli("adapter", "samsat")
+    assert result.returncode == 2, result.stderr
+    assert "MPP_AGENCIES__SAMSAT__BASE_URL is plain http://" in result.stderr
+    assert "MPP_API__" not in result.stderr and "POLRI" not in result.stderr
