@@ -116,7 +116,8 @@ def _schemathesis(stack: HubStack, name: str, key: str, include: str, report: Pa
         "--report-ndjson-path",
         str(report),
     ]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_SECONDS * 3 + 120, check=False)
+    # In the report's directory: schemathesis keeps its own state (.schemathesis/) where it runs.
+    result = subprocess.run(command, capture_output=True, text=True, timeout=FUZZ_SECONDS * 3 + 120, check=False, cwd=report.parent)
     cases, server_errors, failures = _count(report)
     return FuzzRun(name, result.returncode, cases, server_errors, failures, result.stdout[-8000:] + result.stderr[-4000:])
 
