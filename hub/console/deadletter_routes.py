@@ -13,7 +13,7 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
-from hub.console.web import PREFIX, CheckedSession, Console, Hub, Session, redirect, render
+from hub.console.web import PREFIX, Console, Hub, MayReplay, MayResolve, Session, redirect, render
 from hub.features.deadletters import service
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import STATUSES
@@ -92,7 +92,7 @@ async def detail_page(request: Request, console: Console, hub: Hub, session: Ses
 
 
 @router.post("/{dead_letter_id}/replay")
-async def replay_one(hub: Hub, session: CheckedSession, dead_letter_id: int, force: Annotated[bool, Form()] = False) -> RedirectResponse:
+async def replay_one(hub: Hub, session: MayReplay, dead_letter_id: int, force: Annotated[bool, Form()] = False) -> RedirectResponse:
     try:
         outcome = await service.replay(hub.sessions, dead_letter_id, actor=session.operator, force=force)
     except service.DeadLetterNotFound:
@@ -103,7 +103,7 @@ async def replay_one(hub: Hub, session: CheckedSession, dead_letter_id: int, for
 
 @router.post("/{dead_letter_id}/resolve")
 async def resolve_one(
-    hub: Hub, session: CheckedSession, dead_letter_id: int, note: Annotated[str, Form(max_length=500)] = ""
+    hub: Hub, session: MayResolve, dead_letter_id: int, note: Annotated[str, Form(max_length=500)] = ""
 ) -> RedirectResponse:
     try:
         await service.resolve(hub.sessions, dead_letter_id, actor=session.operator, note=note or None)
@@ -117,7 +117,7 @@ async def replay_matching(
     request: Request,
     console: Console,
     hub: Hub,
-    session: CheckedSession,
+    session: MayReplay,
     status: FormText = "",
     topic: FormText = "",
     consumer: FormText = "",

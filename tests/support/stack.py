@@ -120,6 +120,10 @@ class HubStack:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
         env.update(
+            # Dev secrets and plain-http simulators: development mode, with limits no test reaches.
+            MPP_ENV="development",
+            MPP_API__RATE_LIMIT_PER_ADDRESS="1000000",
+            MPP_API__RATE_LIMIT_PER_PRINCIPAL="1000000",
             MPP_DATABASE_URL=self.database_url,
             MPP_KAFKA__BOOTSTRAP=self.kafka_bootstrap,
             MPP_API__PORT=str(self.api_port),
