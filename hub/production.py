@@ -19,7 +19,7 @@ from hub.config import Settings
 from hub.db.engine import is_sqlite
 
 MIN_SECRET_BYTES = 32
-#: Agency settings whose value is a credential (secret, password, API key, token...).
+#: Names of a plug-in's development settings that hold credentials (their values are refused).
 SECRET_FIELD = re.compile(r"secret|password|key|token", re.IGNORECASE)
 #: The hub's own development keys (hub/config.py defaults).
 DEV_KEYS = frozenset({"dev-portal-key", "dev-operator-key"})
@@ -94,10 +94,11 @@ def _weak(setting: str, value: str, dev_values: frozenset[str]) -> list[str]:
 
 
 def _secret_fields(fields: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """The credentials among an agency's settings: the fields its model types as secrets
+    (a name such as ``oauth_token_path`` or ``token_refresh_margin_seconds`` is not one)."""
     for name, value in fields.items():
-        if not SECRET_FIELD.search(name) or value is None:
-            continue
-        yield name, value.get_secret_value() if isinstance(value, SecretStr) else str(value)
+        if isinstance(value, SecretStr):
+            yield name, value.get_secret_value()
 
 
 def _dev_values() -> frozenset[str]:

@@ -88,6 +88,21 @@ def test_weak_agency_secrets_are_refused_whatever_their_name() -> None:
     assert production_problems(settings) == ["MPP_AGENCIES__POLRI__CALLBACK_SECRET is shorter than 32 bytes"]
 
 
+def test_settings_named_like_credentials_but_not_secrets_are_not_judged_as_secrets() -> None:
+    """DJP's token path and refresh margin, OSS's refresh margin: ordinary values, whatever their names."""
+    djp = {
+        "base_url": "https://djp.example",
+        "oauth_client_id": "mpp-padang",
+        "oauth_client_secret": "d" * 40,
+        "oauth_token_path": "/oauth/token",
+        "token_refresh_margin_seconds": 30,
+    }
+    settings = strong(enabled_agencies=["djp"], agencies={"djp": djp})
+    assert production_problems(settings) == []
+    weak = strong(enabled_agencies=["djp"], agencies={"djp": {**djp, "oauth_client_secret": "short"}})
+    assert production_problems(weak) == ["MPP_AGENCIES__DJP__OAUTH_CLIENT_SECRET is shorter than 32 bytes"]
+
+
 def test_plain_http_agencies_private_webhooks_and_http_webhooks_are_refused() -> None:
     settings = strong(
         agencies={
