@@ -27,7 +27,7 @@ from adapters.kemenag.contract import (
     working_day_after,
 )
 from adapters.kemenhaj.contract import registration_data as hajj_registration_data
-from support.stack import HubStack
+from support.stack import COMPLETED_AT_ONCE, HubStack, case_transitions
 
 # Baseline knobs for every test: SIMKAH fast (the default 1.5 s latency is realistic
 # but slow for tests) and healthy.
@@ -68,10 +68,6 @@ def registration_request(data: dict[str, Any], nik: str = GROOM_NIK, name: str =
 
 def duplicate_request(data: dict[str, Any]) -> dict[str, Any]:
     return {"service": "kemenag.marriage_book_duplicate", "applicant": {"nik": GROOM_NIK, "name": "Budi Santoso"}, "data": data}
-
-
-def transitions(case: dict[str, Any]) -> list[tuple[bool, str | None, str]]:
-    return [(h["step_id"] is not None, h["from_status"], h["to_status"]) for h in case["history"]]
 
 
 def entries_by_key(ledger: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -125,13 +121,7 @@ async def test_marriage_registrations_and_a_duplicate_complete_with_kua_outputs(
     for case in cases.values():
         [step] = case["steps"]
         assert (step["agency"], step["status"]) == ("kemenag", "COMPLETED")
-        assert transitions(case) == [
-            (False, None, "SUBMITTED"),
-            (True, "SUBMITTED", "ROUTED"),
-            (False, "SUBMITTED", "ROUTED"),
-            (True, "ROUTED", "COMPLETED"),
-            (False, "ROUTED", "COMPLETED"),
-        ]
+        assert case_transitions(case) == COMPLETED_AT_ONCE
     applied = entries_by_key(await stack.ledger("kemenag"))
     for case_id, operation in ((at_kua, "PENDAFTARAN_NIKAH"), (outside, "PENDAFTARAN_NIKAH"), (duplicate, "DUPLIKAT_BUKU_NIKAH")):
         step_id = cases[case_id]["steps"][0]["id"]

@@ -25,7 +25,7 @@ import pytest
 from adapters.polri.simulator import DEV_CALLBACK_SECRET, register_kendaraan
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 from adapters.sdk.testing.clock import add_months
-from support.stack import HubStack
+from support.stack import HubStack, case_transitions
 
 NIK = "1375015203900007"
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
@@ -101,10 +101,6 @@ async def wait_delivered(stack: HubStack, step_id: str, timeout: float = 20) -> 
     raise AssertionError(f"Polri never finished calling back about {step_id}")
 
 
-def transitions(case: dict[str, Any]) -> list[tuple[bool, str | None, str]]:
-    return [(h["step_id"] is not None, h["from_status"], h["to_status"]) for h in case["history"]]
-
-
 ACCEPTED_THEN = [
     (False, None, "SUBMITTED"),
     (True, "SUBMITTED", "ROUTED"),
@@ -135,7 +131,7 @@ async def test_new_skck_is_accepted_then_issued_by_callback(stack: HubStack) -> 
 
     [step] = case["steps"]
     assert (step["agency"], step["service"], step["status"]) == ("polri", "polri.skck_new", "COMPLETED")
-    assert transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
+    assert case_transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
     callback_note = case["history"][-2]["note"]
     assert callback_note == "adapter:polri"
 
@@ -183,7 +179,7 @@ async def test_a_vehicle_check_clears_the_vehicle_with_samsats_physical_check(st
     assert outputs["registration_number"].startswith("POLRES-BKT/RANMOR/")
     [step] = case["steps"]
     assert (step["agency"], step["service"], step["status"]) == ("polri", "polri.vehicle_check", "COMPLETED")
-    assert transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
+    assert case_transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
     assert (await ledger_entry(stack, step["id"]))["operation"] == "CEK_FISIK_KENDARAAN"
 
 
@@ -200,7 +196,7 @@ async def test_a_stolen_vehicle_and_a_mismatched_engine_number_are_rejected_with
         "vehicle_blocked",
         "KENDARAAN_DIBLOKIR",
     )
-    assert (True, "ACCEPTED", "IN_PROCESS") in transitions(stolen), "the stolen-list hit is held for coordination first"
+    assert (True, "ACCEPTED", "IN_PROCESS") in case_transitions(stolen), "the stolen-list hit is held for coordination first"
     assert (mismatch["status"], mismatch["error"]["code"]) == ("REJECTED", "physical_check_mismatch")
     assert "nomor mesin" in mismatch["error"]["message"]
     assert stolen["outputs"] == mismatch["outputs"] == {}
@@ -213,7 +209,7 @@ async def test_a_record_hit_goes_in_process_then_ends_rejected_with_the_reason(s
     assert case["error"]["code"] == "police_record_hit"
     assert case["error"]["agency_code"] == "CATATAN_KRIMINAL"
     assert case["outputs"] == {}
-    assert transitions(case) == [
+    assert case_transitions(case) == [
         *ACCEPTED_THEN,
         (True, "ACCEPTED", "IN_PROCESS"),
         (False, "ACCEPTED", "IN_PROCESS"),
@@ -275,7 +271,7 @@ async def test_a_verdict_that_makes_no_sense_fails_the_case_with_the_reason(stac
     if fault == "unknown_status":
         assert "DITANGGUHKAN" in case["error"]["message"]
         assert case["error"]["agency_code"] == "DITANGGUHKAN"
-    assert transitions(case)[-2:] == [(True, "ACCEPTED", "FAILED"), (False, "ACCEPTED", "FAILED")]
+    assert case_transitions(case)[-2:] == [(True, "ACCEPTED", "FAILED"), (False, "ACCEPTED", "FAILED")]
 
     assert_adapter_alive(stack)
     await stack.set_knobs("polri", verdict_fault=None)
