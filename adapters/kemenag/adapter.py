@@ -33,7 +33,7 @@ import uuid
 from typing import Any, ClassVar, Final, TypeVar
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from adapters.kemenag.native import (
     FORM,
@@ -56,6 +56,7 @@ from adapters.kemenag.native import (
     decode_form,
 )
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.base import validated_answer
 from adapters.sdk.http import HttpAdapter, retry_after_seconds
 from schemas.identifiers import mask_nik, parse_nik
 from schemas.messages import StepCommand, StepStatusReport
@@ -71,7 +72,6 @@ from schemas.services.kemenag import (
     MarriageRegistrationOutput,
     Spouse,
 )
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -297,17 +297,9 @@ def _answer(response: httpx.Response, model: type[M]) -> M:
         ) from exc
     native_status = fields.get("status")
     if native_status == "BERHASIL" and status == 200:
-        try:
-            return model.model_validate(fields)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid(
-                "agency_answer_invalid", f"SIMKAH success answer does not match its schema: {describe(exc)}"
-            ) from None
+        return validated_answer(model, fields, "SIMKAH success answer does not match its schema")
     if native_status == "GAGAL":
-        try:
-            refusal = JawabanGagal.model_validate(fields)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH refusal does not match its schema: {describe(exc)}") from None
+        refusal = validated_answer(JawabanGagal, fields, "SIMKAH refusal does not match its schema")
         raise _refusal(refusal, status, retry_after=retry_after_seconds(response))
     shown = (native_status or "")[:40]
     raise AgencyAnswerInvalid(

@@ -38,7 +38,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.kemenhaj import native
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
-from adapters.sdk.base import Capability
+from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.batch import RecordRef, poll_after_cutoff
 from adapters.sdk.http import HttpAdapter, retry_after_seconds
 from adapters.sdk.settings import ApiKeySettings
@@ -46,7 +46,6 @@ from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
 from schemas.services import haji
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -220,10 +219,7 @@ def _code(response: httpx.Response) -> str | None:
 
 
 def _validate(model: type[Any], raw: Any, what: str) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Siskohat {what} does not match its schema: {describe(exc)}") from None
+    return validated_answer(model, raw, f"Siskohat {what} does not match its schema")
 
 
 def _error_for(response: httpx.Response, what: str) -> Exception:

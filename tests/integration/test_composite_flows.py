@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from adapters.samsat.simulator import data_register
 from adapters.sdk.testing.contract_kit import serve
 from hub.features.notifications.signing import verify_webhook
+from support.samples import halal_self_declare_data
 from support.stack import HubStack, step_history
 
 NIK = "1375015203900007"
@@ -285,13 +286,7 @@ def food_business_body(nik: str = NIK) -> dict[str, Any]:
     return {
         "service": "mpp.food_business_start",
         "applicant": {"nik": nik, "name": "Siti Rahmah"},
-        "data": {
-            "nib": "9120001234567",
-            "business_name": "Rendang Uni Siti",
-            "business_scale": "micro",
-            "route": "self_declare",
-            "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bumbu"]}],
-        },
+        "data": halal_self_declare_data(),
     }
 
 
@@ -371,13 +366,9 @@ async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: 
         case = (await client.get(f"/v1/requests/{case_id}")).json()
         halal = next(s for s in case["steps"] if s["name"] == "halal")
         assert (case["status"], halal["status"]) == ("CANCELLED", "NEEDS_REVISION")
-        fixed = {
-            "nib": "9120001234567",
-            "business_name": "Rendang Uni Siti",
-            "business_scale": "micro",
-            "route": "self_declare",
-            "products": [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}],
-        }
+        fixed = halal_self_declare_data(
+            products=[{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}]
+        )
         response = await client.post(f"/v1/requests/{case_id}/steps/{halal['id']}/revision", json={"data": fixed})
         after = (await client.get(f"/v1/requests/{case_id}")).json()
     assert (response.status_code, response.json()["code"]) == (409, "request_already_final")

@@ -27,6 +27,7 @@ from adapters.kemenag.contract import (
     working_day_after,
 )
 from adapters.kemenhaj.contract import registration_data as hajj_registration_data
+from support.samples import halal_self_declare_data
 from support.stack import COMPLETED_AT_ONCE, HubStack, case_transitions
 
 # Baseline knobs for every test: SIMKAH fast (the default 1.5 s latency is realistic
@@ -165,13 +166,7 @@ async def test_hajj_and_halal_are_not_routed_to_kemenag_any_more(stack: HubStack
     halal = {
         "service": "halal.certification",
         "applicant": {"nik": GROOM_NIK, "name": "Budi Santoso"},
-        "data": {
-            "nib": "9120001234567",
-            "business_name": "Rendang Uni Siti",
-            "business_scale": "micro",
-            "route": "self_declare",
-            "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bumbu"]}],
-        },
+        "data": halal_self_declare_data(),
     }
     async with stack.client() as client:
         answers = [await client.post("/v1/requests", json=body) for body in (hajj, halal)]

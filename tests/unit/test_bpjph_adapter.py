@@ -32,6 +32,7 @@ from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.djp import KswpOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
+from support.samples import halal_self_declare_data as data
 
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
@@ -39,17 +40,6 @@ NOMOR = "SH2026-1-000123"
 NOMOR_REGULER = "SH2026-2-000124"
 API_KEY = "rahasia-mitra"
 KSWP = {"npwp": "1375 0152 0390 0007", "taxpayer_status": "VALID", "kswp_confirmed_at": "2026-01-14T09:00:00+07:00"}
-
-
-def data(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "nib": "9120001234567",
-        "business_name": "Rendang Uni Siti",
-        "business_scale": "micro",
-        "route": "self_declare",
-        "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan"]}],
-    }
-    return {**base, **changes}
 
 
 def command(operation: str = "certification", **changes: Any) -> StepCommand:
@@ -159,7 +149,7 @@ async def test_a_submission_carries_the_api_key_the_step_id_and_sihalal_field_na
         "skala_usaha": "MIKRO",
         "jenis_pengajuan": "SELF_DECLARE",
         "penanggung_jawab": {"nik": NIK, "nama": "Siti Rahmah"},
-        "produk": [{"nama_produk": "Rendang daging", "bahan": ["daging sapi", "santan"]}],
+        "produk": [{"nama_produk": "Rendang daging", "bahan": ["daging sapi", "santan", "cabai", "bumbu"]}],
         "npwp": "1375015203900007",
         "status_kswp": "VALID",
         "waktu_konfirmasi_kswp": "2026-01-14T09:00:00+07:00",
