@@ -71,7 +71,7 @@ from adapters.djp.native import (
     TokenAkses,
 )
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
-from adapters.sdk.http import HttpAdapter
+from adapters.sdk.http import HttpAdapter, json_answer
 from adapters.sdk.settings import NonBlankSecret
 from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.messages import StepCommand, StepStatusReport
@@ -302,7 +302,7 @@ class DjpAdapter(HttpAdapter):
             )
         if not response.is_success:
             raise self.transient_error(response) or _error_for(response)
-        return _parse(reply, response, what)
+        return json_answer(reply, response, f"DJP {what} answer does not match its schema")
 
     async def _fetch_token(self) -> IssuedToken:
         settings = self.settings
@@ -344,16 +344,6 @@ class DjpAdapter(HttpAdapter):
 
 
 # ------------------------------------------------------------------------- helpers
-
-
-def _parse(model: type[M], response: httpx.Response, what: str) -> M:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid",
-            f"DJP {what} answer (HTTP {response.status_code}) does not match its schema: {describe(exc, root='body')}",
-        ) from None
 
 
 def _check_npwp(answered: str, asked: str, what: str) -> None:

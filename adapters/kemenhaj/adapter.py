@@ -40,7 +40,7 @@ from adapters.kemenhaj import native
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.batch import RecordRef, poll_after_cutoff
-from adapters.sdk.http import HttpAdapter, retry_after_seconds
+from adapters.sdk.http import HttpAdapter, json_answer, retry_after_seconds
 from adapters.sdk.settings import ApiKeySettings
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
@@ -124,7 +124,7 @@ class KemenhajAdapter(HttpAdapter):
         response = await self.send("PUT", path, what="record", json=record)
         if response.status_code != 202:
             raise self.transient_error(response, what="record") or _error_for(response, "record")
-        receipt = _validate(native.TandaTerima, _json(response, "record"), "receipt")
+        receipt = json_answer(native.TandaTerima, response, "Siskohat receipt does not match its schema")
         if receipt.id_rekaman != str(step_id):
             raise AgencyAnswerInvalid("agency_answer_invalid", f"Siskohat acknowledged record {receipt.id_rekaman[:64]!r}, not {step_id}")
         ref = RecordRef(receipt.id_batch, receipt.id_rekaman)
@@ -200,15 +200,6 @@ class KemenhajAdapter(HttpAdapter):
                     tanggal_wafat=tr.death_date, nomor_surat=tr.certificate_number,
                 )  # fmt: skip
         return model.model_dump(mode="json", exclude_none=True)
-
-
-def _json(response: httpx.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"Siskohat {what}: HTTP {response.status_code} with a body that is not JSON"
-        ) from None
 
 
 def _code(response: httpx.Response) -> str | None:
