@@ -26,7 +26,7 @@ from adapters.bpjph.native import PengajuanSertifikasi, StatusPengajuan
 from adapters.bpjph.simulator import BpjphKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
-from adapters.sdk.testing.client import execute_twice
+from adapters.sdk.testing.client import against_simulator, execute_twice
 from adapters.sdk.testing.recording import OUTAGES, Handler, RecordedAdapters, RecordingTransport, answer, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
@@ -583,13 +583,9 @@ async def test_the_simulators_taxpayer_refusal_is_a_rejection(simulated: tuple[B
 
 async def test_a_wrong_api_key_fails_the_step_as_a_configuration_problem() -> None:
     app = create_app(api_key="the-real-key")
-    adapter = BpjphAdapter(settings(), transport=httpx.ASGITransport(app=app))
-    try:
+    async with against_simulator(app, lambda t: BpjphAdapter(settings(), transport=t)) as adapter:
         with pytest.raises(AgencyAnswerInvalid) as caught:
             await adapter.execute(command(), STEP_ID)
-    finally:
-        await adapter.aclose()
-        app.state.simulator.runtime.ledger.close()
     assert (caught.value.code, caught.value.agency_code) == ("agency_auth_failed", "API_KEY_TIDAK_VALID")
 
 
