@@ -135,13 +135,7 @@ def _pkb_output(native: HasilPengesahan) -> PkbAnnualOutput:
 
 
 def _stnk5_native(data: Stnk5YearInput, command: StepCommand) -> PermohonanPerpanjanganLimaTahunan:
-    return PermohonanPerpanjanganLimaTahunan(
-        nopol=data.plate,
-        nik_pemilik=command.applicant.nik,
-        jenis_kendaraan=_VEHICLE[data.vehicle_type],
-        no_bpkb=data.bpkb_number,
-        cek_fisik=_cek_fisik(data.physical_check),
-    )
+    return PermohonanPerpanjanganLimaTahunan(**_papers(data, command))
 
 
 def _stnk5_output(native: HasilPerpanjanganLimaTahunan) -> Stnk5YearOutput:
