@@ -204,9 +204,7 @@ class KemenagAdapter(HttpAdapter):
         data = self.parse_input(MarriageBookDuplicateInput, command)
         with self.native_request():
             form = FormDuplikat(
-                id_transaksi=str(step_id),
-                nik_pemohon=command.applicant.nik,
-                nama_pemohon=command.applicant.name,
+                **_applicant(command, step_id),
                 no_akta_nikah=data.marriage_certificate_number,
                 alasan=_REASON[data.reason],
                 no_surat_kehilangan=data.police_report_number,
@@ -228,9 +226,7 @@ class KemenagAdapter(HttpAdapter):
         data = self.parse_input(MarriageRecommendationInput, command)
         with self.native_request():
             form = FormRekomendasi(
-                id_transaksi=str(step_id),
-                nik_pemohon=command.applicant.nik,
-                nama_pemohon=command.applicant.name,
+                **_applicant(command, step_id),
                 status_kawin=_MARITAL[data.marital_status],
                 no_dok_kawin_lalu=data.previous_marriage_document,
                 nama_calon_pasangan=data.partner_name,
@@ -270,6 +266,11 @@ class KemenagAdapter(HttpAdapter):
 
 
 # ------------------------------------------------------------------ translation
+
+
+def _applicant(command: StepCommand, step_id: uuid.UUID) -> dict[str, Any]:
+    """The transaction and who applies, as SIMKAH's duplicate and recommendation forms name them."""
+    return {"id_transaksi": str(step_id), "nik_pemohon": command.applicant.nik, "nama_pemohon": command.applicant.name}
 
 
 def _party(person: Spouse, role: str) -> dict[str, Any]:
