@@ -154,6 +154,15 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 30
         await asyncio.sleep(0.1)
 
 
+async def wait_step(stack: HubStack, case_id: str, name: str, status: str, timeout: float = 30) -> None:
+    """Wait until the case's step ``name`` shows ``status``."""
+
+    async def reached() -> bool:
+        return any(s["name"] == name and s["status"] == status for s in (await stack.case(case_id))["steps"])
+
+    await wait_for(reached, timeout)
+
+
 async def test_the_portal_receives_every_change_of_its_case_as_a_signed_webhook_even_after_its_receiver_failed(stack: HubStack) -> None:
     received: list[tuple[dict[str, str], bytes]] = []
     failures_left = [2]
@@ -257,23 +266,13 @@ async def test_cancelling_midway_skips_the_waiting_transfer_and_keeps_the_runnin
     samsat_before = (await stack.ledger("samsat"))["applied"]
     case_id = await stack.submit(transfer_body("BA 2025 LB"))
 
-    async def check_accepted() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "police_check" and s["status"] == "ACCEPTED" for s in view["steps"])
-
-    await wait_for(check_accepted)
+    await wait_step(stack, case_id, "police_check", "ACCEPTED")
     async with stack.client() as client:
         cancelled = await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "buyer withdrew"})
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "CANCELLED"
 
-    async def check_finished() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "police_check" and s["status"] == "COMPLETED" for s in view["steps"])
-
-    await wait_for(check_finished, timeout=30)  # Polri cannot cancel: its verdict still arrives and is kept
+    await wait_step(stack, case_id, "police_check", "COMPLETED")  # Polri cannot cancel: its verdict still arrives and is kept
     async with stack.client() as client:
         case = (await client.get(f"/v1/requests/{case_id}")).json()
     assert case["status"] == "CANCELLED"
@@ -318,11 +317,7 @@ async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(s
     }
     case_id = await stack.submit(body)
 
-    async def returned() -> bool:
-        async with stack.client() as client:
-            return (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "NEEDS_REVISION"
-
-    await wait_for(returned, timeout=30)
+    await stack.wait_status(case_id, "NEEDS_REVISION", timeout=30)
     await stack.set_knobs("imigrasi", return_documents=False)
     async with stack.client() as client:
         case = (await client.get(f"/v1/requests/{case_id}")).json()
@@ -356,11 +351,7 @@ async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: 
     ]  # flavouring without its certificate
     case_id = await stack.submit(body)
 
-    async def returned() -> bool:
-        async with stack.client() as client:
-            return (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "NEEDS_REVISION"
-
-    await wait_for(returned, timeout=60)
+    await stack.wait_status(case_id, "NEEDS_REVISION", timeout=60)
     async with stack.client() as client:
         assert (await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "closing the shop"})).status_code == 200
         case = (await client.get(f"/v1/requests/{case_id}")).json()
@@ -395,21 +386,11 @@ async def test_cancelling_asks_an_agency_that_can_cancel_to_stop_its_running_ste
         {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()}
     )
 
-    async def passport_accepted() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "passport" and s["status"] == "ACCEPTED" for s in view["steps"])
-
-    await wait_for(passport_accepted)
+    await wait_step(stack, case_id, "passport", "ACCEPTED")
     async with stack.client() as client:
         assert (await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "found a job abroad elsewhere"})).status_code == 200
 
-    async def passport_cancelled() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "passport" and s["status"] == "CANCELLED" for s in view["steps"])
-
-    await wait_for(passport_cancelled, timeout=30)
+    await wait_step(stack, case_id, "passport", "CANCELLED")
     async with stack.client() as client:
         case = (await client.get(f"/v1/requests/{case_id}")).json()
     assert case["status"] == "CANCELLED"
