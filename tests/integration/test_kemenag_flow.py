@@ -11,12 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
-
-import pytest
 
 from adapters.kemenag.contract import (
     BRIDE_NIK,
@@ -26,41 +22,14 @@ from adapters.kemenag.contract import (
     under_age_bride_nik,
     working_day_after,
 )
+from adapters.kemenag.simulator import KemenagKnobs
 from adapters.kemenhaj.contract import registration_data as hajj_registration_data
 from support.samples import halal_self_declare_data
-from support.stack import COMPLETED_AT_ONCE, HubStack, case_transitions
+from support.stack import COMPLETED_AT_ONCE, QUICK_RECOVERY, HubStack, agency_env, case_transitions, one_agency_stack
 
-# Baseline knobs for every test: SIMKAH fast (the default 1.5 s latency is realistic
-# but slow for tests) and healthy.
-FAST_AND_HEALTHY: dict[str, Any] = {
-    "latency_ms": 20,
-    "jitter_ms": 0,
-    "down": False,
-    "error_rate": 0.0,
-    "garble_rate": 0.0,
-    "drop_reply_after_apply": 0.0,
-    "downtime_every_seconds": None,
-    "downtime_seconds": 0.0,
-    "daily_quota": None,
-}
-
-
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(
-        agencies=("kemenag",),
-        extra_env={
-            # Keep outages short in tests: probe SIMKAH again after 1 s, back off at most 0.2 s.
-            "MPP_AGENCIES__KEMENAG__BREAKER_RESET_SECONDS": "1",
-            "MPP_AGENCIES__KEMENAG__RETRY_MAX_WAIT_SECONDS": "0.2",
-        },
-    ) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def healthy_simkah(stack: HubStack) -> None:
-    await stack.set_knobs("kemenag", **FAST_AND_HEALTHY)
+#: The hub with SIMKAH only, quick to recover from an outage; every test starts with SIMKAH
+#: fast (the default 1.5 s latency is realistic but slow for tests) and healthy.
+stack, calm_agency = one_agency_stack("kemenag", agency_env("kemenag", QUICK_RECOVERY), KemenagKnobs(latency_ms=20, jitter_ms=0))
 
 
 def registration_request(data: dict[str, Any], nik: str = GROOM_NIK, name: str = "Budi Santoso") -> dict[str, Any]:
