@@ -14,30 +14,20 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from adapters.polri.simulator import DEV_CALLBACK_SECRET, register_kendaraan
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, PolriKnobs, register_kendaraan
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 from adapters.sdk.testing.clock import add_months
-from support.stack import HubStack, case_transitions
+from support.stack import HubStack, agency_env, case_transitions, one_agency_stack
 
 NIK = "1375015203900007"
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
 SKCK_DATA = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi"}
-DEFAULT_KNOBS: dict[str, Any] = {
-    "verdict_delay_ms": 200,
-    "duplicate_callback": False,
-    "verdict_fault": None,
-    "garble_rate": 0.0,
-    "callback_backoff_ms": 200,
-    "callback_max_attempts": 6,
-}
 
 
 def request(service: str, data: dict[str, Any], nik: str = NIK) -> dict[str, Any]:
@@ -61,23 +51,13 @@ def vehicle_check(plate: str = "BA 2024 LA", **changes: str) -> dict[str, Any]:
     return request("polri.vehicle_check", data, "1375020101850011")
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(
-        agencies=("polri",),
-        # HubStack starts the simulator without --secret, so it signs with its dev
-        # default; the hub must verify with the same secret.
-        extra_env={
-            "MPP_AGENCIES__POLRI__CALLBACK_SECRET": DEV_CALLBACK_SECRET,
-            "MPP_AGENCIES__POLRI__RETRY_MAX_WAIT_SECONDS": "0.5",
-        },
-    ) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def default_knobs(stack: HubStack) -> None:
-    await stack.set_knobs("polri", **DEFAULT_KNOBS)
+# HubStack starts the simulator without --secret, so it signs with its dev default; the
+# hub must verify with the same secret. Verdicts and callback retries are quick in tests.
+stack, calm_agency = one_agency_stack(
+    "polri",
+    agency_env("polri", {"callback_secret": DEV_CALLBACK_SECRET, "retry_max_wait_seconds": "0.5"}),
+    PolriKnobs(verdict_delay_ms=200, callback_backoff_ms=200),
+)
 
 
 async def finish(stack: HubStack, body: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
@@ -108,10 +88,6 @@ ACCEPTED_THEN = [
     (True, "ROUTED", "ACCEPTED"),
     (False, "ROUTED", "ACCEPTED"),
 ]
-
-
-def assert_adapter_alive(stack: HubStack) -> None:
-    assert stack.processes["adapter:polri"].poll() is None, f"the Polri adapter died\n{stack.logs()}"
 
 
 # --- happy paths ----------------------------------------------------------------------
@@ -253,7 +229,7 @@ async def test_a_garbled_receipt_fails_the_case_and_the_late_verdict_cannot_revi
     refused = [h for h in after["history"] if h["to_status"] == "COMPLETED"]
     assert len(refused) == 1 and refused[0]["note"].startswith("refused: illegal transition FAILED -> COMPLETED")
 
-    assert_adapter_alive(stack)
+    stack.assert_adapter_alive("polri")
     await stack.set_knobs("polri", garble_rate=0.0)
     assert (await finish(stack, skck_new()))["status"] == "COMPLETED", "the adapter serves the next request"
 
@@ -273,7 +249,7 @@ async def test_a_verdict_that_makes_no_sense_fails_the_case_with_the_reason(stac
         assert case["error"]["agency_code"] == "DITANGGUHKAN"
     assert case_transitions(case)[-2:] == [(True, "ACCEPTED", "FAILED"), (False, "ACCEPTED", "FAILED")]
 
-    assert_adapter_alive(stack)
+    stack.assert_adapter_alive("polri")
     await stack.set_knobs("polri", verdict_fault=None)
     assert (await finish(stack, skck_new()))["status"] == "COMPLETED", "the adapter serves the next request"
 
