@@ -273,6 +273,22 @@ def step_transitions(case: dict[str, Any]) -> list[str]:
     return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
 
 
+def case_transitions(case: dict[str, Any]) -> list[tuple[bool, str | None, str]]:
+    """(is it a step's entry, from, to) for every history entry, case and steps interleaved."""
+    return [(h["step_id"] is not None, h["from_status"], h["to_status"]) for h in case["history"]]
+
+
+#: The history of a one-step case whose agency completes the step at once: every move
+#: of the step is mirrored by the case.
+COMPLETED_AT_ONCE: list[tuple[bool, str | None, str]] = [
+    (False, None, "SUBMITTED"),
+    (True, "SUBMITTED", "ROUTED"),
+    (False, "SUBMITTED", "ROUTED"),
+    (True, "ROUTED", "COMPLETED"),
+    (False, "ROUTED", "COMPLETED"),
+]
+
+
 def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:
     """(step name, status it moved to) in order: which step waited for which."""
     names = {s["id"]: s["name"] for s in case["steps"]}
