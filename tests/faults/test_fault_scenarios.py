@@ -128,7 +128,10 @@ async def test_broker_restarted_mid_load_loses_nothing(
 ) -> None:
     started = time.monotonic()
     await hub.set_knobs(latency_ms=20)
-    load = PortalLoad(hub, load_bodies(40, seed=21 if how == "SIGTERM" else 22), concurrency=4, interval=0.15).start()
+    # More bodies than the scenario needs: the portal keeps submitting until the broker
+    # is back, however long a loaded machine takes to stop and start it, and is then
+    # stopped, so the fault always falls inside the load.
+    load = PortalLoad(hub, load_bodies(400, seed=21 if how == "SIGTERM" else 22), concurrency=4, interval=0.15).start()
     await wait_until(lambda: completed_at_least(hub, 5), "5 cases complete")
 
     await asyncio.to_thread(fault_broker.stop if how == "SIGTERM" else fault_broker.kill)
@@ -137,6 +140,8 @@ async def test_broker_restarted_mid_load_loses_nothing(
     accepted_while_down = len(load.accepted) - accepted_while_down
     await asyncio.to_thread(fault_broker.start)
     cleared = utcnow()
+    await asyncio.sleep(1.0)  # a little load after the restart, too
+    load.stop()
 
     result = await measure(
         f"broker-{how.lower()}",
