@@ -74,7 +74,7 @@ from adapters.bpjph.native import (
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.http import HttpAdapter, json_answer
-from adapters.sdk.settings import ApiKeySettings
+from adapters.sdk.settings import ApiKeySettings, PollInterval
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
@@ -89,8 +89,8 @@ AGENCY: Final[str] = "bpjph"
 class BpjphSettings(ApiKeySettings):
     """BackendSettings plus SIHALAL's partner API key and how often to poll."""
 
-    poll_interval_seconds: float = Field(
-        default=60.0, gt=0, le=86_400,
+    poll_interval_seconds: PollInterval = Field(
+        default=60.0,
         description="How long the hub waits before polling an application again; certification takes days (MPP_AGENCIES__BPJPH__POLL_INTERVAL_SECONDS).",
     )  # fmt: skip
 

@@ -72,6 +72,7 @@ from adapters.djp.native import (
 )
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.http import HttpAdapter, json_answer
+from adapters.sdk.operations import Operation, run_table
 from adapters.sdk.settings import NonBlankSecret
 from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.messages import StepCommand, StepStatusReport
@@ -161,107 +162,52 @@ class DjpAdapter(HttpAdapter):
         return self._tokens.fetches
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        self.check_operation(command)
-        operation = {
-            "npwp_activation": self._activate,
-            "kswp": self._kswp,
-            "skf": self._skf,
-            "npwp_entity_registration": self._register_entity,
-        }[command.operation]
-        return await operation(command, step_id)
+        return await run_table(self, self._operations(), command, step_id)
 
     # -- operations -------------------------------------------------------------------
 
-    async def _activate(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = self.parse_input(NpwpActivationInput, command)
-        with self.native_request():
-            native = PermohonanAktivasi(
-                nik=command.applicant.nik,
-                nama=command.applicant.name,
-                email=data.email,
-                nomor_hp="0" + data.phone.removeprefix("+62"),  # DJP stores national form
-            )
-        answer = await self._write(PATH_AKTIVASI, native, HasilAktivasi, "activation", step_id, done=StatusAktivasi.AKTIF, npwp=native.nik)
-        with self.canonical_output():
-            output = NpwpActivationOutput(
-                npwp=answer.npwp,
-                activated_on=answer.tanggal_aktivasi,
-                tax_office_code=answer.kode_kpp,
-                tax_office_name=answer.nama_kpp,
-                already_active=not answer.aktivasi_baru,
-                agency_reference=answer.nomor_tanda_terima,
-            )
-        return self.completed(output, answer.status, answer.nomor_tanda_terima)
+    def _operations(self) -> dict[str, Operation[Any, Any, Any]]:
+        """DJP's operations as data; the writes carry the step id as their idempotency key."""
+        return {
+            "npwp_activation": Operation(
+                NpwpActivationInput,
+                request=_activation_request,
+                call=lambda native, data, step_id: self._write(
+                    PATH_AKTIVASI, native, HasilAktivasi, "activation", step_id, done=StatusAktivasi.AKTIF, npwp=native.nik
+                ),
+                output=_activation_output,
+                receipt=lambda answer: (answer.status, answer.nomor_tanda_terima),
+            ),
+            "kswp": Operation(
+                KswpInput, request=_no_body, call=self._kswp, output=_kswp_output, receipt=lambda answer: (answer.status, None)
+            ),
+            "skf": Operation(
+                SkfInput,
+                request=lambda command, data, step_id: PermohonanSkf(npwp=data.npwp, keperluan=data.purpose),
+                call=lambda native, data, step_id: self._write(
+                    PATH_SKF, native, HasilSkf, "SKF", step_id, done=StatusSkf.TERBIT, npwp=data.npwp
+                ),
+                output=_skf_output,
+                receipt=lambda answer: (answer.status, answer.nomor_skf),
+            ),
+            "npwp_entity_registration": Operation(
+                EntityNpwpInput,
+                request=_entity_request,
+                call=lambda native, data, step_id: self._write(
+                    PATH_NPWP_BADAN, native, HasilNpwpBadan, "entity registration", step_id, done=StatusPendaftaran.TERDAFTAR, npwp=None
+                ),
+                output=_entity_output,
+                receipt=lambda answer: (answer.status, answer.nomor_tanda_terima),
+            ),
+        }
 
-    async def _kswp(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        del step_id  # a read: no idempotency key; repeating it is harmless
-        data = self.parse_input(KswpInput, command)
+    async def _kswp(self, native: None, data: KswpInput, step_id: uuid.UUID) -> HasilKswp:
+        """A read: no idempotency key; repeating it is harmless."""
         answer = await self._call("GET", PATH_KSWP.format(npwp=data.npwp), HasilKswp, "KSWP", params={"keperluan": data.purpose})
-        status = _KSWP_STATUS.get(answer.status)
-        if status is None:
+        if answer.status not in _KSWP_STATUS:
             raise _unknown_status(answer.status, "KSWP")
         _check_npwp(answer.npwp, data.npwp, "KSWP")
-        unmet: list[TaxComplianceCriterion] = []
-        for criterion in answer.kriteria:
-            canonical = _CRITERIA.get(criterion.kode)
-            if canonical is None:
-                raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP's KSWP answer names an unknown criterion {criterion.kode[:50]!r}")
-            if not criterion.terpenuhi:
-                unmet.append(canonical)
-        with self.canonical_output():
-            output = KswpOutput(
-                npwp=answer.npwp,
-                status=status,
-                unmet_criteria=unmet,
-                tax_years_checked=answer.tahun_pajak_diperiksa,
-                confirmed_at=answer.waktu_konfirmasi,
-            )
-        return self.completed(output, answer.status)
-
-    async def _skf(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = self.parse_input(SkfInput, command)
-        with self.native_request():
-            native = PermohonanSkf(npwp=data.npwp, keperluan=data.purpose)
-        answer = await self._write(PATH_SKF, native, HasilSkf, "SKF", step_id, done=StatusSkf.TERBIT, npwp=data.npwp)
-        with self.canonical_output():
-            output = SkfOutput(
-                skf_number=answer.nomor_skf,
-                npwp=answer.npwp,
-                tax_office_code=answer.kode_kpp,
-                issued_on=answer.tanggal_terbit,
-                valid_until=answer.berlaku_sampai,
-            )
-        return self.completed(output, answer.status, answer.nomor_skf)
-
-    async def _register_entity(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = self.parse_input(EntityNpwpInput, command)
-        with self.native_request():
-            native = PermohonanNpwpBadan(
-                nama_badan=data.entity_name,
-                bentuk_badan=data.entity_form.value.upper(),
-                nomor_akta=data.deed_number,
-                tanggal_akta=data.deed_date,
-                nomor_sk_ahu=data.ahu_decree_number,
-                nib=data.nib,
-                alamat=data.address,
-                email=data.email,
-                nomor_hp="0" + data.phone.removeprefix("+62"),
-                pengurus=[Pengurus(nik=o.nik, nama=o.name, jabatan=o.position) for o in data.officers],
-                nik_penanggung_jawab=command.applicant.nik,
-            )
-        answer = await self._write(
-            PATH_NPWP_BADAN, native, HasilNpwpBadan, "entity registration", step_id, done=StatusPendaftaran.TERDAFTAR, npwp=None
-        )
-        with self.canonical_output():
-            output = EntityNpwpOutput(
-                npwp=answer.npwp,
-                nitku=answer.nitku,
-                registered_on=answer.tanggal_terdaftar,
-                tax_office_code=answer.kode_kpp,
-                tax_office_name=answer.nama_kpp,
-                agency_reference=answer.nomor_tanda_terima,
-            )
-        return self.completed(output, answer.status, answer.nomor_tanda_terima)
+        return answer
 
     # -- HTTP with a token ---------------------------------------------------------------
 
@@ -346,6 +292,82 @@ class DjpAdapter(HttpAdapter):
 
 
 # ------------------------------------------------------------------------- helpers
+
+
+def _national_phone(phone: str) -> str:
+    """DJP stores phone numbers in national form: ``+62812...`` becomes ``0812...``."""
+    return "0" + phone.removeprefix("+62")
+
+
+def _no_body(command: StepCommand, data: BaseModel, step_id: uuid.UUID) -> None:
+    """A read sends no body: its input travels in the path and the query."""
+
+
+def _activation_request(command: StepCommand, data: NpwpActivationInput, step_id: uuid.UUID) -> PermohonanAktivasi:
+    return PermohonanAktivasi(
+        nik=command.applicant.nik, nama=command.applicant.name, email=data.email, nomor_hp=_national_phone(data.phone)
+    )
+
+
+def _registration(answer: HasilAktivasi | HasilNpwpBadan) -> dict[str, Any]:
+    """The canonical TaxRegistration fields of a DJP registration receipt."""
+    return {
+        "npwp": answer.npwp,
+        "tax_office_code": answer.kode_kpp,
+        "tax_office_name": answer.nama_kpp,
+        "agency_reference": answer.nomor_tanda_terima,
+    }
+
+
+def _activation_output(answer: HasilAktivasi) -> NpwpActivationOutput:
+    return NpwpActivationOutput(activated_on=answer.tanggal_aktivasi, already_active=not answer.aktivasi_baru, **_registration(answer))
+
+
+def _kswp_output(answer: HasilKswp) -> KswpOutput:
+    unmet: list[TaxComplianceCriterion] = []
+    for criterion in answer.kriteria:
+        canonical = _CRITERIA.get(criterion.kode)
+        if canonical is None:
+            raise AgencyAnswerInvalid("agency_answer_invalid", f"DJP's KSWP answer names an unknown criterion {criterion.kode[:50]!r}")
+        if not criterion.terpenuhi:
+            unmet.append(canonical)
+    return KswpOutput(
+        npwp=answer.npwp,
+        status=_KSWP_STATUS[answer.status],
+        unmet_criteria=unmet,
+        tax_years_checked=answer.tahun_pajak_diperiksa,
+        confirmed_at=answer.waktu_konfirmasi,
+    )
+
+
+def _skf_output(answer: HasilSkf) -> SkfOutput:
+    return SkfOutput(
+        skf_number=answer.nomor_skf,
+        npwp=answer.npwp,
+        tax_office_code=answer.kode_kpp,
+        issued_on=answer.tanggal_terbit,
+        valid_until=answer.berlaku_sampai,
+    )
+
+
+def _entity_request(command: StepCommand, data: EntityNpwpInput, step_id: uuid.UUID) -> PermohonanNpwpBadan:
+    return PermohonanNpwpBadan(
+        nama_badan=data.entity_name,
+        bentuk_badan=data.entity_form.value.upper(),
+        nomor_akta=data.deed_number,
+        tanggal_akta=data.deed_date,
+        nomor_sk_ahu=data.ahu_decree_number,
+        nib=data.nib,
+        alamat=data.address,
+        email=data.email,
+        nomor_hp=_national_phone(data.phone),
+        pengurus=[Pengurus(nik=o.nik, nama=o.name, jabatan=o.position) for o in data.officers],
+        nik_penanggung_jawab=command.applicant.nik,
+    )
+
+
+def _entity_output(answer: HasilNpwpBadan) -> EntityNpwpOutput:
+    return EntityNpwpOutput(nitku=answer.nitku, registered_on=answer.tanggal_terdaftar, **_registration(answer))
 
 
 def _check_npwp(answered: str, asked: str, what: str) -> None:

@@ -179,18 +179,24 @@ class PermohonanAktivasi(_Native):
     nomor_hp: str = Field(pattern=POLA_NOMOR_HP)
 
 
-class HasilAktivasi(_Native):
-    """200 answer. ``status`` is a plain string on purpose: the adapter, not the parser,
-    decides what an unknown status means (a new Coretax status must not look like a
-    malformed body)."""
+class _TandaTerimaKpp(_Native):
+    """What an answer to a registration (an activation, an entity) carries: the NPWP, the
+    tax office (KPP) that now administers it and the receipt. ``status`` is a plain string
+    on purpose: the adapter, not the parser, decides what an unknown status means (a new
+    Coretax status must not look like a malformed body)."""
 
     status: str = Field(min_length=1)
     npwp: str = Field(pattern=POLA_NPWP)
-    tanggal_aktivasi: date
     kode_kpp: str = Field(pattern=POLA_KODE_KPP)
     nama_kpp: str = Field(min_length=1)
-    aktivasi_baru: bool = Field(description="False when the NIK was already active: the original date is kept.")
     nomor_tanda_terima: str = Field(min_length=1, description="Receipt number (bukti penerimaan).")
+
+
+class HasilAktivasi(_TandaTerimaKpp):
+    """200 answer of an activation."""
+
+    tanggal_aktivasi: date
+    aktivasi_baru: bool = Field(description="False when the NIK was already active: the original date is kept.")
 
 
 # ------------------------------------------------------------------------ KSWP
@@ -286,17 +292,12 @@ class PermohonanNpwpBadan(_Native):
     nik_penanggung_jawab: str = Field(pattern=POLA_NIK, description="Who files: must be one of the pengurus.")
 
 
-class HasilNpwpBadan(_Native):
-    """200 answer; ``status`` a plain string for the same reason as :class:`HasilAktivasi`."""
+class HasilNpwpBadan(_TandaTerimaKpp):
+    """200 answer of an entity's registration."""
 
-    status: str = Field(min_length=1)
-    npwp: str = Field(pattern=POLA_NPWP)
     nitku: str = Field(pattern=POLA_NITKU)
     nama_badan: str = Field(min_length=1)
     tanggal_terdaftar: date
-    kode_kpp: str = Field(pattern=POLA_KODE_KPP)
-    nama_kpp: str = Field(min_length=1)
-    nomor_tanda_terima: str = Field(min_length=1)
 
 
 __all__ = [

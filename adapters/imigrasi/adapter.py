@@ -98,6 +98,7 @@ from adapters.imigrasi.native import (
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.http import HttpAdapter
+from adapters.sdk.settings import PollInterval
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
@@ -121,10 +122,8 @@ log = logging.getLogger(__name__)
 class ImigrasiSettings(BackendSettings):
     """Imigrasi's own settings on top of the common ones."""
 
-    poll_interval_seconds: float = Field(
+    poll_interval_seconds: PollInterval = Field(
         default=30.0,
-        gt=0,
-        le=86_400,
         description="How long the hub waits before polling an application again (MPP_AGENCIES__IMIGRASI__POLL_INTERVAL_SECONDS).",
     )
 

@@ -58,6 +58,7 @@ from adapters.kemenag.native import (
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
 from adapters.sdk.base import validated_answer
 from adapters.sdk.http import HttpAdapter, retry_after_seconds
+from adapters.sdk.operations import Operation, run_table
 from schemas.identifiers import mask_nik, parse_nik
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.kemenag import (
@@ -153,102 +154,56 @@ class KemenagAdapter(HttpAdapter):
         return {"Accept": FORM}
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        self.check_operation(command)
-        operation = {OP_REGISTRATION: self._register, OP_DUPLICATE: self._duplicate, OP_RECOMMENDATION: self._recommend}[command.operation]
-        return await operation(command, step_id)
+        return await run_table(self, self._operations(), command, step_id)
 
     # ------------------------------------------------------------ operations
 
-    async def _register(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = self.parse_input(MarriageRegistrationInput, command)
-        with self.native_request():
-            form = self._registration_form(command, data, step_id)
-        log.info("marriage registration step %s at KUA %s for %s", step_id, data.kua_code, mask_nik(command.applicant.nik))
-        native = self._answer(await self._post(PATH_PENDAFTARAN, form.to_form()), JawabanPendaftaran)
-        if native.kode_kua != form.kode_kua or native.tgl_akad != form.tgl_akad:
+    def _operations(self) -> dict[str, Operation[Any, Any, Any]]:
+        """SIMKAH's three forms as data; each carries the step id as ``id_transaksi``."""
+        return {
+            OP_REGISTRATION: Operation(
+                MarriageRegistrationInput,
+                request=_registration_form,
+                call=self._register,
+                output=_registration_output,
+                receipt=lambda answer: (answer.status, answer.no_pendaftaran),
+            ),
+            OP_DUPLICATE: Operation(
+                MarriageBookDuplicateInput,
+                request=_duplicate_form,
+                call=self._duplicate,
+                output=_duplicate_output,
+                receipt=lambda answer: (answer.status, answer.no_duplikat),
+            ),
+            OP_RECOMMENDATION: Operation(
+                MarriageRecommendationInput,
+                request=_recommendation_form,
+                call=self._recommend,
+                output=_recommendation_output,
+                receipt=lambda answer: (answer.status, answer.no_rekomendasi),
+            ),
+        }
+
+    async def _register(self, form: FormPendaftaran, data: MarriageRegistrationInput, step_id: uuid.UUID) -> JawabanPendaftaran:
+        log.info("marriage registration step %s at KUA %s for %s", step_id, data.kua_code, mask_nik(form.nik_pemohon))
+        answer = self._answer(await self._post(PATH_PENDAFTARAN, form.to_form()), JawabanPendaftaran)
+        if answer.kode_kua != form.kode_kua or answer.tgl_akad != form.tgl_akad:
             raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH registered another KUA or ceremony date than requested")
-        with self.canonical_output():
-            output = MarriageRegistrationOutput(
-                registration_number=native.no_pendaftaran,
-                registered_on=native.tgl_daftar,
-                ceremony_date=native.tgl_akad,
-                ceremony_time=native.jam_akad,
-                ceremony_place=_PLACE_BACK[native.tempat_akad],
-                kua_code=native.kode_kua,
-                kua_name=native.nama_kua,
-                fee=native.biaya,
-                billing_code=native.kode_billing,
-                premarital_counselling_required=native.wajib_bimwin == "YA",
-                premarital_counselling_date=native.tgl_bimwin,
-            )
-        return self.completed(output, native.status, native.no_pendaftaran)
+        return answer
 
-    @staticmethod
-    def _registration_form(command: StepCommand, data: MarriageRegistrationInput, step_id: uuid.UUID) -> FormPendaftaran:
-        return FormPendaftaran(
-            id_transaksi=str(step_id),
-            nik_pemohon=command.applicant.nik,
-            **_party(data.groom, "suami"),
-            **_party(data.bride, "istri"),
-            tgl_akad=data.ceremony_date,
-            jam_akad=data.ceremony_time.replace(second=0, microsecond=0) if data.ceremony_time else None,
-            tempat_akad=_PLACE[data.ceremony_place],
-            alamat_akad=data.ceremony_address,
-            kode_kua=data.kua_code,
-            no_n1=data.n1_number,
-            no_dispensasi=data.court_dispensation_number,
-            no_dispensasi_camat=data.short_notice_dispensation_number,
-        )
-
-    async def _duplicate(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = self.parse_input(MarriageBookDuplicateInput, command)
-        with self.native_request():
-            form = FormDuplikat(
-                **_applicant(command, step_id),
-                no_akta_nikah=data.marriage_certificate_number,
-                alasan=_REASON[data.reason],
-                no_surat_kehilangan=data.police_report_number,
-            )
-        log.info("marriage book duplicate step %s for %s", step_id, mask_nik(command.applicant.nik))
-        native = self._answer(await self._post(PATH_DUPLIKAT, form.to_form()), JawabanDuplikat)
-        if native.no_akta_nikah != form.no_akta_nikah:
+    async def _duplicate(self, form: FormDuplikat, data: MarriageBookDuplicateInput, step_id: uuid.UUID) -> JawabanDuplikat:
+        log.info("marriage book duplicate step %s for %s", step_id, mask_nik(form.nik_pemohon))
+        answer = self._answer(await self._post(PATH_DUPLIKAT, form.to_form()), JawabanDuplikat)
+        if answer.no_akta_nikah != form.no_akta_nikah:
             raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH answered for another marriage certificate than requested")
-        with self.canonical_output():
-            output = MarriageBookDuplicateOutput(
-                duplicate_number=native.no_duplikat,
-                issued_on=native.tgl_terbit,
-                marriage_certificate_number=native.no_akta_nikah,
-                kua_code=native.kode_kua,
-            )
-        return self.completed(output, native.status, native.no_duplikat)
+        return answer
 
-    async def _recommend(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        data = self.parse_input(MarriageRecommendationInput, command)
-        with self.native_request():
-            form = FormRekomendasi(
-                **_applicant(command, step_id),
-                status_kawin=_MARITAL[data.marital_status],
-                no_dok_kawin_lalu=data.previous_marriage_document,
-                nama_calon_pasangan=data.partner_name,
-                kode_kua_asal=data.home_kua_code,
-                kode_kua_tujuan=data.destination_kua_code,
-                tgl_akad=data.ceremony_date,
-                no_n1=data.n1_number,
-            )
-        log.info("marriage recommendation step %s from KUA %s for %s", step_id, data.home_kua_code, mask_nik(command.applicant.nik))
-        native = self._answer(await self._post(PATH_REKOMENDASI, form.to_form()), JawabanRekomendasi)
-        if (native.kode_kua_asal, native.kode_kua_tujuan) != (form.kode_kua_asal, form.kode_kua_tujuan):
+    async def _recommend(self, form: FormRekomendasi, data: MarriageRecommendationInput, step_id: uuid.UUID) -> JawabanRekomendasi:
+        log.info("marriage recommendation step %s from KUA %s for %s", step_id, data.home_kua_code, mask_nik(form.nik_pemohon))
+        answer = self._answer(await self._post(PATH_REKOMENDASI, form.to_form()), JawabanRekomendasi)
+        if (answer.kode_kua_asal, answer.kode_kua_tujuan) != (form.kode_kua_asal, form.kode_kua_tujuan):
             raise AgencyAnswerInvalid("agency_answer_invalid", "SIMKAH answered for other KUAs than requested")
-        with self.canonical_output():
-            output = MarriageRecommendationOutput(
-                recommendation_number=native.no_rekomendasi,
-                issued_on=native.tgl_terbit,
-                issuing_kua_code=native.kode_kua_asal,
-                issuing_kua_name=native.nama_kua_asal,
-                destination_kua_code=native.kode_kua_tujuan,
-                ceremony_date=native.tgl_akad,
-            )
-        return self.completed(output, native.status, native.no_rekomendasi)
+        return answer
 
     async def _post(self, path: str, body: str) -> httpx.Response:
         return await self.send("POST", path, content=body.encode("utf-8"), headers={"Content-Type": FORM})
@@ -266,6 +221,81 @@ class KemenagAdapter(HttpAdapter):
 
 
 # ------------------------------------------------------------------ translation
+
+
+def _registration_form(command: StepCommand, data: MarriageRegistrationInput, step_id: uuid.UUID) -> FormPendaftaran:
+    return FormPendaftaran(
+        id_transaksi=str(step_id),
+        nik_pemohon=command.applicant.nik,
+        **_party(data.groom, "suami"),
+        **_party(data.bride, "istri"),
+        tgl_akad=data.ceremony_date,
+        jam_akad=data.ceremony_time.replace(second=0, microsecond=0) if data.ceremony_time else None,
+        tempat_akad=_PLACE[data.ceremony_place],
+        alamat_akad=data.ceremony_address,
+        kode_kua=data.kua_code,
+        no_n1=data.n1_number,
+        no_dispensasi=data.court_dispensation_number,
+        no_dispensasi_camat=data.short_notice_dispensation_number,
+    )
+
+
+def _registration_output(answer: JawabanPendaftaran) -> MarriageRegistrationOutput:
+    return MarriageRegistrationOutput(
+        registration_number=answer.no_pendaftaran,
+        registered_on=answer.tgl_daftar,
+        ceremony_date=answer.tgl_akad,
+        ceremony_time=answer.jam_akad,
+        ceremony_place=_PLACE_BACK[answer.tempat_akad],
+        kua_code=answer.kode_kua,
+        kua_name=answer.nama_kua,
+        fee=answer.biaya,
+        billing_code=answer.kode_billing,
+        premarital_counselling_required=answer.wajib_bimwin == "YA",
+        premarital_counselling_date=answer.tgl_bimwin,
+    )
+
+
+def _duplicate_form(command: StepCommand, data: MarriageBookDuplicateInput, step_id: uuid.UUID) -> FormDuplikat:
+    return FormDuplikat(
+        **_applicant(command, step_id),
+        no_akta_nikah=data.marriage_certificate_number,
+        alasan=_REASON[data.reason],
+        no_surat_kehilangan=data.police_report_number,
+    )
+
+
+def _duplicate_output(answer: JawabanDuplikat) -> MarriageBookDuplicateOutput:
+    return MarriageBookDuplicateOutput(
+        duplicate_number=answer.no_duplikat,
+        issued_on=answer.tgl_terbit,
+        marriage_certificate_number=answer.no_akta_nikah,
+        kua_code=answer.kode_kua,
+    )
+
+
+def _recommendation_form(command: StepCommand, data: MarriageRecommendationInput, step_id: uuid.UUID) -> FormRekomendasi:
+    return FormRekomendasi(
+        **_applicant(command, step_id),
+        status_kawin=_MARITAL[data.marital_status],
+        no_dok_kawin_lalu=data.previous_marriage_document,
+        nama_calon_pasangan=data.partner_name,
+        kode_kua_asal=data.home_kua_code,
+        kode_kua_tujuan=data.destination_kua_code,
+        tgl_akad=data.ceremony_date,
+        no_n1=data.n1_number,
+    )
+
+
+def _recommendation_output(answer: JawabanRekomendasi) -> MarriageRecommendationOutput:
+    return MarriageRecommendationOutput(
+        recommendation_number=answer.no_rekomendasi,
+        issued_on=answer.tgl_terbit,
+        issuing_kua_code=answer.kode_kua_asal,
+        issuing_kua_name=answer.nama_kua_asal,
+        destination_kua_code=answer.kode_kua_tujuan,
+        ceremony_date=answer.tgl_akad,
+    )
 
 
 def _applicant(command: StepCommand, step_id: uuid.UUID) -> dict[str, Any]:

@@ -41,7 +41,7 @@ from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.batch import RecordRef, poll_after_cutoff
 from adapters.sdk.http import HttpAdapter, json_answer, retry_after_seconds
-from adapters.sdk.settings import ApiKeySettings
+from adapters.sdk.settings import ApiKeySettings, PollInterval
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
@@ -61,8 +61,8 @@ class KemenhajSettings(ApiKeySettings):
         le=86_400,
         description="Wait after a batch's cut-off before reading its result file (MPP_AGENCIES__KEMENHAJ__RESULT_MARGIN_SECONDS).",
     )
-    poll_interval_seconds: float = Field(
-        default=300.0, gt=0, le=86_400,
+    poll_interval_seconds: PollInterval = Field(
+        default=300.0,
         description="Least wait before asking for a result file again (MPP_AGENCIES__KEMENHAJ__POLL_INTERVAL_SECONDS).",
     )  # fmt: skip
 

@@ -69,7 +69,7 @@ from adapters.oss.simbg import PATH_PBG, PATH_STATUS_PBG, KeadaanPbg, TandaTerim
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.http import HttpAdapter, json_answer
-from adapters.sdk.settings import NonBlankSecret
+from adapters.sdk.settings import NonBlankSecret, PollInterval
 from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
@@ -115,8 +115,8 @@ class OssSettings(BackendSettings):
     token_refresh_margin_seconds: float = Field(
         default=30.0, ge=0, description="Refresh this long before expiry (at most a fifth of the lifetime)."
     )
-    poll_interval_seconds: float = Field(
-        default=3600.0, gt=0, le=86_400,
+    poll_interval_seconds: PollInterval = Field(
+        default=3600.0,
         description="How long the hub waits before asking SIMBG about a building approval again (MPP_AGENCIES__OSS__POLL_INTERVAL_SECONDS).",
     )  # fmt: skip
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, ClassVar, Protocol
 
 import httpx
@@ -60,6 +61,7 @@ from adapters.samsat.native import (
 )
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection
 from adapters.sdk.http import HttpAdapter
+from adapters.sdk.operations import Operation, run_table
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.samsat import (
     MutationInBreakdown,
@@ -103,9 +105,9 @@ _REJECTIONS: dict[KodeError, str] = {
 
 
 @dataclass(frozen=True)
-class _Operation:
-    """How one canonical operation travels: input model, native path and request,
-    native success model and its canonical output."""
+class _Route:
+    """Where one canonical operation goes at Samsat: its input model, the native path and
+    request, the native success model and the canonical output it makes."""
 
     input: type[BaseModel]
     path: str
@@ -132,16 +134,30 @@ def _bill(native: _Bill) -> dict[str, Any]:
     return {"billing_code": native.kode_bayar, "amount": native.total_bayar, "agency_reference": native.no_transaksi}
 
 
+def _year_tax(r: Any) -> dict[str, int]:
+    """The canonical YearTax fields of a native breakdown (``_PajakTahunIni``)."""
+    return {"pkb": r.pkb, "swdkllj": r.swdkllj}
+
+
+def _new_papers(r: Any) -> dict[str, int]:
+    """The canonical NewPapersFees fields of a native breakdown (``_RincianSuratBaru``)."""
+    return {**_year_tax(r), "stnk_fee": r.biaya_stnk, "plate_fee": r.biaya_tnkb}
+
+
+def _check_breakdown(native: Any) -> None:
+    """A bill whose total is not the sum of its breakdown would bill the citizen wrongly."""
+    _check_total(native.total_bayar, *native.rincian.model_dump().values())
+
+
 def _pkb_native(data: PkbAnnualInput, command: StepCommand) -> PermohonanPengesahan:
     return PermohonanPengesahan(nopol=data.plate, nik_pemilik=command.applicant.nik, jenis_kendaraan=_VEHICLE[data.vehicle_type])
 
 
 def _pkb_output(native: HasilPengesahan) -> PkbAnnualOutput:
-    r = native.rincian
-    _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_pengesahan)
+    _check_breakdown(native)
     return PkbAnnualOutput(
         **_bill(native),
-        breakdown=PkbBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, endorsement_fee=r.biaya_pengesahan),
+        breakdown=PkbBreakdown(**_year_tax(native.rincian), endorsement_fee=native.rincian.biaya_pengesahan),
         stnk_valid_until=native.berlaku_sampai,
     )
 
@@ -151,12 +167,11 @@ def _stnk5_native(data: Stnk5YearInput, command: StepCommand) -> PermohonanPerpa
 
 
 def _stnk5_output(native: HasilPerpanjanganLimaTahunan) -> Stnk5YearOutput:
-    r = native.rincian
-    _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_stnk, r.biaya_tnkb)
+    _check_breakdown(native)
     month, yy = native.masa_berlaku_tnkb.split(".")  # "MM.YY" as printed on the plate
     return Stnk5YearOutput(
         **_bill(native),
-        breakdown=Stnk5YearBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb),
+        breakdown=Stnk5YearBreakdown(**_new_papers(native.rincian)),
         stnk_valid_until=native.stnk_berlaku_sampai,
         plate_valid_until=f"20{yy}-{month}",
     )
@@ -177,12 +192,10 @@ def _transfer_native(data: OwnershipTransferInput, command: StepCommand) -> Perm
 
 def _transfer_output(native: HasilBalikNama) -> OwnershipTransferOutput:
     r = native.rincian
-    _check_total(native.total_bayar, r.bbnkb, r.pkb, r.swdkllj, r.biaya_bpkb, r.biaya_stnk, r.biaya_tnkb)
+    _check_breakdown(native)
     return OwnershipTransferOutput(
         **_bill(native),
-        breakdown=OwnershipTransferBreakdown(
-            bbnkb=r.bbnkb, pkb=r.pkb, swdkllj=r.swdkllj, bpkb_fee=r.biaya_bpkb, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb
-        ),
+        breakdown=OwnershipTransferBreakdown(bbnkb=r.bbnkb, bpkb_fee=r.biaya_bpkb, **_new_papers(r)),
         stnk_number=native.no_stnk,
         bpkb_note=f"{native.bpkb.status.value}: {native.bpkb.keterangan}",
         bpkb_ready_estimate=native.bpkb.perkiraan_selesai,
@@ -237,53 +250,61 @@ def _mutation_in_native(data: MutationInInput, command: StepCommand) -> Permohon
 
 
 def _mutation_in_output(native: HasilMutasiMasuk) -> MutationInOutput:
-    r = native.rincian
-    _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_stnk, r.biaya_tnkb, r.biaya_bpkb)
+    _check_breakdown(native)
     return MutationInOutput(
         **_bill(native),
-        breakdown=MutationInBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb, bpkb_fee=r.biaya_bpkb),
+        breakdown=MutationInBreakdown(bpkb_fee=native.rincian.biaya_bpkb, **_new_papers(native.rincian)),
         new_plate=native.nopol_baru,
         stnk_number=native.no_stnk,
     )
 
 
-_OPERATIONS: dict[str, _Operation] = {
-    "pkb_annual": _Operation(PkbAnnualInput, PATH_PENGESAHAN, _pkb_native, HasilPengesahan, _pkb_output),
-    "stnk_5year": _Operation(Stnk5YearInput, PATH_PERPANJANGAN_LIMA_TAHUNAN, _stnk5_native, HasilPerpanjanganLimaTahunan, _stnk5_output),
-    "ownership_transfer": _Operation(OwnershipTransferInput, PATH_BALIK_NAMA, _transfer_native, HasilBalikNama, _transfer_output),
-    "stnk_replacement": _Operation(
-        StnkReplacementInput, PATH_PENGGANTIAN_STNK, _replacement_native, HasilPenggantianStnk, _replacement_output
-    ),
-    "mutation_out": _Operation(MutationOutInput, PATH_MUTASI_KELUAR, _mutation_native, HasilMutasiKeluar, _mutation_output),
-    "mutation_in": _Operation(MutationInInput, PATH_MUTASI_MASUK, _mutation_in_native, HasilMutasiMasuk, _mutation_in_output),
+_ROUTES: dict[str, _Route] = {
+    "pkb_annual": _Route(PkbAnnualInput, PATH_PENGESAHAN, _pkb_native, HasilPengesahan, _pkb_output),
+    "stnk_5year": _Route(Stnk5YearInput, PATH_PERPANJANGAN_LIMA_TAHUNAN, _stnk5_native, HasilPerpanjanganLimaTahunan, _stnk5_output),
+    "ownership_transfer": _Route(OwnershipTransferInput, PATH_BALIK_NAMA, _transfer_native, HasilBalikNama, _transfer_output),
+    "stnk_replacement": _Route(StnkReplacementInput, PATH_PENGGANTIAN_STNK, _replacement_native, HasilPenggantianStnk, _replacement_output),
+    "mutation_out": _Route(MutationOutInput, PATH_MUTASI_KELUAR, _mutation_native, HasilMutasiKeluar, _mutation_output),
+    "mutation_in": _Route(MutationInInput, PATH_MUTASI_MASUK, _mutation_in_native, HasilMutasiMasuk, _mutation_in_output),
 }
 
 
 class SamsatAdapter(HttpAdapter):
     agency: ClassVar[str] = "samsat"
     label: ClassVar[str] = "Samsat"
-    operations: ClassVar[frozenset[str]] = frozenset(_OPERATIONS)
+    operations: ClassVar[frozenset[str]] = frozenset(_ROUTES)
 
     async def execute(self, command: StepCommand, step_id: uuid.UUID) -> StepStatusReport:
-        self.check_operation(command)
-        operation = _OPERATIONS[command.operation]
-        data: Any = self.parse_input(operation.input, command)
-        with self.native_request():
-            native = operation.to_native(data, command)
-        response = await self.send(
-            "POST", operation.path, json=native.model_dump(mode="json"), headers={HEADER_IDEMPOTENCY_KEY: str(step_id)}
+        return await run_table(self, self._operations, command, step_id)
+
+    @cached_property
+    def _operations(self) -> dict[str, Operation[Any, Any, Any]]:
+        """Every route as an operation of the SDK's executor: Samsat answers at once."""
+        return {name: self._operation(route) for name, route in _ROUTES.items()}
+
+    def _operation(self, route: _Route) -> Operation[Any, Any, Any]:
+        async def post(native: BaseModel, data: Any, step_id: uuid.UUID) -> Any:
+            """The request, the step id its idempotency key; the answer must be about the plate asked."""
+            response = await self.send(
+                "POST", route.path, json=native.model_dump(mode="json"), headers={HEADER_IDEMPOTENCY_KEY: str(step_id)}
+            )
+            if response.status_code != 200:
+                raise self.transient_error(response) or _error_for(response)
+            try:
+                reply: Any = route.reply.model_validate_json(response.content)
+            except ValidationError as exc:
+                raise AgencyAnswerInvalid("agency_answer_invalid", _why_invalid(response, exc)) from None
+            if reply.nopol != data.plate:
+                raise AgencyAnswerInvalid("agency_answer_invalid", "Samsat answered about another plate than the one asked")
+            return reply
+
+        return Operation(
+            route.input,
+            request=lambda command, data, step_id: route.to_native(data, command),
+            call=post,
+            output=route.to_output,
+            receipt=lambda reply: (reply.status, None),
         )
-        if response.status_code != 200:
-            raise self.transient_error(response) or _error_for(response)
-        try:
-            reply: Any = operation.reply.model_validate_json(response.content)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", _why_invalid(response, exc)) from None
-        if reply.nopol != data.plate:
-            raise AgencyAnswerInvalid("agency_answer_invalid", "Samsat answered about another plate than the one asked")
-        with self.canonical_output():
-            output = operation.to_output(reply)
-        return self.completed(output, reply.status)
 
 
 def _why_invalid(response: httpx.Response, exc: ValidationError) -> str:

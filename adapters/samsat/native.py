@@ -42,7 +42,7 @@ from __future__ import annotations
 
 from datetime import date
 from enum import StrEnum
-from typing import Final, Literal
+from typing import Final, Literal, NamedTuple
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -137,46 +137,53 @@ class KodeError(StrEnum):
     GALAT_INTERNAL = "GALAT_INTERNAL"  # other HTTP errors
 
 
-#: SWDKLLJ (Jasa Raharja) per vehicle class, rupiah.
-SWDKLLJ: Final[dict[JenisKendaraan, int]] = {
-    JenisKendaraan.MOBIL: 143_000,
-    JenisKendaraan.MOTOR: 35_000,
-}
+class Tarif(NamedTuple):
+    """What one vehicle class pays at the counter besides its PKB, whole rupiah: the
+    SWDKLLJ (Jasa Raharja) contribution and the PP 60/2016 fees."""
 
-#: STNK annual endorsement fee per vehicle class, rupiah (PP 60/2016).
-BIAYA_PENGESAHAN: Final[dict[JenisKendaraan, int]] = {
-    JenisKendaraan.MOBIL: 50_000,
-    JenisKendaraan.MOTOR: 25_000,
-}
+    swdkllj: int
+    pengesahan: int  # STNK annual endorsement
+    stnk: int  # new STNK (registration certificate)
+    tnkb: int  # new plates
+    bpkb: int  # new BPKB (ownership book)
+    mutasi: int  # mutation letter
 
-#: New STNK (registration certificate) fee per vehicle class, rupiah (PP 60/2016).
-BIAYA_STNK: Final[dict[JenisKendaraan, int]] = {
-    JenisKendaraan.MOBIL: 200_000,
-    JenisKendaraan.MOTOR: 100_000,
-}
 
-#: New plates (TNKB) fee per vehicle class, rupiah (PP 60/2016).
-BIAYA_TNKB: Final[dict[JenisKendaraan, int]] = {
-    JenisKendaraan.MOBIL: 100_000,
-    JenisKendaraan.MOTOR: 60_000,
-}
-
-#: New BPKB (ownership book) fee per vehicle class, rupiah (PP 60/2016).
-BIAYA_BPKB: Final[dict[JenisKendaraan, int]] = {
-    JenisKendaraan.MOBIL: 375_000,
-    JenisKendaraan.MOTOR: 225_000,
-}
-
-#: Mutation letter fee per vehicle class, rupiah (PP 60/2016).
-BIAYA_MUTASI: Final[dict[JenisKendaraan, int]] = {
-    JenisKendaraan.MOBIL: 250_000,
-    JenisKendaraan.MOTOR: 150_000,
+#: The fees per vehicle class.
+TARIF: Final[dict[JenisKendaraan, Tarif]] = {
+    JenisKendaraan.MOBIL: Tarif(swdkllj=143_000, pengesahan=50_000, stnk=200_000, tnkb=100_000, bpkb=375_000, mutasi=250_000),
+    JenisKendaraan.MOTOR: Tarif(swdkllj=35_000, pengesahan=25_000, stnk=100_000, tnkb=60_000, bpkb=225_000, mutasi=150_000),
 }
 
 
 class _Native(BaseModel):
     # Samsat validates strictly: an unknown field is refused, not ignored.
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class _Tagihan(_Native):
+    """What every success reply carries: the vehicle, its bill's payment code and total,
+    and Samsat's transaction number."""
+
+    status: Literal["BERHASIL"] = "BERHASIL"
+    nopol: str = Field(pattern=POLA_NOPOL)
+    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR, description="Regional-tax payment code, 15 digits.")
+    total_bayar: int = Field(ge=0, description="Sum of the bill's items.")
+    no_transaksi: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
+class _PajakTahunIni(_Native):
+    """The yearly items of a bill, in whole rupiah."""
+
+    pkb: int = Field(ge=0, description="This year's provincial vehicle tax (PKB).")
+    swdkllj: int = Field(ge=0, description="This year's Jasa Raharja accident-fund contribution.")
+
+
+class _RincianSuratBaru(_PajakTahunIni):
+    """The yearly items plus a new STNK and new plates (PP 60/2016)."""
+
+    biaya_stnk: int = Field(ge=0, description="New STNK (PP 60/2016).")
+    biaya_tnkb: int = Field(ge=0, description="New plates (PP 60/2016).")
 
 
 class PermohonanPengesahan(_Native):
@@ -191,25 +198,18 @@ class PermohonanPengesahan(_Native):
     jenis_kendaraan: JenisKendaraan
 
 
-class RincianBiaya(_Native):
+class RincianBiaya(_PajakTahunIni):
     """Breakdown of what the citizen pays, in whole rupiah."""
 
-    pkb: int = Field(ge=0, description="Provincial vehicle tax (PKB).")
-    swdkllj: int = Field(ge=0, description="Jasa Raharja accident-fund contribution.")
     biaya_pengesahan: int = Field(ge=0, description="STNK endorsement fee (PP 60/2016).")
 
 
-class HasilPengesahan(_Native):
+class HasilPengesahan(_Tagihan):
     """Success (HTTP 200) reply: PKB paid and the STNK endorsed for another year."""
 
-    status: Literal["BERHASIL"] = "BERHASIL"
-    nopol: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR, description="Regional-tax payment code, 15 digits.")
     rincian: RincianBiaya
-    total_bayar: int = Field(ge=0, description="pkb + swdkllj + biaya_pengesahan.")
     berlaku_sampai: date = Field(description="STNK valid until (serialised YYYY-MM-DD).")
     tanggal_pengesahan: date = Field(description="Endorsement date (YYYY-MM-DD).")
-    no_transaksi: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
 class CekFisik(_Native):
@@ -235,27 +235,17 @@ class PermohonanPerpanjanganLimaTahunan(_PermohonanKendaraan):
     """Request body of ``POST /api/v1/stnk/perpanjangan-lima-tahunan`` (strict, like all of Samsat)."""
 
 
-class RincianPerpanjangan(_Native):
+class RincianPerpanjangan(_RincianSuratBaru):
     """Breakdown of the 5-year renewal, whole rupiah."""
 
-    pkb: int = Field(ge=0, description="This year's PKB.")
-    swdkllj: int = Field(ge=0, description="This year's Jasa Raharja contribution.")
-    biaya_stnk: int = Field(ge=0, description="New STNK (PP 60/2016).")
-    biaya_tnkb: int = Field(ge=0, description="New plates (PP 60/2016).")
 
-
-class HasilPerpanjanganLimaTahunan(_Native):
+class HasilPerpanjanganLimaTahunan(_Tagihan):
     """Success (HTTP 200) reply: new STNK for five years, new plates ordered."""
 
-    status: Literal["BERHASIL"] = "BERHASIL"
-    nopol: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
     rincian: RincianPerpanjangan
-    total_bayar: int = Field(ge=0, description="Sum of the breakdown.")
     stnk_berlaku_sampai: date = Field(description="New STNK valid until (5 years).")
     masa_berlaku_tnkb: str = Field(pattern=POLA_MASA_BERLAKU_TNKB, description="Validity on the new plate, 'MM.YY'.")
     tanggal_penetapan: date = Field(description="Assessment date (YYYY-MM-DD).")
-    no_transaksi: str = Field(min_length=1)
 
 
 class Kwitansi(_Native):
@@ -277,15 +267,11 @@ class PermohonanBalikNama(_Native):
     cek_fisik: CekFisik
 
 
-class RincianBalikNama(_Native):
+class RincianBalikNama(_RincianSuratBaru):
     """Breakdown of an ownership transfer, whole rupiah."""
 
     bbnkb: int = Field(ge=0, description="BBNKB (provincial transfer tax): 0 for a used vehicle since 5 Jan 2025.")
-    pkb: int = Field(ge=0)
-    swdkllj: int = Field(ge=0)
     biaya_bpkb: int = Field(ge=0, description="New BPKB (PP 60/2016).")
-    biaya_stnk: int = Field(ge=0)
-    biaya_tnkb: int = Field(ge=0)
 
 
 class StatusBpkb(StrEnum):
@@ -300,18 +286,13 @@ class ProsesBpkb(_Native):
     keterangan: str = Field(min_length=1)
 
 
-class HasilBalikNama(_Native):
+class HasilBalikNama(_Tagihan):
     """Success (HTTP 200) reply: STNK issued in the new owner's name, BPKB in process."""
 
-    status: Literal["BERHASIL"] = "BERHASIL"
-    nopol: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
     rincian: RincianBalikNama
-    total_bayar: int = Field(ge=0)
     no_stnk: str = Field(pattern=POLA_NO_STNK, description="Serial of the new STNK.")
     bpkb: ProsesBpkb
     tanggal_penetapan: date
-    no_transaksi: str = Field(min_length=1)
 
 
 class AlasanPenggantian(StrEnum):
@@ -319,15 +300,10 @@ class AlasanPenggantian(StrEnum):
     RUSAK = "RUSAK"  # damaged: the damaged STNK is handed in
 
 
-class _HasilSatuBiaya(_Native):
+class _HasilSatuBiaya(_Tagihan):
     """A success reply whose bill has one item (``total_bayar`` is that item)."""
 
-    status: Literal["BERHASIL"] = "BERHASIL"
-    nopol: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
-    total_bayar: int = Field(ge=0)
     tanggal_penetapan: date
-    no_transaksi: str = Field(min_length=1)
 
 
 class PermohonanPenggantianStnk(_PermohonanKendaraan):
@@ -369,26 +345,17 @@ class PermohonanMutasiMasuk(_PermohonanKendaraan):
     no_surat_mutasi: str = Field(min_length=5, max_length=60)
 
 
-class RincianMutasiMasuk(_Native):
-    pkb: int = Field(ge=0)
-    swdkllj: int = Field(ge=0)
-    biaya_stnk: int = Field(ge=0)
-    biaya_tnkb: int = Field(ge=0)
+class RincianMutasiMasuk(_RincianSuratBaru):
     biaya_bpkb: int = Field(ge=0)
 
 
-class HasilMutasiMasuk(_Native):
-    """Success (HTTP 200) reply: registered here with new plates."""
+class HasilMutasiMasuk(_Tagihan):
+    """Success (HTTP 200) reply: registered here with new plates; ``nopol`` is the old plate, as asked."""
 
-    status: Literal["BERHASIL"] = "BERHASIL"
-    nopol: str = Field(pattern=POLA_NOPOL, description="The old plate, as asked.")
     nopol_baru: str = Field(pattern=POLA_NOPOL)
-    kode_bayar: str = Field(pattern=POLA_KODE_BAYAR)
     rincian: RincianMutasiMasuk
-    total_bayar: int = Field(ge=0)
     no_stnk: str = Field(pattern=POLA_NO_STNK)
     tanggal_penetapan: date
-    no_transaksi: str = Field(min_length=1)
 
 
 class GalatSamsat(_Native):
@@ -404,11 +371,6 @@ class GalatSamsat(_Native):
 
 
 __all__ = [
-    "BIAYA_BPKB",
-    "BIAYA_MUTASI",
-    "BIAYA_PENGESAHAN",
-    "BIAYA_STNK",
-    "BIAYA_TNKB",
     "HEADER_IDEMPOTENCY_KEY",
     "HEADER_IDEMPOTENT_REPLAYED",
     "PATH_BALIK_NAMA",
@@ -426,7 +388,7 @@ __all__ = [
     "POLA_NOMOR_RANGKA",
     "POLA_NOPOL",
     "POLA_NO_STNK",
-    "SWDKLLJ",
+    "TARIF",
     "AlasanPenggantian",
     "CekFisik",
     "GalatSamsat",
@@ -451,4 +413,5 @@ __all__ = [
     "RincianMutasiMasuk",
     "RincianPerpanjangan",
     "StatusBpkb",
+    "Tarif",
 ]

@@ -124,7 +124,7 @@ from typing import Any, Final, Literal
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from adapters.samsat import native
 from adapters.sdk import testing as sim
@@ -243,67 +243,67 @@ def wajib_pemilik_baru_lain(call: sim.Call[native.PermohonanBalikNama]) -> None:
         raise sim.Refusal(native.KodeError.PEMILIK_BARU_SAMA, "Pemilik baru sama dengan pemilik terdaftar.", status=409)
 
 
+def _tagihan(call: sim.Call[Any], sequence: int, total: int, *, nopol_tagihan: str | None = None) -> dict[str, Any]:
+    """The fields of every success reply (native ``_Tagihan``): the bill is for the
+    plate asked, unless the vehicle gets a new one (``nopol_tagihan``)."""
+    nopol = call.payload.nopol
+    return {
+        "nopol": nopol,
+        "kode_bayar": kode_bayar_untuk(_key(call), nopol_tagihan or nopol),
+        "total_bayar": total,
+        "no_transaksi": no_transaksi(call.today, sequence),
+    }
+
+
+def _surat_baru(nopol: str, jenis: native.JenisKendaraan) -> dict[str, int]:
+    """The year's tax of ``nopol`` and the fees of a new STNK and new plates (native ``_RincianSuratBaru``)."""
+    tarif = native.TARIF[jenis]
+    return {"pkb": hitung_pkb(nopol, jenis), "swdkllj": tarif.swdkllj, "biaya_stnk": tarif.stnk, "biaya_tnkb": tarif.tnkb}
+
+
+def _total(rincian: BaseModel) -> int:
+    return sum(rincian.model_dump().values())
+
+
 def buat_pengesahan(call: sim.Call[native.PermohonanPengesahan], sequence: int) -> dict[str, Any]:
     """Annual endorsement: fees, totals, validity and Samsat's own numbers."""
     p, today = call.payload, call.today
-    rincian = native.RincianBiaya(
-        pkb=hitung_pkb(p.nopol, p.jenis_kendaraan),
-        swdkllj=native.SWDKLLJ[p.jenis_kendaraan],
-        biaya_pengesahan=native.BIAYA_PENGESAHAN[p.jenis_kendaraan],
-    )
+    tarif = native.TARIF[p.jenis_kendaraan]
+    rincian = native.RincianBiaya(pkb=hitung_pkb(p.nopol, p.jenis_kendaraan), swdkllj=tarif.swdkllj, biaya_pengesahan=tarif.pengesahan)
     return native.HasilPengesahan(
-        nopol=p.nopol,
-        kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
         rincian=rincian,
-        total_bayar=sum(rincian.model_dump().values()),
         berlaku_sampai=sim.add_years(today, 1),
         tanggal_pengesahan=today,
-        no_transaksi=no_transaksi(today, sequence),
+        **_tagihan(call, sequence, _total(rincian)),
     ).model_dump(mode="json")
 
 
 def buat_perpanjangan(call: sim.Call[native.PermohonanPerpanjanganLimaTahunan], sequence: int) -> dict[str, Any]:
     """5-year renewal: this year's PKB + SWDKLLJ, a new STNK for 5 years and new plates."""
     p, today = call.payload, call.today
-    jenis = p.jenis_kendaraan
-    rincian = native.RincianPerpanjangan(
-        pkb=hitung_pkb(p.nopol, jenis),
-        swdkllj=native.SWDKLLJ[jenis],
-        biaya_stnk=native.BIAYA_STNK[jenis],
-        biaya_tnkb=native.BIAYA_TNKB[jenis],
-    )
+    rincian = native.RincianPerpanjangan(**_surat_baru(p.nopol, p.jenis_kendaraan))
     berlaku = sim.add_years(today, 5)
     return native.HasilPerpanjanganLimaTahunan(
-        nopol=p.nopol,
-        kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
         rincian=rincian,
-        total_bayar=sum(rincian.model_dump().values()),
         stnk_berlaku_sampai=berlaku,
         masa_berlaku_tnkb=f"{berlaku:%m.%y}",
         tanggal_penetapan=today,
-        no_transaksi=no_transaksi(today, sequence),
+        **_tagihan(call, sequence, _total(rincian)),
     ).model_dump(mode="json")
 
 
 def buat_balik_nama(call: sim.Call[native.PermohonanBalikNama], sequence: int) -> dict[str, Any]:
     """Ownership transfer: STNK in the new owner's name now, BPKB later at Polda; no BBNKB."""
     p, today, key = call.payload, call.today, _key(call)
-    jenis = p.jenis_kendaraan
     rincian = native.RincianBalikNama(
         bbnkb=0,  # BBNKB only on a first transfer since 5 Jan 2025 (UU 1/2022 art. 12(1))
-        pkb=hitung_pkb(p.nopol, jenis),
-        swdkllj=native.SWDKLLJ[jenis],
-        biaya_bpkb=native.BIAYA_BPKB[jenis],
-        biaya_stnk=native.BIAYA_STNK[jenis],
-        biaya_tnkb=native.BIAYA_TNKB[jenis],
+        biaya_bpkb=native.TARIF[p.jenis_kendaraan].bpkb,
+        **_surat_baru(p.nopol, p.jenis_kendaraan),
     )
     knobs = call.knobs
     assert isinstance(knobs, SamsatKnobs)
     return native.HasilBalikNama(
-        nopol=p.nopol,
-        kode_bayar=kode_bayar_untuk(key, p.nopol),
         rincian=rincian,
-        total_bayar=sum(rincian.model_dump().values()),
         no_stnk=sim.stable_digits("stnk", key, p.nopol, length=8),
         bpkb=native.ProsesBpkb(
             status=native.StatusBpkb.DIPROSES_POLDA,
@@ -311,7 +311,7 @@ def buat_balik_nama(call: sim.Call[native.PermohonanBalikNama], sequence: int) -
             keterangan="BPKB atas nama pemilik baru sedang diproses di Polda; ambil dengan bukti pembayaran dan KTP.",
         ),
         tanggal_penetapan=today,
-        no_transaksi=no_transaksi(today, sequence),
+        **_tagihan(call, sequence, _total(rincian)),
     ).model_dump(mode="json")
 
 
@@ -332,16 +332,13 @@ def buat_penggantian(call: sim.Call[native.PermohonanPenggantianStnk], sequence:
     """A replacement STNK: the new STNK fee only, valid as the STNK it replaces [I]. The
     ledger entry keeps which police report it was filed with (visible on /_sim/ledger)."""
     p, today, key = call.payload, call.today, _key(call)
-    biaya = native.BIAYA_STNK[p.jenis_kendaraan]
+    biaya = native.TARIF[p.jenis_kendaraan].stnk
     hasil = native.HasilPenggantianStnk(
-        nopol=p.nopol,
-        kode_bayar=kode_bayar_untuk(key, p.nopol),
         biaya_stnk=biaya,
-        total_bayar=biaya,
         no_stnk=sim.stable_digits("stnk", key, p.nopol, length=8),
         stnk_berlaku_sampai=sim.add_years(today, 1 + sim.stable_int("masa-stnk", p.nopol) % 4),
         tanggal_penetapan=today,
-        no_transaksi=no_transaksi(today, sequence),
+        **_tagihan(call, sequence, biaya),
     )
     return sim.Produced(hasil.model_dump(mode="json"), {"alasan": p.alasan.value, "no_laporan_polisi": p.no_laporan_polisi})
 
@@ -350,17 +347,14 @@ def buat_mutasi_keluar(call: sim.Call[native.PermohonanMutasiKeluar], sequence: 
     """The mutation letter and the day the released file can be collected."""
     p, today, knobs = call.payload, call.today, call.knobs
     assert isinstance(knobs, SamsatKnobs)
-    biaya = native.BIAYA_MUTASI[p.jenis_kendaraan]
+    biaya = native.TARIF[p.jenis_kendaraan].mutasi
     return native.HasilMutasiKeluar(
-        nopol=p.nopol,
-        kode_bayar=kode_bayar_untuk(_key(call), p.nopol),
         biaya_mutasi=biaya,
-        total_bayar=biaya,
         no_surat_mutasi=f"MTS/{KODE_PROVINSI}-{p.kode_provinsi_tujuan}/{sequence:05d}/{today:%Y}",
         kode_provinsi_tujuan=p.kode_provinsi_tujuan,
         berkas_siap=call.clock.add_working_days(today, knobs.mutasi_working_days),
         tanggal_penetapan=today,
-        no_transaksi=no_transaksi(today, sequence),
+        **_tagihan(call, sequence, biaya),
     ).model_dump(mode="json")
 
 
@@ -381,23 +375,14 @@ def nopol_baru(key: str) -> str:
 def buat_mutasi_masuk(call: sim.Call[native.PermohonanMutasiMasuk], sequence: int) -> dict[str, Any]:
     """Registration here: new plates, this year's PKB and the registration fees."""
     p, today, key = call.payload, call.today, _key(call)
-    baru, jenis = nopol_baru(key), p.jenis_kendaraan
-    rincian = native.RincianMutasiMasuk(
-        pkb=hitung_pkb(baru, jenis),
-        swdkllj=native.SWDKLLJ[jenis],
-        biaya_stnk=native.BIAYA_STNK[jenis],
-        biaya_tnkb=native.BIAYA_TNKB[jenis],
-        biaya_bpkb=native.BIAYA_BPKB[jenis],
-    )
+    baru = nopol_baru(key)
+    rincian = native.RincianMutasiMasuk(biaya_bpkb=native.TARIF[p.jenis_kendaraan].bpkb, **_surat_baru(baru, p.jenis_kendaraan))
     return native.HasilMutasiMasuk(
-        nopol=p.nopol,
         nopol_baru=baru,
-        kode_bayar=kode_bayar_untuk(key, baru),
         rincian=rincian,
-        total_bayar=sum(rincian.model_dump().values()),
         no_stnk=sim.stable_digits("stnk", key, baru, length=8),
         tanggal_penetapan=today,
-        no_transaksi=no_transaksi(today, sequence),
+        **_tagihan(call, sequence, _total(rincian), nopol_tagihan=baru),
     ).model_dump(mode="json")
 
 

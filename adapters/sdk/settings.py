@@ -21,6 +21,10 @@ def _not_blank(value: SecretStr) -> SecretStr:
 #: A credential an agency issued to the hub: required, and spaces alone are no credential.
 NonBlankSecret = Annotated[SecretStr, AfterValidator(_not_blank)]
 
+#: How long the hub waits before asking a polled agency again, in seconds: more than
+#: nothing, at most a day (an agency declares its own default and says what it polls).
+PollInterval = Annotated[float, Field(gt=0, le=86_400)]
+
 
 class BackendSettings(BaseModel):
     """Common settings; an agency's own ones (OAuth client, callback secret) pass

@@ -85,13 +85,20 @@ class NpwpActivationInput(CanonicalModel):
     phone: MobilePhone
 
 
-class NpwpActivationOutput(CanonicalModel):
-    npwp: Npwp = Field(description="The NPWP: the 16-digit NIK itself for resident individuals.")
-    activated_on: date
+class TaxRegistration(CanonicalModel):
+    """A registered taxpayer as DJP's receipt names it: the NPWP, the tax office (KPP)
+    that administers it and the receipt (bukti penerimaan)."""
+
+    npwp: Npwp
     tax_office_code: TaxOfficeCode
     tax_office_name: str = Field(min_length=1, description="e.g. 'KPP Pratama Bukittinggi'.")
+    agency_reference: str = Field(min_length=1, description="DJP's receipt number (bukti penerimaan).")
+
+
+class NpwpActivationOutput(TaxRegistration):
+    npwp: Npwp = Field(description="The NPWP: the 16-digit NIK itself for resident individuals.")
+    activated_on: date
     already_active: bool = Field(description="True when the NIK had been activated before; activated_on is the original date.")
-    agency_reference: str = Field(min_length=1, description="DJP's receipt number.")
 
 
 # ---------------------------------------------------------------------- compliance
@@ -187,13 +194,10 @@ class EntityNpwpInput(CanonicalModel):
     officers: list[EntityOfficer] = Field(min_length=1, max_length=10, description="Directors/managers, by NIK (their NPWP).")
 
 
-class EntityNpwpOutput(CanonicalModel):
+class EntityNpwpOutput(TaxRegistration):
     npwp: Npwp = Field(description="The entity's 16-digit NPWP ('0' + the 15-digit form).")
     nitku: str = Field(pattern=r"^[0-9]{22}$", description="NITKU of the head office: the NPWP + '000000'.")
     registered_on: date
-    tax_office_code: TaxOfficeCode
-    tax_office_name: str = Field(min_length=1)
-    agency_reference: str = Field(min_length=1, description="DJP's receipt number (bukti penerimaan).")
 
 
 PAYLOADS: dict[str, ServicePayloads] = {

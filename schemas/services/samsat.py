@@ -85,18 +85,36 @@ class PkbAnnualInput(CanonicalModel):
     vehicle_type: VehicleType
 
 
-class PkbBreakdown(CanonicalModel):
-    pkb: int = Field(ge=0, description="Pajak Kendaraan Bermotor (provincial vehicle tax), rupiah.")
-    swdkllj: int = Field(ge=0, description="Mandatory road-accident fund contribution (Jasa Raharja), rupiah.")
+class SamsatBill(CanonicalModel):
+    """What every Samsat counter service answers: the regional payment code (kode bayar)
+    of the bill, its total and Samsat's transaction number."""
+
+    billing_code: PaymentCode
+    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
+
+
+class YearTax(CanonicalModel):
+    """The yearly part of a vehicle's bill, due whenever its papers are (re)issued."""
+
+    pkb: int = Field(ge=0, description="This year's Pajak Kendaraan Bermotor (provincial vehicle tax), rupiah.")
+    swdkllj: int = Field(ge=0, description="This year's mandatory road-accident fund contribution (Jasa Raharja), rupiah.")
+
+
+class NewPapersFees(YearTax):
+    """The year's tax plus a new STNK and new plates (PP 60/2016)."""
+
+    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 60/2016.")
+    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000, PP 60/2016.")
+
+
+class PkbBreakdown(YearTax):
     endorsement_fee: int = Field(ge=0, description="STNK annual endorsement fee (PP 60/2016), rupiah.")
 
 
-class PkbAnnualOutput(CanonicalModel):
-    billing_code: PaymentCode
-    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+class PkbAnnualOutput(SamsatBill):
     breakdown: PkbBreakdown
     stnk_valid_until: date = Field(description="New validity of the STNK endorsement.")
-    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
 class PhysicalCheck(CanonicalModel):
@@ -123,22 +141,16 @@ class Stnk5YearInput(VehiclePapers):
     The applicant is the registered owner; the original BPKB must be shown."""
 
 
-class Stnk5YearBreakdown(CanonicalModel):
-    pkb: int = Field(ge=0, description="This year's PKB, rupiah.")
-    swdkllj: int = Field(ge=0, description="This year's Jasa Raharja contribution, rupiah.")
-    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 60/2016.")
-    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000, PP 60/2016.")
+class Stnk5YearBreakdown(NewPapersFees):
+    """The 5-year renewal's bill: the year's tax, a new STNK and new plates."""
 
 
-class Stnk5YearOutput(CanonicalModel):
-    billing_code: PaymentCode
-    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+class Stnk5YearOutput(SamsatBill):
     breakdown: Stnk5YearBreakdown
     stnk_valid_until: date = Field(description="Validity of the new STNK (5 years).")
     plate_valid_until: str = Field(
         pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$", description="Month and year printed on the new plates, as YYYY-MM."
     )
-    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
 class OwnershipTransferInput(CanonicalModel):
@@ -155,7 +167,7 @@ class OwnershipTransferInput(CanonicalModel):
     physical_check: PhysicalCheck
 
 
-class OwnershipTransferBreakdown(CanonicalModel):
+class OwnershipTransferBreakdown(NewPapersFees):
     bbnkb: int = Field(
         ge=0,
         description=(
@@ -163,23 +175,16 @@ class OwnershipTransferBreakdown(CanonicalModel):
             "(UU 1/2022 art. 12(1), PP 35/2023), so 0 on a used vehicle's transfer."
         ),
     )
-    pkb: int = Field(ge=0)
-    swdkllj: int = Field(ge=0)
     bpkb_fee: int = Field(ge=0, description="New BPKB: Rp225,000 (2/3-wheel) / Rp375,000 (4-wheel), PP 60/2016.")
-    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 / Rp200,000.")
-    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000.")
 
 
-class OwnershipTransferOutput(CanonicalModel):
+class OwnershipTransferOutput(SamsatBill):
     """The step completes when the STNK is issued; the BPKB follows from Polda later."""
 
-    billing_code: PaymentCode
-    amount: int = Field(ge=0, description="Total to pay, rupiah.")
     breakdown: OwnershipTransferBreakdown
     stnk_number: str = Field(min_length=1, description="Serial of the STNK issued in the new owner's name.")
     bpkb_note: str = Field(min_length=1, description="Where the new BPKB is and how to collect it.")
     bpkb_ready_estimate: date = Field(description="When the new BPKB is expected to be ready at Polda.")
-    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
 class StnkLossReason(StrEnum):
@@ -200,12 +205,10 @@ class StnkReplacementInput(VehiclePapers, ReplacesALoss):
     )
 
 
-class StnkReplacementOutput(CanonicalModel):
-    billing_code: PaymentCode
+class StnkReplacementOutput(SamsatBill):
     amount: int = Field(ge=0, description="New STNK fee, rupiah: Rp100,000 (2/3-wheel) / Rp200,000 (4-wheel), PP 76/2020.")
     stnk_number: str = Field(min_length=1, description="Serial of the replacement STNK.")
     stnk_valid_until: date = Field(description="The replacement keeps the validity of the STNK it replaces [I].")
-    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
 class MutationOutInput(VehiclePapers):
@@ -219,13 +222,11 @@ class MutationOutInput(VehiclePapers):
     )
 
 
-class MutationOutOutput(CanonicalModel):
-    billing_code: PaymentCode
+class MutationOutOutput(SamsatBill):
     amount: int = Field(ge=0, description="Mutation letter fee, rupiah: Rp150,000 (2/3-wheel) / Rp250,000 (4-wheel), PP 60/2016.")
     mutation_letter_number: str = Field(min_length=1, description="Number of the mutation letter for the destination Samsat.")
     destination_province: str = Field(pattern=r"^[0-9]{2}$")
     file_ready_estimate: date = Field(description="When the released file (berkas) can be collected for the destination.")
-    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
 class MutationInInput(VehiclePapers):
@@ -236,21 +237,16 @@ class MutationInInput(VehiclePapers):
     mutation_letter_number: str = Field(min_length=5, max_length=60, description="The origin Samsat's mutation letter number.")
 
 
-class MutationInBreakdown(CanonicalModel):
-    pkb: int = Field(ge=0, description="This year's PKB here, rupiah.")
-    swdkllj: int = Field(ge=0)
-    stnk_fee: int = Field(ge=0, description="New STNK: Rp100,000 / Rp200,000, PP 60/2016.")
-    plate_fee: int = Field(ge=0, description="New plates (TNKB): Rp60,000 / Rp100,000, PP 60/2016.")
+class MutationInBreakdown(NewPapersFees):
+    """The year's tax here, new papers and plates of this region, and the BPKB."""
+
     bpkb_fee: int = Field(ge=0, description="BPKB with the new registration: Rp225,000 / Rp375,000 [I: that the full BPKB tariff applies].")
 
 
-class MutationInOutput(CanonicalModel):
-    billing_code: PaymentCode
-    amount: int = Field(ge=0, description="Total to pay, rupiah.")
+class MutationInOutput(SamsatBill):
     breakdown: MutationInBreakdown
     new_plate: PlateNumber = Field(description="The vehicle's new registration number in this region.")
     stnk_number: str = Field(min_length=1, description="Serial of the new STNK.")
-    agency_reference: str = Field(min_length=1, description="Samsat's transaction number.")
 
 
 PAYLOADS: dict[str, ServicePayloads] = {
