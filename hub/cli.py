@@ -15,6 +15,7 @@ from adapters.sdk.discovery import load_agency
 from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.engine import is_sqlite
 from hub.db.migrate import upgrade
+from hub.features.audit.cli import audit_app
 from hub.features.deadletters.cli import dlq_app
 from hub.observability.logs import setup_logging
 from hub.observability.tracing import configure_tracing
@@ -30,6 +31,7 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
+app.add_typer(audit_app, name="audit")  # hub/features/audit/cli.py
 
 
 @catalogue_app.command("list")
