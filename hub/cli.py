@@ -17,6 +17,7 @@ from hub.db.engine import is_sqlite
 from hub.db.migrate import upgrade
 from hub.features.audit.cli import audit_app
 from hub.features.deadletters.cli import dlq_app
+from hub.features.privacy.cli import privacy_app
 from hub.observability.logs import setup_logging
 from hub.observability.tracing import configure_tracing
 from hub.runtime import processes
@@ -32,6 +33,7 @@ app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
 app.add_typer(audit_app, name="audit")  # hub/features/audit/cli.py
+app.add_typer(privacy_app, name="privacy")  # hub/features/privacy/cli.py
 
 
 @catalogue_app.command("list")

@@ -13,6 +13,7 @@ from hub.api import adapters as adapters_api
 from hub.api import callbacks, events, requests, webhooks
 from hub.api import catalogue as catalogue_api
 from hub.api import operator as operator_api
+from hub.api import privacy as privacy_api
 from hub.api.errors import install_error_handlers
 from hub.api.state import ApiState
 from hub.catalogue import Catalogue
@@ -54,6 +55,7 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
     app.include_router(events.router)
     app.include_router(adapters_api.router)
     app.include_router(operator_api.router)
+    app.include_router(privacy_api.router)
     mount_console(app, settings)
 
     @app.get("/healthz", tags=["ops"])

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 
 from hub.db.models import HistoryRecord
 from hub.features.audit.models import HEAD_ID, AuditEntry, AuditHead
+from hub.features.deadletters.models import DeadLetterAudit
 
 _PENDING = "mpp.audit.pending"
 
@@ -143,10 +144,23 @@ def append(connection: Connection, events: list[AuditEvent]) -> int:
     return int(seq)
 
 
+def _action_event(row: DeadLetterAudit) -> AuditEvent:
+    return AuditEvent(
+        kind=OPERATOR_ACTION,
+        actor=row.actor,
+        subject=f"dead_letter:{row.dead_letter_id}",
+        detail={"audit_id": row.id, "action": row.action, "result": row.result, "detail": row.detail},
+    )
+
+
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    written = sorted((obj for obj in session.new if isinstance(obj, HistoryRecord)), key=lambda row: row.id)
-    if written:
-        session.info.setdefault(_PENDING, []).extend(_history_event(row) for row in written)
+    """History rows and dead-letter actions join the chain by themselves, in the order written."""
+    history = sorted((obj for obj in session.new if isinstance(obj, HistoryRecord)), key=lambda row: row.id)
+    actions = sorted((obj for obj in session.new if isinstance(obj, DeadLetterAudit)), key=lambda row: row.id)
+    if history or actions:
+        pending = session.info.setdefault(_PENDING, [])
+        pending.extend(_history_event(row) for row in history)
+        pending.extend(_action_event(row) for row in actions)
 
 
 def _before_commit(session: Session) -> None:

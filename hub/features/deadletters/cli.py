@@ -17,8 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.config import get_settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.features.deadletters import service
-from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import STATUSES, DeadLetter, DeadLetterAudit
+from hub.features.privacy.masking import mask_nik_like, show_bytes, show_key
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay, resolve.", no_args_is_help=True)
 
