@@ -16,9 +16,7 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from typer.testing import CliRunner
 
-from hub.config import get_settings
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord
 from hub.features.audit import AuditEvent, record
@@ -27,6 +25,7 @@ from hub.features.audit.checkpoint import signing_key, write_checkpoint
 from hub.features.audit.cli import audit_app
 from hub.features.audit.models import AuditEntry
 from hub.features.privacy.settings import PrivacySettings
+from support.cli import invoke
 
 Sessions = async_sessionmaker[AsyncSession]
 
@@ -63,13 +62,7 @@ async def one_change(sessions: Sessions, case_id: uuid.UUID, n: int) -> None:
 
 
 async def audit_cli(database_url: str, keys: Path, *args: str) -> Any:
-    """`mpp-hub audit ...` against the test database (in a thread: it runs its own event loop)."""
-    get_settings.cache_clear()
-    env = {"MPP_DATABASE_URL": database_url, "MPP_PRIVACY__DEV_KEY_DIR": str(keys)}
-    try:
-        return await asyncio.to_thread(CliRunner().invoke, audit_app, list(args), env=env)
-    finally:
-        get_settings.cache_clear()
+    return await invoke(audit_app, {"MPP_DATABASE_URL": database_url, "MPP_PRIVACY__DEV_KEY_DIR": str(keys)}, *args)
 
 
 async def as_owner_bypassing_triggers(sessions: Sessions, *statements: str) -> None:

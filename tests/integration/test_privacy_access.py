@@ -9,7 +9,6 @@ so its command to Samsat is staged exactly as the router stages it."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import uuid
@@ -22,16 +21,16 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
-from typer.testing import CliRunner
 
 from hub.api.app import create_app
-from hub.config import Settings, get_settings
+from hub.config import Settings
 from hub.db.models import Case
 from hub.domain.cases import load_case
 from hub.domain.workflow import Trace, plan
 from hub.features.audit.models import AuditEntry
 from hub.features.deadletters.models import DeadLetter
 from hub.features.privacy.cli import privacy_app
+from support.cli import invoke
 
 PORTAL_KEY = "portal-key-1"
 OPERATOR_KEY = "operator-key-1"
@@ -208,12 +207,7 @@ async def test_the_trail_from_the_command_line_never_prints_the_nik(app: FastAPI
 
 
 async def cli(database_url: str, keys: Path, *args: str) -> Any:
-    get_settings.cache_clear()
-    env = {"MPP_DATABASE_URL": database_url, "MPP_PRIVACY__DEV_KEY_DIR": str(keys)}
-    try:
-        return await asyncio.to_thread(CliRunner().invoke, privacy_app, list(args), env=env)
-    finally:
-        get_settings.cache_clear()
+    return await invoke(privacy_app, {"MPP_DATABASE_URL": database_url, "MPP_PRIVACY__DEV_KEY_DIR": str(keys)}, *args)
 
 
 # ---------------------------------------------------------------------------
