@@ -28,6 +28,7 @@ from hub.db.models import Case
 from hub.domain.cases import load_case
 from hub.domain.workflow import Trace, plan
 from hub.features.audit.models import AuditEntry
+from hub.features.deadletters.cli import dlq_app
 from hub.features.deadletters.models import DeadLetter
 from hub.features.privacy.cli import privacy_app
 from support.cli import invoke
@@ -204,6 +205,15 @@ async def test_the_trail_from_the_command_line_never_prints_the_nik(app: FastAPI
     assert NIK not in result.output and NAME not in result.output
     assert "NIK 1375**********07: 1 case(s)" in result.output
     assert re.search(r"sent to samsat \(samsat.pkb_annual, step main\) at not yet published: applicant.name, applicant.nik", result.output)
+
+
+async def test_a_dead_letter_shown_on_the_command_line_is_masked_and_audited(app: FastAPI, database_url: str, keys: Path) -> None:
+    dead_letter_id = await dead_letter(app, await submit_and_route(app))
+    result = await invoke(dlq_app, {"MPP_DATABASE_URL": database_url}, "show", str(dead_letter_id))
+    assert result.exit_code == 0, result.output
+    assert personal(result.output) == [] and "1375**********07" in result.output
+    [read] = await entries(app, "data.read")
+    assert read.subject == f"dead_letter:{dead_letter_id}" and read.actor.startswith("cli") and read.detail == {"via": "cli"}
 
 
 async def cli(database_url: str, keys: Path, *args: str) -> Any:
