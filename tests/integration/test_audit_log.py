@@ -68,10 +68,12 @@ async def audit_cli(database_url: str, keys: Path, *args: str) -> Any:
 async def as_owner_bypassing_triggers(sessions: Sessions, *statements: str) -> None:
     """What a privileged attacker can do: switch the triggers off, change rows, switch them on."""
     async with sessions.begin() as session:
-        await session.execute(text("ALTER TABLE audit_log DISABLE TRIGGER USER"))
+        for table in ("audit_log", "history"):
+            await session.execute(text(f"ALTER TABLE {table} DISABLE TRIGGER USER"))
         for statement in statements:
             await session.execute(text(statement))
-        await session.execute(text("ALTER TABLE audit_log ENABLE TRIGGER USER"))
+        for table in ("audit_log", "history"):
+            await session.execute(text(f"ALTER TABLE {table} ENABLE TRIGGER USER"))
 
 
 @pytest.mark.parametrize(
@@ -97,8 +99,14 @@ async def test_two_concurrent_writers_keep_one_unbroken_chain(database_url: str,
     case_id = await new_case(sessions)
     other_engine = create_engine(database_url)
     other = create_sessionmaker(other_engine)
+    open_transactions = {id(sessions): asyncio.Semaphore(4), id(other): asyncio.Semaphore(4)}  # spare the shared server's connections
+
+    async def writer(pool: Sessions, n: int) -> None:
+        async with open_transactions[id(pool)]:
+            await one_change(pool, case_id, n)
+
     try:
-        await asyncio.gather(*(one_change(sessions if n % 2 else other, case_id, n) for n in range(60)))
+        await asyncio.gather(*(writer(sessions if n % 2 else other, n) for n in range(60)))
     finally:
         await other_engine.dispose()
     async with sessions() as session:
@@ -119,19 +127,23 @@ async def test_verify_names_a_changed_a_deleted_and_a_reordered_entry(database_u
 
     await as_owner_bypassing_triggers(
         sessions,
-        "UPDATE audit_log SET detail = '{\"n\": 99}' WHERE seq = 3",
+        'UPDATE audit_log SET detail = \'{"note": "nothing happened"}\' WHERE seq = 3',
         "DELETE FROM audit_log WHERE seq = 6",
         "UPDATE audit_log SET seq = -1 WHERE seq = 8",
         "UPDATE audit_log SET seq = 8 WHERE seq = 9",
         "UPDATE audit_log SET seq = 9 WHERE seq = -1",
+        "UPDATE history SET note = 'nothing happened' WHERE note = 'change 4'",
     )
     result = await audit_cli(database_url, tmp_path, "verify", "--checkpoint", str(tmp_path / "checkpoint.json"))
     assert result.exit_code == 1
     lines = result.output.splitlines()
-    assert lines[:4] == [
+    # Each transaction chains its recorded action, then its history row: change n is seq 2n+2 and 2n+3.
+    assert lines[:-1] == [
         "CHANGED    seq 3: entry seq 3 changed: its hash no longer matches",
+        "HISTORY    seq 3: history row 2 (chained at seq 3) changed",  # the copy no longer matches the row
         "DELETED    seq 6: entry seq 6 deleted: the chain jumps to seq 7",
         "REORDERED  seq 8: entry stored as seq 8 was written as seq 9: entries reordered",
         "REORDERED  seq 9: entry stored as seq 9 was written as seq 8: entries reordered",
+        "HISTORY    seq 11: history row 6 (chained at seq 11) changed",
     ]
     assert "TAMPERED" in lines[-1]

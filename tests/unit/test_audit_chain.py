@@ -21,7 +21,7 @@ from hub.db.migrate import upgrade
 from hub.db.models import Case, HistoryRecord
 from hub.features.audit import AuditEvent, record
 from hub.features.audit.chain import DATA_READ, hash_of
-from hub.features.audit.checkpoint import exported, imported, signing_key, trusted_keys, write_checkpoint
+from hub.features.audit.checkpoint import Checkpointer, exported, imported, signing_key, trusted_keys, write_checkpoint
 from hub.features.audit.models import AuditEntry, AuditHead
 from hub.features.audit.verify import Report, verify
 from hub.features.privacy.settings import PrivacySettings
@@ -74,7 +74,7 @@ async def check(sessions: Sessions, privacy: PrivacySettings) -> Report:
 async def tamper(sessions: Sessions, *statements: str) -> None:
     """What someone with the database file can do: drop the triggers, then change rows."""
     async with sessions.begin() as session:
-        for table in ("audit_log", "audit_checkpoints"):
+        for table in ("audit_log", "audit_checkpoints", "history"):
             for operation in ("update", "delete"):
                 await session.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_{operation}"))
         for statement in statements:
@@ -143,8 +143,8 @@ async def test_deleted_last_entries_show_against_the_head(sessions: Sessions, pr
     await write_entries(sessions, 5)
     await tamper(sessions, "DELETE FROM audit_log WHERE seq >= 4")
     report = await check(sessions, privacy)
-    assert kinds(report) == [("truncated", 4)]
-    assert "4..5 deleted" in report.problems[0].message
+    assert kinds(report) == [("history", 3), ("truncated", 4)]  # seq 5 was history row 3's copy
+    assert "4..5 deleted" in report.problems[1].message
 
 
 async def test_reordered_entries_are_named(sessions: Sessions, privacy: PrivacySettings) -> None:
@@ -209,9 +209,9 @@ async def test_a_forged_checkpoint_fails_its_signature_and_an_exported_one_still
     )
     async with sessions() as session:
         report = await verify(session, trusted_keys(privacy, key), [imported(document)])
-    assert kinds(report) == [("checkpoint", 2), ("truncated", 3)]
+    assert kinds(report) == [("checkpoint", 2), ("history", 2), ("truncated", 3)]  # seq 3 was history row 2's copy
     assert "invalid signature" in report.problems[0].message
-    assert "entry seq 3 is missing" in report.problems[1].message
+    assert "entry seq 3 is missing" in report.problems[2].message
 
 
 async def test_an_unknown_signing_key_is_reported(sessions: Sessions, privacy: PrivacySettings, tmp_path: Path) -> None:
@@ -220,3 +220,30 @@ async def test_an_unknown_signing_key_is_reported(sessions: Sessions, privacy: P
     report = await check(sessions, privacy)
     assert kinds(report) == [("checkpoint", 1)]
     assert "unknown key" in report.problems[0].message
+
+
+async def test_history_changed_deleted_or_added_behind_the_chain_is_named(sessions: Sessions, privacy: PrivacySettings) -> None:
+    """The chain keeps a copy of every history row: changing the row itself shows too."""
+    case_id = await write_entries(sessions, 6)  # history rows 1, 2, 3 at seq 1, 3, 5
+    await tamper(
+        sessions,
+        "UPDATE history SET note = 'nothing happened' WHERE id = 1",
+        "DELETE FROM history WHERE id = 2",
+        f"INSERT INTO history (case_id, from_status, to_status, note, at) VALUES ('{case_id.hex}', 'SUBMITTED', 'COMPLETED', 'forged', '2026-12-03 00:00:00')",
+    )
+    report = await check(sessions, privacy)
+    assert [p.message for p in report.problems] == [
+        "history row 1 (chained at seq 1) changed",
+        "history row 2 (chained at seq 3) deleted",
+        "history row 4 has no copy in the chain: added behind its back, or its entry deleted",
+    ]
+
+
+async def test_the_checkpoint_round_signs_only_when_the_chain_moved(sessions: Sessions, privacy: PrivacySettings) -> None:
+    checkpointer = Checkpointer(sessions, signing_key(privacy))
+    await write_entries(sessions, 2)
+    assert [await checkpointer.one_round(), await checkpointer.one_round()] == [1, 0]
+    await write_entries(sessions, 1)
+    assert await checkpointer.one_round() == 1
+    report = await check(sessions, privacy)
+    assert report.intact and report.checkpoints == 2

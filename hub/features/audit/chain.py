@@ -100,20 +100,19 @@ def hash_of(entry: AuditEntry, *, seq: int | None = None) -> str:
     )
 
 
+def history_detail(row: HistoryRecord) -> dict[str, Any]:
+    """What the chain keeps of a history row (and what the verifier compares it with)."""
+    return {
+        "step_id": str(row.step_id) if row.step_id else None,
+        "from": row.from_status,
+        "to": row.to_status,
+        "note": row.note,
+        "message_id": str(row.message_id) if row.message_id else None,
+    }
+
+
 def _history_event(row: HistoryRecord) -> AuditEvent:
-    return AuditEvent(
-        kind=CASE_HISTORY,
-        actor="hub",
-        case_id=row.case_id,
-        subject=f"history:{row.id}",
-        detail={
-            "step_id": str(row.step_id) if row.step_id else None,
-            "from": row.from_status,
-            "to": row.to_status,
-            "note": row.note,
-            "message_id": str(row.message_id) if row.message_id else None,
-        },
-    )
+    return AuditEvent(kind=CASE_HISTORY, actor="hub", case_id=row.case_id, subject=f"history:{row.id}", detail=history_detail(row))
 
 
 def append(connection: Connection, events: list[AuditEvent]) -> int:

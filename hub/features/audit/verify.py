@@ -12,14 +12,15 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import select
+from sqlalchemy import String, cast, exists, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.features.audit.chain import hash_of
+from hub.db.models import HistoryRecord
+from hub.features.audit.chain import CASE_HISTORY, hash_of, history_detail
 from hub.features.audit.checkpoint import signature_valid
 from hub.features.audit.models import GENESIS, HEAD_ID, AuditCheckpoint, AuditEntry, AuditHead
 
-ProblemKind = Literal["changed", "deleted", "reordered", "relinked", "truncated", "checkpoint"]
+ProblemKind = Literal["changed", "deleted", "reordered", "relinked", "truncated", "checkpoint", "history"]
 PAGE = 5000
 
 
@@ -113,8 +114,45 @@ async def verify(
     for checkpoint, trusted in checkpoints:
         _check_checkpoint(report, checkpoint, trusted, walk.at_checkpoints)
     report.checkpoints = len(checkpoints)
+    await _check_history(session, report)
     report.problems.sort(key=lambda problem: problem.seq)
     return report
+
+
+async def _check_history(session: AsyncSession, report: Report) -> None:
+    """Case history against its copies in the chain: a history row changed, deleted or
+    added behind the triggers' back shows here (rows from before the chain existed have no copy)."""
+    first: int | None = None
+    after = 0
+    while True:
+        page = list(
+            await session.scalars(
+                select(AuditEntry).where(AuditEntry.kind == CASE_HISTORY, AuditEntry.seq > after).order_by(AuditEntry.seq).limit(PAGE)
+            )
+        )
+        copies = {int((entry.subject or "history:0").removeprefix("history:")): entry for entry in page}
+        rows = {row.id: row for row in await session.scalars(select(HistoryRecord).where(HistoryRecord.id.in_(copies)))}
+        for history_id, entry in copies.items():
+            first = history_id if first is None else min(first, history_id)
+            row = rows.get(history_id)
+            if row is None:
+                report.problems.append(Problem("history", entry.seq, f"history row {history_id} (chained at seq {entry.seq}) deleted"))
+            elif history_detail(row) != entry.detail:
+                report.problems.append(Problem("history", entry.seq, f"history row {history_id} (chained at seq {entry.seq}) changed"))
+        if len(page) < PAGE:
+            break
+        after = page[-1].seq
+    if first is None:
+        return
+    chained = exists().where(AuditEntry.subject == literal("history:").concat(cast(HistoryRecord.id, String)))
+    for history_id in await session.scalars(select(HistoryRecord.id).where(HistoryRecord.id > first, ~chained).order_by(HistoryRecord.id)):
+        report.problems.append(
+            Problem(
+                "history",
+                report.last_seq,
+                f"history row {history_id} has no copy in the chain: added behind its back, or its entry deleted",
+            )
+        )
 
 
 def _check_head(report: Report, head: AuditHead | None, last: AuditEntry | None) -> None:
