@@ -1,12 +1,9 @@
 """Operator access to cases, and the data subject's trail for the DPO.
 
 A case is shown masked and the read audited; ``reveal`` shows it unmasked for a stated
-reason, audited as a reveal. The trail (UU PDP art. 32) is for operators with the DPO
-role only; the NIK travels in the request body, never in a URL (URLs end up in logs).
-
-Roles: this branch has no operator roles in the database yet, so the DPO role is
-``Settings.privacy.dpo_operators`` (operator names), checked in ``dpo`` below on top
-of the one ``operator_for_key``; with database roles, ``dpo`` asks for the role there.
+reason, audited as a reveal (roles with the ``reveal`` right; a viewer sees masks only).
+The trail (UU PDP art. 32) is for operators with the ``dpo`` role only; the NIK travels
+in the request body, never in a URL (URLs end up in logs).
 """
 
 from __future__ import annotations
@@ -19,8 +16,8 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.api.auth import Operator
-from hub.api.errors import ApiError, Problem
+from hub.api.auth import Operator, OperatorMayReveal, OperatorMayTrail
+from hub.api.errors import ApiError, problem_responses
 from hub.api.state import ApiState, api_state
 from hub.db.models import Step
 from hub.features.privacy import access
@@ -31,19 +28,7 @@ from schemas.identifiers import Nik
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
 State = Annotated[ApiState, Depends(api_state)]
-_ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 422)
-}
-
-
-def dpo(who: Operator, state: State) -> str:
-    """An operator holding the DPO role (``MPP_PRIVACY__DPO_OPERATORS``); anyone else gets 403."""
-    if who not in state.settings.privacy.dpo_operators:
-        raise ApiError(403, "forbidden", "Data protection officers only", detail="The trail needs the DPO role.")
-    return who
-
-
-Dpo = Annotated[str, Depends(dpo)]
+_ERRORS = problem_responses(401, 403, 404, 413, 422, 429)
 
 
 class StepView(BaseModel):
@@ -114,7 +99,7 @@ async def show_case(case_id: uuid.UUID, who: Operator, state: State) -> CaseView
 
 
 @router.post("/cases/{case_id}/reveal", response_model=CaseView, responses=_ERRORS)
-async def reveal_case(case_id: uuid.UUID, body: RevealRequest, who: Operator, state: State) -> CaseView:
+async def reveal_case(case_id: uuid.UUID, body: RevealRequest, who: OperatorMayReveal, state: State) -> CaseView:
     """The case unmasked: needs a reason, recorded in the audit log as a reveal."""
     return await _case(state, case_id, who, reason=body.reason)
 
@@ -142,7 +127,7 @@ async def _case(state: ApiState, case_id: uuid.UUID, who: str, *, reason: str | 
 
 
 @router.post("/privacy/trail", response_model=TrailView, responses=_ERRORS)
-async def subject_trail(body: TrailRequest, who: Dpo, state: State) -> TrailView:
+async def subject_trail(body: TrailRequest, who: OperatorMayTrail, state: State) -> TrailView:
     """The processing record of one data subject, by NIK: cases, disclosures to agencies, reads and reveals."""
     async with state.sessions.begin() as session:
         found = await trail(session, state.settings.privacy, body.nik, actor=who, via="api")

@@ -18,7 +18,19 @@ from hub.console.i18n import LANGUAGE_COOKIE, MESSAGES
 from hub.console.lag import AgencyLag
 from hub.console.session import COOKIE, ConsoleSession
 from hub.console.timeline import case_view
-from hub.console.web import PREFIX, CheckedSession, Console, CsrfRefused, Hub, Session, redirect, render, same_origin, secure_cookies
+from hub.console.web import (
+    PREFIX,
+    CheckedSession,
+    Console,
+    CsrfRefused,
+    Hub,
+    MayReveal,
+    Session,
+    redirect,
+    render,
+    same_origin,
+    secure_cookies,
+)
 from hub.features.adapter_status import list_statuses
 from hub.features.privacy import access
 from schemas.lifecycle import Status
@@ -49,7 +61,7 @@ async def login(request: Request, console: Console, hub: Hub, key: Annotated[str
     operator = await operator_for_key(hub, key.strip())
     if operator is None:
         return render(request, console, "login.html", None, status_code=401, signed_out=False, refused=True)
-    token, _ = console.signer.issue(operator)
+    token, _ = console.signer.issue(operator.name, operator.roles)
     response = redirect(f"{PREFIX}/flow")
     response.set_cookie(
         COOKIE,
@@ -186,7 +198,7 @@ async def reveal_case(
     request: Request,
     console: Console,
     hub: Hub,
-    session: CheckedSession,
+    session: MayReveal,
     case_id: uuid.UUID,
     reason: Annotated[str, Form(max_length=500)] = "",
 ) -> HTMLResponse:

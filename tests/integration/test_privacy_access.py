@@ -30,12 +30,12 @@ from hub.domain.workflow import Trace, plan
 from hub.features.audit.models import AuditEntry
 from hub.features.deadletters.cli import dlq_app
 from hub.features.deadletters.models import DeadLetter
+from hub.features.principals import service as principals
 from hub.features.privacy.cli import privacy_app
 from support.cli import invoke
 
 PORTAL_KEY = "portal-key-1"
 OPERATOR_KEY = "operator-key-1"
-DPO_KEY = "dpo-key-1"
 NIK = "1375015203900007"
 OTHER_NIK = "3171015203900011"
 NAME = "Siti Rahmawati"
@@ -53,13 +53,19 @@ async def app(database_url: str, keys: Path) -> AsyncIterator[FastAPI]:
     settings = Settings.model_validate(
         {
             "database_url": database_url,
-            "api": {"clients": {PORTAL_KEY: "portal"}, "operator_keys": {OPERATOR_KEY: "ayu", DPO_KEY: "dewi"}},
-            "privacy": {"dpo_operators": ["dewi"], "dev_key_dir": str(keys)},
+            "api": {"clients": {PORTAL_KEY: "portal"}, "operator_keys": {OPERATOR_KEY: "ayu"}},
+            "privacy": {"dev_key_dir": str(keys)},
         }
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield app
+
+
+async def operator_with(app: FastAPI, name: str, role: str) -> str:
+    """The key of a new operator principal holding ``role`` (a configured key is an admin)."""
+    issued = await principals.create(app.state.hub.sessions, kind="operator", name=name, actor="test:admin", roles=[role])
+    return issued.key
 
 
 def client(app: FastAPI, key: str | None = None) -> httpx.AsyncClient:
@@ -155,6 +161,29 @@ async def test_a_reveal_needs_a_reason_and_is_audited_with_it(app: FastAPI) -> N
     ]
 
 
+async def test_a_viewer_sees_masks_only_and_may_not_reveal(app: FastAPI) -> None:
+    case_id = await submit_and_route(app)
+    dead_letter_id = await dead_letter(app, case_id)
+    reason = {"reason": "ticket 4713: just curious about it"}
+    async with client(app, await operator_with(app, "budi", "viewer")) as viewer:
+        masked = await viewer.get(f"/v1/operator/cases/{case_id}")
+        refused = [
+            await viewer.post(f"/v1/operator/cases/{case_id}/reveal", json=reason),
+            await viewer.post(f"/v1/operator/dead-letters/{dead_letter_id}/reveal", json=reason),
+        ]
+    assert masked.status_code == 200 and personal(masked.text) == []
+    assert [(r.status_code, r.json()["code"]) for r in refused] == [(403, "role_forbidden")] * 2
+    assert personal("".join(r.text for r in refused)) == []
+    assert await entries(app, "data.reveal") == []
+    async with client(app) as browser:
+        signed_in = await browser.post("/console/login", data={"key": await operator_with(app, "citra", "viewer")})
+        page = await browser.get(f"/console/cases/{case_id}", headers=HTML)
+        shown = await browser.post(f"/console/cases/{case_id}/reveal", data={**reason, "csrf_token": csrf(page)})
+    assert signed_in.status_code == 303 and page.status_code == 200
+    assert shown.status_code == 403 and personal(shown.text) == []
+    assert await entries(app, "data.reveal") == []
+
+
 async def test_an_operator_reads_a_case_masked_and_the_read_is_audited(app: FastAPI) -> None:
     case_id = await submit_and_route(app)
     async with client(app, OPERATOR_KEY) as operator:
@@ -173,10 +202,10 @@ async def test_the_dpo_gets_the_subjects_processing_record_by_nik(app: FastAPI) 
     async with client(app, OPERATOR_KEY) as operator:
         await operator.get(f"/v1/operator/cases/{case_id}")
         await operator.post(f"/v1/operator/cases/{case_id}/reveal", json={"reason": "citizen at the counter, ticket 4712"})
-        refused = await operator.post("/v1/operator/privacy/trail", json={"nik": NIK})
-    async with client(app, DPO_KEY) as dpo:
+        refused = await operator.post("/v1/operator/privacy/trail", json={"nik": NIK})  # an admin is not the DPO
+    async with client(app, await operator_with(app, "dewi", "dpo")) as dpo:
         response = await dpo.post("/v1/operator/privacy/trail", json={"nik": "13.75.01 520390 0007"})
-    assert refused.status_code == 403
+    assert (refused.status_code, refused.json()["code"]) == (403, "role_forbidden")
     assert response.status_code == 200, response.text
     record = response.json()
     assert record["nik"] == "1375**********07" and NIK not in response.text and NAME not in response.text

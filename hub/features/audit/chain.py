@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session, UOWTransaction
 from hub.db.models import HistoryRecord
 from hub.features.audit.models import HEAD_ID, AuditEntry, AuditHead
 from hub.features.deadletters.models import DeadLetterAudit
+from hub.features.principals.models import PrincipalAudit
 
 _PENDING = "mpp.audit.pending"
 
@@ -101,14 +102,18 @@ def hash_of(entry: AuditEntry, *, seq: int | None = None) -> str:
 
 
 def history_detail(row: HistoryRecord) -> dict[str, Any]:
-    """What the chain keeps of a history row (and what the verifier compares it with)."""
-    return {
+    """What the chain keeps of a history row (and what the verifier compares it with);
+    the counter officer only when there is one, so entries chained before it still match."""
+    detail: dict[str, Any] = {
         "step_id": str(row.step_id) if row.step_id else None,
         "from": row.from_status,
         "to": row.to_status,
         "note": row.note,
         "message_id": str(row.message_id) if row.message_id else None,
     }
+    if row.officer:
+        detail["officer"] = row.officer
+    return detail
 
 
 def _history_event(row: HistoryRecord) -> AuditEvent:
@@ -152,14 +157,27 @@ def _action_event(row: DeadLetterAudit) -> AuditEvent:
     )
 
 
+def _principal_event(row: PrincipalAudit) -> AuditEvent:
+    """A key created, rotated or revoked; the detail names key ids and rights, never a key."""
+    return AuditEvent(
+        kind=OPERATOR_ACTION,
+        actor=row.actor,
+        subject=f"principal:{row.kind}:{row.name}",
+        detail={"principal_audit_id": row.id, "action": row.action, "detail": row.detail},
+    )
+
+
 def _after_flush(session: Session, _flush: UOWTransaction) -> None:
-    """History rows and dead-letter actions join the chain by themselves, in the order written."""
+    """History rows, dead-letter actions and changes of principals join the chain by
+    themselves, in the order written."""
     history = sorted((obj for obj in session.new if isinstance(obj, HistoryRecord)), key=lambda row: row.id)
     actions = sorted((obj for obj in session.new if isinstance(obj, DeadLetterAudit)), key=lambda row: row.id)
-    if history or actions:
+    principals = sorted((obj for obj in session.new if isinstance(obj, PrincipalAudit)), key=lambda row: row.id)
+    if history or actions or principals:
         pending = session.info.setdefault(_PENDING, [])
         pending.extend(_history_event(row) for row in history)
         pending.extend(_action_event(row) for row in actions)
+        pending.extend(_principal_event(row) for row in principals)
 
 
 def _before_commit(session: Session) -> None:

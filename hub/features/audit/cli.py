@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.config import get_settings
 from hub.features.audit.checkpoint import exported, imported, latest, signing_key, trusted_keys, write_checkpoint
 from hub.features.audit.verify import Report, verify
-from hub.features.deadletters.cli import _with_sessions
+from hub.features.cli_support import with_sessions
 
 audit_app = typer.Typer(help="The tamper-evident audit log: verify it, export signed checkpoints.", no_args_is_help=True)
 
@@ -33,7 +33,7 @@ def audit_verify(
         async with sessions() as session:
             return await verify(session, keys, extra)
 
-    report = _with_sessions(work)
+    report = with_sessions(work)
     for problem in report.problems:
         typer.echo(f"{problem.kind.upper():10} seq {problem.seq}: {problem.message}")
     verdict = "intact" if report.intact else f"TAMPERED ({len(report.problems)} problems)"
@@ -57,7 +57,7 @@ def audit_export_checkpoint(
         assert written is not None  # write_checkpoint returns None only when one exists
         return exported(written, key)
 
-    text = json.dumps(_with_sessions(work), indent=2)
+    text = json.dumps(with_sessions(work), indent=2)
     if output is None:
         typer.echo(text)
     else:

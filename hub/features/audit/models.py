@@ -1,5 +1,5 @@
 """The audit chain's tables. ``audit_log`` and ``audit_checkpoints`` refuse UPDATE,
-DELETE and TRUNCATE by trigger (migration 0008); ``audit_head`` is the one row that
+DELETE and TRUNCATE by trigger (migration 0010); ``audit_head`` is the one row that
 serialises appends: every writer locks it, takes the next sequence numbers and moves it."""
 
 from __future__ import annotations

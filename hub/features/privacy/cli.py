@@ -14,7 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.config import get_settings
 from hub.db.models import Case
-from hub.features.deadletters.cli import _actor, _with_sessions
+from hub.features.cli_support import actor as cli_actor
+from hub.features.cli_support import with_sessions
 from hub.features.privacy.blind_index import nik_index
 from hub.features.privacy.trail import Trail, trail
 
@@ -29,13 +30,13 @@ def privacy_trail(
     """The processing record of one NIK: cases, which agencies got which fields when, who read or revealed them."""
     subject = nik if nik is not None else typer.prompt("NIK", hide_input=True)
     settings = get_settings().privacy
-    actor = _actor()
+    actor = cli_actor()
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> Trail:
         async with sessions.begin() as session:
             return await trail(session, settings, subject, actor=actor, via="cli")
 
-    found = _with_sessions(work)
+    found = with_sessions(work)
     if as_json:
         typer.echo(json.dumps(asdict(found), default=str, indent=2))
         return
@@ -64,4 +65,4 @@ def privacy_reindex() -> None:
                     case.nik_index = nik_index(settings, applicant_nik)
             return len(cases)
 
-    typer.echo(f"{_with_sessions(work)} case(s) indexed")
+    typer.echo(f"{with_sessions(work)} case(s) indexed")

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field, SecretStr
 
 
 class PrivacySettings(BaseModel):
-    """The audit chain's signing key, the NIK blind index key and who is the DPO."""
+    """The audit chain's signing key and the NIK blind index key."""
 
     # Ed25519 private key of the audit checkpoints: base64 of the 32 raw bytes, or a key file (raw or PEM).
     audit_signing_key: SecretStr | None = None
@@ -22,6 +22,4 @@ class PrivacySettings(BaseModel):
     # HMAC-SHA256 key of the NIK blind index (cases.nik_index): base64 of >= 32 bytes, or a key file.
     nik_index_key: SecretStr | None = None
     nik_index_key_file: Path | None = None
-    # Operators (names from MPP_API__OPERATOR_KEYS) with the data protection officer's role.
-    dpo_operators: list[str] = Field(default_factory=list)
     dev_key_dir: Path = Path("var")

@@ -2,16 +2,16 @@
 own key, for the data subject's trail (UU PDP art. 32); `mpp-hub privacy reindex` fills
 it for cases submitted before (the key is not available to a migration)
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0011
+Revises: 0010
 """
 from __future__ import annotations
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

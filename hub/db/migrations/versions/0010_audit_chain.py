@@ -1,8 +1,8 @@
 """audit chain: the append-only hash chain (audit_log), its head and signed checkpoints;
 UPDATE, DELETE and TRUNCATE of the chain and of case history refused by trigger
 
-Revision ID: 0008
-Revises: 0007
+Revision ID: 0010
+Revises: 0009
 """
 
 from __future__ import annotations
@@ -12,8 +12,8 @@ from alembic import op
 
 from hub.db.models import UtcDateTime
 
-revision = "0008"
-down_revision = "0007"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
