@@ -16,8 +16,10 @@ from adapters.sdk.discovery import load_agency
 from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.engine import is_sqlite
 from hub.db.migrate import upgrade
+from hub.features.audit.cli import audit_app
 from hub.features.deadletters.cli import dlq_app
 from hub.features.principals.cli import principals_app
+from hub.features.privacy.cli import privacy_app
 from hub.observability.logs import setup_logging
 from hub.observability.tracing import configure_tracing
 from hub.production import ProductionRefused, ensure_production_ready
@@ -33,6 +35,8 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
+app.add_typer(audit_app, name="audit")  # hub/features/audit/cli.py
+app.add_typer(privacy_app, name="privacy")  # hub/features/privacy/cli.py
 app.add_typer(principals_app, name="principals")  # defined in hub/features/principals/cli.py
 
 

@@ -20,6 +20,7 @@ from adapters.sdk import discovery
 from adapters.sdk.plugin import AgencyPlugin, AgencySettingsInvalid
 from adapters.sdk.settings import BackendSettings
 from hub.catalogue import Catalogue
+from hub.features.privacy.settings import PrivacySettings
 from messaging.settings import KafkaSettings
 from schemas.calendar import DEFAULT_TIMEZONE, DEFAULT_WEEKEND
 
@@ -123,6 +124,7 @@ class Settings(BaseSettings):
     dlq: DeadLetterSettings = Field(default_factory=DeadLetterSettings)
     webhooks: WebhookSettings = Field(default_factory=WebhookSettings)
     sla: SlaSettings = Field(default_factory=SlaSettings)
+    privacy: PrivacySettings = Field(default_factory=PrivacySettings)
 
     # Loopback port of each agency's simulator (`mpp-hub dev`, `mpp-hub simulator`): each
     # plug-in's default unless set here, e.g. MPP_SIMULATOR_PORTS='{"samsat": 9101}'.

@@ -14,6 +14,7 @@ from hub.api import callbacks, events, requests, webhooks
 from hub.api import catalogue as catalogue_api
 from hub.api import operator as operator_api
 from hub.api import principals as principals_api
+from hub.api import privacy as privacy_api
 from hub.api.errors import install_error_handlers, problem_responses
 from hub.api.headers import SecurityHeaders
 from hub.api.limits import BodySizeLimit, refuse_control_characters
@@ -68,6 +69,7 @@ def create_app(settings: Settings, catalogue: Catalogue | None = None, sessions:
     app.include_router(events.router)
     app.include_router(adapters_api.router)
     app.include_router(operator_api.router)
+    app.include_router(privacy_api.router)
     mount_console(app, settings)
     app.include_router(principals_api.router)
 

@@ -14,14 +14,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from hub.api.auth import Operator, OperatorMayReplay, OperatorMayResolve
+from hub.api.auth import Operator, OperatorMayReplay, OperatorMayResolve, OperatorMayReveal
 from hub.api.errors import ApiError, FieldError, problem_responses
 from hub.api.limits import MAX_INT_COLUMN
 from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
 from hub.features.deadletters import service
-from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
+from hub.features.privacy import access
+from hub.features.privacy.masking import mask_nik_like, show_bytes, show_key
 
 router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
@@ -57,7 +58,7 @@ class HeaderView(BaseModel):
 
 class ValueView(BaseModel):
     encoding: Literal["json", "base64", "none"] = Field(
-        description="json: UTF-8 JSON text with NIK-like numbers masked; base64: anything else."
+        description="json: UTF-8 JSON text with personal data masked (unless revealed); base64: anything else."
     )
     text: str | None
 
@@ -150,7 +151,7 @@ _DEAD_LETTER_LINKS = links(
 
 @router.get("/dead-letters", response_model=DeadLetterPage, responses=_ERRORS | _DEAD_LETTER_LINKS)
 async def list_dead_letters(
-    _: Operator,
+    who: Operator,
     state: State,
     where: Selection,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
@@ -171,8 +172,9 @@ async def list_dead_letters(
                 ],
             )
         after = int(cursor)
-    async with state.sessions() as session:
+    async with state.sessions.begin() as session:
         page = await service.list_dead_letters(session, where, limit=limit, cursor=after)
+        access.listed(session, "dead_letters", [r.id for r in page.items], actor=who, via="api")
     return DeadLetterPage(
         items=[DeadLetterSummary.model_validate(_summary(r)) for r in page.items],
         next_cursor=str(page.next_cursor) if page.next_cursor is not None else None,
@@ -192,14 +194,32 @@ async def replay_dead_letters(
 
 
 @router.get("/dead-letters/{dead_letter_id}", response_model=DeadLetterDetail, responses=_ERRORS)
-async def show_dead_letter(dead_letter_id: DeadLetterId, _: Operator, state: State) -> DeadLetterDetail:
-    """One dead letter with its headers, error and value (NIK-like numbers masked)."""
-    async with state.sessions() as session:
+async def show_dead_letter(dead_letter_id: DeadLetterId, who: Operator, state: State) -> DeadLetterDetail:
+    """One dead letter with its headers, error and value, personal data masked; the read is audited."""
+    return await _detail(state, dead_letter_id, who, reason=None)
+
+
+class RevealRequest(BaseModel):
+    reason: str = Field(
+        min_length=access.REASON_MIN_LENGTH, max_length=access.REASON_MAX_LENGTH, description="Why the unmasked value is needed; audited."
+    )
+
+
+@router.post("/dead-letters/{dead_letter_id}/reveal", response_model=DeadLetterDetail, responses=_ERRORS)
+async def reveal_dead_letter(dead_letter_id: DeadLetterId, body: RevealRequest, who: OperatorMayReveal, state: State) -> DeadLetterDetail:
+    """The dead letter's value unmasked: needs a reason, recorded in the audit log as a reveal."""
+    return await _detail(state, dead_letter_id, who, reason=body.reason)
+
+
+async def _detail(state: ApiState, dead_letter_id: int, who: str, *, reason: str | None) -> DeadLetterDetail:
+    async with state.sessions.begin() as session:
         try:
-            row = await service.get_dead_letter(session, dead_letter_id)
+            row = await access.read_dead_letter(session, dead_letter_id, actor=who, via="api", reason=reason)
         except service.DeadLetterNotFound:
             raise _not_found(dead_letter_id) from None
-    shown = show_bytes(row.value)
+        except access.ReasonRequired as exc:
+            raise ApiError(422, "reason_required", "A reveal needs a reason", detail=str(exc)) from None
+    shown = show_bytes(row.value, reveal=reason is not None)
     return DeadLetterDetail.model_validate(
         {
             **_summary(row),

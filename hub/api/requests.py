@@ -24,6 +24,7 @@ from hub.domain.cases import load_case, transition
 from hub.domain.inputs import check_composite_request
 from hub.domain.outbox import enqueue
 from hub.domain.workflow import Trace, current_steps
+from hub.features.privacy.blind_index import nik_index
 from messaging import tracing as log_context
 from messaging.tracing import current_traceparent, trace_id_of
 from schemas import topics
@@ -120,6 +121,7 @@ async def submit_request(
                 applicant=applicant,
                 data=data,
                 outputs={},
+                nik_index=nik_index(state.settings.privacy, body.applicant.nik),
                 officer=officer,
             )
             session.add(case)

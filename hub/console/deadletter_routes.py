@@ -14,10 +14,12 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from hub.console.web import PREFIX, Console, Hub, MayReplay, MayResolve, Session, redirect, render
+from hub.console.session import ConsoleSession
+from hub.console.web import PREFIX, Console, Hub, MayReplay, MayResolve, MayReveal, Session, redirect, render
 from hub.features.deadletters import service
-from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import STATUSES
+from hub.features.privacy import access
+from hub.features.privacy.masking import mask_nik_like, show_bytes, show_key
 
 router = APIRouter(prefix=f"{PREFIX}/dead-letters", include_in_schema=False)
 
@@ -58,8 +60,9 @@ async def list_page(
     fields: Annotated[FilterFields, Query()],
 ) -> HTMLResponse:
     where = fields.where()
-    async with hub.sessions() as db:
+    async with hub.sessions.begin() as db:
         page = await service.list_dead_letters(db, where, limit=200)
+        access.listed(db, "dead_letters", [row.id for row in page.items], actor=session.operator, via="console")
     pending = len(await service.matching_ids(hub.sessions, where.for_bulk_replay()))
     return render(
         request,
@@ -76,25 +79,52 @@ async def list_page(
 
 @router.get("/{dead_letter_id}", response_class=HTMLResponse)
 async def detail_page(request: Request, console: Console, hub: Hub, session: Session, dead_letter_id: int) -> HTMLResponse:
-    async with hub.sessions() as db:
-        try:
-            row = await service.get_dead_letter(db, dead_letter_id)
+    """One dead letter, masked; the read is audited."""
+    return await _detail(request, console, hub, session, dead_letter_id, reason=None)
+
+
+@router.post("/{dead_letter_id}/reveal", response_class=HTMLResponse)
+async def reveal_page(
+    request: Request,
+    console: Console,
+    hub: Hub,
+    session: MayReveal,
+    dead_letter_id: int,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    """The dead letter's value unmasked, for a stated reason, audited as a reveal."""
+    return await _detail(request, console, hub, session, dead_letter_id, reason=reason)
+
+
+async def _detail(
+    request: Request, console: Console, hub: Hub, session: ConsoleSession, dead_letter_id: int, *, reason: str | None
+) -> HTMLResponse:
+    refused = False
+    try:
+        async with hub.sessions.begin() as db:
+            try:
+                row = await access.read_dead_letter(db, dead_letter_id, actor=session.operator, via="console", reason=reason)
+            except access.ReasonRequired:
+                refused, reason = True, None
+                row = await access.read_dead_letter(db, dead_letter_id, actor=session.operator, via="console")
             audit = await service.audit_trail(db, dead_letter_id)
-        except service.DeadLetterNotFound:
-            return render(request, console, "missing.html", session, status_code=404, what=f"#{dead_letter_id}")
-    shown = show_bytes(row.value)
+    except service.DeadLetterNotFound:
+        return render(request, console, "missing.html", session, status_code=404, what=f"#{dead_letter_id}")
     return render(
         request,
         console,
         "deadletter.html",
         session,
+        status_code=400 if refused else 200,
         row=row,
         key=show_key(row.key),
         headers=[(name, mask_nik_like(value)) for name, value in row.headers],
-        value=shown,
+        value=show_bytes(row.value, reveal=reason is not None),
         error_message=mask_nik_like(row.error_message),
         audit=audit,
         refusal=request.query_params.get("refused"),
+        revealed=reason is not None,
+        reason_refused=refused,
     )
 
 

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Select, String, cast, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.console.masking import applicant_label
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
 from hub.features.adapter_status import InstanceView
+from hub.features.privacy.masking import applicant_label
 from schemas import topics
 from schemas.lifecycle import TERMINAL, Status
 

@@ -16,10 +16,23 @@ from hub.api.auth import operator_for_key
 from hub.console import queries
 from hub.console.i18n import LANGUAGE_COOKIE, MESSAGES
 from hub.console.lag import AgencyLag
-from hub.console.session import COOKIE
+from hub.console.session import COOKIE, ConsoleSession
 from hub.console.timeline import case_view
-from hub.console.web import PREFIX, CheckedSession, Console, CsrfRefused, Hub, Session, redirect, render, same_origin, secure_cookies
+from hub.console.web import (
+    PREFIX,
+    CheckedSession,
+    Console,
+    CsrfRefused,
+    Hub,
+    MayReveal,
+    Session,
+    redirect,
+    render,
+    same_origin,
+    secure_cookies,
+)
 from hub.features.adapter_status import list_statuses
+from hub.features.privacy import access
 from schemas.lifecycle import Status
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
@@ -157,8 +170,9 @@ async def cases_page(
         created_to=_when(created_to),
         sla_breached=sla_breached,
     )
-    async with hub.sessions() as db:
+    async with hub.sessions.begin() as db:
         rows = await queries.search_cases(db, query)
+        access.listed(db, "cases", [row.id for row in rows], actor=session.operator, via="console")
     return render(
         request,
         console,
@@ -175,11 +189,38 @@ async def cases_page(
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 async def case_page(request: Request, console: Console, hub: Hub, session: Session, case_id: uuid.UUID) -> HTMLResponse:
-    async with hub.sessions() as db:
-        view = await case_view(db, case_id)
+    """The case, masked; the read is audited."""
+    return await _case(request, console, hub, session, case_id, reason=None)
+
+
+@router.post("/cases/{case_id}/reveal", response_class=HTMLResponse)
+async def reveal_case(
+    request: Request,
+    console: Console,
+    hub: Hub,
+    session: MayReveal,
+    case_id: uuid.UUID,
+    reason: Annotated[str, Form(max_length=500)] = "",
+) -> HTMLResponse:
+    """The case unmasked, for a stated reason, audited as a reveal."""
+    return await _case(request, console, hub, session, case_id, reason=reason)
+
+
+async def _case(
+    request: Request, console: Console, hub: Hub, session: ConsoleSession, case_id: uuid.UUID, *, reason: str | None
+) -> HTMLResponse:
+    try:
+        async with hub.sessions.begin() as db:
+            found = await access.read_case(db, case_id, actor=session.operator, via="console", reason=reason)
+            view = await case_view(db, case_id, reveal=reason is not None) if found else None
+    except access.ReasonRequired:
+        async with hub.sessions.begin() as db:
+            await access.read_case(db, case_id, actor=session.operator, via="console")
+            view = await case_view(db, case_id)
+        return render(request, console, "case.html", session, status_code=400, case=view, revealed=False, reason_refused=True)
     if view is None:
         return render(request, console, "missing.html", session, status_code=404, what=str(case_id))
-    return render(request, console, "case.html", session, case=view)
+    return render(request, console, "case.html", session, case=view, revealed=reason is not None, reason_refused=False)
 
 
 @router.get("/adapters", response_class=HTMLResponse)

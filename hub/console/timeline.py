@@ -15,9 +15,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.console.masking import applicant_label, mask_fields
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
-from hub.features.deadletters.masking import mask_nik_like
+from hub.features.privacy.masking import applicant_label, mask_fields, mask_nik_like
 from messaging.tracing import trace_id_of
 from schemas import topics
 from schemas.envelope import Headers
@@ -124,7 +123,8 @@ def step_graph(steps: list[Step]) -> list[StepNode]:
     return nodes
 
 
-async def case_view(session: AsyncSession, case_id: uuid.UUID) -> CaseView | None:
+async def case_view(session: AsyncSession, case_id: uuid.UUID, *, reveal: bool = False) -> CaseView | None:
+    """The case's page, masked; ``reveal`` (audited by the caller) shows the applicant and data whole."""
     case = await session.get(Case, case_id)
     if case is None:
         return None
@@ -143,8 +143,8 @@ async def case_view(session: AsyncSession, case_id: uuid.UUID) -> CaseView | Non
         service=case.service,
         kind=case.kind,
         status=case.status,
-        applicant=applicant_label(case.applicant),
-        data=mask_fields(case.data),
+        applicant=" · ".join(str(v) for v in case.applicant.values()) if reveal else applicant_label(case.applicant),
+        data=case.data if reveal else mask_fields(case.data),
         created_at=case.created_at,
         trace_id=trace,
         hops=with_durations(hops),

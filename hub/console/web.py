@@ -98,6 +98,7 @@ Session = Annotated[ConsoleSession, Depends(signed_in)]
 CheckedSession = Annotated[ConsoleSession, Depends(csrf_checked)]
 MayReplay = Annotated[ConsoleSession, operator_may("replay")]
 MayResolve = Annotated[ConsoleSession, operator_may("resolve")]
+MayReveal = Annotated[ConsoleSession, operator_may("reveal")]
 
 
 def same_origin(request: Request) -> bool:

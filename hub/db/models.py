@@ -69,6 +69,9 @@ class Case(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sla_breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
     traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True, doc="W3C traceparent of the submission: every hop's parent.")
+    nik_index: Mapped[str | None] = mapped_column(
+        String(64), nullable=True, index=True, doc="HMAC-SHA256 blind index of the applicant's NIK."
+    )
     officer: Mapped[str | None] = mapped_column(String(100), nullable=True, doc="Counter officer who submitted it (X-MPP-Officer).")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import hub.features.audit.chain  # noqa: F401  (every history row joins the audit chain at commit)
 from hub.db.models import Case, HistoryRecord, ProcessedMessage, Step
 from schemas.lifecycle import Status
 

@@ -27,11 +27,13 @@ from hub.db.engine import database
 from hub.domain.sla import calendar_from_settings
 from hub.domain.workflow import make_workflow
 from hub.features.adapter_status import run_status_tracker
+from hub.features.audit.checkpoint import Checkpointer, signing_key
 from hub.features.deadletters import run_archiver
 from hub.features.notifications.dispatcher import WebhookDispatcher
 from hub.observability.health import ROUTES as OBSERVABILITY_ROUTES
 from hub.observability.health import database_check
 from hub.observability.sampler import Sampler
+from hub.runtime.periodic import run_rounds
 from hub.runtime.poller import Poller
 from hub.runtime.relay import OutboxRelay
 from hub.runtime.router import run_router
@@ -104,7 +106,7 @@ async def run_relay(settings: Settings, stop: asyncio.Event, *, sessions: Sessio
 
 
 async def run_router_process(settings: Settings, stop: asyncio.Event, *, sessions: Sessions | None = None) -> None:
-    """The router, the poller, the SLA scanner, the adapter-status tracker and the dead-letter archive."""
+    """The router, the poller, the SLA scanner, the adapter-status tracker, the dead-letter archive and the audit checkpoints."""
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
     async with database(settings.database_url, sessions) as own, _router_probes(settings, own):
@@ -114,6 +116,12 @@ async def run_router_process(settings: Settings, stop: asyncio.Event, *, session
             SlaScanner(own, calendar_from_settings(settings.sla)).run(stop, interval_seconds=settings.sla.scan_seconds),
             run_status_tracker(settings, own, stop),
             run_archiver(settings, own, stop),
+            run_rounds(
+                "audit-checkpoint",
+                Checkpointer(own, signing_key(settings.privacy)).one_round,
+                stop,
+                interval_seconds=settings.privacy.checkpoint_seconds,
+            ),
         )
 
 

@@ -10,13 +10,13 @@ import pytest
 from jinja2 import Environment, FileSystemLoader
 
 from hub.console.i18n import DEFAULT_LANGUAGE, MESSAGES, language_of, translator
-from hub.console.masking import applicant_label, initials, mask_fields
 from hub.console.queries import percentile, worst_breaker
 from hub.console.session import SessionSigner
 from hub.console.timeline import CaseView, Hop, _history_hop, _outbox_hop, step_graph, trace_id_of, with_durations
 from hub.console.web import HERE
 from hub.db.models import HistoryRecord, OutboxMessage, Step
 from hub.features.adapter_status import InstanceView
+from hub.features.privacy.masking import applicant_label, initials, mask_fields
 
 NOW = 1_800_000_000.0
 T0 = datetime(2026, 12, 3, 8, 0, tzinfo=UTC)

@@ -12,7 +12,6 @@ from sqlalchemy.dialects import postgresql
 
 from hub.config import Settings
 from hub.features.deadletters.archive import to_dead_letter
-from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.policy import (
     REPLAY_COUNT_HEADER,
     archive_status,
@@ -23,6 +22,7 @@ from hub.features.deadletters.policy import (
     replay_refusal,
 )
 from hub.features.deadletters.service import DeadLetterFilter
+from hub.features.privacy.masking import mask_nik_like, show_bytes, show_key
 from support.records import consumer_record
 
 NIK = "3171015203900007"

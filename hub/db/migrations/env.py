@@ -8,6 +8,7 @@ from alembic import context
 from sqlalchemy.engine import Connection
 
 import hub.features.adapter_status
+import hub.features.audit.models
 import hub.features.deadletters.models
 import hub.features.notifications.models
 import hub.features.principals.models  # noqa: F401

@@ -2,7 +2,6 @@
 
 - ``models``: the ``dead_letters`` archive and its append-only ``dead_letter_audit``.
 - ``policy``: the loop guard (when a record is quarantined, when a replay is refused).
-- ``masking``: how a stored value is shown (NIK-like numbers masked).
 - ``archive``: the consumer of ``mpp.deadletter`` that fills the archive.
 - ``service``: list, show, replay (one or in bulk), resolve; shared by API and CLI.
 - ``cli``: the ``mpp-hub dlq`` commands.

@@ -14,8 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.features.cli_support import actor as _actor
 from hub.features.cli_support import with_sessions as _with_sessions
 from hub.features.deadletters import service
-from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import STATUSES, DeadLetter, DeadLetterAudit
+from hub.features.privacy import access
+from hub.features.privacy.masking import mask_nik_like, show_bytes, show_key
 
 dlq_app = typer.Typer(help="Dead letters: list, show, replay, resolve.", no_args_is_help=True)
 
@@ -68,8 +69,8 @@ def dlq_show(dead_letter_id: Annotated[int, typer.Argument(help="The dead letter
     """One dead letter: where it came from, why it failed, its headers, value and audit trail."""
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> tuple[DeadLetter, list[DeadLetterAudit]]:
-        async with sessions() as session:
-            row = await service.get_dead_letter(session, dead_letter_id)
+        async with sessions.begin() as session:  # the read is audited (hub.features.privacy.access)
+            row = await access.read_dead_letter(session, dead_letter_id, actor=_actor(), via="cli")
             return row, await service.audit_trail(session, dead_letter_id)
 
     try:

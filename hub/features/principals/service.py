@@ -20,14 +20,19 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from hub.db.models import utcnow
 from hub.features.principals.models import KIND_OPERATOR, KIND_PORTAL, KINDS, Principal, PrincipalAudit, PrincipalKey
 
-#: Operator roles, least to most; each may do what the ones before it may.
-ROLES = ("viewer", "operator", "admin")
+#: Operator roles: viewer, operator, admin from least to most (each may do what the ones
+#: before it may); dpo, the data protection officer (UU PDP), stands apart.
+ROLES = ("viewer", "operator", "admin", "dpo")
 #: What each action on the operator API needs.
 PERMISSIONS: dict[str, frozenset[str]] = {
-    "see": frozenset({"viewer", "operator", "admin"}),
+    "see": frozenset({"viewer", "operator", "admin", "dpo"}),
     "replay": frozenset({"operator", "admin"}),
     "resolve": frozenset({"operator", "admin"}),
     "manage": frozenset({"admin"}),
+    # Personal data unmasked, for a stated reason (audited); a viewer sees masks only.
+    "reveal": frozenset({"operator", "admin", "dpo"}),
+    # A data subject's processing record by NIK (UU PDP art. 32).
+    "trail": frozenset({"dpo"}),
 }
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _KEY = re.compile(r"^mpp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")

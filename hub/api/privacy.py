@@ -1,0 +1,134 @@
+"""Operator access to cases, and the data subject's trail for the DPO.
+
+A case is shown masked and the read audited; ``reveal`` shows it unmasked for a stated
+reason, audited as a reveal (roles with the ``reveal`` right; a viewer sees masks only).
+The trail (UU PDP art. 32) is for operators with the ``dpo`` role only; the NIK travels
+in the request body, never in a URL (URLs end up in logs).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, Field
+from sqlalchemy import select
+
+from hub.api.auth import Operator, OperatorMayReveal, OperatorMayTrail
+from hub.api.errors import ApiError, problem_responses
+from hub.api.state import ApiState, api_state
+from hub.db.models import Step
+from hub.features.privacy import access
+from hub.features.privacy.masking import mask_fields
+from hub.features.privacy.trail import trail
+from schemas.identifiers import Nik
+
+router = APIRouter(prefix="/v1/operator", tags=["operators"])
+
+State = Annotated[ApiState, Depends(api_state)]
+_ERRORS = problem_responses(401, 403, 404, 413, 422, 429)
+
+
+class StepView(BaseModel):
+    name: str
+    service: str
+    agency: str
+    status: str
+    inputs: dict[str, Any]
+
+
+class CaseView(BaseModel):
+    id: uuid.UUID
+    service: str
+    status: str
+    client_id: str
+    applicant: dict[str, Any] = Field(description="Masked unless revealed.")
+    data: dict[str, Any] = Field(description="Masked unless revealed.")
+    steps: list[StepView]
+    created_at: datetime
+
+
+class RevealRequest(BaseModel):
+    reason: str = Field(
+        min_length=access.REASON_MIN_LENGTH, max_length=access.REASON_MAX_LENGTH, description="Why the unmasked case is needed; audited."
+    )
+
+
+class TrailRequest(BaseModel):
+    nik: Nik
+
+
+class DisclosureView(BaseModel):
+    agency: str
+    service: str
+    step: str
+    fields: list[str] = Field(description="Names of the fields the agency received, never their values.")
+    staged_at: datetime
+    published_at: datetime | None
+
+
+class AccessView(BaseModel):
+    at: datetime
+    actor: str
+    kind: str = Field(description="data.read | data.reveal | privacy.trail")
+    subject: str | None
+    reason: str | None
+
+
+class CaseTrailView(BaseModel):
+    case_id: uuid.UUID
+    service: str
+    status: str
+    client_id: str
+    created_at: datetime
+    disclosures: list[DisclosureView]
+    accesses: list[AccessView]
+
+
+class TrailView(BaseModel):
+    nik: str = Field(description="Masked.")
+    cases: list[CaseTrailView]
+
+
+@router.get("/cases/{case_id}", response_model=CaseView, responses=_ERRORS)
+async def show_case(case_id: uuid.UUID, who: Operator, state: State) -> CaseView:
+    """One case with its steps, personal data masked; the read is audited."""
+    return await _case(state, case_id, who, reason=None)
+
+
+@router.post("/cases/{case_id}/reveal", response_model=CaseView, responses=_ERRORS)
+async def reveal_case(case_id: uuid.UUID, body: RevealRequest, who: OperatorMayReveal, state: State) -> CaseView:
+    """The case unmasked: needs a reason, recorded in the audit log as a reveal."""
+    return await _case(state, case_id, who, reason=body.reason)
+
+
+async def _case(state: ApiState, case_id: uuid.UUID, who: str, *, reason: str | None) -> CaseView:
+    shown = (lambda fields: fields) if reason else mask_fields
+    async with state.sessions.begin() as session:
+        try:
+            case = await access.read_case(session, case_id, actor=who, via="api", reason=reason)
+        except access.ReasonRequired as exc:
+            raise ApiError(422, "reason_required", "A reveal needs a reason", detail=str(exc)) from None
+        if case is None:
+            raise ApiError(404, "not_found", "No such case", detail=f"case {case_id} does not exist")
+        steps = list(await session.scalars(select(Step).where(Step.case_id == case_id).order_by(Step.created_at)))
+    return CaseView(
+        id=case.id,
+        service=case.service,
+        status=case.status,
+        client_id=case.client_id,
+        applicant=shown(case.applicant),
+        data=shown(case.data),
+        steps=[StepView(name=s.name, service=s.service, agency=s.agency, status=s.status, inputs=shown(s.inputs)) for s in steps],
+        created_at=case.created_at,
+    )
+
+
+@router.post("/privacy/trail", response_model=TrailView, responses=_ERRORS)
+async def subject_trail(body: TrailRequest, who: OperatorMayTrail, state: State) -> TrailView:
+    """The processing record of one data subject, by NIK: cases, disclosures to agencies, reads and reveals."""
+    async with state.sessions.begin() as session:
+        found = await trail(session, state.settings.privacy, body.nik, actor=who, via="api")
+    return TrailView.model_validate(found, from_attributes=True)

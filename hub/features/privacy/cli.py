@@ -1,0 +1,68 @@
+"""`mpp-hub privacy`: the data subject's trail and the NIK blind index (``MPP_DATABASE_URL``).
+The NIK is never printed whole; without ``--nik`` it is asked for without echo, which
+keeps it out of the shell history and the process list."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from typing import Annotated
+
+import typer
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from hub.config import get_settings
+from hub.db.models import Case
+from hub.features.cli_support import actor as cli_actor
+from hub.features.cli_support import with_sessions
+from hub.features.privacy.blind_index import nik_index
+from hub.features.privacy.trail import Trail, trail
+
+privacy_app = typer.Typer(help="Citizens' data (UU PDP): the data subject's trail, the NIK blind index.", no_args_is_help=True)
+
+
+@privacy_app.command("trail")
+def privacy_trail(
+    nik: Annotated[str | None, typer.Option(help="The data subject's NIK; asked for (hidden) when omitted.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the record as JSON.")] = False,
+) -> None:
+    """The processing record of one NIK: cases, which agencies got which fields when, who read or revealed them."""
+    subject = nik if nik is not None else typer.prompt("NIK", hide_input=True)
+    settings = get_settings().privacy
+    actor = cli_actor()
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> Trail:
+        async with sessions.begin() as session:
+            return await trail(session, settings, subject, actor=actor, via="cli")
+
+    found = with_sessions(work)
+    if as_json:
+        typer.echo(json.dumps(asdict(found), default=str, indent=2))
+        return
+    typer.echo(f"NIK {found.nik}: {len(found.cases)} case(s)")
+    for case in found.cases:
+        typer.echo(f"case {case.case_id} {case.service} {case.status} (from {case.client_id}, {case.created_at:%Y-%m-%d %H:%M} UTC)")
+        for d in case.disclosures:
+            published = f"{d.published_at:%Y-%m-%d %H:%M:%S}" if d.published_at else "not yet published"
+            typer.echo(f"  sent to {d.agency} ({d.service}, step {d.step}) at {published}: {', '.join(d.fields)}")
+        for a in case.accesses:
+            why = f" reason: {a.reason}" if a.reason else ""
+            typer.echo(f"  {a.kind} by {a.actor} at {a.at:%Y-%m-%d %H:%M:%S} ({a.subject}){why}")
+
+
+@privacy_app.command("reindex")
+def privacy_reindex() -> None:
+    """Fill the NIK blind index of cases that have none (submitted before it existed)."""
+    settings = get_settings().privacy
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> int:
+        async with sessions.begin() as session:
+            cases = list(await session.scalars(select(Case).where(Case.nik_index.is_(None))))
+            for case in cases:
+                applicant_nik = (case.applicant or {}).get("nik")
+                if isinstance(applicant_nik, str):
+                    case.nik_index = nik_index(settings, applicant_nik)
+            return len(cases)
+
+    typer.echo(f"{with_sessions(work)} case(s) indexed")

@@ -1,0 +1,82 @@
+"""Masking, the NIK blind index and the reveal's reason, the pure parts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from hub.features.privacy.access import ReasonRequired, checked_reason
+from hub.features.privacy.blind_index import nik_index
+from hub.features.privacy.keys import KeyInvalid
+from hub.features.privacy.masking import mask_email, mask_fields, mask_nik_like, mask_phone, show_bytes
+from hub.features.privacy.settings import PrivacySettings
+
+NIK = "1375015203900007"
+KEY = "a2V5LW9mLXRoZS1uaWstYmxpbmQtaW5kZXgtMzItYnl0ZXMhIQ=="  # base64 of 35 bytes
+
+
+class TestMasking:
+    def test_phones_keep_their_prefix_and_last_two_digits(self) -> None:
+        assert mask_phone("081234567890") == "0812******90"
+        assert mask_phone("+62 812-3456-7890") == "+62 81*-****-**90"  # separators kept
+        assert mask_phone("12345") == "*****"
+
+    def test_emails_keep_the_first_letter_and_the_domain(self) -> None:
+        assert mask_email("siti.rahmah@example.id") == "s***@example.id"
+        assert mask_nik_like("write to siti@example.id or call") == "write to s***@example.id or call"
+
+    def test_fields_are_masked_by_what_they_are(self) -> None:
+        shown = mask_fields(
+            {
+                "nik": NIK,
+                "nama": "Siti Rahmah",
+                "no_hp": "081234567890",
+                "email": "siti@example.id",
+                "alamat": "Jl. Sudirman 1",
+                "plate": "BA 1234 LZ",
+                "note": f"duplicate of {NIK}",
+            }
+        )
+        assert shown == {
+            "nik": "1375**********07",
+            "nama": "S. R.",
+            "no_hp": "0812******90",
+            "email": "s***@example.id",
+            "alamat": "***",
+            "plate": "BA 1234 LZ",
+            "note": "duplicate of 1375**********07",
+        }
+
+    def test_stored_json_is_masked_by_field_and_revealed_only_when_asked(self) -> None:
+        raw = json.dumps({"payload": {"applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {"phone": "081234567890"}}}).encode()
+        masked = json.loads(show_bytes(raw).text or "")
+        assert masked["payload"] == {"applicant": {"nik": "1375**********07", "name": "S. R."}, "data": {"phone": "0812******90"}}
+        assert json.loads(show_bytes(raw, reveal=True).text or "") == json.loads(raw)
+
+
+class TestBlindIndex:
+    def test_the_index_ignores_separators_and_depends_on_the_key(self, tmp_path: Path) -> None:
+        settings = PrivacySettings(nik_index_key=SecretStr(KEY), dev_key_dir=tmp_path)
+        other = PrivacySettings(dev_key_dir=tmp_path)  # the development key
+        assert nik_index(settings, NIK) == nik_index(settings, "13.75.01 520390 0007")
+        assert len(nik_index(settings, NIK)) == 64 and NIK not in nik_index(settings, NIK)
+        assert nik_index(settings, NIK) != nik_index(settings, "1375015203900008")
+        assert nik_index(other, NIK) != nik_index(settings, NIK)
+        assert nik_index(other, NIK) == nik_index(PrivacySettings(dev_key_dir=tmp_path), NIK)  # kept in its file
+
+    def test_a_short_or_garbled_key_is_refused_by_setting_name(self, tmp_path: Path) -> None:
+        with pytest.raises(KeyInvalid, match="MPP_PRIVACY__NIK_INDEX_KEY must be at least 32 bytes"):
+            nik_index(PrivacySettings(nik_index_key=SecretStr("c2hvcnQ="), dev_key_dir=tmp_path), NIK)
+        with pytest.raises(KeyInvalid, match="not valid base64"):
+            nik_index(PrivacySettings(nik_index_key=SecretStr("not base64!"), dev_key_dir=tmp_path), NIK)
+
+
+def test_a_reveal_needs_a_reason_of_ten_characters() -> None:
+    assert checked_reason(None) is None
+    assert checked_reason("  ticket 4711 from the counter ") == "ticket 4711 from the counter"
+    for reason in ("", "   ", "why not", "x" * 501):
+        with pytest.raises(ReasonRequired):
+            checked_reason(reason)
