@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from messaging.clients import create_admin
 from messaging.retry_levels import RETRY_PREFIX, retry_topics
 from messaging.settings import KafkaSettings
 from schemas import topics
@@ -148,7 +149,7 @@ async def apply(kafka: KafkaSettings, specs: Sequence[TopicSpec]) -> list[TopicR
 
 @asynccontextmanager
 async def _admin(kafka: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    admin = create_admin(kafka)
     await admin.start()
     try:
         yield admin
