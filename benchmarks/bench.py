@@ -11,7 +11,7 @@ Two measurements in one run, on the same broker:
   for recently stamped terminal cases, so it stays cheap however many are in flight),
   so hub latencies are upper bounds, late by 0..20 ms (10 ms on average).
 * **Raw Kafka baseline.** The same number of Kafka hops as one hub case (the hub does
-  3: ``mpp.requests`` -> router, ``mpp.commands.samsat`` -> adapter, ``mpp.events`` ->
+  3: ``mpp.requests`` -> router, ``mpp.commands.samsat`` -> adapter, ``mpp.events.samsat`` ->
   router) with nothing else: a source writes ``N`` messages to bench topic 1 with ``C``
   sends in flight, stage 1 forwards 1 -> 2, stage 2 forwards 2 -> 3, and a sink reads
   topic 3 and takes the latency from the send timestamp carried in the message.
