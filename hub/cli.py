@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import signal
 from collections.abc import Callable, Coroutine
@@ -274,6 +275,35 @@ def kafka_topics(
         for drift in report.drift:
             typer.echo(f"  {'':34} DRIFT: {drift}")
     raise typer.Exit(1 if any(r.drift for r in reports) else 0)
+
+
+@kafka_app.command("principals")
+def kafka_principals(
+    apply: Annotated[bool, typer.Option("--apply", help="Set the credentials and ACLs on the cluster, signed in as an admin.")] = False,
+    passwords: Annotated[
+        Path, typer.Option(help="JSON file principal -> password; new principals get a generated one, written back (mode 0600).")
+    ] = VAR_DIR / "kafka-principals.json",
+) -> None:
+    """One principal per role on the bus (the hub; each agency's adapter) and its ACLs."""
+    from messaging import access
+
+    settings = get_settings()
+    adapters = {agency: len(backend.retry_topic_delays_seconds) for agency, backend in settings.agencies.items()}
+    wanted = access.principals(adapters)
+    for principal in wanted:
+        typer.echo(f"User:{principal.name}")
+        for line in access.grants_text(principal):
+            typer.echo(f"  {line}")
+    if not apply:
+        return
+    known: dict[str, str] = json.loads(passwords.read_text()) if passwords.exists() else {}
+    known |= {p.name: access.new_password() for p in wanted if p.name not in known}
+    passwords.parent.mkdir(parents=True, exist_ok=True)
+    passwords.touch(mode=0o600)
+    passwords.chmod(0o600)
+    passwords.write_text(json.dumps(known, indent=2) + "\n")
+    asyncio.run(access.apply_roles(settings.kafka, load_catalogue(settings).providers(), adapters, known))
+    typer.echo(f"\n{len(wanted)} principals provisioned on {settings.kafka.bootstrap}; their passwords are in {passwords}")
 
 
 @app.command()
