@@ -24,8 +24,8 @@ import pytest
 from pydantic import BaseModel
 
 from deploy.kafka.local_kafka import free_ports
-from messaging import KafkaSettings
 from messaging.access import HUB_PRINCIPAL, adapter_principal_name, apply_roles, new_password
+from messaging.settings import DEV_PASSWORD, DEV_USERNAME
 
 TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED", "FAILED"}
 AUTH = {"Authorization": "Bearer test-portal-key"}
@@ -169,7 +169,7 @@ class HubStack:
                 patch.setenv(name, value)
             settings = Settings()
         adapters = {a: len(settings.agencies[a].retry_topic_delays_seconds) for a in self.agencies}
-        admin = KafkaSettings(bootstrap=self.kafka_bootstrap)  # the test broker's admin: deploy/kafka/local_kafka.py DEV_ADMIN
+        admin = settings.kafka.as_principal(DEV_USERNAME, DEV_PASSWORD)  # the test broker's admin (local_kafka.py: DEV_ADMIN)
         names = [HUB_PRINCIPAL, *(adapter_principal_name(a) for a in self.agencies)]
         await apply_roles(admin, self.agencies, adapters, {name: BUS_PASSWORDS[name] for name in names})
 
