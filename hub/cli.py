@@ -217,13 +217,14 @@ def _local_kafka(home: Path, port: int, controller_port: int) -> Any:
 
 
 HomeOption = Annotated[Path, typer.Option(help="Broker data and logs; kept between restarts.")]
-PortOption = Annotated[int, typer.Option(help="Client (PLAINTEXT) port on 127.0.0.1.")]
+PortOption = Annotated[int, typer.Option(help="Client port on 127.0.0.1 (SASL/SCRAM-SHA-512; the admin is the default Kafka principal).")]
 ControllerPortOption = Annotated[int, typer.Option(help="KRaft controller port on 127.0.0.1.")]
 
 
 @kafka_app.command("start")
 def kafka_start(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
-    """Start the local broker (fetches its jars from Maven Central the first time)."""
+    """Start the local broker (fetches its jars from Maven Central the first time): SASL/SCRAM
+    with the default (development) Kafka credentials as its super user, ACLs enforced."""
     broker = _local_kafka(home, port, controller_port)
     broker.start()
     typer.echo(f"kafka running at {broker.bootstrap} (data in {home})")
