@@ -92,3 +92,14 @@ def test_the_password_is_never_shown() -> None:
     kafka = KafkaSettings().as_principal("mpp-adapter-samsat", "s3cret-password-of-samsat")
     assert "s3cret" not in repr(kafka) and "s3cret" not in str(kafka.model_dump())
     assert kafka.client_options()["sasl_plain_password"] == "s3cret-password-of-samsat"
+
+
+def test_the_cli_lists_each_roles_principal_and_grants() -> None:
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+
+    result = CliRunner().invoke(app, ["kafka", "principals"])
+    assert result.exit_code == 0, result.output
+    assert "User:mpp-hub" in result.output and "User:mpp-adapter-samsat" in result.output
+    assert "topic    mpp.events.samsat" in result.output
