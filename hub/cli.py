@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 import signal
@@ -303,7 +302,12 @@ def kafka_topics(
 def kafka_principals(
     apply: Annotated[bool, typer.Option("--apply", help="Set the credentials and ACLs on the cluster, signed in as an admin.")] = False,
     passwords: Annotated[
-        Path, typer.Option(help="JSON file principal -> password; new principals get a generated one, written back (mode 0600).")
+        Path,
+        typer.Option(
+            help="A directory with one file per principal, named after it (a Compose secret or a mounted Kubernetes Secret: "
+            "read only, every principal's file required); or a JSON file principal -> password, where new principals get a "
+            "generated one, written back (mode 0600)."
+        ),
     ] = VAR_DIR / "kafka-principals.json",
 ) -> None:
     """One principal per role on the bus (the hub; each agency's adapter) and its ACLs."""
@@ -318,12 +322,11 @@ def kafka_principals(
             typer.echo(f"  {line}")
     if not apply:
         return
-    known: dict[str, str] = json.loads(passwords.read_text()) if passwords.exists() else {}
-    known |= {p.name: access.new_password() for p in wanted if p.name not in known}
-    passwords.parent.mkdir(parents=True, exist_ok=True)
-    passwords.touch(mode=0o600)
-    passwords.chmod(0o600)
-    passwords.write_text(json.dumps(known, indent=2) + "\n")
+    try:
+        known = access.passwords_of(wanted, passwords)
+    except access.AccessError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
     asyncio.run(access.apply_roles(settings.kafka, load_catalogue(settings).providers(), adapters, known))
     typer.echo(f"\n{len(wanted)} principals provisioned on {settings.kafka.bootstrap}; their passwords are in {passwords}")
 

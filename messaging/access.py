@@ -21,10 +21,12 @@ declared here.
 from __future__ import annotations
 
 import hashlib
+import json
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import IntEnum
+from pathlib import Path
 from typing import Any
 
 from aiokafka.admin import AIOKafkaAdminClient
@@ -132,6 +134,29 @@ def new_password() -> str:
     return secrets.token_urlsafe(32)
 
 
+def passwords_of(wanted: Sequence[Principal], source: Path) -> dict[str, str]:
+    """Each wanted principal's password from ``source``.
+
+    A directory (a deployment's secrets: a Compose secret per principal, a mounted
+    Kubernetes Secret) holds one file per principal named after it; it is only read, and
+    a missing one is an error, since the principal's process reads the same secret. A
+    JSON file (a development machine) gets a generated password for each new principal,
+    written back readable by its owner alone."""
+    if source.is_dir():
+        found = {p.name: (source / p.name).read_text().strip() for p in wanted if (source / p.name).is_file()}
+        missing = [p.name for p in wanted if not found.get(p.name)]
+        if missing:
+            raise AccessError(f"{source} has no password (or an empty one) for {', '.join(missing)}")
+        return found
+    known: dict[str, str] = json.loads(source.read_text()) if source.exists() else {}
+    known |= {p.name: new_password() for p in wanted if p.name not in known}
+    source.parent.mkdir(parents=True, exist_ok=True)
+    source.touch(mode=0o600)
+    source.chmod(0o600)
+    source.write_text(json.dumps(known, indent=2) + "\n")
+    return known
+
+
 async def provision(kafka: KafkaSettings, wanted: Sequence[Principal], passwords: Mapping[str, str]) -> None:
     """Set each principal's SCRAM credential (``passwords[name]``) and add its ACLs.
 
@@ -140,7 +165,7 @@ async def provision(kafka: KafkaSettings, wanted: Sequence[Principal], passwords
     admin = create_admin(kafka)
     await admin.start()
     try:
-        await _set_credentials(admin, kafka.sasl_mechanism, {p.name: passwords[p.name] for p in wanted})
+        await _set_credentials(admin, credential_mechanism(kafka), {p.name: passwords[p.name] for p in wanted})
         for principal in wanted:
             await _create_acls(admin, principal)
     finally:
@@ -240,6 +265,12 @@ async def _set_credentials(admin: AIOKafkaAdminClient, mechanism: str, passwords
     problems = [f"{user}: {for_code(code).__name__}: {message or ''}" for user, code, message, _tags in response.results if code]
     if problems:
         raise AccessError("could not set SCRAM credentials: " + "; ".join(problems))
+
+
+def credential_mechanism(kafka: KafkaSettings) -> str:
+    """The SCRAM mechanism principals get: the admin's own, unless the admin signs in with
+    PLAIN (a user of the brokers' configuration), when the hub's default."""
+    return kafka.sasl_mechanism if kafka.sasl_mechanism in _MECHANISMS else "SCRAM-SHA-512"
 
 
 def grants_text(principal: Principal) -> Iterable[str]:

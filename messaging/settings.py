@@ -25,7 +25,9 @@ DEV_USERNAME = "mpp-dev"
 DEV_PASSWORD = "mpp-dev-kafka-password-not-for-production"
 
 SecurityProtocol = Literal["SASL_PLAINTEXT", "SASL_SSL", "SSL", "PLAINTEXT"]
-SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256"]
+#: SCRAM for every principal the hub provisions; PLAIN only for an admin the brokers know
+#: from their own configuration (the Compose brokers' provisioning admin, deploy/compose.yaml).
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
 
 
 class KafkaSettings(BaseModel):
@@ -40,6 +42,8 @@ class KafkaSettings(BaseModel):
     ``MPP_KAFKA__PASSWORD``) with SASL/SCRAM; the broker's ACLs decide what that
     principal may read and write (``mpp-hub kafka principals``). ``SASL_SSL`` adds TLS
     (``MPP_KAFKA__SSL_CAFILE`` names the CA that signed the brokers' certificates).
+    ``MPP_KAFKA__PASSWORD_FILE`` reads the password from a file instead (a Compose
+    secret), so it need not sit in an environment every process of a host shares.
     """
 
     bootstrap: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list of brokers.")
@@ -57,6 +61,7 @@ class KafkaSettings(BaseModel):
     sasl_mechanism: SaslMechanism = Field(default="SCRAM-SHA-512", description="The SASL mechanism the brokers enable.")
     username: str | None = Field(default=DEV_USERNAME, description="This process's principal on the bus.")
     password: SecretStr | None = Field(default=SecretStr(DEV_PASSWORD), description="That principal's SCRAM password.")
+    password_file: Path | None = Field(default=None, description="A file holding that password; it replaces ``password``.")
     ssl_cafile: Path | None = Field(default=None, description="CA bundle for TLS to the brokers (SSL, SASL_SSL); default: the system's.")
     consumer_batch_size: int = Field(default=200, ge=1, description="Records fetched per poll.")
     max_poll_interval_seconds: float = Field(
@@ -80,6 +85,11 @@ class KafkaSettings(BaseModel):
 
     @model_validator(mode="after")
     def _signs_in(self) -> Self:
+        if self.password_file is not None:
+            try:
+                self.password = SecretStr(self.password_file.read_text().strip())
+            except OSError as exc:
+                raise ValueError(f"password_file {self.password_file} cannot be read ({exc.strerror})") from None
         if self.security_protocol.startswith("SASL") and not (self.username and self.password and self.password.get_secret_value()):
             raise ValueError(f"{self.security_protocol} needs a username and a password")
         return self

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import stat
+from pathlib import Path
+
 import pytest
 from pydantic import ValidationError
 
@@ -10,7 +14,19 @@ from hub.features.adapter_status import GROUP_ID as STATUS_GROUP
 from hub.features.deadletters.archive import GROUP_ID as ARCHIVE_GROUP
 from hub.runtime.router import GROUP_ID as ROUTER_GROUP
 from messaging import KafkaSettings
-from messaging.access import HUB_GROUPS, Grant, Op, Pattern, Resource, adapter_principal, hub_principal, principals
+from messaging.access import (
+    HUB_GROUPS,
+    AccessError,
+    Grant,
+    Op,
+    Pattern,
+    Resource,
+    adapter_principal,
+    credential_mechanism,
+    hub_principal,
+    passwords_of,
+    principals,
+)
 from messaging.settings import DEV_PASSWORD, DEV_USERNAME
 from schemas import topics
 
@@ -103,3 +119,53 @@ def test_the_cli_lists_each_roles_principal_and_grants() -> None:
     assert result.exit_code == 0, result.output
     assert "User:mpp-hub" in result.output and "User:mpp-adapter-samsat" in result.output
     assert "topic    mpp.events.samsat" in result.output
+
+
+def test_the_password_may_come_from_a_secret_file(tmp_path: Path) -> None:
+    """A Compose secret: only the process it is given to can read it."""
+    secret = tmp_path / "mpp-adapter-samsat"
+    secret.write_text("s" * 40 + "\n")
+    kafka = KafkaSettings(username="mpp-adapter-samsat", password_file=secret)
+    assert kafka.client_options()["sasl_plain_password"] == "s" * 40
+
+
+def test_an_unreadable_password_file_is_refused_without_showing_anything(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="password_file .* cannot be read"):
+        KafkaSettings(username="mpp-hub", password_file=tmp_path / "absent")
+    (tmp_path / "blank").write_text("\n")
+    with pytest.raises(ValidationError, match="needs a username and a password"):
+        KafkaSettings(username="mpp-hub", password_file=tmp_path / "blank")
+
+
+def test_a_plain_admin_provisions_scram_principals() -> None:
+    """The Compose brokers' admin is a PLAIN user of their own configuration; the
+    principals it creates sign in with SCRAM all the same."""
+    assert credential_mechanism(KafkaSettings(sasl_mechanism="PLAIN")) == "SCRAM-SHA-512"
+    assert credential_mechanism(KafkaSettings(sasl_mechanism="SCRAM-SHA-256")) == "SCRAM-SHA-256"
+
+
+def test_a_deployments_passwords_are_read_from_one_file_per_principal(tmp_path: Path) -> None:
+    wanted = principals({"samsat": 1})
+    for principal in wanted:
+        (tmp_path / principal.name).write_text(f"{principal.name}-{'x' * 32}\n")
+    assert passwords_of(wanted, tmp_path) == {p.name: f"{p.name}-{'x' * 32}" for p in wanted}
+    assert sorted(path.name for path in tmp_path.iterdir()) == sorted(p.name for p in wanted)  # nothing written
+
+
+def test_a_deployment_missing_a_principals_password_is_refused_not_invented(tmp_path: Path) -> None:
+    """Its process reads the same secret: a generated password would lock it out."""
+    wanted = principals({"samsat": 1, "polri": 1})
+    (tmp_path / "mpp-hub").write_text("h" * 40)
+    (tmp_path / "mpp-adapter-polri").write_text("  \n")
+    with pytest.raises(AccessError, match="mpp-adapter-polri, mpp-adapter-samsat"):
+        passwords_of(wanted, tmp_path)
+
+
+def test_a_development_password_file_gets_new_principals_and_keeps_the_old(tmp_path: Path) -> None:
+    source = tmp_path / "var" / "kafka-principals.json"
+    first = passwords_of(principals({"samsat": 1}), source)
+    second = passwords_of(principals({"samsat": 1, "polri": 1}), source)
+    assert second["mpp-hub"] == first["mpp-hub"] and second["mpp-adapter-samsat"] == first["mpp-adapter-samsat"]
+    assert len(second["mpp-adapter-polri"]) >= 32
+    assert json.loads(source.read_text()) == second
+    assert stat.S_IMODE(source.stat().st_mode) == 0o600
