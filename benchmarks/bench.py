@@ -11,7 +11,7 @@ Two measurements in one run, on the same broker:
   for recently stamped terminal cases, so it stays cheap however many are in flight),
   so hub latencies are upper bounds, late by 0..20 ms (10 ms on average).
 * **Raw Kafka baseline.** The same number of Kafka hops as one hub case (the hub does
-  3: ``mpp.requests`` -> router, ``mpp.commands.samsat`` -> adapter, ``mpp.events`` ->
+  3: ``mpp.requests`` -> router, ``mpp.commands.samsat`` -> adapter, ``mpp.events.samsat`` ->
   router) with nothing else: a source writes ``N`` messages to bench topic 1 with ``C``
   sends in flight, stage 1 forwards 1 -> 2, stage 2 forwards 2 -> 3, and a sink reads
   topic 3 and takes the latency from the send timestamp carried in the message.
@@ -79,7 +79,7 @@ from hub.observability.tracing import configure_tracing
 from hub.runtime.processes import run_all
 from hub.runtime.router import CONSUMER as ROUTER_CONSUMER
 from hub.runtime.router import GROUP_ID as ROUTER_GROUP
-from messaging import KafkaSettings, TopicSpec, create_consumer, create_producer
+from messaging import KafkaSettings, TopicSpec, create_admin, create_consumer, create_producer
 from messaging.topology import Cleanup, prepare
 from schemas import topics
 from schemas.identifiers import make_nik, make_plate
@@ -406,7 +406,7 @@ async def _wait_groups_idle(bootstrap: str, groups: list[str], *, check_members:
     another live hub on this broker would take partitions (and our messages) away.
     Wait for stale members of a stopped hub to time out; refuse if the groups stay busy.
     """
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = create_admin(KafkaSettings(bootstrap=bootstrap))
     await admin.start()
     try:
         deadline = time.monotonic() + timeout
@@ -896,7 +896,7 @@ async def _drain(consumer: AIOKafkaConsumer, sink: _Sink, stop: asyncio.Event) -
 
 
 async def _delete_topics(bootstrap: str, names: list[str]) -> None:
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = create_admin(KafkaSettings(bootstrap=bootstrap))
     try:
         await admin.start()
         await admin.delete_topics(names)

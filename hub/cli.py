@@ -241,13 +241,14 @@ def _local_kafka(home: Path, port: int, controller_port: int) -> Any:
 
 
 HomeOption = Annotated[Path, typer.Option(help="Broker data and logs; kept between restarts.")]
-PortOption = Annotated[int, typer.Option(help="Client (PLAINTEXT) port on 127.0.0.1.")]
+PortOption = Annotated[int, typer.Option(help="Client port on 127.0.0.1 (SASL/SCRAM-SHA-512; the admin is the default Kafka principal).")]
 ControllerPortOption = Annotated[int, typer.Option(help="KRaft controller port on 127.0.0.1.")]
 
 
 @kafka_app.command("start")
 def kafka_start(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
-    """Start the local broker (fetches its jars from Maven Central the first time)."""
+    """Start the local broker (fetches its jars from Maven Central the first time): SASL/SCRAM
+    with the default (development) Kafka credentials as its super user, ACLs enforced."""
     broker = _local_kafka(home, port, controller_port)
     broker.start()
     typer.echo(f"kafka running at {broker.bootstrap} (data in {home})")
@@ -299,6 +300,39 @@ def kafka_topics(
         for drift in report.drift:
             typer.echo(f"  {'':34} DRIFT: {drift}")
     raise typer.Exit(1 if any(r.drift for r in reports) else 0)
+
+
+@kafka_app.command("principals")
+def kafka_principals(
+    apply: Annotated[bool, typer.Option("--apply", help="Set the credentials and ACLs on the cluster, signed in as an admin.")] = False,
+    passwords: Annotated[
+        Path,
+        typer.Option(
+            help="A directory with one file per principal, named after it (a Compose secret or a mounted Kubernetes Secret: "
+            "read only, every principal's file required); or a JSON file principal -> password, where new principals get a "
+            "generated one, written back (mode 0600)."
+        ),
+    ] = VAR_DIR / "kafka-principals.json",
+) -> None:
+    """One principal per role on the bus (the hub; each agency's adapter) and its ACLs."""
+    from messaging import access
+
+    settings = get_settings()
+    adapters = {agency: len(backend.retry_topic_delays_seconds) for agency, backend in settings.agencies.items()}
+    wanted = access.principals(adapters)
+    for principal in wanted:
+        typer.echo(f"User:{principal.name}")
+        for line in access.grants_text(principal):
+            typer.echo(f"  {line}")
+    if not apply:
+        return
+    try:
+        known = access.passwords_of(wanted, passwords)
+    except access.AccessError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    asyncio.run(access.apply_roles(settings.kafka, load_catalogue(settings).providers(), adapters, known))
+    typer.echo(f"\n{len(wanted)} principals provisioned on {settings.kafka.bootstrap}; their passwords are in {passwords}")
 
 
 @app.command()

@@ -17,12 +17,13 @@ from pydantic import AnyUrl, SecretStr
 from adapters.sdk import discovery
 from hub.config import Settings
 from hub.db.engine import is_sqlite
+from messaging.settings import DEV_PASSWORD, DEV_USERNAME, KafkaSettings
 
 MIN_SECRET_BYTES = 32
 #: Names of a plug-in's development settings that hold credentials (their values are refused).
 SECRET_FIELD = re.compile(r"secret|password|key|token", re.IGNORECASE)
-#: The hub's own development keys (hub/config.py defaults).
-DEV_KEYS = frozenset({"dev-portal-key", "dev-operator-key"})
+#: The hub's own development keys (hub/config.py defaults) and the development bus password.
+DEV_KEYS = frozenset({"dev-portal-key", "dev-operator-key", DEV_PASSWORD})
 
 
 class ProductionRefused(RuntimeError):
@@ -50,13 +51,14 @@ def ensure_production_ready(settings: Settings, agency: str | None = None) -> No
 def production_problems(settings: Settings, agency: str | None = None) -> list[str]:
     """Every reason ``settings`` are not fit for production (empty when they are).
 
-    With ``agency``, only that agency's secrets and URLs: its adapter process uses
-    nothing else, and may run where the hub's API keys are not configured."""
+    With ``agency``, only that agency's secrets and URLs and its bus credentials: its
+    adapter process uses nothing else, and may run where the hub's API keys are not
+    configured."""
     dev_values = _dev_values()
+    problems = _bus_problems(settings.kafka, dev_values)
     if agency is not None:
         backend = settings.agencies.get(agency)
-        return _agency_problems(agency, backend.model_dump(), backend, dev_values) if backend else []
-    problems: list[str] = []
+        return (_agency_problems(agency, backend.model_dump(), backend, dev_values) if backend else []) + problems
     for index, key in enumerate(settings.api.clients):
         problems += _weak(f"MPP_API__CLIENTS (key #{index + 1}, client {settings.api.clients[key]!r})", key, dev_values)
     for index, key in enumerate(settings.api.operator_keys):
@@ -81,6 +83,17 @@ def _agency_problems(agency: str, fields: dict[str, Any], backend: object, dev_v
         if isinstance(url, AnyUrl) and url.scheme != "https":
             problems.append(f"MPP_AGENCIES__{agency.upper()}__{name.upper()} is plain {url.scheme}://; production needs https://")
     return problems
+
+
+def _bus_problems(kafka: KafkaSettings, dev_values: frozenset[str]) -> list[str]:
+    """Every process signs in to the bus as its own principal (issue 10: an authenticated bus)."""
+    if not kafka.security_protocol.startswith("SASL"):
+        return [f"MPP_KAFKA__SECURITY_PROTOCOL is {kafka.security_protocol}; production signs in to the bus with SASL (SASL_SSL)"]
+    problems = []
+    if kafka.username == DEV_USERNAME:
+        problems.append("MPP_KAFKA__USERNAME is the development broker's admin; each process signs in as its own principal")
+    password = kafka.password.get_secret_value() if kafka.password else ""
+    return problems + _weak("MPP_KAFKA__PASSWORD", password, dev_values)
 
 
 def _weak(setting: str, value: str, dev_values: frozenset[str]) -> list[str]:

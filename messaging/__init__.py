@@ -11,7 +11,7 @@
 - ``errors``: what a handler raises to say "poison" or "not now".
 """
 
-from messaging.clients import create_consumer, create_producer, started
+from messaging.clients import create_admin, create_consumer, create_producer, started
 from messaging.consume import ConsumeLoop, FailurePolicy, decode_envelope, raw_record, skip_poison
 from messaging.deadletters import DeadLetters
 from messaging.errors import PoisonMessage, RetryLater
@@ -31,6 +31,7 @@ __all__ = [
     "RetryPolicy",
     "TopicSpec",
     "Topology",
+    "create_admin",
     "create_consumer",
     "create_producer",
     "decode_envelope",

@@ -32,7 +32,7 @@ class _MeteredProducer(TracedProducer):
 def create_producer(kafka: KafkaSettings) -> AIOKafkaProducer:
     """Idempotent producer (acks=all): a retried send never duplicates within a session,
     and a write is acknowledged only once ``min.insync.replicas`` copies have it."""
-    return _MeteredProducer(bootstrap_servers=kafka.bootstrap, enable_idempotence=True, acks="all", linger_ms=2)
+    return _MeteredProducer(**kafka.client_options(), enable_idempotence=True, acks="all", linger_ms=2)
 
 
 def create_consumer(kafka: KafkaSettings, group_id: str, topics: Sequence[str] = ()) -> AIOKafkaConsumer:
@@ -42,12 +42,30 @@ def create_consumer(kafka: KafkaSettings, group_id: str, topics: Sequence[str] =
     listener."""
     return AIOKafkaConsumer(
         *topics,
-        bootstrap_servers=kafka.bootstrap,
+        **kafka.client_options(),
         group_id=group_id,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_interval_ms=int(kafka.max_poll_interval_seconds * 1000),
     )
+
+
+def create_admin(kafka: KafkaSettings, **options: Any) -> AIOKafkaAdminClient:
+    """An admin client signed in as ``kafka``'s principal (not yet started)."""
+    return AIOKafkaAdminClient(**kafka.client_options(), **options)
+
+
+def _connection_options(client: AIOKafkaConsumer) -> dict[str, Any]:
+    """How ``client`` reaches and signs in to the brokers, for a helper client beside it."""
+    inner = client._client
+    return {
+        "bootstrap_servers": inner._bootstrap_servers,
+        "security_protocol": inner._security_protocol,
+        "ssl_context": inner._ssl_context,
+        "sasl_mechanism": inner._sasl_mechanism,
+        "sasl_plain_username": inner._sasl_plain_username,
+        "sasl_plain_password": inner._sasl_plain_password,
+    }
 
 
 C = TypeVar("C", AIOKafkaProducer, AIOKafkaConsumer)
@@ -58,7 +76,7 @@ async def started(client: C) -> AsyncIterator[C]:
     """``client`` started for the block and stopped after it, however it ends. A group
     member first waits for its group coordinator (see :func:`wait_for_group_coordinator`)."""
     if isinstance(client, AIOKafkaConsumer) and (group := getattr(client, "_group_id", None)):
-        await wait_for_group_coordinator(client._client._bootstrap_servers, group)
+        await wait_for_group_coordinator(_connection_options(client), group)
     await client.start()
     try:
         yield client
@@ -66,7 +84,7 @@ async def started(client: C) -> AsyncIterator[C]:
         await client.stop()
 
 
-async def wait_for_group_coordinator(bootstrap: str | list[str], group: str, *, timeout: float = 60.0) -> bool:
+async def wait_for_group_coordinator(connection: dict[str, Any], group: str, *, timeout: float = 60.0) -> bool:
     """Ask until ``group`` has a coordinator; False when none answered in ``timeout``.
 
     On a fresh broker the offsets topic is created on a group's first use, and until
@@ -74,7 +92,7 @@ async def wait_for_group_coordinator(bootstrap: str | list[str], group: str, *, 
     itself, so it is not an error: the lookups here are quiet (debug), and a start on
     a healthy broker prints none. Anything else wrong with the broker is left for the
     consumer itself to report."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**connection)
     deadline = time.monotonic() + timeout
     try:
         await admin.start()

@@ -81,7 +81,7 @@ def kafka_check(kafka: KafkaSettings, cache_seconds: float = 2.0) -> Check:
     async def check() -> str | None:
         if last and time.monotonic() - last[0][0] < cache_seconds:
             return last[0][1]
-        client = AIOKafkaClient(bootstrap_servers=kafka.bootstrap, request_timeout_ms=int(CHECK_TIMEOUT_SECONDS * 1000))
+        client = AIOKafkaClient(**kafka.client_options(), request_timeout_ms=int(CHECK_TIMEOUT_SECONDS * 1000))
         try:
             await client.bootstrap()
             verdict = None

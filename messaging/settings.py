@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any, Self
+import ssl
+from pathlib import Path
+from typing import Any, Literal, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 
 #: Topic families whose retention can be set apart (``mpp.commands.*`` and
 #: ``mpp.retry.*`` are one family each); ``default`` covers every one not named.
@@ -16,6 +18,17 @@ DEFAULT_RETENTION_HOURS: dict[str, float] = {
     "deadletter": 30 * 24.0,
 }
 
+#: The local development broker's admin (deploy/kafka/local_kafka.py: DEV_ADMIN): the
+#: default credentials, so ``mpp-hub kafka start`` + ``mpp-hub dev`` need no set-up.
+#: Everyone knows them: a production deployment sets its own principal's.
+DEV_USERNAME = "mpp-dev"
+DEV_PASSWORD = "mpp-dev-kafka-password-not-for-production"
+
+SecurityProtocol = Literal["SASL_PLAINTEXT", "SASL_SSL", "SSL", "PLAINTEXT"]
+#: SCRAM for every principal the hub provisions; PLAIN only for an admin the brokers know
+#: from their own configuration (the Compose brokers' provisioning admin, deploy/compose.yaml).
+SaslMechanism = Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"]
+
 
 class KafkaSettings(BaseModel):
     """The Kafka cluster and how the hub's topics are laid out on it.
@@ -24,6 +37,13 @@ class KafkaSettings(BaseModel):
     ``MPP_KAFKA__RETENTION_HOURS='{"events": 48}'``, ... The defaults suit the
     single-node development broker; a production cluster of three brokers wants
     ``replication_factor=3`` and ``min_insync_replicas=2``.
+
+    Each process signs in as its own principal (``MPP_KAFKA__USERNAME``,
+    ``MPP_KAFKA__PASSWORD``) with SASL/SCRAM; the broker's ACLs decide what that
+    principal may read and write (``mpp-hub kafka principals``). ``SASL_SSL`` adds TLS
+    (``MPP_KAFKA__SSL_CAFILE`` names the CA that signed the brokers' certificates).
+    ``MPP_KAFKA__PASSWORD_FILE`` reads the password from a file instead (a Compose
+    secret), so it need not sit in an environment every process of a host shares.
     """
 
     bootstrap: str = Field(default="127.0.0.1:9092", description="Comma-separated host:port list of brokers.")
@@ -35,6 +55,14 @@ class KafkaSettings(BaseModel):
         description="How long records are kept, per topic family (requests, events, deadletter, case-events, commands, retry) "
         "or 'default'; what is given is laid over the defaults. Compacted topics keep each key's latest record instead.",
     )
+    security_protocol: SecurityProtocol = Field(
+        default="SASL_PLAINTEXT", description="SASL_SSL in production; PLAINTEXT only for a broker without authentication."
+    )
+    sasl_mechanism: SaslMechanism = Field(default="SCRAM-SHA-512", description="The SASL mechanism the brokers enable.")
+    username: str | None = Field(default=DEV_USERNAME, description="This process's principal on the bus.")
+    password: SecretStr | None = Field(default=SecretStr(DEV_PASSWORD), description="That principal's SCRAM password.")
+    password_file: Path | None = Field(default=None, description="A file holding that password; it replaces ``password``.")
+    ssl_cafile: Path | None = Field(default=None, description="CA bundle for TLS to the brokers (SSL, SASL_SSL); default: the system's.")
     consumer_batch_size: int = Field(default=200, ge=1, description="Records fetched per poll.")
     max_poll_interval_seconds: float = Field(
         default=300.0, gt=0, description="A consumer that does not poll for this long leaves its group (max.poll.interval.ms)."
@@ -56,6 +84,17 @@ class KafkaSettings(BaseModel):
         return value
 
     @model_validator(mode="after")
+    def _signs_in(self) -> Self:
+        if self.password_file is not None:
+            try:
+                self.password = SecretStr(self.password_file.read_text().strip())
+            except OSError as exc:
+                raise ValueError(f"password_file {self.password_file} cannot be read ({exc.strerror})") from None
+        if self.security_protocol.startswith("SASL") and not (self.username and self.password and self.password.get_secret_value()):
+            raise ValueError(f"{self.security_protocol} needs a username and a password")
+        return self
+
+    @model_validator(mode="after")
     def _writable(self) -> Self:
         if self.min_insync_replicas > self.replication_factor:
             raise ValueError(
@@ -67,3 +106,21 @@ class KafkaSettings(BaseModel):
     def retention_ms(self, family: str) -> int:
         hours = self.retention_hours.get(family, self.retention_hours["default"])
         return int(hours * 3600 * 1000)
+
+    def as_principal(self, username: str, password: str) -> KafkaSettings:
+        """The same cluster, signed in as another principal."""
+        return self.model_copy(update={"username": username, "password": SecretStr(password)})
+
+    def client_options(self) -> dict[str, Any]:
+        """The connection keywords every aiokafka client of ours takes (messaging/clients.py)."""
+        options: dict[str, Any] = {"bootstrap_servers": self.bootstrap, "security_protocol": self.security_protocol}
+        if self.security_protocol.endswith("SSL"):
+            options["ssl_context"] = ssl.create_default_context(cafile=str(self.ssl_cafile) if self.ssl_cafile else None)
+        if self.security_protocol.startswith("SASL"):
+            assert self.password is not None  # _signs_in
+            options |= {
+                "sasl_mechanism": self.sasl_mechanism,
+                "sasl_plain_username": self.username,
+                "sasl_plain_password": self.password.get_secret_value(),
+            }
+        return options

@@ -28,6 +28,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import TopicAlreadyExistsError, for_code
 
+from messaging.clients import create_admin
 from messaging.retry_levels import RETRY_PREFIX, retry_topics
 from messaging.settings import KafkaSettings
 from schemas import topics
@@ -36,7 +37,6 @@ log = logging.getLogger(__name__)
 
 _FIXED_FAMILIES = {
     topics.REQUESTS: "requests",
-    topics.EVENTS: "events",
     topics.DEADLETTER: "deadletter",
     topics.CASE_EVENTS: "case-events",
     topics.ADAPTER_STATUS: "adapter-status",
@@ -77,6 +77,8 @@ def family_of(name: str) -> str:
         return _FIXED_FAMILIES[name]
     if name.startswith(topics.COMMANDS_PREFIX) and len(name) > len(topics.COMMANDS_PREFIX):
         return "commands"
+    if topics.agency_of_events(name):
+        return "events"
     if name.startswith(RETRY_PREFIX) and len(name) > len(RETRY_PREFIX):
         return "retry"
     raise KeyError(f"{name!r} is not a topic of the hub")
@@ -99,13 +101,19 @@ class Topology:
         )
 
     def hub(self, agencies: Iterable[str]) -> list[TopicSpec]:
-        """What the router process prepares: the fixed topics and each agency's commands."""
-        names = [*_FIXED_FAMILIES, *(topics.commands(a) for a in sorted(set(agencies)))]
+        """What the router process prepares: the fixed topics, each agency's commands and reports."""
+        names = [*_FIXED_FAMILIES, *(name for a in sorted(set(agencies)) for name in (topics.commands(a), topics.events(a)))]
         return [self.topic(n) for n in names]
 
     def adapter(self, agency: str, retry_levels: int) -> list[TopicSpec]:
         """What an adapter worker prepares: what it reads and what it writes to."""
-        names = [topics.commands(agency), *retry_topics(agency, retry_levels), topics.EVENTS, topics.DEADLETTER, topics.ADAPTER_STATUS]
+        names = [
+            topics.commands(agency),
+            *retry_topics(agency, retry_levels),
+            topics.events(agency),
+            topics.DEADLETTER,
+            topics.ADAPTER_STATUS,
+        ]
         return [self.topic(n) for n in names]
 
 
@@ -148,7 +156,7 @@ async def apply(kafka: KafkaSettings, specs: Sequence[TopicSpec]) -> list[TopicR
 
 @asynccontextmanager
 async def _admin(kafka: KafkaSettings) -> AsyncIterator[AIOKafkaAdminClient]:
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
+    admin = create_admin(kafka)
     await admin.start()
     try:
         yield admin

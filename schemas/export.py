@@ -122,7 +122,11 @@ def asyncapi() -> dict[str, Any]:
                     "AgencyCallback": {"$ref": "#/components/messages/AgencyCallback"},
                 },
             },
-            "events": {"address": topics.EVENTS, "messages": {"StepStatusReport": {"$ref": "#/components/messages/StepStatusReport"}}},
+            "events": {
+                "address": topics.EVENTS_PREFIX + "{agency}",
+                "parameters": {"agency": {"description": "The reporting agency: only its adapter may write here."}},
+                "messages": {"StepStatusReport": {"$ref": "#/components/messages/StepStatusReport"}},
+            },
             "deadletter": {
                 "address": topics.DEADLETTER,
                 "description": "Records no consumer could process, unchanged, with dlq.* headers saying where from and why.",

@@ -18,6 +18,16 @@ Usage::
     print(kafka.bootstrap)   # "127.0.0.1:9092"
     kafka.stop()             # SIGTERM (clean shutdown), SIGKILL after the timeout
 
+The client listener speaks SASL/SCRAM-SHA-512 (``SASL_PLAINTEXT`` on 127.0.0.1) and
+Kafka's standard KRaft authorizer denies whatever no ACL allows
+(``allow.everyone.if.no.acl.found=false``). Its one SCRAM user at start-up is the
+configured admin, a super user, written into the storage when it is formatted; every
+other principal and its ACLs are provisioned by the admin over the Kafka protocol
+(``mpp-hub kafka principals``). The controller listener stays PLAINTEXT on 127.0.0.1
+(KRaft controllers cannot authenticate with SCRAM, whose credentials live in the very
+metadata they serve); its ``ANONYMOUS`` principal is a super user for that reason.
+``LocalKafkaConfig(admin=None)`` gives the old plaintext broker, open to anyone.
+
 This module is stdlib-only and imports nothing else from ``hub``.
 """
 
@@ -43,6 +53,7 @@ __all__ = [
     "LocalKafka",
     "LocalKafkaConfig",
     "LocalKafkaError",
+    "ScramUser",
     "ensure_jars",
     "free_port",
     "free_ports",
@@ -85,12 +96,27 @@ class LocalKafkaError(RuntimeError):
 
 
 @dataclass(frozen=True)
+class ScramUser:
+    name: str
+    password: str = field(repr=False)
+
+
+#: The development admin, the same as the hub's default Kafka credentials
+#: (messaging/settings.py): known to everyone, so production refuses it.
+DEV_ADMIN = ScramUser("mpp-dev", "mpp-dev-kafka-password-not-for-production")
+SCRAM_MECHANISM = "SCRAM-SHA-512"
+#: Written next to the data once the storage holds the admin's SCRAM credential.
+_SCRAM_MARKER = "scram-admin"
+
+
+@dataclass(frozen=True)
 class LocalKafkaConfig:
     home: Path
     port: int = 9092
     controller_port: int = 9093
     heap_mb: int = 512
     libs_dir: Path = field(default_factory=lambda: DEFAULT_LIBS_DIR)
+    admin: ScramUser | None = DEV_ADMIN  # None: a plaintext broker without authorization
 
 
 @dataclass(frozen=True)
@@ -221,6 +247,35 @@ def _recv_exact(sock: socket.socket, n: int) -> bytes:
     return bytes(buf)
 
 
+def _exchange(port: int, payload: bytes, timeout: float) -> bytes | None:
+    """One request (``payload`` = header + body) on a fresh connection; its response body."""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+            sock.settimeout(timeout)
+            sock.sendall(struct.pack(">i", len(payload)) + payload)
+            (size,) = struct.unpack(">i", _recv_exact(sock, 4))
+            return _recv_exact(sock, size)
+    except (OSError, ConnectionError, struct.error):
+        return None
+
+
+def _sasl_ready(port: int, timeout: float = 2.0) -> bool:
+    """True when the SASL listener answers a SaslHandshake (v1) offering SCRAM-SHA-512.
+
+    Before authentication a SASL listener answers nothing else; the broker opens its
+    client listener only once it is ready, and clients retry a not-yet-ready broker."""
+    client_id = b"mpp-hub-local-kafka"
+    correlation_id = 0x4D5049
+    mechanism = SCRAM_MECHANISM.encode()
+    payload = struct.pack(">hhih", 17, 1, correlation_id, len(client_id)) + client_id
+    payload += struct.pack(">h", len(mechanism)) + mechanism
+    body = _exchange(port, payload, timeout)
+    if body is None or len(body) < 6:
+        return False
+    corr, error_code = struct.unpack_from(">ih", body)
+    return bool(corr == correlation_id and error_code == 0)
+
+
 def _broker_ready(port: int, timeout: float = 2.0) -> bool:
     """True when the broker answers a Metadata (v4) request listing >= 1 live broker.
 
@@ -234,15 +289,8 @@ def _broker_ready(port: int, timeout: float = 2.0) -> bool:
     # Body v4: topics=null (-1), allow_auto_topic_creation=false.
     payload = struct.pack(">hhih", 3, 4, correlation_id, len(client_id)) + client_id
     payload += struct.pack(">i?", -1, False)
-    try:
-        with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
-            sock.settimeout(timeout)
-            sock.sendall(struct.pack(">i", len(payload)) + payload)
-            (size,) = struct.unpack(">i", _recv_exact(sock, 4))
-            body = _recv_exact(sock, size)
-    except (OSError, ConnectionError, struct.error):
-        return False
-    if len(body) < 12:
+    body = _exchange(port, payload, timeout)
+    if body is None or len(body) < 12:
         return False
     # Response header v0: correlation_id; body v4: throttle_time_ms, brokers[] ...
     corr, _throttle, n_brokers = struct.unpack_from(">iii", body)
@@ -350,6 +398,7 @@ class LocalKafka:
         log4j = self._log4j_config()
         if not (self.data_dir / "meta.properties").exists():
             self._format(libs, log4j)
+        self._check_admin_formatted()
 
         cmd = [
             _java(),
@@ -465,7 +514,7 @@ class LocalKafka:
                     + (f" with code {code}" if code is not None else "")
                     + f"; last lines of {self.log_path}:\n{self._log_tail(log_offset)}"
                 )
-            if _broker_ready(self.config.port):
+            if (_broker_ready if self.config.admin is None else _sasl_ready)(self.config.port):
                 return
             if time.monotonic() >= deadline:
                 raise LocalKafkaError(
@@ -497,6 +546,22 @@ class LocalKafka:
         self.cluster_id_path.write_text(cid + "\n")
         return cid
 
+    def _check_admin_formatted(self) -> None:
+        """SCRAM users are written when the storage is formatted: a broker formatted as
+        plaintext, or for another admin, would start with nobody able to sign in."""
+        admin = self.config.admin
+        if admin is None:
+            return
+        try:
+            formatted_for = (self.data_dir / _SCRAM_MARKER).read_text().strip()
+        except OSError:
+            formatted_for = None
+        if formatted_for != admin.name:
+            raise LocalKafkaError(
+                f"the broker data in {self.data_dir} was formatted without the SCRAM admin {admin.name!r} "
+                "(an older plaintext broker?); stop it and delete that directory to start afresh"
+            )
+
     def _log4j_config(self) -> Path:
         if LOG4J_CONFIG_PATH.is_file():
             return LOG4J_CONFIG_PATH
@@ -506,16 +571,13 @@ class LocalKafka:
 
     def _write_properties(self) -> None:
         c = self.config
-        props = {
+        props = self._listener_properties()
+        props |= {
             # KRaft combined mode, single node, static quorum
             "process.roles": "broker,controller",
             "node.id": "1",
             "controller.quorum.voters": f"1@127.0.0.1:{c.controller_port}",
-            "listeners": f"PLAINTEXT://127.0.0.1:{c.port},CONTROLLER://127.0.0.1:{c.controller_port}",
-            "advertised.listeners": f"PLAINTEXT://127.0.0.1:{c.port}",
-            "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
             "controller.listener.names": "CONTROLLER",
-            "inter.broker.listener.name": "PLAINTEXT",
             "log.dirs": str(self.data_dir),
             # topics
             "num.partitions": "3",
@@ -543,7 +605,34 @@ class LocalKafka:
         }
         text = "# Generated by deploy/kafka/local_kafka.py on every start; edits are overwritten.\n"
         text += "".join(f"{k}={v}\n" for k, v in props.items())
+        # It holds the admin's password: readable by its owner alone.
+        self.properties_path.touch(mode=0o600)
+        self.properties_path.chmod(0o600)
         self.properties_path.write_text(text)
+
+    def _listener_properties(self) -> dict[str, str]:
+        c = self.config
+        if c.admin is None:
+            return {
+                "listeners": f"PLAINTEXT://127.0.0.1:{c.port},CONTROLLER://127.0.0.1:{c.controller_port}",
+                "advertised.listeners": f"PLAINTEXT://127.0.0.1:{c.port}",
+                "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+                "inter.broker.listener.name": "PLAINTEXT",
+            }
+        jaas = f'org.apache.kafka.common.security.scram.ScramLoginModule required username="{c.admin.name}" password="{c.admin.password}";'
+        return {
+            "listeners": f"SASL_PLAINTEXT://127.0.0.1:{c.port},CONTROLLER://127.0.0.1:{c.controller_port}",
+            "advertised.listeners": f"SASL_PLAINTEXT://127.0.0.1:{c.port}",
+            "listener.security.protocol.map": "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:PLAINTEXT",
+            "inter.broker.listener.name": "SASL_PLAINTEXT",
+            "sasl.enabled.mechanisms": SCRAM_MECHANISM,
+            "sasl.mechanism.inter.broker.protocol": SCRAM_MECHANISM,
+            f"listener.name.sasl_plaintext.{SCRAM_MECHANISM.lower()}.sasl.jaas.config": jaas,
+            "authorizer.class.name": "org.apache.kafka.metadata.authorizer.StandardAuthorizer",
+            "allow.everyone.if.no.acl.found": "false",
+            # ANONYMOUS: the plaintext controller listener on 127.0.0.1 (see the module docstring)
+            "super.users": f"User:{c.admin.name};User:ANONYMOUS",
+        }
 
     def _format(self, libs: Path, log4j: Path) -> None:
         cmd = [
@@ -560,6 +649,9 @@ class LocalKafka:
             str(self.properties_path),
             # static controller.quorum.voters => no --standalone / --initial-controllers
         ]
+        admin = self.config.admin
+        if admin is not None:
+            cmd += ["--add-scram", f"{SCRAM_MECHANISM}=[name={admin.name},password={admin.password}]"]
         try:
             proc = subprocess.run(
                 cmd,
@@ -573,4 +665,6 @@ class LocalKafka:
         except subprocess.TimeoutExpired as exc:
             raise LocalKafkaError(f"formatting Kafka storage timed out: {' '.join(cmd)}") from exc
         if proc.returncode != 0 or not (self.data_dir / "meta.properties").exists():
-            raise LocalKafkaError(f"formatting Kafka storage failed (exit {proc.returncode}): {' '.join(cmd)}\n" + proc.stdout.strip())
+            raise LocalKafkaError(f"formatting Kafka storage failed (exit {proc.returncode}): {cmd[0]} ... format\n" + proc.stdout.strip())
+        if admin is not None:
+            (self.data_dir / _SCRAM_MARKER).write_text(admin.name + "\n")

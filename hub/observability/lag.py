@@ -20,6 +20,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import CoordinatorLoadInProgressError, GroupCoordinatorNotAvailableError, NotCoordinatorForGroupError
 
+from messaging.clients import create_admin
 from messaging.settings import KafkaSettings
 
 COORDINATOR_WAIT_SECONDS = 15.0
@@ -92,8 +93,8 @@ async def _partitions(admin: AIOKafkaAdminClient, topics: Sequence[str]) -> dict
 async def _clients(kafka: KafkaSettings) -> AsyncIterator[tuple[AIOKafkaAdminClient, AIOKafkaConsumer]]:
     """An admin client for the groups' offsets and a group-less consumer for the partitions'
     ends: it joins no group and commits nothing, so asking never moves anyone's offsets."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=kafka.bootstrap)
-    offsets = AIOKafkaConsumer(bootstrap_servers=kafka.bootstrap, group_id=None, enable_auto_commit=False)
+    admin = create_admin(kafka)
+    offsets = AIOKafkaConsumer(**kafka.client_options(), group_id=None, enable_auto_commit=False)
     await admin.start()
     try:
         await offsets.start()

@@ -61,7 +61,7 @@ class Router:
             if envelope.type is MessageType.REQUEST_SUBMITTED:
                 await self._route(session, envelope, trace)
             elif envelope.type is MessageType.STEP_STATUS:
-                await self._apply_report(session, envelope, trace)
+                await self._apply_report(session, envelope, trace, speaker=topics.agency_of_events(record.topic))
             else:
                 raise PoisonMessage(f"router does not handle {envelope.type}")
 
@@ -81,7 +81,7 @@ class Router:
         await session.flush()
         await self._workflow.advance(session, case, message_id=envelope.message_id, trace=trace)  # the case follows its steps
 
-    async def _apply_report(self, session: AsyncSession, envelope: Envelope, trace: Trace) -> None:
+    async def _apply_report(self, session: AsyncSession, envelope: Envelope, trace: Trace, *, speaker: str | None) -> None:
         try:
             report = StepStatusReport.model_validate(envelope.payload)
         except ValidationError as exc:
@@ -89,6 +89,10 @@ class Router:
         step = await session.get(Step, envelope.step_id) if envelope.step_id else None
         if step is None or step.case_id != envelope.request_id:
             raise PoisonMessage(f"step {envelope.step_id} of request {envelope.request_id} is unknown")
+        if speaker != step.agency:
+            # Only an agency's own adapter may write its report topic (broker ACLs): a report
+            # for another agency's step is forged or misrouted; dead-lettered, never applied.
+            raise PoisonMessage(f"report from {speaker or 'an unknown topic'} for step {step.id} of {step.agency} refused")
         case = await load_case(session, step.case_id, for_update=True)
         assert case is not None  # foreign key
         current, new = Status(step.status), report.status
@@ -149,7 +153,7 @@ async def run_router(sessions: async_sessionmaker[AsyncSession], workflow: Workf
         consumer = create_consumer(kafka, GROUP_ID)
         loop = ConsumeLoop(
             consumer,
-            [topics.REQUESTS, topics.EVENTS],
+            [topics.REQUESTS, *(topics.events(agency) for agency in sorted(workflow.catalogue.providers()))],
             Router(sessions, workflow).handle,
             name=CONSUMER,
             decoder=decode_envelope,

@@ -21,6 +21,7 @@ from aiokafka import AIOKafkaProducer
 from playwright.async_api import BrowserContext, Dialog, Page, expect
 
 from adapters.polri.simulator import DEV_CALLBACK_SECRET as POLRI_CALLBACK_SECRET
+from messaging import KafkaSettings
 from schemas import topics
 from support.browser import OPERATOR_KEY, PORTAL_KEY, sign_in
 from support.stack import HubStack, pkb_request
@@ -159,7 +160,7 @@ async def test_an_application_accepted_first_shows_the_agency_accepting_it(
 async def test_a_poison_message_is_dead_lettered_then_replayed_with_its_audit(
     stack: HubStack, signed_in: Callable[[HubStack], Awaitable[Page]], screenshots: Path
 ) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=stack.kafka_bootstrap)
+    producer = AIOKafkaProducer(**KafkaSettings(bootstrap=stack.kafka_bootstrap).client_options())
     await producer.start()
     try:
         await producer.send_and_wait(topics.REQUESTS, json.dumps({"not": "an envelope", "nik": POISON_NIK}).encode(), key=b"poison")

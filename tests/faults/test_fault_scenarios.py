@@ -28,6 +28,7 @@ from aiokafka import AIOKafkaProducer
 
 from deploy.kafka.local_kafka import LocalKafka, free_port
 from faults.conftest import FaultReport
+from messaging import KafkaSettings
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from support.faults import (
@@ -250,7 +251,7 @@ async def test_poison_is_dead_lettered_and_the_real_load_completes(hub: HubStack
     await wait_until(lambda: completed_at_least(hub, 3), "3 cases complete")
 
     injected: set[tuple[str, int, int]] = set()
-    producer = AIOKafkaProducer(bootstrap_servers=hub.kafka_bootstrap)
+    producer = AIOKafkaProducer(**KafkaSettings(bootstrap=hub.kafka_bootstrap).client_options())
     await producer.start()
     try:
         for topic, value in poison_records():

@@ -233,7 +233,7 @@ async def test_dead_letters_are_archived_browsable_masked_and_a_fixed_one_replay
         first = await ops.get("/v1/operator/dead-letters", params={"limit": 2})
         second = await ops.get("/v1/operator/dead-letters", params={"limit": 2, "cursor": first.json()["next_cursor"]})
         none_quarantined = await ops.get("/v1/operator/dead-letters", params={"status": "quarantined"})
-        other_topic = await ops.get("/v1/operator/dead-letters", params={"topic": topics.EVENTS})
+        other_topic = await ops.get("/v1/operator/dead-letters", params={"topic": topics.events("samsat")})
         shown_invalid = await ops.get(f"/v1/operator/dead-letters/{invalid.id}")
         shown_poison = await ops.get(f"/v1/operator/dead-letters/{poison.id}")
         missing = await ops.get("/v1/operator/dead-letters/999999")

@@ -25,6 +25,7 @@ from hub.api.app import create_app
 from hub.config import Settings
 from hub.db.engine import database
 from hub.features.adapter_status import run_status_tracker
+from messaging import KafkaSettings
 from schemas import topics
 from schemas.identifiers import make_nik
 from support.fixtures import throwaway_broker
@@ -52,7 +53,7 @@ class Watcher:
         self.consumer = AIOKafkaConsumer(
             *(f"mpp.retry.samsat.{n}" for n in (1, 2, 3)),
             topics.DEADLETTER,
-            bootstrap_servers=bootstrap,
+            **KafkaSettings(bootstrap=bootstrap).client_options(),
             group_id=f"test-watch-{uuid.uuid4().hex[:6]}",
             auto_offset_reset="earliest",
             metadata_max_age_ms=500,
@@ -115,7 +116,7 @@ async def healthy_samsat(stack: HubStack) -> AsyncIterator[None]:
 
 
 async def _topic_exists(bootstrap: str, name: str) -> bool:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap)
+    consumer = AIOKafkaConsumer(**KafkaSettings(bootstrap=bootstrap).client_options())
     await consumer.start()
     try:
         return name in await consumer.topics()

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from deploy.kafka.local_kafka import (
     DEFAULT_LIBS_DIR,
@@ -27,6 +28,7 @@ from deploy.kafka.local_kafka import (
     free_port,
     free_ports,
 )
+from messaging import KafkaSettings
 
 
 def _new_broker(home: Path) -> LocalKafka:
@@ -45,7 +47,7 @@ def broker(tmp_path_factory: pytest.TempPathFactory):
 
 
 async def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+    producer = AIOKafkaProducer(**KafkaSettings(bootstrap=bootstrap).client_options(), enable_idempotence=True)
     await producer.start()
     try:
         for v in values:
@@ -59,7 +61,7 @@ async def _produce(bootstrap: str, topic: str, values: list[bytes]) -> None:
 async def _consume(bootstrap: str, topic: str, n: int, group_id: str | None = None, timeout: float = 30.0) -> list[bytes]:
     consumer = AIOKafkaConsumer(
         topic,
-        bootstrap_servers=bootstrap,
+        **KafkaSettings(bootstrap=bootstrap).client_options(),
         group_id=group_id,
         auto_offset_reset="earliest",
         enable_auto_commit=False,
@@ -123,6 +125,19 @@ async def test_produce_and_consume_roundtrip(broker: LocalKafka) -> None:
     await _produce(broker.bootstrap, topic, values)
     got = await _consume(broker.bootstrap, topic, len(values), group_id=f"g-{uuid.uuid4().hex[:6]}")
     assert sorted(got) == sorted(values)
+
+
+@pytest.mark.parametrize(
+    "credentials",
+    [{"security_protocol": "PLAINTEXT"}, {"password": "not-the-password"}, {"username": "nobody"}],
+    ids=["unauthenticated", "wrong password", "unknown user"],
+)
+async def test_the_broker_refuses_a_client_that_does_not_sign_in(broker: LocalKafka, credentials: dict[str, str]) -> None:
+    kafka = KafkaSettings.model_validate({"bootstrap": broker.bootstrap, **credentials})
+    producer = AIOKafkaProducer(**kafka.client_options(), request_timeout_ms=5000)
+    with pytest.raises(KafkaError):
+        await producer.start()
+    await producer.stop()
 
 
 def test_port_conflict_fails_fast(tmp_path: Path) -> None:

@@ -134,7 +134,10 @@ async def test_a_completed_case_moves_the_counters_of_every_hop(stack: HubStack)
         )
         >= 1
     )
-    assert moved("adapter:samsat", "messaging_client_sent_messages_total", messaging_destination_name=topics.EVENTS, error_type="") >= 1
+    assert (
+        moved("adapter:samsat", "messaging_client_sent_messages_total", messaging_destination_name=topics.events("samsat"), error_type="")
+        >= 1
+    )
     assert value(after["adapter:samsat"], "mpp_adapter_breaker_state", agency="samsat", state="closed") == 1
     # Terminal cases leave nothing in flight; the outbox is drained.
     assert value(await scrape(stack, "router"), "mpp_outbox_unsent_messages") == 0

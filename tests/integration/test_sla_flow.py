@@ -14,6 +14,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 
 from hub.catalogue import export_shipped
+from messaging import KafkaSettings
 from schemas import topics
 from support.stack import HubStack, running
 
@@ -90,7 +91,9 @@ async def test_a_step_past_its_sla_is_flagged_announced_and_still_completes(stac
 
 
 async def read_case_events(bootstrap: str, case_id: str) -> list[dict[str, Any]]:
-    consumer = AIOKafkaConsumer(topics.CASE_EVENTS, bootstrap_servers=bootstrap, auto_offset_reset="earliest", enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(
+        topics.CASE_EVENTS, **KafkaSettings(bootstrap=bootstrap).client_options(), auto_offset_reset="earliest", enable_auto_commit=False
+    )
     await consumer.start()
     try:
         found: list[dict[str, Any]] = []

@@ -27,7 +27,7 @@ HOUR_MS = 3_600_000
 
 @pytest.fixture
 async def admin(kafka_bootstrap: str) -> AsyncIterator[AIOKafkaAdminClient]:
-    client = AIOKafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    client = AIOKafkaAdminClient(**KafkaSettings(bootstrap=kafka_bootstrap).client_options())
     await client.start()
     yield client
     await client.close()

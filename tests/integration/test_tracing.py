@@ -91,8 +91,8 @@ async def test_a_case_is_one_trace_from_the_api_request_to_the_last_report(
         for s in _children(spans, execute)
         if s.kind is SpanKind.CLIENT and ("http.request.method" in _attrs(s) or "http.method" in _attrs(s))
     ]
-    report = _one(spans, "send mpp.events", SpanKind.PRODUCER, parent=execute)
-    apply = _one(spans, "process mpp.events", SpanKind.CONSUMER, parent=report)
+    report = _one(spans, "send mpp.events.samsat", SpanKind.PRODUCER, parent=execute)
+    apply = _one(spans, "process mpp.events.samsat", SpanKind.CONSUMER, parent=report)
 
     assert str(_attrs(agency_call).get("url.full") or _attrs(agency_call).get("http.url")).startswith(
         f"http://127.0.0.1:{hub.simulator_ports['samsat']}"

@@ -58,7 +58,7 @@ async def test_every_process_exports_its_spans_of_a_case_into_one_trace(
             assert case["status"] == "COMPLETED"
 
             wanted = {"POST /v1/requests", "send mpp.requests", "process mpp.requests", "send mpp.commands.samsat"}
-            wanted |= {"process mpp.commands.samsat", "send mpp.events", "process mpp.events"}
+            wanted |= {"process mpp.commands.samsat", "send mpp.events.samsat", "process mpp.events.samsat"}
             deadline = time.monotonic() + 30
             while not wanted <= {r.name for r in received if r.trace_id == case["trace_id"]}:
                 assert time.monotonic() < deadline, sorted({(r.service, r.name) for r in received})
@@ -72,8 +72,8 @@ async def test_every_process_exports_its_spans_of_a_case_into_one_trace(
         "process mpp.requests": "mpp-hub-router",
         "send mpp.commands.samsat": "mpp-hub-relay",
         "process mpp.commands.samsat": "mpp-hub-adapter:samsat",
-        "send mpp.events": "mpp-hub-adapter:samsat",
-        "process mpp.events": "mpp-hub-router",
+        "send mpp.events.samsat": "mpp-hub-adapter:samsat",
+        "process mpp.events.samsat": "mpp-hub-router",
     }
     ids = {r.span_id for r in spans}
     [root] = [r for r in spans if not r.parent_id]

@@ -42,6 +42,7 @@ from sqlalchemy import select
 
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, Step
+from messaging import KafkaSettings
 from schemas import topics
 from schemas.identifiers import make_nik
 from support.stack import TERMINAL, HubStack, pkb_request
@@ -223,7 +224,7 @@ class DeadLetter:
 async def read_dead_letters(bootstrap: str) -> list[DeadLetter]:
     """Everything on ``mpp.deadletter`` from the beginning, read as an outsider (no
     consumer group, nothing committed)."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**KafkaSettings(bootstrap=bootstrap).client_options(), group_id=None, enable_auto_commit=False)
     await consumer.start()
     try:
         if topics.DEADLETTER not in await consumer.topics():

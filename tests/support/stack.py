@@ -4,6 +4,7 @@ kill -9 any one of them mid-flight and restart it."""
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import ctypes
 import json
@@ -23,10 +24,15 @@ import pytest
 from pydantic import BaseModel
 
 from deploy.kafka.local_kafka import free_ports
+from messaging.access import HUB_PRINCIPAL, adapter_principal_name, apply_roles, new_password
+from messaging.settings import DEV_PASSWORD, DEV_USERNAME
 
 TERMINAL = {"COMPLETED", "REJECTED", "CANCELLED", "EXPIRED", "FAILED"}
 AUTH = {"Authorization": "Bearer test-portal-key"}
 CORE = ("api", "relay", "router")
+#: Principal -> password on the test brokers: one per run, so stacks that overlap on one
+#: broker never change each other's passwords.
+BUS_PASSWORDS: collections.defaultdict[str, str] = collections.defaultdict(new_password)
 
 
 #: Adapter settings that let an outage resolve quickly in tests: short backoffs, a breaker that soon half-opens.
@@ -82,7 +88,9 @@ class HubStack:
 
     Components are named "api", "relay", "router", "simulator:<agency>" and
     "adapter:<agency>"; "simulator" and "adapter" alone mean Samsat's.
-    ``extra_env`` reaches every process (agency settings, which simulators take their secrets from)."""
+    ``extra_env`` reaches every process (agency settings, which simulators take their secrets from).
+    Each process signs in to the bus as its role's principal (the hub's, or its agency
+    adapter's), provisioned by :meth:`start_all` with the test broker's admin."""
 
     database_url: str
     kafka_bootstrap: str
@@ -139,6 +147,36 @@ class HubStack:
         env.update(self.extra_env)
         return env
 
+    def env_of(self, component: str) -> dict[str, str]:
+        """The environment of one component: the stack's, signed in as the component's principal."""
+        env = self.env()
+        principal = self.principal_of(component)
+        if principal is not None and "MPP_KAFKA__USERNAME" not in self.extra_env:
+            env.update(MPP_KAFKA__USERNAME=principal, MPP_KAFKA__PASSWORD=BUS_PASSWORDS[principal])
+        return env
+
+    @staticmethod
+    def principal_of(component: str) -> str | None:
+        kind, _, agency = component.partition(":")
+        if kind == "simulator":
+            return None  # an agency's own system: not on the bus
+        return adapter_principal_name(agency or "samsat") if kind == "adapter" else HUB_PRINCIPAL
+
+    async def provision_bus(self) -> None:
+        """The topics and each role's principal with its ACLs, as the processes' settings want them."""
+        from hub.config import Settings
+
+        with pytest.MonkeyPatch.context() as patch:
+            for name in [k for k in os.environ if k.startswith("MPP_")]:
+                patch.delenv(name)
+            for name, value in self.env().items():
+                patch.setenv(name, value)
+            settings = Settings()
+        adapters = {a: len(settings.agencies[a].retry_topic_delays_seconds) for a in self.agencies}
+        admin = settings.kafka.as_principal(DEV_USERNAME, DEV_PASSWORD)  # the test broker's admin (local_kafka.py: DEV_ADMIN)
+        names = [HUB_PRINCIPAL, *(adapter_principal_name(a) for a in self.agencies)]
+        await apply_roles(admin, self.agencies, adapters, {name: BUS_PASSWORDS[name] for name in names})
+
     def _command(self, component: str) -> list[str]:
         base = [sys.executable, "-m", "hub.cli"]
         kind, _, agency = component.partition(":")
@@ -162,7 +200,12 @@ class HubStack:
         assert component not in self.processes or self.processes[component].poll() is not None, f"{component} runs"
         log = open(self.workdir / f"{component}.log", "ab")  # noqa: SIM115 - owned by the child
         self.processes[component] = subprocess.Popen(
-            self._argv(component), env=self.env(), stdout=log, stderr=subprocess.STDOUT, cwd=self.workdir, preexec_fn=_die_with_parent
+            self._argv(component),
+            env=self.env_of(component),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            cwd=self.workdir,
+            preexec_fn=_die_with_parent,
         )
 
     def kill9(self, component: str) -> None:
@@ -190,6 +233,7 @@ class HubStack:
         return "\n".join(out)
 
     async def start_all(self) -> None:
+        await self.provision_bus()
         for component in self.components:
             self.start(component)
         for agency in self.agencies:

@@ -1,6 +1,6 @@
 """Specification of the adapter worker (adapters/sdk/runtime/worker.py).
 
-One step command in, exactly one canonical step.status out on ``mpp.events``; the
+One step command in, exactly one canonical step.status out on ``mpp.events.<agency>``; the
 agency's answer (success, refusal, nonsense) decides the status. An agency that does
 not answer at all fails nothing: after bounded short retries the command climbs to the
 next retry topic (``mpp.retry.<agency>.<n>``), after the last level to dead letters;
@@ -151,7 +151,7 @@ async def test_a_command_yields_exactly_one_status_event_for_the_same_step() -> 
 
     sent, report = only_report(producer)
     event = sent.envelope
-    assert sent.topic == topics.EVENTS
+    assert sent.topic == topics.events(adapter.agency)
     assert event.type is MessageType.STEP_STATUS
     assert event.request_id == command.request_id
     assert event.step_id == command.step_id

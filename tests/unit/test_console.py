@@ -173,7 +173,8 @@ class TestTimeline:
         assert "1375015203900007" not in _history_hop(record, step).detail
 
     @pytest.mark.parametrize(
-        ("topic", "kind"), [("mpp.requests", "hop.published"), ("mpp.commands.samsat", "hop.command_sent"), ("mpp.events", "hop.event")]
+        ("topic", "kind"),
+        [("mpp.requests", "hop.published"), ("mpp.commands.samsat", "hop.command_sent"), ("mpp.events.samsat", "hop.event")],
     )
     def test_outbox_rows_are_published_and_command_hops(self, topic: str, kind: str) -> None:
         row = OutboxMessage(topic=topic, key=b"k", value=b"{}", headers={}, created_at=T0, sent_at=T0 + timedelta(seconds=1))

@@ -17,13 +17,16 @@ from pydantic import ValidationError
 from adapters.sdk.settings import BackendSettings
 from hub.config import Settings
 from hub.production import ProductionRefused, ensure_production_ready, production_problems
+from messaging.settings import DEV_PASSWORD, DEV_USERNAME
 
 STRONG = "s" * 40
 PG = "postgresql+asyncpg://hub:pw@db.internal/mpphub"
+BUS = {"security_protocol": "SASL_SSL", "username": "mpp-hub", "password": "k" * 40}
 
 
 def strong(**changes: Any) -> Settings:
-    """A configuration fit for production: PostgreSQL, https agencies, long non-dev secrets."""
+    """A configuration fit for production: PostgreSQL, https agencies, long non-dev secrets,
+    the bus signed in as the process's own principal."""
     agencies: dict[str, Any] = {
         "samsat": {"base_url": "https://samsat.example"},
         "polri": {"base_url": "https://polri.example", "callback_base_url": "https://hub.example", "callback_secret": "p" * 40},
@@ -33,6 +36,7 @@ def strong(**changes: Any) -> Settings:
         "enabled_agencies": ["samsat", "polri"],
         "agencies": agencies,
         "api": {"clients": {"c" * 40: "portal"}, "operator_keys": {"o" * 40: "ops"}},
+        "kafka": BUS,
         **changes,
     }
     return Settings.model_validate(values)
@@ -59,8 +63,10 @@ def test_the_defaults_are_refused_listing_every_problem_at_once() -> None:
     assert "MPP_AGENCIES__BPJPH__API_KEY is a development value" in problems
     assert "MPP_AGENCIES__SAMSAT__BASE_URL is plain http://; production needs https://" in problems
     assert any(p.startswith("MPP_DATABASE_URL is SQLite") for p in problems)
+    assert "MPP_KAFKA__PASSWORD is a development value" in problems
+    assert any(p.startswith("MPP_KAFKA__USERNAME is the development broker's admin") for p in problems)
     # Names, never values: not one secret is echoed.
-    for secret in ("dev-portal-key", "dev-operator-key", "dev-polri-callback-secret", "dev-djp-client-secret"):
+    for secret in ("dev-portal-key", "dev-operator-key", "dev-polri-callback-secret", "dev-djp-client-secret", DEV_PASSWORD):
         assert secret not in text
 
 
@@ -119,6 +125,36 @@ def test_plain_http_agencies_private_webhooks_and_http_webhooks_are_refused() ->
     ]
 
 
+def test_the_bus_without_sasl_is_refused() -> None:
+    """Anything that reaches an unauthenticated broker could write another agency's reports."""
+    for protocol in ("PLAINTEXT", "SSL"):
+        settings = strong(kafka={"security_protocol": protocol, "username": None, "password": None})
+        assert production_problems(settings) == [
+            f"MPP_KAFKA__SECURITY_PROTOCOL is {protocol}; production signs in to the bus with SASL (SASL_SSL)"
+        ]
+
+
+@pytest.mark.parametrize(
+    ("password", "problem"),
+    [(DEV_PASSWORD, "is a development value"), ("short", "is shorter than 32 bytes"), ("dev-" + "k" * 40, "is a development value")],
+)
+def test_a_weak_bus_password_is_refused(password: str, problem: str) -> None:
+    settings = strong(kafka={**BUS, "password": password})
+    assert production_problems(settings) == [f"MPP_KAFKA__PASSWORD {problem}"]
+
+
+def test_a_process_signed_in_as_the_development_admin_is_refused() -> None:
+    settings = strong(kafka={**BUS, "username": DEV_USERNAME})
+    assert production_problems(settings) == [
+        "MPP_KAFKA__USERNAME is the development broker's admin; each process signs in as its own principal"
+    ]
+
+
+def test_sasl_over_plaintext_is_accepted_with_strong_credentials() -> None:
+    """TLS is advised (docs/deploy.md), not demanded: a private network may carry SASL_PLAINTEXT."""
+    assert production_problems(strong(kafka={**BUS, "security_protocol": "SASL_PLAINTEXT"})) == []
+
+
 def test_an_adapter_process_is_judged_by_its_own_agency_alone() -> None:
     settings = strong(api={})  # the hub's dev API keys: the adapter never uses them
     assert production_problems(settings, "samsat") == []
@@ -133,6 +169,11 @@ def test_an_adapter_process_is_judged_by_its_own_agency_alone() -> None:
         "MPP_AGENCIES__POLRI__CALLBACK_SECRET is shorter than 32 bytes",
         "MPP_AGENCIES__POLRI__BASE_URL is plain http://; production needs https://",
     ]
+
+
+def test_an_adapter_process_is_judged_by_its_bus_credentials_too() -> None:
+    settings = strong(kafka={**BUS, "username": "mpp-adapter-samsat", "password": "short"})
+    assert production_problems(settings, "samsat") == ["MPP_KAFKA__PASSWORD is shorter than 32 bytes"]
 
 
 def test_development_mode_starts_with_the_dev_defaults() -> None:
@@ -169,4 +210,5 @@ def test_an_adapter_process_refuses_only_for_its_own_agency() -> None:
     result = _cli("adapter", "samsat")
     assert result.returncode == 2, result.stderr
     assert "MPP_AGENCIES__SAMSAT__BASE_URL is plain http://" in result.stderr
+    assert "MPP_KAFKA__PASSWORD is a development value" in result.stderr
     assert "MPP_API__" not in result.stderr and "POLRI" not in result.stderr

@@ -32,7 +32,7 @@ def test_asyncapi_document_describes_every_topic_with_resolvable_references() ->
     document = json.loads(export.rendered()["asyncapi.json"])
     assert document["asyncapi"] == "3.0.0"
     addresses = {channel["address"] for channel in document["channels"].values()}
-    assert addresses == {topics.REQUESTS, topics.EVENTS, topics.DEADLETTER, topics.COMMANDS_PREFIX + "{agency}"}
+    assert addresses == {topics.REQUESTS, topics.EVENTS_PREFIX + "{agency}", topics.DEADLETTER, topics.COMMANDS_PREFIX + "{agency}"}
 
     def refs(node: object) -> list[str]:
         if isinstance(node, dict):

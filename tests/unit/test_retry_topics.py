@@ -201,7 +201,7 @@ async def test_a_retried_command_keeps_its_idempotency_key_and_report_id() -> No
     assert forwarded.topic == LEVEL1
     await worker.handle_at_level(Envelope.from_bytes(forwarded.value), record(P0, 0, headers=forwarded.headers), 1)
     report = producer.sent[1]
-    assert report.topic == topics.EVENTS
+    assert report.topic == topics.events("fake")
     direct = FakeProducer()
     await AdapterWorker(FakeAdapter(FAST, COMPLETED), direct).handle(command, record(P0, 0))  # type: ignore[arg-type]
     assert report.envelope.message_id == direct.sent[0].envelope.message_id

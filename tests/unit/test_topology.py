@@ -21,7 +21,7 @@ def test_the_defaults_suit_the_single_node_development_broker() -> None:
 
 
 def test_a_production_cluster_is_a_matter_of_settings() -> None:
-    spec = Topology(KafkaSettings(replication_factor=3, min_insync_replicas=2)).topic(topics.EVENTS)
+    spec = Topology(KafkaSettings(replication_factor=3, min_insync_replicas=2)).topic(topics.events("samsat"))
     assert (spec.replication_factor, spec.min_insync_replicas) == (3, 2)
     assert spec.configs()["min.insync.replicas"] == "2"
 
@@ -35,7 +35,7 @@ def test_min_insync_replicas_above_the_replication_factor_is_refused() -> None:
 def test_retention_is_set_per_family_over_the_defaults() -> None:
     kafka = KafkaSettings(retention_hours={"events": 48})
     layout = Topology(kafka)
-    assert layout.topic(topics.EVENTS).retention_ms == 2 * DAY_MS
+    assert layout.topic(topics.events("samsat")).retention_ms == 2 * DAY_MS
     assert layout.topic(topics.REQUESTS).retention_ms == 7 * DAY_MS  # the default stays
     assert layout.topic(topics.DEADLETTER).retention_ms == 30 * DAY_MS  # and so does the dead letters' own
 
@@ -58,12 +58,13 @@ def test_every_topic_of_the_hub_has_one_declaration() -> None:
     hub = layout.hub(["samsat", "polri", "samsat"])
     assert [s.name for s in hub] == [
         topics.REQUESTS,
-        topics.EVENTS,
         topics.DEADLETTER,
         topics.CASE_EVENTS,
         topics.ADAPTER_STATUS,
         "mpp.commands.polri",
+        "mpp.events.polri",
         "mpp.commands.samsat",
+        "mpp.events.samsat",
     ]
     keyed = [s for s in hub if s.name != topics.ADAPTER_STATUS]
     assert {(s.partitions, s.cleanup) for s in keyed} == {(6, Cleanup.DELETE)}
@@ -82,7 +83,7 @@ def test_an_adapter_prepares_what_it_reads_and_writes() -> None:
         "mpp.commands.samsat",
         "mpp.retry.samsat.1",
         "mpp.retry.samsat.2",
-        topics.EVENTS,
+        "mpp.events.samsat",
         topics.DEADLETTER,
         topics.ADAPTER_STATUS,
     ]
@@ -95,7 +96,7 @@ def test_the_hub_and_its_adapters_merge_into_one_list_without_repeats() -> None:
     assert "mpp.retry.samsat.1" in names
 
 
-@pytest.mark.parametrize("name", ["mpp.other", "mpp.commands.", "mpp.retry.", "requests"])
+@pytest.mark.parametrize("name", ["mpp.other", "mpp.commands.", "mpp.retry.", "mpp.events", "mpp.events.", "requests"])
 def test_a_topic_the_hub_does_not_know_has_no_declaration(name: str) -> None:
     with pytest.raises(KeyError):
         family_of(name)
@@ -103,5 +104,5 @@ def test_a_topic_the_hub_does_not_know_has_no_declaration(name: str) -> None:
 
 @pytest.mark.parametrize(("hours", "text"), [(168, "7d"), (36, "36h"), (0.5, "30m")])
 def test_retention_reads_in_days_hours_or_minutes(hours: float, text: str) -> None:
-    spec = Topology(KafkaSettings(retention_hours={"events": hours})).topic(topics.EVENTS)
+    spec = Topology(KafkaSettings(retention_hours={"events": hours})).topic(topics.events("samsat"))
     assert retention_text(spec) == text

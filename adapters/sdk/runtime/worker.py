@@ -246,7 +246,7 @@ class AdapterWorker:
             correlation_id=header(record, Headers.CORRELATION_ID) or str(incoming.request_id),
             traceparent=current_traceparent(header(record, Headers.TRACEPARENT)),
         )
-        await (await self._producer.send(topics.EVENTS, value=event.to_bytes(), key=event.key, headers=headers))
+        await (await self._producer.send(topics.events(self.adapter.agency), value=event.to_bytes(), key=event.key, headers=headers))
         log.info("step %s of request %s -> %s", incoming.step_id, incoming.request_id, report.status)
 
 

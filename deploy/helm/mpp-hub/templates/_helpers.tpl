@@ -68,6 +68,12 @@ validates the whole settings object (every connected agency included) at start-u
 - name: MPP_KAFKA__RETENTION_HOURS
   value: {{ toJson . | quote }}
 {{- end }}
+- name: MPP_KAFKA__SECURITY_PROTOCOL
+  value: {{ required "kafka.securityProtocol is required" .Values.kafka.securityProtocol | quote }}
+{{- if .Values.kafka.caSecret }}
+- name: MPP_KAFKA__SSL_CAFILE
+  value: /etc/mpp-hub/kafka-ca/ca.crt
+{{- end }}
 - name: MPP_ENABLED_AGENCIES
   value: {{ include "mpp-hub.enabledAgencies" . | quote }}
 - name: MPP_DATABASE_URL
@@ -95,6 +101,32 @@ validates the whole settings object (every connected agency included) at start-u
 {{- range $name, $ref := .Values.extraSecretEnv }}
 - name: {{ $name }}
   {{- include "mpp-hub.secretRef" $ref | nindent 2 }}
+{{- end }}
+{{- end -}}
+
+{{/*
+Who a pod is on the bus: (dict "root" $ "principal" "mpp-adapter-samsat"), default the
+hub's principal; "busAdmin" true: the provisioning job, signed in as the cluster's admin.
+Each pod gets its own principal's password alone, from its key of the principals Secret.
+*/}}
+{{- define "mpp-hub.busIdentity" -}}
+{{- $kafka := .root.Values.kafka -}}
+{{- if .busAdmin }}
+{{- $admin := $kafka.provisioning.adminSecret }}
+- name: MPP_KAFKA__SASL_MECHANISM
+  value: {{ $kafka.provisioning.saslMechanism | default $kafka.saslMechanism | quote }}
+- name: MPP_KAFKA__USERNAME
+  {{- include "mpp-hub.secretRef" (dict "name" $admin.name "key" $admin.usernameKey) | nindent 2 }}
+- name: MPP_KAFKA__PASSWORD
+  {{- include "mpp-hub.secretRef" (dict "name" $admin.name "key" $admin.passwordKey) | nindent 2 }}
+{{- else }}
+{{- $principal := .principal | default "mpp-hub" }}
+- name: MPP_KAFKA__SASL_MECHANISM
+  value: {{ $kafka.saslMechanism | quote }}
+- name: MPP_KAFKA__USERNAME
+  value: {{ $principal | quote }}
+- name: MPP_KAFKA__PASSWORD
+  {{- include "mpp-hub.secretRef" (dict "name" (required "kafka.principalsSecret is required" $kafka.principalsSecret) "key" $principal) | nindent 2 }}
 {{- end }}
 {{- end -}}
 
@@ -144,6 +176,7 @@ containers:
     args: {{ toJson .args }}
     env:
       {{- include "mpp-hub.env" $root | trim | nindent 6 }}
+      {{- include "mpp-hub.busIdentity" . | trim | nindent 6 }}
       {{- with .extraEnv }}
       {{- toYaml . | trim | nindent 6 }}
       {{- end }}
@@ -173,8 +206,25 @@ containers:
       {{- toYaml $root.Values.securityContext | trim | nindent 6 }}
     volumeMounts:
       - {name: tmp, mountPath: /tmp}
+      {{- if $root.Values.kafka.caSecret }}
+      - {name: kafka-ca, mountPath: /etc/mpp-hub/kafka-ca, readOnly: true}
+      {{- end }}
+      {{- if .busAdmin }}
+      - {name: kafka-principals, mountPath: /etc/mpp-hub/kafka-principals, readOnly: true}
+      {{- end }}
 volumes:
   - {name: tmp, emptyDir: {sizeLimit: 64Mi}}
+  {{- with $root.Values.kafka.caSecret }}
+  - name: kafka-ca
+    secret:
+      secretName: {{ required "kafka.caSecret needs a name" .name }}
+      items: [{key: {{ required "kafka.caSecret needs a key" .key }}, path: ca.crt}]
+  {{- end }}
+  {{- if .busAdmin }}
+  # One file per principal, named after it: `mpp-hub kafka principals --passwords <dir>`.
+  - name: kafka-principals
+    secret: {secretName: {{ $root.Values.kafka.principalsSecret }}}
+  {{- end }}
 {{- end -}}
 
 {{/* One long-running role: Deployment, Service and PodDisruptionBudget. */}}
