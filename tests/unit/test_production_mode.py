@@ -20,6 +20,7 @@ from hub.production import ProductionRefused, ensure_production_ready, productio
 
 STRONG = "s" * 40
 PG = "postgresql+asyncpg://hub:pw@db.internal/mpphub"
+MASTER_KEY = "bWFzdGVyLWtleS1vZi10aGUtaHViLTMyLWJ5dGVzISE="  # base64 of 32 bytes
 
 
 def strong(**changes: Any) -> Settings:
@@ -33,6 +34,7 @@ def strong(**changes: Any) -> Settings:
         "enabled_agencies": ["samsat", "polri"],
         "agencies": agencies,
         "api": {"clients": {"c" * 40: "portal"}, "operator_keys": {"o" * 40: "ops"}},
+        "privacy": {"master_keys": {"2026-12": MASTER_KEY}},
         **changes,
     }
     return Settings.model_validate(values)
@@ -62,6 +64,12 @@ def test_the_defaults_are_refused_listing_every_problem_at_once() -> None:
     # Names, never values: not one secret is echoed.
     for secret in ("dev-portal-key", "dev-operator-key", "dev-polri-callback-secret", "dev-djp-client-secret"):
         assert secret not in text
+
+
+def test_cases_are_never_sealed_under_a_generated_master_key() -> None:
+    problems = production_problems(strong(privacy={}))
+    assert problems == ["MPP_PRIVACY__MASTER_KEYS (or _FILE) is not set; production never seals cases under a generated development key"]
+    assert problems[0] in production_problems(Settings())
 
 
 def test_setting_clients_does_not_leave_the_dev_operator_key_working_unnoticed() -> None:

@@ -45,5 +45,10 @@ class PrivacySettings(BaseModel):
     # HMAC-SHA256 key of the NIK blind index (cases.nik_index): base64 of >= 32 bytes, or a key file.
     nik_index_key: SecretStr | None = None
     nik_index_key_file: Path | None = None
+    # AES-256 master keys wrapping each case's data key: key id -> base64 of 32 bytes, or
+    # a JSON file of the same shape; the current one by id (else the last). Encryption at rest.
+    master_keys: dict[str, SecretStr] = Field(default_factory=dict)
+    master_keys_file: Path | None = None
+    master_key_id: str | None = None
     dev_key_dir: Path = Path("var")
     retention: RetentionSettings = Field(default_factory=RetentionSettings)
