@@ -20,6 +20,7 @@ from hub.features.audit.cli import audit_app
 from hub.features.deadletters.cli import dlq_app
 from hub.features.principals.cli import principals_app
 from hub.features.privacy.cli import privacy_app
+from hub.features.privacy.keys_cli import keys_app
 from hub.observability.logs import setup_logging
 from hub.observability.tracing import configure_tracing
 from hub.production import ProductionRefused, ensure_production_ready
@@ -37,6 +38,7 @@ app.add_typer(schemas_app, name="schemas")
 app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
 app.add_typer(audit_app, name="audit")  # hub/features/audit/cli.py
 app.add_typer(privacy_app, name="privacy")  # hub/features/privacy/cli.py
+app.add_typer(keys_app, name="keys")  # hub/features/privacy/keys_cli.py
 app.add_typer(principals_app, name="principals")  # defined in hub/features/principals/cli.py
 
 

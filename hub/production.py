@@ -71,6 +71,8 @@ def production_problems(settings: Settings, agency: str | None = None) -> list[s
         problems.append("MPP_WEBHOOKS__ALLOW_PRIVATE_TARGETS is true; webhooks to private addresses are for development only")
     if settings.webhooks.https_only is False:
         problems.append("MPP_WEBHOOKS__HTTPS_ONLY is false; production sends webhooks over https only")
+    if not settings.privacy.master_keys and settings.privacy.master_keys_file is None:
+        problems.append("MPP_PRIVACY__MASTER_KEYS (or _FILE) is not set; production never seals cases under a generated development key")
     return problems
 
 

@@ -67,6 +67,7 @@ class DisclosureView(BaseModel):
     fields: list[str] = Field(description="Names of the fields the agency received, never their values.")
     staged_at: datetime
     published_at: datetime | None
+    purged_at: datetime | None = Field(description="When retention deleted the hub's copy of the command; its record stays.")
 
 
 class AccessView(BaseModel):
@@ -77,6 +78,12 @@ class AccessView(BaseModel):
     reason: str | None
 
 
+class PurgeView(BaseModel):
+    at: datetime
+    actor: str
+    counts: dict[str, int] = Field(description="Rows deleted by retention per table: outbox, webhook_deliveries, dead_letters.")
+
+
 class CaseTrailView(BaseModel):
     case_id: uuid.UUID
     service: str
@@ -85,6 +92,7 @@ class CaseTrailView(BaseModel):
     created_at: datetime
     disclosures: list[DisclosureView]
     accesses: list[AccessView]
+    purges: list[PurgeView]
 
 
 class TrailView(BaseModel):

@@ -73,6 +73,9 @@ class Case(Base):
         String(64), nullable=True, index=True, doc="HMAC-SHA256 blind index of the applicant's NIK."
     )
     officer: Mapped[str | None] = mapped_column(String(100), nullable=True, doc="Counter officer who submitted it (X-MPP-Officer).")
+    data_key: Mapped[str | None] = mapped_column(
+        String(200), nullable=True, doc="The case's data key, wrapped under a master key (hub/features/privacy/crypto.py)."
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

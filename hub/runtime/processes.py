@@ -30,6 +30,7 @@ from hub.features.adapter_status import run_status_tracker
 from hub.features.audit.checkpoint import Checkpointer, signing_key
 from hub.features.deadletters import run_archiver
 from hub.features.notifications.dispatcher import WebhookDispatcher
+from hub.features.privacy.retention import Purger
 from hub.observability.health import ROUTES as OBSERVABILITY_ROUTES
 from hub.observability.health import database_check
 from hub.observability.sampler import Sampler
@@ -106,7 +107,8 @@ async def run_relay(settings: Settings, stop: asyncio.Event, *, sessions: Sessio
 
 
 async def run_router_process(settings: Settings, stop: asyncio.Event, *, sessions: Sessions | None = None) -> None:
-    """The router, the poller, the SLA scanner, the adapter-status tracker, the dead-letter archive and the audit checkpoints."""
+    """The router, the poller, the SLA scanner, the adapter-status tracker, the dead-letter archive,
+    the audit checkpoints and the retention purge."""
     catalogue = load_catalogue(settings)
     await prepare_topics(settings, catalogue)
     async with database(settings.database_url, sessions) as own, _router_probes(settings, own):
@@ -121,6 +123,12 @@ async def run_router_process(settings: Settings, stop: asyncio.Event, *, session
                 Checkpointer(own, signing_key(settings.privacy)).one_round,
                 stop,
                 interval_seconds=settings.privacy.checkpoint_seconds,
+            ),
+            run_rounds(
+                "retention-purge",
+                Purger(own, settings.privacy.retention).one_round,
+                stop,
+                interval_seconds=settings.privacy.retention.purge_seconds,
             ),
         )
 

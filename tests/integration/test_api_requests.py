@@ -18,7 +18,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from hub.api.app import create_app
 from hub.config import Settings
@@ -93,6 +93,11 @@ class Tables:
     async def rows(self, statement: Any) -> list[Any]:
         async with self.engine.connect() as connection:
             return list((await connection.execute(statement)).all())
+
+    async def cases(self) -> list[Case]:
+        """Cases as the hub reads them: their sealed personal fields opened (hub/features/privacy/at_rest.py)."""
+        async with AsyncSession(self.engine) as session:
+            return list(await session.scalars(select(Case)))
 
 
 @pytest.fixture
@@ -461,7 +466,9 @@ class TestAcceptedMeansStored:
         assert accepted == {"id": str(case_id), "status": "SUBMITTED", "links": {"self": f"/v1/requests/{case_id}"}}
         assert_no_nik_echo(response, NIK)
 
-        [case] = await tables.rows(select(Case))
+        [stored] = await tables.rows(select(Case.applicant, Case.data))
+        assert NIK not in str(stored) and PLATE not in str(stored), "sealed at rest"
+        [case] = await tables.cases()
         assert (case.id, case.client_id, case.idempotency_key, case.service, case.status) == (
             case_id,
             "portal",

@@ -13,34 +13,21 @@ import json
 import re
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
 
-from hub.api.app import create_app
-from hub.config import Settings
 from hub.db.models import Case
-from hub.domain.cases import load_case
-from hub.domain.workflow import Trace, plan
-from hub.features.audit.models import AuditEntry
 from hub.features.deadletters.cli import dlq_app
-from hub.features.deadletters.models import DeadLetter
 from hub.features.principals import service as principals
 from hub.features.privacy.cli import privacy_app
 from support.cli import invoke
+from support.privacy import EMAIL, NAME, NIK, OPERATOR_KEY, PHONE, client, dead_letter, entries, running_api, submit_and_route
 
-PORTAL_KEY = "portal-key-1"
-OPERATOR_KEY = "operator-key-1"
-NIK = "1375015203900007"
 OTHER_NIK = "3171015203900011"
-NAME = "Siti Rahmawati"
-PHONE = "081234567890"
-EMAIL = "siti.rahmawati@example.id"
 
 
 @pytest.fixture
@@ -50,15 +37,7 @@ def keys(tmp_path: Path) -> Path:
 
 @pytest.fixture
 async def app(database_url: str, keys: Path) -> AsyncIterator[FastAPI]:
-    settings = Settings.model_validate(
-        {
-            "database_url": database_url,
-            "api": {"clients": {PORTAL_KEY: "portal"}, "operator_keys": {OPERATOR_KEY: "ayu"}},
-            "privacy": {"dev_key_dir": str(keys)},
-        }
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
+    async with running_api(database_url, keys) as app:
         yield app
 
 
@@ -66,56 +45,6 @@ async def operator_with(app: FastAPI, name: str, role: str) -> str:
     """The key of a new operator principal holding ``role`` (a configured key is an admin)."""
     issued = await principals.create(app.state.hub.sessions, kind="operator", name=name, actor="test:admin", roles=[role])
     return issued.key
-
-
-def client(app: FastAPI, key: str | None = None) -> httpx.AsyncClient:
-    headers = {"Authorization": f"Bearer {key}"} if key else {}
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://hub", headers=headers)
-
-
-async def submit_and_route(app: FastAPI, nik: str = NIK) -> uuid.UUID:
-    """A PKB request through the portal API, then routed: its Samsat command staged in the outbox."""
-    body = {"service": "samsat.pkb_annual", "applicant": {"nik": nik, "name": NAME}, "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"}}
-    async with client(app, PORTAL_KEY) as portal:
-        response = await portal.post("/v1/requests", json=body)
-    assert response.status_code == 202, response.text
-    case_id = uuid.UUID(response.json()["id"])
-    hub = app.state.hub
-    async with hub.sessions.begin() as session:
-        case = await load_case(session, case_id, for_update=True)
-        assert case is not None
-        session.add_all(plan(case, hub.workflow.catalogue))
-        await session.flush()
-        await hub.workflow.advance(session, case, message_id=None, trace=Trace(correlation_id=str(case_id), traceparent=""))
-    return case_id
-
-
-async def dead_letter(app: FastAPI, case_id: uuid.UUID) -> int:
-    value = {"payload": {"applicant": {"nik": NIK, "name": NAME}, "data": {"phone": PHONE, "email": EMAIL, "alamat": "Jl. Sudirman 1"}}}
-    async with app.state.hub.sessions.begin() as session:
-        row = DeadLetter(
-            dlq_partition=0,
-            dlq_offset=0,
-            original_topic="mpp.commands.samsat",
-            original_partition=0,
-            original_offset=0,
-            key=str(case_id).encode(),
-            value=json.dumps(value).encode(),
-            headers=[],
-            error_class="PoisonMessage",
-            error_message="invalid",
-            consumer="samsat",
-            dead_lettered_at=datetime.now(UTC),
-            status="new",
-        )
-        session.add(row)
-        await session.flush()
-        return row.id
-
-
-async def entries(app: FastAPI, *kinds: str) -> list[AuditEntry]:
-    async with app.state.hub.sessions() as session:
-        return list(await session.scalars(select(AuditEntry).where(AuditEntry.kind.in_(kinds)).order_by(AuditEntry.seq)))
 
 
 def personal(text: str) -> list[str]:

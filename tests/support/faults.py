@@ -178,7 +178,7 @@ async def read_cases(database_url: str) -> list[CaseRow]:
     engine = create_engine(database_url)
     try:
         async with create_sessionmaker(engine)() as session:
-            rows = (await session.execute(select(Case.id, Case.status, Case.idempotency_key, Case.data, Case.updated_at))).all()
+            rows = list(await session.scalars(select(Case)))  # loaded whole: the plate is sealed at rest
     finally:
         await engine.dispose()
     return [CaseRow(str(r.id), r.status, r.idempotency_key, (r.data or {}).get("plate"), r.updated_at) for r in rows]

@@ -1,18 +1,21 @@
-"""Masking, the NIK blind index and the reveal's reason, the pure parts."""
+"""Masking, the NIK blind index, the reveal's reason and the retention policy, the pure parts."""
 
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
+from hub.config import Settings
 from hub.features.privacy.access import ReasonRequired, checked_reason
 from hub.features.privacy.blind_index import nik_index
 from hub.features.privacy.keys import KeyInvalid
 from hub.features.privacy.masking import mask_email, mask_fields, mask_nik_like, mask_phone, show_bytes
-from hub.features.privacy.settings import PrivacySettings
+from hub.features.privacy.retention import Cutoffs
+from hub.features.privacy.settings import PrivacySettings, RetentionSettings
 
 NIK = "1375015203900007"
 KEY = "a2V5LW9mLXRoZS1uaWstYmxpbmQtaW5kZXgtMzItYnl0ZXMhIQ=="  # base64 of 35 bytes
@@ -80,3 +83,30 @@ def test_a_reveal_needs_a_reason_of_ten_characters() -> None:
     for reason in ("", "   ", "why not", "x" * 501):
         with pytest.raises(ReasonRequired):
             checked_reason(reason)
+
+
+class TestRetentionPolicy:
+    def test_the_defaults_keep_copies_days_not_forever(self) -> None:
+        policy = RetentionSettings()
+        assert (policy.outbox_grace_hours, policy.webhook_delivery_days, policy.dead_letter_days) == (168.0, 30.0, 30.0)
+        assert policy.dead_letter_statuses == ["resolved", "replayed"]
+
+    def test_periods_come_from_the_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        monkeypatch.setenv("MPP_PRIVACY__RETENTION__OUTBOX_GRACE_HOURS", "24")
+        monkeypatch.setenv("MPP_PRIVACY__RETENTION__DEAD_LETTER_STATUSES", '["resolved"]')
+        policy = Settings().privacy.retention
+        assert policy.outbox_grace_hours == 24 and policy.dead_letter_statuses == ["resolved"]
+
+    @pytest.mark.parametrize(
+        "field", [{"outbox_grace_hours": 0.5}, {"webhook_delivery_days": 0}, {"dead_letter_statuses": ["new"]}, {"batch_size": 0}]
+    )
+    def test_a_period_that_would_purge_what_is_still_needed_is_refused(self, field: dict[str, object]) -> None:
+        with pytest.raises(ValidationError):
+            RetentionSettings.model_validate(field)
+
+    def test_cutoffs_count_back_from_now(self) -> None:
+        now = datetime(2026, 12, 3, 12, tzinfo=UTC)
+        cutoffs = Cutoffs.at(now, RetentionSettings(outbox_grace_hours=2, webhook_delivery_days=1, dead_letter_days=30))
+        assert cutoffs.outbox == datetime(2026, 12, 3, 10, tzinfo=UTC)
+        assert cutoffs.webhook_deliveries == datetime(2026, 12, 2, 12, tzinfo=UTC)
+        assert cutoffs.dead_letters == datetime(2026, 11, 3, 12, tzinfo=UTC)

@@ -22,6 +22,7 @@ from messaging.settings import DEV_PASSWORD, DEV_USERNAME
 STRONG = "s" * 40
 PG = "postgresql+asyncpg://hub:pw@db.internal/mpphub"
 BUS = {"security_protocol": "SASL_SSL", "username": "mpp-hub", "password": "k" * 40}
+MASTER_KEY = "bWFzdGVyLWtleS1vZi10aGUtaHViLTMyLWJ5dGVzISE="  # base64 of 32 bytes
 
 
 def strong(**changes: Any) -> Settings:
@@ -37,6 +38,7 @@ def strong(**changes: Any) -> Settings:
         "agencies": agencies,
         "api": {"clients": {"c" * 40: "portal"}, "operator_keys": {"o" * 40: "ops"}},
         "kafka": BUS,
+        "privacy": {"master_keys": {"2026-12": MASTER_KEY}},
         **changes,
     }
     return Settings.model_validate(values)
@@ -68,6 +70,12 @@ def test_the_defaults_are_refused_listing_every_problem_at_once() -> None:
     # Names, never values: not one secret is echoed.
     for secret in ("dev-portal-key", "dev-operator-key", "dev-polri-callback-secret", "dev-djp-client-secret", DEV_PASSWORD):
         assert secret not in text
+
+
+def test_cases_are_never_sealed_under_a_generated_master_key() -> None:
+    problems = production_problems(strong(privacy={}))
+    assert problems == ["MPP_PRIVACY__MASTER_KEYS (or _FILE) is not set; production never seals cases under a generated development key"]
+    assert problems[0] in production_problems(Settings())
 
 
 def test_setting_clients_does_not_leave_the_dev_operator_key_working_unnoticed() -> None:

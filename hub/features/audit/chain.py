@@ -34,6 +34,7 @@ OPERATOR_ACTION = "operator.action"
 DATA_READ = "data.read"
 DATA_REVEAL = "data.reveal"
 PRIVACY_TRAIL = "privacy.trail"
+RETENTION_PURGE = "retention.purge"
 
 
 @dataclass(frozen=True)

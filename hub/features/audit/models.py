@@ -24,7 +24,9 @@ class AuditEntry(Base):
 
     seq: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
     at: Mapped[datetime]
-    kind: Mapped[str] = mapped_column(String(40), doc="case.history | operator.action | data.read | data.reveal | privacy.trail")
+    kind: Mapped[str] = mapped_column(
+        String(40), doc="case.history | operator.action | data.read | data.reveal | privacy.trail | retention.purge"
+    )
     actor: Mapped[str] = mapped_column(String(100))
     case_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, index=True)
     subject: Mapped[str | None] = mapped_column(String(200), nullable=True, doc="What it is about, e.g. dead_letter:12.")

@@ -1,4 +1,4 @@
-"""`mpp-hub privacy`: the data subject's trail and the NIK blind index (``MPP_DATABASE_URL``).
+"""`mpp-hub privacy`: the data subject's trail, the NIK blind index and the retention purge (``MPP_DATABASE_URL``).
 The NIK is never printed whole; without ``--nik`` it is asked for without echo, which
 keeps it out of the shell history and the process list."""
 
@@ -17,9 +17,10 @@ from hub.db.models import Case
 from hub.features.cli_support import actor as cli_actor
 from hub.features.cli_support import with_sessions
 from hub.features.privacy.blind_index import nik_index
+from hub.features.privacy.retention import TABLES, Purged, Purger
 from hub.features.privacy.trail import Trail, trail
 
-privacy_app = typer.Typer(help="Citizens' data (UU PDP): the data subject's trail, the NIK blind index.", no_args_is_help=True)
+privacy_app = typer.Typer(help="Citizens' data (UU PDP): the data subject's trail, the NIK blind index, retention.", no_args_is_help=True)
 
 
 @privacy_app.command("trail")
@@ -45,10 +46,14 @@ def privacy_trail(
         typer.echo(f"case {case.case_id} {case.service} {case.status} (from {case.client_id}, {case.created_at:%Y-%m-%d %H:%M} UTC)")
         for d in case.disclosures:
             published = f"{d.published_at:%Y-%m-%d %H:%M:%S}" if d.published_at else "not yet published"
-            typer.echo(f"  sent to {d.agency} ({d.service}, step {d.step}) at {published}: {', '.join(d.fields)}")
+            purged = f" (copy purged {d.purged_at:%Y-%m-%d})" if d.purged_at else ""
+            typer.echo(f"  sent to {d.agency} ({d.service}, step {d.step}) at {published}: {', '.join(d.fields)}{purged}")
         for a in case.accesses:
             why = f" reason: {a.reason}" if a.reason else ""
             typer.echo(f"  {a.kind} by {a.actor} at {a.at:%Y-%m-%d %H:%M:%S} ({a.subject}){why}")
+        for p in case.purges:
+            counts = ", ".join(f"{n} {table}" for table, n in sorted(p.counts.items()))
+            typer.echo(f"  purged by {p.actor} at {p.at:%Y-%m-%d %H:%M:%S}: {counts}")
 
 
 @privacy_app.command("reindex")
@@ -66,3 +71,20 @@ def privacy_reindex() -> None:
             return len(cases)
 
     typer.echo(f"{with_sessions(work)} case(s) indexed")
+
+
+@privacy_app.command("purge")
+def privacy_purge(
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what is due, delete nothing.")] = False,
+) -> None:
+    """Delete now what the retention policy says has been kept long enough (``MPP_PRIVACY__RETENTION__*``):
+    published outbox rows, finished webhook deliveries, settled dead letters; recorded on the audit chain."""
+    policy, actor = get_settings().privacy.retention, cli_actor()
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> Purged:
+        purger = Purger(sessions, policy, actor=actor)
+        return await (purger.due() if dry_run else purger.purge())
+
+    found = with_sessions(work)
+    counts = ", ".join(f"{found.counts[table]} {table}" for table in TABLES)
+    typer.echo(f"{'would purge' if dry_run else 'purged'}: {counts} ({len(found.cases)} case(s))")

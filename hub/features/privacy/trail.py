@@ -1,7 +1,8 @@
 """The data subject's processing record (UU PDP art. 32): for one NIK, found through the
 blind index, which cases the hub holds, which agencies received which fields and when
-(the commands it published), and who read or revealed the data (the audit chain).
-Asking is itself recorded on each case's trail. Field names only, never values."""
+(the commands it published, or, once retention purged them, their record on the audit
+chain), who read or revealed the data and what was purged (the audit chain). Asking
+is itself recorded on each case's trail. Field names only, never values."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Case, OutboxMessage, Step
 from hub.features.audit import AuditEvent, record
-from hub.features.audit.chain import DATA_READ, DATA_REVEAL, PRIVACY_TRAIL
+from hub.features.audit.chain import DATA_READ, DATA_REVEAL, PRIVACY_TRAIL, RETENTION_PURGE, stamp
 from hub.features.audit.models import AuditEntry
 from hub.features.privacy.blind_index import nik_index
 from hub.features.privacy.settings import PrivacySettings
@@ -34,6 +35,40 @@ class Disclosure:
     fields: list[str]
     staged_at: datetime
     published_at: datetime | None
+    purged_at: datetime | None = None  # the outbox copy deleted by retention
+
+    def as_detail(self) -> dict[str, Any]:
+        """As kept on the chain when its outbox row is purged (JSON: times as ISO 8601)."""
+        return {
+            "agency": self.agency,
+            "service": self.service,
+            "step": self.step,
+            "fields": self.fields,
+            "staged_at": stamp(self.staged_at),
+            "published_at": stamp(self.published_at) if self.published_at else None,
+        }
+
+    @classmethod
+    def from_detail(cls, detail: dict[str, Any], purged_at: datetime) -> Disclosure:
+        published = detail.get("published_at")
+        return cls(
+            agency=str(detail["agency"]),
+            service=str(detail["service"]),
+            step=str(detail["step"]),
+            fields=[str(f) for f in detail["fields"]],
+            staged_at=datetime.fromisoformat(detail["staged_at"]),
+            published_at=datetime.fromisoformat(published) if published else None,
+            purged_at=purged_at,
+        )
+
+
+@dataclass(frozen=True)
+class Purge:
+    """Copies of the case's data deleted by retention, by table (outbox, webhook_deliveries, dead_letters)."""
+
+    at: datetime
+    actor: str
+    counts: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -54,6 +89,7 @@ class CaseRecord:
     created_at: datetime
     disclosures: list[Disclosure] = field(default_factory=list)
     accesses: list[Access] = field(default_factory=list)
+    purges: list[Purge] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -78,24 +114,32 @@ async def _case_record(session: AsyncSession, case: Case) -> CaseRecord:
         .where(OutboxMessage.key == str(case.id).encode(), OutboxMessage.topic.startswith(topics.COMMANDS_PREFIX))
         .order_by(OutboxMessage.id)
     )
-    accesses = await session.scalars(
-        select(AuditEntry)
-        .where(AuditEntry.case_id == case.id, AuditEntry.kind.in_((DATA_READ, DATA_REVEAL, PRIVACY_TRAIL)))
-        .order_by(AuditEntry.seq)
+    entries = list(
+        await session.scalars(
+            select(AuditEntry)
+            .where(AuditEntry.case_id == case.id, AuditEntry.kind.in_((DATA_READ, DATA_REVEAL, PRIVACY_TRAIL, RETENTION_PURGE)))
+            .order_by(AuditEntry.seq)
+        )
     )
+    purges = [e for e in entries if e.kind == RETENTION_PURGE]
+    purged = [Disclosure.from_detail(d, e.at) for e in purges for d in e.detail.get("disclosures", [])]
+    live = [d for row in commands if (d := disclosure_of(row, steps)) is not None]
     return CaseRecord(
         case_id=case.id,
         service=case.service,
         status=case.status,
         client_id=case.client_id,
         created_at=case.created_at,
-        disclosures=[d for row in commands if (d := _disclosure(row, steps)) is not None],
-        accesses=[Access(e.at, e.actor, e.kind, e.subject, e.detail.get("reason")) for e in accesses],
+        disclosures=sorted(purged + live, key=lambda d: d.staged_at),
+        accesses=[Access(e.at, e.actor, e.kind, e.subject, e.detail.get("reason")) for e in entries if e.kind != RETENTION_PURGE],
+        purges=[Purge(e.at, e.actor, {k: int(v) for k, v in e.detail.items() if k != "disclosures"}) for e in purges],
     )
 
 
-def _disclosure(row: OutboxMessage, steps: dict[uuid.UUID, Step]) -> Disclosure | None:
+def disclosure_of(row: OutboxMessage, steps: dict[uuid.UUID, Step]) -> Disclosure | None:
     """A published command as who got which fields; messages that are not commands carry no data out."""
+    if not row.topic.startswith(topics.COMMANDS_PREFIX):
+        return None  # the hub's own topics (requests, events) stay in the hub
     envelope: dict[str, Any] = json.loads(row.value)
     payload = envelope.get("payload") or {}
     if "applicant" not in payload:
