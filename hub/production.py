@@ -73,6 +73,12 @@ def production_problems(settings: Settings, agency: str | None = None) -> list[s
         problems.append("MPP_WEBHOOKS__HTTPS_ONLY is false; production sends webhooks over https only")
     if not settings.privacy.master_keys and settings.privacy.master_keys_file is None:
         problems.append("MPP_PRIVACY__MASTER_KEYS (or _FILE) is not set; production never seals cases under a generated development key")
+    if settings.privacy.audit_signing_key is None and settings.privacy.audit_signing_key_file is None:
+        problems.append(
+            "MPP_PRIVACY__AUDIT_SIGNING_KEY (or _FILE) is not set; production never signs audit checkpoints with a generated development key"
+        )
+    if settings.privacy.nik_index_key is None and settings.privacy.nik_index_key_file is None:
+        problems.append("MPP_PRIVACY__NIK_INDEX_KEY (or _FILE) is not set; production never indexes NIKs under a generated development key")
     return problems
 
 

@@ -39,7 +39,7 @@ ONE_SHOT = frozenset({"db"})  # `db upgrade`, before every install and upgrade
 #: before the processes sign in to the bus; its --passwords directory differs by platform.
 PROVISIONING = ("kafka", "principals", "--apply")
 DEMO_ONLY = frozenset({"simulator"})  # an agency backend's stand-in: Compose's `simulators` profile
-OPERATOR_TOOLS = frozenset({"dev", "bench", "kafka", "catalogue", "schemas", "dlq", "principals"})
+OPERATOR_TOOLS = frozenset({"dev", "bench", "kafka", "catalogue", "schemas", "dlq", "principals", "audit", "keys", "privacy"})
 #: Each process function of hub/runtime/processes.py and the command that runs it.
 PROCESS_FUNCTIONS = {
     "run_api": "api",

@@ -23,6 +23,7 @@ STRONG = "s" * 40
 PG = "postgresql+asyncpg://hub:pw@db.internal/mpphub"
 BUS = {"security_protocol": "SASL_SSL", "username": "mpp-hub", "password": "k" * 40}
 MASTER_KEY = "bWFzdGVyLWtleS1vZi10aGUtaHViLTMyLWJ5dGVzISE="  # base64 of 32 bytes
+PRIVACY = {"master_keys": {"2026-12": MASTER_KEY}, "audit_signing_key": "a" * 44, "nik_index_key": "n" * 44}
 
 
 def strong(**changes: Any) -> Settings:
@@ -38,7 +39,7 @@ def strong(**changes: Any) -> Settings:
         "agencies": agencies,
         "api": {"clients": {"c" * 40: "portal"}, "operator_keys": {"o" * 40: "ops"}},
         "kafka": BUS,
-        "privacy": {"master_keys": {"2026-12": MASTER_KEY}},
+        "privacy": PRIVACY,
         **changes,
     }
     return Settings.model_validate(values)
@@ -73,9 +74,20 @@ def test_the_defaults_are_refused_listing_every_problem_at_once() -> None:
 
 
 def test_cases_are_never_sealed_under_a_generated_master_key() -> None:
-    problems = production_problems(strong(privacy={}))
+    problems = production_problems(strong(privacy={**PRIVACY, "master_keys": {}}))
     assert problems == ["MPP_PRIVACY__MASTER_KEYS (or _FILE) is not set; production never seals cases under a generated development key"]
     assert problems[0] in production_problems(Settings())
+
+
+def test_audit_checkpoints_and_the_nik_index_never_use_generated_keys() -> None:
+    problems = production_problems(strong(privacy={"master_keys": {"2026-12": MASTER_KEY}}))
+    assert problems == [
+        "MPP_PRIVACY__AUDIT_SIGNING_KEY (or _FILE) is not set; production never signs audit checkpoints with a generated development key",
+        "MPP_PRIVACY__NIK_INDEX_KEY (or _FILE) is not set; production never indexes NIKs under a generated development key",
+    ]
+    assert set(problems) <= set(production_problems(Settings()))
+    key_files = {"audit_signing_key_file": "/run/secrets/audit.key", "nik_index_key_file": "/run/secrets/nik.key"}
+    assert production_problems(strong(privacy={"master_keys": {"2026-12": MASTER_KEY}, **key_files})) == []
 
 
 def test_setting_clients_does_not_leave_the_dev_operator_key_working_unnoticed() -> None:

@@ -82,6 +82,12 @@ validates the whole settings object (every connected agency included) at start-u
   {{- include "mpp-hub.secretRef" .Values.api.clientsSecret | nindent 2 }}
 - name: MPP_API__OPERATOR_KEYS
   {{- include "mpp-hub.secretRef" .Values.api.operatorKeysSecret | nindent 2 }}
+- name: MPP_PRIVACY__MASTER_KEYS
+  {{- include "mpp-hub.secretRef" .Values.privacy.masterKeysSecret | nindent 2 }}
+- name: MPP_PRIVACY__AUDIT_SIGNING_KEY
+  {{- include "mpp-hub.secretRef" .Values.privacy.auditSigningKeySecret | nindent 2 }}
+- name: MPP_PRIVACY__NIK_INDEX_KEY
+  {{- include "mpp-hub.secretRef" .Values.privacy.nikIndexKeySecret | nindent 2 }}
 {{- range $agency, $adapter := .Values.adapters }}
 {{- if $adapter.enabled }}
 {{- range $field, $value := $adapter.settings }}
