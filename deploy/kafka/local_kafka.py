@@ -159,17 +159,10 @@ def ensure_jars(libs_dir: Path) -> Path:
             f"-DoutputDirectory={tmp}",
         ]
         try:
-            proc = subprocess.run(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=900,
-            )
-        except subprocess.TimeoutExpired as exc:
+            proc = _run_tool(cmd, "mvn copy-dependencies", timeout=900)
+        except LocalKafkaError:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise LocalKafkaError(f"mvn copy-dependencies timed out: {' '.join(cmd)}") from exc
+            raise
         if proc.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
             shutil.rmtree(tmp, ignore_errors=True)
             out = "\n".join(proc.stdout.strip().splitlines()[-40:])
@@ -179,6 +172,16 @@ def ensure_jars(libs_dir: Path) -> Path:
             shutil.rmtree(libs_dir)
         tmp.rename(libs_dir)
     return libs_dir
+
+
+def _run_tool(cmd: list[str], what: str, *, timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs a build or admin tool to completion, its output (stdout and stderr) kept for the error."""
+    try:
+        return subprocess.run(
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LocalKafkaError(f"{what} timed out: {' '.join(cmd)}") from exc
 
 
 # --------------------------------------------------------------------------- ports
@@ -560,17 +563,6 @@ class LocalKafka:
             str(self.properties_path),
             # static controller.quorum.voters => no --standalone / --initial-controllers
         ]
-        try:
-            proc = subprocess.run(
-                cmd,
-                cwd=self.home,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=120,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise LocalKafkaError(f"formatting Kafka storage timed out: {' '.join(cmd)}") from exc
+        proc = _run_tool(cmd, "formatting Kafka storage", timeout=120, cwd=self.home)
         if proc.returncode != 0 or not (self.data_dir / "meta.properties").exists():
             raise LocalKafkaError(f"formatting Kafka storage failed (exit {proc.returncode}): {' '.join(cmd)}\n" + proc.stdout.strip())

@@ -40,15 +40,6 @@ ACTOR = "test:admin"
 
 
 @pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
-
-
-@pytest.fixture
 async def app(database_url: str) -> AsyncIterator[FastAPI]:
     # No configured keys at all: every key below is a principal in the database.
     settings = Settings.model_validate(
