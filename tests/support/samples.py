@@ -10,6 +10,11 @@ from hub.db.models import Case, utcnow
 from hub.features.deadletters.models import DeadLetter
 from schemas.lifecycle import Status
 
+#: Siti, the citizen at the counter in the adapters' specs (a valid NIK, Bukittinggi).
+NIK = "1375015203900007"
+#: The step the adapters' specs execute: its id is the agency's idempotency key.
+STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
+
 #: The buyer at the Samsat counter (Bukittinggi).
 APPLICANT: dict[str, str] = {"nik": "1375020101850011", "name": "Rudi"}
 

@@ -29,9 +29,8 @@ from adapters.sdk.base import BackendStyle
 from adapters.sdk.testing.clock import WIB
 from schemas.lifecycle import Status
 from schemas.services.oss import NibRegistrationOutput
-from support.samples import oss_permohonan
+from support.samples import STEP_ID, oss_permohonan
 
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NIB = "9120001234567"
 
 Handler = Callable[[httpx.Request], httpx.Response]
