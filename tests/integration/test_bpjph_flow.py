@@ -150,4 +150,4 @@ async def test_garbled_and_unknown_status_answers_end_failed_and_the_adapter_kee
 
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, "the adapter survived every bad answer"
     following = await stack.submit(halal_request())
-    assert await stack.finished(following, timeout=60)["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"

@@ -217,7 +217,7 @@ async def test_a_case_in_the_retry_topics_does_not_block_the_next_case_on_its_pa
         assert done["status"] == "COMPLETED"
         assert (await case(stack, slow))["status"] not in TERMINAL, "the slow case should still wait in its retry topic"
         assert took < 6, f"case B took {took:.1f}s behind case A"
-        assert await stack.finished(slow, timeout=30)["status"] == "COMPLETED"
+        assert (await stack.finished(slow, timeout=30))["status"] == "COMPLETED"
     finally:
         restart_adapter(stack)
 
@@ -275,7 +275,7 @@ async def test_the_operator_sees_the_breaker_open_and_closed_again(
         assert not watcher.on("mpp.retry.samsat.1", case_id), "an open circuit must not spend the command's retry budget"
         await stack.set_knobs(error_rate=0.0)
         await wait_until(lambda: _states_are(operator_api, ["closed"]), what="state closed")
-        assert await stack.finished(case_id, timeout=20)["status"] == "COMPLETED"
+        assert (await stack.finished(case_id, timeout=20))["status"] == "COMPLETED"
     finally:
         restart_adapter(stack)
 

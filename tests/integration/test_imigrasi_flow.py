@@ -277,7 +277,7 @@ async def test_soap_fault_garbled_xml_and_unknown_status_end_failed_and_the_adap
 
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, "the adapter survived every bad answer"
     following = await stack.submit(passport_request())
-    assert await stack.finished(following, timeout=60)["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"
 
 
 # --- the poller survives a crash ------------------------------------------------------------

@@ -160,7 +160,7 @@ async def test_a_garbled_answer_fails_the_case_with_the_reason_and_the_adapter_k
 
     await stack.set_knobs("kemenag", garble_rate=0.0)
     following = await stack.submit(duplicate_request(duplicate_data(reason="damaged", police_report_number=None)))
-    assert await stack.finished(following, timeout=60)["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"
     assert adapter.poll() is None
 
 

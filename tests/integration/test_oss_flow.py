@@ -99,4 +99,4 @@ async def test_an_unknown_risk_level_fails_with_the_reason_and_the_adapter_keeps
     assert case["status"] == "FAILED"
     assert (case["error"]["code"], case["error"]["agency_code"]) == ("agency_status_unknown", "ST")
     following = await stack.submit(nib_request())
-    assert await stack.finished(following, timeout=60)["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"
