@@ -175,13 +175,14 @@ def ensure_jars(libs_dir: Path) -> Path:
 
 
 def _run_tool(cmd: list[str], what: str, *, timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
-    """Runs a build or admin tool to completion, its output (stdout and stderr) kept for the error."""
+    """Runs a build or admin tool to completion, its output (stdout and stderr) kept for the
+    caller's error. A timeout names the tool, never its arguments (they may carry a secret)."""
     try:
         return subprocess.run(
             cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
         )
     except subprocess.TimeoutExpired as exc:
-        raise LocalKafkaError(f"{what} timed out: {' '.join(cmd)}") from exc
+        raise LocalKafkaError(f"{what} timed out after {timeout:.0f} s ({cmd[0]})") from exc
 
 
 # --------------------------------------------------------------------------- ports
