@@ -453,6 +453,10 @@ Npwp = Annotated[
 # ---------------------------------------------------------------------------
 
 
+def _plate_error(reason: str, template: str, **ctx: Any) -> PydanticCustomError:
+    return _error("plate_invalid", reason, template, **ctx)
+
+
 def normalize_plate(value: str) -> str:
     """Return the plate as ``"BA 1234 LZ"`` or raise ``plate_invalid``.
 
@@ -461,51 +465,22 @@ def normalize_plate(value: str) -> str:
     map to one key.
     """
     if not isinstance(value, str):
-        raise _error("plate_invalid", "type", "plate number must be a string")
+        raise _plate_error("type", "plate number must be a string")
     compact = _PLATE_SEPARATORS.sub("", value).upper()
     match = _PLATE_SHAPE.fullmatch(compact) if compact.isascii() else None
     if match is None:
-        raise _error(
-            "plate_invalid",
-            "shape",
-            "plate number must be region letters, a 1-4 digit number and up to 3 series letters, e.g. 'BA 1234 LZ'",
-        )
+        raise _plate_error("shape", "plate number must be region letters, a 1-4 digit number and up to 3 series letters, e.g. 'BA 1234 LZ'")
     region, number, series = match.groups()
     if len(region) > 2:
-        raise _error(
-            "plate_invalid",
-            "region_length",
-            "plate region code must be 1-2 letters, got {length}",
-            length=len(region),
-        )
+        raise _plate_error("region_length", "plate region code must be 1-2 letters, got {length}", length=len(region))
     if region not in PLATE_REGIONS:
-        raise _error(
-            "plate_invalid",
-            "region",
-            "plate region code {region} is not an Indonesian region code",
-            region=region,
-        )
+        raise _plate_error("region", "plate region code {region} is not an Indonesian region code", region=region)
     if len(number) > 4:
-        raise _error(
-            "plate_invalid",
-            "number_length",
-            "plate number must be 1-4 digits, got {length}",
-            length=len(number),
-        )
+        raise _plate_error("number_length", "plate number must be 1-4 digits, got {length}", length=len(number))
     if number.startswith("0"):
-        raise _error(
-            "plate_invalid",
-            "number_leading_zero",
-            "plate number must not start with 0, got {number}",
-            number=number,
-        )
+        raise _plate_error("number_leading_zero", "plate number must not start with 0, got {number}", number=number)
     if len(series) > 3:
-        raise _error(
-            "plate_invalid",
-            "series_length",
-            "plate series must be at most 3 letters, got {length}",
-            length=len(series),
-        )
+        raise _plate_error("series_length", "plate series must be at most 3 letters, got {length}", length=len(series))
     return " ".join(part for part in (region, number, series) if part)
 
 

@@ -34,14 +34,7 @@ TERMINAL: frozenset[Status] = frozenset({Status.COMPLETED, Status.REJECTED, Stat
 
 # Which moves are legal. An agency reporting anything else is refused and recorded,
 # never applied: a late "IN_PROCESS" must not resurrect a COMPLETED step.
-_ACTIVE = {
-    Status.ROUTED,
-    Status.ACCEPTED,
-    Status.NEEDS_REVISION,
-    Status.AWAITING_PAYMENT,
-    Status.IN_PROCESS,
-    Status.READY_FOR_PICKUP,
-}
+_ACTIVE = frozenset(Status) - TERMINAL - {Status.SUBMITTED}  # under way: neither new nor ended
 ALLOWED_TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.SUBMITTED: frozenset({Status.ROUTED, Status.CANCELLED, Status.FAILED, Status.REJECTED}),
     **{s: frozenset((_ACTIVE | TERMINAL) - {s, Status.ROUTED}) for s in _ACTIVE},

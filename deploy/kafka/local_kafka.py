@@ -185,17 +185,10 @@ def ensure_jars(libs_dir: Path) -> Path:
             f"-DoutputDirectory={tmp}",
         ]
         try:
-            proc = subprocess.run(
-                cmd,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=900,
-            )
-        except subprocess.TimeoutExpired as exc:
+            proc = _run_tool(cmd, "mvn copy-dependencies", timeout=900)
+        except LocalKafkaError:
             shutil.rmtree(tmp, ignore_errors=True)
-            raise LocalKafkaError(f"mvn copy-dependencies timed out: {' '.join(cmd)}") from exc
+            raise
         if proc.returncode != 0 or not any(tmp.glob("kafka_2.13-*.jar")):
             shutil.rmtree(tmp, ignore_errors=True)
             out = "\n".join(proc.stdout.strip().splitlines()[-40:])
@@ -205,6 +198,17 @@ def ensure_jars(libs_dir: Path) -> Path:
             shutil.rmtree(libs_dir)
         tmp.rename(libs_dir)
     return libs_dir
+
+
+def _run_tool(cmd: list[str], what: str, *, timeout: float, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """Runs a build or admin tool to completion, its output (stdout and stderr) kept for the
+    caller's error. A timeout names the tool, never its arguments (they may carry a secret)."""
+    try:
+        return subprocess.run(
+            cmd, cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise LocalKafkaError(f"{what} timed out after {timeout:.0f} s ({cmd[0]})") from exc
 
 
 # --------------------------------------------------------------------------- ports
@@ -652,18 +656,7 @@ class LocalKafka:
         admin = self.config.admin
         if admin is not None:
             cmd += ["--add-scram", f"{SCRAM_MECHANISM}=[name={admin.name},password={admin.password}]"]
-        try:
-            proc = subprocess.run(
-                cmd,
-                cwd=self.home,
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.PIPE,
-                stderr=subprocess.STDOUT,
-                text=True,
-                timeout=120,
-            )
-        except subprocess.TimeoutExpired as exc:
-            raise LocalKafkaError(f"formatting Kafka storage timed out: {' '.join(cmd)}") from exc
+        proc = _run_tool(cmd, "formatting Kafka storage", timeout=120, cwd=self.home)
         if proc.returncode != 0 or not (self.data_dir / "meta.properties").exists():
             raise LocalKafkaError(f"formatting Kafka storage failed (exit {proc.returncode}): {cmd[0]} ... format\n" + proc.stdout.strip())
         if admin is not None:

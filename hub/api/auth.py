@@ -64,27 +64,33 @@ def _match(keys: Mapping[str, str], key: str) -> str | None:
     return found
 
 
-async def _stored(state: ApiState, key: str, kind: str) -> principals.Authenticated | None:
+async def _owner(state: ApiState, key: str, configured: Mapping[str, str], kind: str) -> str | principals.Authenticated | None:
+    """Who holds ``key``: a configured key's owner (by name) first, else the stored principal."""
+    owner = _match(configured, key)
+    if owner is not None:
+        return owner
     async with state.sessions() as session:
         return await principals.authenticate(session, key, kind)
 
 
 async def portal_client_for_key(state: ApiState, key: str) -> PortalIdentity | None:
     """The portal client a bearer key belongs to, or None."""
-    configured = _match(state.settings.api.clients, key)
-    if configured is not None:
-        return PortalIdentity(client=configured)
-    found = await _stored(state, key, KIND_PORTAL)
-    return PortalIdentity(client=found.name, services=found.services) if found else None
+    owner = await _owner(state, key, state.settings.api.clients, KIND_PORTAL)
+    if isinstance(owner, str):
+        return PortalIdentity(client=owner)
+    return PortalIdentity(client=owner.name, services=owner.services) if owner else None
 
 
 async def operator_for_key(state: ApiState, key: str) -> OperatorIdentity | None:
     """The operator a bearer key belongs to, or None: the one check of an operator key."""
-    configured = _match(state.settings.api.operator_keys, key)
-    if configured is not None:
-        return OperatorIdentity(name=configured)
-    found = await _stored(state, key, KIND_OPERATOR)
-    return OperatorIdentity(name=found.name, roles=found.roles) if found else None
+    owner = await _owner(state, key, state.settings.api.operator_keys, KIND_OPERATOR)
+    if isinstance(owner, str):
+        return OperatorIdentity(name=owner)
+    return OperatorIdentity(name=owner.name, roles=owner.roles) if owner else None
+
+
+def _unauthenticated(message: str) -> ApiError:
+    return ApiError(401, "unauthenticated", message, headers={"WWW-Authenticate": "Bearer"})
 
 
 async def portal_identity(
@@ -92,10 +98,10 @@ async def portal_identity(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> PortalIdentity:
     if credentials is None:
-        raise ApiError(401, "unauthenticated", "A bearer key is required", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthenticated("A bearer key is required")
     identity = await portal_client_for_key(state, credentials.credentials)
     if identity is None:
-        raise ApiError(401, "unauthenticated", "Unknown bearer key", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthenticated("Unknown bearer key")
     await limit_principal(state, f"portal:{identity.client}")
     return identity
 
@@ -121,14 +127,14 @@ async def operator_identity(
 ) -> OperatorIdentity:
     """MPP operators have their own keys; a portal key is refused."""
     if credentials is None:
-        raise ApiError(401, "unauthenticated", "An operator bearer key is required", headers={"WWW-Authenticate": "Bearer"})
+        raise _unauthenticated("An operator bearer key is required")
     identity = await operator_for_key(state, credentials.credentials)
     if identity is not None:
         await limit_principal(state, f"operator:{identity.name}")
         return identity
     if await portal_client_for_key(state, credentials.credentials) is not None:
         raise ApiError(403, "forbidden", "Operators only", detail="Portal keys cannot use the operator API.")
-    raise ApiError(401, "unauthenticated", "Unknown operator key", headers={"WWW-Authenticate": "Bearer"})
+    raise _unauthenticated("Unknown operator key")
 
 
 OperatorAccess = Annotated[OperatorIdentity, Depends(operator_identity)]

@@ -93,12 +93,7 @@ def _composite_view(composite: Composite, state: ApiState) -> CompositeView:
         CompositeStepView(name=s.name, service=s.service, provider=catalogue.provider_of(s.service), after=s.after) for s in composite.steps
     ]
     return CompositeView(
-        code=composite.code,
-        name=composite.name,
-        name_en=composite.name_en,
-        required_documents=composite.required_documents,
-        fee=composite.fee,
-        sla_working_days=composite.sla_working_days,
+        **composite.model_dump(exclude={"steps"}),
         steps=steps,
         connected=all(s.provider in state.settings.agencies for s in steps),
         input_schema=composite_input_schema(composite, catalogue),

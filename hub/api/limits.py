@@ -19,6 +19,7 @@ from fastapi import Request
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.api.asgi import HttpMiddleware
 from hub.api.errors import PROBLEM_JSON, ApiError, FieldError, validation_error
 
 _ALLOWED_IN_TEXT = frozenset("\t\n\r")
@@ -31,17 +32,14 @@ def too_large(limit: int) -> ApiError:
     return ApiError(413, "body_too_large", f"Request bodies are limited to {limit} bytes")
 
 
-class BodySizeLimit:
+class BodySizeLimit(HttpMiddleware):
     """Pure ASGI middleware: counts the body's bytes as they are received."""
 
     def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
-        self.app = app
+        super().__init__(app)
         self.limit = max_body_bytes
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
             await _send_problem(send, too_large(self.limit))

@@ -22,6 +22,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hub.api.asgi import HttpMiddleware
 from hub.observability import metrics as m
 from messaging.probes import PROBES, Check
 
@@ -61,17 +62,11 @@ def database_check(sessions: async_sessionmaker[AsyncSession]) -> Check:
     return check
 
 
-class RequestMetrics:
+class RequestMetrics(HttpMiddleware):
     """Counts API requests by route *template* (``/v1/requests/{case_id}``, never the id
     itself); a path no route matched is counted as ``unmatched``."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
+    async def handle(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         status = [500]
 

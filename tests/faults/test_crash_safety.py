@@ -112,7 +112,7 @@ async def test_reply_lost_after_the_agency_applied_is_recovered_without_a_second
     await wait_until(lambda: _ledger_applied(stack, 1))
     await stack.set_knobs(drop_reply_after_apply=0.0)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     assert case["status"] == "COMPLETED"
     ledger = await stack.ledger()

@@ -28,8 +28,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.engine import create_engine, create_sessionmaker
-from hub.db.models import utcnow
-from hub.features.deadletters.models import DeadLetter
+from support.samples import dead_letter_row
 from support.stack import HubStack, pkb_request
 
 FUZZ_SECONDS = int(os.environ.get("MPP_FUZZ_SECONDS", "50"))
@@ -61,21 +60,12 @@ async def _seed_dead_letters(database_url: str) -> None:
         async with sessions.begin() as session:
             for offset in range(3):
                 session.add(
-                    DeadLetter(
-                        dlq_partition=0,
-                        dlq_offset=offset,
-                        original_topic="mpp.requests",
-                        original_partition=0,
-                        original_offset=offset,
+                    dead_letter_row(
+                        offset=offset,
                         key=b"case",
                         value=b'{"nik": "1375015203900007"}',
                         headers=[["content-type", "application/json"]],
-                        error_class="PoisonMessage",
                         error_message="cannot parse",
-                        consumer="router",
-                        attempts=1,
-                        dead_lettered_at=utcnow(),
-                        status="new",
                     )
                 )
     finally:

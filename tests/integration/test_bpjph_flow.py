@@ -42,9 +42,7 @@ async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:
 
 
 async def test_a_micro_business_gets_a_free_self_declare_certificate(stack: HubStack) -> None:
-    case_id = await stack.submit(halal_request())
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(halal_request(), timeout=60)
 
     assert case["status"] == "COMPLETED", case
     outputs = case["outputs"]
@@ -63,7 +61,7 @@ async def test_a_regular_application_waits_for_payment_then_is_certified(stack: 
     case_id = await stack.submit(halal_request(route="regular", business_scale="medium"))
 
     awaiting = await stack.wait_status(case_id, "AWAITING_PAYMENT")
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     billing = awaiting["outputs"]
     assert billing["billing_code"].startswith("8") and len(billing["billing_code"]) == 15
@@ -101,9 +99,7 @@ async def test_refusals_end_rejected_with_the_reason(stack: HubStack) -> None:
 
 async def test_an_unpaid_fee_ends_the_case_expired(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, unpaid=True)
-    case_id = await stack.submit(halal_request(route="regular", business_scale="small"))
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(halal_request(route="regular", business_scale="small"), timeout=60)
 
     assert case["status"] == "EXPIRED", case
     assert (case["error"]["code"], case["error"]["agency_code"]) == ("billing_expired", "BILLING_KEDALUWARSA")
@@ -131,7 +127,7 @@ async def test_returned_documents_need_revision_and_a_revised_step_is_certified(
         revised = await client.post(f"/v1/requests/{case_id}/steps/{returned['id']}/revision", json={"data": fixed})
     assert revised.status_code == 202, revised.text
 
-    done = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    done = await stack.finished(case_id, timeout=60)
     assert done["status"] == "COMPLETED", done
     assert done["outputs"]["certificate_number"].startswith("ID13")
 
@@ -154,4 +150,4 @@ async def test_garbled_and_unknown_status_answers_end_failed_and_the_adapter_kee
 
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, "the adapter survived every bad answer"
     following = await stack.submit(halal_request())
-    assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"

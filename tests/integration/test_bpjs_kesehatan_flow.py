@@ -50,9 +50,7 @@ async def test_active_and_inactive_members_both_complete_with_their_status(stack
 
 
 async def test_a_nik_not_in_the_jkn_register_is_rejected_with_a_clear_code(stack: HubStack) -> None:
-    case_id = await stack.submit(jkn_check(NIK_TIDAK_TERDAFTAR))
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(jkn_check(NIK_TIDAK_TERDAFTAR), timeout=60)
 
     assert case["status"] == "REJECTED", case
     assert (case["error"]["code"], case["error"]["agency_code"]) == ("jkn_not_registered", "201")

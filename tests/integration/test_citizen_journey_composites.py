@@ -24,7 +24,7 @@ from adapters.oss import DEV_CREDENTIALS
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Step
 from support.samples import RENDANG
-from support.stack import HubStack, step_history
+from support.stack import HubStack, step_history, steps_by_name
 
 NIK = "1375015203900007"  # Bukittinggi: active JKN member, KSWP VALID
 NIK_NOT_IN_JKN = "1375010101900100"  # serial ending 00: not in the JKN register
@@ -84,10 +84,10 @@ def micro_business(**changes: Any) -> dict[str, Any]:
 async def test_a_micro_business_gets_its_nib_then_its_tax_status_then_a_halal_certificate_carrying_both(stack: HubStack) -> None:
     case_id = await stack.submit(micro_business())
 
-    case = (await stack.wait_terminal([case_id], timeout=180))[case_id]
+    case = await stack.finished(case_id, timeout=180)
 
     assert case["status"] == "COMPLETED", case["error"]
-    steps = {s["name"]: s for s in case["steps"]}
+    steps = steps_by_name(case)
     assert {name: s["agency"] for name, s in steps.items()} == {"nib": "oss", "kswp": "djp", "halal": "bpjph"}
     outputs = case["outputs"]
     assert (outputs["nib"]["risk_level"], outputs["nib"]["licence_complete"]) == ("low", True)
@@ -106,7 +106,7 @@ async def test_a_refused_nib_ends_the_case_rejected_before_the_tax_office_or_bpj
     before = await applied(stack)
     case_id = await stack.submit(micro_business(capital=1_500_000_000))  # above Rp1 billion is not micro
 
-    case = (await stack.wait_terminal([case_id], timeout=120))[case_id]
+    case = await stack.finished(case_id, timeout=120)
 
     assert case["status"] == "REJECTED"
     assert case["error"]["code"] == "business_scale_mismatch" and case["error"]["message"].startswith("nib:")
@@ -126,12 +126,10 @@ def sim_renewal(nik: str = NIK) -> dict[str, Any]:
 
 
 async def test_an_active_jkn_member_has_the_sim_renewed_after_the_check(stack: HubStack) -> None:
-    case_id = await stack.submit(sim_renewal())
-
-    case = (await stack.wait_terminal([case_id], timeout=120))[case_id]
+    case = await stack.submit_and_wait(sim_renewal(), timeout=120)
 
     assert case["status"] == "COMPLETED", case["error"]
-    steps = {s["name"]: s for s in case["steps"]}
+    steps = steps_by_name(case)
     assert (steps["jkn"]["agency"], steps["sim"]["agency"]) == ("bpjs_kesehatan", "polri")
     assert steps["sim"]["depends_on"] == ["jkn"]
     assert case["outputs"]["jkn"]["membership_status"] == "AKTIF"
@@ -142,9 +140,7 @@ async def test_an_active_jkn_member_has_the_sim_renewed_after_the_check(stack: H
 
 async def test_an_applicant_missing_from_the_jkn_register_is_refused_and_polri_is_never_asked(stack: HubStack) -> None:
     before = await applied(stack)
-    case_id = await stack.submit(sim_renewal(NIK_NOT_IN_JKN))
-
-    case = (await stack.wait_terminal([case_id], timeout=120))[case_id]
+    case = await stack.submit_and_wait(sim_renewal(NIK_NOT_IN_JKN), timeout=120)
 
     assert case["status"] == "REJECTED"
     assert case["error"]["code"] == "jkn_not_registered" and case["error"]["message"].startswith("jkn:")

@@ -18,7 +18,7 @@ from adapters.samsat.simulator import data_register
 from adapters.sdk.testing.contract_kit import serve
 from hub.features.notifications.signing import verify_webhook
 from support.samples import halal_self_declare_data
-from support.stack import HubStack, step_history
+from support.stack import HubStack, step_history, steps_by_name
 
 NIK = "1375015203900007"
 POLRI_SECRET = "dev-polri-callback-secret"
@@ -71,7 +71,7 @@ async def test_job_seeker_pack_runs_skck_passport_and_sim_in_parallel_and_comple
         {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()}
     )
 
-    case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
+    case = await stack.finished(case_id, timeout=90)
 
     assert case["status"] == "COMPLETED", case["error"]
     assert case["kind"] == "composite"
@@ -110,9 +110,7 @@ async def test_several_independent_services_in_one_request_complete_together(sta
             {"service": "polri.skck_new", "data": {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Bukittinggi"}},
         ],
     }
-    case_id = await stack.submit(body)
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(body, timeout=60)
 
     assert (case["kind"], case["status"]) == ("bundle", "COMPLETED")
     assert {(s["name"], s["service"], s["status"]) for s in case["steps"]} == {
@@ -233,12 +231,10 @@ def transfer_body(plate: str, **changes: Any) -> dict[str, Any]:
 
 async def test_ownership_transfer_runs_the_police_check_then_samsat_with_its_result(stack: HubStack) -> None:
     samsat_before = (await stack.ledger("samsat"))["applied"]
-    case_id = await stack.submit(transfer_body("BA 2024 LA"))
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(transfer_body("BA 2024 LA"), timeout=60)
 
     assert case["status"] == "COMPLETED", case["error"]
-    steps = {s["name"]: s for s in case["steps"]}
+    steps = steps_by_name(case)
     assert steps["transfer"]["depends_on"] == ["police_check"]
     history = step_history(case)
     assert history.index(("police_check", "COMPLETED")) < history.index(("transfer", "ROUTED")), "the transfer waits for the check"
@@ -251,7 +247,7 @@ async def test_a_refused_police_check_ends_the_case_rejected_and_the_transfer_ne
     samsat_before = (await stack.ledger("samsat"))["applied"]
     case_id = await stack.submit(transfer_body("BA 1313 LA"))  # serial ending in 13: reported stolen/blocked
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     assert case["status"] == "REJECTED"
     assert case["error"]["code"] == "vehicle_blocked" and case["error"]["message"].startswith("police_check:")
@@ -290,12 +286,10 @@ def food_business_body(nik: str = NIK) -> dict[str, Any]:
 
 
 async def test_food_business_confirms_tax_status_then_certifies_halal_with_it(stack: HubStack) -> None:
-    case_id = await stack.submit(food_business_body())
-
-    case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
+    case = await stack.submit_and_wait(food_business_body(), timeout=90)
 
     assert case["status"] == "COMPLETED", case["error"]
-    steps = {s["name"]: s for s in case["steps"]}
+    steps = steps_by_name(case)
     assert (steps["kswp"]["agency"], steps["halal"]["agency"]) == ("djp", "bpjph")
     assert case["outputs"]["kswp"]["status"] == "VALID"
     assert case["outputs"]["halal"]["certificate_number"]
@@ -329,7 +323,7 @@ async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(s
         )
     assert resubmitted.status_code == 202, resubmitted.text
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     assert case["status"] == "COMPLETED"
     old, new = sorted(case["steps"], key=lambda s: s["superseded_by"] is None)
@@ -370,7 +364,7 @@ async def test_a_revision_of_a_step_that_was_not_returned_is_refused(stack: HubS
     case_id = await stack.submit(
         {"service": "samsat.pkb_annual", "applicant": {"nik": NIK, "name": "Siti"}, "data": {"plate": "BA 99 LD", "vehicle_type": "car"}}
     )
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
     async with stack.client() as client:
         response = await client.post(
             f"/v1/requests/{case_id}/steps/{case['steps'][0]['id']}/revision", json={"data": {"plate": "BA 99 LD", "vehicle_type": "car"}}

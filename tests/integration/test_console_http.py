@@ -7,7 +7,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
 
 import httpx
 import pytest
@@ -18,6 +17,7 @@ from hub.api.app import create_app
 from hub.config import Settings
 from hub.db.models import OutboxMessage
 from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
+from support.samples import dead_letter_row
 
 PORTAL_KEY = "portal-key-1"
 OPERATOR_KEY = "operator-key-1"
@@ -197,21 +197,7 @@ async def _dead_letter(
     app: FastAPI, *, offset: int = 0, error_message: str = "Envelope invalid", value: bytes = json.dumps({"nik": NIK}).encode()
 ) -> int:
     async with app.state.hub.sessions.begin() as session:
-        row = DeadLetter(
-            dlq_partition=0,
-            dlq_offset=offset,
-            original_topic="mpp.requests",
-            original_partition=0,
-            original_offset=offset,
-            key=b"poison",
-            value=value,
-            headers=[],
-            error_class="PoisonMessage",
-            error_message=error_message,
-            consumer="router",
-            dead_lettered_at=datetime.now(UTC),
-            status="new",
-        )
+        row = dead_letter_row(offset=offset, value=value, error_message=error_message)
         session.add(row)
         await session.flush()
         return row.id

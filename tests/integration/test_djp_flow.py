@@ -187,7 +187,7 @@ async def test_a_djp_outage_is_waited_out_and_the_request_completes(stack: HubSt
         assert (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "ROUTED"
     await stack.set_knobs("djp", down=False)
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     assert case["status"] == "COMPLETED", stack.logs()
 

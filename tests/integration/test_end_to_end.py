@@ -25,7 +25,7 @@ async def test_annual_vehicle_tax_request_completes_with_samsat_outputs_and_full
     case_id = accepted.json()["id"]
     assert accepted.json()["status"] == "SUBMITTED"
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     assert case["status"] == "COMPLETED", case
     assert case["applicant_nik_masked"] == "1375**********07"
@@ -54,7 +54,7 @@ async def test_agency_refusal_ends_the_case_rejected_with_the_reason(stack: HubS
         accepted = await client.post("/v1/requests", json=pkb_request("1375010101900003", "BA 9100 LA"))
     case_id = accepted.json()["id"]
 
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     assert case["status"] == "REJECTED"
     assert case["error"]["code"] == "plate_not_registered"

@@ -175,7 +175,7 @@ async def test_a_command_climbs_the_retry_levels_and_completes_once_samsat_recov
     assert int(level2["mpp-retry-not-before"]) - int(level1["mpp-retry-not-before"]) >= 900  # 1 s level after a 0.5 s one, roughly
 
     await stack.set_knobs(error_rate=0.0)
-    done = (await stack.wait_terminal([case_id], timeout=30))[case_id]
+    done = await stack.finished(case_id, timeout=30)
     assert done["status"] == "COMPLETED"
     [applied] = await applications_of(stack, done)
     assert applied["key"] == done["steps"][0]["id"]  # the step id is the idempotency key: applied once
@@ -212,13 +212,13 @@ async def test_a_case_in_the_retry_topics_does_not_block_the_next_case_on_its_pa
         await stack.set_knobs(error_rate=0.0)
         started = time.monotonic()
         [fast] = await submit_many(stack, [body(4)])  # same (only) partition as the slow one
-        done = (await stack.wait_terminal([fast], timeout=20))[fast]
+        done = await stack.finished(fast, timeout=20)
         took = time.monotonic() - started
 
         assert done["status"] == "COMPLETED"
         assert (await case(stack, slow))["status"] not in TERMINAL, "the slow case should still wait in its retry topic"
         assert took < 6, f"case B took {took:.1f}s behind case A"
-        assert (await stack.wait_terminal([slow], timeout=30))[slow]["status"] == "COMPLETED"
+        assert (await stack.finished(slow, timeout=30))["status"] == "COMPLETED"
     finally:
         restart_adapter(stack)
 
@@ -276,7 +276,7 @@ async def test_the_operator_sees_the_breaker_open_and_closed_again(
         assert not watcher.on("mpp.retry.samsat.1", case_id), "an open circuit must not spend the command's retry budget"
         await stack.set_knobs(error_rate=0.0)
         await wait_until(lambda: _states_are(operator_api, ["closed"]), what="state closed")
-        assert (await stack.wait_terminal([case_id], timeout=20))[case_id]["status"] == "COMPLETED"
+        assert (await stack.finished(case_id, timeout=20))["status"] == "COMPLETED"
     finally:
         restart_adapter(stack)
 

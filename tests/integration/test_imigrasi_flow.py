@@ -79,7 +79,7 @@ async def test_a_new_passport_goes_through_every_stage_once_and_completes(stack:
     case_id = await stack.submit(passport_request())
 
     awaiting = await stack.wait_status(case_id, "AWAITING_PAYMENT")
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     billing = awaiting["outputs"]
     assert billing["billing_code"].startswith("8") and len(billing["billing_code"]) == 15
@@ -109,9 +109,7 @@ async def test_a_passport_replacement_completes_naming_the_old_passport(stack: H
         "imigrasi.passport_renewal", passport_type="non_electronic", validity_years=5,
         supporting_document="marriage_book", old_passport_number="x 7654321",
     )  # fmt: skip
-    case_id = await stack.submit(body)
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(body, timeout=60)
 
     assert case["status"] == "COMPLETED", case
     assert case["outputs"]["replaced_passport_number"] == "X7654321"
@@ -125,9 +123,7 @@ async def test_a_passport_replacement_completes_naming_the_old_passport(stack: H
 
 async def test_an_unpaid_billing_ends_the_case_expired_with_the_reason(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, unpaid=True)
-    case_id = await stack.submit(passport_request())
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(passport_request(), timeout=60)
 
     assert case["status"] == "EXPIRED", case
     assert (case["error"]["code"], case["error"]["agency_code"]) == ("billing_expired", "BILLING_KEDALUWARSA")
@@ -181,7 +177,7 @@ async def test_returned_documents_put_the_case_in_needs_revision_naming_what_to_
             json={"data": {**body["data"], "supporting_document": "marriage_book"}},
         )
     assert revised.status_code == 202, revised.text
-    done = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    done = await stack.finished(case_id, timeout=60)
     assert done["status"] == "COMPLETED", done
     new_step = next(s for s in done["steps"] if s["id"] != returned["id"])
     assert (await ledger_entry(stack, new_step["id"]))["state"]["tahap"] == "SELESAI"
@@ -223,7 +219,7 @@ async def test_a_cancel_before_payment_cancels_the_application_and_the_case(stac
 
     await send_cancel(stack, case, body)
 
-    done = (await stack.wait_terminal([case_id], timeout=30))[case_id]
+    done = await stack.finished(case_id, timeout=30)
     assert done["status"] == "CANCELLED", done
     assert step_transitions(done) == ["ROUTED", "ACCEPTED", "CANCELLED"]
     assert (await ledger_entry(stack, case["steps"][0]["id"]))["state"]["tahap"] == "DIBATALKAN"
@@ -242,7 +238,7 @@ async def test_a_cancel_after_payment_is_refused_by_imigrasi_and_the_case_goes_o
     assert (await stack.case(case_id))["status"] == "IN_PROCESS", "paid: not cancelled"
     await stack.set_knobs(AGENCY, polls_per_stage=1)
 
-    done = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    done = await stack.finished(case_id, timeout=60)
     assert done["status"] == "COMPLETED", done
     assert "CANCELLED" not in step_transitions(done)
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None
@@ -281,7 +277,7 @@ async def test_soap_fault_garbled_xml_and_unknown_status_end_failed_and_the_adap
 
     assert stack.processes[f"adapter:{AGENCY}"].poll() is None, "the adapter survived every bad answer"
     following = await stack.submit(passport_request())
-    assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"
 
 
 # --- the poller survives a crash ------------------------------------------------------------
@@ -296,7 +292,7 @@ async def test_killing_the_router_mid_polling_still_completes_the_case(stack: Hu
     await asyncio.sleep(1.0)
     stack.start("router")
 
-    case = (await stack.wait_terminal([case_id], timeout=120))[case_id]
+    case = await stack.finished(case_id, timeout=120)
     assert case["status"] == "COMPLETED", case
     transitions = step_transitions(case)
     assert transitions[-1] == "COMPLETED"

@@ -149,7 +149,7 @@ async def test_a_garbled_answer_fails_the_case_with_the_reason_and_the_adapter_k
     await stack.set_knobs("kemenag", garble_rate=1.0)
     garbled = await stack.submit(duplicate_request(duplicate_data()))
 
-    case = (await stack.wait_terminal([garbled], timeout=60))[garbled]
+    case = await stack.finished(garbled, timeout=60)
 
     assert case["status"] == "FAILED", case
     assert case["error"]["code"] == "agency_answer_invalid"
@@ -160,7 +160,7 @@ async def test_a_garbled_answer_fails_the_case_with_the_reason_and_the_adapter_k
 
     await stack.set_knobs("kemenag", garble_rate=0.0)
     following = await stack.submit(duplicate_request(duplicate_data(reason="damaged", police_report_number=None)))
-    assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"
     assert adapter.poll() is None
 
 
@@ -182,7 +182,7 @@ async def test_a_maintenance_window_delays_the_case_and_it_completes_once_simkah
     assert step_id not in entries_by_key(await stack.ledger("kemenag"))
 
     await stack.set_knobs("kemenag", down=False)
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.finished(case_id, timeout=60)
 
     assert case["status"] == "COMPLETED", case
     assert case["outputs"]["kua_code"] == "137501"

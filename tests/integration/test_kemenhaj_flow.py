@@ -45,9 +45,7 @@ async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:
 
 
 async def test_a_registration_completes_with_a_portion_number_once_its_batch_closes(stack: HubStack) -> None:
-    case_id = await stack.submit(registration_request("1375011203800003"))
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(registration_request("1375011203800003"), timeout=60)
 
     [step] = case["steps"]
     assert case["status"] == "COMPLETED", case
@@ -97,7 +95,7 @@ async def test_an_outage_of_siskohat_is_waited_out_and_the_record_is_put_once(st
     await asyncio.sleep(1.0)
     await stack.set_knobs(AGENCY, drop_reply_after_apply=0.0)
 
-    case = (await stack.wait_terminal([case_id], timeout=90))[case_id]
+    case = await stack.finished(case_id, timeout=90)
 
     assert case["status"] == "COMPLETED", case
     assert step_transitions(case) == ["ROUTED", "ACCEPTED", "COMPLETED"]

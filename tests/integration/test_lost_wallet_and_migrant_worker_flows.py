@@ -75,8 +75,7 @@ def migrant_pack(nik: str = NIK) -> dict[str, Any]:
 
 
 async def finish(stack: HubStack, body: dict[str, Any]) -> dict[str, Any]:
-    case_id = await stack.submit(body)
-    return (await stack.wait_terminal([case_id], timeout=90))[case_id]
+    return await stack.submit_and_wait(body, timeout=90)
 
 
 def steps(case: dict[str, Any]) -> dict[str, tuple[str, str]]:

@@ -41,7 +41,7 @@ def request(command: StepCommand) -> dict[str, Any]:
 
 async def finish(stack: HubStack, body: dict[str, Any]) -> dict[str, Any]:
     case_id = await stack.submit(body)
-    return (await stack.wait_terminal([case_id], timeout=90))[case_id]
+    return await stack.finished(case_id, timeout=90)
 
 
 async def test_a_motorcycle_moves_to_dki_jakarta_with_a_mutation_letter(stack: HubStack) -> None:

@@ -35,9 +35,7 @@ async def applied(stack: HubStack) -> int:
 
 
 async def test_a_low_risk_micro_business_gets_the_nib_as_its_licence(stack: HubStack) -> None:
-    case_id = await stack.submit(nib_request())
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(nib_request(), timeout=60)
 
     assert case["status"] == "COMPLETED", case
     outputs = case["outputs"]
@@ -49,9 +47,9 @@ async def test_a_low_risk_micro_business_gets_the_nib_as_its_licence(stack: HubS
 
 
 async def test_a_higher_risk_business_gets_the_nib_with_what_is_still_required(stack: HubStack) -> None:
-    case_id = await stack.submit(nib_request(kbli="55110", business_scale="small", capital=2_000_000_000, business_name="Hotel Jam Gadang"))
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(
+        nib_request(kbli="55110", business_scale="small", capital=2_000_000_000, business_name="Hotel Jam Gadang"), timeout=60
+    )
 
     assert case["status"] == "COMPLETED", case
     outputs = case["outputs"]
@@ -65,9 +63,7 @@ async def test_a_higher_risk_business_gets_the_nib_with_what_is_still_required(s
 
 async def test_an_unknown_kbli_is_rejected_with_the_reason_and_nothing_registered(stack: HubStack) -> None:
     before = await applied(stack)
-    case_id = await stack.submit(nib_request(kbli="99999"))
-
-    case = (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    case = await stack.submit_and_wait(nib_request(kbli="99999"), timeout=60)
 
     assert case["status"] == "REJECTED", case
     assert (case["error"]["code"], case["error"]["agency_code"]) == ("kbli_not_found", "KBLI_TIDAK_DITEMUKAN")
@@ -97,11 +93,10 @@ async def test_a_lost_reply_is_retried_without_a_second_nib(stack: HubStack) -> 
 
 async def test_an_unknown_risk_level_fails_with_the_reason_and_the_adapter_keeps_serving(stack: HubStack) -> None:
     await stack.set_knobs(AGENCY, forced_risk="ST")
-    odd = await stack.submit(nib_request())
-    case = (await stack.wait_terminal([odd], timeout=60))[odd]
+    case = await stack.submit_and_wait(nib_request(), timeout=60)
     await stack.set_knobs(AGENCY, forced_risk=None)
 
     assert case["status"] == "FAILED"
     assert (case["error"]["code"], case["error"]["agency_code"]) == ("agency_status_unknown", "ST")
     following = await stack.submit(nib_request())
-    assert (await stack.wait_terminal([following], timeout=60))[following]["status"] == "COMPLETED"
+    assert (await stack.finished(following, timeout=60))["status"] == "COMPLETED"

@@ -31,9 +31,7 @@ async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]])
 
 
 async def test_a_house_to_a_prototype_design_is_billed_then_approved(stack: HubStack) -> None:
-    case_id = await stack.submit(pbg_request())
-
-    case = (await stack.wait_terminal([case_id], timeout=120))[case_id]
+    case = await stack.submit_and_wait(pbg_request(), timeout=120)
 
     assert case["status"] == "COMPLETED", case["error"]
     assert step_transitions(case) == ["ROUTED", "ACCEPTED", "IN_PROCESS", "AWAITING_PAYMENT", "COMPLETED"]
@@ -43,9 +41,9 @@ async def test_a_house_to_a_prototype_design_is_billed_then_approved(stack: HubS
 
 
 async def test_a_building_above_the_zonings_height_is_rejected_after_the_consultation(stack: HubStack) -> None:
-    case_id = await stack.submit(pbg_request(building_function="business", floors=6, floor_area_m2=1800, prototype_design=None))
-
-    case = (await stack.wait_terminal([case_id], timeout=120))[case_id]
+    case = await stack.submit_and_wait(
+        pbg_request(building_function="business", floors=6, floor_area_m2=1800, prototype_design=None), timeout=120
+    )
 
     assert (case["status"], case["error"]["code"]) == ("REJECTED", "building_exceeds_height_limit")
     assert "AWAITING_PAYMENT" not in step_transitions(case), "nothing is billed for a refused building"

@@ -61,8 +61,7 @@ stack, calm_agency = one_agency_stack(
 
 
 async def finish(stack: HubStack, body: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
-    case_id = await stack.submit(body)
-    return (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
+    return await stack.submit_and_wait(body, timeout=timeout)
 
 
 async def ledger_entry(stack: HubStack, step_id: str) -> dict[str, Any]:
@@ -295,7 +294,7 @@ async def test_a_forged_callback_is_refused_and_the_case_is_unaffected(stack: Hu
     assert (other_step.status_code, other_step.json()["code"]) == (401, "callback_signature_invalid"), "a signature binds its step"
     assert (await stack.case(case_id))["status"] == "ACCEPTED", "nothing reached the case"
 
-    done = (await stack.wait_terminal([case_id], timeout=30))[case_id]
+    done = await stack.finished(case_id, timeout=30)
     assert done["status"] == "COMPLETED"
     assert done["outputs"]["skck_number"].startswith("SKCK/YANMAS/"), "the genuine verdict, not the forged one"
     assert done["outputs"]["fee"] == 30_000
@@ -333,7 +332,7 @@ async def test_callbacks_are_redelivered_while_the_hub_api_is_down(stack: HubSta
         stack.start("api")
     await stack.wait_http(stack.api_url + "/healthz")
 
-    done = (await stack.wait_terminal([case_id], timeout=40))[case_id]
+    done = await stack.finished(case_id, timeout=40)
     assert done["status"] == "COMPLETED"
     attempts = (await wait_delivered(stack, step_id))["state"]["percobaan"]
     assert attempts[0]["http_status"] is None and attempts[0]["galat"] == "ConnectError"

@@ -26,10 +26,10 @@ from hub.api.auth import operator_for_key, portal_client_for_key
 from hub.cli import app as cli
 from hub.config import Settings
 from hub.db.engine import create_engine, create_sessionmaker
-from hub.db.models import Case, HistoryRecord, utcnow
-from hub.features.deadletters.models import DeadLetter
+from hub.db.models import Case, HistoryRecord
 from hub.features.principals import service
 from hub.features.principals.models import PrincipalAudit, PrincipalKey
+from support.samples import dead_letter_row
 
 PKB = {
     "service": "samsat.pkb_annual",
@@ -37,15 +37,6 @@ PKB = {
     "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"},
 }
 ACTOR = "test:admin"
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture
@@ -138,20 +129,7 @@ async def test_revoked_and_expired_keys_are_refused(app: FastAPI, sessions: asyn
 
 async def _dead_letter(sessions: async_sessionmaker[AsyncSession]) -> int:
     async with sessions.begin() as session:
-        row = DeadLetter(
-            dlq_partition=0,
-            dlq_offset=1,
-            original_topic="mpp.requests",
-            key=b"k",
-            value=b"{}",
-            headers=[],
-            error_class="PoisonMessage",
-            error_message="bad",
-            consumer="router",
-            attempts=1,
-            status="new",
-            dead_lettered_at=utcnow(),
-        )
+        row = dead_letter_row(offset=1)
         session.add(row)
         await session.flush()
         return row.id

@@ -35,7 +35,7 @@ async def test_first_dev_start_on_a_fresh_broker_prints_no_error_or_traceback(ow
             await stack.wait_http(stack.api_url + "/healthz")
             async with stack.client() as client:
                 case_id = (await client.post("/v1/requests", json=pkb_request("1375015203900007", "BA 1234 LZ"))).json()["id"]
-            assert (await stack.wait_terminal([case_id], timeout=90))[case_id]["status"] == "COMPLETED"
+            assert (await stack.finished(case_id, timeout=90))["status"] == "COMPLETED"
         finally:
             dev.send_signal(signal.SIGINT)
             dev.wait(timeout=60)

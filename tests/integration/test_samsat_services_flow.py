@@ -68,7 +68,7 @@ async def run_case(stack: HubStack, body: dict[str, Any]) -> dict[str, Any]:
         accepted = await client.post("/v1/requests", json=body)
     assert accepted.status_code == 202, accepted.text
     case_id = accepted.json()["id"]
-    return (await stack.wait_terminal([case_id], timeout=60))[case_id]
+    return await stack.finished(case_id, timeout=60)
 
 
 async def ledger_entry(stack: HubStack, step_id: str) -> dict[str, Any] | None:

@@ -80,7 +80,7 @@ async def test_a_step_past_its_sla_is_flagged_announced_and_still_completes(stac
     breaches = [h for h in case["history"] if (h["note"] or "").startswith("SLA breached")]
     assert len(breaches) == 1
 
-    done = (await stack.wait_terminal([case_id], timeout=30))[case_id]
+    done = await stack.finished(case_id, timeout=30)
     assert done["status"] == "COMPLETED"
     assert len([h for h in done["history"] if (h["note"] or "").startswith("SLA breached")]) == 1, "flagged once"
 

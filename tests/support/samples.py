@@ -6,8 +6,14 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from hub.db.models import Case
+from hub.db.models import Case, utcnow
+from hub.features.deadletters.models import DeadLetter
 from schemas.lifecycle import Status
+
+#: Siti, the citizen at the counter in the adapters' specs (a valid NIK, Bukittinggi).
+NIK = "1375015203900007"
+#: The step the adapters' specs execute: its id is the agency's idempotency key.
+STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 
 #: The buyer at the Samsat counter (Bukittinggi).
 APPLICANT: dict[str, str] = {"nik": "1375020101850011", "name": "Rudi"}
@@ -29,6 +35,23 @@ def vehicle_transfer_data(**changes: Any) -> dict[str, Any]:
         "sale_receipt_stamped": True,
     }
     return {**data, **changes}
+
+
+def oss_permohonan(**changes: Any) -> dict[str, Any]:
+    """Uni Siti's micro food stall as OSS receives its NIB registration (its native words:
+    what the OSS adapter sends and the OSS simulator accepts; override to vary)."""
+    body: dict[str, Any] = {
+        "nomor_referensi": "step-1",
+        "jenis_pelaku_usaha": "02",
+        "nik_penanggung_jwb": "1375015203900007",
+        "nama_penanggung_jwb": "Siti Rahmah",
+        "nama_usaha": "Kedai Nasi Kapau Uni Siti",
+        "kbli": "56103",
+        "skala_usaha": "01",
+        "kd_daerah": "1375",
+        "modal_usaha": 50_000_000,
+    }
+    return {**body, **changes}
 
 
 #: One product of Uni Siti's kitchen, as the citizen lists it for a halal certificate.
@@ -69,3 +92,24 @@ def case_row(
         data=data,
         outputs={},
     )
+
+
+def dead_letter_row(*, offset: int = 0, **changes: Any) -> DeadLetter:
+    """A new dead letter as the archiver stores it: a record of ``mpp.requests`` the router
+    could not parse, at ``offset`` in both topics (override any column to vary)."""
+    columns: dict[str, Any] = {
+        "dlq_partition": 0,
+        "dlq_offset": offset,
+        "original_topic": "mpp.requests",
+        "original_partition": 0,
+        "original_offset": offset,
+        "key": b"poison",
+        "value": b"{}",
+        "headers": [],
+        "error_class": "PoisonMessage",
+        "error_message": "Envelope invalid",
+        "consumer": "router",
+        "dead_lettered_at": utcnow(),
+        "status": "new",
+    }
+    return DeadLetter(**{**columns, **changes})

@@ -18,7 +18,7 @@ async def outage_waited_out(stack: HubStack, agency: str, body: dict[str, Any], 
     await asyncio.sleep(1.5)  # retried, then paused behind the open circuit
     assert (await stack.case(case_id))["status"] == "ROUTED"
     await stack.set_knobs(agency, down=False)
-    return (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
+    return await stack.finished(case_id, timeout=timeout)
 
 
 async def lost_reply_retried(stack: HubStack, agency: str, body: dict[str, Any], *, timeout: float = 60) -> dict[str, Any]:
@@ -29,7 +29,7 @@ async def lost_reply_retried(stack: HubStack, agency: str, body: dict[str, Any],
     case_id = await stack.submit(body)
     await asyncio.sleep(1.0)
     await stack.set_knobs(agency, drop_reply_after_apply=0.0)
-    return (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
+    return await stack.finished(case_id, timeout=timeout)
 
 
 async def accepted_then_under(
@@ -40,6 +40,6 @@ async def accepted_then_under(
     case_id = await stack.submit(body)
     await stack.wait_status(case_id, "ACCEPTED")
     await stack.set_knobs(agency, **on)
-    case = (await stack.wait_terminal([case_id], timeout=timeout))[case_id]
+    case = await stack.finished(case_id, timeout=timeout)
     await stack.set_knobs(agency, **off)
     return case

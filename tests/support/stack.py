@@ -267,6 +267,14 @@ class HubStack:
         assert not pending, f"{len(pending)} cases never finished, e.g. {sorted(pending)[:3]}\n{self.logs()}"
         return done
 
+    async def finished(self, case_id: uuid.UUID | str, timeout: float = 120.0) -> dict[str, Any]:
+        """The view of one case once it is terminal (:meth:`wait_terminal` of one)."""
+        return (await self.wait_terminal([case_id], timeout))[str(case_id)]
+
+    async def submit_and_wait(self, body: dict[str, Any], *, timeout: float = 120.0) -> dict[str, Any]:
+        """Submit one request and return its case's view once it is terminal."""
+        return await self.finished(await self.submit(body), timeout)
+
     async def ledger(self, agency: str = "samsat") -> dict[str, Any]:
         async with httpx.AsyncClient() as client:
             response = await client.get(self.simulator_url_of(agency) + "/_sim/ledger")
@@ -331,6 +339,11 @@ COMPLETED_AT_ONCE: list[tuple[bool, str | None, str]] = [
     (True, "ROUTED", "COMPLETED"),
     (False, "ROUTED", "COMPLETED"),
 ]
+
+
+def steps_by_name(case: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """A case view's steps, each under its name in the composite."""
+    return {s["name"]: s for s in case["steps"]}
 
 
 def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:

@@ -32,10 +32,9 @@ from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.djp import KswpOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
+from support.samples import NIK, STEP_ID
 from support.samples import halal_self_declare_data as data
 
-NIK = "1375015203900007"
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NOMOR = "SH2026-1-000123"
 NOMOR_REGULER = "SH2026-2-000124"
 API_KEY = "rahasia-mitra"

@@ -29,9 +29,8 @@ from adapters.sdk.testing.clock import WIB
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.jkn import JknStatusOutput
+from support.samples import NIK, STEP_ID
 
-NIK = "1375015203900007"
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NOW = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
 CONS_ID, SECRET = "mpp-hub-bkt", "rahasia-konsumen"
 KARTU = "0001234567890"

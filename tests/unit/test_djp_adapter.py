@@ -33,11 +33,10 @@ from adapters.sdk.testing.recording import Handler, RecordingTransport, answer, 
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.djp import KswpOutput, NpwpActivationOutput, SkfOutput
+from support.samples import NIK, STEP_ID
 
-NIK = "1375015203900007"
 NPWP_BADAN = "0012345674202000"
 SECRET = "dev-djp-client-secret"
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 
 AKTIF: dict[str, Any] = {
     "status": "AKTIF",

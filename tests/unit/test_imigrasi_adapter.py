@@ -30,11 +30,10 @@ from adapters.sdk.testing.recording import Handler, RecordedAdapters, RecordingT
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.imigrasi import PassportNewOutput, PassportRenewalOutput
+from support.samples import NIK, STEP_ID
 
 SOAP = "http://schemas.xmlsoap.org/soap/envelope/"
 PAS = "http://ws.imigrasi.go.id/simkim/paspor/v1"
-NIK = "1375015203900007"
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NOMOR = "AGM-20260114-000123"
 
 

@@ -38,6 +38,7 @@ from schemas.services.kemenag import (
     MarriageRegistrationInput,
     MarriageRegistrationOutput,
 )
+from support.samples import STEP_ID
 
 PAYLOADS_UNDER_TEST = (
     "kemenag.marriage_registration",
@@ -45,7 +46,6 @@ PAYLOADS_UNDER_TEST = (
     "haji.regular_registration",
     "halal.certification",
 )
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 HARI_INI = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
 
 BERHASIL: dict[str, str] = {

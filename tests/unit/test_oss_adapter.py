@@ -29,8 +29,8 @@ from adapters.sdk.base import BackendStyle
 from adapters.sdk.testing.clock import WIB
 from schemas.lifecycle import Status
 from schemas.services.oss import NibRegistrationOutput
+from support.samples import STEP_ID, oss_permohonan
 
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 NIB = "9120001234567"
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -148,17 +148,7 @@ async def test_the_registration_is_sent_in_oss_words_with_user_key_token_and_the
     assert json.loads(token_request.content) == {"username": DEV_CREDENTIALS["username"], "password": DEV_CREDENTIALS["password"]}
     assert api_request.headers["user_key"] == DEV_CREDENTIALS["user_key"]
     assert api_request.headers["Authorization"] == "Bearer tok-1"
-    assert json.loads(api_request.content) == {
-        "nomor_referensi": str(STEP_ID),
-        "jenis_pelaku_usaha": "02",
-        "nik_penanggung_jwb": NIK,
-        "nama_penanggung_jwb": "Siti Rahmah",
-        "nama_usaha": "Kedai Nasi Kapau Uni Siti",
-        "kbli": "56103",
-        "skala_usaha": "01",
-        "kd_daerah": "1375",
-        "modal_usaha": 50_000_000,
-    }
+    assert json.loads(api_request.content) == oss_permohonan(nomor_referensi=str(STEP_ID), nik_penanggung_jwb=NIK)
 
 
 async def test_the_log_masks_the_nik_and_never_shows_a_credential(

@@ -22,27 +22,13 @@ from adapters.oss.simulator import OssKnobs, create_app
 from adapters.sdk.contract import SimulatorOptions
 from adapters.sdk.testing.client import Driver, in_process
 from adapters.sdk.testing.clock import WIB
+from support.samples import oss_permohonan as permohonan
 
 PATH_NIB = "/oss/api/v1/nib/umk"
 PATH_TOKEN = "/oss/api/v1/auth/token"
 USER_KEY = {"user_key": DEV_CREDENTIALS["user_key"]}
 ACCOUNT = {"username": DEV_CREDENTIALS["username"], "password": DEV_CREDENTIALS["password"]}
 NOW = datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
-
-
-def permohonan(**changes: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "nomor_referensi": "step-1",
-        "jenis_pelaku_usaha": "02",
-        "nik_penanggung_jwb": "1375015203900007",
-        "nama_penanggung_jwb": "Siti Rahmah",
-        "nama_usaha": "Kedai Nasi Kapau Uni Siti",
-        "kbli": "56103",
-        "skala_usaha": "01",
-        "kd_daerah": "1375",
-        "modal_usaha": 50_000_000,
-    }
-    return {**body, **changes}
 
 
 def galat(response: httpx.Response) -> tuple[int, str]:

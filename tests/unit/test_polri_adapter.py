@@ -34,9 +34,8 @@ from schemas.lifecycle import Status
 from schemas.messages import AgencyCallback, Applicant, StepCommand
 from schemas.services.polri import SimRenewalOutput, SkckOutput, VehicleCheckOutput
 from schemas.services.samsat import OwnershipTransferInput
+from support.samples import NIK, STEP_ID
 
-NIK = "1375015203900007"
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
 HUB = "http://hub.test:8000"
 CALLBACK_URL = f"{HUB}/v1/callbacks/polri/{STEP_ID}"
 REG = "POLRES-BKT/SKCK/20260114/000001"

@@ -38,9 +38,7 @@ from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport,
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.samsat import OwnershipTransferOutput, PkbAnnualOutput, Stnk5YearOutput
-
-NIK = "1375015203900007"
-STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
+from support.samples import NIK, STEP_ID
 
 SUCCESS: dict[str, Any] = {
     "status": "BERHASIL",

@@ -1,7 +1,4 @@
 """cases steps history outbox inbox
-
-Revision ID: 0001
-Revises: 
 """
 from __future__ import annotations
 
@@ -13,8 +10,6 @@ from hub.db.models import UtcDateTime
 
 revision = '0001'
 down_revision = None
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,4 @@
 """steps: agency reference and polling schedule
-
-Revision ID: 0002
-Revises: 0001
 """
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from hub.db.models import UtcDateTime
 
 revision = "0002"
 down_revision = "0001"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

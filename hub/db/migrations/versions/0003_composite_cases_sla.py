@@ -1,7 +1,4 @@
 """composite cases (step names, dependencies, input mapping, revisions) and SLA deadlines
-
-Revision ID: 0003
-Revises: 0002
 """
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from hub.db.models import UtcDateTime
 
 revision = "0003"
 down_revision = "0002"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,4 @@
 """portal notifications: webhook subscriptions, deliveries and the fan-out cursor
-
-Revision ID: 0004
-Revises: 0003
 """
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from hub.db.models import UtcDateTime
 
 revision = "0004"
 down_revision = "0003"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,4 @@
 """dead letters: the archive of mpp.deadletter and its append-only audit trail
-
-Revision ID: 0005
-Revises: 0004
 """
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from hub.db.models import UtcDateTime
 
 revision = "0005"
 down_revision = "0004"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,7 +1,4 @@
 """adapter status: the latest circuit-breaker state per adapter worker instance
-
-Revision ID: 0006
-Revises: 0005
 """
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from hub.db.models import UtcDateTime
 
 revision = "0006"
 down_revision = "0005"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

@@ -1,8 +1,5 @@
 """case traceparent: the W3C trace context of a case's submission, which its later hops
 (polls, SLA breaches) carry on and whose trace id its view shows
-
-Revision ID: 0007
-Revises: 0006
 """
 from __future__ import annotations
 
@@ -11,8 +8,6 @@ from alembic import op
 
 revision = "0007"
 down_revision = "0006"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

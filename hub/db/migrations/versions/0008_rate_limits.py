@@ -1,7 +1,4 @@
 """rate limits: request counters per principal and source address, shared by every API process
-
-Revision ID: 0008
-Revises: 0007
 """
 from __future__ import annotations
 
@@ -10,8 +7,6 @@ from alembic import op
 
 revision = "0008"
 down_revision = "0007"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:

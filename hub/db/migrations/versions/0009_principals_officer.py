@@ -1,7 +1,4 @@
 """principals: portal clients and operators with hashed keys, their audit; the counter officer on cases and history
-
-Revision ID: 0009
-Revises: 0008
 """
 from __future__ import annotations
 
@@ -12,8 +9,6 @@ from hub.db.models import UtcDateTime
 
 revision = "0009"
 down_revision = "0008"
-branch_labels = None
-depends_on = None
 
 
 def upgrade() -> None:
