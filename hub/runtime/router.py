@@ -40,6 +40,7 @@ from messaging import (
     started,
 )
 from messaging.tracing import current_traceparent, processing
+from messaging.tracing import enabled as tracing_enabled
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.lifecycle import Status, can_transition
@@ -124,6 +125,8 @@ class Router:
             for envelope, record in fresh:
                 with processing(record, GROUP_ID):  # each message's own log context and span
                     await self._apply(loaded, envelope, _trace(envelope, record))
+                    if tracing_enabled():
+                        await session.flush()  # a traced message's writes show under its own span
 
     async def _apply(self, loaded: Loaded, envelope: Envelope, trace: Trace) -> None:
         if envelope.type is MessageType.REQUEST_SUBMITTED:
