@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,7 +82,9 @@ async def claim_messages(session: AsyncSession, consumer: str, message_ids: Sequ
     waits for the other transaction and then claims nothing."""
     if not message_ids:
         return set()
-    return set((await session.scalars(claim_statement(session.get_bind().dialect.name, consumer, message_ids))).all())
+    statement = claim_statement(session.get_bind().dialect.name, consumer, message_ids)
+    claimed = (await session.scalars(statement)).all()
+    return set(cast("Sequence[uuid.UUID]", claimed))  # the dialect-chosen insert loses the column's type
 
 
 def claim_statement(dialect: str, consumer: str, message_ids: Sequence[uuid.UUID]) -> ReturningInsert[tuple[uuid.UUID]]:

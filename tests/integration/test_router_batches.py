@@ -7,7 +7,7 @@ at all, so the one-by-one redelivery that follows starts from a clean slate."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 
 import pytest
 from aiokafka import TopicPartition
@@ -15,7 +15,6 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.catalogue import Catalogue
-from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Case, HistoryRecord, OutboxMessage, ProcessedMessage, Step
 from hub.domain.workflow import Workflow
 from hub.runtime.router import Router
@@ -29,15 +28,6 @@ from support.samples import case_row
 
 SERVICE = "samsat.pkb_annual"
 Item = tuple[Envelope, object]
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 async def new_cases(sessions: async_sessionmaker[AsyncSession], count: int) -> list[uuid.UUID]:

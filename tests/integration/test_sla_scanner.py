@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -23,15 +22,6 @@ from support.samples import case_row
 NIK = "3171015203900007"
 NOW = datetime(2026, 11, 24, 5, 0, tzinfo=UTC)  # Tuesday 12:00 WIB
 CALENDAR = WorkingCalendar(holidays=frozenset())
-
-
-@pytest.fixture
-async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
-    engine = create_engine(database_url)
-    try:
-        yield create_sessionmaker(engine)
-    finally:
-        await engine.dispose()
 
 
 def scanner(sessions: async_sessionmaker[AsyncSession], now: datetime = NOW, **kwargs: int) -> SlaScanner:

@@ -20,8 +20,10 @@ from typing import Any
 import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig, free_ports
+from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.migrate import upgrade
 from support.stack import HubStack, running
 
@@ -164,3 +166,13 @@ async def _drop_databases(admin_url: str, names: list[str]) -> None:
 @pytest.fixture
 async def database_url(new_database: Callable[[], Awaitable[str]]) -> AsyncIterator[str]:
     yield await new_database()
+
+
+@pytest.fixture
+async def sessions(database_url: str) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    """Sessions on a fresh, migrated database (specs that drive hub code directly)."""
+    engine = create_engine(database_url)
+    try:
+        yield create_sessionmaker(engine)
+    finally:
+        await engine.dispose()

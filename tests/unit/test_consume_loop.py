@@ -676,6 +676,7 @@ async def test_a_failing_batch_keeps_the_single_record_rules_parks_and_commits_n
         max_polls=3,
     )
     assert all(offset <= 1 for tp, offset in consumer.commits if tp == P0)
+    assert batch.batches == []  # every batch held the failing record: none was applied whole
     assert consumer.committed(P0) == 1  # offset 0 applied; 1 is not, and nothing after it
     assert (0, 2) not in single.calls
     assert consumer.seeks and set(consumer.seeks) == {(P0, 1)}
