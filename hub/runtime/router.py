@@ -120,6 +120,8 @@ class Router:
         async with self._sessions.begin() as session:
             claimed = await claim_messages(session, CONSUMER, [envelope.message_id for envelope, _ in items])
             fresh = [items[i] for i in first_claims([envelope.message_id for envelope, _ in items], claimed)]
+            if not fresh:
+                return  # a redelivered batch: all of it was applied before
             loaded = Loaded(session)
             await loaded.preload([envelope.request_id for envelope, _ in fresh])
             for envelope, record in fresh:
