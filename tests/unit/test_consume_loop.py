@@ -23,7 +23,7 @@ from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 
 from messaging import ConsumeLoop, DeadLetters, FailurePolicy, PoisonMessage, RetryLater, RetryPolicy, decode_envelope
-from messaging.consume import LoopTiming
+from messaging.consume import BatchHandler, LoopTiming
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.messages import StepCommand
@@ -193,6 +193,8 @@ def make_loop(
     batch_size: int = 200,
     backoff: RetryPolicy = RetryPolicy(cap_seconds=0.001),
     clock: Callable[[], float] = time.time,
+    batch_handler: BatchHandler[Envelope] | None = None,
+    not_before: Callable[[ConsumerRecord[bytes, bytes]], float] | None = None,
 ) -> ConsumeLoop[Envelope]:
     return ConsumeLoop(
         consumer,  # type: ignore[arg-type]
@@ -203,6 +205,8 @@ def make_loop(
         failures=FailurePolicy(poison=DeadLetters(producer or FakeProducer(), "adapter:fake").publish, backoff=backoff),  # type: ignore[arg-type]
         batch_size=batch_size,
         timing=LoopTiming(clock=clock),
+        batch_handler=batch_handler,
+        not_before=not_before,
     )
 
 
@@ -614,16 +618,7 @@ async def run_batch_loop(
     producer = FakeProducer()
     single = Recorder([consumer], fail)
     batch = BatchRecorder(consumer, refuse)
-    loop = ConsumeLoop(
-        consumer,  # type: ignore[arg-type]
-        [TOPIC],
-        single,
-        name="test-loop",
-        decoder=decode_envelope,
-        failures=FailurePolicy(poison=DeadLetters(producer, "router").publish, backoff=RetryPolicy(cap_seconds=0.001)),  # type: ignore[arg-type]
-        batch_handler=batch,
-        not_before=not_before,
-    )
+    loop = make_loop(consumer, single, producer, batch_handler=batch, not_before=not_before)
     if run:
         await asyncio.wait_for(loop.run(stop), timeout=5)
     return consumer, producer, single, batch, loop
