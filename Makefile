@@ -8,7 +8,7 @@ HUB    := $(VENV)/bin/mpp-hub
 STAMP  := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: install tools jars deploy-tools-start run lint test test-unit test-faults test-deploy screenshots bench kafka-stop clean
+.PHONY: install tools jars deploy-tools-start run lint test test-unit test-faults test-deploy test-fuzz screenshots bench kafka-stop clean
 
 install: $(STAMP) jars
 
@@ -31,7 +31,7 @@ jars: tools
 ## make run: Kafka (kept in var/kafka), then the whole hub with every installed agency and its simulator on SQLite.
 run: install
 	$(HUB) kafka start
-	$(HUB) dev
+	MPP_ENV=development $(HUB) dev
 
 ## make lint: ruff (lint and format) and mypy, as configured in pyproject.toml.
 lint: install
@@ -65,6 +65,10 @@ test-faults: install
 screenshots: install
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" MPP_TEST_CHROMIUM="$$(bash deploy/browser/ensure-chromium.sh)" \
 	  MPP_CONSOLE_SCREENSHOTS=docs/console $(PY) -m pytest -m browser $(PYTEST_ARGS)
+
+## make test-fuzz: schemathesis against the live API alone (also part of make test); counts in var/fuzz-report.json.
+test-fuzz: install
+	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" $(PY) -m pytest -m fuzz $(PYTEST_ARGS)
 
 bench: install
 	$(HUB) bench

@@ -456,9 +456,13 @@ async def _busy_groups(admin: AIOKafkaAdminClient, groups: list[str]) -> list[st
 def _hub_settings(database_url: str, bootstrap: str) -> Settings:
     api_port, simulator_port = free_ports(2)
     return Settings(
+        env="development",  # a local measurement: dev keys, plain-http simulator
         database_url=database_url,
         kafka=KafkaSettings(bootstrap=bootstrap),
-        api=ApiSettings(host="127.0.0.1", port=api_port, clients={API_KEY: "bench"}),
+        # The load is the point here: rate limits far beyond what one run sends.
+        api=ApiSettings(
+            host="127.0.0.1", port=api_port, clients={API_KEY: "bench"}, rate_limit_per_address=10**9, rate_limit_per_principal=10**9
+        ),
         simulator_ports={AGENCY: simulator_port},
         enabled_agencies=[AGENCY],  # only Samsat's adapter and simulator run beside the hub
         agencies={AGENCY: {"base_url": f"http://127.0.0.1:{simulator_port}"}},

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 from collections.abc import Callable, Coroutine
 from pathlib import Path
@@ -16,8 +17,10 @@ from hub.config import VAR_DIR, Settings, get_settings, load_catalogue
 from hub.db.engine import is_sqlite
 from hub.db.migrate import upgrade
 from hub.features.deadletters.cli import dlq_app
+from hub.features.principals.cli import principals_app
 from hub.observability.logs import setup_logging
 from hub.observability.tracing import configure_tracing
+from hub.production import ProductionRefused, ensure_production_ready
 from hub.runtime import processes
 
 app = typer.Typer(help="mpp-hub: integration hub for Mal Pelayanan Publik.", no_args_is_help=True)
@@ -30,6 +33,7 @@ app.add_typer(kafka_app, name="kafka")
 app.add_typer(catalogue_app, name="catalogue")
 app.add_typer(schemas_app, name="schemas")
 app.add_typer(dlq_app, name="dlq")  # defined in hub/features/deadletters/cli.py
+app.add_typer(principals_app, name="principals")  # defined in hub/features/principals/cli.py
 
 
 @catalogue_app.command("list")
@@ -83,13 +87,28 @@ MetricsPortOption = Annotated[
 ]
 
 
-def _run(name: str, main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]], metrics_port: int | None = None) -> None:
+def _run(
+    name: str,
+    main: Callable[[Settings, asyncio.Event], Coroutine[Any, Any, None]],
+    metrics_port: int | None = None,
+    *,
+    production_check: bool = True,
+) -> None:
     """Run ``main`` until SIGINT/SIGTERM, which ask it to stop cleanly; with the
-    process's logging, its probes and metrics, and tracing when the OTEL_* environment asks for it."""
+    process's logging, its probes and metrics, and tracing when the OTEL_* environment
+    asks for it; in production mode, only once the configuration is fit for it (else
+    exit 2 listing every problem)."""
     settings = get_settings()
     if metrics_port is not None:
         settings = settings.model_copy(update={"metrics_port": metrics_port})
     setup_logging(name, level=settings.log_level, log_format=settings.log_format)
+    if production_check:
+        try:
+            # An adapter process is judged by its own agency's settings alone.
+            ensure_production_ready(settings, name.removeprefix("adapter:") if name.startswith("adapter:") else None)
+        except ProductionRefused as exc:
+            typer.echo(f"mpp-hub {name}: {exc}", err=True)
+            raise typer.Exit(2) from None
     tracing = configure_tracing(name)
 
     async def runner() -> None:
@@ -178,13 +197,15 @@ def simulator(
         options = options.model_copy(update={"secrets": {**options.secrets, **given}})
         return processes.run_simulator(name, "127.0.0.1", chosen, stop, options)
 
-    _run(f"simulator:{name}", main)
+    _run(f"simulator:{name}", main, production_check=False)  # a simulator is a test double, never production
 
 
 @app.command()
 def dev(metrics_port: MetricsPortOption = None) -> None:
     """Everything in one process (API, relay, router, and every connected agency's adapter
-    and simulator) on the configured DB."""
+    and simulator) on the configured DB, in development mode unless MPP_ENV says otherwise."""
+    os.environ.setdefault("MPP_ENV", "development")
+    get_settings.cache_clear()
     settings = get_settings()
     if is_sqlite(settings.database_url):
         VAR_DIR.mkdir(exist_ok=True)

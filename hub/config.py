@@ -13,7 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator
+from pydantic import BaseModel, Field, SecretStr, ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from adapters.sdk import discovery
@@ -39,6 +39,17 @@ class ApiSettings(BaseModel):
     # end when it restarts, and several API replicas need one shared value).
     console_secret: SecretStr | None = None
     console_session_minutes: int = Field(default=480, ge=1, le=7 * 24 * 60)
+    # Interactive docs (/docs, /redoc) and /openapi.json; MPP_API__DOCS=false hides them.
+    docs: bool = True
+    # Largest request body accepted on any route, counted before it is read (413 beyond).
+    max_body_bytes: int = Field(default=256 * 1024, ge=1024)
+    # Requests per principal (bearer key's owner) and per source address in one window;
+    # the counters live in the database, so they hold across several API processes.
+    rate_limit_window_seconds: int = Field(default=60, ge=1, le=3600)
+    rate_limit_per_principal: int = Field(default=1200, ge=1)
+    rate_limit_per_address: int = Field(default=1200, ge=1)
+    # Open server-sent event streams one portal client may hold (each polls the database).
+    max_event_streams_per_client: int = Field(default=20, ge=1)
 
     @property
     def local_url(self) -> str:
@@ -66,6 +77,8 @@ class WebhookSettings(BaseModel):
 
     # Private/loopback/link-local targets only for development (SSRF guard).
     allow_private_targets: bool = False
+    # Only https:// targets; unset = https only in production, http allowed in development.
+    https_only: bool | None = None
     timeout_seconds: float = Field(default=5.0, gt=0)
     max_attempts: int = Field(default=12, ge=1)
     backoff_base_seconds: float = Field(default=1.0, gt=0)
@@ -90,6 +103,9 @@ class Settings(BaseSettings):
         env_prefix="MPP_", env_nested_delimiter="__", env_file=".env", extra="ignore", hide_input_in_errors=True
     )
 
+    # production (the default) refuses to start with dev secrets, SQLite, plain http, ...
+    # (hub/production.py); `mpp-hub dev` and `make run` set development.
+    env: Literal["development", "production"] = "production"
     database_url: str = Field(default=f"sqlite+aiosqlite:///{VAR_DIR}/mpp-hub.db")
     # The service catalogue: a TOML file or a directory of them; None = the built-in one.
     # Re-pointing a service to another provider is an edit here, not a code change.
@@ -119,6 +135,12 @@ class Settings(BaseSettings):
     # e.g. MPP_AGENCIES__SAMSAT__BASE_URL=https://samsat.example changes only base_url.
     # Validated by the agency's settings model.
     agencies: dict[str, BackendSettings] = Field(default_factory=dict, validate_default=True)
+
+    @model_validator(mode="after")
+    def _https_only_follows_env(self) -> Settings:
+        if self.webhooks.https_only is None:
+            self.webhooks.https_only = self.env == "production"
+        return self
 
     @field_validator("simulator_ports", mode="before")
     @classmethod

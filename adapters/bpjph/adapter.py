@@ -73,7 +73,7 @@ from adapters.bpjph.native import (
 )
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.base import Capability, validated_answer
-from adapters.sdk.http import HttpAdapter
+from adapters.sdk.http import HttpAdapter, json_answer
 from adapters.sdk.settings import ApiKeySettings
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
@@ -232,18 +232,7 @@ class BpjphAdapter(HttpAdapter):
 
 def _data(response: httpx.Response, what: str) -> dict[str, Any]:
     """The ``data`` of SIHALAL's success wrapper; anything else is an invalid answer."""
-    try:
-        raw = response.json()
-    except ValueError:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"BPJPH {what}: HTTP {response.status_code} with a body that is not JSON"
-        ) from None
-    try:
-        return dict(BalasanSukses.model_validate(raw).data)
-    except ValidationError:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"BPJPH {what}: HTTP {response.status_code} body is not a SIHALAL success answer"
-        ) from None
+    return dict(json_answer(BalasanSukses, response, f"BPJPH {what} is not a SIHALAL success answer").data)
 
 
 def _validate(model: type[Any], raw: dict[str, Any], what: str) -> Any:

@@ -71,7 +71,7 @@ from adapters.djp.native import (
     TokenAkses,
 )
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
-from adapters.sdk.http import HttpAdapter
+from adapters.sdk.http import HttpAdapter, json_answer
 from adapters.sdk.settings import NonBlankSecret
 from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.messages import StepCommand, StepStatusReport
@@ -93,7 +93,7 @@ log = logging.getLogger(__name__)
 
 M = TypeVar("M", bound=BaseModel)
 #: The answers to DJP's writes: each says its status and the NPWP it is about.
-W = TypeVar("W", HasilAktivasi, HasilSkf)
+W = TypeVar("W", HasilAktivasi, HasilSkf, HasilNpwpBadan)
 
 #: DJP's refusals on the merits, with the canonical code the portal sees.
 _REJECTIONS: dict[KodeGalat, str] = {
@@ -249,11 +249,9 @@ class DjpAdapter(HttpAdapter):
                 pengurus=[Pengurus(nik=o.nik, nama=o.name, jabatan=o.position) for o in data.officers],
                 nik_penanggung_jawab=command.applicant.nik,
             )
-        answer = await self._call(
-            "POST", PATH_NPWP_BADAN, HasilNpwpBadan, "entity registration", json=native.model_dump(mode="json"), idempotency_key=step_id
+        answer = await self._write(
+            PATH_NPWP_BADAN, native, HasilNpwpBadan, "entity registration", step_id, done=StatusPendaftaran.TERDAFTAR, npwp=None
         )
-        if answer.status != StatusPendaftaran.TERDAFTAR:
-            raise _unknown_status(answer.status, "entity registration")
         with self.canonical_output():
             output = EntityNpwpOutput(
                 npwp=answer.npwp,
@@ -267,12 +265,16 @@ class DjpAdapter(HttpAdapter):
 
     # -- HTTP with a token ---------------------------------------------------------------
 
-    async def _write(self, path: str, native: BaseModel, reply: type[W], what: str, step_id: uuid.UUID, *, done: str, npwp: str) -> W:
-        """A write, the step id its idempotency key; the answer must say ``done`` about ``npwp``."""
+    async def _write(
+        self, path: str, native: BaseModel, reply: type[W], what: str, step_id: uuid.UUID, *, done: str, npwp: str | None
+    ) -> W:
+        """A write, the step id its idempotency key; the answer must say ``done`` about
+        ``npwp`` (None: a registration, whose NPWP DJP assigns in its answer)."""
         answer = await self._call("POST", path, reply, what, json=native.model_dump(mode="json"), idempotency_key=step_id)
         if answer.status != done:
             raise _unknown_status(answer.status, what)
-        _check_npwp(answer.npwp, npwp, what)
+        if npwp is not None:
+            _check_npwp(answer.npwp, npwp, what)
         return answer
 
     async def _call(
@@ -302,7 +304,7 @@ class DjpAdapter(HttpAdapter):
             )
         if not response.is_success:
             raise self.transient_error(response) or _error_for(response)
-        return _parse(reply, response, what)
+        return json_answer(reply, response, f"DJP {what} answer does not match its schema")
 
     async def _fetch_token(self) -> IssuedToken:
         settings = self.settings
@@ -344,16 +346,6 @@ class DjpAdapter(HttpAdapter):
 
 
 # ------------------------------------------------------------------------- helpers
-
-
-def _parse(model: type[M], response: httpx.Response, what: str) -> M:
-    try:
-        return model.model_validate_json(response.content)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid",
-            f"DJP {what} answer (HTTP {response.status_code}) does not match its schema: {describe(exc, root='body')}",
-        ) from None
 
 
 def _check_npwp(answered: str, asked: str, what: str) -> None:

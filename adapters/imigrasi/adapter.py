@@ -65,7 +65,7 @@ from datetime import date
 from typing import Any, ClassVar, Final
 from xml.etree import ElementTree as ET
 
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from adapters.imigrasi.native import (
     CONTENT_TYPE,
@@ -96,7 +96,7 @@ from adapters.imigrasi.native import (
     soap_action,
 )
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
-from adapters.sdk.base import Capability
+from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.http import HttpAdapter
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
@@ -114,7 +114,6 @@ from schemas.services.imigrasi import (
     PassportType,
     SupportingDocument,
 )
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -348,12 +347,7 @@ def _decode(body: ET.Element, model: type[Any], operation: str) -> Any:
     if model is StatusPermohonanPaspor and "Status" in fields and fields["Status"] not in _KNOWN_STATUSES:
         # Checked before the schema: a new status is the likeliest change, and deserves its own reason.
         raise _unknown_status(str(fields["Status"]))
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"Imigrasi {operation} answer does not match its schema: {describe(exc)}"
-        ) from None
+    return validated_answer(model, fields, f"Imigrasi {operation} answer does not match its schema")
 
 
 def _unknown_status(value: str) -> AgencyAnswerInvalid:
@@ -478,12 +472,8 @@ def _completed(answer: StatusPermohonanPaspor, output_model: type[BaseModel]) ->
             examination_number=_require(answer.NomorBAP, "NomorBAP", native),
             charge=_require(answer.BiayaBeban, "BiayaBeban", native),
         )
-    try:
-        return output_model.model_validate(values).model_dump(mode="json")
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid(
-            "agency_output_invalid", f"Imigrasi's completed application does not fit {output_model.__name__}: {describe(exc)}"
-        ) from None
+    problem = f"Imigrasi's completed application does not fit {output_model.__name__}"
+    return validated_answer(output_model, values, problem, code="agency_output_invalid").model_dump(mode="json")
 
 
 def _iso(value: date) -> str:

@@ -33,7 +33,7 @@ import uuid
 from typing import Any, ClassVar, Final, TypeVar
 
 import httpx
-from pydantic import BaseModel, Field, ValidationError
+from pydantic import BaseModel, Field
 
 from adapters.kemenag.native import (
     FORM,
@@ -56,6 +56,7 @@ from adapters.kemenag.native import (
     decode_form,
 )
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.base import validated_answer
 from adapters.sdk.http import HttpAdapter, retry_after_seconds
 from schemas.identifiers import mask_nik, parse_nik
 from schemas.messages import StepCommand, StepStatusReport
@@ -71,7 +72,6 @@ from schemas.services.kemenag import (
     MarriageRegistrationOutput,
     Spouse,
 )
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -204,9 +204,7 @@ class KemenagAdapter(HttpAdapter):
         data = self.parse_input(MarriageBookDuplicateInput, command)
         with self.native_request():
             form = FormDuplikat(
-                id_transaksi=str(step_id),
-                nik_pemohon=command.applicant.nik,
-                nama_pemohon=command.applicant.name,
+                **_applicant(command, step_id),
                 no_akta_nikah=data.marriage_certificate_number,
                 alasan=_REASON[data.reason],
                 no_surat_kehilangan=data.police_report_number,
@@ -228,9 +226,7 @@ class KemenagAdapter(HttpAdapter):
         data = self.parse_input(MarriageRecommendationInput, command)
         with self.native_request():
             form = FormRekomendasi(
-                id_transaksi=str(step_id),
-                nik_pemohon=command.applicant.nik,
-                nama_pemohon=command.applicant.name,
+                **_applicant(command, step_id),
                 status_kawin=_MARITAL[data.marital_status],
                 no_dok_kawin_lalu=data.previous_marriage_document,
                 nama_calon_pasangan=data.partner_name,
@@ -272,6 +268,11 @@ class KemenagAdapter(HttpAdapter):
 # ------------------------------------------------------------------ translation
 
 
+def _applicant(command: StepCommand, step_id: uuid.UUID) -> dict[str, Any]:
+    """The transaction and who applies, as SIMKAH's duplicate and recommendation forms name them."""
+    return {"id_transaksi": str(step_id), "nik_pemohon": command.applicant.nik, "nama_pemohon": command.applicant.name}
+
+
 def _party(person: Spouse, role: str) -> dict[str, Any]:
     """One spouse's fields of the registration form; ``role`` is SIMKAH's suffix (``suami``, ``istri``)."""
     return {
@@ -297,17 +298,9 @@ def _answer(response: httpx.Response, model: type[M]) -> M:
         ) from exc
     native_status = fields.get("status")
     if native_status == "BERHASIL" and status == 200:
-        try:
-            return model.model_validate(fields)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid(
-                "agency_answer_invalid", f"SIMKAH success answer does not match its schema: {describe(exc)}"
-            ) from None
+        return validated_answer(model, fields, "SIMKAH success answer does not match its schema")
     if native_status == "GAGAL":
-        try:
-            refusal = JawabanGagal.model_validate(fields)
-        except ValidationError as exc:
-            raise AgencyAnswerInvalid("agency_answer_invalid", f"SIMKAH refusal does not match its schema: {describe(exc)}") from None
+        refusal = validated_answer(JawabanGagal, fields, "SIMKAH refusal does not match its schema")
         raise _refusal(refusal, status, retry_after=retry_after_seconds(response))
     shown = (native_status or "")[:40]
     raise AgencyAnswerInvalid(

@@ -38,15 +38,14 @@ from pydantic import BaseModel, Field, ValidationError
 
 from adapters.kemenhaj import native
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
-from adapters.sdk.base import Capability
+from adapters.sdk.base import Capability, validated_answer
 from adapters.sdk.batch import RecordRef, poll_after_cutoff
-from adapters.sdk.http import HttpAdapter, retry_after_seconds
+from adapters.sdk.http import HttpAdapter, json_answer, retry_after_seconds
 from adapters.sdk.settings import ApiKeySettings
 from schemas.identifiers import mask_nik
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepError, StepStatusReport
 from schemas.services import haji
-from schemas.validation import describe
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +124,7 @@ class KemenhajAdapter(HttpAdapter):
         response = await self.send("PUT", path, what="record", json=record)
         if response.status_code != 202:
             raise self.transient_error(response, what="record") or _error_for(response, "record")
-        receipt = _validate(native.TandaTerima, _json(response, "record"), "receipt")
+        receipt = json_answer(native.TandaTerima, response, "Siskohat receipt does not match its schema")
         if receipt.id_rekaman != str(step_id):
             raise AgencyAnswerInvalid("agency_answer_invalid", f"Siskohat acknowledged record {receipt.id_rekaman[:64]!r}, not {step_id}")
         ref = RecordRef(receipt.id_batch, receipt.id_rekaman)
@@ -203,15 +202,6 @@ class KemenhajAdapter(HttpAdapter):
         return model.model_dump(mode="json", exclude_none=True)
 
 
-def _json(response: httpx.Response, what: str) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"Siskohat {what}: HTTP {response.status_code} with a body that is not JSON"
-        ) from None
-
-
 def _code(response: httpx.Response) -> str | None:
     try:
         return native.BalasanGalat.model_validate_json(response.content).galat.kode.value
@@ -220,10 +210,7 @@ def _code(response: httpx.Response) -> str | None:
 
 
 def _validate(model: type[Any], raw: Any, what: str) -> Any:
-    try:
-        return model.model_validate(raw)
-    except ValidationError as exc:
-        raise AgencyAnswerInvalid("agency_answer_invalid", f"Siskohat {what} does not match its schema: {describe(exc)}") from None
+    return validated_answer(model, raw, f"Siskohat {what} does not match its schema")
 
 
 def _error_for(response: httpx.Response, what: str) -> Exception:

@@ -68,7 +68,7 @@ from adapters.oss.native import (
 from adapters.oss.simbg import PATH_PBG, PATH_STATUS_PBG, KeadaanPbg, TandaTerimaPbg
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings
 from adapters.sdk.base import Capability, validated_answer
-from adapters.sdk.http import HttpAdapter
+from adapters.sdk.http import HttpAdapter, json_answer
 from adapters.sdk.settings import NonBlankSecret
 from adapters.sdk.tokens import IssuedToken, TokenCache, bearer
 from schemas.identifiers import mask_nik
@@ -260,12 +260,7 @@ class OssAdapter(HttpAdapter):
 
 def _data(response: httpx.Response, what: str) -> dict[str, Any]:
     """The ``data`` of OSS's success envelope; anything else is an invalid answer."""
-    try:
-        return dict(BalasanSukses.model_validate_json(response.content).data)
-    except ValidationError:
-        raise AgencyAnswerInvalid(
-            "agency_answer_invalid", f"OSS {what}: HTTP {response.status_code} body is not an OSS success envelope"
-        ) from None
+    return dict(json_answer(BalasanSukses, response, f"OSS {what} is not an OSS success envelope").data)
 
 
 def _parse(model: type[M], raw: dict[str, Any], what: str) -> M:

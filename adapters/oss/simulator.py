@@ -203,20 +203,10 @@ class DialekOss(sim.JsonDialect):
         self.tokens.refused += 1
         return self.error(self.TOKEN, headers={"WWW-Authenticate": 'Bearer realm="OSS", error="invalid_token"'})
 
-    def error(
-        self,
-        say: sim.Say,
-        *,
-        message: str | None = None,
-        details: list[str] | None = None,
-        refused: bool = False,
-        headers: dict[str, str] | None = None,
-    ) -> JSONResponse:
+    def error_document(self, say: sim.Say, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
         """Every error in OSS's envelope, whose ``status`` repeats the HTTP status."""
-        if say.retry_after is not None:
-            headers = {"Retry-After": str(say.retry_after), **(headers or {})}
-        body = native.BalasanGalat(status=say.status, message=message or say.message, kode=native.KodeGalat(say.code), rincian=details)
-        return JSONResponse(body.model_dump(mode="json"), status_code=say.status, headers=headers)
+        body = native.BalasanGalat(status=say.status, message=message, kode=native.KodeGalat(say.code), rincian=details)
+        return body.model_dump(mode="json")
 
     def success(self, call: sim.Call[Any], body: dict[str, Any], *, replayed: bool) -> Response:
         if call.endpoint.name != OPERASI_NIB:  # SIMBG's answers: the same envelope, their own words

@@ -158,25 +158,17 @@ class _Application:
     native: Callable[[Any, dict[str, Any]], BaseModel]
 
 
-def _skck_new(new: SkckNewInput, common: dict[str, Any]) -> PermohonanSkck:
+def _skck(application: SkckNewInput, common: dict[str, Any]) -> PermohonanSkck:
+    """A first SKCK, or a renewal (the same application naming the old SKCK)."""
+    renewal = application if isinstance(application, SkckRenewalInput) else None
     return PermohonanSkck(
         **common,
-        jenis_permohonan=JenisPermohonanSkck.BARU,
-        alamat_domisili=new.address,
-        keperluan=new.purpose,
-        no_kartu_jkn=new.jkn_card_number,
-    )
-
-
-def _skck_renewal(renewal: SkckRenewalInput, common: dict[str, Any]) -> PermohonanSkck:
-    return PermohonanSkck(
-        **common,
-        jenis_permohonan=JenisPermohonanSkck.PERPANJANGAN,
-        alamat_domisili=renewal.address,
-        keperluan=renewal.purpose,
-        nomor_skck_lama=renewal.old_skck_number,
-        masa_berlaku_skck_lama=renewal.old_skck_valid_until,
-        no_kartu_jkn=renewal.jkn_card_number,
+        jenis_permohonan=JenisPermohonanSkck.PERPANJANGAN if renewal else JenisPermohonanSkck.BARU,
+        alamat_domisili=application.address,
+        keperluan=application.purpose,
+        nomor_skck_lama=renewal.old_skck_number if renewal else None,
+        masa_berlaku_skck_lama=renewal.old_skck_valid_until if renewal else None,
+        no_kartu_jkn=application.jkn_card_number,
     )
 
 
@@ -214,8 +206,8 @@ def _loss_report(report: LossReportInput, common: dict[str, Any]) -> PermohonanL
 
 
 _OPERATIONS: dict[str, _Application] = {
-    "skck_new": _Application(Layanan.SKCK_BARU, PATH_SKCK, SkckNewInput, _skck_new),
-    "skck_renewal": _Application(Layanan.SKCK_PERPANJANGAN, PATH_SKCK, SkckRenewalInput, _skck_renewal),
+    "skck_new": _Application(Layanan.SKCK_BARU, PATH_SKCK, SkckNewInput, _skck),
+    "skck_renewal": _Application(Layanan.SKCK_PERPANJANGAN, PATH_SKCK, SkckRenewalInput, _skck),
     "sim_renewal": _Application(Layanan.SIM_PERPANJANGAN, PATH_SIM_PERPANJANGAN, SimRenewalInput, _sim_renewal),
     "vehicle_check": _Application(Layanan.CEK_FISIK_KENDARAAN, PATH_CEK_FISIK, VehicleCheckInput, _vehicle_check),
     "loss_report": _Application(Layanan.LAPORAN_KEHILANGAN, PATH_LAPORAN_KEHILANGAN, LossReportInput, _loss_report),

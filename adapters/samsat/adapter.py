@@ -26,7 +26,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Protocol
 
 import httpx
 from pydantic import BaseModel, ValidationError
@@ -118,6 +118,20 @@ def _cek_fisik(check: PhysicalCheck) -> CekFisik:
     return CekFisik(nomor_rangka=check.chassis_number, nomor_mesin=check.engine_number)
 
 
+class _Bill(Protocol):
+    @property
+    def kode_bayar(self) -> str: ...
+    @property
+    def total_bayar(self) -> int: ...
+    @property
+    def no_transaksi(self) -> str: ...
+
+
+def _bill(native: _Bill) -> dict[str, Any]:
+    """What every Samsat answer bills: the payment code, the total and Samsat's transaction number."""
+    return {"billing_code": native.kode_bayar, "amount": native.total_bayar, "agency_reference": native.no_transaksi}
+
+
 def _pkb_native(data: PkbAnnualInput, command: StepCommand) -> PermohonanPengesahan:
     return PermohonanPengesahan(nopol=data.plate, nik_pemilik=command.applicant.nik, jenis_kendaraan=_VEHICLE[data.vehicle_type])
 
@@ -126,22 +140,14 @@ def _pkb_output(native: HasilPengesahan) -> PkbAnnualOutput:
     r = native.rincian
     _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_pengesahan)
     return PkbAnnualOutput(
-        billing_code=native.kode_bayar,
-        amount=native.total_bayar,
+        **_bill(native),
         breakdown=PkbBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, endorsement_fee=r.biaya_pengesahan),
         stnk_valid_until=native.berlaku_sampai,
-        agency_reference=native.no_transaksi,
     )
 
 
 def _stnk5_native(data: Stnk5YearInput, command: StepCommand) -> PermohonanPerpanjanganLimaTahunan:
-    return PermohonanPerpanjanganLimaTahunan(
-        nopol=data.plate,
-        nik_pemilik=command.applicant.nik,
-        jenis_kendaraan=_VEHICLE[data.vehicle_type],
-        no_bpkb=data.bpkb_number,
-        cek_fisik=_cek_fisik(data.physical_check),
-    )
+    return PermohonanPerpanjanganLimaTahunan(**_papers(data, command))
 
 
 def _stnk5_output(native: HasilPerpanjanganLimaTahunan) -> Stnk5YearOutput:
@@ -149,12 +155,10 @@ def _stnk5_output(native: HasilPerpanjanganLimaTahunan) -> Stnk5YearOutput:
     _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_stnk, r.biaya_tnkb)
     month, yy = native.masa_berlaku_tnkb.split(".")  # "MM.YY" as printed on the plate
     return Stnk5YearOutput(
-        billing_code=native.kode_bayar,
-        amount=native.total_bayar,
+        **_bill(native),
         breakdown=Stnk5YearBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb),
         stnk_valid_until=native.stnk_berlaku_sampai,
         plate_valid_until=f"20{yy}-{month}",
-        agency_reference=native.no_transaksi,
     )
 
 
@@ -175,15 +179,13 @@ def _transfer_output(native: HasilBalikNama) -> OwnershipTransferOutput:
     r = native.rincian
     _check_total(native.total_bayar, r.bbnkb, r.pkb, r.swdkllj, r.biaya_bpkb, r.biaya_stnk, r.biaya_tnkb)
     return OwnershipTransferOutput(
-        billing_code=native.kode_bayar,
-        amount=native.total_bayar,
+        **_bill(native),
         breakdown=OwnershipTransferBreakdown(
             bbnkb=r.bbnkb, pkb=r.pkb, swdkllj=r.swdkllj, bpkb_fee=r.biaya_bpkb, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb
         ),
         stnk_number=native.no_stnk,
         bpkb_note=f"{native.bpkb.status.value}: {native.bpkb.keterangan}",
         bpkb_ready_estimate=native.bpkb.perkiraan_selesai,
-        agency_reference=native.no_transaksi,
     )
 
 
@@ -208,11 +210,9 @@ def _replacement_native(data: StnkReplacementInput, command: StepCommand) -> Per
 def _replacement_output(native: HasilPenggantianStnk) -> StnkReplacementOutput:
     _check_total(native.total_bayar, native.biaya_stnk)
     return StnkReplacementOutput(
-        billing_code=native.kode_bayar,
-        amount=native.total_bayar,
+        **_bill(native),
         stnk_number=native.no_stnk,
         stnk_valid_until=native.stnk_berlaku_sampai,
-        agency_reference=native.no_transaksi,
     )
 
 
@@ -223,12 +223,10 @@ def _mutation_native(data: MutationOutInput, command: StepCommand) -> Permohonan
 def _mutation_output(native: HasilMutasiKeluar) -> MutationOutOutput:
     _check_total(native.total_bayar, native.biaya_mutasi)
     return MutationOutOutput(
-        billing_code=native.kode_bayar,
-        amount=native.total_bayar,
+        **_bill(native),
         mutation_letter_number=native.no_surat_mutasi,
         destination_province=native.kode_provinsi_tujuan,
         file_ready_estimate=native.berkas_siap,
-        agency_reference=native.no_transaksi,
     )
 
 
@@ -242,12 +240,10 @@ def _mutation_in_output(native: HasilMutasiMasuk) -> MutationInOutput:
     r = native.rincian
     _check_total(native.total_bayar, r.pkb, r.swdkllj, r.biaya_stnk, r.biaya_tnkb, r.biaya_bpkb)
     return MutationInOutput(
-        billing_code=native.kode_bayar,
-        amount=native.total_bayar,
+        **_bill(native),
         breakdown=MutationInBreakdown(pkb=r.pkb, swdkllj=r.swdkllj, stnk_fee=r.biaya_stnk, plate_fee=r.biaya_tnkb, bpkb_fee=r.biaya_bpkb),
         new_plate=native.nopol_baru,
         stnk_number=native.no_stnk,
-        agency_reference=native.no_transaksi,
     )
 
 

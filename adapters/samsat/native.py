@@ -220,14 +220,19 @@ class CekFisik(_Native):
     nomor_mesin: str = Field(pattern=POLA_NOMOR_MESIN, description="Engine number.")
 
 
-class PermohonanPerpanjanganLimaTahunan(_Native):
-    """Request body of ``POST /api/v1/stnk/perpanjangan-lima-tahunan`` (strict, like all of Samsat)."""
+class _PermohonanKendaraan(_Native):
+    """What every request about a registered vehicle carries: the owner, the original BPKB
+    shown at the counter and the physical check."""
 
     nopol: str = Field(pattern=POLA_NOPOL, description="Plate, e.g. 'BA 1234 LZ'.")
     nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
     jenis_kendaraan: JenisKendaraan
     no_bpkb: str = Field(pattern=POLA_BPKB, description="Number of the original BPKB shown at the counter.")
     cek_fisik: CekFisik
+
+
+class PermohonanPerpanjanganLimaTahunan(_PermohonanKendaraan):
+    """Request body of ``POST /api/v1/stnk/perpanjangan-lima-tahunan`` (strict, like all of Samsat)."""
 
 
 class RincianPerpanjangan(_Native):
@@ -312,17 +317,6 @@ class HasilBalikNama(_Native):
 class AlasanPenggantian(StrEnum):
     HILANG = "HILANG"  # lost: the police loss report is required
     RUSAK = "RUSAK"  # damaged: the damaged STNK is handed in
-
-
-class _PermohonanKendaraan(_Native):
-    """What every request about a registered vehicle carries: the owner, the original BPKB
-    shown at the counter and the physical check."""
-
-    nopol: str = Field(pattern=POLA_NOPOL)
-    nik_pemilik: str = Field(pattern=POLA_NIK, description="Registered owner's NIK.")
-    jenis_kendaraan: JenisKendaraan
-    no_bpkb: str = Field(pattern=POLA_BPKB, description="Number of the original BPKB shown at the counter.")
-    cek_fisik: CekFisik
 
 
 class _HasilSatuBiaya(_Native):

@@ -9,13 +9,17 @@ stays in each agency's adapter.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 import httpx
+from pydantic import BaseModel, ValidationError
 
 from adapters.sdk.base import Adapter
-from adapters.sdk.errors import TransientBackendError
+from adapters.sdk.errors import AgencyAnswerInvalid, TransientBackendError
 from adapters.sdk.settings import ApiKeySettings, BackendSettings
+from schemas.validation import describe
+
+M = TypeVar("M", bound=BaseModel)
 
 #: Statuses after which the same request may well succeed: timeouts, too early,
 #: server errors and overloaded gateways.
@@ -29,6 +33,17 @@ def retry_after_seconds(response: httpx.Response) -> float | None:
         return max(0.0, float(value)) if value is not None else None
     except ValueError:
         return None
+
+
+def json_answer(model: type[M], response: httpx.Response, problem: str) -> M:
+    """The JSON body as ``model``; a body that is not JSON or does not fit is the agency's
+    fault, ``AgencyAnswerInvalid`` with ``problem``, the HTTP status and the fields at fault
+    (never their values), not a crash."""
+    try:
+        return model.model_validate_json(response.content)
+    except ValidationError as exc:
+        detail = describe(exc, root="body")
+        raise AgencyAnswerInvalid("agency_answer_invalid", f"{problem} (HTTP {response.status_code}): {detail}") from None
 
 
 class HttpAdapter(Adapter):

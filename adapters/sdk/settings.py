@@ -42,7 +42,7 @@ class BackendSettings(BaseModel):
     breaker_failure_threshold: int = Field(default=5, ge=1, description="Transient failures in a row that open the circuit.")
     breaker_reset_seconds: float = Field(default=10.0, gt=0, description="How long the circuit stays open before a probe.")
     callback_base_url: HttpUrl | None = Field(default=None, description="Hub URL the agency calls back (callback backends).")
-    callback_secret: SecretStr | None = Field(default=None, description="Shared HMAC secret for the agency's callbacks.")
+    callback_secret: NonBlankSecret | None = Field(default=None, description="Shared HMAC secret for the agency's callbacks (never blank).")
 
     @field_validator("retry_topic_delays_seconds", mode="before")
     @classmethod

@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 
 from hub.api.auth import Operator
+from hub.api.errors import problem_responses
 from hub.api.state import ApiState, api_state
 from hub.features.adapter_status import STALE_AFTER, list_statuses
 
@@ -36,7 +37,7 @@ class AdaptersView(BaseModel):
     agencies: list[AgencyAdapters]
 
 
-@router.get("/adapters", response_model=AdaptersView)
+@router.get("/adapters", response_model=AdaptersView, responses=problem_responses(401, 403))
 async def list_adapters(state: Annotated[ApiState, Depends(api_state)], _: Operator) -> AdaptersView:
     """Each agency's adapter worker instances with their breaker state and staleness.
     Agencies of the catalogue with no reporting instance are listed with none."""

@@ -14,7 +14,8 @@ from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel
 
 from adapters.sdk.callbacks import SIGNATURE_HEADER, CallbackRejected, verify
-from hub.api.errors import ApiError, Problem
+from hub.api.errors import ApiError, problem_responses
+from hub.api.ratelimit import limit_principal
 from hub.api.state import ApiState, api_state
 from hub.db.models import Step
 from hub.domain.cases import claim_message
@@ -26,7 +27,6 @@ from schemas.messages import AgencyCallback
 
 router = APIRouter(prefix="/v1/callbacks", tags=["agency callbacks"])
 
-MAX_BODY_BYTES = 1_000_000
 _NAMESPACE = uuid.UUID("0b8c7a52-93a4-4b8e-a3c1-7f1e5d2b9c40")
 
 
@@ -39,7 +39,7 @@ class CallbackAccepted(BaseModel):
     "/{agency}/{step_id}",
     status_code=202,
     response_model=CallbackAccepted,
-    responses={s: {"model": Problem} for s in (401, 404, 409, 413)},
+    responses=problem_responses(401, 404, 409, 413, 422, 429),
 )
 async def agency_callback(
     agency: str, step_id: uuid.UUID, request: Request, state: Annotated[ApiState, Depends(api_state)]
@@ -48,15 +48,15 @@ async def agency_callback(
 
     Forged, stale and replayed callbacks are refused with 401/409 and never reach the case."""
     backend = state.settings.agencies.get(agency)
-    if backend is None or backend.callback_secret is None:
+    # A blank secret is refused by the settings too; never verify against one (anyone can sign with it).
+    if backend is None or backend.callback_secret is None or not backend.callback_secret.get_secret_value().strip():
         raise ApiError(404, "unknown_callback_agency", f"No callbacks are configured for {agency!r}")
-    body = await request.body()
-    if len(body) > MAX_BODY_BYTES:
-        raise ApiError(413, "callback_too_large", f"Callback bodies are limited to {MAX_BODY_BYTES} bytes")
+    body = await request.body()  # at most api.max_body_bytes: hub/api/limits.py counts it as it arrives
     try:
         signature = verify(backend.callback_secret.get_secret_value(), step_id, body, request.headers.get(SIGNATURE_HEADER))
     except CallbackRejected as exc:
         raise ApiError(401, exc.code, str(exc), headers={"WWW-Authenticate": "HMAC-SHA256"}) from None
+    await limit_principal(state, f"agency:{agency}")
     message_id = uuid.uuid5(_NAMESPACE, f"{agency}:{signature}")
     async with state.sessions.begin() as session:
         step = await session.get(Step, step_id)

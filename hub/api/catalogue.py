@@ -7,7 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
-from hub.api.errors import ApiError, Problem
+from hub.api.errors import ApiError, problem_responses
 from hub.api.state import ApiState, api_state
 from hub.catalogue import Catalogue, Composite, Service
 
@@ -113,7 +113,7 @@ async def list_services(state: Annotated[ApiState, Depends(api_state)]) -> list[
     return services + [_composite_view(c, state) for c in state.catalogue.composites()]
 
 
-@router.get("/{code}", response_model=ServiceView | CompositeView, responses={404: {"model": Problem}})
+@router.get("/{code}", response_model=ServiceView | CompositeView, responses=problem_responses(404))
 async def get_service(code: str, state: Annotated[ApiState, Depends(api_state)]) -> ServiceView | CompositeView:
     service = state.catalogue.get(code)
     if service is not None:

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from schemas.validation import FieldProblem, problems_of
@@ -20,6 +22,9 @@ from schemas.validation import FieldProblem, problems_of
 log = logging.getLogger(__name__)
 
 PROBLEM_JSON = "application/problem+json"
+#: A problem lists at most this many field errors (a body of 200,000 unknown keys must
+#: not become a 27 MB answer); ``error_count`` then says how many there were.
+MAX_ERRORS = 50
 
 
 class FieldError(BaseModel):
@@ -38,6 +43,14 @@ class Problem(BaseModel):
     code: str
     detail: str | None = None
     errors: list[FieldError] = []
+    error_count: int | None = Field(default=None, description=f"Present when more than {MAX_ERRORS} errors were found: their number.")
+
+
+def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` documenting each status as a problem document (the schema
+    under ``application/problem+json``, the content type actually sent)."""
+    schema = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    return {status: {"model": Problem, "content": {PROBLEM_JSON: schema}} for status in statuses}
 
 
 class ApiError(Exception):
@@ -52,8 +65,15 @@ class ApiError(Exception):
         headers: dict[str, str] | None = None,
     ) -> None:
         super().__init__(title)
+        listed = list(errors[:MAX_ERRORS])
         self.problem = Problem(
-            type=f"https://mpp-hub.dev/problems/{code}", title=title, status=status, code=code, detail=detail, errors=list(errors)
+            type=f"https://mpp-hub.dev/problems/{code}",
+            title=title,
+            status=status,
+            code=code,
+            detail=detail,
+            errors=listed,
+            error_count=len(errors) if len(errors) > MAX_ERRORS else None,
         )
         self.headers = headers
 
@@ -78,14 +98,15 @@ def field_errors(problems: Sequence[FieldProblem], prefix: Sequence[str | int] =
 
 
 def validation_error(errors: list[FieldError]) -> ApiError:
-    fields = ", ".join(e.field for e in errors)
+    fields = ", ".join(dict.fromkeys(e.field for e in errors[:MAX_ERRORS]))
+    if len(errors) > MAX_ERRORS:
+        fields += f" (and {len(errors) - MAX_ERRORS} more errors)"
     return ApiError(422, "validation_error", "The request is invalid", detail=f"Invalid fields: {fields}", errors=errors)
 
 
 def _respond(error: ApiError) -> JSONResponse:
-    return JSONResponse(
-        error.problem.model_dump(mode="json"), status_code=error.problem.status, media_type=PROBLEM_JSON, headers=error.headers
-    )
+    body = error.problem.model_dump(mode="json", exclude={"error_count"} if error.problem.error_count is None else set())
+    return JSONResponse(body, status_code=error.problem.status, media_type=PROBLEM_JSON, headers=error.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -110,10 +131,39 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated"}.get(exc.status_code, "http_error")
+        code = {404: "not_found", 405: "method_not_allowed", 401: "unauthenticated", 413: "body_too_large"}.get(
+            exc.status_code, "http_error"
+        )
         return _respond(ApiError(exc.status_code, code, str(exc.detail), headers=getattr(exc, "headers", None)))
+
+    @app.exception_handler(DBAPIError)
+    async def _database(_: Request, exc: DBAPIError) -> JSONResponse:
+        if not is_data_error(exc):
+            log.exception("unhandled database error")
+            return _respond(_INTERNAL)
+        # The database refused a value (out of its column's range, text it cannot store):
+        # the request's fault, so a 422; the message may quote the value, so only its kind is logged.
+        log.warning("database refused a value: %s", type(exc.orig).__name__)
+        return _respond(ApiError(422, "value_not_storable", "A value is out of range or cannot be stored"))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error")
-        return _respond(ApiError(500, "internal_error", "Internal error", detail="The error was logged with its traceback."))
+        return _respond(_INTERNAL)
+
+
+_INTERNAL = ApiError(500, "internal_error", "Internal error", detail="The error was logged with its traceback.")
+
+
+def is_data_error(exc: DBAPIError) -> bool:
+    """A value the database cannot take: SQLAlchemy's DataError, a PostgreSQL data
+    exception (SQLSTATE class 22), or asyncpg's client-side check of an argument
+    (e.g. an integer beyond int32), which SQLAlchemy reports as an InterfaceError."""
+    if isinstance(exc, DataError):
+        return True
+    seen: BaseException | None = exc.orig
+    while seen is not None:
+        if str(getattr(seen, "sqlstate", "") or "").startswith("22") or any(c.__name__ == "DataError" for c in type(seen).__mro__):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False

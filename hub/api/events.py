@@ -38,7 +38,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.api.auth import PortalClient
-from hub.api.errors import ApiError, Problem
+from hub.api.errors import ApiError, problem_responses
+from hub.api.limits import MAX_INT_COLUMN
 from hub.api.state import ApiState, api_state
 from hub.db.models import Case, HistoryRecord
 from hub.features.notifications.events import build_events, is_event
@@ -56,12 +57,14 @@ _TERMINAL = frozenset(s.value for s in TERMINAL)
 _RESPONSES: dict[int | str, dict[str, Any]] = {
     200: {"description": "A text/event-stream of the case's history entries.", "content": {"text/event-stream": {}}},
     204: {"description": "The case is terminal and nothing is left after Last-Event-ID: stop reconnecting."},
-    **{status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 404, 422)},
+    **problem_responses(401, 404, 422, 429),
 }
 
 LastEventId = Annotated[
     int | None,
-    Header(alias="Last-Event-ID", ge=0, description="Resume after this event id (the `id:` of the last event received)."),
+    Header(
+        alias="Last-Event-ID", ge=0, le=MAX_INT_COLUMN, description="Resume after this event id (the `id:` of the last event received)."
+    ),
 ]
 
 
@@ -80,10 +83,29 @@ async def case_events(
             raise ApiError(404, "request_not_found", f"No request {request_id} for this client")
         if case.status in _TERMINAL and not any(is_event(r) for r in await _rows_after(session, request_id, after)):
             return Response(status_code=204)
+    limit = state.settings.api.max_event_streams_per_client
+    if state.open_streams[client] >= limit:
+        raise ApiError(
+            429,
+            "too_many_event_streams",
+            f"At most {limit} event streams may be open at once per client",
+            detail="close one, or follow cases by webhook",
+            headers={"Retry-After": str(int(HEARTBEAT_SECONDS))},
+        )
     return EventSourceResponse(
-        _stream(state.sessions, request_id, after),
+        _counted(state, client, _stream(state.sessions, request_id, after)),
         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
     )
+
+
+async def _counted(state: ApiState, client: str, stream: AsyncIterator[bytes]) -> AsyncIterator[bytes]:
+    """``stream``, counted among ``client``'s open streams (this API process's) until it ends or is dropped."""
+    state.open_streams[client] += 1
+    try:
+        async for chunk in stream:
+            yield chunk
+    finally:
+        state.open_streams[client] -= 1
 
 
 async def _rows_after(session: AsyncSession, case_id: uuid.UUID, after: int) -> list[HistoryRecord]:

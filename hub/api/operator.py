@@ -14,8 +14,10 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel, Field
 
-from hub.api.auth import Operator
-from hub.api.errors import ApiError, FieldError, Problem
+from hub.api.auth import Operator, OperatorMayReplay, OperatorMayResolve
+from hub.api.errors import ApiError, FieldError, problem_responses
+from hub.api.limits import MAX_INT_COLUMN
+from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
 from hub.features.deadletters import service
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
@@ -26,11 +28,9 @@ router = APIRouter(prefix="/v1/operator", tags=["operators"])
 
 State = Annotated[ApiState, Depends(api_state)]
 StatusName = Literal["new", "replayed", "resolved", "quarantined"]
-DeadLetterId = Annotated[int, Path(ge=1, description="The dead letter's id.")]
+DeadLetterId = Annotated[int, Path(ge=1, le=MAX_INT_COLUMN, description="The dead letter's id.")]
 
-_ERRORS: dict[int | str, dict[str, object]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 403, 404, 409, 422)
-}
+_ERRORS = problem_responses(401, 403, 404, 409, 413, 422, 429)
 
 
 class DeadLetterSummary(BaseModel):
@@ -138,18 +138,29 @@ def dead_letter_filter(
 Selection = Annotated[service.DeadLetterFilter, Depends(dead_letter_filter)]
 
 
-@router.get("/dead-letters", response_model=DeadLetterPage, responses=_ERRORS)
+_FIRST_ID = "$response.body#/items/0/id"
+_DEAD_LETTER_LINKS = links(
+    200,
+    ShowDeadLetter=link("/v1/operator/dead-letters/{dead_letter_id}", "get", dead_letter_id=_FIRST_ID),
+    ReplayDeadLetter=link("/v1/operator/dead-letters/{dead_letter_id}/replay", "post", dead_letter_id=_FIRST_ID),
+    ResolveDeadLetter=link("/v1/operator/dead-letters/{dead_letter_id}/resolve", "post", dead_letter_id=_FIRST_ID),
+    DeadLetterAudit=link("/v1/operator/dead-letters/{dead_letter_id}/audit", "get", dead_letter_id=_FIRST_ID),
+)
+
+
+@router.get("/dead-letters", response_model=DeadLetterPage, responses=_ERRORS | _DEAD_LETTER_LINKS)
 async def list_dead_letters(
     _: Operator,
     state: State,
     where: Selection,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    cursor: Annotated[str | None, Query(description="next_cursor of the previous page.")] = None,
+    cursor: Annotated[str | None, Query(max_length=10, description="next_cursor of the previous page.")] = None,
 ) -> DeadLetterPage:
     """Dead letters, newest first."""
     after: int | None = None
     if cursor is not None:
-        if not cursor.isdigit():
+        # ASCII digits only ("²".isdigit() is true) and within the id column's range.
+        if not (cursor.isascii() and cursor.isdigit()) or int(cursor) > MAX_INT_COLUMN:
             raise ApiError(
                 422,
                 "validation_error",
@@ -170,7 +181,7 @@ async def list_dead_letters(
 
 @router.post("/dead-letters/replay", response_model=BulkReplayResult, responses=_ERRORS)
 async def replay_dead_letters(
-    who: Operator,
+    who: OperatorMayReplay,
     state: State,
     where: Selection,
     force: Annotated[bool, Query(description="Also replay quarantined or resolved dead letters the filter selects.")] = False,
@@ -204,7 +215,7 @@ async def show_dead_letter(dead_letter_id: DeadLetterId, _: Operator, state: Sta
 @router.post("/dead-letters/{dead_letter_id}/replay", response_model=ReplayResult, responses=_ERRORS)
 async def replay_dead_letter(
     dead_letter_id: DeadLetterId,
-    who: Operator,
+    who: OperatorMayReplay,
     state: State,
     force: Annotated[bool, Query(description="Replay even a quarantined or resolved dead letter.")] = False,
 ) -> ReplayResult:
@@ -228,7 +239,7 @@ async def replay_dead_letter(
 @router.post("/dead-letters/{dead_letter_id}/resolve", response_model=DeadLetterSummary, responses=_ERRORS)
 async def resolve_dead_letter(
     dead_letter_id: DeadLetterId,
-    who: Operator,
+    who: OperatorMayResolve,
     state: State,
     note: Annotated[str | None, Query(max_length=500, description="Why no replay is needed.")] = None,
 ) -> DeadLetterSummary:

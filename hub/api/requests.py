@@ -8,14 +8,15 @@ import logging
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Response
+from fastapi import APIRouter, Body, Depends, Header, Response
 from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from hub.api.auth import PortalClient
-from hub.api.errors import ApiError, FieldError, Problem, field_errors, validation_error
+from hub.api.auth import PortalAccess, PortalClient, PortalIdentity
+from hub.api.errors import ApiError, FieldError, field_errors, problem_responses, validation_error
+from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
 from hub.catalogue import Catalogue
 from hub.db.models import Case, HistoryRecord, Step
@@ -37,9 +38,18 @@ log = logging.getLogger(__name__)
 
 router = APIRouter(prefix="/v1/requests", tags=["requests"])
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (400, 401, 404, 422, 503)
-}
+_ERRORS = problem_responses(400, 401, 403, 404, 413, 422, 429, 503)
+
+Officer = Annotated[
+    str | None,
+    Header(
+        alias="X-MPP-Officer",
+        min_length=1,
+        max_length=100,
+        pattern=r"^[\x21-\x7e][\x20-\x7e]*$",
+        description="The counter officer serving the citizen (their staff id); stored on the case and its history.",
+    ),
+]
 
 IdempotencyKey = Annotated[
     str | None,
@@ -53,15 +63,39 @@ IdempotencyKey = Annotated[
 ]
 
 
-@router.post("", status_code=202, response_model=RequestAccepted, responses=_ERRORS)
+#: A request any hub with Samsat connected accepts (documentation, and the fuzzer's first real case).
+_SUBMIT_EXAMPLES = {
+    "pkb_annual": {
+        "summary": "Annual motor-vehicle tax (PKB) at Samsat",
+        "value": {
+            "service": "samsat.pkb_annual",
+            "applicant": {"nik": "1375015203900007", "name": "Siti Rahmawati"},
+            "data": {"plate": "BA 1234 LZ", "vehicle_type": "car"},
+        },
+    }
+}
+_CASE_ID = "$response.body#/id"
+_CASE_LINKS = links(
+    202,
+    GetRequest=link("/v1/requests/{request_id}", "get", request_id=_CASE_ID),
+    CancelRequest=link("/v1/requests/{request_id}/cancel", "post", request_id=_CASE_ID),
+)
+
+
+@router.post("", status_code=202, response_model=RequestAccepted, responses=_ERRORS | _CASE_LINKS)
 async def submit_request(
-    body: RequestCreate,
-    client: PortalClient,
+    body: Annotated[RequestCreate, Body(openapi_examples=_SUBMIT_EXAMPLES)],
+    identity: PortalAccess,
     state: Annotated[ApiState, Depends(api_state)],
     response: Response,
     idempotency_key: IdempotencyKey = None,
+    officer: Officer = None,
 ) -> RequestAccepted:
-    """Accept a citizen's request. A 202 means the case is stored and will be routed."""
+    """Accept a citizen's request. A 202 means the case is stored and will be routed.
+
+    A client may request only the services it is allowed (403 ``service_not_allowed``)."""
+    client = identity.client
+    _require_allowed(identity, body)
     service_code, kind, data = _checked(state, body)
     applicant = body.applicant.model_dump(mode="json")
     request_hash = _hash({"service": service_code, "applicant": applicant, "data": data})
@@ -86,9 +120,12 @@ async def submit_request(
                 applicant=applicant,
                 data=data,
                 outputs={},
+                officer=officer,
             )
             session.add(case)
-            session.add(HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}"))
+            session.add(
+                HistoryRecord(case_id=case_id, from_status=None, to_status=Status.SUBMITTED.value, note=f"client {client}", officer=officer)
+            )
             submitted = RequestSubmitted(service=service_code, applicant=body.applicant, data=data)
             traceparent = current_traceparent()  # this request's span: the case's trace starts here
             case.traceparent = traceparent
@@ -117,9 +154,13 @@ async def get_request(request_id: uuid.UUID, client: PortalClient, state: Annota
         return await _case_view(session, await _owned_case(session, request_id, client))
 
 
-@router.post("/{request_id}/cancel", response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}})
+@router.post("/{request_id}/cancel", response_model=CaseView, responses=_ERRORS | problem_responses(409))
 async def cancel_request(
-    request_id: uuid.UUID, client: PortalClient, state: Annotated[ApiState, Depends(api_state)], body: CancelCreate | None = None
+    request_id: uuid.UUID,
+    client: PortalClient,
+    state: Annotated[ApiState, Depends(api_state)],
+    body: CancelCreate | None = None,
+    officer: Officer = None,
 ) -> CaseView:
     """Cancel a case: steps not started are skipped, running ones are asked to cancel
     where the agency supports it (others run on and their result is kept)."""
@@ -129,13 +170,12 @@ async def cancel_request(
         if Status(case.status).is_terminal:
             raise ApiError(409, "request_already_final", f"Request {request_id} is already {case.status}")
         state.workflow.cancel(session, case, await current_steps(session, case), reason=reason, trace=_trace(case))
+        _stamp_officer(session, officer)
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
 
 
-@router.post(
-    "/{request_id}/steps/{step_id}/revision", status_code=202, response_model=CaseView, responses=_ERRORS | {409: {"model": Problem}}
-)
+@router.post("/{request_id}/steps/{step_id}/revision", status_code=202, response_model=CaseView, responses=_ERRORS | problem_responses(409))
 async def revise_step(
     request_id: uuid.UUID, step_id: uuid.UUID, body: RevisionCreate, client: PortalClient, state: Annotated[ApiState, Depends(api_state)]
 ) -> CaseView:
@@ -176,6 +216,30 @@ async def revise_step(
         await state.workflow.advance(session, case, message_id=None, trace=_trace(case))  # starts the revised step
     async with state.sessions() as session:
         return await _case_view(session, await _owned_case(session, request_id, client))
+
+
+def _stamp_officer(session: AsyncSession, officer: str | None) -> None:
+    """Name the counter officer on every history entry this request is about to write."""
+    for pending in session.new:
+        if isinstance(pending, HistoryRecord):
+            pending.officer = officer
+
+
+def _require_allowed(identity: PortalIdentity, body: RequestCreate) -> None:
+    """Default-deny: every service asked for (a bundle's each item) must be on the client's list."""
+    asked = [item.service for item in body.items] if body.items is not None else [body.service] if body.service else []
+    refused = sorted({code for code in asked if not identity.may_request(code)})
+    if refused:
+        raise ApiError(
+            403,
+            "service_not_allowed",
+            "This client may not request these services",
+            detail=f"not allowed: {', '.join(refused)}",
+            errors=[
+                FieldError(field="service", loc=["body", "service"], type="service_not_allowed", message=f"{code} is not allowed")
+                for code in refused
+            ],
+        )
 
 
 def _checked(state: ApiState, body: RequestCreate) -> tuple[str, str, dict[str, Any]]:

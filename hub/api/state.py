@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from fastapi import Request
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +19,8 @@ class ApiState:
     sessions: async_sessionmaker[AsyncSession]
     catalogue: Catalogue
     workflow: Workflow
+    # Open server-sent event streams per portal client, in this API process.
+    open_streams: Counter[str] = field(default_factory=Counter)
 
 
 def api_state(request: Request) -> ApiState:

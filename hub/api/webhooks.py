@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import func, select
 
 from hub.api.auth import PortalClient
-from hub.api.errors import ApiError, FieldError, Problem, validation_error
+from hub.api.errors import ApiError, FieldError, problem_responses, validation_error
+from hub.api.limits import MAX_INT_COLUMN
+from hub.api.links import link, links
 from hub.api.state import ApiState, api_state
 from hub.db.models import HistoryRecord, utcnow
 from hub.features.notifications.models import WebhookDelivery, WebhookSubscription
@@ -26,13 +28,13 @@ router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
 
 MAX_SUBSCRIPTIONS_PER_CLIENT = 20
 
-_ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": Problem, "content": {"application/problem+json": {}}} for status in (401, 404, 409, 422)
-}
+_ERRORS = problem_responses(401, 404, 409, 413, 422, 429)
 
 
 class WebhookCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid", json_schema_extra={"examples": [{"url": "https://93.184.216.34/mpp-hook", "description": "portal"}]}
+    )
 
     url: str = Field(min_length=1, max_length=MAX_URL_LENGTH, description="Public http(s) endpoint that receives signed POSTs.")
     description: str | None = Field(default=None, max_length=500)
@@ -79,7 +81,16 @@ async def _owned(state: ApiState, client: str, webhook_id: uuid.UUID) -> Webhook
     return sub
 
 
-@router.post("", status_code=201, response_model=WebhookCreated, responses=_ERRORS)
+_HOOK_ID = "$response.body#/id"
+_WEBHOOK_LINKS = links(
+    201,
+    GetWebhook=link("/v1/webhooks/{webhook_id}", "get", webhook_id=_HOOK_ID),
+    ListDeliveries=link("/v1/webhooks/{webhook_id}/deliveries", "get", webhook_id=_HOOK_ID),
+    DeleteWebhook=link("/v1/webhooks/{webhook_id}", "delete", webhook_id=_HOOK_ID),
+)
+
+
+@router.post("", status_code=201, response_model=WebhookCreated, responses=_ERRORS | _WEBHOOK_LINKS)
 async def create_webhook(
     body: WebhookCreate, client: PortalClient, state: Annotated[ApiState, Depends(api_state)], response: Response
 ) -> WebhookCreated:
@@ -89,7 +100,7 @@ async def create_webhook(
     addresses. The response is the only time the signing secret is shown."""
     allow_private = state.settings.webhooks.allow_private_targets
     try:
-        await check_webhook_url(body.url, allow_private=allow_private)
+        await check_webhook_url(body.url, allow_private=allow_private, https_only=bool(state.settings.webhooks.https_only))
     except UrlRejected as exc:
         raise validation_error(
             [FieldError(field="url", loc=["body", "url"], type=p.code, message=p.message) for p in exc.problems]
@@ -152,7 +163,7 @@ async def list_deliveries(
     client: PortalClient,
     state: Annotated[ApiState, Depends(api_state)],
     status: Annotated[Literal["pending", "delivered", "failed"] | None, Query(description="Only deliveries in this state.")] = None,
-    before_event_id: Annotated[int | None, Query(ge=1, description="Page back: only events older than this id.")] = None,
+    before_event_id: Annotated[int | None, Query(ge=1, le=MAX_INT_COLUMN, description="Page back: only events older than this id.")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> list[DeliveryView]:
     """The delivery log of one webhook, newest event first."""

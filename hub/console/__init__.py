@@ -15,7 +15,7 @@ from fastapi.staticfiles import StaticFiles
 
 from hub.config import Settings
 from hub.console import deadletter_routes, routes
-from hub.console.web import HERE, PREFIX, CsrfRefused, SignInRequired, make_state, redirect, with_headers
+from hub.console.web import HERE, PREFIX, CsrfRefused, RoleForbidden, SignInRequired, make_state, redirect, with_headers
 
 
 def mount(app: FastAPI, settings: Settings) -> None:
@@ -34,3 +34,7 @@ def mount(app: FastAPI, settings: Settings) -> None:
     @app.exception_handler(CsrfRefused)
     async def _csrf(_: Request, __: CsrfRefused) -> Response:
         return with_headers(PlainTextResponse("The form's CSRF token is missing or wrong; reload the page and try again.", status_code=403))
+
+    @app.exception_handler(RoleForbidden)
+    async def _role(_: Request, refused: RoleForbidden) -> Response:
+        return with_headers(PlainTextResponse(f"Your role may not {refused.args[0]} here; ask an administrator.", status_code=403))

@@ -12,22 +12,32 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from pydantic import BaseModel, Field
 
-from hub.console.web import PREFIX, CheckedSession, Console, Hub, Session, redirect, render
+from hub.console.web import PREFIX, Console, Hub, MayReplay, MayResolve, Session, redirect, render
 from hub.features.deadletters import service
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import STATUSES
 
 router = APIRouter(prefix=f"{PREFIX}/dead-letters", include_in_schema=False)
 
-Text = Annotated[str, Query(max_length=200)]
-FormText = Annotated[str, Form(max_length=200)]
 
+class FilterFields(BaseModel):
+    """The page's filter form, read from the query (the list) or the body (replay all);
+    a blank field, or a status the hub does not know, filters nothing."""
 
-def _filter(status: str, topic: str, consumer: str, error_class: str) -> service.DeadLetterFilter:
-    return service.DeadLetterFilter(
-        status=status if status in STATUSES else None, topic=topic or None, consumer=consumer or None, error_class=error_class or None
-    )
+    status: str = Field(default="", max_length=200)
+    topic: str = Field(default="", max_length=200)
+    consumer: str = Field(default="", max_length=200)
+    error_class: str = Field(default="", max_length=200)
+
+    def where(self) -> service.DeadLetterFilter:
+        return service.DeadLetterFilter(
+            status=self.status if self.status in STATUSES else None,
+            topic=self.topic or None,
+            consumer=self.consumer or None,
+            error_class=self.error_class or None,
+        )
 
 
 def _form(where: service.DeadLetterFilter) -> dict[str, str]:
@@ -45,12 +55,9 @@ async def list_page(
     console: Console,
     hub: Hub,
     session: Session,
-    status: Text = "",
-    topic: Text = "",
-    consumer: Text = "",
-    error_class: Text = "",
+    fields: Annotated[FilterFields, Query()],
 ) -> HTMLResponse:
-    where = _filter(status, topic, consumer, error_class)
+    where = fields.where()
     async with hub.sessions() as db:
         page = await service.list_dead_letters(db, where, limit=200)
     pending = len(await service.matching_ids(hub.sessions, where.for_bulk_replay()))
@@ -92,7 +99,7 @@ async def detail_page(request: Request, console: Console, hub: Hub, session: Ses
 
 
 @router.post("/{dead_letter_id}/replay")
-async def replay_one(hub: Hub, session: CheckedSession, dead_letter_id: int, force: Annotated[bool, Form()] = False) -> RedirectResponse:
+async def replay_one(hub: Hub, session: MayReplay, dead_letter_id: int, force: Annotated[bool, Form()] = False) -> RedirectResponse:
     try:
         outcome = await service.replay(hub.sessions, dead_letter_id, actor=session.operator, force=force)
     except service.DeadLetterNotFound:
@@ -103,7 +110,7 @@ async def replay_one(hub: Hub, session: CheckedSession, dead_letter_id: int, for
 
 @router.post("/{dead_letter_id}/resolve")
 async def resolve_one(
-    hub: Hub, session: CheckedSession, dead_letter_id: int, note: Annotated[str, Form(max_length=500)] = ""
+    hub: Hub, session: MayResolve, dead_letter_id: int, note: Annotated[str, Form(max_length=500)] = ""
 ) -> RedirectResponse:
     try:
         await service.resolve(hub.sessions, dead_letter_id, actor=session.operator, note=note or None)
@@ -117,16 +124,13 @@ async def replay_matching(
     request: Request,
     console: Console,
     hub: Hub,
-    session: CheckedSession,
-    status: FormText = "",
-    topic: FormText = "",
-    consumer: FormText = "",
-    error_class: FormText = "",
+    session: MayReplay,
+    fields: Annotated[FilterFields, Form()],
 ) -> Response:
     """Replay every dead letter the filter selects (``new`` ones unless a status is chosen).
     The page's script asks for ``application/x-ndjson`` and gets one line per dead letter
     as it goes, then the totals; without script the totals come back as a page."""
-    where = _filter(status, topic, consumer, error_class)
+    where = fields.where()
     if "application/x-ndjson" not in request.headers.get("accept", ""):
         outcome = await service.replay_many(hub.sessions, where, actor=session.operator)
         return render(request, console, "replayed.html", session, outcome=outcome, form=_form(where))

@@ -48,7 +48,7 @@ async def login(request: Request, console: Console, hub: Hub, key: Annotated[str
     operator = await operator_for_key(hub, key.strip())
     if operator is None:
         return render(request, console, "login.html", None, status_code=401, signed_out=False, refused=True)
-    token, _ = console.signer.issue(operator)
+    token, _ = console.signer.issue(operator.name, operator.roles)
     response = redirect(f"{PREFIX}/flow")
     response.set_cookie(
         COOKIE,

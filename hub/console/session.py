@@ -1,7 +1,7 @@
 """Console sessions: a signed, expiring cookie issued after the operator key was
 checked, and a CSRF token bound to it.
 
-The cookie holds the operator's name, an expiry and a random session id, signed with
+The cookie holds the operator's name and roles, an expiry and a random session id, signed with
 HMAC-SHA256 (``Settings.api.console_secret``), so any API replica sharing the secret
 verifies it without a session table; the key itself never leaves the sign-in request.
 Signing out revokes the session id in this process as well as clearing the cookie.
@@ -28,6 +28,8 @@ class ConsoleSession:
     operator: str
     session_id: str
     expires_at: float
+    #: The operator's roles when it signed in (viewer, operator, admin): what it may do here.
+    roles: frozenset[str] = frozenset()
 
 
 def _b64(raw: bytes) -> str:
@@ -49,9 +51,10 @@ class SessionSigner:
     def _mac(self, purpose: str, data: bytes) -> bytes:
         return hmac.new(self._secret, purpose.encode() + b"\x00" + data, hashlib.sha256).digest()
 
-    def issue(self, operator: str, *, now: float | None = None) -> tuple[str, ConsoleSession]:
-        session = ConsoleSession(operator, secrets.token_urlsafe(18), (now or time.time()) + self.lifetime_seconds)
-        body = json.dumps({"op": session.operator, "sid": session.session_id, "exp": session.expires_at}).encode()
+    def issue(self, operator: str, roles: frozenset[str] = frozenset(), *, now: float | None = None) -> tuple[str, ConsoleSession]:
+        session = ConsoleSession(operator, secrets.token_urlsafe(18), (now or time.time()) + self.lifetime_seconds, roles)
+        fields = {"op": session.operator, "sid": session.session_id, "exp": session.expires_at, "roles": sorted(roles)}
+        body = json.dumps(fields).encode()
         return f"{_b64(body)}.{_b64(self._mac('session', body))}", session
 
     def verify(self, token: str | None, *, now: float | None = None) -> ConsoleSession | None:
@@ -66,7 +69,8 @@ class SessionSigner:
         if not hmac.compare_digest(mac, self._mac("session", body)):
             return None
         fields = json.loads(body)
-        session = ConsoleSession(str(fields["op"]), str(fields["sid"]), float(fields["exp"]))
+        roles = frozenset(str(role) for role in fields.get("roles", ()))
+        session = ConsoleSession(str(fields["op"]), str(fields["sid"]), float(fields["exp"]), roles)
         if session.expires_at <= (now or time.time()) or session.session_id in self._revoked:
             return None
         return session

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from hub.console.masking import applicant_label, mask_fields
 from hub.db.models import Case, HistoryRecord, OutboxMessage, Step
 from hub.features.deadletters.masking import mask_nik_like
+from messaging.tracing import trace_id_of
 from schemas import topics
 from schemas.envelope import Headers
 from schemas.lifecycle import Status
@@ -61,14 +62,6 @@ class CaseView:
     def graph_size(self) -> tuple[int, int]:
         """Columns and rows of the step graph."""
         return 1 + max((s.depth for s in self.steps), default=0), 1 + max((s.row for s in self.steps), default=0)
-
-
-def trace_id_of(traceparent: str | None) -> str | None:
-    """The trace id of a W3C ``traceparent`` (``00-<trace id>-<span id>-<flags>``)."""
-    parts = (traceparent or "").split("-")
-    if len(parts) == 4 and len(parts[1]) == 32 and parts[1] != "0" * 32:
-        return parts[1]
-    return None
 
 
 def _history_hop(record: HistoryRecord, step: Step | None) -> Hop:
@@ -143,7 +136,8 @@ async def case_view(session: AsyncSession, case_id: uuid.UUID) -> CaseView | Non
         await session.scalars(select(OutboxMessage).where(OutboxMessage.key == str(case_id).encode()).order_by(OutboxMessage.id))
     ).all()
     hops = [_history_hop(r, by_id.get(r.step_id) if r.step_id else None) for r in history] + [_outbox_hop(r) for r in outbox]
-    trace = getattr(case, "trace_id", None) or next((t for r in outbox if (t := trace_id_of(r.headers.get(Headers.TRACEPARENT)))), None)
+    # The case keeps its submission's traceparent; a case older than that column has it only on its outbox rows.
+    trace = trace_id_of(case.traceparent) or next((t for r in outbox if (t := trace_id_of(r.headers.get(Headers.TRACEPARENT)))), None)
     return CaseView(
         id=case.id,
         service=case.service,

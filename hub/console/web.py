@@ -18,6 +18,7 @@ from hub.config import Settings
 from hub.console.i18n import LANGUAGE_COOKIE, language_of, translator
 from hub.console.lag import LagCache
 from hub.console.session import COOKIE, ConsoleSession, SessionSigner
+from hub.features.principals import service as principals
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
@@ -76,10 +77,27 @@ class CsrfRefused(Exception):
     pass
 
 
+class RoleForbidden(Exception):
+    """The signed-in operator's roles do not allow the action (a viewer replaying)."""
+
+
+def operator_may(action: str) -> Any:
+    """A dependency: the CSRF-checked session, when its roles allow ``action``."""
+
+    def check(session: Annotated[ConsoleSession, Depends(csrf_checked)]) -> ConsoleSession:
+        if not principals.allows(session.roles, action):
+            raise RoleForbidden(action)
+        return session
+
+    return Depends(check)
+
+
 Console = Annotated[ConsoleState, Depends(console_state)]
 Hub = Annotated[ApiState, Depends(api_state)]
 Session = Annotated[ConsoleSession, Depends(signed_in)]
 CheckedSession = Annotated[ConsoleSession, Depends(csrf_checked)]
+MayReplay = Annotated[ConsoleSession, operator_may("replay")]
+MayResolve = Annotated[ConsoleSession, operator_may("resolve")]
 
 
 def same_origin(request: Request) -> bool:

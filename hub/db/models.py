@@ -7,7 +7,21 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, Integer, LargeBinary, String, Text, TypeDecorator, UniqueConstraint, Uuid
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 
@@ -55,6 +69,7 @@ class Case(Base):
     error: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     sla_breached_at: Mapped[datetime | None] = mapped_column(nullable=True)
     traceparent: Mapped[str | None] = mapped_column(String(55), nullable=True, doc="W3C traceparent of the submission: every hop's parent.")
+    officer: Mapped[str | None] = mapped_column(String(100), nullable=True, doc="Counter officer who submitted it (X-MPP-Officer).")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 
@@ -103,6 +118,7 @@ class HistoryRecord(Base):
     to_status: Mapped[str] = mapped_column(String(32))
     note: Mapped[str | None] = mapped_column(Text)
     message_id: Mapped[uuid.UUID | None] = mapped_column(Uuid, nullable=True, doc="Bus message that caused it.")
+    officer: Mapped[str | None] = mapped_column(String(100), nullable=True, doc="Counter officer who asked for it (X-MPP-Officer).")
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
@@ -130,3 +146,15 @@ class ProcessedMessage(Base):
     consumer: Mapped[str] = mapped_column(String(100), primary_key=True)
     message_id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True)
     processed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RateLimitWindow(Base):
+    """Requests counted per bucket (a principal or a source address) in one fixed window.
+
+    In the database so every API process shares one count (hub/api/ratelimit.py)."""
+
+    __tablename__ = "rate_limit_windows"
+
+    bucket: Mapped[str] = mapped_column(String(200), primary_key=True)
+    window_start: Mapped[int] = mapped_column(BigInteger, primary_key=True, index=True, doc="Unix seconds.")
+    hits: Mapped[int] = mapped_column(Integer, default=0)

@@ -22,7 +22,7 @@ from pydantic import AfterValidator, AwareDatetime, Field, model_validator
 from pydantic_core import PydanticCustomError
 
 from schemas.identifiers import Nik, Npwp
-from schemas.services.base import CanonicalModel, ServicePayloads
+from schemas.services.base import CanonicalModel, IssuedDocument, ServicePayloads
 
 # ---------------------------------------------------------------------- contact data
 
@@ -141,18 +141,12 @@ class SkfInput(CanonicalModel):
     purpose: str = Field(min_length=1, max_length=200, description="What the tax clearance is needed for, e.g. a procurement tender.")
 
 
-class SkfOutput(CanonicalModel):
+class SkfOutput(IssuedDocument):
     skf_number: str = Field(min_length=1)
     npwp: Npwp
     tax_office_code: TaxOfficeCode
     issued_on: date
     valid_until: date = Field(description="Last day of validity: one month after issue (PER-8/PJ/2025 art. 6(1)).")
-
-    @model_validator(mode="after")
-    def _valid_after_issue(self) -> SkfOutput:
-        if self.valid_until <= self.issued_on:
-            raise ValueError("valid_until must be after issued_on")
-        return self
 
 
 # ---------------------------------------------------------------------- entity NPWP

@@ -9,9 +9,12 @@ output that issues it and the inputs that ask for it agree on its shape.
 
 from __future__ import annotations
 
-from typing import Annotated
+from enum import StrEnum
+from typing import TYPE_CHECKING, Annotated, ClassVar, Self
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, model_validator
+
+from schemas.services.base import CanonicalModel
 
 
 def _normalize_report_number(value: str) -> str:
@@ -38,3 +41,22 @@ PoliceReportNumber = Annotated[
 """A police loss report's number, upper-cased, without spaces around its slashes."""
 
 __all__ = ["PoliceReportNumber"]
+
+
+class ReplacesALoss(CanonicalModel):
+    """An application to replace a lost or damaged document: a loss needs the police loss
+    report, a damaged document is handed in instead. Each subclass declares ``reason``
+    (its own enum, with ``lost``) and ``police_report_number`` where its fields stand."""
+
+    #: The document replaced, as the error names it: "the STNK".
+    replaced: ClassVar[str]
+
+    if TYPE_CHECKING:
+        reason: StrEnum
+        police_report_number: str | None
+
+    @model_validator(mode="after")
+    def _police_report_when_lost(self) -> Self:
+        if self.reason == "lost" and self.police_report_number is None:
+            raise ValueError(f"police_report_number is required when {self.replaced} was lost")
+        return self

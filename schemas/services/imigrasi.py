@@ -31,7 +31,7 @@ from pydantic import BeforeValidator, Field, model_validator
 
 from schemas.identifiers import BillingCode
 from schemas.services.base import CanonicalModel, ServicePayloads
-from schemas.services.documents import PoliceReportNumber
+from schemas.services.documents import PoliceReportNumber, ReplacesALoss
 from schemas.services.polri import SkckNumber
 
 _SEPARATORS = re.compile(r"[\s\-]+")
@@ -118,8 +118,10 @@ class PassportLossReason(StrEnum):
     DAMAGED = "damaged"
 
 
-class PassportLostDamagedInput(PassportNewInput):
+class PassportLostDamagedInput(PassportNewInput, ReplacesALoss):
     """Penggantian paspor hilang/rusak: after an examination (BAP) at the office."""
+
+    replaced = "the passport"
 
     reason: PassportLossReason
     police_report_number: PoliceReportNumber | None = Field(
@@ -132,8 +134,6 @@ class PassportLostDamagedInput(PassportNewInput):
 
     @model_validator(mode="after")
     def _papers_for_the_reason(self) -> PassportLostDamagedInput:
-        if self.reason is PassportLossReason.LOST and self.police_report_number is None:
-            raise ValueError("police_report_number is required when the passport was lost")
         if self.reason is PassportLossReason.DAMAGED and self.old_passport_number is None:
             raise ValueError("old_passport_number is required when the passport was damaged")
         return self

@@ -33,6 +33,7 @@ from pydantic import BeforeValidator, Field, StringConstraints, model_validator
 
 from schemas.identifiers import BillingCode, Nik
 from schemas.services.base import CanonicalModel, ServicePayloads
+from schemas.services.documents import ReplacesALoss
 
 #: Fee for a ceremony outside the KUA or after office hours, rupiah (PNBP) [S:NIKAH-PDF].
 FEE_OUTSIDE_KUA: Final[int] = 600_000
@@ -151,20 +152,16 @@ class DuplicateReason(StrEnum):
     DAMAGED = "damaged"
 
 
-class MarriageBookDuplicateInput(CanonicalModel):
+class MarriageBookDuplicateInput(ReplacesALoss):
     """Duplikat buku nikah: a duplicate of a lost or damaged marriage book."""
+
+    replaced = "the marriage book"
 
     marriage_certificate_number: MarriageCertificateNumber
     reason: DuplicateReason
     police_report_number: DocumentNumber | None = Field(
         default=None, description="Police loss report (surat keterangan kehilangan); required when lost."
     )
-
-    @model_validator(mode="after")
-    def _lost_needs_police_report(self) -> Self:
-        if self.reason is DuplicateReason.LOST and self.police_report_number is None:
-            raise ValueError("police_report_number is required when the marriage book was lost")
-        return self
 
 
 class MarriageBookDuplicateOutput(CanonicalModel):

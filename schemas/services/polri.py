@@ -34,10 +34,10 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
 from schemas.identifiers import PlateNumber
-from schemas.services.base import CanonicalModel, ServicePayloads
+from schemas.services.base import CanonicalModel, IssuedDocument, ServicePayloads
 from schemas.services.documents import PoliceReportNumber
 from schemas.services.jkn import JknCardNumber
 from schemas.services.samsat import ChassisNumber, EngineNumber, PhysicalCheck, VehicleType
@@ -109,7 +109,7 @@ class SkckRenewalInput(SkckNewInput):
     old_skck_valid_until: date = Field(description="Expiry printed on the old SKCK; renewal allowed up to 1 year after it.")
 
 
-class SkckOutput(CanonicalModel):
+class SkckOutput(IssuedDocument):
     """An issued SKCK."""
 
     skck_number: str = Field(min_length=1, max_length=100, description="Register number printed on the SKCK.")
@@ -117,12 +117,6 @@ class SkckOutput(CanonicalModel):
     valid_until: date = Field(description="6 months after issue.")
     fee: int = Field(ge=0, description="PNBP paid, rupiah (Rp30,000).")
     registration_number: str = Field(min_length=1, max_length=100, description="Polri's application number (nomor registrasi).")
-
-    @model_validator(mode="after")
-    def _valid_after_issue(self) -> SkckOutput:
-        if self.valid_until <= self.issued_on:
-            raise ValueError("valid_until must be after issued_on")
-        return self
 
 
 class SimRenewalInput(CanonicalModel):
@@ -136,7 +130,7 @@ class SimRenewalInput(CanonicalModel):
     )
 
 
-class SimRenewalOutput(CanonicalModel):
+class SimRenewalOutput(IssuedDocument):
     """A renewed SIM."""
 
     sim_number: SimNumber
@@ -145,12 +139,6 @@ class SimRenewalOutput(CanonicalModel):
     valid_until: date = Field(description="5 years after issue (Perpol 5/2021 pasal 4).")
     fee: int = Field(ge=0, description="PNBP paid, rupiah.")
     registration_number: str = Field(min_length=1, max_length=100, description="Polri's application number (nomor registrasi).")
-
-    @model_validator(mode="after")
-    def _valid_after_issue(self) -> SimRenewalOutput:
-        if self.valid_until <= self.issued_on:
-            raise ValueError("valid_until must be after issued_on")
-        return self
 
 
 class VehicleCheckInput(CanonicalModel):

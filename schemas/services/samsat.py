@@ -14,11 +14,11 @@ from datetime import date
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field
 
 from schemas.identifiers import Nik, PlateNumber
 from schemas.services.base import CanonicalModel, ServicePayloads
-from schemas.services.documents import PoliceReportNumber
+from schemas.services.documents import PoliceReportNumber, ReplacesALoss
 
 
 class VehicleType(StrEnum):
@@ -187,21 +187,17 @@ class StnkLossReason(StrEnum):
     DAMAGED = "damaged"
 
 
-class StnkReplacementInput(VehiclePapers):
+class StnkReplacementInput(VehiclePapers, ReplacesALoss):
     """Penggantian STNK hilang/rusak: a duplicate STNK (Perpol 7/2021 art. 60).
 
     A lost STNK needs the police loss report; a damaged one is handed in instead."""
+
+    replaced = "the STNK"
 
     reason: StnkLossReason
     police_report_number: PoliceReportNumber | None = Field(
         default=None, description="The police loss report's number; required when the STNK was lost."
     )
-
-    @model_validator(mode="after")
-    def _report_when_lost(self) -> StnkReplacementInput:
-        if self.reason is StnkLossReason.LOST and self.police_report_number is None:
-            raise ValueError("police_report_number is required when the STNK was lost")
-        return self
 
 
 class StnkReplacementOutput(CanonicalModel):

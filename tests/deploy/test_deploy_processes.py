@@ -36,7 +36,7 @@ from support.deployment import (
 LONG_RUNNING = frozenset({"api", "relay", "router", "adapter"})
 ONE_SHOT = frozenset({"db"})  # `db upgrade`, before every install and upgrade
 DEMO_ONLY = frozenset({"simulator"})  # an agency backend's stand-in: Compose's `simulators` profile
-OPERATOR_TOOLS = frozenset({"dev", "bench", "kafka", "catalogue", "schemas", "dlq"})
+OPERATOR_TOOLS = frozenset({"dev", "bench", "kafka", "catalogue", "schemas", "dlq", "principals"})
 #: Each process function of hub/runtime/processes.py and the command that runs it.
 PROCESS_FUNCTIONS = {
     "run_api": "api",

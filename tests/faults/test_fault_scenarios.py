@@ -82,7 +82,8 @@ def finish(report: FaultReport, result: ScenarioResult, stack: HubStack) -> None
 async def test_api_killed_mid_load_loses_nothing_and_makes_no_duplicate_case(hub: HubStack, fault_report: FaultReport) -> None:
     started = time.monotonic()
     await hub.set_knobs(latency_ms=50)
-    load = PortalLoad(hub, load_bodies(40, seed=11), concurrency=6, interval=0.05).start()
+    # More bodies than needed, stopped once the API is back: the kill always falls inside the load.
+    load = PortalLoad(hub, load_bodies(400, seed=11), concurrency=6, interval=0.05).start()
     await wait_until(lambda: accepted_at_least(load, 10), "10 requests are accepted")
 
     hub.kill9("api")
@@ -90,6 +91,8 @@ async def test_api_killed_mid_load_loses_nothing_and_makes_no_duplicate_case(hub
     hub.start("api")
     await hub.wait_http(hub.api_url + "/healthz")
     cleared = utcnow()
+    await asyncio.sleep(1.0)
+    load.stop()
 
     result = await measure(
         "api-kill9", "kill -9 the API while the portal submits; restart it", hub, load, started=started, cleared_at=cleared
@@ -130,7 +133,10 @@ async def test_broker_restarted_mid_load_loses_nothing(
 ) -> None:
     started = time.monotonic()
     await hub.set_knobs(latency_ms=20)
-    load = PortalLoad(hub, load_bodies(40, seed=21 if how == "SIGTERM" else 22), concurrency=4, interval=0.15).start()
+    # More bodies than the scenario needs: the portal keeps submitting until the broker
+    # is back, however long a loaded machine takes to stop and start it, and is then
+    # stopped, so the fault always falls inside the load.
+    load = PortalLoad(hub, load_bodies(400, seed=21 if how == "SIGTERM" else 22), concurrency=4, interval=0.15).start()
     await wait_until(lambda: completed_at_least(hub, 5), "5 cases complete")
 
     await asyncio.to_thread(fault_broker.stop if how == "SIGTERM" else fault_broker.kill)
@@ -139,6 +145,8 @@ async def test_broker_restarted_mid_load_loses_nothing(
     accepted_while_down = len(load.accepted) - accepted_while_down
     await asyncio.to_thread(fault_broker.start)
     cleared = utcnow()
+    await asyncio.sleep(1.0)  # a little load after the restart, too
+    load.stop()
 
     result = await measure(
         f"broker-{how.lower()}",
@@ -371,13 +379,16 @@ async def test_postgres_restarted_mid_load_loses_nothing(
     try:
         started = time.monotonic()
         await stack.set_knobs(latency_ms=20)
-        load = PortalLoad(stack, load_bodies(40, seed=81), concurrency=4, interval=0.15).start()
+        # More bodies than needed, stopped once PostgreSQL is back: the fault always falls inside the load.
+        load = PortalLoad(stack, load_bodies(400, seed=81), concurrency=4, interval=0.15).start()
         await wait_until(lambda: completed_at_least(stack, 5), "5 cases complete")
 
         await asyncio.to_thread(own_postgres.stop, "fast")
         await asyncio.sleep(1.0)
         await asyncio.to_thread(own_postgres.start)
         cleared = utcnow()
+        await asyncio.sleep(1.0)
+        load.stop()
 
         result = await measure(
             "postgres-restart",

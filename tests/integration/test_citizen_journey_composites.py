@@ -23,6 +23,7 @@ from adapters.bpjs_kesehatan.simulator import DEV_CONS_ID, DEV_SECRET
 from adapters.oss import DEV_CREDENTIALS
 from hub.db.engine import create_engine, create_sessionmaker
 from hub.db.models import Step
+from support.samples import RENDANG
 from support.stack import HubStack, step_history
 
 NIK = "1375015203900007"  # Bukittinggi: active JKN member, KSWP VALID
@@ -75,7 +76,7 @@ def micro_business(**changes: Any) -> dict[str, Any]:
         "kbli": "56103",  # a food stall: low risk, the NIB is the licence
         "regency_code": "1375",
         "capital": 50_000_000,
-        "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bumbu"]}],
+        "products": [RENDANG],
     }
     return {"service": "mpp.micro_business_start", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": {**data, **changes}}
 

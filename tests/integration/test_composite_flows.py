@@ -17,6 +17,7 @@ from fastapi import FastAPI, Request, Response
 from adapters.samsat.simulator import data_register
 from adapters.sdk.testing.contract_kit import serve
 from hub.features.notifications.signing import verify_webhook
+from support.samples import halal_self_declare_data
 from support.stack import HubStack, step_history
 
 NIK = "1375015203900007"
@@ -153,6 +154,15 @@ async def wait_for(predicate: Callable[[], Awaitable[bool]], timeout: float = 30
         await asyncio.sleep(0.1)
 
 
+async def wait_step(stack: HubStack, case_id: str, name: str, status: str, timeout: float = 30) -> None:
+    """Wait until the case's step ``name`` shows ``status``."""
+
+    async def reached() -> bool:
+        return any(s["name"] == name and s["status"] == status for s in (await stack.case(case_id))["steps"])
+
+    await wait_for(reached, timeout)
+
+
 async def test_the_portal_receives_every_change_of_its_case_as_a_signed_webhook_even_after_its_receiver_failed(stack: HubStack) -> None:
     received: list[tuple[dict[str, str], bytes]] = []
     failures_left = [2]
@@ -256,23 +266,13 @@ async def test_cancelling_midway_skips_the_waiting_transfer_and_keeps_the_runnin
     samsat_before = (await stack.ledger("samsat"))["applied"]
     case_id = await stack.submit(transfer_body("BA 2025 LB"))
 
-    async def check_accepted() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "police_check" and s["status"] == "ACCEPTED" for s in view["steps"])
-
-    await wait_for(check_accepted)
+    await wait_step(stack, case_id, "police_check", "ACCEPTED")
     async with stack.client() as client:
         cancelled = await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "buyer withdrew"})
     assert cancelled.status_code == 200, cancelled.text
     assert cancelled.json()["status"] == "CANCELLED"
 
-    async def check_finished() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "police_check" and s["status"] == "COMPLETED" for s in view["steps"])
-
-    await wait_for(check_finished, timeout=30)  # Polri cannot cancel: its verdict still arrives and is kept
+    await wait_step(stack, case_id, "police_check", "COMPLETED")  # Polri cannot cancel: its verdict still arrives and is kept
     async with stack.client() as client:
         case = (await client.get(f"/v1/requests/{case_id}")).json()
     assert case["status"] == "CANCELLED"
@@ -285,13 +285,7 @@ def food_business_body(nik: str = NIK) -> dict[str, Any]:
     return {
         "service": "mpp.food_business_start",
         "applicant": {"nik": nik, "name": "Siti Rahmah"},
-        "data": {
-            "nib": "9120001234567",
-            "business_name": "Rendang Uni Siti",
-            "business_scale": "micro",
-            "route": "self_declare",
-            "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bumbu"]}],
-        },
+        "data": halal_self_declare_data(),
     }
 
 
@@ -323,11 +317,7 @@ async def test_a_passport_returned_for_correction_is_resubmitted_and_completes(s
     }
     case_id = await stack.submit(body)
 
-    async def returned() -> bool:
-        async with stack.client() as client:
-            return (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "NEEDS_REVISION"
-
-    await wait_for(returned, timeout=30)
+    await stack.wait_status(case_id, "NEEDS_REVISION", timeout=30)
     await stack.set_knobs("imigrasi", return_documents=False)
     async with stack.client() as client:
         case = (await client.get(f"/v1/requests/{case_id}")).json()
@@ -361,23 +351,15 @@ async def test_a_returned_step_of_a_cancelled_case_cannot_be_resubmitted(stack: 
     ]  # flavouring without its certificate
     case_id = await stack.submit(body)
 
-    async def returned() -> bool:
-        async with stack.client() as client:
-            return (await client.get(f"/v1/requests/{case_id}")).json()["status"] == "NEEDS_REVISION"
-
-    await wait_for(returned, timeout=60)
+    await stack.wait_status(case_id, "NEEDS_REVISION", timeout=60)
     async with stack.client() as client:
         assert (await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "closing the shop"})).status_code == 200
         case = (await client.get(f"/v1/requests/{case_id}")).json()
         halal = next(s for s in case["steps"] if s["name"] == "halal")
         assert (case["status"], halal["status"]) == ("CANCELLED", "NEEDS_REVISION")
-        fixed = {
-            "nib": "9120001234567",
-            "business_name": "Rendang Uni Siti",
-            "business_scale": "micro",
-            "route": "self_declare",
-            "products": [{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}],
-        }
+        fixed = halal_self_declare_data(
+            products=[{"name": "Keripik balado", "ingredients": ["singkong", "cabai", "perisa ayam (ID13110000123450124)"]}]
+        )
         response = await client.post(f"/v1/requests/{case_id}/steps/{halal['id']}/revision", json={"data": fixed})
         after = (await client.get(f"/v1/requests/{case_id}")).json()
     assert (response.status_code, response.json()["code"]) == (409, "request_already_final")
@@ -404,21 +386,11 @@ async def test_cancelling_asks_an_agency_that_can_cancel_to_stop_its_running_ste
         {"service": "mpp.job_seeker_pack", "applicant": {"nik": NIK, "name": "Siti Rahmah"}, "data": job_seeker_data()}
     )
 
-    async def passport_accepted() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "passport" and s["status"] == "ACCEPTED" for s in view["steps"])
-
-    await wait_for(passport_accepted)
+    await wait_step(stack, case_id, "passport", "ACCEPTED")
     async with stack.client() as client:
         assert (await client.post(f"/v1/requests/{case_id}/cancel", json={"reason": "found a job abroad elsewhere"})).status_code == 200
 
-    async def passport_cancelled() -> bool:
-        async with stack.client() as client:
-            view = (await client.get(f"/v1/requests/{case_id}")).json()
-        return any(s["name"] == "passport" and s["status"] == "CANCELLED" for s in view["steps"])
-
-    await wait_for(passport_cancelled, timeout=30)
+    await wait_step(stack, case_id, "passport", "CANCELLED")
     async with stack.client() as client:
         case = (await client.get(f"/v1/requests/{case_id}")).json()
     assert case["status"] == "CANCELLED"

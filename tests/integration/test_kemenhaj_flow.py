@@ -13,16 +13,12 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import date
 from typing import Any
 
-import pytest
-
 from adapters.kemenhaj.contract import registration_data
-from adapters.kemenhaj.simulator import DEV_API_KEY
-from support.stack import HubStack, step_transitions
+from adapters.kemenhaj.simulator import DEV_API_KEY, KemenhajKnobs
+from support.stack import QUICK_RECOVERY, HubStack, agency_env, one_agency_stack, step_transitions
 
 AGENCY = "kemenhaj"
 BATCH_SECONDS = 1.0
@@ -35,27 +31,11 @@ def registration_request(nik: str, name: str = "Budi Santoso", **changes: Any) -
     return {"service": "haji.regular_registration", "applicant": {"nik": nik, "name": name}, "data": data}
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(
-        agencies=(AGENCY,),
-        extra_env={
-            "MPP_AGENCIES__KEMENHAJ__API_KEY": DEV_API_KEY,
-            "MPP_AGENCIES__KEMENHAJ__RESULT_MARGIN_SECONDS": RESULT_MARGIN,
-            "MPP_AGENCIES__KEMENHAJ__POLL_INTERVAL_SECONDS": "0.3",
-            "MPP_AGENCIES__KEMENHAJ__BREAKER_RESET_SECONDS": "1",
-            "MPP_AGENCIES__KEMENHAJ__RETRY_MAX_WAIT_SECONDS": "0.2",
-        },
-    ) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def calm_agency(stack: HubStack) -> None:
-    await stack.set_knobs(
-        AGENCY, batch_interval_seconds=BATCH_SECONDS,
-        garble_rate=0.0, error_rate=0.0, down=False, drop_reply_after_apply=0.0, latency_ms=0, daily_quota=None,
-    )  # fmt: skip
+stack, calm_agency = one_agency_stack(
+    AGENCY,
+    agency_env(AGENCY, {"api_key": DEV_API_KEY, "result_margin_seconds": RESULT_MARGIN, "poll_interval_seconds": "0.3", **QUICK_RECOVERY}),
+    KemenhajKnobs(batch_interval_seconds=BATCH_SECONDS),
+)
 
 
 async def ledger_entry(stack: HubStack, key: str) -> dict[str, Any]:

@@ -14,30 +14,20 @@ import json
 import re
 import time
 import uuid
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
 from datetime import date, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from adapters.polri.simulator import DEV_CALLBACK_SECRET, register_kendaraan
+from adapters.polri.simulator import DEV_CALLBACK_SECRET, PolriKnobs, register_kendaraan
 from adapters.sdk.callbacks import SIGNATURE_HEADER, sign
 from adapters.sdk.testing.clock import add_months
-from support.stack import HubStack
+from support.stack import HubStack, agency_env, case_transitions, one_agency_stack
 
 NIK = "1375015203900007"
 RECORD_HIT_NIK = "1375010101900013"  # serial 0013: the simulator's criminal-record hit
 SKCK_DATA = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi"}
-DEFAULT_KNOBS: dict[str, Any] = {
-    "verdict_delay_ms": 200,
-    "duplicate_callback": False,
-    "verdict_fault": None,
-    "garble_rate": 0.0,
-    "callback_backoff_ms": 200,
-    "callback_max_attempts": 6,
-}
 
 
 def request(service: str, data: dict[str, Any], nik: str = NIK) -> dict[str, Any]:
@@ -61,23 +51,13 @@ def vehicle_check(plate: str = "BA 2024 LA", **changes: str) -> dict[str, Any]:
     return request("polri.vehicle_check", data, "1375020101850011")
 
 
-@pytest.fixture(scope="module")
-async def stack(hub_stack: Callable[..., AbstractAsyncContextManager[HubStack]]) -> AsyncIterator[HubStack]:
-    async with hub_stack(
-        agencies=("polri",),
-        # HubStack starts the simulator without --secret, so it signs with its dev
-        # default; the hub must verify with the same secret.
-        extra_env={
-            "MPP_AGENCIES__POLRI__CALLBACK_SECRET": DEV_CALLBACK_SECRET,
-            "MPP_AGENCIES__POLRI__RETRY_MAX_WAIT_SECONDS": "0.5",
-        },
-    ) as hub:
-        yield hub
-
-
-@pytest.fixture(autouse=True)
-async def default_knobs(stack: HubStack) -> None:
-    await stack.set_knobs("polri", **DEFAULT_KNOBS)
+# HubStack starts the simulator without --secret, so it signs with its dev default; the
+# hub must verify with the same secret. Verdicts and callback retries are quick in tests.
+stack, calm_agency = one_agency_stack(
+    "polri",
+    agency_env("polri", {"callback_secret": DEV_CALLBACK_SECRET, "retry_max_wait_seconds": "0.5"}),
+    PolriKnobs(verdict_delay_ms=200, callback_backoff_ms=200),
+)
 
 
 async def finish(stack: HubStack, body: dict[str, Any], timeout: float = 30) -> dict[str, Any]:
@@ -101,10 +81,6 @@ async def wait_delivered(stack: HubStack, step_id: str, timeout: float = 20) -> 
     raise AssertionError(f"Polri never finished calling back about {step_id}")
 
 
-def transitions(case: dict[str, Any]) -> list[tuple[bool, str | None, str]]:
-    return [(h["step_id"] is not None, h["from_status"], h["to_status"]) for h in case["history"]]
-
-
 ACCEPTED_THEN = [
     (False, None, "SUBMITTED"),
     (True, "SUBMITTED", "ROUTED"),
@@ -112,10 +88,6 @@ ACCEPTED_THEN = [
     (True, "ROUTED", "ACCEPTED"),
     (False, "ROUTED", "ACCEPTED"),
 ]
-
-
-def assert_adapter_alive(stack: HubStack) -> None:
-    assert stack.processes["adapter:polri"].poll() is None, f"the Polri adapter died\n{stack.logs()}"
 
 
 # --- happy paths ----------------------------------------------------------------------
@@ -135,7 +107,7 @@ async def test_new_skck_is_accepted_then_issued_by_callback(stack: HubStack) -> 
 
     [step] = case["steps"]
     assert (step["agency"], step["service"], step["status"]) == ("polri", "polri.skck_new", "COMPLETED")
-    assert transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
+    assert case_transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
     callback_note = case["history"][-2]["note"]
     assert callback_note == "adapter:polri"
 
@@ -183,7 +155,7 @@ async def test_a_vehicle_check_clears_the_vehicle_with_samsats_physical_check(st
     assert outputs["registration_number"].startswith("POLRES-BKT/RANMOR/")
     [step] = case["steps"]
     assert (step["agency"], step["service"], step["status"]) == ("polri", "polri.vehicle_check", "COMPLETED")
-    assert transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
+    assert case_transitions(case) == [*ACCEPTED_THEN, (True, "ACCEPTED", "COMPLETED"), (False, "ACCEPTED", "COMPLETED")]
     assert (await ledger_entry(stack, step["id"]))["operation"] == "CEK_FISIK_KENDARAAN"
 
 
@@ -200,7 +172,7 @@ async def test_a_stolen_vehicle_and_a_mismatched_engine_number_are_rejected_with
         "vehicle_blocked",
         "KENDARAAN_DIBLOKIR",
     )
-    assert (True, "ACCEPTED", "IN_PROCESS") in transitions(stolen), "the stolen-list hit is held for coordination first"
+    assert (True, "ACCEPTED", "IN_PROCESS") in case_transitions(stolen), "the stolen-list hit is held for coordination first"
     assert (mismatch["status"], mismatch["error"]["code"]) == ("REJECTED", "physical_check_mismatch")
     assert "nomor mesin" in mismatch["error"]["message"]
     assert stolen["outputs"] == mismatch["outputs"] == {}
@@ -213,7 +185,7 @@ async def test_a_record_hit_goes_in_process_then_ends_rejected_with_the_reason(s
     assert case["error"]["code"] == "police_record_hit"
     assert case["error"]["agency_code"] == "CATATAN_KRIMINAL"
     assert case["outputs"] == {}
-    assert transitions(case) == [
+    assert case_transitions(case) == [
         *ACCEPTED_THEN,
         (True, "ACCEPTED", "IN_PROCESS"),
         (False, "ACCEPTED", "IN_PROCESS"),
@@ -257,7 +229,7 @@ async def test_a_garbled_receipt_fails_the_case_and_the_late_verdict_cannot_revi
     refused = [h for h in after["history"] if h["to_status"] == "COMPLETED"]
     assert len(refused) == 1 and refused[0]["note"].startswith("refused: illegal transition FAILED -> COMPLETED")
 
-    assert_adapter_alive(stack)
+    stack.assert_adapter_alive("polri")
     await stack.set_knobs("polri", garble_rate=0.0)
     assert (await finish(stack, skck_new()))["status"] == "COMPLETED", "the adapter serves the next request"
 
@@ -275,9 +247,9 @@ async def test_a_verdict_that_makes_no_sense_fails_the_case_with_the_reason(stac
     if fault == "unknown_status":
         assert "DITANGGUHKAN" in case["error"]["message"]
         assert case["error"]["agency_code"] == "DITANGGUHKAN"
-    assert transitions(case)[-2:] == [(True, "ACCEPTED", "FAILED"), (False, "ACCEPTED", "FAILED")]
+    assert case_transitions(case)[-2:] == [(True, "ACCEPTED", "FAILED"), (False, "ACCEPTED", "FAILED")]
 
-    assert_adapter_alive(stack)
+    stack.assert_adapter_alive("polri")
     await stack.set_knobs("polri", verdict_fault=None)
     assert (await finish(stack, skck_new()))["status"] == "COMPLETED", "the adapter serves the next request"
 

@@ -31,7 +31,7 @@ import subprocess
 import time
 import uuid
 from collections import Counter
-from dataclasses import asdict, dataclass, field
+from dataclasses import KW_ONLY, asdict, dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -74,6 +74,7 @@ class Submission:
     answers: set[str] = field(default_factory=set)  # every case id the API answered with for this key
 
 
+@dataclass(eq=False)
 class PortalLoad:
     """Submits bodies with bounded concurrency, optionally paced, each with its own
     Idempotency-Key; connection errors and 5xx are retried with the same key until
@@ -81,27 +82,21 @@ class PortalLoad:
     with its one key (a double-clicking portal). Runs as a background task so a fault
     can be injected while it goes on."""
 
-    def __init__(
-        self,
-        stack: HubStack,
-        bodies: list[dict[str, Any]],
-        *,
-        concurrency: int = 6,
-        interval: float = 0.0,
-        copies: int = 1,
-        give_up_after: float = 90.0,
-    ) -> None:
-        self.stack = stack
-        self.bodies = bodies
-        self.concurrency = concurrency
-        self.interval = interval
-        self.copies = copies
-        self.give_up_after = give_up_after
-        self.submissions = [Submission(key=str(uuid.uuid4()), plate=str(b["data"]["plate"])) for b in bodies]
-        self.errors: list[str] = []
-        self.submitted = 0  # bodies whose submission began (all of them unless stop() came first)
-        self._stop = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+    stack: HubStack
+    bodies: list[dict[str, Any]]
+    _: KW_ONLY
+    concurrency: int = 6
+    interval: float = 0.0
+    copies: int = 1
+    give_up_after: float = 90.0
+    submissions: list[Submission] = field(init=False)
+    errors: list[str] = field(init=False, default_factory=list)
+    submitted: int = field(init=False, default=0)  # bodies whose submission began (all of them unless stop() came first)
+    _stop: asyncio.Event = field(init=False, default_factory=asyncio.Event)
+    _task: asyncio.Task[None] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.submissions = [Submission(key=str(uuid.uuid4()), plate=str(b["data"]["plate"])) for b in self.bodies]
 
     def stop(self) -> None:
         """Submit no further bodies; those already begun still go through."""

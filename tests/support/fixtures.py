@@ -38,6 +38,7 @@ MARKERS_BY_DIRECTORY = {
     "faults": ("integration", "faults"),
     "browser": ("browser",),
     "deploy": ("deploy",),
+    "fuzz": ("integration", "fuzz"),
 }
 
 

@@ -31,6 +31,22 @@ def vehicle_transfer_data(**changes: Any) -> dict[str, Any]:
     return {**data, **changes}
 
 
+#: One product of Uni Siti's kitchen, as the citizen lists it for a halal certificate.
+RENDANG: dict[str, Any] = {"name": "Rendang daging", "ingredients": ["daging sapi", "santan", "cabai", "bumbu"]}
+
+
+def halal_self_declare_data(**changes: Any) -> dict[str, Any]:
+    """Valid data of a micro business's self-declare ``halal.certification`` (override to vary)."""
+    data: dict[str, Any] = {
+        "nib": "9120001234567",
+        "business_name": "Rendang Uni Siti",
+        "business_scale": "micro",
+        "route": "self_declare",
+        "products": [RENDANG],
+    }
+    return {**data, **changes}
+
+
 def case_row(
     service: str,
     *,

@@ -120,6 +120,10 @@ class HubStack:
     def env(self) -> dict[str, str]:
         env = {k: v for k, v in os.environ.items() if not k.startswith("MPP_")}
         env.update(
+            # Dev secrets and plain-http simulators: development mode, with limits no test reaches.
+            MPP_ENV="development",
+            MPP_API__RATE_LIMIT_PER_ADDRESS="1000000",
+            MPP_API__RATE_LIMIT_PER_PRINCIPAL="1000000",
             MPP_DATABASE_URL=self.database_url,
             MPP_KAFKA__BOOTSTRAP=self.kafka_bootstrap,
             MPP_API__PORT=str(self.api_port),
@@ -267,6 +271,22 @@ class HubStack:
 def step_transitions(case: dict[str, Any]) -> list[str]:
     """The statuses a case's steps moved to, in order (case-level entries left out)."""
     return [h["to_status"] for h in case["history"] if h["step_id"] is not None]
+
+
+def case_transitions(case: dict[str, Any]) -> list[tuple[bool, str | None, str]]:
+    """(is it a step's entry, from, to) for every history entry, case and steps interleaved."""
+    return [(h["step_id"] is not None, h["from_status"], h["to_status"]) for h in case["history"]]
+
+
+#: The history of a one-step case whose agency completes the step at once: every move
+#: of the step is mirrored by the case.
+COMPLETED_AT_ONCE: list[tuple[bool, str | None, str]] = [
+    (False, None, "SUBMITTED"),
+    (True, "SUBMITTED", "ROUTED"),
+    (False, "SUBMITTED", "ROUTED"),
+    (True, "ROUTED", "COMPLETED"),
+    (False, "ROUTED", "COMPLETED"),
+]
 
 
 def step_history(case: dict[str, Any]) -> list[tuple[str, str]]:

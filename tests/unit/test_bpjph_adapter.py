@@ -26,12 +26,13 @@ from adapters.bpjph.native import PengajuanSertifikasi, StatusPengajuan
 from adapters.bpjph.simulator import BpjphKnobs, create_app
 from adapters.sdk import AdapterSettingsError, AgencyAnswerInvalid, AgencyRejection, BackendSettings, Capability, TransientBackendError
 from adapters.sdk.base import BackendStyle
-from adapters.sdk.testing.client import execute_twice
+from adapters.sdk.testing.client import against_simulator, execute_twice
 from adapters.sdk.testing.recording import OUTAGES, Handler, RecordedAdapters, RecordingTransport, answer, recorded_adapters
 from schemas.lifecycle import Status
 from schemas.messages import Applicant, StepCommand
 from schemas.services.djp import KswpOutput
 from schemas.services.halal import HalalCertificationInput, HalalCertificationOutput
+from support.samples import halal_self_declare_data as data
 
 NIK = "1375015203900007"
 STEP_ID = uuid.UUID("3f1e2d3c-4b5a-4697-8877-665544332211")
@@ -39,17 +40,6 @@ NOMOR = "SH2026-1-000123"
 NOMOR_REGULER = "SH2026-2-000124"
 API_KEY = "rahasia-mitra"
 KSWP = {"npwp": "1375 0152 0390 0007", "taxpayer_status": "VALID", "kswp_confirmed_at": "2026-01-14T09:00:00+07:00"}
-
-
-def data(**changes: Any) -> dict[str, Any]:
-    base: dict[str, Any] = {
-        "nib": "9120001234567",
-        "business_name": "Rendang Uni Siti",
-        "business_scale": "micro",
-        "route": "self_declare",
-        "products": [{"name": "Rendang daging", "ingredients": ["daging sapi", "santan"]}],
-    }
-    return {**base, **changes}
 
 
 def command(operation: str = "certification", **changes: Any) -> StepCommand:
@@ -159,7 +149,7 @@ async def test_a_submission_carries_the_api_key_the_step_id_and_sihalal_field_na
         "skala_usaha": "MIKRO",
         "jenis_pengajuan": "SELF_DECLARE",
         "penanggung_jawab": {"nik": NIK, "nama": "Siti Rahmah"},
-        "produk": [{"nama_produk": "Rendang daging", "bahan": ["daging sapi", "santan"]}],
+        "produk": [{"nama_produk": "Rendang daging", "bahan": ["daging sapi", "santan", "cabai", "bumbu"]}],
         "npwp": "1375015203900007",
         "status_kswp": "VALID",
         "waktu_konfirmasi_kswp": "2026-01-14T09:00:00+07:00",
@@ -593,13 +583,9 @@ async def test_the_simulators_taxpayer_refusal_is_a_rejection(simulated: tuple[B
 
 async def test_a_wrong_api_key_fails_the_step_as_a_configuration_problem() -> None:
     app = create_app(api_key="the-real-key")
-    adapter = BpjphAdapter(settings(), transport=httpx.ASGITransport(app=app))
-    try:
+    async with against_simulator(app, lambda t: BpjphAdapter(settings(), transport=t)) as adapter:
         with pytest.raises(AgencyAnswerInvalid) as caught:
             await adapter.execute(command(), STEP_ID)
-    finally:
-        await adapter.aclose()
-        app.state.simulator.runtime.ledger.close()
     assert (caught.value.code, caught.value.agency_code) == ("agency_auth_failed", "API_KEY_TIDAK_VALID")
 
 

@@ -11,13 +11,13 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import datetime
 
-import httpx
 import pytest
 
 from adapters.djp.adapter import DjpAdapter
 from adapters.djp.contract import entity_registration
 from adapters.djp.simulator import WIB, cek_luhn, create_app, npwp_badan
 from adapters.sdk import AgencyRejection, BackendSettings
+from adapters.sdk.testing.client import against_simulator
 from schemas.identifiers import normalize_npwp
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand
@@ -32,10 +32,8 @@ async def adapter() -> AsyncIterator[DjpAdapter]:
     settings = BackendSettings.model_validate(
         {"base_url": "http://djp.test", "oauth_client_id": "mpp-hub", "oauth_client_secret": "dev-djp-client-secret"}
     )
-    instance = DjpAdapter(settings, transport=httpx.ASGITransport(app=app))
-    yield instance
-    await instance.aclose()
-    app.state.simulator.runtime.ledger.close()
+    async with against_simulator(app, lambda t: DjpAdapter(settings, transport=t)) as instance:
+        yield instance
 
 
 def test_an_entity_npwp_is_0_01_serial_luhn_kpp_000_and_valid_by_the_canonical_rules() -> None:

@@ -11,7 +11,6 @@ import uuid
 from collections.abc import AsyncIterator
 from datetime import date, datetime
 
-import httpx
 import pytest
 from pydantic import ValidationError
 
@@ -19,6 +18,7 @@ from adapters.kemenag.adapter import KemenagAdapter
 from adapters.kemenag.contract import BRIDE_NIK, recommendation_command
 from adapters.kemenag.simulator import WIB, KemenagKnobs, SimulatorSettings, create_app
 from adapters.sdk import AgencyRejection, BackendSettings
+from adapters.sdk.testing.client import against_simulator
 from schemas.services.kemenag import MarriageRecommendationInput, MarriageRecommendationOutput
 
 
@@ -27,10 +27,8 @@ async def adapter() -> AsyncIterator[KemenagAdapter]:
     app = create_app(
         SimulatorSettings(knobs=KemenagKnobs(latency_ms=0, jitter_ms=0)), clock=lambda: datetime(2026, 1, 14, 9, 30, tzinfo=WIB)
     )
-    instance = KemenagAdapter(BackendSettings(base_url="http://simkah.test"), transport=httpx.ASGITransport(app=app))
-    yield instance
-    await instance.aclose()
-    app.state.runtime.ledger.close()
+    async with against_simulator(app, lambda t: KemenagAdapter(BackendSettings(base_url="http://simkah.test"), transport=t)) as instance:
+        yield instance
 
 
 async def test_the_home_kua_recommends_its_resident_to_another_kua(adapter: KemenagAdapter) -> None:

@@ -23,6 +23,7 @@ from adapters.oss.contract import pbg_command
 from adapters.oss.simbg import LANTAI_MAKSIMUM, TARIF_PER_M2, KeadaanPbg
 from adapters.oss.simulator import create_app
 from adapters.sdk import AgencyAnswerInvalid
+from adapters.sdk.testing.client import against_simulator
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand, StepStatusReport
 from schemas.services.pbg import PbgApplicationOutput
@@ -32,12 +33,8 @@ from schemas.services.pbg import PbgApplicationOutput
 async def adapter() -> AsyncIterator[OssAdapter]:
     app = create_app()
     settings = OssSettings.model_validate({**DEV_CREDENTIALS, "base_url": "http://oss.test", "poll_interval_seconds": 7})
-    adapter = OssAdapter(settings, transport=httpx.ASGITransport(app=app))
-    try:
+    async with against_simulator(app, lambda t: OssAdapter(settings, transport=t)) as adapter:
         yield adapter
-    finally:
-        await adapter.aclose()
-        app.state.runtime.ledger.close()
 
 
 async def run(adapter: OssAdapter, step: StepCommand) -> list[StepStatusReport]:

@@ -32,6 +32,7 @@ from adapters.samsat.native import (
 )
 from adapters.samsat.simulator import WIB, create_app
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings, TransientBackendError
+from adapters.sdk.testing.client import against_simulator
 from adapters.sdk.testing.contract_kit import ContractKit
 from adapters.sdk.testing.recording import RecordedAdapters, RecordingTransport, answer, fail_with, recorded_adapters
 from schemas.lifecycle import Status
@@ -463,12 +464,8 @@ async def test_an_operation_samsat_does_not_offer_is_refused_without_calling_sam
 @pytest.fixture
 async def simulated() -> AsyncIterator[SamsatAdapter]:
     app = create_app(clock=lambda: datetime(2026, 1, 14, 9, 30, tzinfo=WIB))
-    adapter = SamsatAdapter(BackendSettings(base_url="http://samsat.test"), transport=httpx.ASGITransport(app=app))
-    try:
+    async with against_simulator(app, lambda t: SamsatAdapter(BackendSettings(base_url="http://samsat.test"), transport=t)) as adapter:
         yield adapter
-    finally:
-        await adapter.aclose()
-        app.state.simulator.ledger.close()
 
 
 async def test_every_operation_round_trips_through_the_simulator(simulated: SamsatAdapter) -> None:

@@ -21,7 +21,7 @@ from adapters.samsat.contract import REPORT_NUMBER, mutation_in_command, mutatio
 from adapters.samsat.native import PATH_MUTASI_KELUAR, PATH_PENGGANTIAN_STNK, HasilMutasiKeluar, HasilPenggantianStnk
 from adapters.samsat.simulator import WIB, create_app, data_register
 from adapters.sdk import AgencyAnswerInvalid, AgencyRejection, BackendSettings
-from adapters.sdk.testing.client import in_process, read_ledger
+from adapters.sdk.testing.client import against_simulator, in_process, read_ledger
 from schemas.lifecycle import Status
 from schemas.messages import StepCommand
 from schemas.services.samsat import MutationInOutput, MutationOutOutput, StnkReplacementInput, StnkReplacementOutput
@@ -115,12 +115,8 @@ def test_the_report_number_is_normalised_as_printed() -> None:
 @pytest.fixture
 async def simulated() -> AsyncIterator[SamsatAdapter]:
     app = create_app(clock=lambda: TODAY)
-    adapter = SamsatAdapter(BackendSettings(base_url="http://samsat.test"), transport=httpx.ASGITransport(app=app))
-    try:
+    async with against_simulator(app, lambda t: SamsatAdapter(BackendSettings(base_url="http://samsat.test"), transport=t)) as adapter:
         yield adapter
-    finally:
-        await adapter.aclose()
-        app.state.runtime.ledger.close()
 
 
 async def test_replacement_and_mutation_round_trip_through_the_simulator(simulated: SamsatAdapter) -> None:

@@ -75,16 +75,15 @@ async def test_a_hostname_resolving_to_a_private_address_is_refused() -> None:
         await check_webhook_url("https://hooks.portal.example/mpp", resolver=resolver)
     [problem] = excinfo.value.problems
     assert problem.code == "url_address_not_public"
-    assert "'hooks.portal.example' resolves to 10.0.0.7" in problem.message and "private" in problem.message
+    assert problem.message == "the host 'hooks.portal.example' is not a public address; webhooks must target one"
+    assert "10.0.0.7" not in problem.message  # the resolved address would map the hub's network for the caller
 
 
 async def test_one_private_address_among_public_ones_is_enough_to_refuse() -> None:
     resolver = _fake_dns({"mixed.example": ["93.184.216.34", "2606:4700::1111", "127.0.0.1"]})
     with pytest.raises(UrlRejected) as excinfo:
         await check_webhook_url("https://mixed.example/", resolver=resolver)
-    assert [p.message for p in excinfo.value.problems] == [
-        "the host 'mixed.example' resolves to 127.0.0.1, a loopback address; webhooks must target a public address"
-    ]
+    assert [p.message for p in excinfo.value.problems] == ["the host 'mixed.example' is not a public address; webhooks must target one"]
 
 
 async def test_a_public_hostname_is_accepted() -> None:
@@ -98,7 +97,7 @@ async def test_localhost_really_resolves_and_is_refused() -> None:
     with pytest.raises(UrlRejected) as excinfo:
         await check_webhook_url("http://localhost:8000/hook")
     assert {p.code for p in excinfo.value.problems} == {"url_address_not_public"}
-    assert all("loopback" in p.message for p in excinfo.value.problems)
+    assert [p.message for p in excinfo.value.problems] == ["the host 'localhost' is not a public address; webhooks must target one"]
 
 
 async def test_the_default_resolver_uses_getaddrinfo(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -166,3 +165,19 @@ async def test_pinned_requests_connect_to_the_checked_address_but_keep_the_host_
     assert v6.url == "https://[2606:4700::1111]:8443/mpp?a=1"
     plain = pinned(await check_webhook_url("http://hooks.portal.example/x", resolver=resolver), ipaddress.ip_address("93.184.216.34"))
     assert plain.url == "http://93.184.216.34/x" and plain.headers == {"Host": "hooks.portal.example"} and plain.extensions == {}
+
+
+async def test_https_only_refuses_plain_http_before_any_lookup() -> None:
+    async def no_dns(host: str, port: int) -> list[str]:
+        raise AssertionError("a refused scheme needs no lookup")
+
+    with pytest.raises(UrlRejected) as excinfo:
+        await check_webhook_url("http://hooks.portal.example/mpp", https_only=True, resolver=no_dns)
+    assert [p.code for p in excinfo.value.problems] == ["url_scheme"]
+    assert "https" in excinfo.value.problems[0].message
+
+
+async def test_https_only_accepts_https() -> None:
+    resolver = _fake_dns({"hooks.portal.example": ["93.184.216.34"]})
+    checked = await check_webhook_url("https://hooks.portal.example/mpp", https_only=True, resolver=resolver)
+    assert checked.scheme == "https"

@@ -16,6 +16,7 @@ from adapters.sdk.base import Adapter
 from schemas.messages import StepCommand, StepStatusReport
 
 T = TypeVar("T")
+A = TypeVar("A", bound=Adapter)
 
 
 @asynccontextmanager
@@ -26,6 +27,18 @@ async def in_process(app: FastAPI, base_url: str = "http://simulator.test") -> A
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=base_url) as client:
             yield client
     finally:
+        app.state.runtime.ledger.close()
+
+
+@asynccontextmanager
+async def against_simulator(app: FastAPI, adapter: Callable[[httpx.AsyncBaseTransport], A]) -> AsyncIterator[A]:
+    """The adapter ``adapter(transport)`` makes, talking to the simulator ``app`` without a
+    network; both are closed afterwards (the transport never runs the app's lifespan)."""
+    instance = adapter(httpx.ASGITransport(app=app))
+    try:
+        yield instance
+    finally:
+        await instance.aclose()
         app.state.runtime.ledger.close()
 
 

@@ -142,6 +142,11 @@ class JsonDialect(Dialect):
         """The agency's error document; ``refused`` marks a refusal on the merits."""
         raise NotImplementedError
 
+    def error_document(self, say: Say, message: str, details: list[str] | None, *, refused: bool) -> dict[str, Any]:
+        """The error document answering ``say``: :meth:`error_body` of its code, unless the
+        agency's document also needs the rest of ``say`` (its HTTP status, say)."""
+        return self.error_body(say.code, message, details, refused=refused)
+
     def error(
         self,
         say: Say,
@@ -153,7 +158,7 @@ class JsonDialect(Dialect):
     ) -> JSONResponse:
         if say.retry_after is not None:
             headers = {"Retry-After": str(say.retry_after), **(headers or {})}
-        body = self.error_body(say.code, message or say.message, details, refused=refused)
+        body = self.error_document(say, message or say.message, details, refused=refused)
         return JSONResponse(body, status_code=say.status, headers=headers)
 
     def decode(self, endpoint: Endpoint[Any], raw: bytes) -> Any:

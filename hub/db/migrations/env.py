@@ -9,7 +9,8 @@ from sqlalchemy.engine import Connection
 
 import hub.features.adapter_status
 import hub.features.deadletters.models
-import hub.features.notifications.models  # noqa: F401
+import hub.features.notifications.models
+import hub.features.principals.models  # noqa: F401
 from hub.db.engine import create_engine
 from hub.db.models import Base
 

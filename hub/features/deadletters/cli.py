@@ -4,18 +4,15 @@ Replays go through the outbox, so a running relay publishes them."""
 
 from __future__ import annotations
 
-import asyncio
-import getpass
 import json
-from collections.abc import Awaitable, Callable
 from typing import Annotated, TypeVar
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.config import get_settings
-from hub.db.engine import create_engine, create_sessionmaker
+from hub.features.cli_support import actor as _actor
+from hub.features.cli_support import with_sessions as _with_sessions
 from hub.features.deadletters import service
 from hub.features.deadletters.masking import mask_nik_like, show_bytes, show_key
 from hub.features.deadletters.models import STATUSES, DeadLetter, DeadLetterAudit
@@ -23,24 +20,6 @@ from hub.features.deadletters.models import STATUSES, DeadLetter, DeadLetterAudi
 dlq_app = typer.Typer(help="Dead letters: list, show, replay, resolve.", no_args_is_help=True)
 
 T = TypeVar("T")
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except (KeyError, OSError):  # no user name in some containers
-        return "cli"
-
-
-def _with_sessions(work: Callable[[async_sessionmaker[AsyncSession]], Awaitable[T]]) -> T:
-    async def main() -> T:
-        engine = create_engine(get_settings().database_url)
-        try:
-            return await work(create_sessionmaker(engine))
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(main())
 
 
 def _filter(status: str | None, topic: str | None, consumer: str | None, error_class: str | None) -> service.DeadLetterFilter:

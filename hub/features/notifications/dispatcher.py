@@ -86,6 +86,7 @@ class WebhookDispatcher:
         self._sessions = sessions
         self._clock = clock
         self._allow_private = settings.allow_private_targets
+        self._https_only = bool(settings.https_only)
         self._timeout = settings.timeout_seconds
         self._max_attempts = settings.max_attempts
         self._backoff = RetryPolicy(
@@ -272,7 +273,9 @@ class WebhookDispatcher:
 
     async def _send(self, delivery: WebhookDelivery, sub: WebhookSubscription) -> _Outcome:
         try:
-            checked = await check_webhook_url(sub.url, allow_private=self._allow_private, resolver=self._resolver)
+            checked = await check_webhook_url(
+                sub.url, allow_private=self._allow_private, https_only=self._https_only, resolver=self._resolver
+            )
         except UrlRejected as exc:
             transient = all(p.code == "url_host_unresolvable" for p in exc.problems)
             return _Outcome(error=str(exc) if transient else f"refused: {exc}", final=not transient)

@@ -11,7 +11,9 @@ service at 169.254.169.254, an admin port on localhost. A URL is accepted when:
   address inside them).
 
 ``allow_private=True`` (``settings.webhooks.allow_private_targets``, for development
-only) skips the address rule but still requires a resolvable http(s) URL.
+only) skips the address rule but still requires a resolvable http(s) URL;
+``https_only=True`` (production's default) refuses plain http. A refusal says "not a
+public address" and never which address the name resolved to.
 
 Checking once at registration is not enough: a hostname can later resolve somewhere
 else (DNS rebinding). The dispatcher therefore re-checks at every delivery and then
@@ -125,9 +127,13 @@ def _syntax(url: str) -> tuple[str, str, int]:
     return scheme, host, port or (443 if scheme == "https" else 80)
 
 
-async def check_webhook_url(url: str, *, allow_private: bool = False, resolver: Resolver = resolve) -> CheckedUrl:
-    """Validate ``url`` and resolve its host; raises :class:`UrlRejected` with every reason."""
+async def check_webhook_url(url: str, *, allow_private: bool = False, https_only: bool = False, resolver: Resolver = resolve) -> CheckedUrl:
+    """Validate ``url`` and resolve its host; raises :class:`UrlRejected` with every reason.
+
+    ``https_only`` (production): personal data never travels to a portal unencrypted."""
     scheme, host, port = _syntax(url)
+    if https_only and scheme != "https":
+        raise UrlRejected([UrlProblem("url_scheme", "the scheme must be https (this hub runs in production mode)")])
     try:
         literal: IPAddress | None = ipaddress.ip_address(host)
     except ValueError:
@@ -149,15 +155,15 @@ async def check_webhook_url(url: str, *, allow_private: bool = False, resolver: 
         if not addresses:
             raise UrlRejected([UrlProblem("url_host_unresolvable", f"the host {host!r} resolves to no IP address")])
     if not allow_private:
-        problems = []
-        for address in addresses:
-            reason = address_refusal(address)
-            if reason is None:
-                continue
-            where = f"{address} is" if literal is not None else f"the host {host!r} resolves to {address},"
-            problems.append(UrlProblem("url_address_not_public", f"{where} {reason}; webhooks must target a public address"))
-        if problems:
-            raise UrlRejected(problems)
+        refused = [address for address in addresses if address_refusal(address) is not None]
+        if refused and literal is not None:
+            reason = address_refusal(literal)
+            raise UrlRejected([UrlProblem("url_address_not_public", f"{literal} is {reason}; webhooks must target a public address")])
+        if refused:
+            # Never say where the name resolves: that would map the hub's network for the caller.
+            raise UrlRejected(
+                [UrlProblem("url_address_not_public", f"the host {host!r} is not a public address; webhooks must target one")]
+            )
     return CheckedUrl(url=url, scheme=scheme, host=host, port=port, addresses=tuple(addresses))
 
 

@@ -1,0 +1,1 @@
+"""Principals: portal clients and operators as data, with hashed, rotatable keys."""
