@@ -240,21 +240,17 @@ def _local_kafka(home: Path, port: int, controller_port: int, brokers: int = 1) 
     return LocalKafkaCluster(home, [port + 2 * i for i in range(brokers)], [controller_port + 2 * i for i in range(brokers)])
 
 
-HomeOption = Annotated[Path, typer.Option(help="Broker data and logs; kept between restarts.")]
-PortOption = Annotated[int, typer.Option(help="Client (PLAINTEXT) port on 127.0.0.1.")]
-ControllerPortOption = Annotated[int, typer.Option(help="KRaft controller port on 127.0.0.1.")]
-BrokersOption = Annotated[
+KAFKA_HOME = VAR_DIR / "kafka"
+Home = Annotated[Path, typer.Option(help="Broker data and logs; kept between restarts.")]
+Port = Annotated[int, typer.Option(help="Client (PLAINTEXT) port on 127.0.0.1.")]
+ControllerPort = Annotated[int, typer.Option(help="KRaft controller port on 127.0.0.1.")]
+Brokers = Annotated[
     int, typer.Option(min=1, help="Nodes (each broker and controller); 3 gives replication factor 3 and min.insync.replicas 2.")
 ]
 
 
 @kafka_app.command("start")
-def kafka_start(
-    home: HomeOption = VAR_DIR / "kafka",
-    port: PortOption = 9092,
-    controller_port: ControllerPortOption = 9093,
-    brokers: BrokersOption = 1,
-) -> None:
+def kafka_start(home: Home = KAFKA_HOME, port: Port = 9092, controller_port: ControllerPort = 9093, brokers: Brokers = 1) -> None:
     """Start the local broker, or a cluster of them (fetches the jars from Maven Central the first time)."""
     kafka = _local_kafka(home, port, controller_port, brokers)
     kafka.start()
@@ -267,24 +263,14 @@ def kafka_start(
 
 
 @kafka_app.command("stop")
-def kafka_stop(
-    home: HomeOption = VAR_DIR / "kafka",
-    port: PortOption = 9092,
-    controller_port: ControllerPortOption = 9093,
-    brokers: BrokersOption = 1,
-) -> None:
+def kafka_stop(home: Home = KAFKA_HOME, port: Port = 9092, controller_port: ControllerPort = 9093, brokers: Brokers = 1) -> None:
     """Stop the local broker(s) cleanly (SIGTERM, then SIGKILL after a timeout)."""
     _local_kafka(home, port, controller_port, brokers).stop()
     typer.echo("kafka stopped")
 
 
 @kafka_app.command("status")
-def kafka_status(
-    home: HomeOption = VAR_DIR / "kafka",
-    port: PortOption = 9092,
-    controller_port: ControllerPortOption = 9093,
-    brokers: BrokersOption = 1,
-) -> None:
+def kafka_status(home: Home = KAFKA_HOME, port: Port = 9092, controller_port: ControllerPort = 9093, brokers: Brokers = 1) -> None:
     """Say whether the local broker (every node of the cluster) runs; exit 1 when one does not."""
     kafka = _local_kafka(home, port, controller_port, brokers)
     statuses = [kafka.status()] if brokers == 1 else kafka.status()
