@@ -236,39 +236,54 @@ def _console_sign_in_hint(settings: Settings) -> str:
     return "sign in with an operator key of MPP_API__OPERATOR_KEYS"
 
 
-def _local_kafka(home: Path, port: int, controller_port: int) -> Any:
-    from deploy.kafka.local_kafka import LocalKafka, LocalKafkaConfig
+def _local_kafka(home: Path, port: int, controller_port: int, brokers: int = 1) -> Any:
+    """One broker, or ``brokers`` nodes of one cluster: node i (from 0) listens on
+    ``port + 2i`` and its controller on ``controller_port + 2i`` (9092/9093, 9094/9095, ...)."""
+    from deploy.kafka.local_kafka import LocalKafka, LocalKafkaCluster, LocalKafkaConfig
 
-    return LocalKafka(LocalKafkaConfig(home=home, port=port, controller_port=controller_port))
+    if brokers == 1:
+        return LocalKafka(LocalKafkaConfig(home=home, port=port, controller_port=controller_port))
+    return LocalKafkaCluster(home, [port + 2 * i for i in range(brokers)], [controller_port + 2 * i for i in range(brokers)])
 
 
-HomeOption = Annotated[Path, typer.Option(help="Broker data and logs; kept between restarts.")]
-PortOption = Annotated[int, typer.Option(help="Client port on 127.0.0.1 (SASL/SCRAM-SHA-512; the admin is the default Kafka principal).")]
-ControllerPortOption = Annotated[int, typer.Option(help="KRaft controller port on 127.0.0.1.")]
+KAFKA_HOME = VAR_DIR / "kafka"
+Home = Annotated[Path, typer.Option(help="Broker data and logs; kept between restarts.")]
+Port = Annotated[int, typer.Option(help="Client port on 127.0.0.1 (SASL/SCRAM-SHA-512; the admin is the default Kafka principal).")]
+ControllerPort = Annotated[int, typer.Option(help="KRaft controller port on 127.0.0.1.")]
+Brokers = Annotated[
+    int, typer.Option(min=1, help="Nodes (each broker and controller); 3 gives replication factor 3 and min.insync.replicas 2.")
+]
 
 
 @kafka_app.command("start")
-def kafka_start(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
-    """Start the local broker (fetches its jars from Maven Central the first time): SASL/SCRAM
-    with the default (development) Kafka credentials as its super user, ACLs enforced."""
-    broker = _local_kafka(home, port, controller_port)
-    broker.start()
-    typer.echo(f"kafka running at {broker.bootstrap} (data in {home})")
+def kafka_start(home: Home = KAFKA_HOME, port: Port = 9092, controller_port: ControllerPort = 9093, brokers: Brokers = 1) -> None:
+    """Start the local broker, or a cluster of them (fetches the jars from Maven Central the first
+    time): SASL/SCRAM with the default (development) Kafka credentials as super user, ACLs enforced."""
+    kafka = _local_kafka(home, port, controller_port, brokers)
+    kafka.start()
+    typer.echo(f"kafka running at {kafka.bootstrap} (data in {home})")
+    if brokers > 1:
+        typer.echo(
+            f"lay the hub's topics out on it: MPP_KAFKA__BOOTSTRAP={kafka.bootstrap} "
+            f"MPP_KAFKA__REPLICATION_FACTOR={kafka.replication_factor} MPP_KAFKA__MIN_INSYNC_REPLICAS={kafka.min_insync_replicas}"
+        )
 
 
 @kafka_app.command("stop")
-def kafka_stop(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
-    """Stop the local broker cleanly (SIGTERM, then SIGKILL after a timeout)."""
-    _local_kafka(home, port, controller_port).stop()
+def kafka_stop(home: Home = KAFKA_HOME, port: Port = 9092, controller_port: ControllerPort = 9093, brokers: Brokers = 1) -> None:
+    """Stop the local broker(s) cleanly (SIGTERM, then SIGKILL after a timeout)."""
+    _local_kafka(home, port, controller_port, brokers).stop()
     typer.echo("kafka stopped")
 
 
 @kafka_app.command("status")
-def kafka_status(home: HomeOption = VAR_DIR / "kafka", port: PortOption = 9092, controller_port: ControllerPortOption = 9093) -> None:
-    """Say whether the local broker runs; exit 1 when it does not."""
-    status = _local_kafka(home, port, controller_port).status()
-    typer.echo(f"kafka {'running (pid ' + str(status.pid) + ')' if status.running else 'not running'} at {status.bootstrap}")
-    raise typer.Exit(0 if status.running else 1)
+def kafka_status(home: Home = KAFKA_HOME, port: Port = 9092, controller_port: ControllerPort = 9093, brokers: Brokers = 1) -> None:
+    """Say whether the local broker (every node of the cluster) runs; exit 1 when one does not."""
+    kafka = _local_kafka(home, port, controller_port, brokers)
+    statuses = [kafka.status()] if brokers == 1 else kafka.status()
+    for status in statuses:
+        typer.echo(f"kafka {'running (pid ' + str(status.pid) + ')' if status.running else 'not running'} at {status.bootstrap}")
+    raise typer.Exit(0 if all(status.running for status in statuses) else 1)
 
 
 @kafka_app.command("topics")

@@ -18,6 +18,12 @@ stay strictly in order. What the loop does with a record it cannot finish:
   nothing is skipped and nothing is swallowed;
 - a record whose ``not_before`` lies in the future (retry levels): park until then.
 
+With a ``batch_handler`` (the router), a partition's due records go to it at once, in
+order, so it can apply them in one DB transaction; their offsets are committed after it
+returned. When the batch fails as a whole (a poison record in it, a database error)
+nothing of it was applied, and its records go one by one through ``handler`` under the
+rules above: the poison goes to dead letters, the rest is applied, a failure parks.
+
 Parking pauses only that partition: the loop keeps polling (heartbeats, rebalances and
 the other partitions go on) and resumes it when it is due. A ``gate`` that says "hold"
 (an open circuit) pauses every partition until it opens. When partitions are revoked
@@ -51,6 +57,7 @@ T = TypeVar("T")
 Record: TypeAlias = ConsumerRecord[bytes, bytes]
 Decoder = Callable[[Record], T]
 Handler = Callable[[T, Record], Awaitable[None]]
+BatchHandler = Callable[[Sequence[tuple[T, Record]]], Awaitable[None]]
 PoisonSink = Callable[[Record, BaseException], Awaitable[None]]
 
 
@@ -95,6 +102,7 @@ class LoopStats:
     processed: int = 0
     dead_lettered: int = 0  # records the poison sink took
     handler_errors: int = 0
+    batches: int = 0  # batches the batch handler applied whole
 
 
 @dataclass(eq=False)
@@ -151,9 +159,11 @@ class ConsumeLoop(Generic[T]):
         gate: Callable[[], float] = no_hold,
         not_before: Callable[[Record], float] | None = None,
         timing: LoopTiming = LoopTiming(),
+        batch_handler: BatchHandler[T] | None = None,
     ) -> None:
         self._consumer = consumer
         self._handler = handler
+        self._batch_handler = batch_handler
         self.name = name
         self._decoder = decoder
         self._failures = failures
@@ -280,8 +290,13 @@ class ConsumeLoop(Generic[T]):
     async def _work(self, tp: TopicPartition, state: _Partition, records: list[Record]) -> None:
         next_offset: int | None = None
         try:
+            if self._batch_handler is not None and not self._halted(state):
+                due = self._due_prefix(records)
+                if due and await self._batch(state, self._batch_handler, due):
+                    next_offset = due[-1].offset + 1
+                    records = records[len(due) :]  # what is not due yet parks below
             for record in records:
-                if state.stopping or (self._stop is not None and self._stop.is_set()):
+                if self._halted(state):
                     break
                 if not await self._one(tp, state, record):
                     break
@@ -289,6 +304,39 @@ class ConsumeLoop(Generic[T]):
         finally:
             if next_offset is not None:
                 await self._commit(tp, next_offset)
+
+    def _halted(self, state: _Partition) -> bool:
+        return state.stopping or (self._stop is not None and self._stop.is_set())
+
+    def _due_prefix(self, records: list[Record]) -> list[Record]:
+        """The records up to the first one whose time has not come (retry levels)."""
+        if self._not_before is None:
+            return records
+        now = self._clock()
+        for i, record in enumerate(records):
+            if self._not_before(record) > now:
+                return records[:i]
+        return records
+
+    async def _batch(self, state: _Partition, handler: BatchHandler[T], records: list[Record]) -> bool:
+        """True when ``handler`` applied all of ``records`` at once; False when it (or a
+        decoder) refused the batch: then nothing of it was applied and the caller hands
+        the records to the single-record path, which reports each failure."""
+        started = time.perf_counter()
+        try:
+            await handler([(self._decoder(record), record) for record in records])
+        except Exception as exc:
+            log.warning(
+                "%s: a batch of %d records failed (%s); they go one by one", self.name, len(records), type(exc).__name__, exc_info=True
+            )
+            return False
+        share = (time.perf_counter() - started) / len(records)
+        for record in records:
+            metrics.consumed(record.topic, self._group, share, None)
+        self.stats.processed += len(records)
+        self.stats.batches += 1
+        state.failures = 0
+        return True
 
     async def _one(self, tp: TopicPartition, state: _Partition, record: Record) -> bool:
         """Handle one record; False when the partition must wait (it has been parked)."""

@@ -28,6 +28,10 @@ other principal and its ACLs are provisioned by the admin over the Kafka protoco
 metadata they serve); its ``ANONYMOUS`` principal is a super user for that reason.
 ``LocalKafkaConfig(admin=None)`` gives the old plaintext broker, open to anyone.
 
+:class:`LocalKafkaCluster` runs several such nodes as one KRaft cluster (each node
+broker and controller, a static quorum of all of them, replication factor 3 and
+``min.insync.replicas`` 2 on three nodes), each node in ``<home>/node-<id>``.
+
 This module is stdlib-only and imports nothing else from ``hub``.
 """
 
@@ -51,6 +55,7 @@ from pathlib import Path
 __all__ = [
     "BrokerStatus",
     "LocalKafka",
+    "LocalKafkaCluster",
     "LocalKafkaConfig",
     "LocalKafkaError",
     "ScramUser",
@@ -117,6 +122,12 @@ class LocalKafkaConfig:
     heap_mb: int = 512
     libs_dir: Path = field(default_factory=lambda: DEFAULT_LIBS_DIR)
     admin: ScramUser | None = DEV_ADMIN  # None: a plaintext broker without authorization
+    # A node of a cluster (LocalKafkaCluster sets these; the defaults are one node alone):
+    node_id: int = 1
+    voters: tuple[tuple[int, int], ...] = ()  # the controller quorum: (node id, controller port) of every node
+    replication_factor: int = 1  # of new and internal topics
+    min_insync_replicas: int = 1
+    cluster_id: str | None = None  # shared by a cluster's nodes; None: generated once in home
 
 
 @dataclass(frozen=True)
@@ -280,8 +291,8 @@ def _sasl_ready(port: int, timeout: float = 2.0) -> bool:
     return bool(corr == correlation_id and error_code == 0)
 
 
-def _broker_ready(port: int, timeout: float = 2.0) -> bool:
-    """True when the broker answers a Metadata (v4) request listing >= 1 live broker.
+def _broker_ready(port: int, timeout: float = 2.0, brokers: int = 1) -> bool:
+    """True when the broker answers a Metadata (v4) request listing >= ``brokers`` live brokers.
 
     The client port can accept TCP connections before request processing is enabled,
     and a fenced broker is left out of Metadata responses, so this is stricter than a
@@ -298,7 +309,7 @@ def _broker_ready(port: int, timeout: float = 2.0) -> bool:
         return False
     # Response header v0: correlation_id; body v4: throttle_time_ms, brokers[] ...
     corr, _throttle, n_brokers = struct.unpack_from(">iii", body)
-    return bool(corr == correlation_id and n_brokers > 0)
+    return bool(corr == correlation_id and n_brokers >= max(brokers, 1))
 
 
 # --------------------------------------------------------------------------- process helpers
@@ -383,11 +394,16 @@ class LocalKafka:
 
     def start(self, timeout: float = 90.0) -> None:
         deadline = time.monotonic() + timeout
+        pid, log_offset = self.launch()
+        self.await_ready(pid, log_offset, deadline)
+
+    def launch(self) -> tuple[int, int | None]:
+        """Start the JVM without waiting for it to serve: a cluster's nodes must all be
+        started before any of them can (the controllers need a quorum). Returns the pid
+        and where this start's lines begin in the log (None: it was already running)."""
         pid = self._live_pid()
         if pid is not None:
-            # Already running (maybe started by another process): just wait until it serves.
-            self._wait_ready(pid, deadline, log_offset=None)
-            return
+            return pid, None  # already running (maybe started by another process)
 
         if self.config.port == self.config.controller_port:
             raise LocalKafkaError("port and controller_port must differ")
@@ -433,11 +449,16 @@ class LocalKafka:
                 close_fds=True,
             )
         self.pid_path.write_text(f"{self._proc.pid}\n")
+        return self._proc.pid, log_offset
+
+    def await_ready(self, pid: int, log_offset: int | None, deadline: float) -> None:
+        """Wait until the node started by :meth:`launch` serves; stop it when it cannot."""
         try:
-            self._wait_ready(self._proc.pid, deadline, log_offset=log_offset)
+            self._wait_ready(pid, deadline, log_offset=log_offset)
         except LocalKafkaError:
-            self._terminate(self._proc.pid, timeout=10.0)
-            self.pid_path.unlink(missing_ok=True)
+            if log_offset is not None:  # ours, this start: do not leave it half up
+                self._terminate(pid, timeout=10.0)
+                self.pid_path.unlink(missing_ok=True)
             raise
 
     def stop(self, timeout: float = 30.0) -> None:
@@ -540,6 +561,8 @@ class LocalKafka:
         return "\n".join(text.splitlines()[-lines:]) or "(empty log)"
 
     def _cluster_id(self) -> str:
+        if self.config.cluster_id is not None:
+            return self.config.cluster_id
         try:
             cid = self.cluster_id_path.read_text().strip()
             if len(cid) == 22:
@@ -575,28 +598,31 @@ class LocalKafka:
 
     def _write_properties(self) -> None:
         c = self.config
+        voters = c.voters or ((c.node_id, c.controller_port),)
+        rf, min_isr = str(c.replication_factor), str(c.min_insync_replicas)
         props = self._listener_properties()
         props |= {
-            # KRaft combined mode, single node, static quorum
+            # KRaft combined mode, static quorum (this node alone, or every node of a cluster)
             "process.roles": "broker,controller",
-            "node.id": "1",
-            "controller.quorum.voters": f"1@127.0.0.1:{c.controller_port}",
+            "node.id": str(c.node_id),
+            "controller.quorum.voters": ",".join(f"{node}@127.0.0.1:{port}" for node, port in voters),
             "controller.listener.names": "CONTROLLER",
             "log.dirs": str(self.data_dir),
             # topics
             "num.partitions": "3",
-            "default.replication.factor": "1",
-            "min.insync.replicas": "1",
+            "default.replication.factor": rf,
+            "min.insync.replicas": min_isr,
+            "unclean.leader.election.enable": "false",  # never a lagging copy as leader: acked writes stay
             "auto.create.topics.enable": "true",
             "delete.topic.enable": "true",
-            # internal topics on one node (fewer partitions: faster first group/txn use)
-            "offsets.topic.replication.factor": "1",
+            # internal topics as replicated as the data (fewer partitions: faster first group/txn use)
+            "offsets.topic.replication.factor": rf,
             "offsets.topic.num.partitions": "10",
-            "transaction.state.log.replication.factor": "1",
-            "transaction.state.log.min.isr": "1",
+            "transaction.state.log.replication.factor": rf,
+            "transaction.state.log.min.isr": min_isr,
             "transaction.state.log.num.partitions": "10",
-            "share.coordinator.state.topic.replication.factor": "1",
-            "share.coordinator.state.topic.min.isr": "1",
+            "share.coordinator.state.topic.replication.factor": rf,
+            "share.coordinator.state.topic.min.isr": min_isr,
             # consumer groups start at once instead of waiting 3 s for more members
             "group.initial.rebalance.delay.ms": "0",
             # small heap: the cleaner's dedupe buffer defaults to 128 MiB
@@ -607,6 +633,8 @@ class LocalKafka:
             "broker.heartbeat.interval.ms": "1000",
             "broker.session.timeout.ms": "4000",
         }
+        if len(voters) > 1:  # several JVMs share the machine: fewer threads each
+            props |= {"num.network.threads": "2", "num.io.threads": "2"}
         text = "# Generated by deploy/kafka/local_kafka.py on every start; edits are overwritten.\n"
         text += "".join(f"{k}={v}\n" for k, v in props.items())
         # It holds the admin's password: readable by its owner alone.
@@ -661,3 +689,109 @@ class LocalKafka:
             raise LocalKafkaError(f"formatting Kafka storage failed (exit {proc.returncode}): {cmd[0]} ... format\n" + proc.stdout.strip())
         if admin is not None:
             (self.data_dir / _SCRAM_MARKER).write_text(admin.name + "\n")
+
+
+# --------------------------------------------------------------------------- cluster
+
+
+class LocalKafkaCluster:
+    """Several local nodes as one KRaft cluster: each node broker and controller, a
+    static quorum of all of them, their state in ``<home>/node-<id>`` under one cluster
+    id. On three nodes topics get replication factor 3 and ``min.insync.replicas`` 2:
+    an ``acks=all`` write survives losing a node, and writes stop rather than go to a
+    single copy when two are gone. Stop or kill one node with :meth:`node`."""
+
+    def __init__(
+        self,
+        home: Path,
+        ports: list[int],
+        controller_ports: list[int],
+        heap_mb: int = 256,
+        libs_dir: Path = DEFAULT_LIBS_DIR,
+        admin: ScramUser | None = DEV_ADMIN,
+    ) -> None:
+        if len(ports) != len(controller_ports) or not ports:
+            raise LocalKafkaError("a cluster needs one client and one controller port per node")
+        self.home = Path(home).expanduser().resolve()
+        self.home.mkdir(parents=True, exist_ok=True)
+        voters = tuple((i + 1, port) for i, port in enumerate(controller_ports))
+        replication = min(3, len(ports))
+        self.nodes = [
+            LocalKafka(
+                LocalKafkaConfig(
+                    home=self.home / f"node-{node_id}",
+                    port=port,
+                    controller_port=controller_port,
+                    heap_mb=heap_mb,
+                    libs_dir=libs_dir,
+                    admin=admin,
+                    node_id=node_id,
+                    voters=voters,
+                    replication_factor=replication,
+                    min_insync_replicas=max(1, replication - 1),
+                    cluster_id=self._cluster_id(),
+                )
+            )
+            for (node_id, controller_port), port in zip(voters, ports, strict=True)
+        ]
+
+    @property
+    def bootstrap(self) -> str:
+        return ",".join(node.bootstrap for node in self.nodes)
+
+    @property
+    def replication_factor(self) -> int:
+        return self.nodes[0].config.replication_factor
+
+    @property
+    def min_insync_replicas(self) -> int:
+        return self.nodes[0].config.min_insync_replicas
+
+    def node(self, node_id: int) -> LocalKafka:
+        return self.nodes[node_id - 1]
+
+    def status(self) -> list[BrokerStatus]:
+        return [node.status() for node in self.nodes]
+
+    def start(self, timeout: float = 180.0) -> None:
+        """Start every node (all at once: the controllers need each other for a quorum),
+        return when each serves and sees all of them; on failure stop what this started."""
+        deadline = time.monotonic() + timeout
+        launched: list[tuple[LocalKafka, int, int | None]] = []
+        try:
+            for node in self.nodes:
+                launched.append((node, *node.launch()))
+            for node, pid, log_offset in launched:
+                node.await_ready(pid, log_offset, deadline)
+            self._await_all_registered(deadline)
+        except LocalKafkaError:
+            for node, _pid, log_offset in launched:
+                if log_offset is not None:
+                    node.stop(timeout=10.0)
+            raise
+
+    def stop(self, timeout: float = 30.0) -> None:
+        for node in self.nodes:
+            node.stop(timeout=timeout)
+
+    def _await_all_registered(self, deadline: float) -> None:
+        if self.nodes[0].config.admin is not None:
+            # A SASL listener answers nothing before sign-in, and a node opens it only once
+            # it serves (registered and unfenced): every node ready is every node registered.
+            return
+        while not all(_broker_ready(node.config.port, brokers=len(self.nodes)) for node in self.nodes):
+            if time.monotonic() >= deadline:
+                raise LocalKafkaError(f"the cluster at {self.bootstrap} did not see all {len(self.nodes)} brokers in time")
+            time.sleep(0.2)
+
+    def _cluster_id(self) -> str:
+        path = self.home / "cluster.id"
+        try:
+            cid = path.read_text().strip()
+            if len(cid) == 22:
+                return cid
+        except OSError:
+            pass
+        cid = _generate_cluster_id()
+        path.write_text(cid + "\n")
+        return cid

@@ -6,12 +6,11 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from urllib.parse import quote
 
 from fastapi import Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from fastapi.templating import Jinja2Templates
 
 from hub.api.state import ApiState, api_state
 from hub.config import Settings
@@ -19,6 +18,9 @@ from hub.console.i18n import LANGUAGE_COOKIE, language_of, translator
 from hub.console.lag import LagCache
 from hub.console.session import COOKIE, ConsoleSession, SessionSigner
 from hub.features.principals import service as principals
+
+if TYPE_CHECKING:  # Jinja2 loads when the console is mounted, not in every process that imports the API (start-up time)
+    from fastapi.templating import Jinja2Templates
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
@@ -42,6 +44,8 @@ class ConsoleState:
 
 def make_state(settings: Settings) -> ConsoleState:
     secret = settings.api.console_secret.get_secret_value().encode() if settings.api.console_secret else secrets.token_bytes(32)
+    from fastapi.templating import Jinja2Templates
+
     templates = Jinja2Templates(directory=HERE / "templates")
     return ConsoleState(templates, SessionSigner(secret, settings.api.console_session_minutes * 60), LagCache(settings.kafka))
 

@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Collection, Sequence
 from datetime import UTC, datetime
+from typing import cast
 
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import ReturningInsert
 
 import hub.features.audit.chain  # noqa: F401  (every history row joins the audit chain at commit)
 from hub.db.models import Case, HistoryRecord, ProcessedMessage, Step
@@ -70,6 +74,37 @@ async def claim_message(session: AsyncSession, consumer: str, message_id: uuid.U
     session.add(ProcessedMessage(consumer=consumer, message_id=message_id))
     await session.flush()
     return True
+
+
+async def claim_messages(session: AsyncSession, consumer: str, message_ids: Sequence[uuid.UUID]) -> set[uuid.UUID]:
+    """Claim every id of a batch in one statement; returns the ids ``consumer`` had not
+    handled before. Like :func:`claim_message`, the claims commit or roll back with the
+    state changes they guard. A concurrent claim of the same id (a rebalance overlap)
+    waits for the other transaction and then claims nothing."""
+    if not message_ids:
+        return set()
+    statement = claim_statement(session.get_bind().dialect.name, consumer, message_ids)
+    claimed = (await session.scalars(statement)).all()
+    return set(cast("Sequence[uuid.UUID]", claimed))  # the dialect-chosen insert loses the column's type
+
+
+def claim_statement(dialect: str, consumer: str, message_ids: Sequence[uuid.UUID]) -> ReturningInsert[tuple[uuid.UUID]]:
+    """``INSERT … ON CONFLICT DO NOTHING RETURNING message_id`` (PostgreSQL, SQLite ≥ 3.35)."""
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    rows = [{"consumer": consumer, "message_id": message_id} for message_id in dict.fromkeys(message_ids)]
+    return insert(ProcessedMessage).values(rows).on_conflict_do_nothing().returning(ProcessedMessage.message_id)
+
+
+def first_claims(message_ids: Sequence[uuid.UUID], claimed: Collection[uuid.UUID]) -> list[int]:
+    """Positions in a batch to apply: each claimed id once, at its first occurrence
+    (the outbox may have published a message twice), in batch order."""
+    seen: set[uuid.UUID] = set()
+    positions = []
+    for position, message_id in enumerate(message_ids):
+        if message_id in claimed and message_id not in seen:
+            seen.add(message_id)
+            positions.append(position)
+    return positions
 
 
 async def load_case(session: AsyncSession, case_id: uuid.UUID, *, for_update: bool = False) -> Case | None:

@@ -124,11 +124,15 @@ class Workflow:
         self.deadline = deadline
         self.now = now
 
-    async def advance(self, session: AsyncSession, case: Case, *, message_id: uuid.UUID | None, trace: Trace) -> None:
-        """Decide what follows from the case's current steps, and apply it."""
+    async def advance(
+        self, session: AsyncSession, case: Case, *, message_id: uuid.UUID | None, trace: Trace, steps: Sequence[Step] | None = None
+    ) -> None:
+        """Decide what follows from the case's current steps (``steps`` when the caller
+        has them already, as the router does for a batch), and apply it."""
         if Status(case.status).is_terminal:
             return  # nothing follows a final case (spares the query)
-        steps = await current_steps(session, case)
+        if steps is None:
+            steps = await current_steps(session, case)
         self.apply(session, case, steps, decide(snapshot(case, steps), self.catalogue), message_id=message_id, trace=trace)
 
     def cancel(self, session: AsyncSession, case: Case, steps: list[Step], *, reason: str, trace: Trace) -> None:

@@ -25,21 +25,18 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
-from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
-from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
-from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
-from opentelemetry.sdk.trace.sampling import _get_from_env_or_default
 from opentelemetry.util.types import Attributes
 
 from messaging import tracing as bus_tracing
+
+if TYPE_CHECKING:  # the SDK and the instrumentations load only when tracing is switched on (start-up time)
+    from fastapi import FastAPI
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SpanExporter
 
 log = logging.getLogger(__name__)
 
@@ -86,6 +83,9 @@ class Tracing:
         _installed = None
         self.provider.force_flush()
         bus_tracing.enable(False)
+        from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+        from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+
         for instrumentor in (HTTPXClientInstrumentor(), SQLAlchemyInstrumentor()):
             if instrumentor.is_instrumented_by_opentelemetry:
                 instrumentor.uninstrument()
@@ -105,6 +105,13 @@ def configure_tracing(process: str, *, exporter: SpanExporter | None = None) -> 
         return None
     if _installed is not None:
         return _installed
+    from opentelemetry.instrumentation.httpx import HTTPXClientInstrumentor
+    from opentelemetry.instrumentation.sqlalchemy import SQLAlchemyInstrumentor
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.trace.sampling import _get_from_env_or_default
+
     resource = Resource.create({} if os.environ.get("OTEL_SERVICE_NAME") else {"service.name": f"mpp-hub-{process}"})
     provider = TracerProvider(resource=resource, sampler=_get_from_env_or_default())
     processor = BatchSpanProcessor(exporter or exporter_from_env())
@@ -123,6 +130,8 @@ def configure_tracing(process: str, *, exporter: SpanExporter | None = None) -> 
 def instrument_app(app: FastAPI) -> None:
     """The API's request spans (and the trace context a caller sends), when tracing is on."""
     if bus_tracing.enabled():
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
         FastAPIInstrumentor.instrument_app(app, excluded_urls=EXCLUDED_URLS, exclude_spans=["receive", "send"])
 
 

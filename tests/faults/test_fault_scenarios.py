@@ -25,9 +25,11 @@ from pathlib import Path
 
 import pytest
 from aiokafka import AIOKafkaProducer
+from sqlalchemy import text
 
 from deploy.kafka.local_kafka import LocalKafka, free_port
 from faults.conftest import FaultReport
+from hub.db.engine import create_engine
 from messaging import KafkaSettings
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
@@ -402,3 +404,51 @@ async def test_postgres_restarted_mid_load_loses_nothing(
         finish(fault_report, result, stack)
     finally:
         stack.stop_all()
+
+
+# ---------------------------------------------------------------- 9. router kill -9 mid-batch
+
+
+async def router_transactions(database_url: str) -> tuple[int, int]:
+    """(claims, transactions that made them): rows inserted by one PostgreSQL transaction
+    share its ``xmin``, so fewer transactions than claims means the router applied batches."""
+    engine = create_engine(database_url)
+    try:
+        async with engine.connect() as connection:
+            claims, transactions = (
+                await connection.execute(
+                    text("SELECT count(*), count(DISTINCT xmin::text) FROM processed_messages WHERE consumer = 'router'")
+                )
+            ).one()
+    finally:
+        await engine.dispose()
+    return int(claims), int(transactions)
+
+
+async def test_the_router_killed_again_and_again_mid_batch_loses_and_repeats_nothing(hub: HubStack, fault_report: FaultReport) -> None:
+    """The router applies a partition's batch in one transaction; kill -9 it three times
+    while it works through a backlog: each killed batch rolls back whole, is redelivered
+    from the committed offset, and its claims make the already-applied part a no-op."""
+    started = time.monotonic()
+    await hub.set_knobs(latency_ms=0)
+    load = PortalLoad(hub, load_bodies(150, seed=91), concurrency=16).start()
+    for kill in range(1, 4):
+        await wait_until(lambda kill=kill: accepted_at_least(load, 30 * kill), f"{30 * kill} requests accepted")
+        hub.kill9("router")
+        await asyncio.sleep(0.5)  # the API and the relay go on: a backlog for the router's batches
+        hub.start("router")
+    cleared = utcnow()
+
+    result = await measure(
+        "router-kill9-batches",
+        "kill -9 the router three times while it applies batches; restart it",
+        hub,
+        load,
+        started=started,
+        cleared_at=cleared,
+    )
+    claims, transactions = await router_transactions(hub.database_url)
+    result.notes = f"{claims} messages claimed in {transactions} router transactions"
+    if transactions >= claims:
+        result.violations.append("the router never applied a batch of more than one message")
+    finish(fault_report, result, hub)

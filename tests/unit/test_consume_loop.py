@@ -23,7 +23,7 @@ from aiokafka.errors import CommitFailedError
 from pydantic import ValidationError
 
 from messaging import ConsumeLoop, DeadLetters, FailurePolicy, PoisonMessage, RetryLater, RetryPolicy, decode_envelope
-from messaging.consume import LoopTiming
+from messaging.consume import BatchHandler, LoopTiming
 from schemas import topics
 from schemas.envelope import Envelope, Headers, MessageType
 from schemas.messages import StepCommand
@@ -193,6 +193,8 @@ def make_loop(
     batch_size: int = 200,
     backoff: RetryPolicy = RetryPolicy(cap_seconds=0.001),
     clock: Callable[[], float] = time.time,
+    batch_handler: BatchHandler[Envelope] | None = None,
+    not_before: Callable[[ConsumerRecord[bytes, bytes]], float] | None = None,
 ) -> ConsumeLoop[Envelope]:
     return ConsumeLoop(
         consumer,  # type: ignore[arg-type]
@@ -203,6 +205,8 @@ def make_loop(
         failures=FailurePolicy(poison=DeadLetters(producer or FakeProducer(), "adapter:fake").publish, backoff=backoff),  # type: ignore[arg-type]
         batch_size=batch_size,
         timing=LoopTiming(clock=clock),
+        batch_handler=batch_handler,
+        not_before=not_before,
     )
 
 
@@ -574,3 +578,116 @@ async def test_undecodable_json_reason_does_not_echo_the_input() -> None:
     _, producer, _, _ = await run_loop({P0: [record(P0, 0, value=value)]})
     [dead] = producer.sent
     assert NIK not in all_header_text(dead)
+
+
+# --- batch mode (the router: one partition's records in one transaction) ------------------
+
+
+class BatchRecorder:
+    """A batch handler that records each batch it saw and the commits at that moment;
+    ``refuse(offsets)`` makes it raise for a batch (nothing of it is applied then)."""
+
+    def __init__(self, consumer: FakeConsumer, refuse: Callable[[list[int]], Exception | None] | None = None) -> None:
+        self._consumer = consumer
+        self._refuse = refuse
+        self.batches: list[list[tuple[int, int]]] = []
+        self.committed_before: list[int | None] = []
+
+    async def __call__(self, items: Any) -> None:
+        offsets = [(rec.partition, rec.offset) for _, rec in items]
+        tp = TopicPartition(TOPIC, offsets[0][0])
+        self.committed_before.append(self._consumer.committed(tp))
+        assert all(isinstance(envelope, Envelope) for envelope, _ in items)  # decoded
+        await asyncio.sleep(0)
+        if self._refuse and (error := self._refuse([o for _, o in offsets])) is not None:
+            raise error
+        self.batches.append(offsets)
+
+
+async def run_batch_loop(
+    logs: dict[TopicPartition, list[ConsumerRecord[bytes, bytes]]],
+    *,
+    refuse: Callable[[list[int]], Exception | None] | None = None,
+    fail: Callable[[ConsumerRecord[bytes, bytes], int], Exception | None] | None = None,
+    max_polls: int = 100,
+    not_before: Callable[[ConsumerRecord[bytes, bytes]], float] | None = None,
+    run: bool = True,
+) -> tuple[FakeConsumer, FakeProducer, Recorder, BatchRecorder, ConsumeLoop[Envelope]]:
+    stop = asyncio.Event()
+    consumer = FakeConsumer(stop, logs, max_polls=max_polls)
+    producer = FakeProducer()
+    single = Recorder([consumer], fail)
+    batch = BatchRecorder(consumer, refuse)
+    loop = make_loop(consumer, single, producer, batch_handler=batch, not_before=not_before)
+    if run:
+        await asyncio.wait_for(loop.run(stop), timeout=5)
+    return consumer, producer, single, batch, loop
+
+
+async def test_batch_mode_hands_each_partition_its_records_at_once_in_order_then_commits() -> None:
+    consumer, producer, single, batch, loop = await run_batch_loop(
+        {P0: [record(P0, o) for o in (10, 11, 12)], P1: [record(P1, o) for o in (5, 6)]}
+    )
+    assert sorted(batch.batches) == [[(0, 10), (0, 11), (0, 12)], [(1, 5), (1, 6)]]
+    assert batch.committed_before == [None, None]  # the offsets wait for the handler
+    assert consumer.commits == [(P0, 13), (P1, 7)] or consumer.commits == [(P1, 7), (P0, 13)]  # one commit per batch
+    assert single.calls == []  # the single-record path is only the fallback
+    assert producer.sent == []
+    assert (loop.stats.processed, loop.stats.batches) == (5, 2)
+
+
+async def test_a_poison_record_in_a_batch_goes_to_dead_letters_without_losing_the_rest() -> None:
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return PoisonMessage("unknown step") if rec.offset == 1 else None
+
+    consumer, producer, single, batch, loop = await run_batch_loop(
+        {P0: [record(P0, o) for o in range(3)]}, refuse=lambda offsets: PoisonMessage("unknown step"), fail=fail
+    )
+    assert batch.batches == []  # the batch was refused whole: nothing of it applied
+    assert single.calls == [(0, 0), (0, 1), (0, 2)]  # then each record once, in order
+    [dead] = producer.sent
+    assert origin(dead) == (TOPIC.encode(), b"0", b"1", b"PoisonMessage")
+    assert consumer.committed(P0) == 3
+    assert (loop.stats.processed, loop.stats.dead_lettered, loop.stats.batches) == (2, 1, 0)
+
+
+async def test_an_undecodable_record_in_a_batch_is_dead_lettered_once_and_the_rest_applied() -> None:
+    bad = record(P0, 1, value=b"not json at all")
+    consumer, producer, single, batch, _ = await run_batch_loop({P0: [record(P0, 0), bad, record(P0, 2)]})
+    assert batch.committed_before == []  # never reached the batch handler
+    assert single.calls == [(0, 0), (0, 2)]
+    assert len(producer.sent) == 1
+    assert consumer.committed(P0) == 3
+
+
+async def test_a_failing_batch_keeps_the_single_record_rules_parks_and_commits_nothing_past_the_failure() -> None:
+    def fail(rec: ConsumerRecord[bytes, bytes], attempt: int) -> Exception | None:
+        return RuntimeError("database is down") if rec.offset == 1 else None
+
+    consumer, producer, single, batch, loop = await run_batch_loop(
+        {P0: [record(P0, o) for o in range(3)]},
+        refuse=lambda offsets: RuntimeError("database is down") if 1 in offsets else None,
+        fail=fail,
+        max_polls=3,
+    )
+    assert all(offset <= 1 for tp, offset in consumer.commits if tp == P0)
+    assert batch.batches == []  # every batch held the failing record: none was applied whole
+    assert consumer.committed(P0) == 1  # offset 0 applied; 1 is not, and nothing after it
+    assert (0, 2) not in single.calls
+    assert consumer.seeks and set(consumer.seeks) == {(P0, 1)}
+    assert producer.sent == []  # retried, not dead-lettered
+    assert loop.stats.handler_errors == len(consumer.seeks)
+
+
+async def test_a_batch_takes_only_the_due_records_and_parks_at_the_first_that_is_not() -> None:
+    later = time.time() + 3600
+    due_from = {0: 0.0, 1: 0.0, 2: later, 3: 0.0}
+    consumer, _, single, batch, loop = await run_batch_loop(
+        {P0: [record(P0, o) for o in range(4)]}, not_before=lambda rec: due_from[rec.offset], run=False
+    )
+    await step(loop)
+    assert batch.batches == [[(0, 0), (0, 1)]]
+    assert single.calls == []
+    assert consumer.committed(P0) == 2
+    assert consumer.seeks == [(P0, 2)]
+    assert P0 in loop.parked
