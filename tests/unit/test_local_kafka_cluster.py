@@ -30,7 +30,10 @@ def test_every_node_is_broker_and_controller_in_one_static_quorum(tmp_path: Path
     assert [p["node.id"] for p in nodes] == ["1", "2", "3"]
     assert {p["process.roles"] for p in nodes} == {"broker,controller"}
     assert {p["controller.quorum.voters"] for p in nodes} == {"1@127.0.0.1:19093,2@127.0.0.1:19095,3@127.0.0.1:19097"}
-    assert [p["advertised.listeners"] for p in nodes] == [f"PLAINTEXT://127.0.0.1:{port}" for port in (19092, 19094, 19096)]
+    assert [p["advertised.listeners"] for p in nodes] == [f"SASL_PLAINTEXT://127.0.0.1:{port}" for port in (19092, 19094, 19096)]
+    # Signed in like the single broker: brokers speak to each other over SCRAM, ACLs enforced on every node.
+    assert {p["inter.broker.listener.name"] for p in nodes} == {"SASL_PLAINTEXT"}
+    assert {p["allow.everyone.if.no.acl.found"] for p in nodes} == {"false"}
     assert len({p["log.dirs"] for p in nodes}) == 3
     assert cluster.bootstrap == "127.0.0.1:19092,127.0.0.1:19094,127.0.0.1:19096"
 
