@@ -102,7 +102,7 @@ async def test_a_message_twice_in_one_batch_is_applied_once(sessions: async_sess
     report = failed_report(step)
     before = await counts(sessions)
 
-    await router.handle_batch(items(topics.EVENTS, [report, report]))  # the outbox published it twice
+    await router.handle_batch(items(topics.events("samsat"), [report, report]))  # the outbox published it twice
 
     assert await statuses(sessions, [case_id]) == {Status.FAILED.value}
     after = await counts(sessions)
@@ -118,13 +118,13 @@ async def test_reports_for_many_cases_and_new_messages_mixed_with_redelivered_on
     requests = [submitted(c) for c in case_ids]
     await router.handle_batch(items(topics.REQUESTS, requests[:2]))
     reports = [failed_report(s) for s in await steps_of(sessions, case_ids[:2])]
-    await router.handle_batch(items(topics.EVENTS, reports[:1]))
+    await router.handle_batch(items(topics.events("samsat"), reports[:1]))
     assert await statuses(sessions, case_ids[:1]) == {Status.FAILED.value}
     before = await counts(sessions)
 
     # A redelivery that overlaps new work: only the new messages are applied.
     await router.handle_batch(items(topics.REQUESTS, requests))
-    await router.handle_batch(items(topics.EVENTS, reports))
+    await router.handle_batch(items(topics.events("samsat"), reports))
 
     assert await statuses(sessions, case_ids) == {Status.FAILED.value, Status.ROUTED.value}
     assert await statuses(sessions, case_ids[:2]) == {Status.FAILED.value}
@@ -151,3 +151,17 @@ async def test_a_batch_with_a_poison_message_applies_nothing_and_claims_nothing(
     for envelope, record in items(topics.REQUESTS, [submitted(case_ids[0]), submitted(case_ids[1])]):
         await router.handle(envelope, record)  # type: ignore[arg-type]
     assert await statuses(sessions, case_ids) == {Status.ROUTED.value}
+
+
+async def test_a_batch_from_another_agencys_report_topic_applies_nothing(sessions: async_sessionmaker[AsyncSession]) -> None:
+    router = Router(sessions, Workflow(Catalogue.load()))
+    [case_id] = await new_cases(sessions, 1)
+    await router.handle_batch(items(topics.REQUESTS, [submitted(case_id)]))
+    [step] = await steps_of(sessions, [case_id])  # a Samsat step
+    before = await counts(sessions)
+
+    with pytest.raises(PoisonMessage, match="refused"):
+        await router.handle_batch(items(topics.events("polri"), [failed_report(step)]))  # Polri's adapter speaks for Samsat
+
+    assert await counts(sessions) == before
+    assert await statuses(sessions, [case_id]) == {Status.ROUTED.value}

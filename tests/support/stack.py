@@ -24,6 +24,7 @@ import pytest
 from pydantic import BaseModel
 
 from deploy.kafka.local_kafka import free_ports
+from hub.config import get_settings
 from messaging.access import HUB_PRINCIPAL, adapter_principal_name, apply_roles, new_password
 from messaging.settings import DEV_PASSWORD, DEV_USERNAME
 
@@ -139,6 +140,9 @@ class HubStack:
             MPP_SIMULATOR_PORTS=json.dumps(self.simulator_ports),
             # Only the agencies this stack runs are connected; others' services answer 503.
             MPP_ENABLED_AGENCIES=json.dumps(list(self.agencies)),
+            # Cases are sealed at rest under the development master key: the stack's processes
+            # (run in their own workdir) and this test process, which reads their cases, share one.
+            MPP_PRIVACY__DEV_KEY_DIR=str(get_settings().privacy.dev_key_dir.resolve()),
         )
         for agency in self.agencies:
             env[f"MPP_AGENCIES__{agency.upper()}__BASE_URL"] = self.simulator_url_of(agency)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from pydantic import SecretStr, ValidationError
 from hub.config import Settings
 from hub.features.privacy.access import ReasonRequired, checked_reason
 from hub.features.privacy.blind_index import nik_index
-from hub.features.privacy.keys import KeyInvalid
+from hub.features.privacy.keys import KeyInvalid, key_bytes
 from hub.features.privacy.masking import mask_email, mask_fields, mask_nik_like, mask_phone, show_bytes
 from hub.features.privacy.retention import Cutoffs
 from hub.features.privacy.settings import PrivacySettings, RetentionSettings
@@ -75,6 +76,21 @@ class TestBlindIndex:
             nik_index(PrivacySettings(nik_index_key=SecretStr("c2hvcnQ="), dev_key_dir=tmp_path), NIK)
         with pytest.raises(KeyInvalid, match="not valid base64"):
             nik_index(PrivacySettings(nik_index_key=SecretStr("not base64!"), dev_key_dir=tmp_path), NIK)
+
+
+def test_processes_started_together_share_one_development_key(tmp_path: Path) -> None:
+    dev_file = tmp_path / "keys" / "master.dev.key"
+
+    def load(_: int) -> bytes:
+        return key_bytes(None, None, setting="MPP_PRIVACY__MASTER_KEYS", dev_file=dev_file, size=32)[0]
+
+    for _ in range(20):  # the race is narrow: try it often
+        dev_file.unlink(missing_ok=True)
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            keys = set(pool.map(load, range(8)))
+        assert len(keys) == 1 and len(keys.pop()) == 32
+    assert [p.name for p in dev_file.parent.iterdir()] == ["master.dev.key"]  # no temporary file left
+    assert dev_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_reveal_needs_a_reason_of_ten_characters() -> None:

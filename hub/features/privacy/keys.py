@@ -6,6 +6,7 @@ import base64
 import binascii
 import logging
 import os
+import tempfile
 from pathlib import Path
 
 from pydantic import SecretStr
@@ -28,12 +29,24 @@ def key_bytes(value: SecretStr | None, file: Path | None, *, setting: str, dev_f
         raw = file.read_bytes()
         return (raw if len(raw) == size else _decoded(raw.strip(), setting)), False
     if not dev_file.exists():
-        dev_file.parent.mkdir(parents=True, exist_ok=True)
-        fd = os.open(dev_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(base64.b64encode(os.urandom(size)))
+        _create_once(dev_file, base64.b64encode(os.urandom(size)))
     log.warning("%s is not set: using the DEVELOPMENT key in %s (never in production)", setting, dev_file)
     return _decoded(dev_file.read_bytes().strip(), setting), True
+
+
+def _create_once(path: Path, content: bytes) -> None:
+    """Write ``path`` whole or not at all: processes started together may race to make
+    the same development key, and each must read the one that won, never half of it."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(content)
+        os.link(tmp, path)  # atomic, and fails if another process made it first
+    except FileExistsError:
+        pass
+    finally:
+        os.unlink(tmp)
 
 
 def _decoded(text: bytes, setting: str) -> bytes:
