@@ -129,15 +129,13 @@ class Purger:
     async def purge(self, now: datetime | None = None) -> Purged:
         moment = now or datetime.now(UTC)
         cutoffs = Cutoffs.at(moment, self._policy)
-        purged = Purged()
+        # Whole cases first: each one's copies go with it, on its one case.shred entry.
+        purged = Purged(shredded=await self._shredder.shred_due(moment) if self._shredder is not None else [])
         while True:
             batch = await self._batch(cutoffs)
             purged.add(batch)
             if batch.total == 0:
-                break
-        if self._shredder is not None:
-            purged.shredded = await self._shredder.shred_due(moment)
-        return purged
+                return purged
 
     async def due(self, now: datetime | None = None) -> Purged:
         """What a purge now would delete, deleting nothing (``mpp-hub privacy purge --dry-run``)."""
