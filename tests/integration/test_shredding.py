@@ -44,14 +44,14 @@ LATELY = NOW - timedelta(days=20)
 
 
 @pytest.fixture
-def keys(tmp_path: Path) -> Path:
-    return tmp_path / "keys"
-
-
-@pytest.fixture
-async def app(database_url: str, keys: Path) -> AsyncIterator[FastAPI]:
-    async with running_api(database_url, keys) as app:
+async def app(database_url: str, tmp_path: Path) -> AsyncIterator[FastAPI]:
+    async with running_api(database_url, tmp_path / "keys") as app:
         yield app
+
+
+def cli_env(app: FastAPI, database_url: str) -> dict[str, str]:
+    """The command line on the same database and development keys as ``app``."""
+    return {"MPP_DATABASE_URL": database_url, "MPP_PRIVACY__DEV_KEY_DIR": str(app.state.hub.settings.privacy.dev_key_dir)}
 
 
 def purger(app: FastAPI, catalogue: Catalogue | None = None, **policy: Any) -> Purger:
@@ -244,15 +244,17 @@ async def test_the_dpo_erases_a_subject_once_nothing_is_under_way(app: FastAPI) 
     assert await intact(app)
 
 
-async def test_erasure_from_the_command_line_and_the_chain_verifies_after(app: FastAPI, database_url: str, keys: Path) -> None:
+async def test_erasure_from_the_command_line_and_the_chain_verifies_after(app: FastAPI, database_url: str) -> None:
     case_id = await submit_and_route(app)
     await finish(app, case_id, LATELY)
-    env = {"MPP_DATABASE_URL": database_url, "MPP_PRIVACY__DEV_KEY_DIR": str(keys)}
+    env = cli_env(app, database_url)
     args = ("erase", "--nik", NIK, "--reason", "verified request of the data subject", "--reference", "DPO/2026/118")
     done = await invoke(privacy_app, env, *args)
     assert done.exit_code == 0, done.output
     assert "1 case(s) erased, 0 erased before" in done.output and NIK not in done.output
     assert personal(await dump(app, case_id)) == {}
+    trail = await invoke(privacy_app, env, "trail", "--nik", NIK)
+    assert trail.exit_code == 0 and "erasure (request DPO/2026/118)" in trail.output, trail.output
     again = await invoke(privacy_app, env, *args)
     assert again.exit_code == 0 and "0 case(s) erased, 1 erased before" in again.output, "erasing twice is harmless"
     assert len(await entries(app, "case.shred")) == 1
@@ -260,9 +262,9 @@ async def test_erasure_from_the_command_line_and_the_chain_verifies_after(app: F
     assert verified.exit_code == 0, verified.output
 
 
-async def test_erasure_from_the_command_line_is_refused_while_a_case_is_under_way(app: FastAPI, database_url: str, keys: Path) -> None:
+async def test_erasure_from_the_command_line_is_refused_while_a_case_is_under_way(app: FastAPI, database_url: str) -> None:
     case_id = await submit_and_route(app)
-    env = {"MPP_DATABASE_URL": database_url, "MPP_PRIVACY__DEV_KEY_DIR": str(keys)}
+    env = cli_env(app, database_url)
     refused = await invoke(
         privacy_app, env, "erase", "--nik", NIK, "--reason", "verified request of the data subject", "--reference", "R-1"
     )
@@ -270,3 +272,17 @@ async def test_erasure_from_the_command_line_is_refused_while_a_case_is_under_wa
     assert f"case {case_id} samsat.pkb_annual ROUTED" in refused.output and "nothing erased" in refused.output
     async with app.state.hub.sessions() as session:
         assert await session.scalar(select(Case.data_key).where(Case.id == case_id)) != SHREDDED
+
+
+async def test_the_purge_from_the_command_line_counts_the_cases_to_shred_first(app: FastAPI, database_url: str) -> None:
+    case_id = await submit_and_route(app)
+    await finish(app, case_id, LATELY)
+    env = cli_env(app, database_url)
+    dry = await invoke(privacy_app, {**env, "MPP_PRIVACY__RETENTION__CASE_DAYS": "10"}, "purge", "--dry-run")
+    assert dry.exit_code == 0, dry.output
+    assert "would shred: 1 finished case(s)" in dry.output and (await stored(app, case_id)).data_key != SHREDDED
+    kept = await invoke(privacy_app, env, "purge")
+    assert "shredded: 0 finished case(s)" in kept.output, "the default period (365 days) has not passed"
+    done = await invoke(privacy_app, {**env, "MPP_PRIVACY__RETENTION__CASE_DAYS": "10"}, "purge")
+    assert done.exit_code == 0 and "shredded: 1 finished case(s)" in done.output, done.output
+    assert (await stored(app, case_id)).data_key == SHREDDED

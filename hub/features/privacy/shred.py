@@ -8,8 +8,8 @@ the sealed ``applicant`` and ``data`` are emptied; ``cases.outputs`` and every s
 outbox rows, webhook deliveries and dead letters are deleted. Service, agencies,
 statuses, outcome codes and timings stay. The NIK blind index stays too: it names no
 one without the index key, and it is how the data subject's trail still answers "what
-happened to my data" (the erasure). Case history is append-only and on the audit chain;
-its notes are the hub's own words and agencies' error codes, never a citizen's data.
+happened to my data" (the erasure). Case history is append-only and on the audit chain,
+so it stays as written (docs/privacy.md names what its notes may quote).
 
 A case is due when it ended (terminal status) longer ago than its service's retention
 period (:func:`period_of`) and nothing of it is still in flight (an unsent outbox row,
@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, or_, select, update
+from sqlalchemy import ColumnElement, and_, delete, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from hub.catalogue import Catalogue
@@ -74,7 +74,7 @@ def is_due(status: str, finished_at: datetime, period_days: float, now: datetime
 def _due(now: datetime, own: Mapping[str, float], default_days: float) -> ColumnElement[bool]:
     """:func:`is_due` as SQL: one cut-off per service with its own period, the default for the rest."""
     by_service = [and_(Case.service == code, Case.updated_at < now - timedelta(days=days)) for code, days in own.items()]
-    rest = and_(Case.service.not_in(list(own)) if own else Case.id.is_not(None), Case.updated_at < now - timedelta(days=default_days))
+    rest = and_(Case.service.not_in(list(own)) if own else true(), Case.updated_at < now - timedelta(days=default_days))
     return Case.status.in_(FINISHED) & _not_shredded() & or_(rest, *by_service)
 
 
