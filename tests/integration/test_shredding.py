@@ -12,6 +12,8 @@ router would leave them."""
 
 from __future__ import annotations
 
+import asyncio
+import itertools
 import json
 import uuid
 from collections.abc import AsyncIterator
@@ -41,6 +43,7 @@ ADDRESS = "Jl. Sudirman 1"
 NOW = datetime.now(UTC)
 LONG_AGO = NOW - timedelta(days=400)  # beyond the default period (365 days)
 LATELY = NOW - timedelta(days=20)
+OFFSETS = itertools.count()  # each dead letter its own place on mpp.deadletter
 
 
 @pytest.fixture
@@ -86,7 +89,7 @@ async def finish(app: FastAPI, case_id: uuid.UUID, at: datetime, status: str = "
                 updated_at=at,
             )
         )
-    await dead_letter(app, case_id, offset=abs(hash(case_id)) % 100_000, status="resolved")
+    await dead_letter(app, case_id, offset=next(OFFSETS), status="resolved")
 
 
 DUMPS = {
@@ -201,6 +204,16 @@ async def test_a_finished_case_still_delivering_waits_for_the_next_round(app: Fa
     async with app.state.hub.sessions.begin() as session:
         await session.execute(update(OutboxMessage).where(OutboxMessage.key == str(case_id).encode()).values(sent_at=LONG_AGO))
     assert (await purger(app).purge()).shredded == [case_id]
+
+
+async def test_two_purgers_at_once_shred_each_case_once(app: FastAPI) -> None:
+    case_ids = [await submit_and_route(app) for _ in range(4)]
+    for case_id in case_ids:
+        await finish(app, case_id, LONG_AGO)
+    first, second = await asyncio.gather(purger(app, batch_size=1).purge(), purger(app, batch_size=1).purge())
+    assert sorted(first.shredded + second.shredded, key=str) == sorted(case_ids, key=str)
+    assert sorted((e.case_id for e in await entries(app, "case.shred")), key=str) == sorted(case_ids, key=str)
+    assert await intact(app)
 
 
 async def test_the_dpo_erases_a_subject_once_nothing_is_under_way(app: FastAPI) -> None:
