@@ -2,8 +2,10 @@
 
 A case is shown masked and the read audited; ``reveal`` shows it unmasked for a stated
 reason, audited as a reveal (roles with the ``reveal`` right; a viewer sees masks only).
-The trail (UU PDP art. 32) is for operators with the ``dpo`` role only; the NIK travels
-in the request body, never in a URL (URLs end up in logs).
+The trail (UU PDP art. 32) and erasure on a verified request (art. 8, 16) are for
+operators with the ``dpo`` role only; the NIK travels in the request body, never in a
+URL (URLs end up in logs). An erased (crypto-shredded) case still shows its
+non-personal facts, with ``erased`` set and no applicant or data.
 """
 
 from __future__ import annotations
@@ -16,11 +18,13 @@ from fastapi import APIRouter, Depends
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from hub.api.auth import Operator, OperatorMayReveal, OperatorMayTrail
-from hub.api.errors import ApiError, problem_responses
+from hub.api.auth import Operator, OperatorMayErase, OperatorMayReveal, OperatorMayTrail
+from hub.api.errors import ApiError, FieldError, problem_responses
 from hub.api.state import ApiState, api_state
 from hub.db.models import Step
 from hub.features.privacy import access
+from hub.features.privacy.at_rest import is_shredded
+from hub.features.privacy.erasure import REFERENCE_MAX_LENGTH, StillProcessing, erase
 from hub.features.privacy.masking import mask_fields
 from hub.features.privacy.trail import trail
 from schemas.identifiers import Nik
@@ -48,6 +52,7 @@ class CaseView(BaseModel):
     data: dict[str, Any] = Field(description="Masked unless revealed.")
     steps: list[StepView]
     created_at: datetime
+    erased: bool = Field(default=False, description="Crypto-shredded (retention or erasure): its personal data is gone for good.")
 
 
 class RevealRequest(BaseModel):
@@ -58,6 +63,25 @@ class RevealRequest(BaseModel):
 
 class TrailRequest(BaseModel):
     nik: Nik
+
+
+class ErasureRequest(BaseModel):
+    nik: Nik
+    reason: str = Field(min_length=access.REASON_MIN_LENGTH, max_length=access.REASON_MAX_LENGTH, description="Why; on the audit chain.")
+    reference: str = Field(min_length=1, max_length=REFERENCE_MAX_LENGTH, description="The reference of the verified request.")
+
+
+class ErasureView(BaseModel):
+    nik: str = Field(description="Masked.")
+    erased: list[uuid.UUID] = Field(description="Cases crypto-shredded now.")
+    already: list[uuid.UUID] = Field(description="Cases shredded before (retention or an earlier request).")
+
+
+class ErasedView(BaseModel):
+    at: datetime
+    actor: str
+    why: str = Field(description="retention | erasure")
+    reference: str | None
 
 
 class DisclosureView(BaseModel):
@@ -93,6 +117,7 @@ class CaseTrailView(BaseModel):
     disclosures: list[DisclosureView]
     accesses: list[AccessView]
     purges: list[PurgeView]
+    erased: ErasedView | None = Field(description="When and why the case was crypto-shredded, if it was.")
 
 
 class TrailView(BaseModel):
@@ -131,6 +156,7 @@ async def _case(state: ApiState, case_id: uuid.UUID, who: str, *, reason: str | 
         data=shown(case.data),
         steps=[StepView(name=s.name, service=s.service, agency=s.agency, status=s.status, inputs=shown(s.inputs)) for s in steps],
         created_at=case.created_at,
+        erased=is_shredded(case),
     )
 
 
@@ -140,3 +166,25 @@ async def subject_trail(body: TrailRequest, who: OperatorMayTrail, state: State)
     async with state.sessions.begin() as session:
         found = await trail(session, state.settings.privacy, body.nik, actor=who, via="api")
     return TrailView.model_validate(found, from_attributes=True)
+
+
+@router.post("/privacy/erasure", response_model=ErasureView, responses={**_ERRORS, **problem_responses(409)})
+async def erasure(body: ErasureRequest, who: OperatorMayErase, state: State) -> ErasureView:
+    """Erase a data subject on a verified request: every finished case of the NIK crypto-shredded.
+    409, erasing nothing, while any of their cases is still being processed."""
+    try:
+        async with state.sessions.begin() as session:
+            done = await erase(
+                session, state.settings.privacy, body.nik, reason=body.reason, reference=body.reference, actor=who, via="api"
+            )
+    except StillProcessing as exc:
+        ongoing = [
+            FieldError(field="cases", loc=["cases", str(c.case_id)], type=c.status, message=f"case {c.case_id} ({c.service}) is {c.status}")
+            for c in exc.cases
+        ]
+        raise ApiError(
+            409, "still_processing", "Cases still being processed", detail=f"{exc}; nothing was erased", errors=ongoing
+        ) from None
+    except ValueError as exc:  # a blank reference, a reason of blanks
+        raise ApiError(422, "invalid_erasure_request", "The erasure request is incomplete", detail=str(exc)) from None
+    return ErasureView(nik=done.nik, erased=done.erased, already=done.already)

@@ -362,7 +362,7 @@ async def _case_view(session: AsyncSession, case: Case) -> CaseView:
         service=case.service,
         kind=case.kind,
         status=Status(case.status),
-        applicant_nik_masked=mask_nik(case.applicant["nik"]),
+        applicant_nik_masked=mask_nik(case.applicant.get("nik", "")),  # none once the case is erased
         sla_breached_at=case.sla_breached_at,
         trace_id=trace_id_of(case.traceparent),
         created_at=case.created_at,

@@ -43,6 +43,9 @@ class Service(BaseModel):
     sla_working_days: float = Field(ge=0)
     agency_statuses: list[str]
     cancellable: bool = Field(default=False, description="The agency can stop a running step when the citizen cancels.")
+    retention_days: float | None = Field(
+        default=None, gt=0, description="Days a finished case keeps its personal data; unset: MPP_PRIVACY__RETENTION__CASE_DAYS."
+    )
     _payloads: ServicePayloads | None = PrivateAttr(default=None)
 
     @property
@@ -82,6 +85,7 @@ class Composite(BaseModel):
     fee: str
     sla_working_days: float = Field(ge=0)
     steps: list[CompositeStep] = Field(min_length=1)
+    retention_days: float | None = Field(default=None, gt=0, description="Unset: the longest period of its steps' services.")
 
     def step(self, name: str) -> CompositeStep:
         return next(s for s in self.steps if s.name == name)

@@ -126,7 +126,7 @@ async def run_router_process(settings: Settings, stop: asyncio.Event, *, session
             ),
             run_rounds(
                 "retention-purge",
-                Purger(own, settings.privacy.retention).one_round,
+                Purger(own, settings.privacy.retention, catalogue=catalogue).one_round,
                 stop,
                 interval_seconds=settings.privacy.retention.purge_seconds,
             ),

@@ -35,6 +35,7 @@ DATA_READ = "data.read"
 DATA_REVEAL = "data.reveal"
 PRIVACY_TRAIL = "privacy.trail"
 RETENTION_PURGE = "retention.purge"
+CASE_SHRED = "case.shred"  # a case's data key destroyed (hub/features/privacy/shred.py)
 
 
 @dataclass(frozen=True)

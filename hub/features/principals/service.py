@@ -33,6 +33,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "reveal": frozenset({"operator", "admin", "dpo"}),
     # A data subject's processing record by NIK (UU PDP art. 32).
     "trail": frozenset({"dpo"}),
+    # Erasure of a data subject on a verified request (UU PDP art. 8, 16): crypto-shredding.
+    "erase": frozenset({"dpo"}),
 }
 NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _KEY = re.compile(r"^mpp_([0-9a-f]{16})_([A-Za-z0-9_-]{43})$")

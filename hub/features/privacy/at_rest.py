@@ -5,7 +5,8 @@ key when a case is inserted or those columns change (mapper ``before_insert`` /
 ``before_update``), and opened when a case is loaded or refreshed; in memory a case
 always holds clear values, in the database only ciphertext. The first insert makes the
 data key and stores it wrapped in ``cases.data_key``. A case without a data key (from
-before this) is read as it is.
+before this) is read as it is; a shredded one (``SHREDDED``) reads as erased, empty, and
+refuses new personal data.
 
 Which master keys: :func:`configure` (the API and the router call it with their
 settings); a process that did not gets them from ``get_settings()`` on first use.
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Mapper, attributes
 from sqlalchemy.orm.attributes import set_committed_value
 
 from hub.db.models import Case
-from hub.features.privacy.crypto import MasterKeys, new_data_key, open_fields, seal_fields
+from hub.features.privacy.crypto import SHREDDED, MasterKeys, Shredded, new_data_key, open_fields, seal_fields
 from hub.features.privacy.settings import PrivacySettings
 
 SEALED_COLUMNS = ("applicant", "data")
@@ -48,7 +49,13 @@ def keyring() -> MasterKeys:
     return _keyring
 
 
+def is_shredded(case: Case) -> bool:
+    return case.data_key == SHREDDED
+
+
 def data_key_of(case: Case) -> bytes:
+    if is_shredded(case):
+        raise Shredded(f"case {case.id}: its data key was destroyed; it takes no personal data again")
     if case.data_key is None:
         case.data_key = keyring().wrap(key := new_data_key(), case.id)
         return key
@@ -72,8 +79,8 @@ def _restore(case: Case) -> None:
 
 
 def _open(case: Case, names: tuple[str, ...] | None = None) -> None:
-    if case.data_key is None:
-        return
+    if case.data_key is None or is_shredded(case):
+        return  # a shredded case's columns were emptied with its key
     wanted = [n for n in SEALED_COLUMNS if (names is None or n in names) and n in case.__dict__]
     if not wanted:
         return

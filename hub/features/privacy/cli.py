@@ -1,4 +1,4 @@
-"""`mpp-hub privacy`: the data subject's trail, the NIK blind index and the retention purge (``MPP_DATABASE_URL``).
+"""`mpp-hub privacy`: the data subject's trail, the NIK blind index, the retention purge and erasure (``MPP_DATABASE_URL``).
 The NIK is never printed whole; without ``--nik`` it is asked for without echo, which
 keeps it out of the shell history and the process list."""
 
@@ -12,11 +12,13 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from hub.config import get_settings
+from hub.config import get_settings, load_catalogue
 from hub.db.models import Case
 from hub.features.cli_support import actor as cli_actor
 from hub.features.cli_support import with_sessions
+from hub.features.privacy.access import REASON_MIN_LENGTH
 from hub.features.privacy.blind_index import nik_index
+from hub.features.privacy.erasure import Erasure, StillProcessing, erase
 from hub.features.privacy.retention import TABLES, Purged, Purger
 from hub.features.privacy.trail import Trail, trail
 
@@ -54,6 +56,9 @@ def privacy_trail(
         for p in case.purges:
             counts = ", ".join(f"{n} {table}" for table, n in sorted(p.counts.items()))
             typer.echo(f"  purged by {p.actor} at {p.at:%Y-%m-%d %H:%M:%S}: {counts}")
+        if case.erased is not None:
+            ref = f" (request {case.erased.reference})" if case.erased.reference else ""
+            typer.echo(f"  erased by {case.erased.actor} at {case.erased.at:%Y-%m-%d %H:%M:%S}: {case.erased.why}{ref}")
 
 
 @privacy_app.command("reindex")
@@ -78,13 +83,46 @@ def privacy_purge(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Count what is due, delete nothing.")] = False,
 ) -> None:
     """Delete now what the retention policy says has been kept long enough (``MPP_PRIVACY__RETENTION__*``):
-    published outbox rows, finished webhook deliveries, settled dead letters; recorded on the audit chain."""
-    policy, actor = get_settings().privacy.retention, cli_actor()
+    published outbox rows, finished webhook deliveries, settled dead letters, and crypto-shred
+    finished cases past their service's period; recorded on the audit chain."""
+    settings, actor = get_settings(), cli_actor()
+    catalogue = load_catalogue(settings)
 
     async def work(sessions: async_sessionmaker[AsyncSession]) -> Purged:
-        purger = Purger(sessions, policy, actor=actor)
+        purger = Purger(sessions, settings.privacy.retention, actor=actor, catalogue=catalogue)
         return await (purger.due() if dry_run else purger.purge())
 
     found = with_sessions(work)
     counts = ", ".join(f"{found.counts[table]} {table}" for table in TABLES)
     typer.echo(f"{'would purge' if dry_run else 'purged'}: {counts} ({len(found.cases)} case(s))")
+    typer.echo(f"{'would shred' if dry_run else 'shredded'}: {len(found.shredded)} finished case(s) past their retention period")
+
+
+@privacy_app.command("erase")
+def privacy_erase(
+    reason: Annotated[str, typer.Option(help=f"Why (at least {REASON_MIN_LENGTH} characters); on the audit chain.")],
+    reference: Annotated[str, typer.Option(help="The reference of the verified erasure request.")],
+    nik: Annotated[str | None, typer.Option(help="The data subject's NIK; asked for (hidden) when omitted.")] = None,
+) -> None:
+    """Erase one data subject on a verified request: crypto-shred every finished case of the NIK.
+    Refused, erasing nothing, while any of their cases is still being processed."""
+    subject = nik if nik is not None else typer.prompt("NIK", hide_input=True)
+    settings, actor = get_settings().privacy, cli_actor()
+
+    async def work(sessions: async_sessionmaker[AsyncSession]) -> Erasure:
+        async with sessions.begin() as session:
+            return await erase(session, settings, subject, reason=reason, reference=reference, actor=actor, via="cli")
+
+    try:
+        done = with_sessions(work)
+    except StillProcessing as exc:
+        typer.echo(f"refused, nothing erased: {len(exc.cases)} case(s) still being processed", err=True)
+        for case in exc.cases:
+            typer.echo(f"  case {case.case_id} {case.service} {case.status}", err=True)
+        raise typer.Exit(1) from None
+    except ValueError as exc:  # ReasonRequired, a bad reference
+        typer.echo(f"refused: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(f"NIK {done.nik}: {len(done.erased)} case(s) erased, {len(done.already)} erased before")
+    for case_id in done.erased:
+        typer.echo(f"  erased case {case_id}")

@@ -32,11 +32,17 @@ from hub.features.privacy.settings import PrivacySettings
 
 SEALED = "enc:v1:"
 DEV_KEY_ID = "dev"
+#: ``cases.data_key`` once the key is destroyed (hub/features/privacy/shred.py): no key id, nothing opens.
+SHREDDED = "shredded"
 _NONCE = 12
 
 
 class KeyUnavailable(LookupError):
     """A data key wrapped under a master key id this process does not have."""
+
+
+class Shredded(LookupError):
+    """A case whose data key was destroyed: its personal data cannot be read or written again."""
 
 
 class Tampered(ValueError):

@@ -17,7 +17,7 @@ from hub.features.audit import AuditEvent, record
 from hub.features.cli_support import actor as cli_actor
 from hub.features.cli_support import with_sessions
 from hub.features.privacy.at_rest import keyring
-from hub.features.privacy.crypto import MasterKeys
+from hub.features.privacy.crypto import SHREDDED, MasterKeys
 
 keys_app = typer.Typer(help="Encryption at rest: the master keys wrapping each case's data key.", no_args_is_help=True)
 
@@ -32,7 +32,11 @@ async def rotate(sessions: async_sessionmaker[AsyncSession], keys: MasterKeys, *
             rows: list[tuple[uuid.UUID, str]] = list(
                 await session.execute(
                     select(Case.id, Case.data_key)
-                    .where(Case.data_key.is_not(None), ~Case.data_key.startswith(f"{keys.current}:", autoescape=True))
+                    .where(
+                        Case.data_key.is_not(None),
+                        Case.data_key != SHREDDED,  # no key left to re-wrap
+                        ~Case.data_key.startswith(f"{keys.current}:", autoescape=True),
+                    )
                     .limit(batch_size)
                     .with_for_update(skip_locked=True)
                 )

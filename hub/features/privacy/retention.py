@@ -1,6 +1,7 @@
 """Retention: copies of citizens' data the hub no longer needs are deleted by policy.
 
-Three kinds of copy go (``RetentionSettings``): published outbox rows after a grace
+Finished cases past their service's period are crypto-shredded in the same round
+(shred.py), when the purger is given the catalogue. Three kinds of copy go (``RetentionSettings``): published outbox rows after a grace
 period (the message is on its topic, and in the agency's hands), delivered or failed
 webhook deliveries, and settled (resolved or replayed) dead letters with their action
 rows. Unsent outbox rows, pending deliveries and dead letters still waiting for an
@@ -25,6 +26,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, ScalarSelect, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from hub.catalogue import Catalogue
 from hub.db.models import OutboxMessage, Step
 from hub.features.audit import AuditEvent, record
 from hub.features.audit.chain import RETENTION_PURGE, stamp
@@ -32,6 +34,7 @@ from hub.features.deadletters.models import DeadLetter, DeadLetterAudit
 from hub.features.notifications.models import DeliveryStatus, WebhookDelivery
 from hub.features.privacy.access import case_of
 from hub.features.privacy.settings import RetentionSettings
+from hub.features.privacy.shred import Shredder
 from hub.features.privacy.trail import disclosure_of
 
 OUTBOX = "outbox"
@@ -66,14 +69,16 @@ class Purged:
 
     counts: Counter[str] = field(default_factory=Counter)
     cases: set[uuid.UUID] = field(default_factory=set)
+    shredded: list[uuid.UUID] = field(default_factory=list)  # whole cases crypto-shredded
 
     @property
     def total(self) -> int:
-        return sum(self.counts.values())
+        return sum(self.counts.values()) + len(self.shredded)
 
     def add(self, other: Purged) -> None:
         self.counts.update(other.counts)
         self.cases |= other.cases
+        self.shredded += other.shredded
 
 
 def _settled_at() -> ScalarSelect[datetime]:
@@ -104,18 +109,28 @@ def _case_key(key: bytes) -> uuid.UUID | None:
 class Purger:
     """Deletes what the policy says has been kept long enough; the router's periodic round."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], policy: RetentionSettings, *, actor: str = "retention") -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        policy: RetentionSettings,
+        *,
+        actor: str = "retention",
+        catalogue: Catalogue | None = None,
+    ) -> None:
         self._sessions = sessions
         self._policy = policy
         self._actor = actor
+        self._shredder = Shredder(sessions, policy, catalogue, actor=actor) if catalogue is not None else None
 
     async def one_round(self) -> int:
         """Purge everything due now, batch by batch; how many rows went."""
         return (await self.purge()).total
 
     async def purge(self, now: datetime | None = None) -> Purged:
-        cutoffs = Cutoffs.at(now or datetime.now(UTC), self._policy)
-        purged = Purged()
+        moment = now or datetime.now(UTC)
+        cutoffs = Cutoffs.at(moment, self._policy)
+        # Whole cases first: each one's copies go with it, on its one case.shred entry.
+        purged = Purged(shredded=await self._shredder.shred_due(moment) if self._shredder is not None else [])
         while True:
             batch = await self._batch(cutoffs)
             purged.add(batch)
@@ -124,8 +139,9 @@ class Purger:
 
     async def due(self, now: datetime | None = None) -> Purged:
         """What a purge now would delete, deleting nothing (``mpp-hub privacy purge --dry-run``)."""
-        cutoffs = Cutoffs.at(now or datetime.now(UTC), self._policy)
-        found = Purged()
+        moment = now or datetime.now(UTC)
+        cutoffs = Cutoffs.at(moment, self._policy)
+        found = Purged(shredded=await self._shredder.due(moment) if self._shredder is not None else [])
         async with self._sessions() as session:
             for key in await session.scalars(select(OutboxMessage.key).where(_outbox_due(cutoffs))):
                 found.counts[OUTBOX] += 1

@@ -29,6 +29,9 @@ class RetentionSettings(BaseModel):
     # from the topic cannot bring a purged one back.
     dead_letter_days: float = Field(default=30.0, gt=0)
     dead_letter_statuses: list[SettledStatus] = Field(default_factory=lambda: list(SETTLED))
+    # A finished case (terminal status, counted from its last change) of a service whose
+    # catalogue entry sets no ``retention_days``: then its personal data is crypto-shredded.
+    case_days: float = Field(default=365.0, gt=0)
     purge_seconds: float = Field(default=3600.0, gt=0)
     batch_size: int = Field(default=1000, ge=1)
 

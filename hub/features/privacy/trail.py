@@ -1,7 +1,8 @@
 """The data subject's processing record (UU PDP art. 32): for one NIK, found through the
 blind index, which cases the hub holds, which agencies received which fields and when
 (the commands it published, or, once retention purged them, their record on the audit
-chain), who read or revealed the data and what was purged (the audit chain). Asking
+chain), who read or revealed the data, what was purged and whether the case was erased
+(crypto-shredded: the audit chain). Asking
 is itself recorded on each case's trail. Field names only, never values."""
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from hub.db.models import Case, OutboxMessage, Step
 from hub.features.audit import AuditEvent, record
-from hub.features.audit.chain import DATA_READ, DATA_REVEAL, PRIVACY_TRAIL, RETENTION_PURGE, stamp
+from hub.features.audit.chain import CASE_SHRED, DATA_READ, DATA_REVEAL, PRIVACY_TRAIL, RETENTION_PURGE, stamp
 from hub.features.audit.models import AuditEntry
 from hub.features.privacy.blind_index import nik_index
 from hub.features.privacy.settings import PrivacySettings
@@ -72,6 +73,16 @@ class Purge:
 
 
 @dataclass(frozen=True)
+class Erased:
+    """The case crypto-shredded: why (``retention`` or ``erasure``) and, for an erasure, the request's reference."""
+
+    at: datetime
+    actor: str
+    why: str
+    reference: str | None
+
+
+@dataclass(frozen=True)
 class Access:
     at: datetime
     actor: str
@@ -90,6 +101,7 @@ class CaseRecord:
     disclosures: list[Disclosure] = field(default_factory=list)
     accesses: list[Access] = field(default_factory=list)
     purges: list[Purge] = field(default_factory=list)
+    erased: Erased | None = None
 
 
 @dataclass(frozen=True)
@@ -117,12 +129,13 @@ async def _case_record(session: AsyncSession, case: Case) -> CaseRecord:
     entries = list(
         await session.scalars(
             select(AuditEntry)
-            .where(AuditEntry.case_id == case.id, AuditEntry.kind.in_((DATA_READ, DATA_REVEAL, PRIVACY_TRAIL, RETENTION_PURGE)))
+            .where(AuditEntry.case_id == case.id, AuditEntry.kind.in_((DATA_READ, DATA_REVEAL, PRIVACY_TRAIL, RETENTION_PURGE, CASE_SHRED)))
             .order_by(AuditEntry.seq)
         )
     )
     purges = [e for e in entries if e.kind == RETENTION_PURGE]
-    purged = [Disclosure.from_detail(d, e.at) for e in purges for d in e.detail.get("disclosures", [])]
+    shreds = [e for e in entries if e.kind == CASE_SHRED]
+    purged = [Disclosure.from_detail(d, e.at) for e in purges + shreds for d in e.detail.get("disclosures", [])]
     live = [d for row in commands if (d := disclosure_of(row, steps)) is not None]
     return CaseRecord(
         case_id=case.id,
@@ -131,8 +144,11 @@ async def _case_record(session: AsyncSession, case: Case) -> CaseRecord:
         client_id=case.client_id,
         created_at=case.created_at,
         disclosures=sorted(purged + live, key=lambda d: d.staged_at),
-        accesses=[Access(e.at, e.actor, e.kind, e.subject, e.detail.get("reason")) for e in entries if e.kind != RETENTION_PURGE],
+        accesses=[
+            Access(e.at, e.actor, e.kind, e.subject, e.detail.get("reason")) for e in entries if e.kind not in (RETENTION_PURGE, CASE_SHRED)
+        ],
         purges=[Purge(e.at, e.actor, {k: int(v) for k, v in e.detail.items() if k != "disclosures"}) for e in purges],
+        erased=next((Erased(e.at, e.actor, str(e.detail["why"]), e.detail.get("reference")) for e in shreds), None),
     )
 
 
