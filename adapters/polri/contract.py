@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from adapters.polri.simulator import DEV_CALLBACK_SECRET, SECRET_NAME, register_kendaraan
 from adapters.sdk.contract import CONTRACT_RUN_SETTINGS, AgencyContract, ContractSample, SimulatorOptions, step_command
 from adapters.sdk.settings import BackendSettings
+from adapters.sdk.testing.clock import SimClock
 from schemas.messages import StepCommand
 
 #: Shared by the adapter settings and the simulator options, so callbacks verify.
@@ -55,7 +56,7 @@ def loss_report_data(lost_on: date, *kinds: str) -> dict[str, object]:
 
 def samples(today: date | None = None) -> list[ContractSample]:
     """One success per operation, and the refusals the adapter must map."""
-    today = today or date.today()
+    today = today or SimClock().today()  # the counter's day (WIB), as the simulator judges dates
     skck = {"purpose": "Melamar pekerjaan", "address": "Jl. Sudirman No. 5, Benteng Pasar Atas, Bukittinggi"}
     renewal = {
         **skck,

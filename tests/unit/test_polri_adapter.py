@@ -13,7 +13,7 @@ import json
 import uuid
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
@@ -605,3 +605,10 @@ async def test_every_contract_sample_reaches_its_expected_status_against_the_sim
         assert (report.error.code if report.error else None) == sample.expect_error_code, sample.name
     assert {s.command.operation for s in declared.samples if s.expect is Status.COMPLETED} == PolriAdapter.operations
     assert any(s.expect is Status.REJECTED for s in declared.samples)
+
+
+def test_the_contract_dates_its_samples_on_the_counters_day_not_the_machines() -> None:
+    """From 17:00 UTC the machine's date is still yesterday at a WIB counter: a loss
+    "dated tomorrow" by the machine's calendar would be today's at the counter."""
+    [tomorrow] = [s for s in contract().samples if s.name == "loss_report_dated_tomorrow"]
+    assert tomorrow.command.data["lost_on"] == (datetime.now(WIB).date() + timedelta(days=1)).isoformat()
