@@ -31,6 +31,15 @@ db_app = typer.Typer(help="Database migrations.", no_args_is_help=True)
 kafka_app = typer.Typer(help="Kafka: the hub's topics, and the local single-node broker (KRaft) for development.", no_args_is_help=True)
 catalogue_app = typer.Typer(help="The service catalogue.", no_args_is_help=True)
 schemas_app = typer.Typer(help="The canonical contract as JSON Schema and AsyncAPI.", no_args_is_help=True)
+
+
+@app.callback()
+def _fresh_settings() -> None:
+    """Every invocation reads its own environment, also when one process runs several
+    (tests, tools embedding the CLI): never the settings an earlier one cached."""
+    get_settings.cache_clear()
+
+
 app.add_typer(db_app, name="db")
 app.add_typer(kafka_app, name="kafka")
 app.add_typer(catalogue_app, name="catalogue")

@@ -24,7 +24,7 @@ import pytest
 from pydantic import BaseModel
 
 from deploy.kafka.local_kafka import free_ports
-from hub.config import get_settings
+from hub.config import Settings
 from messaging.access import HUB_PRINCIPAL, adapter_principal_name, apply_roles, new_password
 from messaging.settings import DEV_PASSWORD, DEV_USERNAME
 
@@ -142,7 +142,7 @@ class HubStack:
             MPP_ENABLED_AGENCIES=json.dumps(list(self.agencies)),
             # Cases are sealed at rest under the development master key: the stack's processes
             # (run in their own workdir) and this test process, which reads their cases, share one.
-            MPP_PRIVACY__DEV_KEY_DIR=str(get_settings().privacy.dev_key_dir.resolve()),
+            MPP_PRIVACY__DEV_KEY_DIR=str(Settings().privacy.dev_key_dir.resolve()),  # read afresh: never prime the cached settings
         )
         for agency in self.agencies:
             env[f"MPP_AGENCIES__{agency.upper()}__BASE_URL"] = self.simulator_url_of(agency)
@@ -168,8 +168,6 @@ class HubStack:
 
     async def provision_bus(self) -> None:
         """The topics and each role's principal with its ACLs, as the processes' settings want them."""
-        from hub.config import Settings
-
         with pytest.MonkeyPatch.context() as patch:
             for name in [k for k in os.environ if k.startswith("MPP_")]:
                 patch.delenv(name)
