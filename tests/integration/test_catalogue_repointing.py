@@ -7,9 +7,9 @@ from __future__ import annotations
 import tomllib
 import uuid
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
+from aiokafka import TopicPartition
 from sqlalchemy import select
 
 from hub.catalogue import Catalogue, export_shipped
@@ -20,6 +20,7 @@ from hub.runtime.router import Router
 from schemas import topics
 from schemas.envelope import Envelope, MessageType
 from schemas.lifecycle import Status
+from support.records import consumer_record
 from support.samples import case_row
 
 
@@ -49,7 +50,8 @@ async def route_one(database_url: str, catalogue: Catalogue, service: str) -> tu
             session.add(case_row(service, applicant={"nik": "1375015203900007", "name": "Siti"}, data={}, case_id=case_id))
             session.add(HistoryRecord(case_id=case_id, to_status=Status.SUBMITTED.value))
         envelope = Envelope(request_id=case_id, type=MessageType.REQUEST_SUBMITTED, source="test")
-        await Router(sessions, Workflow(catalogue)).handle(envelope, SimpleNamespace(headers=[]))  # type: ignore[arg-type]
+        record = consumer_record(TopicPartition(topics.REQUESTS, 0), 0, envelope.to_bytes(), key=str(case_id).encode())
+        await Router(sessions, Workflow(catalogue)).handle(envelope, record)
         async with sessions() as session:
             step = (await session.scalars(select(Step).where(Step.case_id == case_id))).one()
             command = (await session.scalars(select(OutboxMessage).where(OutboxMessage.key == str(case_id).encode()))).one()
