@@ -44,7 +44,7 @@ deploy-tools-start:
 	@bash deploy/tools/ensure-deploy-tools.sh --start
 
 ## make test: the checks, then the whole suite on a real Kafka broker (throwaway) and PostgreSQL, the console in
-## Debian's Chromium; independent groups (the fault suite, everything else) run side by side (tests/run-groups.sh).
+## Debian's Chromium; independent groups (the fault suite with fuzz and browser tests, everything else) run side by side (tests/run-groups.sh).
 test: deploy-tools-start install lint
 	bash deploy/tools/ensure-deploy-tools.sh --wait
 	MPP_TEST_DATABASE_URL="$$(bash deploy/postgres/ensure-postgres.sh)" MPP_TEST_CHROMIUM="$$(bash deploy/browser/ensure-chromium.sh)" \
